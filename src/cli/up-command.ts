@@ -1,0 +1,48 @@
+// `shardis up`: one command that starts a complete local cluster and stops it on Ctrl-C.
+import { Command } from 'commander';
+import { startLocalCluster } from './local-cluster.js';
+
+const int = (v: string): number => {
+  const n = Number(v);
+  if (!Number.isInteger(n) || n < 0) throw new Error(`"${v}" is not a non-negative integer`);
+  return n;
+};
+
+export function upCommand(): Command {
+  return new Command('up')
+    .description('bring up a local cluster (redis groups with replicas, proxies) on loopback; Ctrl-C stops it')
+    .option('--groups <n>', 'redis groups (each a master plus replicas)', int, 2)
+    .option('--replicas <n>', 'replicas per group', int, 1)
+    .option('--proxies <n>', 'proxy processes', int, 2)
+    .option('--dir <dir>', 'where data, logs and cluster.json go', '.shardis')
+    .option('--base-port <port>', 'first port to use (then consecutive); 0 picks free ports', int, 19000)
+    .option('--host <host>', 'loopback address to bind', '127.0.0.1')
+    .option('--product <name>', 'product (cluster) name', 'shardis-demo')
+    .action(async (o: { groups: number; replicas: number; proxies: number; dir: string; basePort: number; host: string; product: string }) => {
+      if (o.groups < 1) throw new Error('--groups must be at least 1');
+      if (o.proxies < 1) throw new Error('--proxies must be at least 1');
+      const c = await startLocalCluster(o);
+      const i = c.info;
+      const lines = [
+        `Shardis cluster "${i.product}" is up (data and logs in ${i.dir}).`,
+        '',
+        'Connect with any Redis client to a proxy:',
+        ...i.proxies.map((p, n) => `  proxy ${n + 1}: redis-cli -h ${p.addr.split(':')[0]} -p ${p.addr.split(':')[1]}    admin API: http://${p.admin}/proxy   metrics: http://${p.admin}/metrics`),
+        '',
+        'Redis groups:',
+        ...i.groups.map((g) => `  group ${g.id}: master ${g.master}${g.replicas.length ? `, replicas ${g.replicas.join(', ')}` : ''}`),
+        '',
+        `Addresses as JSON: ${i.dir}/cluster.json`,
+        'Press Ctrl-C to stop everything.',
+      ];
+      process.stdout.write(lines.join('\n') + '\n');
+      await new Promise<void>((resolve) => {
+        process.once('SIGINT', resolve);
+        process.once('SIGTERM', resolve);
+      });
+      process.stdout.write('stopping...\n');
+      await c.stop();
+      process.stdout.write('stopped.\n');
+      process.exit(0);
+    });
+}

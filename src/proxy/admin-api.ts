@@ -1,0 +1,84 @@
+// The proxy's admin HTTP API (Codis-compatible paths): health, overview, model, stats, slot table
+// (read and replace), start, stats reset, shutdown, and Prometheus /metrics. Mutating calls need the
+// proxy's xauth in the path, as Codis's dashboard sends it.
+import Fastify, { type FastifyInstance } from 'fastify';
+import { parseSlots, type Slot } from '../models/slot.js';
+import type { ProxyModel } from '../models/proxy.js';
+import type { StatsSnapshot } from './stats.js';
+import { renderMetrics } from './metrics.js';
+import { splitHostPort } from './config.js';
+import { VERSION } from '../version.js';
+
+/** What the API needs from a proxy (one process, or the primary of --workers N). */
+export interface ProxyControl {
+  readonly product: string;
+  readonly xauth: string;
+  model(): ProxyModel;
+  config(): Record<string, unknown>;
+  online(): boolean;
+  slots(): Slot[];
+  fillSlots(slots: Slot[]): Promise<void>;
+  start(): Promise<void>;
+  snapshot(): Promise<StatsSnapshot>;
+  resetStats(): Promise<void>;
+  shutdown(): Promise<void>;
+}
+
+function statsJson(s: StatsSnapshot, online: boolean): Record<string, unknown> {
+  return {
+    online,
+    ops: {
+      total: s.opsTotal, fails: s.opsErrors,
+      cmd: s.commands.map((c) => ({ opstr: c.name.toUpperCase(), calls: c.calls, usecs: Math.round(c.usecs), usecs_percall: c.calls ? Math.round(c.usecs / c.calls) : 0, fails: c.errors })),
+    },
+    sessions: { total: s.sessionsTotal, alive: s.sessionsAlive },
+    protocol_errors: s.protocolErrors,
+    rejected_connections: s.rejectedConnections,
+    backends: s.backends,
+    rusage: { mem: s.rss },
+    uptime_ms: Date.now() - s.startTime,
+  };
+}
+
+export async function startAdminApi(ctl: ProxyControl, addr: string): Promise<{ app: FastifyInstance; port: number }> {
+  const app = Fastify({ logger: false, bodyLimit: 16 * 1024 * 1024 });
+  const auth = (xauth: string): void => {
+    if (xauth !== ctl.xauth) throw Object.assign(new Error('invalid xauth: use the proxy xauth derived from product_name, product_auth and the proxy token'), { statusCode: 403 });
+  };
+  app.setErrorHandler((err: Error & { statusCode?: number }, _req, reply) => {
+    const code = err.statusCode && err.statusCode >= 400 ? err.statusCode : 500;
+    void reply.code(code).send({ error: err.message });
+  });
+  app.get('/', async (_req, reply) => reply.redirect('/proxy'));
+  app.get('/health', async () => ({ status: 'ok', online: ctl.online(), version: VERSION }));
+  app.get('/proxy', async () => ({ version: VERSION, config: ctl.config(), model: ctl.model(), stats: statsJson(await ctl.snapshot(), ctl.online()), slots: ctl.slots() }));
+  app.get('/proxy/model', async () => ctl.model());
+  app.get('/api/proxy/model', async () => ctl.model());
+  app.get('/proxy/stats', async () => statsJson(await ctl.snapshot(), ctl.online()));
+  app.get('/proxy/slots', async () => ctl.slots());
+  app.get('/metrics', async (_req, reply) => {
+    void reply.header('content-type', 'text/plain; version=0.0.4; charset=utf-8');
+    return renderMetrics(await ctl.snapshot(), ctl.product);
+  });
+  app.get<{ Params: { xauth: string } }>('/api/proxy/xping/:xauth', async (req) => { auth(req.params.xauth); return 'OK'; });
+  app.get<{ Params: { xauth: string } }>('/api/proxy/stats/:xauth', async (req) => { auth(req.params.xauth); return statsJson(await ctl.snapshot(), ctl.online()); });
+  app.get<{ Params: { xauth: string } }>('/api/proxy/slots/:xauth', async (req) => { auth(req.params.xauth); return ctl.slots(); });
+  app.put<{ Params: { xauth: string } }>('/api/proxy/fillslots/:xauth', async (req) => {
+    auth(req.params.xauth);
+    let slots: Slot[];
+    try { slots = parseSlots(req.body); } catch (e) { throw Object.assign(new Error(`bad slot table: ${(e as Error).message}`), { statusCode: 400 }); }
+    await ctl.fillSlots(slots);
+    return 'OK';
+  });
+  app.put<{ Params: { xauth: string } }>('/api/proxy/start/:xauth', async (req) => { auth(req.params.xauth); await ctl.start(); return 'OK'; });
+  app.put<{ Params: { xauth: string } }>('/api/proxy/stats/reset/:xauth', async (req) => { auth(req.params.xauth); await ctl.resetStats(); return 'OK'; });
+  app.put<{ Params: { xauth: string } }>('/api/proxy/shutdown/:xauth', async (req) => {
+    auth(req.params.xauth);
+    setImmediate(() => { void ctl.shutdown(); });
+    return 'OK';
+  });
+  const { host, port } = splitHostPort(addr);
+  await app.listen({ host, port });
+  const a = app.server.address();
+  return { app, port: typeof a === 'object' && a ? a.port : port };
+}

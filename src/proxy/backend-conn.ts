@@ -1,0 +1,172 @@
+// One pipelined TCP connection from the proxy to a backend redis-server for one (db, protocol):
+// writes requests batched per event-loop turn, matches replies to requests in FIFO order, reconnects
+// with back-off, and fails every queued request at once with an error reply when the link dies.
+import net from 'node:net';
+import { scanReply, replyNeed, isErrorReply } from '../resp/reply-scanner.js';
+import { encodeCommand, errorReply } from '../resp/encode.js';
+
+/** Receives the reply (a complete RESP frame) to one request. */
+export interface ReplySink {
+  onReply(reply: Buffer): void;
+}
+
+export interface BackendOptions {
+  auth: string;
+  connectTimeout: number;
+  recvTimeout: number;
+  pingPeriod: number;
+  maxPipeline: number;
+  keepalive: number;
+}
+
+export type BackendState = 'idle' | 'connecting' | 'connected' | 'down' | 'closed';
+
+const IGNORE: ReplySink = { onReply() { /* keepalive PING */ } };
+
+export class BackendConn {
+  state: BackendState = 'idle';
+  lastError = '';
+  private socket: net.Socket | null = null;
+  private sinks: ReplySink[] = [];
+  private head = 0;
+  private corked = false;
+  private failures = 0;
+  private retryAt = 0;
+  private lastActivity = Date.now();
+  private rest: Buffer | null = null;
+  private held: Buffer[] = [];
+  private heldLen = 0;
+  private need = 0;
+  /** Requests sent and replies received, for stats. */
+  sent = 0;
+
+  constructor(
+    readonly addr: string,
+    readonly db: number,
+    readonly proto: 2 | 3,
+    private readonly opts: BackendOptions,
+  ) {}
+
+  get inflight(): number { return this.sinks.length - this.head; }
+
+  /** Sends one request (already RESP-encoded); its reply goes to `sink`. */
+  send(raw: Buffer, sink: ReplySink): void {
+    if (this.state === 'closed') { sink.onReply(errorReply(`ERR backend ${this.addr} connection closed`)); return; }
+    if (this.socket === null) {
+      if (this.state === 'down' && Date.now() < this.retryAt) {
+        sink.onReply(errorReply(`ERR backend ${this.addr} is down: ${this.lastError}`));
+        return;
+      }
+      this.connect();
+    }
+    if (this.inflight >= this.opts.maxPipeline) {
+      sink.onReply(errorReply(`ERR backend ${this.addr} has too many requests in flight (${this.opts.maxPipeline})`));
+      return;
+    }
+    this.write(raw, sink);
+  }
+
+  private write(raw: Buffer, sink: ReplySink): void {
+    const s = this.socket!;
+    if (!this.corked) {
+      this.corked = true;
+      s.cork();
+      process.nextTick(() => { this.corked = false; s.uncork(); });
+    }
+    if (this.inflight === 0) this.lastActivity = Date.now();
+    this.sinks.push(sink);
+    this.sent++;
+    s.write(raw);
+  }
+
+  private connect(): void {
+    const i = this.addr.lastIndexOf(':');
+    const host = this.addr.slice(0, i), port = Number(this.addr.slice(i + 1));
+    this.state = 'connecting';
+    const s = net.connect({ host, port, noDelay: true });
+    this.socket = s;
+    this.rest = null; this.held = []; this.heldLen = 0; this.need = 0;
+    const timer = setTimeout(() => this.fail(s, `connect timeout after ${this.opts.connectTimeout} ms`), this.opts.connectTimeout);
+    s.once('connect', () => {
+      clearTimeout(timer);
+      if (this.socket !== s) return;
+      if (this.opts.keepalive > 0) s.setKeepAlive(true, this.opts.keepalive);
+      this.state = 'connected';
+      this.failures = 0;
+    });
+    s.on('data', (chunk) => this.onData(s, chunk));
+    s.on('error', (e) => { clearTimeout(timer); this.fail(s, e.message); });
+    s.on('close', () => { clearTimeout(timer); this.fail(s, 'connection closed by server'); });
+    // Handshake, pipelined ahead of any request: its replies come first.
+    const check = (what: string): ReplySink => ({
+      onReply: (r) => { if (isErrorReply(r)) this.fail(s, `${what} failed: ${r.toString('latin1', 1, Math.min(r.length, 200)).trim()}`); },
+    });
+    if (this.opts.auth) this.write(encodeCommand(['AUTH', this.opts.auth]), check('AUTH'));
+    if (this.db !== 0) this.write(encodeCommand(['SELECT', String(this.db)]), check(`SELECT ${this.db}`));
+    if (this.proto === 3) this.write(encodeCommand(['HELLO', '3']), check('HELLO 3'));
+  }
+
+  private onData(s: net.Socket, chunk: Buffer): void {
+    if (this.socket !== s) return;
+    this.lastActivity = Date.now();
+    let buf: Buffer;
+    if (this.rest === null) buf = chunk;
+    else {
+      if (this.need > 0 && this.rest.length + this.heldLen + chunk.length < this.need) {
+        this.held.push(chunk); this.heldLen += chunk.length;
+        return;
+      }
+      buf = Buffer.concat([this.rest, ...this.held, chunk]);
+      this.rest = null; this.held = []; this.heldLen = 0; this.need = 0;
+    }
+    let pos = 0;
+    const len = buf.length;
+    while (pos < len) {
+      let end: number;
+      try { end = scanReply(buf, pos); } catch (e) { this.fail(s, (e as Error).message); return; }
+      if (end < 0) { this.rest = buf.subarray(pos); this.need = replyNeed; return; }
+      if (buf[pos] === 62 /* > push: not a reply */) { pos = end; continue; }
+      if (this.head >= this.sinks.length) { this.fail(s, 'reply without a request (stream out of sync)'); return; }
+      const sink = this.sinks[this.head]!;
+      this.sinks[this.head++] = IGNORE;
+      if (this.head > 1024 && this.head * 2 > this.sinks.length) { this.sinks = this.sinks.slice(this.head); this.head = 0; }
+      sink.onReply(buf.subarray(pos, end));
+      pos = end;
+      if (this.socket !== s) return; // a sink's callback failed the connection
+    }
+  }
+
+  /** Tears the connection down and answers every queued request with an error. */
+  private fail(s: net.Socket, reason: string): void {
+    if (this.socket !== s) return;
+    this.socket = null;
+    s.destroy();
+    if (this.state !== 'closed') this.state = 'down';
+    this.lastError = reason;
+    this.failures++;
+    // The first failures retry at once; then exponential back-off from 50 ms to 5 s.
+    const delay = this.failures <= 3 ? 0 : Math.min(5000, 50 * 2 ** Math.min(this.failures - 4, 7));
+    this.retryAt = Date.now() + delay;
+    const sinks = this.sinks, head = this.head;
+    this.sinks = []; this.head = 0;
+    const err = errorReply(`ERR backend ${this.addr} connection lost: ${reason}`);
+    for (let i = head; i < sinks.length; i++) sinks[i]!.onReply(err);
+  }
+
+  /** Called about once a second by the pool: stalled replies and idle keepalive. */
+  tick(now: number): void {
+    const s = this.socket;
+    if (s === null) return;
+    if (this.inflight > 0 && this.opts.recvTimeout > 0 && now - this.lastActivity > this.opts.recvTimeout) {
+      this.fail(s, `no reply for ${this.opts.recvTimeout} ms`);
+    } else if (this.inflight === 0 && this.opts.pingPeriod > 0 && now - this.lastActivity > this.opts.pingPeriod && this.state === 'connected') {
+      this.write(Buffer.from('*1\r\n$4\r\nPING\r\n'), IGNORE);
+    }
+  }
+
+  close(): void {
+    const s = this.socket;
+    this.state = 'closed';
+    if (s) this.fail(s, 'connection closed by the proxy');
+  }
+}

@@ -1,0 +1,106 @@
+// The proxy's options: one table (names follow Codis's proxy.toml where they mean the same thing)
+// and the typed config object the rest of the proxy reads.
+import { type OptionSpec, type OptionValues, defaults } from '../util/options.js';
+
+export const PROXY_OPTIONS: OptionSpec[] = [
+  { key: 'product_name', type: 'string', default: 'shardis-demo', doc: 'Cluster (product) name; namespaces coordinator paths.' },
+  { key: 'product_auth', type: 'string', default: '', doc: 'Password the proxy sends to backend redis servers (AUTH); empty for none.' },
+  { key: 'session_auth', type: 'string', default: '', doc: 'Password clients must send with AUTH (or HELLO ... AUTH default <pw>); empty for none.' },
+  { key: 'proxy_addr', type: 'string', default: '127.0.0.1:19000', doc: 'Address clients connect to (host:port).' },
+  { key: 'admin_addr', type: 'string', default: '127.0.0.1:11080', doc: 'Address of the admin HTTP API (health, stats, slots, /metrics).' },
+  { key: 'workers', type: 'int', default: 1, doc: 'Number of proxy processes sharing the listening port (node:cluster); each has its own backend connections.' },
+  { key: 'dashboard_addr', type: 'string', default: '', doc: 'Dashboard to register with (host:port); empty to run stand-alone with --fillslots.' },
+  { key: 'coordinator', type: 'string', default: '', doc: 'Coordinator to find the dashboard in and register for discovery: filesystem:DIR, etcd:HOST:PORT[,..] or zookeeper:HOST:PORT[,..].' },
+  { key: 'proxy_datacenter', type: 'string', default: '', doc: 'Datacenter label, used to prefer nearby replicas.' },
+  { key: 'proxy_max_clients', type: 'int', default: 10000, doc: 'Most client sessions at once; further clients get "ERR max number of clients reached".' },
+  { key: 'backend_ping_period', type: 'duration', default: '5s', doc: 'Idle backend connections send PING this often to detect dead servers (0 disables).' },
+  { key: 'backend_connect_timeout', type: 'duration', default: '3s', doc: 'Time allowed to connect (and AUTH/SELECT) to a backend.' },
+  { key: 'backend_recv_timeout', type: 'duration', default: '30s', doc: 'A backend that leaves a request unanswered this long is considered dead; its connection is reset (0 disables).' },
+  { key: 'backend_max_pipeline', type: 'int', default: 20480, doc: 'Most requests in flight on one backend connection; beyond that requests get an error.' },
+  { key: 'backend_primary_parallel', type: 'int', default: 2, doc: 'Connections per (server, db, protocol); a session always uses the same one, so its commands stay ordered.' },
+  { key: 'backend_number_databases', type: 'int', default: 16, doc: 'Databases accepted by SELECT (0 .. n-1).' },
+  { key: 'backend_keepalive_period', type: 'duration', default: '75s', doc: 'TCP keepalive on backend connections (0 disables).' },
+  { key: 'backend_primary_only', type: 'bool', default: true, doc: 'Never read from replicas (replica reads arrive with the HA issue).' },
+  { key: 'session_max_pipeline', type: 'int', default: 10000, doc: 'Requests a session may have queued; past this the proxy stops reading from it until replies drain (it is never disconnected for it).' },
+  { key: 'session_max_outbuf', type: 'size', default: '8mb', doc: 'Reply bytes waiting for a slow client before the proxy stops reading its requests.' },
+  { key: 'session_max_bulk_len', type: 'size', default: '512mb', doc: 'Largest bulk string a client may send.' },
+  { key: 'session_max_array_len', type: 'int', default: 1048576, doc: 'Most arguments in one request.' },
+  { key: 'session_max_inline_len', type: 'size', default: '64kb', doc: 'Longest inline (telnet-style) command line.' },
+  { key: 'session_max_command_len', type: 'int', default: 64, doc: 'Longest command name accepted.' },
+  { key: 'session_recv_timeout', type: 'duration', default: '30m', doc: 'Close client sessions idle this long (0 disables).' },
+  { key: 'session_keepalive_period', type: 'duration', default: '75s', doc: 'TCP keepalive on client connections (0 disables).' },
+  { key: 'session_break_on_failure', type: 'bool', default: false, doc: 'Close a session after a proxy-side error (Codis compatibility); off by default.' },
+  { key: 'session_allow_flush', type: 'bool', default: true, doc: 'Allow FLUSHDB/FLUSHALL (sent to every group master).' },
+  { key: 'shutdown_timeout', type: 'duration', default: '10s', doc: 'On SIGTERM, how long to wait for in-flight replies before closing.' },
+  { key: 'log_level', type: 'string', default: 'info', doc: 'Log level: debug, info, warn, error.' },
+];
+
+export interface ProxyConfig {
+  productName: string;
+  productAuth: string;
+  sessionAuth: string;
+  proxyAddr: string;
+  adminAddr: string;
+  workers: number;
+  dashboardAddr: string;
+  coordinator: string;
+  datacenter: string;
+  maxClients: number;
+  backendPingPeriod: number;
+  backendConnectTimeout: number;
+  backendRecvTimeout: number;
+  backendMaxPipeline: number;
+  backendParallel: number;
+  databases: number;
+  backendKeepalive: number;
+  primaryOnly: boolean;
+  sessionMaxPipeline: number;
+  sessionMaxOutbuf: number;
+  maxBulkLen: number;
+  maxArrayLen: number;
+  maxInlineLen: number;
+  maxCommandLen: number;
+  sessionRecvTimeout: number;
+  sessionKeepalive: number;
+  breakOnFailure: boolean;
+  allowFlush: boolean;
+  shutdownTimeout: number;
+  logLevel: string;
+}
+
+export function toProxyConfig(v: OptionValues): ProxyConfig {
+  const s = (k: string): string => v[k] as string;
+  const n = (k: string): number => v[k] as number;
+  const b = (k: string): boolean => v[k] as boolean;
+  const cfg: ProxyConfig = {
+    productName: s('product_name'), productAuth: s('product_auth'), sessionAuth: s('session_auth'),
+    proxyAddr: s('proxy_addr'), adminAddr: s('admin_addr'), workers: n('workers'),
+    dashboardAddr: s('dashboard_addr'), coordinator: s('coordinator'), datacenter: s('proxy_datacenter'),
+    maxClients: n('proxy_max_clients'), backendPingPeriod: n('backend_ping_period'),
+    backendConnectTimeout: n('backend_connect_timeout'), backendRecvTimeout: n('backend_recv_timeout'),
+    backendMaxPipeline: n('backend_max_pipeline'), backendParallel: n('backend_primary_parallel'),
+    databases: n('backend_number_databases'), backendKeepalive: n('backend_keepalive_period'), primaryOnly: b('backend_primary_only'),
+    sessionMaxPipeline: n('session_max_pipeline'), sessionMaxOutbuf: n('session_max_outbuf'),
+    maxBulkLen: n('session_max_bulk_len'), maxArrayLen: n('session_max_array_len'), maxInlineLen: n('session_max_inline_len'),
+    maxCommandLen: n('session_max_command_len'), sessionRecvTimeout: n('session_recv_timeout'),
+    sessionKeepalive: n('session_keepalive_period'), breakOnFailure: b('session_break_on_failure'),
+    allowFlush: b('session_allow_flush'), shutdownTimeout: n('shutdown_timeout'), logLevel: s('log_level'),
+  };
+  if (!/^\w[\w.-]*$/.test(cfg.productName)) throw new Error(`product_name "${cfg.productName}" must match ^\\w[\\w.-]*$`);
+  if (cfg.backendParallel < 1) throw new Error('backend_primary_parallel must be at least 1');
+  if (cfg.databases < 1) throw new Error('backend_number_databases must be at least 1');
+  if (cfg.workers < 1) throw new Error('workers must be at least 1');
+  if (cfg.sessionMaxPipeline < 1) throw new Error('session_max_pipeline must be at least 1');
+  return cfg;
+}
+
+export const defaultProxyConfig = (): ProxyConfig => toProxyConfig(defaults(PROXY_OPTIONS));
+
+export function splitHostPort(addr: string): { host: string; port: number } {
+  const i = addr.lastIndexOf(':');
+  if (i < 0) throw new Error(`"${addr}" is not host:port`);
+  const host = addr.slice(0, i).replace(/^\[|\]$/g, '') || '0.0.0.0';
+  const port = Number(addr.slice(i + 1));
+  if (!Number.isInteger(port) || port < 0 || port > 65535) throw new Error(`"${addr}" has a bad port`);
+  return { host, port };
+}

@@ -1,0 +1,158 @@
+// Runs `shardis proxy`: one process, or with --workers N a node:cluster primary that forks N proxy
+// workers sharing the listening port, relays slot tables to them and merges their stats. The primary
+// (or the single process) serves the admin API and handles SIGTERM with a graceful shutdown.
+import cluster, { type Worker } from 'node:cluster';
+import { ProxyServer } from './proxy.js';
+import { startAdminApi, type ProxyControl } from './admin-api.js';
+import { mergeSnapshots, type StatsSnapshot } from './stats.js';
+import type { ProxyConfig } from './config.js';
+import { newProxyModel, proxyXAuth, type ProxyModel } from '../models/proxy.js';
+import type { Slot } from '../models/slot.js';
+import type { Logger } from '../util/log.js';
+
+type ToWorker =
+  | { t: 'fill'; slots: Slot[] }
+  | { t: 'stats'; id: number }
+  | { t: 'reset' }
+  | { t: 'shutdown' };
+type FromWorker = { t: 'ready'; port: number } | { t: 'stats'; id: number; snap: StatsSnapshot } | { t: 'error'; message: string };
+
+export interface RunningProxy {
+  control: ProxyControl;
+  proxyPort: number;
+  adminPort: number;
+  /** Resolves when the proxy has shut down. */
+  done: Promise<void>;
+}
+
+function publicConfig(c: ProxyConfig): Record<string, unknown> {
+  return { ...c, productAuth: c.productAuth ? '***' : '', sessionAuth: c.sessionAuth ? '***' : '' };
+}
+
+/** Entry point of a worker process (called by the CLI when cluster.isWorker). */
+export async function runProxyWorker(config: ProxyConfig): Promise<void> {
+  const proxy = new ProxyServer(config, cluster.worker?.id ?? 0);
+  const send = (m: FromWorker): void => { process.send?.(m); };
+  process.on('message', (m: ToWorker) => {
+    if (m.t === 'fill') proxy.fillSlots(m.slots);
+    else if (m.t === 'stats') send({ t: 'stats', id: m.id, snap: proxy.snapshot() });
+    else if (m.t === 'reset') proxy.ctx.stats.reset();
+    else if (m.t === 'shutdown') void proxy.shutdown().then(() => process.exit(0));
+  });
+  process.on('SIGTERM', () => { /* the primary coordinates shutdown */ });
+  process.on('SIGINT', () => { /* idem */ });
+  try {
+    const port = await proxy.listen();
+    send({ t: 'ready', port });
+  } catch (e) {
+    send({ t: 'error', message: (e as Error).message });
+    process.exit(1);
+  }
+}
+
+export async function runProxy(config: ProxyConfig, initialSlots: Slot[] | null, log: Logger): Promise<RunningProxy> {
+  let model: ProxyModel;
+  let proxyPort: number;
+  let ctl: ProxyControl;
+  let resolveDone!: () => void;
+  const done = new Promise<void>((r) => { resolveDone = r; });
+  let stopping: Promise<void> | null = null;
+  let slotsNow: Slot[] = [];
+  let online = false;
+  let stopAdmin: () => Promise<void> = async () => {};
+
+  if (config.workers <= 1) {
+    const proxy = new ProxyServer(config);
+    proxyPort = await proxy.listen();
+    if (initialSlots) proxy.fillSlots(initialSlots);
+    const shutdown = (): Promise<void> => (stopping ??= (async () => {
+      log.info('proxy shutting down');
+      await proxy.shutdown();
+      await stopAdmin();
+      resolveDone();
+    })());
+    ctl = {
+      product: config.productName,
+      xauth: '',
+      model: () => model,
+      config: () => publicConfig(config),
+      online: () => proxy.ctx.online,
+      slots: () => proxy.ctx.router.slots(),
+      fillSlots: async (s) => { proxy.fillSlots(s); },
+      start: async () => { proxy.ctx.online = true; },
+      snapshot: async () => proxy.snapshot(),
+      resetStats: async () => { proxy.ctx.stats.reset(); },
+      shutdown,
+    };
+  } else {
+    const workers: Worker[] = [];
+    const pending = new Map<number, { want: number; got: StatsSnapshot[]; resolve: (s: StatsSnapshot) => void }>();
+    let nextId = 1;
+    cluster.setupPrimary({ args: process.argv.slice(2), silent: false });
+    const ports = await Promise.all(Array.from({ length: config.workers }, () => new Promise<number>((resolve, reject) => {
+      const w = cluster.fork({ SHARDIS_PROXY_WORKER: '1', SHARDIS_PROXY_CONFIG: JSON.stringify(config) });
+      workers.push(w);
+      w.on('message', (m: FromWorker) => {
+        if (m.t === 'ready') resolve(m.port);
+        else if (m.t === 'error') reject(new Error(m.message));
+        else if (m.t === 'stats') {
+          const p = pending.get(m.id);
+          if (p) { p.got.push(m.snap); if (p.got.length === p.want) { pending.delete(m.id); p.resolve(mergeSnapshots(p.got)); } }
+        }
+      });
+      w.on('exit', (code) => {
+        if (!stopping) log.error({ worker: w.id, code }, 'proxy worker exited unexpectedly');
+      });
+    })));
+    proxyPort = ports[0]!;
+    const broadcast = (m: ToWorker): void => { for (const w of workers) if (w.isConnected()) w.send(m); };
+    const fill = (s: Slot[]): void => {
+      const byId = new Map(slotsNow.map((x) => [x.id, x]));
+      for (const x of s) byId.set(x.id, x);
+      slotsNow = [...byId.values()].sort((a, b) => a.id - b.id);
+      online = true;
+      broadcast({ t: 'fill', slots: s });
+    };
+    if (initialSlots) fill(initialSlots);
+    const shutdown = (): Promise<void> => (stopping ??= (async () => {
+      log.info('proxy shutting down (all workers)');
+      await Promise.all(workers.map((w) => new Promise<void>((r) => {
+        if (!w.isConnected()) return r();
+        w.once('exit', () => r());
+        w.send({ t: 'shutdown' } satisfies ToWorker);
+      })));
+      await stopAdmin();
+      resolveDone();
+    })());
+    ctl = {
+      product: config.productName,
+      xauth: '',
+      model: () => model,
+      config: () => publicConfig(config),
+      online: () => online,
+      slots: () => Array.from({ length: 1024 }, (_, id) => slotsNow.find((x) => x.id === id) ?? { id }),
+      fillSlots: async (s) => fill(s),
+      start: async () => { online = true; },
+      snapshot: () => new Promise<StatsSnapshot>((resolve) => {
+        const id = nextId++;
+        const live = workers.filter((w) => w.isConnected());
+        pending.set(id, { want: live.length, got: [], resolve });
+        for (const w of live) w.send({ t: 'stats', id } satisfies ToWorker);
+        setTimeout(() => { const p = pending.get(id); if (p) { pending.delete(id); resolve(mergeSnapshots(p.got)); } }, 2000).unref();
+      }),
+      resetStats: async () => broadcast({ t: 'reset' }),
+      shutdown,
+    };
+  }
+
+  const admin = await startAdminApi(ctl, config.adminAddr);
+  stopAdmin = async () => { await admin.app.close(); };
+  const host = config.proxyAddr.slice(0, config.proxyAddr.lastIndexOf(':'));
+  const adminHost = config.adminAddr.slice(0, config.adminAddr.lastIndexOf(':'));
+  model = newProxyModel({ product: config.productName, proxyAddr: `${host}:${proxyPort}`, adminAddr: `${adminHost}:${admin.port}`, datacenter: config.datacenter });
+  (ctl as { xauth: string }).xauth = proxyXAuth(config.productName, config.productAuth, model.token);
+  const onSignal = (sig: string): void => { log.info({ signal: sig }, 'signal received'); void ctl.shutdown(); };
+  process.once('SIGTERM', onSignal);
+  process.once('SIGINT', onSignal);
+  return { control: ctl, proxyPort, adminPort: admin.port, done };
+}

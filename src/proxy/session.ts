@@ -1,0 +1,306 @@
+// One client connection: parses its requests, routes each by slot (or answers it locally, splits it,
+// or refuses it), and writes the replies back strictly in request order. Stops reading (never
+// disconnects) when the client has too much queued or reads its replies too slowly.
+import type net from 'node:net';
+import { RequestParser, ProtocolError, type Request } from '../resp/request-parser.js';
+import { errorReply } from '../resp/encode.js';
+import { isErrorReply } from '../resp/reply-scanner.js';
+import { slotOfRange } from '../slots/hash.js';
+import { lookupCommand } from '../commands/table.js';
+import { keyIndexes, checkArity } from '../commands/keys.js';
+import type { CommandSpec } from '../commands/keys.js';
+import type { BackendConn, ReplySink } from './backend-conn.js';
+import type { ProxyContext, SessionInfo } from './context.js';
+import type { CommandStats } from './stats.js';
+import { planSplit } from './split.js';
+import { handleLocal } from './local-commands.js';
+
+/** A request waiting for its reply, in the session's ordered queue. */
+class Pending implements ReplySink {
+  reply: Buffer | null = null;
+  closeAfter = false;
+  constructor(readonly session: Session, readonly cmd: CommandStats | null, readonly started: number) {}
+  onReply(reply: Buffer): void {
+    this.reply = reply;
+    this.session.complete(this);
+  }
+}
+
+/** Collects the replies of several sub-requests, then merges them into one reply. */
+class MultiPending implements ReplySink {
+  private readonly replies: Buffer[];
+  private left: number;
+  constructor(private readonly parent: Pending, n: number, private readonly merge: (r: Buffer[]) => Buffer) {
+    this.replies = new Array<Buffer>(n);
+    this.left = n;
+  }
+  part(i: number): ReplySink {
+    return { onReply: (r: Buffer) => { this.replies[i] = r; if (--this.left === 0) this.done(); } };
+  }
+  onReply(): void { /* parts report through part(i) */ }
+  private done(): void {
+    let out: Buffer;
+    try { out = this.merge(this.replies); } catch (e) { out = errorReply(`ERR proxy could not merge replies: ${(e as Error).message}`); }
+    this.parent.onReply(out);
+  }
+}
+
+let nextSessionId = 1;
+
+/** Commands a client may send before it has authenticated. */
+const NO_AUTH = new Set(['auth', 'hello', 'quit', 'reset']);
+
+export class Session implements SessionInfo {
+  readonly id = nextSessionId++;
+  readonly createdAt = Date.now();
+  readonly remote: string;
+  name = '';
+  libName = '';
+  libVer = '';
+  db = 0;
+  proto: 2 | 3 = 2;
+  authed: boolean;
+  lastCommand = '';
+  lastActive = Date.now();
+  private readonly parser: RequestParser;
+  private readonly queue: Pending[] = [];
+  private qhead = 0;
+  private readonly conns = new Map<string, BackendConn>();
+  private closed = false;
+  private quitting = false;
+  private finished = false;
+  private pausedFor: '' | 'pipeline' | 'outbuf' = '';
+  private corked = false;
+
+  constructor(private readonly socket: net.Socket, readonly ctx: ProxyContext) {
+    this.remote = `${socket.remoteAddress ?? '?'}:${socket.remotePort ?? 0}`;
+    const c = ctx.config;
+    this.authed = c.sessionAuth === '';
+    this.parser = new RequestParser({ maxBulkLen: c.maxBulkLen, maxArrayLen: c.maxArrayLen, maxInlineLen: c.maxInlineLen });
+    socket.setNoDelay(true);
+    if (c.sessionKeepalive > 0) socket.setKeepAlive(true, c.sessionKeepalive);
+    if (c.sessionRecvTimeout > 0) socket.setTimeout(c.sessionRecvTimeout, () => { if (this.queued === 0) this.close(); });
+    socket.on('data', (chunk) => this.onData(chunk));
+    socket.on('drain', () => this.maybeResume());
+    socket.on('error', () => this.close());
+    socket.on('close', () => this.close());
+    ctx.stats.sessionsTotal++;
+    ctx.stats.sessionsAlive++;
+    ctx.sessions.add(this);
+  }
+
+  get queued(): number { return this.queue.length - this.qhead; }
+
+  close(): void {
+    if (this.closed) return;
+    this.closed = true;
+    this.ctx.stats.sessionsAlive--;
+    this.ctx.sessions.delete(this);
+    this.socket.destroy();
+  }
+
+  /** Ends the session after the replies queued so far have been written; later input is ignored. */
+  drain(): void {
+    if (this.quitting) return;
+    this.quitting = true;
+    if (this.pausedFor !== '') { this.pausedFor = ''; this.socket.resume(); }
+    if (this.queued === 0) this.finish();
+  }
+
+  private finish(): void {
+    if (this.finished) return;
+    this.finished = true;
+    this.socket.end(() => this.close());
+  }
+
+  private onData(chunk: Buffer): void {
+    this.ctx.stats.netInputBytes += chunk.length;
+    if (this.quitting) return;
+    this.lastActive = Date.now();
+    this.parser.feed(chunk);
+    this.drainParser();
+  }
+
+  private drainParser(): void {
+    while (!this.closed && !this.quitting && this.pausedFor === '') {
+      let req: Request | null;
+      try {
+        req = this.parser.next();
+      } catch (e) {
+        if (!(e instanceof ProtocolError)) throw e;
+        this.ctx.stats.protocolErrors++;
+        this.reply(null, errorReply(`ERR ${e.message}`));
+        this.drain();
+        return;
+      }
+      if (req === null) return;
+      this.handle(req);
+      if (this.queued >= this.ctx.config.sessionMaxPipeline) this.pause('pipeline');
+    }
+  }
+
+  private pause(why: 'pipeline' | 'outbuf'): void {
+    if (this.pausedFor !== '') return;
+    this.pausedFor = why;
+    this.socket.pause();
+  }
+
+  private maybeResume(): void {
+    if (this.pausedFor === '' || this.closed || this.quitting) return;
+    if (this.queued > this.ctx.config.sessionMaxPipeline / 2) return;
+    if (this.socket.writableLength > this.ctx.config.sessionMaxOutbuf / 2) return;
+    this.pausedFor = '';
+    this.drainParser();
+    if (this.pausedFor === '' && !this.quitting && !this.closed) this.socket.resume();
+  }
+
+  /** Queues a reply that is already known (or null stats for protocol-level replies). */
+  reply(cmd: CommandStats | null, r: Buffer): void {
+    const p = new Pending(this, cmd, 0);
+    this.queue.push(p);
+    p.onReply(r);
+  }
+
+  /** Creates a queued request whose reply will arrive later. */
+  defer(cmd: CommandStats | null): Pending {
+    const p = new Pending(this, cmd, performance.now());
+    this.queue.push(p);
+    return p;
+  }
+
+  /** Called when any queued request has its reply: writes every finished reply at the head. */
+  complete(_p: Pending): void {
+    if (this.closed) return;
+    const q = this.queue;
+    let wrote = false;
+    while (this.qhead < q.length) {
+      const head = q[this.qhead]!;
+      const r = head.reply;
+      if (r === null) break;
+      q[this.qhead++] = undefined as unknown as Pending;
+      const isErr = isErrorReply(r);
+      if (head.cmd !== null) {
+        head.cmd.record(head.started > 0 ? (performance.now() - head.started) * 1000 : 0, isErr);
+        this.ctx.stats.opsTotal++;
+        if (isErr) this.ctx.stats.opsErrors++;
+      }
+      if (!this.corked) {
+        this.corked = true;
+        this.socket.cork();
+        process.nextTick(() => { this.corked = false; this.socket.uncork(); });
+      }
+      this.socket.write(r);
+      wrote = true;
+      if (head.closeAfter || (isErr && this.ctx.config.breakOnFailure && head.cmd !== null)) { this.drain(); break; }
+    }
+    if (this.qhead === q.length) { q.length = 0; this.qhead = 0; }
+    else if (this.qhead > 4096) { q.splice(0, this.qhead); this.qhead = 0; }
+    if (this.quitting && this.queued === 0) { this.finish(); return; }
+    if (wrote && this.socket.writableLength > this.ctx.config.sessionMaxOutbuf) this.pause('outbuf');
+    else if (this.pausedFor !== '') this.maybeResume();
+  }
+
+  /** The backend connection this session uses for `addr` (same one every time, for ordering). */
+  conn(addr: string): BackendConn {
+    let c = this.conns.get(addr);
+    if (c === undefined || c.state === 'closed') {
+      c = this.ctx.pool.get(addr, this.db, this.proto, this.id);
+      this.conns.set(addr, c);
+    }
+    return c;
+  }
+
+  /** Forget cached backend connections (after SELECT or HELLO changed db/protocol). */
+  resetConns(): void { this.conns.clear(); }
+
+  /** Sends `raw` to `addr`; its reply completes `p`. */
+  forward(addr: string, raw: Buffer, p: ReplySink): void {
+    this.conn(addr).send(raw, p);
+  }
+
+  /** Sends one sub-request per address and completes `p` with `merge` of all replies. */
+  fanout(parts: Array<{ addr: string; raw: Buffer }>, p: Pending, merge: (replies: Buffer[]) => Buffer): void {
+    if (parts.length === 0) { p.onReply(merge([])); return; }
+    const m = new MultiPending(p, parts.length, merge);
+    parts.forEach((part, i) => this.forward(part.addr, part.raw, m.part(i)));
+  }
+
+  markQuit(p: Pending): void { p.closeAfter = true; }
+
+  private handle(req: Request): void {
+    const { buf, offs } = req;
+    const ctx = this.ctx;
+    if (offs[1]! - offs[0]! > ctx.config.maxCommandLen) {
+      this.reply(null, errorReply(`ERR command name longer than ${ctx.config.maxCommandLen} bytes`));
+      return;
+    }
+    const spec = lookupCommand(req);
+    if (spec === undefined) {
+      this.reply(null, errorReply(unknownCommandMessage(req)));
+      return;
+    }
+    if (typeof spec === 'string') { this.reply(null, errorReply(spec)); return; }
+    const cmd = ctx.stats.command(spec.name);
+    this.lastCommand = spec.name;
+    if (!this.authed && !NO_AUTH.has(spec.name)) { this.reply(cmd, errorReply('NOAUTH Authentication required.')); return; }
+    if (!checkArity(spec, req.argc)) {
+      this.reply(cmd, errorReply(`ERR wrong number of arguments for '${spec.name}' command`));
+      return;
+    }
+    const policy = spec.policy;
+    switch (policy.kind) {
+      case 'denied':
+        this.reply(cmd, errorReply(`ERR command '${spec.display}' is not supported by the proxy: ${policy.reason}`));
+        return;
+      case 'local':
+        handleLocal(this, spec, req, cmd);
+        return;
+      case 'split': {
+        if (!ctx.online) { this.reply(cmd, errorReply('ERR proxy is not online yet (no slot table)')); return; }
+        if (policy.merge === 'mset' && (req.argc - 1) % 2 !== 0) {
+          this.reply(cmd, errorReply(`ERR wrong number of arguments for '${spec.name}' command`));
+          return;
+        }
+        const plan = planSplit(policy.merge, req, ctx.router);
+        if (typeof plan === 'string') this.forward(plan, req.raw, this.defer(cmd));
+        else if (Buffer.isBuffer(plan)) this.reply(cmd, plan);
+        else this.fanout(plan.parts, this.defer(cmd), plan.merge);
+        return;
+      }
+      case 'keyed': {
+        if (!ctx.online) { this.reply(cmd, errorReply('ERR proxy is not online yet (no slot table)')); return; }
+        const kr = keyIndexes(spec, req);
+        if (!kr.ok) { this.reply(cmd, errorReply(kr.error)); return; }
+        const keys = kr.keys;
+        let slot = 0;
+        if (keys.length > 0) {
+          const k0 = keys[0]!;
+          slot = slotOfRange(buf, offs[2 * k0]!, offs[2 * k0 + 1]!);
+          for (let j = 1; j < keys.length; j++) {
+            const k = keys[j]!;
+            if (slotOfRange(buf, offs[2 * k]!, offs[2 * k + 1]!) !== slot) {
+              this.reply(cmd, errorReply(`CROSSSLOT Keys in request don't hash to the same slot (command '${spec.display}'); use a {hash tag} to keep them together`));
+              return;
+            }
+          }
+        }
+        const addr = ctx.router.backendOf(slot);
+        if (addr === '') { this.reply(cmd, errorReply(`ERR slot ${slot} is not served by any group (no backend in the slot table)`)); return; }
+        this.forward(addr, req.raw, this.defer(cmd));
+        return;
+      }
+    }
+  }
+}
+
+export type { Pending };
+
+function unknownCommandMessage(req: Request): string {
+  const { buf, offs } = req;
+  const name = buf.toString('utf8', offs[0]!, offs[1]!).slice(0, 128);
+  const args: string[] = [];
+  for (let i = 1; i < Math.min(req.argc, 4); i++) args.push(`'${buf.toString('utf8', offs[2 * i]!, Math.min(offs[2 * i + 1]!, offs[2 * i]! + 64))}'`);
+  return `ERR unknown command '${name}', with args beginning with: ${args.join(' ')}`;
+}
+
+export type { CommandSpec };

@@ -1,0 +1,216 @@
+// Incremental parser of client requests: RESP multibulk arrays and inline commands. Produces argument
+// offsets into the received bytes (no copies, no strings); enforces the bulk/array/inline limits and
+// reports unparseable input as a ProtocolError whose message the proxy sends before closing.
+export interface ParserLimits {
+  maxBulkLen: number;
+  maxArrayLen: number;
+  maxInlineLen: number;
+}
+
+export const DEFAULT_LIMITS: ParserLimits = { maxBulkLen: 512 * 1024 * 1024, maxArrayLen: 1024 * 1024, maxInlineLen: 64 * 1024 };
+
+/** One complete request. Argument i is buf[offs[2i], offs[2i+1]). `raw` is the bytes to forward. */
+export interface Request {
+  buf: Buffer;
+  offs: number[];
+  argc: number;
+  raw: Buffer;
+  inline: boolean;
+}
+
+export class ProtocolError extends Error {}
+
+const CR = 13, LF = 10;
+
+/**
+ * Reads a decimal integer from buf[start, end). Returns NaN when it is not one, or when it is too
+ * long to be a sane length.
+ */
+function readInt(buf: Buffer, start: number, end: number): number {
+  let i = start, neg = false;
+  if (i < end && buf[i] === 45 /* - */) { neg = true; i++; }
+  if (i === end || end - i > 15) return NaN;
+  let n = 0;
+  for (; i < end; i++) {
+    const c = buf[i]! - 48;
+    if (c < 0 || c > 9) return NaN;
+    n = n * 10 + c;
+  }
+  return neg ? -n : n;
+}
+
+function indexOfCRLF(buf: Buffer, from: number, limit: number): number {
+  const end = Math.min(buf.length, limit);
+  let i = buf.indexOf(CR, from);
+  while (i >= 0 && i < end) {
+    if (i + 1 >= buf.length) return -1; // need more bytes to see the LF
+    if (buf[i + 1] === LF) return i;
+    i = buf.indexOf(CR, i + 1);
+  }
+  return -1;
+}
+
+/** Splits an inline command line as redis does (spaces, double and single quotes, \x escapes). */
+export function splitInline(line: string): string[] | null {
+  const out: string[] = [];
+  let i = 0;
+  const n = line.length;
+  while (true) {
+    while (i < n && /\s/.test(line[i]!)) i++;
+    if (i >= n) return out;
+    let cur = '';
+    let inq = false, insq = false, done = false;
+    while (!done) {
+      const c = line[i];
+      if (inq) {
+        if (c === undefined) return null;
+        if (c === '\\' && line[i + 1] === 'x' && /^[0-9a-fA-F]{2}$/.test(line.slice(i + 2, i + 4))) {
+          cur += String.fromCharCode(parseInt(line.slice(i + 2, i + 4), 16)); i += 3;
+        } else if (c === '\\' && i + 1 < n) {
+          i++;
+          const e = line[i]!;
+          cur += e === 'n' ? '\n' : e === 'r' ? '\r' : e === 't' ? '\t' : e === 'b' ? '\b' : e === 'a' ? '\x07' : e;
+        } else if (c === '"') {
+          if (i + 1 < n && !/\s/.test(line[i + 1]!)) return null;
+          done = true;
+        } else cur += c;
+      } else if (insq) {
+        if (c === undefined) return null;
+        if (c === '\\' && line[i + 1] === "'") { i++; cur += "'"; }
+        else if (c === "'") {
+          if (i + 1 < n && !/\s/.test(line[i + 1]!)) return null;
+          done = true;
+        } else cur += c;
+      } else {
+        if (c === undefined || /\s/.test(c)) done = true;
+        else if (c === '"') inq = true;
+        else if (c === "'") insq = true;
+        else cur += c;
+      }
+      if (i < n) i++;
+    }
+    out.push(cur);
+  }
+}
+
+function encodeInline(parts: string[]): Request {
+  const chunks: Buffer[] = [Buffer.from(`*${parts.length}\r\n`, 'latin1')];
+  const offs: number[] = [];
+  let pos = chunks[0]!.length;
+  for (const p of parts) {
+    const b = Buffer.from(p, 'latin1');
+    const head = Buffer.from(`$${b.length}\r\n`, 'latin1');
+    chunks.push(head, b, Buffer.from('\r\n'));
+    pos += head.length;
+    offs.push(pos, pos + b.length);
+    pos += b.length + 2;
+  }
+  const raw = Buffer.concat(chunks);
+  return { buf: raw, offs, argc: parts.length, raw, inline: true };
+}
+
+/**
+ * Incremental request parser. `feed` a chunk, then call `next` until it returns null (need more
+ * bytes). Throws ProtocolError on input that can never become a valid request.
+ */
+export class RequestParser {
+  private buf: Buffer = Buffer.alloc(0);
+  private pos = 0;
+  /** Chunks held back while waiting for at least `need` buffered bytes (avoids quadratic concat). */
+  private held: Buffer[] = [];
+  private heldLen = 0;
+  private need = 0;
+
+  constructor(private readonly limits: ParserLimits = DEFAULT_LIMITS) {}
+
+  /** Bytes received but not yet returned as requests. */
+  get buffered(): number { return this.buf.length - this.pos + this.heldLen; }
+
+  feed(chunk: Buffer): void {
+    if (this.need > 0 && this.buf.length - this.pos + this.heldLen + chunk.length < this.need) {
+      this.held.push(chunk);
+      this.heldLen += chunk.length;
+      return;
+    }
+    if (this.pos >= this.buf.length && this.held.length === 0) {
+      this.buf = chunk;
+    } else {
+      const parts = [this.buf.subarray(this.pos), ...this.held, chunk];
+      this.buf = Buffer.concat(parts);
+      this.held = [];
+      this.heldLen = 0;
+    }
+    this.pos = 0;
+    this.need = 0;
+  }
+
+  next(): Request | null {
+    while (true) {
+      if (this.held.length > 0) return null;
+      const buf = this.buf;
+      const start = this.pos;
+      if (start >= buf.length) return null;
+      if (buf[start] !== 42 /* * */) {
+        const r = this.inline(buf, start);
+        if (r === undefined) continue; // empty line skipped
+        return r;
+      }
+      const eol = indexOfCRLF(buf, start + 1, start + 1 + 32);
+      if (eol < 0) {
+        if (buf.length - start > 34) throw new ProtocolError('Protocol error: invalid multibulk length');
+        return null;
+      }
+      const argc = readInt(buf, start + 1, eol);
+      if (Number.isNaN(argc)) throw new ProtocolError('Protocol error: invalid multibulk length');
+      if (argc > this.limits.maxArrayLen) throw new ProtocolError(`Protocol error: multibulk length ${argc} exceeds the limit of ${this.limits.maxArrayLen}`);
+      let p = eol + 2;
+      if (argc <= 0) { this.pos = p; continue; } // *0 / *-1: ignored, as redis does
+      const offs = new Array<number>(argc * 2);
+      for (let i = 0; i < argc; i++) {
+        if (p >= buf.length) return this.wait(start, 0);
+        if (buf[p] !== 36 /* $ */) {
+          throw new ProtocolError(`Protocol error: expected '$', got '${String.fromCharCode(buf[p]!).replace(/[^\x20-\x7e]/, '?')}'`);
+        }
+        const le = indexOfCRLF(buf, p + 1, p + 1 + 32);
+        if (le < 0) {
+          if (buf.length - p > 34) throw new ProtocolError('Protocol error: invalid bulk length');
+          return this.wait(start, 0);
+        }
+        const len = readInt(buf, p + 1, le);
+        if (Number.isNaN(len) || len < 0) throw new ProtocolError('Protocol error: invalid bulk length');
+        if (len > this.limits.maxBulkLen) throw new ProtocolError(`Protocol error: bulk length ${len} exceeds the limit of ${this.limits.maxBulkLen}`);
+        const ds = le + 2;
+        if (ds + len + 2 > buf.length) return this.wait(start, ds + len + 2 - start);
+        if (buf[ds + len] !== CR || buf[ds + len + 1] !== LF) throw new ProtocolError('Protocol error: bulk string not terminated by CRLF');
+        offs[2 * i] = ds;
+        offs[2 * i + 1] = ds + len;
+        p = ds + len + 2;
+      }
+      this.pos = p;
+      return { buf, offs, argc, raw: buf.subarray(start, p), inline: false };
+    }
+  }
+
+  private wait(start: number, need: number): null {
+    // Keep the partial frame; if we know how many bytes it needs, hold chunks until they arrive.
+    this.need = need;
+    if (start > 0) { this.buf = this.buf.subarray(start); this.pos = 0; }
+    return null;
+  }
+
+  private inline(buf: Buffer, start: number): Request | null | undefined {
+    const nl = buf.indexOf(LF, start);
+    if (nl < 0 || nl - start > this.limits.maxInlineLen) {
+      if (buf.length - start > this.limits.maxInlineLen) throw new ProtocolError('Protocol error: too big inline request');
+      return this.wait(start, 0);
+    }
+    const lineEnd = nl > start && buf[nl - 1] === CR ? nl - 1 : nl;
+    const line = buf.toString('latin1', start, lineEnd);
+    this.pos = nl + 1;
+    const parts = splitInline(line);
+    if (parts === null) throw new ProtocolError('Protocol error: unbalanced quotes in request');
+    if (parts.length === 0) return undefined;
+    if (parts.length > this.limits.maxArrayLen) throw new ProtocolError('Protocol error: too many arguments in inline request');
+    return encodeInline(parts);
+  }
+}

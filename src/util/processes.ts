@@ -1,0 +1,73 @@
+// Owns child processes started by Shardis (tests, `shardis up`, benchmarks): spawns them, and makes
+// sure every one is killed when the parent exits, even on an uncaught error or a signal.
+import { spawn, type ChildProcess, type SpawnOptions } from 'node:child_process';
+import { openSync } from 'node:fs';
+
+const live = new Set<ChildProcess>();
+let hooked = false;
+
+function killAll(): void {
+  for (const c of live) {
+    try { c.kill('SIGKILL'); } catch { /* already gone */ }
+  }
+  live.clear();
+}
+
+function hookExit(): void {
+  if (hooked) return;
+  hooked = true;
+  process.on('exit', killAll);
+}
+
+export interface Spawned {
+  child: ChildProcess;
+  pid: number;
+  /** Resolves with the exit code (or signal name) once the process has exited. */
+  exited: Promise<number | string>;
+  /** SIGTERM, then SIGKILL after `graceMs`; resolves when the process is gone. */
+  stop(graceMs?: number): Promise<void>;
+  kill9(): Promise<void>;
+}
+
+export function spawnTracked(cmd: string, args: string[], opts: SpawnOptions & { logFile?: string } = {}): Spawned {
+  hookExit();
+  const stdio: SpawnOptions['stdio'] = opts.logFile
+    ? ['ignore', openSync(opts.logFile, 'a'), openSync(opts.logFile, 'a')]
+    : (opts.stdio ?? ['ignore', 'ignore', 'inherit']);
+  const child = spawn(cmd, args, { ...opts, stdio });
+  if (child.pid === undefined) throw new Error(`could not start ${cmd}`);
+  live.add(child);
+  const exited = new Promise<number | string>((resolve) => {
+    child.once('exit', (code, signal) => {
+      live.delete(child);
+      resolve(code ?? signal ?? -1);
+    });
+    child.once('error', () => { live.delete(child); resolve(-1); });
+  });
+  const stop = async (graceMs = 5000): Promise<void> => {
+    if (child.exitCode !== null || child.signalCode !== null) return;
+    child.kill('SIGTERM');
+    const t = setTimeout(() => child.kill('SIGKILL'), graceMs);
+    await exited;
+    clearTimeout(t);
+  };
+  const kill9 = async (): Promise<void> => {
+    if (child.exitCode !== null || child.signalCode !== null) return;
+    child.kill('SIGKILL');
+    await exited;
+  };
+  return { child, pid: child.pid, exited, stop, kill9 };
+}
+
+/** Polls `check` until it returns true, or throws after `timeoutMs`. */
+export async function waitFor(what: string, check: () => Promise<boolean> | boolean, timeoutMs = 10000, everyMs = 50): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  let lastErr: unknown;
+  while (Date.now() < deadline) {
+    try {
+      if (await check()) return;
+    } catch (e) { lastErr = e; }
+    await new Promise((r) => setTimeout(r, everyMs));
+  }
+  throw new Error(`timed out after ${timeoutMs} ms waiting for ${what}${lastErr ? `: ${String(lastErr)}` : ''}`);
+}

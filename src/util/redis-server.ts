@@ -1,0 +1,72 @@
+// Starts a stock redis-server (Debian package) on a loopback port with its own working directory,
+// waits until it answers PING, and stops it again. Used by tests, benchmarks and `shardis up`.
+import { mkdirSync, mkdtempSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import net from 'node:net';
+import { freePort } from './free-port.js';
+import { spawnTracked, waitFor, type Spawned } from './processes.js';
+
+export interface RedisServerOptions {
+  port?: number;
+  host?: string;
+  dir?: string;
+  password?: string;
+  /** Extra config lines, e.g. ['replicaof 127.0.0.1 7000']. */
+  config?: string[];
+  bin?: string;
+}
+
+export interface RedisServer {
+  host: string;
+  port: number;
+  addr: string;
+  dir: string;
+  proc: Spawned;
+  stop(): Promise<void>;
+  kill9(): Promise<void>;
+}
+
+/** Sends one inline command on a fresh connection and returns the raw reply text. */
+export function rawCommand(host: string, port: number, line: string, password?: string, timeoutMs = 2000): Promise<string> {
+  return new Promise((resolve, reject) => {
+    const s = net.connect(port, host);
+    let buf = '';
+    const t = setTimeout(() => { s.destroy(); reject(new Error('timeout')); }, timeoutMs);
+    s.on('connect', () => s.write((password ? `AUTH ${password}\r\n` : '') + line + '\r\n'));
+    s.on('data', (d) => {
+      buf += d.toString();
+      const lines = buf.split('\r\n').length - 1;
+      if (lines >= (password ? 2 : 1)) { clearTimeout(t); s.destroy(); resolve(buf); }
+    });
+    s.on('error', (e) => { clearTimeout(t); reject(e); });
+  });
+}
+
+export async function startRedisServer(opts: RedisServerOptions = {}): Promise<RedisServer> {
+  const host = opts.host ?? '127.0.0.1';
+  const port = opts.port ?? (await freePort(host));
+  const dir = opts.dir ?? mkdtempSync(join(tmpdir(), `shardis-redis-${port}-`));
+  mkdirSync(dir, { recursive: true });
+  const lines = [
+    `port ${port}`,
+    `bind ${host}`,
+    `dir ${dir}`,
+    'save ""',
+    'appendonly no',
+    'protected-mode no',
+    'daemonize no',
+    `logfile ${join(dir, 'redis.log')}`,
+    ...(opts.password ? [`requirepass ${opts.password}`, `masterauth ${opts.password}`] : []),
+    ...(opts.config ?? []),
+  ];
+  const conf = join(dir, 'redis.conf');
+  writeFileSync(conf, lines.join('\n') + '\n');
+  const proc = spawnTracked(opts.bin ?? 'redis-server', [conf], { stdio: ['ignore', 'ignore', 'inherit'] });
+  await waitFor(`redis-server on ${host}:${port}`, async () => {
+    if (proc.child.exitCode !== null) throw new Error(`redis-server exited (see ${dir}/redis.log)`);
+    const r = await rawCommand(host, port, 'PING', opts.password);
+    return r.includes('PONG');
+  }, 10000, 30);
+  return { host, port, addr: `${host}:${port}`, dir, proc, stop: () => proc.stop(), kill9: () => proc.kill9() };
+}
