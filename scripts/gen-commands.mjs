@@ -180,12 +180,12 @@ function encInfo(name, table) {
     // Redis 7.0 quirk: no subcommands is an empty *set*, otherwise an array.
     + (e.subcommands ? `*${e.subcommands.length}\r\n` + e.subcommands.map((s) => encInfo(s, table)).join('') : '~0\r\n');
 }
-function encDocs(name, table) {
+function encDocs(name, table, docsOrder) {
   const d = table[name].docs;
-  const subs = table[name].subcommands;
+  const subs = docsOrder[name] ?? table[name].subcommands;
   const ks = Object.keys(d);
   let out = `%${ks.length + (subs ? 1 : 0)}\r\n` + ks.map((k) => enc.bulk(k) + encPlain(k, d[k])).join('');
-  if (subs) out += enc.bulk('subcommands') + `%${subs.length}\r\n` + subs.map((s) => enc.bulk(s) + encDocs(s, table)).join('');
+  if (subs) out += enc.bulk('subcommands') + `%${subs.length}\r\n` + subs.map((s) => enc.bulk(s) + encDocs(s, table, docsOrder)).join('');
   return out;
 }
 
@@ -202,6 +202,7 @@ async function main() {
     const list = (await c.call('COMMAND', 'LIST')).value.v.map(str);
     const topLevel = list.filter((n) => !n.includes('|')).sort();
     const table = {};
+    const docsOrder = {};
 
     const addInfo = (x) => {
       const { name, entry, subs } = infoToJson(x);
@@ -216,9 +217,11 @@ async function main() {
       for (const [k, v] of d.v) {
         const key = str(k);
         if (key === 'subcommands') {
+          // Redis iterates its subcommand dict; the order can change between calls (rehash steps).
           const order = v.v.map(([sk]) => str(sk));
           const mine = table[name].subcommands ?? [];
-          if (order.join() !== mine.join()) throw new Error(`${name}: DOCS subcommand order differs from INFO`);
+          if ([...order].sort().join() !== [...mine].sort().join()) throw new Error(`${name}: DOCS and INFO subcommands differ`);
+          docsOrder[name] = order;
           for (const [sk, sv] of v.v) addDocs(str(sk), sv);
         } else obj[key] = docValue(key, v);
       }
@@ -241,14 +244,16 @@ async function main() {
     for (const name of topLevel) {
       const info = `*1\r\n${encInfo(name, table)}`;
       if (info !== rawInfo[name].toString('utf8')) throw new Error(`COMMAND INFO ${name}: re-encoding differs`);
-      const docs = `%1\r\n${enc.bulk(name)}${encDocs(name, table)}`;
+      const docs = `%1\r\n${enc.bulk(name)}${encDocs(name, table, docsOrder)}`;
       if (docs !== rawDocs[name].toString('utf8')) throw new Error(`COMMAND DOCS ${name}: re-encoding differs`);
     }
 
     const help = (await c.call('COMMAND', 'HELP')).value.v.map(str);
     c.close();
 
-    // Order: top-level names sorted, each container followed by its subcommands (in Redis's order).
+    // Redis's subcommand order is its dict iteration order (random per process): store them sorted so
+    // regenerating gives the same file. Top-level names sorted, each container followed by its subcommands.
+    for (const e of Object.values(table)) if (e.subcommands) e.subcommands.sort();
     const commands = {};
     for (const name of topLevel) {
       commands[name] = table[name];

@@ -21,7 +21,7 @@ export const PROXY_OPTIONS: OptionSpec[] = [
   { key: 'backend_number_databases', type: 'int', default: 16, doc: 'Databases accepted by SELECT (0 .. n-1).' },
   { key: 'backend_keepalive_period', type: 'duration', default: '75s', doc: 'TCP keepalive on backend connections (0 disables).' },
   { key: 'backend_primary_only', type: 'bool', default: true, doc: 'Never read from replicas (replica reads arrive with the HA issue).' },
-  { key: 'session_max_pipeline', type: 'int', default: 10000, doc: 'Requests a session may have queued; past this the proxy stops reading from it until replies drain (it is never disconnected for it).' },
+  { key: 'session_max_pipeline', type: 'int', default: 1024, doc: 'Requests a session may have in flight; past this the proxy stops reading from it until replies drain (it is never disconnected for it). Bounds per-session memory together with session_max_outbuf.' },
   { key: 'session_max_outbuf', type: 'size', default: '8mb', doc: 'Reply bytes waiting for a slow client before the proxy stops reading its requests.' },
   { key: 'session_max_bulk_len', type: 'size', default: '512mb', doc: 'Largest bulk string a client may send.' },
   { key: 'session_max_array_len', type: 'int', default: 1048576, doc: 'Most arguments in one request.' },

@@ -6,7 +6,7 @@ import { RequestParser, ProtocolError, type Request } from '../resp/request-pars
 import { errorReply } from '../resp/encode.js';
 import { isErrorReply } from '../resp/reply-scanner.js';
 import { slotOfRange } from '../slots/hash.js';
-import { lookupCommand } from '../commands/table.js';
+import { lookupCommand, unknownCommandError, unknownSubcommandError } from '../commands/table.js';
 import { keyIndexes, checkArity } from '../commands/keys.js';
 import type { CommandSpec } from '../commands/keys.js';
 import type { BackendConn, ReplySink } from './backend-conn.js';
@@ -136,6 +136,7 @@ export class Session implements SessionInfo {
       if (req === null) return;
       this.handle(req);
       if (this.queued >= this.ctx.config.sessionMaxPipeline) this.pause('pipeline');
+      else if (this.socket.writableLength > this.ctx.config.sessionMaxOutbuf) this.pause('outbuf');
     }
   }
 
@@ -235,22 +236,16 @@ export class Session implements SessionInfo {
       return;
     }
     const spec = lookupCommand(req);
-    if (spec === undefined) {
-      this.reply(null, errorReply(unknownCommandMessage(req)));
-      return;
-    }
-    if (typeof spec === 'string') { this.reply(null, errorReply(spec)); return; }
+    if (spec === undefined) { this.reply(null, errorReply(unknownCommandError(req))); return; }
+    if (spec.isContainer && req.argc >= 2) { this.reply(null, errorReply(unknownSubcommandError(req))); return; }
     const cmd = ctx.stats.command(spec.name);
     this.lastCommand = spec.name;
+    if (!checkArity(spec, req.argc)) { this.reply(cmd, errorReply(spec.arityError)); return; }
     if (!this.authed && !NO_AUTH.has(spec.name)) { this.reply(cmd, errorReply('NOAUTH Authentication required.')); return; }
-    if (!checkArity(spec, req.argc)) {
-      this.reply(cmd, errorReply(`ERR wrong number of arguments for '${spec.name}' command`));
-      return;
-    }
     const policy = spec.policy;
     switch (policy.kind) {
       case 'denied':
-        this.reply(cmd, errorReply(`ERR command '${spec.display}' is not supported by the proxy: ${policy.reason}`));
+        this.reply(cmd, errorReply(spec.deniedError));
         return;
       case 'local':
         handleLocal(this, spec, req, cmd);
@@ -295,12 +290,5 @@ export class Session implements SessionInfo {
 
 export type { Pending };
 
-function unknownCommandMessage(req: Request): string {
-  const { buf, offs } = req;
-  const name = buf.toString('utf8', offs[0]!, offs[1]!).slice(0, 128);
-  const args: string[] = [];
-  for (let i = 1; i < Math.min(req.argc, 4); i++) args.push(`'${buf.toString('utf8', offs[2 * i]!, Math.min(offs[2 * i + 1]!, offs[2 * i]! + 64))}'`);
-  return `ERR unknown command '${name}', with args beginning with: ${args.join(' ')}`;
-}
 
 export type { CommandSpec };

@@ -1,0 +1,645 @@
+// Tests the command table (src/commands/): classification of every Redis 7.0 command, lookup, arity,
+// key extraction from key specs, COMMAND replies, and - against a real redis-server 7.0 - COMMAND
+// GETKEYS/GETKEYSANDFLAGS, COMMAND INFO/DOCS shapes and numkeys error wording.
+import { test, describe, before, after } from 'node:test';
+import assert from 'node:assert/strict';
+import net from 'node:net';
+import { readFileSync } from 'node:fs';
+import { fileURLToPath } from 'node:url';
+import {
+  allCommands, checkArity, commandByName, keyIndexes, listedPolicies, lookupCommand, resolveCommand,
+  tableProblems, unclassifiedCommands, unknownCommandError, PROXY_EXTRA_NAMES,
+  type ArgsView, type CommandSpec,
+} from '../../src/commands/table.js';
+import { commandReply, globMatch } from '../../src/commands/command-reply.js';
+import { startRedisServer, type RedisServer } from '../../src/util/redis-server.js';
+
+// ------------------------------------------------------------------------------------------------
+// helpers
+
+function view(...args: Array<string | Buffer>): ArgsView {
+  const bufs = args.map((a) => (typeof a === 'string' ? Buffer.from(a) : a));
+  const offs: number[] = [];
+  let p = 7; // start at a non-zero offset, as in a real receive buffer
+  for (const b of bufs) { offs.push(p, p + b.length); p += b.length + 3; }
+  const buf = Buffer.alloc(p);
+  bufs.forEach((b, i) => b.copy(buf, offs[2 * i]!));
+  return { buf, offs: Int32Array.from(offs), argc: args.length };
+}
+
+function spec(...args: string[]): CommandSpec {
+  const s = lookupCommand(view(...args));
+  assert.ok(s, `no spec for ${args.join(' ')}`);
+  return s;
+}
+
+function keysOf(...args: string[]): string[] | string {
+  const a = view(...args);
+  const s = resolveCommand(a);
+  if (typeof s === 'string') return s;
+  const r = keyIndexes(s, a);
+  if (!r.ok) return r.error;
+  return r.keys.map((i) => args[i]!);
+}
+
+type Resp =
+  | { t: 'simple' | 'error' | 'bulk'; v: string }
+  | { t: 'int'; v: number }
+  | { t: 'null' }
+  | { t: 'array' | 'set'; v: Resp[] }
+  | { t: 'map'; v: Array<[Resp, Resp]> }
+  | { t: 'other'; v: string };
+
+/** Parses one RESP2/RESP3 value; returns [value, next] or undefined when incomplete. */
+function parse(buf: Buffer, pos = 0): [Resp, number] | undefined {
+  const eol = buf.indexOf('\r\n', pos);
+  if (eol < 0) return undefined;
+  const type = String.fromCharCode(buf[pos]!);
+  const line = buf.toString('utf8', pos + 1, eol);
+  let p = eol + 2;
+  switch (type) {
+    case '+': return [{ t: 'simple', v: line }, p];
+    case '-': return [{ t: 'error', v: line }, p];
+    case ':': return [{ t: 'int', v: Number(line) }, p];
+    case '_': return [{ t: 'null' }, p];
+    case ',': case '#': return [{ t: 'other', v: type + line }, p];
+    case '$': {
+      const n = Number(line);
+      if (n < 0) return [{ t: 'null' }, p];
+      if (buf.length < p + n + 2) return undefined;
+      return [{ t: 'bulk', v: buf.toString('utf8', p, p + n) }, p + n + 2];
+    }
+    case '*': case '~': case '%': {
+      const n = Number(line);
+      if (n < 0) return [{ t: 'null' }, p];
+      const items: Resp[] = [];
+      for (let i = 0; i < (type === '%' ? 2 * n : n); i++) {
+        const r = parse(buf, p);
+        if (!r) return undefined;
+        items.push(r[0]);
+        p = r[1];
+      }
+      if (type === '%') {
+        const pairs: Array<[Resp, Resp]> = [];
+        for (let i = 0; i < items.length; i += 2) pairs.push([items[i]!, items[i + 1]!]);
+        return [{ t: 'map', v: pairs }, p];
+      }
+      return [{ t: type === '~' ? 'set' : 'array', v: items }, p];
+    }
+    default: throw new Error(`bad RESP type ${type}`);
+  }
+}
+
+function parseAll(buf: Buffer): Resp {
+  const r = parse(buf);
+  assert.ok(r, 'incomplete reply');
+  assert.equal(r[1], buf.length, 'trailing bytes after reply');
+  return r[0];
+}
+
+const str = (r: Resp): string => {
+  assert.ok(r.t === 'bulk' || r.t === 'simple', `expected a string, got ${r.t}`);
+  return (r as { v: string }).v;
+};
+const arrOf = (r: Resp): Resp[] => {
+  assert.ok(r.t === 'array' || r.t === 'set', `expected an array, got ${r.t}`);
+  return (r as { v: Resp[] }).v;
+};
+
+/** A raw RESP connection to redis-server keeping the reply bytes. */
+class Conn {
+  private buf = Buffer.alloc(0);
+  private waiters: Array<(b: Buffer) => void> = [];
+  private constructor(private readonly sock: net.Socket) {
+    sock.on('data', (d) => {
+      this.buf = Buffer.concat([this.buf, d]);
+      while (this.waiters.length) {
+        const r = parse(this.buf);
+        if (!r) break;
+        const out = Buffer.from(this.buf.subarray(0, r[1]));
+        this.buf = this.buf.subarray(r[1]);
+        this.waiters.shift()!(out);
+      }
+    });
+  }
+  static open(port: number): Promise<Conn> {
+    return new Promise((resolve, reject) => {
+      const s = net.connect(port, '127.0.0.1', () => resolve(new Conn(s)));
+      s.once('error', reject);
+    });
+  }
+  call(...args: string[]): Promise<Buffer> {
+    return new Promise((resolve) => {
+      this.waiters.push(resolve);
+      let out = `*${args.length}\r\n`;
+      for (const a of args) out += `$${Buffer.byteLength(a)}\r\n${a}\r\n`;
+      this.sock.write(out);
+    });
+  }
+  close(): void { this.sock.destroy(); }
+}
+
+const jsonFile = JSON.parse(readFileSync(
+  fileURLToPath(new URL('../../../src/commands/redis-7.0-commands.json', import.meta.url)), 'utf8',
+)) as { commands: { [n: string]: { subcommands?: string[] } } };
+const redisNames = Object.keys(jsonFile.commands);
+
+// ------------------------------------------------------------------------------------------------
+
+describe('command table classification', () => {
+  test('the JSON is Redis 7.0 with subcommands', () => {
+    assert.ok(redisNames.length > 300, `only ${redisNames.length} entries`);
+    for (const n of ['get', 'object|encoding', 'xinfo|stream', 'client|setname', 'command|getkeys']) {
+      assert.ok(redisNames.includes(n), n);
+    }
+  });
+
+  test('every Redis command and subcommand is classified, nothing else is named', () => {
+    assert.deepEqual(unclassifiedCommands(), []);
+    assert.deepEqual(tableProblems(), []);
+    const names = new Set(allCommands().map((s) => s.name));
+    for (const n of redisNames) {
+      assert.ok(names.has(n), `${n} missing from the table`);
+      const s = commandByName(n)!;
+      if (s.isContainer) continue; // reached only for a missing/unknown subcommand
+      assert.notEqual((s.policy as { reason?: string }).reason, 'this command is not classified by the proxy', n);
+    }
+    const extras = new Set(['slotsmapping', 'slotshashkey', 'client|setinfo']);
+    assert.deepEqual(new Set(PROXY_EXTRA_NAMES), extras);
+    for (const n of listedPolicies().keys()) {
+      assert.ok(redisNames.includes(n) || extras.has(n), `table names '${n}', which Redis 7.0 does not list`);
+    }
+    for (const s of allCommands()) assert.ok(redisNames.includes(s.name) || extras.has(s.name), s.name);
+  });
+
+  test('policies by family', () => {
+    const p = (...a: string[]) => spec(...a).policy;
+    assert.deepEqual(p('get', 'k'), { kind: 'keyed' });
+    assert.deepEqual(p('mget', 'a'), { kind: 'split', merge: 'mget' });
+    assert.deepEqual(p('mset', 'a', 'b'), { kind: 'split', merge: 'mset' });
+    for (const c of ['del', 'unlink', 'exists', 'touch']) assert.deepEqual(p(c, 'a'), { kind: 'split', merge: 'sum' }, c);
+    for (const c of ['ping', 'echo', 'quit', 'reset', 'select', 'auth', 'hello', 'time', 'info', 'dbsize', 'flushdb',
+      'flushall', 'slotsmapping', 'slotshashkey', 'command']) {
+      assert.equal(p(c).kind, 'local', c);
+    }
+    for (const sub of ['setname', 'getname', 'id', 'info', 'list', 'setinfo']) assert.equal(p('client', sub).kind, 'local', sub);
+    for (const sub of ['count', 'info', 'docs', 'getkeys', 'getkeysandflags', 'list', 'help']) assert.equal(p('command', sub).kind, 'local', sub);
+    for (const c of ['rename', 'renamenx', 'smove', 'sunionstore', 'sdiffstore', 'sinterstore', 'msetnx', 'lmove',
+      'rpoplpush', 'copy', 'zunionstore', 'zinterstore', 'zdiffstore', 'zrangestore', 'pfmerge', 'pfcount', 'bitop',
+      'geosearchstore', 'smismember', 'dump', 'restore', 'type', 'ttl', 'eval', 'evalsha', 'eval_ro', 'evalsha_ro',
+      'fcall', 'fcall_ro', 'xread', 'xreadgroup', 'sort', 'sort_ro', 'georadius', 'lmpop', 'zmpop', 'zunion',
+      'zinter', 'zdiff', 'sintercard', 'zintercard']) {
+      assert.equal(p(c, 'x').kind, 'keyed', c);
+    }
+    for (const [c, sub] of [['object', 'encoding'], ['object', 'freq'], ['object', 'idletime'], ['object', 'refcount'],
+      ['memory', 'usage'], ['xinfo', 'stream'], ['xinfo', 'groups'], ['xinfo', 'consumers'], ['xgroup', 'create'],
+      ['xgroup', 'setid'], ['xgroup', 'destroy'], ['xgroup', 'createconsumer'], ['xgroup', 'delconsumer']] as const) {
+      assert.equal(p(c, sub).kind, 'keyed', `${c} ${sub}`);
+    }
+    const reason = (...a: string[]) => { const x = p(...a); assert.equal(x.kind, 'denied', a.join(' ')); return (x as { reason: string }).reason; };
+    for (const c of ['subscribe', 'publish', 'psubscribe', 'ssubscribe', 'spublish', 'unsubscribe']) {
+      assert.equal(reason(c), 'pub/sub is not supported by the proxy yet');
+    }
+    assert.equal(reason('pubsub', 'channels'), 'pub/sub is not supported by the proxy yet');
+    for (const c of ['blpop', 'brpop', 'blmove', 'blmpop', 'bzpopmin', 'bzpopmax', 'bzmpop', 'brpoplpush', 'wait']) {
+      assert.equal(reason(c), 'blocking commands are not supported by the proxy yet', c);
+    }
+    for (const c of ['multi', 'exec', 'discard', 'watch', 'unwatch']) assert.equal(reason(c), 'transactions are not supported by the proxy yet');
+    for (const c of ['scan', 'keys', 'randomkey']) assert.equal(reason(c), 'keyspace-wide commands are not supported by the proxy yet');
+    for (const c of ['config', 'debug', 'shutdown', 'save', 'bgsave', 'replicaof', 'slaveof', 'sync', 'psync',
+      'monitor', 'cluster', 'failover', 'acl', 'module', 'latency', 'slowlog', 'script', 'function', 'migrate',
+      'move', 'swapdb', 'lastsave', 'lolwut', 'role', 'readonly', 'readwrite', 'asking', 'replconf', 'pfdebug',
+      'pfselftest']) {
+      reason(c, 'x');
+    }
+    reason('memory', 'stats');
+    reason('client', 'kill');
+    reason('object', 'help');
+    assert.equal(lookupCommand(view('waitaof', '1', '1', '0')), undefined); // Redis 7.2, unknown here
+  });
+
+  test('write/readonly flags and display names', () => {
+    assert.equal(spec('set', 'a', 'b').write, true);
+    assert.equal(spec('set', 'a', 'b').readonly, false);
+    assert.equal(spec('get', 'a').readonly, true);
+    const s = spec('object', 'encoding', 'k');
+    assert.equal(s.name, 'object|encoding');
+    assert.equal(s.display, 'OBJECT ENCODING');
+    assert.equal(s.parent, 'object');
+    assert.equal(spec('slotsmapping').arity, -1);
+    assert.equal(spec('slotshashkey', 'a').arity, -2);
+  });
+});
+
+describe('lookup and arity', () => {
+  test('unknown commands are undefined and refused with Redis wording', () => {
+    assert.equal(lookupCommand(view('nosuch', 'a')), undefined);
+    assert.equal(lookupCommand(view('ge')), undefined);
+    assert.equal(lookupCommand(view('gett')), undefined);
+    assert.equal(lookupCommand(view('')), undefined);
+    assert.equal(lookupCommand(view('object|encoding', 'k')), undefined); // full names are not commands
+    assert.equal(lookupCommand({ buf: Buffer.alloc(0), offs: [], argc: 0 }), undefined);
+    assert.equal(resolveCommand(view('nosuch', 'a', 'b')), "ERR unknown command 'nosuch', with args beginning with: 'a' 'b' ");
+    assert.equal(unknownCommandError(view('foo')), "ERR unknown command 'foo', with args beginning with: ");
+  });
+
+  test('case-insensitive lookup, also of subcommands', () => {
+    assert.equal(spec('GeT', 'k').name, 'get');
+    assert.equal(spec('GET', 'k').name, 'get');
+    assert.equal(spec('ObJeCt', 'EnCoDiNg', 'k').name, 'object|encoding');
+    assert.equal(spec('XINFO', 'stream', 'k').name, 'xinfo|stream');
+    assert.equal(spec('client', 'SETNAME', 'x').name, 'client|setname');
+    assert.equal(spec('GEORADIUSBYMEMBER_RO', 'k').name, 'georadiusbymember_ro');
+    assert.equal(spec('Restore-Asking', 'k').name, 'restore-asking');
+  });
+
+  test('containers with a missing or unknown subcommand', () => {
+    const bare = lookupCommand(view('object'))!;
+    assert.equal(bare.isContainer, true);
+    assert.equal(bare.name, 'object');
+    const unk = lookupCommand(view('OBJECT', 'foo', 'k'))!;
+    assert.equal(unk.isContainer, true);
+    assert.equal(resolveCommand(view('object')), "ERR wrong number of arguments for 'object' command");
+    assert.equal(resolveCommand(view('object', 'foo', 'k')), "ERR unknown subcommand 'foo'. Try OBJECT HELP.");
+    assert.equal(resolveCommand(view('xinfo', 'Foo')), "ERR unknown subcommand 'Foo'. Try XINFO HELP.");
+    assert.equal(resolveCommand(view('config', 'nope')), "ERR unknown subcommand 'nope'. Try CONFIG HELP.");
+    // plain COMMAND is valid (arity -1)
+    const c = resolveCommand(view('command'));
+    assert.ok(typeof c !== 'string' && c.name === 'command' && c.policy.kind === 'local');
+  });
+
+  test('arity', () => {
+    assert.equal(checkArity(spec('get', 'k'), 2), true);
+    assert.equal(checkArity(spec('get', 'k'), 3), false);
+    assert.equal(checkArity(spec('get', 'k'), 1), false);
+    assert.equal(checkArity(spec('mget', 'k'), 2), true);
+    assert.equal(checkArity(spec('mget', 'k'), 1), false);
+    assert.equal(checkArity(spec('mget', 'k'), 50), true);
+    assert.equal(resolveCommand(view('get')), "ERR wrong number of arguments for 'get' command");
+    assert.equal(resolveCommand(view('GET', 'a', 'b')), "ERR wrong number of arguments for 'get' command");
+    assert.equal(resolveCommand(view('object', 'encoding')), "ERR wrong number of arguments for 'object|encoding' command");
+    assert.equal(resolveCommand(view('xread', 'streams', 'a')), "ERR wrong number of arguments for 'xread' command");
+    // arity is checked before the policy, as Redis does
+    assert.equal(resolveCommand(view('subscribe')), "ERR wrong number of arguments for 'subscribe' command");
+    assert.equal(resolveCommand(view('subscribe', 'ch')), "ERR command 'SUBSCRIBE' is not allowed: pub/sub is not supported by the proxy yet");
+  });
+});
+
+describe('key extraction', () => {
+  test('simple and multi-key commands', () => {
+    assert.deepEqual(keysOf('get', 'k'), ['k']);
+    assert.deepEqual(keysOf('set', 'k', 'v', 'EX', '10'), ['k']);
+    assert.deepEqual(keysOf('mset', 'a', '1', 'b', '2', 'c', '3'), ['a', 'b', 'c']);
+    assert.deepEqual(keysOf('mget', 'a', 'b', 'c'), ['a', 'b', 'c']);
+    assert.deepEqual(keysOf('del', 'a', 'b'), ['a', 'b']);
+    assert.deepEqual(keysOf('rename', 'a', 'b'), ['a', 'b']);
+    assert.deepEqual(keysOf('lmove', 'src', 'dst', 'LEFT', 'RIGHT'), ['src', 'dst']);
+    assert.deepEqual(keysOf('bitop', 'AND', 'dst', 'a', 'b'), ['dst', 'a', 'b']);
+    assert.deepEqual(keysOf('pfcount', 'a', 'b', 'c'), ['a', 'b', 'c']);
+    assert.deepEqual(keysOf('copy', 'a', 'b', 'REPLACE'), ['a', 'b']);
+    assert.equal(keysOf('mset', 'a', '1', 'b'), "ERR wrong number of arguments for 'mset' command");
+    assert.equal(keysOf('msetnx', 'a', '1', 'b'), "ERR wrong number of arguments for 'msetnx' command");
+  });
+
+  test('EVAL / FCALL numkeys', () => {
+    assert.deepEqual(keysOf('eval', 'return 1', '0'), []);
+    assert.deepEqual(keysOf('eval', 'return 1', '0', 'arg1', 'arg2'), []);
+    assert.deepEqual(keysOf('eval', 'return 1', '2', 'k1', 'k2', 'a1'), ['k1', 'k2']);
+    assert.deepEqual(keysOf('EVALSHA', 'abc', '1', 'k1'), ['k1']);
+    assert.deepEqual(keysOf('fcall_ro', 'f', '2', 'k1', 'k2'), ['k1', 'k2']);
+    assert.equal(keysOf('eval', 'return 1', '3', 'k1'), "ERR Number of keys can't be greater than number of args");
+    assert.equal(keysOf('eval', 'return 1', '-1'), "ERR Number of keys can't be negative");
+    assert.equal(keysOf('eval', 'return 1', 'x'), 'ERR value is not an integer or out of range');
+    assert.equal(keysOf('eval', 'return 1', '01', 'k'), 'ERR value is not an integer or out of range');
+    assert.equal(keysOf('eval', 'return 1', '99999999999999999999', 'k'), 'ERR value is not an integer or out of range');
+    assert.equal(keysOf('eval', 'return 1', '9223372036854775807', 'k'), "ERR Number of keys can't be greater than number of args");
+    assert.equal(keysOf('fcall', 'f', 'x'), 'ERR Bad number of keys provided');
+  });
+
+  test('XREAD / XREADGROUP STREAMS', () => {
+    assert.deepEqual(keysOf('xread', 'STREAMS', 's1', 's2', '0', '0'), ['s1', 's2']);
+    assert.deepEqual(keysOf('xread', 'COUNT', '5', 'STREAMS', 's1', '0'), ['s1']);
+    assert.deepEqual(keysOf('XREAD', 'count', '5', 'streams', 'a', 'b', 'c', '0', '0', '0'), ['a', 'b', 'c']);
+    assert.deepEqual(keysOf('xreadgroup', 'GROUP', 'g', 'c', 'COUNT', '1', 'STREAMS', 's1', 's2', '>', '>'), ['s1', 's2']);
+    // a stream named like the keyword: the first STREAMS wins
+    assert.deepEqual(keysOf('xread', 'STREAMS', 'streams', '0'), ['streams']);
+    assert.equal(keysOf('xread', 'COUNT', '1', 'STREAMS'), 'ERR syntax error');
+    assert.equal(keysOf('xread', 'COUNT', '1', 'a', 'b'), 'ERR syntax error');
+    const blocked = keysOf('xread', 'BLOCK', '0', 'STREAMS', 's', '$');
+    assert.match(blocked as string, /^ERR .*XREAD.*blocking commands are not supported by the proxy yet/);
+    assert.match(keysOf('xreadgroup', 'GROUP', 'g', 'c', 'BLOCK', '10', 'STREAMS', 's', '>') as string, /blocking/);
+    // a group or consumer named "block" is not the BLOCK option
+    assert.deepEqual(keysOf('xreadgroup', 'GROUP', 'block', 'block', 'STREAMS', 's', '>'), ['s']);
+  });
+
+  test('numkeys commands', () => {
+    assert.deepEqual(keysOf('zunionstore', 'dst', '2', 'a', 'b', 'WEIGHTS', '1', '2'), ['dst', 'a', 'b']);
+    assert.deepEqual(keysOf('zunion', '2', 'a', 'b', 'WITHSCORES'), ['a', 'b']);
+    assert.deepEqual(keysOf('zdiffstore', 'dst', '1', 'a'), ['dst', 'a']);
+    assert.deepEqual(keysOf('lmpop', '2', 'a', 'b', 'LEFT', 'COUNT', '3'), ['a', 'b']);
+    assert.deepEqual(keysOf('zmpop', '1', 'z', 'MIN'), ['z']);
+    assert.deepEqual(keysOf('sintercard', '3', 'a', 'b', 'c', 'LIMIT', '1'), ['a', 'b', 'c']);
+    assert.deepEqual(keysOf('zintercard', '2', 'a', 'b'), ['a', 'b']);
+    assert.equal(keysOf('zunion', '0', 'a'), "ERR at least 1 input key is needed for 'zunion' command");
+    assert.equal(keysOf('zunionstore', 'd', '5', 'a'), 'ERR syntax error');
+    assert.equal(keysOf('lmpop', '0', 'a', 'left'), 'ERR numkeys should be greater than 0');
+    assert.equal(keysOf('lmpop', 'x', 'a', 'left'), 'ERR numkeys should be greater than 0');
+    assert.equal(keysOf('sintercard', '3', 'a'), "ERR Number of keys can't be greater than number of args");
+  });
+
+  test('SORT, GEORADIUS ... STORE', () => {
+    assert.deepEqual(keysOf('sort', 'k'), ['k']);
+    assert.deepEqual(keysOf('sort', 'k', 'LIMIT', '0', '10', 'ALPHA', 'STORE', 'dst'), ['k', 'dst']);
+    assert.deepEqual(keysOf('sort', 'k', 'BY', 'nosort', 'STORE', 'd1', 'STORE', 'd2'), ['k', 'd2']);
+    assert.deepEqual(keysOf('sort', 'k', 'GET', '#'), ['k']);
+    assert.deepEqual(keysOf('sort_ro', 'k', 'ALPHA'), ['k']);
+    // BY/GET patterns reading other keys: allowed only inside the sorted key's slot
+    assert.match(keysOf('sort', 'k', 'BY', 'weight_*') as string, /^ERR .*SORT.*BY\/GET pattern/);
+    assert.match(keysOf('sort', 'k', 'GET', 'obj_*->f') as string, /^ERR /);
+    assert.deepEqual(keysOf('sort', '{u}list', 'BY', '{u}w_*', 'GET', '{u}o_*->f', 'STORE', '{u}d'), ['{u}list', '{u}d']);
+    assert.match(keysOf('sort', '{u}list', 'BY', '{v}w_*') as string, /^ERR /);
+    assert.deepEqual(keysOf('georadius', 'k', '0', '0', '10', 'km', 'STORE', 'dst'), ['k', 'dst']);
+    assert.deepEqual(keysOf('georadius', 'k', '0', '0', '10', 'km', 'COUNT', '3', 'STOREDIST', 'dd'), ['k', 'dd']);
+    assert.deepEqual(keysOf('georadiusbymember', 'k', 'm', '10', 'km', 'STORE', 'dst'), ['k', 'dst']);
+    assert.deepEqual(keysOf('georadius', 'k', '0', '0', '10', 'km'), ['k']);
+    assert.deepEqual(keysOf('geosearchstore', 'dst', 'src', 'FROMMEMBER', 'm', 'BYRADIUS', '1', 'km'), ['dst', 'src']);
+  });
+
+  test('subcommands with keys', () => {
+    assert.deepEqual(keysOf('OBJECT', 'ENCODING', 'k'), ['k']);
+    assert.deepEqual(keysOf('object', 'freq', 'k'), ['k']);
+    assert.deepEqual(keysOf('memory', 'usage', 'k', 'SAMPLES', '5'), ['k']);
+    assert.deepEqual(keysOf('xinfo', 'stream', 's', 'FULL'), ['s']);
+    assert.deepEqual(keysOf('xgroup', 'create', 's', 'g', '$', 'MKSTREAM'), ['s']);
+  });
+
+  test('COPY with DB and MIGRATE are refused', () => {
+    assert.match(keysOf('copy', 'a', 'b', 'DB', '1') as string, /^ERR .*COPY.*DB/);
+    const m = commandByName('migrate')!;
+    assert.equal(m.policy.kind, 'denied');
+    assert.equal(m.incompleteKeys, true);
+    const r = keyIndexes(m, view('migrate', 'h', '6379', '', '0', '100', 'KEYS', 'a', 'b'));
+    assert.equal(r.ok, false);
+    assert.ok(!r.ok && r.incomplete === true && r.error.startsWith('ERR '));
+    assert.equal(commandByName('sort')!.incompleteKeys, false);
+  });
+
+  test('keyless commands', () => {
+    const s = spec('ping');
+    const r = keyIndexes(s, view('ping'));
+    assert.deepEqual(r, { ok: true, keys: [] });
+  });
+
+  test('numkeys-style errors never throw on garbage', () => {
+    const names = allCommands().filter((s) => !s.isContainer);
+    const junk = ['', '-', '-0', '+1', '1e3', ' 1', '1 ', 'x', '-99999999999999999999', '4294967296', '0x1'];
+    for (const s of names) {
+      for (const j of junk) {
+        for (let n = Math.max(1, Math.abs(s.arity)); n <= Math.abs(s.arity) + 3; n++) {
+          const args = [s.name.split('|')[0]!, ...(s.parent ? [s.name.split('|')[1]!] : [])];
+          while (args.length < n) args.push(j);
+          const a = view(...args);
+          if (!checkArity(s, a.argc)) continue;
+          const r = keyIndexes(s, a);
+          if (r.ok) for (const k of r.keys) assert.ok(k >= 1 && k < a.argc, `${s.name} ${args.join(' ')}: ${k}`);
+          else assert.match(r.error, /^[A-Z]+ /, s.name);
+        }
+      }
+    }
+  });
+});
+
+describe('COMMAND replies (offline)', () => {
+  const reply = (proto: 2 | 3, ...a: string[]) => parseAll(commandReply(view('command', ...a), proto));
+
+  test('COMMAND COUNT / LIST only what the proxy serves', () => {
+    const count = reply(2, 'count');
+    assert.equal(count.t, 'int');
+    const names = arrOf(reply(2, 'list')).map(str);
+    assert.ok(names.includes('get') && names.includes('client|setname') && names.includes('command|info') && names.includes('xread'));
+    assert.ok(!names.includes('subscribe') && !names.includes('client|kill') && !names.includes('config') && !names.includes('keys'));
+    const top = names.filter((n) => !n.includes('|'));
+    assert.equal((count as { v: number }).v, top.length);
+    assert.ok(top.length > 150 && top.length < 240, String(top.length));
+    const all = arrOf(reply(3));
+    assert.equal(all.length, top.length);
+    const filtered = arrOf(reply(2, 'list', 'filterby', 'pattern', 'obj*')).map(str).sort();
+    // as Redis, the container is listed too; OBJECT HELP is refused, so it is not
+    assert.deepEqual(filtered, ['object', 'object|encoding', 'object|freq', 'object|idletime', 'object|refcount']);
+    assert.deepEqual(arrOf(reply(2, 'list', 'FILTERBY', 'aclcat', 'hyperloglog')).map(str).sort(), ['pfadd', 'pfcount', 'pfmerge']);
+    assert.equal(reply(2, 'list', 'filterby', 'bogus', 'x').t, 'error');
+  });
+
+  test('COMMAND INFO', () => {
+    const r = arrOf(reply(3, 'info', 'get', 'nosuch', 'OBJECT|ENCODING', 'subscribe'));
+    assert.equal(r.length, 4);
+    const get = arrOf(r[0]!);
+    assert.equal(str(get[0]!), 'get');
+    assert.deepEqual(get[1], { t: 'int', v: 2 });
+    assert.equal(get[2]!.t, 'set');
+    assert.deepEqual(arrOf(get[2]!).map(str), ['readonly', 'fast']);
+    assert.deepEqual(r[1], { t: 'null' });
+    assert.equal(str(arrOf(r[2]!)[0]!), 'object|encoding');
+    assert.equal(str(arrOf(r[3]!)[0]!), 'subscribe'); // refused commands are still described
+    const ks = arrOf(arrOf(r[0]!)[8]!)[0]!;
+    assert.equal(ks.t, 'map');
+    const get2 = arrOf(arrOf(reply(2, 'info', 'get'))[0]!);
+    assert.equal(get2.length, 10);
+    assert.equal(get2[2]!.t, 'array'); // sets and maps are flat arrays in RESP2
+    assert.equal(arrOf(get2[8]!)[0]!.t, 'array');
+  });
+
+  test('COMMAND DOCS, GETKEYS, HELP, errors', () => {
+    const d = reply(3, 'docs', 'get', 'nosuch');
+    assert.equal(d.t, 'map');
+    const pairs = (d as { v: Array<[Resp, Resp]> }).v;
+    assert.equal(pairs.length, 1);
+    assert.equal(str(pairs[0]![0]), 'get');
+    assert.deepEqual(arrOf(reply(2, 'getkeys', 'mset', 'a', '1', 'b', '2')).map(str), ['a', 'b']);
+    assert.deepEqual(arrOf(reply(2, 'getkeys', 'eval', 'return 1', '0')), []);
+    assert.deepEqual(reply(2, 'getkeys', 'ping', 'x'), { t: 'error', v: 'ERR The command has no key arguments' });
+    assert.deepEqual(reply(2, 'getkeys', 'nosuch', 'x'), { t: 'error', v: 'ERR Invalid command specified' });
+    assert.deepEqual(reply(2, 'getkeys', 'get', 'a', 'b'), { t: 'error', v: 'ERR Invalid number of arguments specified for command' });
+    assert.deepEqual(reply(2, 'getkeys'), { t: 'error', v: "ERR wrong number of arguments for 'command|getkeys' command" });
+    assert.deepEqual(reply(2, 'foo'), { t: 'error', v: "ERR unknown subcommand 'foo'. Try COMMAND HELP." });
+    assert.deepEqual(reply(2, 'count', 'x'), { t: 'error', v: "ERR wrong number of arguments for 'command|count' command" });
+    assert.ok(arrOf(reply(2, 'help')).length > 10);
+    const gkf = arrOf(reply(3, 'getkeysandflags', 'lmove', 'a', 'b', 'left', 'left'));
+    assert.deepEqual(gkf.map((e) => arrOf(e).map((x) => (x.t === 'set' ? arrOf(x).map(str).join(',') : str(x)))),
+      [['a', 'RW,access,delete'], ['b', 'RW,insert']]);
+  });
+
+  test('glob matching as Redis', () => {
+    assert.ok(globMatch('obj*', 'object|help'));
+    assert.ok(globMatch('OBJ*', 'object'));
+    assert.ok(globMatch('h?et', 'hset'));
+    assert.ok(!globMatch('h?t', 'hset'));
+    assert.ok(globMatch('h[a-s]et', 'hset'));
+    assert.ok(globMatch('h[^a]et', 'hset'));
+    assert.ok(!globMatch('z*store', 'zscore'));
+  });
+});
+
+// ------------------------------------------------------------------------------------------------
+
+describe('against a real redis-server 7.0', () => {
+  let srv: RedisServer;
+  let c2: Conn;
+  let c3: Conn;
+
+  before(async () => {
+    srv = await startRedisServer();
+    c2 = await Conn.open(srv.port);
+    c3 = await Conn.open(srv.port);
+    await c3.call('HELLO', '3');
+    await c2.call('FUNCTION', 'LOAD', "#!lua name=lib\nredis.register_function('f', function(keys, args) return 1 end)");
+  });
+  after(async () => {
+    c2?.close();
+    c3?.close();
+    await srv?.stop();
+  });
+
+  const SAMPLES: string[][] = [
+    ['get', 'k1'], ['set', 'k1', 'v', 'EX', '5'], ['set', 'k1', 'v', 'GET'], ['getex', 'k1', 'PERSIST'],
+    ['mset', 'a1', '1', 'b1', '2', 'c1', '3'], ['mget', 'a1', 'b1', 'c1'], ['msetnx', 'a1', '1', 'b1', '2'],
+    ['del', 'a1', 'b1'], ['exists', 'a1', 'b1', 'c1'], ['unlink', 'a1'], ['touch', 'a1', 'b1'],
+    ['eval', 'return 1', '0'], ['eval', 'return 1', '2', 'k1', 'k2', 'arg'], ['evalsha_ro', 'abc', '1', 'k1'],
+    ['fcall', 'f', '2', 'k1', 'k2', 'x'],
+    ['xread', 'COUNT', '5', 'STREAMS', 's1', 's2', '0', '0'], ['xread', 'STREAMS', 's1', '$'],
+    ['xreadgroup', 'GROUP', 'g', 'c', 'COUNT', '1', 'STREAMS', 's1', 's2', '>', '>'],
+    ['zunionstore', 'dst', '2', 'z1', 'z2', 'WEIGHTS', '1', '2'], ['zunion', '2', 'z1', 'z2', 'WITHSCORES'],
+    ['zinterstore', 'dst', '3', 'z1', 'z2', 'z3'], ['zdiffstore', 'dst', '1', 'z1'], ['zrangestore', 'dst', 'z1', '0', '-1'],
+    ['lmpop', '2', 'l1', 'l2', 'LEFT', 'COUNT', '2'], ['zmpop', '1', 'z1', 'MIN'], ['blmpop', '0', '2', 'l1', 'l2', 'LEFT'],
+    ['sintercard', '3', 's1', 's2', 's3', 'LIMIT', '1'], ['zintercard', '2', 'z1', 'z2'],
+    ['sort', 'k1'], ['sort', 'k1', 'BY', 'nosort', 'STORE', 'dst'], ['sort', 'k1', 'LIMIT', '0', '10', 'GET', '#', 'STORE', 'dst'],
+    ['sort_ro', 'k1', 'ALPHA'],
+    ['georadius', 'g1', '0', '0', '10', 'm', 'STORE', 'dst'], ['georadius', 'g1', '0', '0', '10', 'm', 'STOREDIST', 'dd'],
+    ['georadiusbymember', 'g1', 'm', '10', 'km', 'STORE', 'dst'], ['geosearchstore', 'dst', 'g1', 'FROMMEMBER', 'm', 'BYRADIUS', '1', 'km'],
+    ['object', 'encoding', 'k1'], ['object', 'freq', 'k1'], ['memory', 'usage', 'k1', 'SAMPLES', '5'],
+    ['xinfo', 'stream', 's1', 'FULL'], ['xgroup', 'create', 's1', 'g', '$', 'MKSTREAM'],
+    ['rename', 'a1', 'b1'], ['smove', 'a1', 'b1', 'm'], ['lmove', 'a1', 'b1', 'LEFT', 'RIGHT'], ['rpoplpush', 'a1', 'b1'],
+    ['copy', 'a1', 'b1', 'REPLACE'], ['pfcount', 'a1', 'b1', 'c1'], ['pfmerge', 'dst', 'a1', 'b1'],
+    ['bitop', 'AND', 'dst', 'a1', 'b1'], ['bitfield', 'k1', 'GET', 'u8', '0'], ['bitfield', 'k1', 'SET', 'u8', '0', '1'],
+    ['restore', 'k1', '0', 'payload'], ['dump', 'k1'], ['type', 'k1'], ['hset', 'h1', 'f', 'v'],
+    ['xadd', 's1', '*', 'f', 'v'], ['lcs', 'a1', 'b1'], ['sunionstore', 'dst', 'a1', 'b1'], ['blpop', 'l1', 'l2', '0'],
+  ];
+
+  test('COMMAND GETKEYS / GETKEYSANDFLAGS match Redis', async () => {
+    let compared = 0;
+    for (const cmd of SAMPLES) {
+      const theirs = parseAll(await c2.call('COMMAND', 'GETKEYS', ...cmd));
+      if (theirs.t === 'error') {
+        assert.match(theirs.v, /no key arguments/, `${cmd.join(' ')}: ${theirs.v}`);
+        continue;
+      }
+      const a = view(...cmd);
+      const s = lookupCommand(a)!;
+      const mine = keyIndexes(s, a);
+      assert.ok(mine.ok, `${cmd.join(' ')}: ${mine.ok ? '' : mine.error}`);
+      assert.deepEqual(mine.keys.map((i) => cmd[i]), arrOf(theirs).map(str), cmd.join(' '));
+      for (const proto of [2, 3] as const) {
+        const conn = proto === 2 ? c2 : c3;
+        const expected = await conn.call('COMMAND', 'GETKEYSANDFLAGS', ...cmd);
+        assert.equal(commandReply(view('COMMAND', 'GETKEYSANDFLAGS', ...cmd), proto).toString(), expected.toString(), `RESP${proto} ${cmd.join(' ')}`);
+      }
+      compared++;
+    }
+    assert.ok(compared >= 40, `only ${compared} commands compared`);
+  });
+
+  test('COMMAND INFO and COMMAND DOCS have Redis\'s exact structure (RESP2 and RESP3)', async () => {
+    // Subcommand order inside a container follows Redis's dict iteration, which changes between
+    // processes (and rehash steps), so containers are compared with subcommands sorted.
+    const norm = (r: Resp): Resp => {
+      if (r.t === 'array' && r.v.length === 10 && r.v[0]!.t === 'bulk' && r.v[1]!.t === 'int') {
+        const subs = r.v[9]!;
+        if (subs.t === 'array') {
+          return { t: 'array', v: [...r.v.slice(0, 9), { t: 'array', v: subs.v.map(norm).sort((x, y) => str(arrOf(x)[0]!).localeCompare(str(arrOf(y)[0]!))) }] };
+        }
+        return r;
+      }
+      if (r.t === 'map') {
+        return { t: 'map', v: r.v.map(([k, v]) => [k, k.t === 'bulk' && k.v === 'subcommands' && v.t === 'map'
+          ? { t: 'map', v: [...v.v].sort((x, y) => str(x[0]).localeCompare(str(y[0]))).map(([a, b]) => [a, norm(b)] as [Resp, Resp]) }
+          : norm(v)] as [Resp, Resp]) };
+      }
+      if (r.t === 'array' || r.t === 'set') {
+        const v = r.v.map(norm);
+        // RESP2 DOCS: the subcommands map is a flat [name, docs, name, docs, ...] array
+        for (let i = 0; i + 1 < v.length; i++) {
+          const next = v[i + 1]!;
+          if (v[i]!.t === 'bulk' && (v[i] as { v: string }).v === 'subcommands' && next.t === 'array' && next.v.length % 2 === 0) {
+            const pairs: Resp[][] = [];
+            for (let j = 0; j < next.v.length; j += 2) pairs.push([next.v[j]!, next.v[j + 1]!]);
+            pairs.sort((x, y) => str(x[0]!).localeCompare(str(y[0]!)));
+            v[i + 1] = { t: 'array', v: pairs.flat() };
+          }
+        }
+        return { t: r.t, v };
+      }
+      return r;
+    };
+    const skip = new Set(['client']); // the proxy adds CLIENT SETINFO
+    for (const name of redisNames.filter((n) => !n.includes('|') && !skip.has(n))) {
+      for (const proto of [2, 3] as const) {
+        const conn = proto === 2 ? c2 : c3;
+        for (const sub of ['INFO', 'DOCS']) {
+          const theirs = await conn.call('COMMAND', sub, name);
+          const mine = commandReply(view('command', sub.toLowerCase(), name.toUpperCase()), proto);
+          if (!jsonFile.commands[name]!.subcommands) {
+            assert.equal(mine.toString(), theirs.toString(), `COMMAND ${sub} ${name} RESP${proto}`);
+          } else {
+            assert.deepEqual(norm(parseAll(mine)), norm(parseAll(theirs)), `COMMAND ${sub} ${name} RESP${proto}`);
+          }
+        }
+      }
+    }
+    // subcommands by full name, and unknown names
+    for (const proto of [2, 3] as const) {
+      const conn = proto === 2 ? c2 : c3;
+      for (const args of [['INFO', 'object|encoding', 'nosuch', 'get'], ['DOCS', 'xinfo|stream', 'nosuch'], ['INFO', 'client|setname']]) {
+        const theirs = await conn.call('COMMAND', ...args);
+        assert.equal(commandReply(view('COMMAND', ...args), proto).toString(), theirs.toString(), `RESP${proto} ${args.join(' ')}`);
+      }
+      for (const args of [['HELP'], ['GETKEYS', 'get', 'a', 'b'], ['GETKEYS', 'nosuch', 'a'], ['GETKEYS', 'ping', 'x'],
+        ['GETKEYS', 'eval', 'return 1', '0'], ['COUNT', 'x'], ['foo'], ['LIST', 'x'], ['LIST', 'FILTERBY', 'module', 'x']]) {
+        const theirs = await conn.call('COMMAND', ...args);
+        assert.equal(commandReply(view('COMMAND', ...args), proto).toString(), theirs.toString(), `RESP${proto} COMMAND ${args.join(' ')}`);
+      }
+    }
+  });
+
+  test('numkeys and syntax errors use Redis\'s wording', async () => {
+    const cases: string[][] = [
+      ['eval', 'return 1', 'x'], ['eval', 'return 1', '-1'], ['eval', 'return 1', '3', 'a'],
+      ['fcall', 'f', 'x'], ['fcall', 'f', '-1'], ['fcall', 'f', '3', 'a'], ['fcall_ro', 'f', '3', 'a'],
+      ['zunion', 'x', 'a'], ['zunion', '0', 'a'], ['zunion', '-1', 'a'], ['zunion', '3', 'a'],
+      ['zunionstore', 'd', 'x', 'a'], ['zunionstore', 'd', '0', 'a'], ['zunionstore', 'd', '5', 'a'],
+      ['lmpop', 'x', 'a', 'left'], ['lmpop', '0', 'a', 'left'], ['lmpop', '5', 'a', 'left'], ['lmpop', '-1', 'a', 'left'],
+      ['zmpop', '3', 'a', 'min'],
+      ['sintercard', 'x', 'a'], ['sintercard', '0', 'a'], ['sintercard', '3', 'a'],
+      ['zintercard', 'x', 'a'], ['zintercard', '0', 'a'], ['zintercard', '3', 'a'],
+      ['mset', 'a', '1', 'b'], ['msetnx', 'a', '1', 'b'], ['xread', 'count', '1', 'streams'],
+    ];
+    for (const cmd of cases) {
+      const theirs = parseAll(await c2.call(...cmd));
+      assert.equal(theirs.t, 'error', cmd.join(' '));
+      const a = view(...cmd);
+      const s = resolveCommand(a);
+      const mine = typeof s === 'string' ? s : keyIndexes(s, a);
+      const err = typeof mine === 'string' ? mine : mine.ok ? `(keys ${mine.keys.join(',')})` : mine.error;
+      assert.equal(err, (theirs as { v: string }).v, cmd.join(' '));
+    }
+  });
+
+  test('unknown command / subcommand / arity errors match Redis', async () => {
+    for (const cmd of [['nosuch', 'a', 'b'], ['nosuch'], ['object'], ['object', 'foo', 'x'], ['xinfo', 'Foo'], ['get'],
+      ['get', 'a', 'b'], ['object', 'encoding'], ['Config', 'nope'], ['x'.repeat(200), 'y'.repeat(200), 'z']]) {
+      const theirs = parseAll(await c2.call(...cmd));
+      const mine = resolveCommand(view(...cmd));
+      assert.equal(typeof mine, 'string', cmd.join(' '));
+      assert.equal(mine, (theirs as { v: string }).v, cmd.join(' '));
+    }
+  });
+});
