@@ -5,6 +5,8 @@ import { Command } from 'commander';
 import { VERSION } from '../version.js';
 import { proxyCommand } from './proxy-command.js';
 import { upCommand } from './up-command.js';
+import { dashboardCommand } from './dashboard-command.js';
+import { adminCommand } from './admin-command.js';
 import { runProxyWorker } from '../proxy/run.js';
 
 async function main(): Promise<void> {
@@ -16,7 +18,9 @@ async function main(): Promise<void> {
     .version(VERSION)
     .description('Shardis: Redis sharding proxy and control plane on stock Redis 7')
     .addCommand(proxyCommand())
-    .addCommand(upCommand());
+    .addCommand(upCommand())
+    .addCommand(dashboardCommand())
+    .addCommand(adminCommand());
   await program.parseAsync(process.argv);
 }
 

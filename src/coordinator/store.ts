@@ -1,0 +1,198 @@
+// Owns the coordinator contract: the `Store` interface that the dashboard, proxies (jodis) and the
+// admin CLI use to keep metadata in a filesystem directory, etcd v3 or ZooKeeper, plus the one error
+// type every backend throws (`StoreError`) and small shared helpers (timeouts, option defaults).
+//
+// Model (the Codis 3.2 one): a tree of nodes addressed by absolute paths such as
+// `/codis3/demo/slots/slot-0001`. A node has an optional value (a Buffer, JSON by convention) and
+// children. Writing a node creates its missing parents. Backends differ only where documented.
+
+/** Which coordinator backend a store talks to. */
+export type StoreKind = 'filesystem' | 'etcd' | 'zookeeper';
+
+export type StoreErrorCode =
+  /** `create` / `createEphemeral` found the node already present. */
+  | 'EXISTS'
+  /** `delete` of a node that still has children. */
+  | 'NOT_EMPTY'
+  /** The path cannot hold data here (filesystem: it is a directory, or a parent is a file). */
+  | 'CONFLICT'
+  /** The path is not an absolute, normalised coordinator path. */
+  | 'BAD_PATH'
+  /** The coordinator cannot be reached (server down, connection refused, session expired). */
+  | 'UNAVAILABLE'
+  /** The operation did not complete within the store's timeout; its outcome is unknown. */
+  | 'TIMEOUT'
+  /** The store (or the handle) was closed. */
+  | 'CLOSED'
+  /** A lease or ephemeral entry was lost (session expired, lease not renewed, node removed). */
+  | 'LOST'
+  /** A local I/O error (filesystem backend) or an unexpected server error. */
+  | 'IO';
+
+/** The only error type stores throw. `message` names the coordinator, the operation and the path. */
+export class StoreError extends Error {
+  override readonly name = 'StoreError';
+  constructor(
+    readonly code: StoreErrorCode,
+    message: string,
+    readonly kind?: StoreKind,
+    readonly path?: string,
+    options?: { cause?: unknown },
+  ) {
+    super(message, options);
+  }
+}
+
+export function isStoreError(e: unknown, code?: StoreErrorCode): e is StoreError {
+  return e instanceof StoreError && (code === undefined || e.code === code);
+}
+
+/** Handle for a node that lives only as long as its owner (`Store.createEphemeral`). */
+export interface EphemeralHandle {
+  readonly path: string;
+  /** Replaces the node's value; the node stays ephemeral. */
+  update(data: Buffer): Promise<void>;
+  /** Deletes the node and stops keeping it alive. Idempotent. */
+  remove(): Promise<void>;
+  /**
+   * `cb` runs each time the node was lost behind the owner's back (ZooKeeper session expired, etcd
+   * lease not renewed in time, filesystem heartbeat file removed). The store then re-creates the
+   * node with its latest value as soon as the coordinator is reachable again (what Codis's jodis
+   * does), until `remove()` or `Store.close()`.
+   */
+  onLost(cb: (err: StoreError) => void): void;
+}
+
+/** An exclusive, lease-based lock (`Store.acquireLock`). */
+export interface Lease {
+  readonly path: string;
+  /** False once the lease was released or lost. */
+  readonly held: boolean;
+  /** Deletes the lock node so another owner can acquire it at once. Idempotent. */
+  release(): Promise<void>;
+  /**
+   * `cb` runs once when the lock may no longer be ours: the lease/session could not be renewed for
+   * most of its ttl, the session expired, or somebody deleted or replaced the lock node (e.g. an
+   * operator's remove-lock). It is reported early rather than late, so an owner that stops acting on
+   * `onLost` never overlaps with the next owner. If already lost, `cb` runs on the next tick.
+   */
+  onLost(cb: (err: StoreError) => void): void;
+}
+
+export interface LockOptions {
+  /**
+   * How long the lock survives its owner dying (kill -9, network cut). etcd rounds up to whole
+   * seconds (and to the server's minimum lease TTL, 2 s by default); ZooKeeper clamps it to the
+   * server's [minSessionTimeout, maxSessionTimeout] (default 2..20 × tickTime).
+   */
+  ttlMs: number;
+}
+
+/** Unsubscribes a watch. Idempotent. */
+export type Unwatch = () => void;
+
+export interface Store {
+  readonly kind: StoreKind;
+  /** Human-readable address, e.g. `zookeeper 127.0.0.1:2181` (used in error messages). */
+  readonly describe: string;
+
+  /** Creates the node (and missing parents). Throws StoreError 'EXISTS' if it is present. */
+  create(path: string, data: Buffer): Promise<void>;
+  /** Creates or overwrites the node's value. An ephemeral node stays ephemeral. */
+  update(path: string, data: Buffer): Promise<void>;
+  /** Deletes the node. No error if absent; 'NOT_EMPTY' if it has children. */
+  delete(path: string): Promise<void>;
+  /**
+   * The node's value, or null when the node is absent or holds no value (a parent that exists only
+   * because of its children: a filesystem directory, an etcd key prefix, or a ZooKeeper node created
+   * without data).
+   */
+  read(path: string): Promise<Buffer | null>;
+  /** Full paths of the direct children, sorted; [] if none or the node is absent. */
+  list(path: string): Promise<string[]>;
+  /**
+   * Calls `onChange` (coalesced, never concurrently with itself) after the node is created, deleted
+   * or changes value, or its set of children changes. It may also fire spuriously (for example after
+   * a reconnect, when changes could have been missed, or — etcd — on changes deeper below), so treat
+   * it as "re-read now". Resolves once the watch is established: changes made after that are seen.
+   * The filesystem backend polls (every `pollIntervalMs`, default 500 ms) instead of being notified.
+   */
+  watch(path: string, onChange: () => void): Promise<Unwatch>;
+  /**
+   * Creates a node that disappears when its owner goes away: a ZooKeeper ephemeral node (session
+   * timeout = `ephemeralTtlMs`), an etcd key bound to a kept-alive lease (TTL = `ephemeralTtlMs`), or
+   * a file plus a heartbeat file (owner pid + mtime; readers treat it as absent once the pid is dead
+   * on this host or the heartbeat is older than `ephemeralTtlMs`). 'EXISTS' if the node is present.
+   */
+  createEphemeral(path: string, data: Buffer): Promise<EphemeralHandle>;
+  /**
+   * Takes an exclusive lock by creating an ephemeral node at `path` holding `data` (e.g. the Codis
+   * `Topom` record at `/codis3/<product>/topom`). Returns null, without waiting, when the node exists
+   * and its owner is alive (including another Lease of this same store) or it is a persistent node
+   * (a Codis-style lock that an operator must remove). A dead owner's lock disappears by itself after
+   * at most `ttlMs` (filesystem: at once if the owner's pid is dead on this host).
+   */
+  acquireLock(path: string, data: Buffer, opts: LockOptions): Promise<Lease | null>;
+  /** Releases leases and ephemeral nodes, stops watches, disconnects. Idempotent. */
+  close(): Promise<void>;
+}
+
+/** Options every backend understands. */
+export interface StoreOptions {
+  /** Upper bound for one operation against etcd/ZooKeeper (and for the first connection). Default 5000. */
+  timeoutMs?: number;
+  /** Lifetime of ephemeral nodes after their owner is gone. Default 10000. */
+  ephemeralTtlMs?: number;
+  /** Filesystem backend: how often `watch` polls. Default 500. */
+  pollIntervalMs?: number;
+}
+
+export const DEFAULT_TIMEOUT_MS = 5000;
+export const DEFAULT_EPHEMERAL_TTL_MS = 10000;
+export const DEFAULT_POLL_INTERVAL_MS = 500;
+
+/** Rejects with StoreError 'TIMEOUT' (or what `onTimeout` returns) if `p` does not settle in `ms`. */
+export function withTimeout<T>(p: Promise<T>, ms: number, onTimeout: () => StoreError): Promise<T> {
+  return new Promise<T>((resolve, reject) => {
+    const t = setTimeout(() => reject(onTimeout()), ms);
+    p.then(
+      (v) => { clearTimeout(t); resolve(v); },
+      (e: unknown) => { clearTimeout(t); reject(e); },
+    );
+  });
+}
+
+export function delay(ms: number): Promise<void> {
+  return new Promise((r) => setTimeout(r, ms));
+}
+
+/**
+ * Runs `fn` whenever `trigger()` is called, never two at once; triggers that arrive while it runs
+ * collapse into one more run. Used to coalesce watch notifications.
+ */
+export function coalesce(fn: () => void | Promise<void>): () => void {
+  let running = false;
+  let again = false;
+  const run = async (): Promise<void> => {
+    running = true;
+    try {
+      do {
+        again = false;
+        try { await fn(); } catch { /* a watcher's own error is its business */ }
+      } while (again);
+    } finally {
+      running = false;
+    }
+  };
+  return () => {
+    if (running) { again = true; return; }
+    void run();
+  };
+}
+
+/** Calls each callback with `err`, isolating their exceptions. */
+export function notifyAll(cbs: Iterable<(err: StoreError) => void>, err: StoreError): void {
+  for (const cb of cbs) {
+    try { cb(err); } catch { /* ignore */ }
+  }
+}

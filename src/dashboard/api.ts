@@ -1,0 +1,185 @@
+// The dashboard's HTTP API (fastify, JSON), on Codis 3.2's paths where Codis has them. Mutating and
+// /api/* calls need the admin token, either in the path where Codis has `{xauth}` or as
+// `Authorization: Bearer <token>` (then any placeholder, e.g. `_`, may stand in the token position).
+// Errors are HTTP 4xx/5xx with {"error": "..."}. A standby dashboard answers 503 (except /health).
+// Every endpoint is documented in src/dashboard/README.md.
+import Fastify, { type FastifyInstance, type FastifyRequest } from 'fastify';
+import { Registry, Gauge } from 'prom-client';
+import { tokensEqual } from '../models/auth.js';
+import { VERSION } from '../version.js';
+import type { Logger } from '../util/log.js';
+import { publicDashboardConfig, type DashboardConfig } from './config.js';
+import { DashboardError, badRequest, unavailable } from './errors.js';
+import { parseGroupId, parseSlotId, type Topom } from './topom.js';
+
+/** What the API needs from the process that runs it. */
+export interface DashboardHost {
+  readonly config: DashboardConfig;
+  readonly log: Logger;
+  /** The active topom, or null while standby. */
+  current(): Topom | null;
+  /** Why this dashboard is not active (who holds the lock). */
+  standbyReason(): string;
+  /** Stops the dashboard (releases the lock) after the reply was sent. */
+  requestShutdown(): void;
+}
+
+type Params = Record<string, string>;
+type Req = FastifyRequest<{ Params: Params; Querystring: Record<string, string> }>;
+
+function parseBool01(v: string | undefined, what: string): boolean {
+  if (v === undefined || v === '0' || v === 'false' || v === '') return false;
+  if (v === '1' || v === 'true') return true;
+  throw badRequest(`${what} must be 0 or 1, got "${v}"`);
+}
+
+function buildMetrics(host: DashboardHost): Registry {
+  const reg = new Registry();
+  const labels = { product: host.config.productName };
+  reg.setDefaultLabels(labels);
+  const gauge = (name: string, help: string, value: (t: Topom) => number, standbyValue = 0): void => {
+    new Gauge({
+      name, help, registers: [reg],
+      collect(this: Gauge) {
+        const t = host.current();
+        this.set(t ? value(t) : standbyValue);
+      },
+    });
+  };
+  gauge('shardis_dashboard_active', '1 if this dashboard holds the product lock, 0 while standby.', () => 1);
+  gauge('shardis_dashboard_groups', 'Server groups.', (t) => t.counters().groups);
+  gauge('shardis_dashboard_servers', 'Servers in all groups.', (t) => t.counters().servers);
+  gauge('shardis_dashboard_servers_up', 'Servers that answered the last INFO poll.', (t) => t.counters().serversUp);
+  gauge('shardis_dashboard_proxies', 'Registered proxies.', (t) => t.counters().proxies);
+  gauge('shardis_dashboard_proxies_up', 'Proxies that answered the last stats poll.', (t) => t.counters().proxiesUp);
+  gauge('shardis_dashboard_slots_assigned', 'Slots mapped to a group (of 1024).', (t) => t.counters().slotsAssigned);
+  return reg;
+}
+
+export async function startDashboardApi(host: DashboardHost, addr: string): Promise<{ app: FastifyInstance; port: number }> {
+  const { config } = host;
+  const app = Fastify({ logger: false, bodyLimit: 8 * 1024 * 1024 });
+  const parseBody = (_req: FastifyRequest, body: string, done: (err: Error | null, v?: unknown) => void): void => {
+    if (!body || !body.trim()) { done(null, undefined); return; }
+    try { done(null, JSON.parse(body)); } catch (e) { done(badRequest(`request body is not valid JSON: ${(e as Error).message}`)); }
+  };
+  app.removeAllContentTypeParsers();
+  app.addContentTypeParser('*', { parseAs: 'string' }, parseBody);
+
+  app.setErrorHandler((err: Error & { statusCode?: number }, req, reply) => {
+    let status = 500;
+    if (err instanceof DashboardError) status = err.status;
+    else if (err.statusCode && err.statusCode >= 400 && err.statusCode < 600) status = err.statusCode;
+    if (status >= 500) host.log.warn({ method: req.method, url: req.url.replace(/\/api\/topom\/([a-z-]+(?:\/[a-z-]+)?)\/[^/]+/, '/api/topom/$1/…'), err: err.message }, 'API call failed');
+    void reply.code(status).send({ error: err.message });
+  });
+  app.setNotFoundHandler((req, reply) => {
+    void reply.code(404).send({ error: `no such endpoint: ${req.method} ${req.url.split('?')[0]} (see src/dashboard/README.md)` });
+  });
+
+  const active = (): Topom => {
+    const t = host.current();
+    if (!t) throw unavailable(`this dashboard is standby: ${host.standbyReason()}`);
+    return t;
+  };
+  const auth = (req: Req): void => {
+    const inPath = req.params.token;
+    const h = req.headers.authorization;
+    const bearer = h && /^Bearer\s+(\S+)\s*$/i.exec(h)?.[1];
+    if ((inPath && tokensEqual(inPath, config.adminToken)) || (bearer && tokensEqual(bearer, config.adminToken))) return;
+    throw new DashboardError(inPath || bearer ? 403 : 401,
+      'invalid admin token: pass the dashboard admin_token in the path or as "Authorization: Bearer <token>" (by default it is derived from product_name and product_auth; `shardis admin --product P --product-auth A` computes it)');
+  };
+  const logCall = (req: Req): void => {
+    host.log.info({ method: req.method, route: req.routeOptions.url }, 'API call');
+  };
+  /** Registers an authenticated, logged mutation. */
+  const put = (path: string, fn: (req: Req, t: Topom) => Promise<unknown>): void => {
+    app.put(path, async (req: Req) => {
+      auth(req);
+      logCall(req);
+      const r = await fn(req, active());
+      return { ok: true, ...(r as object) };
+    });
+  };
+  const getAuthed = (path: string, fn: (req: Req, t: Topom) => unknown): void => {
+    app.get(path, async (req: Req) => { auth(req); return fn(req, active()); });
+  };
+
+  const overview = (t: Topom): Record<string, unknown> => ({
+    version: VERSION, active: true, config: publicDashboardConfig(config), model: t.model, stats: t.stats(),
+  });
+
+  // ---- no token -----------------------------------------------------------------------------------
+  app.get('/', async (_req, reply) => reply.redirect('/topom'));
+  app.get('/health', async (_req, reply) => {
+    const t = host.current();
+    if (!t) return reply.code(503).send({ status: 'standby', product: config.productName, version: VERSION, reason: host.standbyReason() });
+    return { status: 'active', product: config.productName, version: VERSION, admin_addr: t.model.admin_addr };
+  });
+  app.get('/topom', async () => overview(active()));
+  app.get('/topom/model', async () => active().model);
+  app.get('/api/topom/model', async () => active().model);
+  app.get('/topom/stats', async () => active().stats());
+  app.get('/topom/slots', async () => active().computedSlots());
+  const metrics = buildMetrics(host);
+  app.get('/metrics', async (_req, reply) => {
+    void reply.header('content-type', metrics.contentType);
+    return metrics.metrics();
+  });
+
+  // ---- token: reads -------------------------------------------------------------------------------
+  getAuthed('/api/topom/xping/:token', () => 'OK');
+  getAuthed('/api/topom/stats/:token', (_r, t) => t.stats());
+  getAuthed('/api/topom/stats', (_r, t) => t.stats());
+  getAuthed('/api/topom/overview/:token', (_r, t) => overview(t));
+  getAuthed('/api/topom/slots/:token', (_r, t) => t.computedSlots());
+
+  // ---- dashboard ----------------------------------------------------------------------------------
+  put('/api/topom/reload/:token', async (_r, t) => t.reload());
+  app.put('/api/topom/shutdown/:token', async (req: Req) => {
+    auth(req);
+    logCall(req);
+    host.requestShutdown();
+    return { ok: true };
+  });
+  put('/api/topom/loglevel/:token/:level', async (req) => {
+    const level = req.params.level!.toLowerCase();
+    if (!['trace', 'debug', 'info', 'warn', 'error', 'fatal'].includes(level)) throw badRequest(`unknown log level "${req.params.level}" (debug, info, warn, error)`);
+    host.log.level = level;
+    return { level };
+  });
+
+  // ---- groups -------------------------------------------------------------------------------------
+  put('/api/topom/group/create/:token/:gid', (req, t) => t.createGroup(parseGroupId(req.params.gid)));
+  put('/api/topom/group/remove/:token/:gid', (req, t) => t.removeGroup(parseGroupId(req.params.gid)));
+  put('/api/topom/group/add/:token/:gid/:addr', (req, t) => t.addServer(parseGroupId(req.params.gid), req.params.addr!));
+  put('/api/topom/group/add/:token/:gid/:addr/:datacenter', (req, t) => t.addServer(parseGroupId(req.params.gid), req.params.addr!, req.params.datacenter));
+  put('/api/topom/group/del/:token/:gid/:addr', (req, t) => t.delServer(parseGroupId(req.params.gid), req.params.addr!));
+  put('/api/topom/group/resync/:token/:gid', (req, t) => t.resync(parseGroupId(req.params.gid)));
+  put('/api/topom/group/resync-all/:token', (_req, t) => t.resync());
+
+  // ---- proxies ------------------------------------------------------------------------------------
+  put('/api/topom/proxy/create/:token/:addr', (req, t) => t.onlineProxy(req.params.addr!, 'create'));
+  put('/api/topom/proxy/online/:token/:addr', (req, t) => t.onlineProxy(req.params.addr!, 'online'));
+  put('/api/topom/proxy/reinit/:token/:proxy', (req, t) => t.reinitProxy(req.params.proxy!));
+  put('/api/topom/proxy/reinit-all/:token', (_req, t) => t.reinitProxy(null));
+  put('/api/topom/proxy/remove/:token/:proxy', (req, t) => t.removeProxy(req.params.proxy!, false));
+  put('/api/topom/proxy/remove/:token/:proxy/:force', (req, t) => t.removeProxy(req.params.proxy!, parseBool01(req.params.force, 'force')));
+
+  // ---- slots --------------------------------------------------------------------------------------
+  put('/api/topom/slots/assign/:token', (req, t) => t.assignSlots(req.body));
+  put('/api/topom/slots/assign/:token/offline', (req, t) => t.assignOffline(req.body));
+  put('/api/topom/slots/assign-range/:token/:beg/:end/:gid', (req, t) => {
+    const gid = req.params.gid === '0' ? 0 : parseGroupId(req.params.gid);
+    return t.assignRange(parseSlotId(req.params.beg), parseSlotId(req.params.end), gid);
+  });
+  put('/api/topom/slots/init-even/:token', (req, t) => t.initEven(parseBool01(req.query.force, 'force')));
+  put('/api/topom/slots/init-even/:token/:force', (req, t) => t.initEven(parseBool01(req.params.force, 'force')));
+
+  const i = addr.lastIndexOf(':');
+  const hostName = addr.slice(0, i).replace(/^\[|\]$/g, '') || '0.0.0.0';
+  await app.listen({ host: hostName, port: Number(addr.slice(i + 1)) });
+  const a = app.server.address();
+  return { app, port: typeof a === 'object' && a ? a.port : Number(addr.slice(i + 1)) };
+}

@@ -1,0 +1,17 @@
+// The dashboard's admin token: what operators, the admin CLI and proxies send to the dashboard API
+// (in the Codis `{xauth}` path position or as `Authorization: Bearer <token>`). Unless configured
+// (`admin_token`), every party derives it the same way from the product name and product_auth, so a
+// proxy or the CLI that knows the product password can talk to its dashboard without more setup.
+import { createHash, timingSafeEqual } from 'node:crypto';
+
+/** First 32 hex chars of sha256("Shardis-Admin-[<product>]-[<product_auth>]"). */
+export function defaultAdminToken(product: string, productAuth: string): string {
+  return createHash('sha256').update(`Shardis-Admin-[${product}]-[${productAuth}]`).digest('hex').slice(0, 32);
+}
+
+/** Constant-time comparison of two tokens (false for different lengths). */
+export function tokensEqual(a: string, b: string): boolean {
+  const x = Buffer.from(a);
+  const y = Buffer.from(b);
+  return x.length === y.length && timingSafeEqual(x, y);
+}

@@ -1,0 +1,103 @@
+// Starts a real single-member etcd (Debian package `etcd-server`, /usr/bin/etcd, v3.4) on free
+// loopback ports with its own data directory, waits until /health says it serves, and stops, kills
+// (-9) or restarts it on the same ports and data. Used by tests and `shardis up`.
+import { mkdirSync, mkdtempSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { freePort } from './free-port.js';
+import { spawnTracked, waitFor, type Spawned } from './processes.js';
+
+export interface EtcdServerOptions {
+  host?: string;
+  clientPort?: number;
+  peerPort?: number;
+  /** Data directory (a temp dir by default); etcd's log goes to `<dir>/etcd.log`. */
+  dir?: string;
+  bin?: string;
+  /** Extra command-line flags. */
+  args?: string[];
+  /** How long to wait for /health. Default 20000 ms. */
+  startTimeoutMs?: number;
+}
+
+export interface EtcdServer {
+  /** `host:port` client endpoints, as `openStore({ kind: 'etcd', endpoints })` wants them. */
+  endpoints: string[];
+  host: string;
+  clientPort: number;
+  peerPort: number;
+  dir: string;
+  /** The current process (replaced by `restart`). */
+  proc: Spawned;
+  running(): boolean;
+  /** SIGTERM, then SIGKILL after a grace period. */
+  stop(): Promise<void>;
+  kill9(): Promise<void>;
+  /** Stops it if it runs, then starts it again on the same ports and data. */
+  restart(): Promise<void>;
+}
+
+async function healthy(host: string, port: number): Promise<boolean> {
+  const ctl = new AbortController();
+  const t = setTimeout(() => ctl.abort(), 1000);
+  try {
+    const res = await fetch(`http://${host}:${port}/health`, { signal: ctl.signal });
+    const body = (await res.json()) as { health?: string };
+    return body.health === 'true';
+  } finally {
+    clearTimeout(t);
+  }
+}
+
+export async function startEtcd(opts: EtcdServerOptions = {}): Promise<EtcdServer> {
+  const host = opts.host ?? '127.0.0.1';
+  const clientPort = opts.clientPort ?? (await freePort(host));
+  const peerPort = opts.peerPort ?? (await freePort(host));
+  const dir = opts.dir ?? mkdtempSync(join(tmpdir(), `shardis-etcd-${clientPort}-`));
+  mkdirSync(dir, { recursive: true });
+  const name = `shardis-${clientPort}`;
+  const args = [
+    '--name', name,
+    '--data-dir', join(dir, 'data'),
+    '--listen-client-urls', `http://${host}:${clientPort}`,
+    '--advertise-client-urls', `http://${host}:${clientPort}`,
+    '--listen-peer-urls', `http://${host}:${peerPort}`,
+    '--initial-advertise-peer-urls', `http://${host}:${peerPort}`,
+    '--initial-cluster', `${name}=http://${host}:${peerPort}`,
+    '--initial-cluster-state', 'new',
+    '--initial-cluster-token', name,
+    '--heartbeat-interval', '50',
+    '--election-timeout', '500',
+    '--logger', 'zap',
+    '--log-outputs', 'stderr',
+    ...(opts.args ?? []),
+  ];
+  const logFile = join(dir, 'etcd.log');
+  const launch = async (): Promise<Spawned> => {
+    const proc = spawnTracked(opts.bin ?? 'etcd', args, { logFile });
+    await waitFor(`etcd on ${host}:${clientPort}`, async () => {
+      if (proc.child.exitCode !== null || proc.child.signalCode !== null) throw new Error(`etcd exited (see ${logFile})`);
+      return healthy(host, clientPort);
+    }, opts.startTimeoutMs ?? 20000, 50);
+    return proc;
+  };
+
+  let proc = await launch();
+  const alive = (): boolean => proc.child.exitCode === null && proc.child.signalCode === null;
+  const server: EtcdServer = {
+    endpoints: [`${host}:${clientPort}`],
+    host,
+    clientPort,
+    peerPort,
+    dir,
+    get proc() { return proc; },
+    running: alive,
+    stop: () => proc.stop(5000),
+    kill9: () => proc.kill9(),
+    restart: async () => {
+      if (alive()) await proc.stop(5000);
+      proc = await launch();
+    },
+  };
+  return server;
+}

@@ -1,0 +1,119 @@
+// Test fixtures for the dashboard: an in-process dashboard (runDashboard) on a filesystem
+// coordinator, a dashboard as a real child process (`node bin/shardis.js dashboard`), a hung TCP
+// peer, and small JSON HTTP / polling helpers. (In-process proxies: dashboard-proxies.ts.)
+import { mkdtempSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join, resolve } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { createInterface } from 'node:readline';
+import { createWriteStream } from 'node:fs';
+import net from 'node:net';
+import { runDashboard, type RunningDashboard } from '../../src/dashboard/run.js';
+import { DASHBOARD_OPTIONS, toDashboardConfig, type DashboardConfig } from '../../src/dashboard/config.js';
+import { applyFlags, defaults } from '../../src/util/options.js';
+import { makeLogger } from '../../src/util/log.js';
+import { spawnTracked, type Spawned } from '../../src/util/processes.js';
+import { httpJson } from '../../src/dashboard/http-json.js';
+
+export const SHARDIS_BIN = resolve(fileURLToPath(new URL('../../../bin/shardis.js', import.meta.url)));
+
+export const tempDir = (prefix: string): string => mkdtempSync(join(tmpdir(), prefix));
+
+export function dashboardConfig(over: Record<string, string>): DashboardConfig {
+  return toDashboardConfig(applyFlags(DASHBOARD_OPTIONS, defaults(DASHBOARD_OPTIONS), { admin_addr: '127.0.0.1:0', log_level: 'warn', ...over }));
+}
+
+export interface TestDashboard {
+  d: RunningDashboard;
+  addr: string;
+  config: DashboardConfig;
+  token: string;
+  stop(): Promise<void>;
+}
+
+/** Starts a dashboard in this process; waits until it is active unless `waitActive` is false. */
+export async function startDashboard(over: Record<string, string>, waitActive = true): Promise<TestDashboard> {
+  const config = dashboardConfig(over);
+  const d = await runDashboard(config, makeLogger('dashboard-test', config.logLevel));
+  if (waitActive) await waitState(d, 'active');
+  return { d, addr: `127.0.0.1:${d.adminPort}`, config, token: config.adminToken, stop: () => d.stop() };
+}
+
+/** Waits until the in-process dashboard reached `state`. */
+export function waitState(d: RunningDashboard, state: string, timeoutMs = 10000): Promise<void> {
+  return new Promise((res, rej) => {
+    const t = setTimeout(() => rej(new Error(`dashboard did not become ${state} within ${timeoutMs} ms (now ${d.state()})`)), timeoutMs);
+    d.onState((s) => { if (s === state) { clearTimeout(t); res(); } });
+  });
+}
+
+export interface ApiReply<T = any> { status: number; body: T }
+
+/** JSON call to a dashboard; never throws for HTTP errors. */
+export async function call<T = any>(method: 'GET' | 'PUT', addr: string, path: string, body?: unknown, headers?: Record<string, string>): Promise<ApiReply<T>> {
+  const r = await httpJson(method, addr, path, { timeoutMs: 30000, body, headers });
+  return { status: r.status, body: r.json as T };
+}
+
+export interface DashboardProcess {
+  proc: Spawned;
+  adminPort: number;
+  addr: string;
+  /** Resolves when the process printed its ready line (maybe after being standby). */
+  ready: Promise<void>;
+  /** Resolves when it printed its standby line. */
+  standby: Promise<void>;
+  lines: string[];
+}
+
+/** Runs `node bin/shardis.js dashboard ARGS`; resolves once it printed ready or standby. */
+export async function startDashboardProcess(args: string[], logFile: string): Promise<DashboardProcess> {
+  const proc = spawnTracked(process.execPath, [SHARDIS_BIN, 'dashboard', ...args], { stdio: ['ignore', 'pipe', 'pipe'] });
+  const log = createWriteStream(logFile, { flags: 'a' });
+  proc.child.stderr!.pipe(log);
+  const lines: string[] = [];
+  let onReady!: () => void, onStandby!: () => void, onPort!: (p: number) => void;
+  const ready = new Promise<void>((r) => { onReady = r; });
+  const standby = new Promise<void>((r) => { onStandby = r; });
+  const port = new Promise<number>((r, rej) => {
+    onPort = r;
+    void proc.exited.then((code) => rej(new Error(`dashboard exited with ${code} before it was ready (see ${logFile})`)));
+  });
+  const rl = createInterface({ input: proc.child.stdout! });
+  rl.on('line', (line) => {
+    lines.push(line);
+    log.write(`[stdout] ${line}\n`);
+    const m = /admin_port=(\d+)/.exec(line);
+    if (m) onPort(Number(m[1]));
+    if (line.startsWith('shardis dashboard ready')) onReady();
+    if (line.startsWith('shardis dashboard standby')) onStandby();
+  });
+  const adminPort = await port;
+  return { proc, adminPort, addr: `127.0.0.1:${adminPort}`, ready, standby, lines };
+}
+
+/** A TCP server that accepts connections and never answers (a hung proxy). */
+export async function startBlackhole(): Promise<{ addr: string; close(): Promise<void> }> {
+  const socks = new Set<net.Socket>();
+  const srv = net.createServer((s) => { socks.add(s); s.on('error', () => {}); s.on('close', () => socks.delete(s)); });
+  await new Promise<void>((r) => srv.listen(0, '127.0.0.1', () => r()));
+  const a = srv.address() as net.AddressInfo;
+  return {
+    addr: `127.0.0.1:${a.port}`,
+    close: () => new Promise<void>((r) => { for (const s of socks) s.destroy(); srv.close(() => r()); }),
+  };
+}
+
+/** Polls `check` until it returns a truthy value, or throws after `timeoutMs`. */
+export async function eventually<T>(what: string, check: () => Promise<T | undefined | null | false> | T | undefined | null | false, timeoutMs = 10000, everyMs = 100): Promise<T> {
+  const deadline = Date.now() + timeoutMs;
+  let last: unknown;
+  while (Date.now() < deadline) {
+    try {
+      const v = await check();
+      if (v) return v;
+    } catch (e) { last = e; }
+    await new Promise((r) => setTimeout(r, everyMs));
+  }
+  throw new Error(`timed out after ${timeoutMs} ms waiting for ${what}${last ? `: ${String(last)}` : ''}`);
+}
