@@ -18,7 +18,7 @@ import { startRedisServer, type RedisServer } from '../src/util/redis-server.js'
 import { spawnTracked, waitFor, type Spawned } from '../src/util/processes.js';
 import { freePort } from '../src/util/free-port.js';
 import { evenSlots } from '../src/models/layout.js';
-import { startProxyProcess } from '../src/cli/local-cluster.js';
+import { startProxyProcess } from '../src/util/shardis-process.js';
 import { VERSION } from '../src/version.js';
 
 const ROOT = fileURLToPath(new URL('../../', import.meta.url));

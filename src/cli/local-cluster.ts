@@ -1,13 +1,14 @@
 // Brings up a local Shardis cluster on this machine for `shardis up`: redis groups (a master plus
-// replicas, replication running), proxies serving an even slot layout, all on loopback ports, with
-// their addresses written to <dir>/cluster.json. Stops everything it started.
+// replicas, replication running), a dashboard on the filesystem coordinator that owns the topology,
+// proxies registered with it and serving an even slot layout — all on loopback ports, with every
+// address written to <dir>/cluster.json. Stops everything it started.
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
-import { fileURLToPath } from 'node:url';
-import { createInterface } from 'node:readline';
-import { startRedisServer, type RedisServer } from '../util/redis-server.js';
-import { spawnTracked, waitFor, type Spawned } from '../util/processes.js';
-import { evenSlots } from '../models/layout.js';
+import { startRedisServer, rawCommand, type RedisServer } from '../util/redis-server.js';
+import { waitFor, type Spawned } from '../util/processes.js';
+import { startDashboardProcess, startProxyProcess } from '../util/shardis-process.js';
+import { httpJson, replyError } from '../util/http-json.js';
+import { defaultAdminToken } from '../models/auth.js';
 
 export interface LocalClusterOptions {
   groups: number;
@@ -19,87 +20,90 @@ export interface LocalClusterOptions {
   product: string;
 }
 
-export interface LocalCluster {
-  info: ClusterInfo;
-  stop(): Promise<void>;
-}
-
 export interface ClusterInfo {
   product: string;
   dir: string;
+  coordinator: string;
+  dashboard: { addr: string; admin_token: string; pid: number };
   proxies: Array<{ addr: string; admin: string; pid: number }>;
   groups: Array<{ id: number; master: string; replicas: string[] }>;
-  slots_file: string;
 }
 
-const SHARDIS_BIN = resolve(fileURLToPath(new URL('../../../bin/shardis.js', import.meta.url)));
-
-/** Starts `shardis proxy` as a child process and waits for its ready line. */
-export async function startProxyProcess(args: string[], logFile: string): Promise<{ proc: Spawned; port: number; adminPort: number }> {
-  const proc = spawnTracked(process.execPath, [SHARDIS_BIN, 'proxy', ...args], { stdio: ['ignore', 'pipe', 'pipe'] });
-  let stderr = '';
-  proc.child.stderr!.on('data', (d: Buffer) => { stderr = (stderr + d.toString()).slice(-4000); });
-  const ready = await new Promise<{ port: number; adminPort: number }>((resolveReady, reject) => {
-    const rl = createInterface({ input: proc.child.stdout! });
-    rl.on('line', (line) => {
-      const m = /proxy_port=(\d+) admin_port=(\d+)/.exec(line);
-      if (m) resolveReady({ port: Number(m[1]), adminPort: Number(m[2]) });
-    });
-    void proc.exited.then((code) => reject(new Error(`proxy exited with ${code} before it was ready: ${stderr.trim().split('\n').slice(-3).join(' | ')}`)));
-  });
-  // Keep draining output into the log file so the child never blocks on a full pipe.
-  const { createWriteStream } = await import('node:fs');
-  const log = createWriteStream(logFile, { flags: 'a' });
-  proc.child.stdout!.pipe(log);
-  proc.child.stderr!.pipe(log);
-  return { proc, ...ready };
+export interface LocalCluster {
+  info: ClusterInfo;
+  stop(): Promise<void>;
 }
 
 export async function startLocalCluster(o: LocalClusterOptions): Promise<LocalCluster> {
   const dir = resolve(o.dir);
   mkdirSync(dir, { recursive: true });
   let nextPort = o.basePort;
-  const port = (): number | undefined => (o.basePort > 0 ? nextPort++ : undefined);
+  const port = (): number => (o.basePort > 0 ? nextPort++ : 0);
   const servers: RedisServer[] = [];
-  const proxies: Array<{ proc: Spawned }> = [];
+  const procs: Spawned[] = [];
   const stop = async (): Promise<void> => {
-    await Promise.all(proxies.map((p) => p.proc.stop()));
+    await Promise.all(procs.slice().reverse().map((p) => p.stop()));
     await Promise.all(servers.map((s) => s.stop()));
   };
   try {
-    const proxyPorts = Array.from({ length: o.proxies }, () => [port(), port()] as const);
+    // Ports in a fixed order so --base-port gives predictable addresses: proxies, their admin APIs,
+    // the dashboard, then the redis servers.
+    const proxyPorts = Array.from({ length: o.proxies }, () => port());
+    const proxyAdminPorts = Array.from({ length: o.proxies }, () => port());
+    const dashboardPort = port();
     const groups: ClusterInfo['groups'] = [];
     for (let g = 1; g <= o.groups; g++) {
-      const master = await startRedisServer({ host: o.host, port: port(), dir: join(dir, `group-${g}-0`) });
+      const master = await startRedisServer({ host: o.host, port: port() || undefined, dir: join(dir, `group-${g}-0`) });
       servers.push(master);
       const replicas: string[] = [];
       for (let r = 1; r <= o.replicas; r++) {
-        const rep = await startRedisServer({ host: o.host, port: port(), dir: join(dir, `group-${g}-${r}`), config: [`replicaof ${master.host} ${master.port}`] });
+        const rep = await startRedisServer({ host: o.host, port: port() || undefined, dir: join(dir, `group-${g}-${r}`), config: [`replicaof ${master.host} ${master.port}`] });
         servers.push(rep);
         replicas.push(rep.addr);
       }
       groups.push({ id: g, master: master.addr, replicas });
     }
-    // Wait for replication to be up before handing the cluster over.
     for (const s of servers) {
-      const { rawCommand } = await import('../util/redis-server.js');
       await waitFor(`replication on ${s.addr}`, async () => {
         const info = await rawCommand(s.host, s.port, 'INFO replication');
         return info.includes('role:master') || info.includes('master_link_status:up');
       }, 15000, 100);
     }
-    const slots = evenSlots(groups.map((g) => ({ id: g.id, addr: g.master })));
-    const slotsFile = join(dir, 'slots.json');
-    writeFileSync(slotsFile, JSON.stringify(slots, null, 1));
-    const info: ClusterInfo = { product: o.product, dir, proxies: [], groups, slots_file: slotsFile };
+
+    const coordinator = `filesystem:${join(dir, 'coordinator')}`;
+    const dash = await startDashboardProcess(['--coordinator', coordinator, '--product-name', o.product, '--admin-addr', `${o.host}:${dashboardPort}`], join(dir, 'dashboard.log'));
+    procs.push(dash.proc);
+    const dashAddr = `${o.host}:${dash.adminPort}`;
+    const token = defaultAdminToken(o.product, '');
+    const put = async (path: string): Promise<void> => {
+      const r = await httpJson('PUT', dashAddr, `/api/topom/${path.replace('{token}', token)}`, { timeoutMs: 15000 });
+      if (r.status !== 200) throw new Error(`dashboard ${path.replace('{token}', '…')}: ${replyError(r)}`);
+    };
+    // Topology, as an operator would set it up: groups, their servers (master first), even slots.
+    const existing = await httpJson('GET', dashAddr, `/api/topom/stats/${token}`, { timeoutMs: 5000 });
+    const known = JSON.stringify(existing.json ?? {});
+    for (const g of groups) {
+      if (!known.includes(`"${g.master}"`)) {
+        await put(`group/create/{token}/${g.id}`).catch(() => { /* already there after a restart */ });
+        await put(`group/add/{token}/${g.id}/${g.master}`);
+        for (const r of g.replicas) await put(`group/add/{token}/${g.id}/${r}`);
+      }
+    }
+    await put('slots/init-even/{token}').catch((e: Error) => { if (!/already assigned/.test(e.message)) throw e; });
+
+    const info: ClusterInfo = { product: o.product, dir, coordinator, dashboard: { addr: dashAddr, admin_token: token, pid: dash.proc.pid }, proxies: [], groups };
     for (let i = 0; i < o.proxies; i++) {
-      const [pp, ap] = proxyPorts[i]!;
       const p = await startProxyProcess([
-        '--fillslots', slotsFile, '--product-name', o.product,
-        '--proxy-addr', `${o.host}:${pp ?? 0}`, '--admin-addr', `${o.host}:${ap ?? 0}`,
+        '--dashboard', dashAddr, '--product-name', o.product,
+        '--proxy-addr', `${o.host}:${proxyPorts[i]}`, '--admin-addr', `${o.host}:${proxyAdminPorts[i]}`,
       ], join(dir, `proxy-${i + 1}.log`));
-      proxies.push(p);
-      info.proxies.push({ addr: `${o.host}:${p.port}`, admin: `${o.host}:${p.adminPort}`, pid: p.proc.pid });
+      procs.push(p.proc);
+      const admin = `${o.host}:${p.adminPort}`;
+      await waitFor(`proxy ${admin} to receive its slot table`, async () => {
+        const r = await httpJson('GET', admin, '/health', { timeoutMs: 2000 });
+        return (r.json as { online?: boolean }).online === true;
+      }, 20000, 100);
+      info.proxies.push({ addr: `${o.host}:${p.port}`, admin, pid: p.proc.pid });
     }
     writeFileSync(join(dir, 'cluster.json'), JSON.stringify(info, null, 2) + '\n');
     return { info, stop };

@@ -13,11 +13,13 @@ export function proxyCommand(): Command {
     .description('run the Redis-protocol proxy (routes 1024 slots to redis groups)')
     .option('--config <file>', 'TOML config file (Codis proxy.toml keys accepted)')
     .option('--fillslots <file>', 'slot table JSON (Codis []Slot) to serve at start, without a dashboard')
+    .option('--dashboard <addr>', 'register with this dashboard (same as --dashboard-addr)')
     .option('--default-config', 'print a commented config with every option at its default and exit');
   addOptionFlags(cmd, PROXY_OPTIONS);
   cmd.action(async (opts: Record<string, unknown>) => {
     if (opts.defaultConfig) { process.stdout.write(renderDefaultToml('shardis proxy config', PROXY_OPTIONS)); return; }
     const base = opts.config ? loadToml(PROXY_OPTIONS, String(opts.config)) : defaults(PROXY_OPTIONS);
+    if (opts.dashboard !== undefined) opts.dashboardAddr = opts.dashboard;
     const config = toProxyConfig(applyFlags(PROXY_OPTIONS, base, flagOverrides(PROXY_OPTIONS, opts)));
     let slots: Slot[] | null = null;
     if (opts.fillslots) {

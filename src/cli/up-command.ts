@@ -10,7 +10,7 @@ const int = (v: string): number => {
 
 export function upCommand(): Command {
   return new Command('up')
-    .description('bring up a local cluster (redis groups with replicas, proxies) on loopback; Ctrl-C stops it')
+    .description('bring up a local cluster (redis groups with replicas, a dashboard, proxies) on loopback; Ctrl-C stops it')
     .option('--groups <n>', 'redis groups (each a master plus replicas)', int, 2)
     .option('--replicas <n>', 'replicas per group', int, 1)
     .option('--proxies <n>', 'proxy processes', int, 2)
@@ -28,6 +28,10 @@ export function upCommand(): Command {
         '',
         'Connect with any Redis client to a proxy:',
         ...i.proxies.map((p, n) => `  proxy ${n + 1}: redis-cli -h ${p.addr.split(':')[0]} -p ${p.addr.split(':')[1]}    admin API: http://${p.admin}/proxy   metrics: http://${p.admin}/metrics`),
+        '',
+        `Dashboard: http://${i.dashboard.addr}/topom   (admin token ${i.dashboard.admin_token})`,
+        `  manage it: npx shardis admin --dashboard ${i.dashboard.addr} --token ${i.dashboard.admin_token} overview`,
+        `Coordinator: ${i.coordinator}`,
         '',
         'Redis groups:',
         ...i.groups.map((g) => `  group ${g.id}: master ${g.master}${g.replicas.length ? `, replicas ${g.replicas.join(', ')}` : ''}`),

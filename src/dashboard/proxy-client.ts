@@ -3,7 +3,7 @@
 // saying whether the proxy was unreachable, too slow, or answered with an error.
 import { proxyXAuth, type ProxyModel } from '../models/proxy.js';
 import type { Slot } from '../models/slot.js';
-import { httpJson, HttpCallError, replyError, type HttpReply } from './http-json.js';
+import { httpJson, HttpCallError, replyError, type HttpReply } from '../util/http-json.js';
 
 export type ProxyFailure = 'unreachable' | 'timeout' | 'rejected';
 

@@ -29,7 +29,7 @@ export class BackendConn {
   private socket: net.Socket | null = null;
   private sinks: ReplySink[] = [];
   private head = 0;
-  private corked = false;
+  private outbox: Buffer[] = [];
   private failures = 0;
   private retryAt = 0;
   private lastActivity = Date.now();
@@ -67,17 +67,26 @@ export class BackendConn {
   }
 
   private write(raw: Buffer, sink: ReplySink): void {
-    const s = this.socket!;
-    if (!this.corked) {
-      this.corked = true;
-      s.cork();
-      process.nextTick(() => { this.corked = false; s.uncork(); });
-    }
     if (this.inflight === 0) this.lastActivity = Date.now();
     this.sinks.push(sink);
     this.sent++;
-    s.write(raw);
+    // Batch every request of this event-loop turn (from all sessions) into one write.
+    this.outbox.push(raw);
+    if (this.outbox.length === 1) setImmediate(this.flush);
   }
+
+  private readonly flush = (): void => {
+    const out = this.outbox;
+    this.outbox = [];
+    const s = this.socket;
+    if (s === null || out.length === 0) return;
+    if (out.length === 1) s.write(out[0]!);
+    else {
+      s.cork();
+      for (const b of out) s.write(b);
+      s.uncork();
+    }
+  };
 
   private connect(): void {
     const i = this.addr.lastIndexOf(':');
@@ -148,7 +157,7 @@ export class BackendConn {
     const delay = this.failures <= 3 ? 0 : Math.min(5000, 50 * 2 ** Math.min(this.failures - 4, 7));
     this.retryAt = Date.now() + delay;
     const sinks = this.sinks, head = this.head;
-    this.sinks = []; this.head = 0;
+    this.sinks = []; this.head = 0; this.outbox = [];
     const err = errorReply(`ERR backend ${this.addr} connection lost: ${reason}`);
     for (let i = head; i < sinks.length; i++) sinks[i]!.onReply(err);
   }

@@ -11,6 +11,8 @@ export const PROXY_OPTIONS: OptionSpec[] = [
   { key: 'workers', type: 'int', default: 1, doc: 'Number of proxy processes sharing the listening port (node:cluster); each has its own backend connections.' },
   { key: 'dashboard_addr', type: 'string', default: '', doc: 'Dashboard to register with (host:port); empty to run stand-alone with --fillslots.' },
   { key: 'coordinator', type: 'string', default: '', doc: 'Coordinator to find the dashboard in and register for discovery: filesystem:DIR, etcd:HOST:PORT[,..] or zookeeper:HOST:PORT[,..].' },
+  { key: 'admin_token', type: 'string', default: '', doc: "The dashboard's admin token, sent when registering; empty derives it from product_name and product_auth (the dashboard's default)." },
+  { key: 'jodis_timeout', type: 'duration', default: '10s', doc: 'Lifetime of the discovery entry (/jodis/<product>/proxy-<token>) after the proxy dies, on etcd/ZooKeeper coordinators.' },
   { key: 'proxy_datacenter', type: 'string', default: '', doc: 'Datacenter label, used to prefer nearby replicas.' },
   { key: 'proxy_max_clients', type: 'int', default: 10000, doc: 'Most client sessions at once; further clients get "ERR max number of clients reached".' },
   { key: 'backend_ping_period', type: 'duration', default: '5s', doc: 'Idle backend connections send PING this often to detect dead servers (0 disables).' },
@@ -44,6 +46,8 @@ export interface ProxyConfig {
   workers: number;
   dashboardAddr: string;
   coordinator: string;
+  adminToken: string;
+  jodisTimeout: number;
   datacenter: string;
   maxClients: number;
   backendPingPeriod: number;
@@ -75,7 +79,7 @@ export function toProxyConfig(v: OptionValues): ProxyConfig {
   const cfg: ProxyConfig = {
     productName: s('product_name'), productAuth: s('product_auth'), sessionAuth: s('session_auth'),
     proxyAddr: s('proxy_addr'), adminAddr: s('admin_addr'), workers: n('workers'),
-    dashboardAddr: s('dashboard_addr'), coordinator: s('coordinator'), datacenter: s('proxy_datacenter'),
+    dashboardAddr: s('dashboard_addr'), coordinator: s('coordinator'), adminToken: s('admin_token'), jodisTimeout: n('jodis_timeout'), datacenter: s('proxy_datacenter'),
     maxClients: n('proxy_max_clients'), backendPingPeriod: n('backend_ping_period'),
     backendConnectTimeout: n('backend_connect_timeout'), backendRecvTimeout: n('backend_recv_timeout'),
     backendMaxPipeline: n('backend_max_pipeline'), backendParallel: n('backend_primary_parallel'),

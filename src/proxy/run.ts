@@ -9,6 +9,7 @@ import type { ProxyConfig } from './config.js';
 import { newProxyModel, proxyXAuth, type ProxyModel } from '../models/proxy.js';
 import type { Slot } from '../models/slot.js';
 import type { Logger } from '../util/log.js';
+import { startRegistration, type Registration } from './registration.js';
 
 type ToWorker =
   | { t: 'fill'; slots: Slot[] }
@@ -23,6 +24,8 @@ export interface RunningProxy {
   adminPort: number;
   /** Resolves when the proxy has shut down. */
   done: Promise<void>;
+  /** Resolves once the dashboard has taken the proxy in (at once without a dashboard). */
+  registered: Promise<void>;
 }
 
 function publicConfig(c: ProxyConfig): Record<string, unknown> {
@@ -151,8 +154,14 @@ export async function runProxy(config: ProxyConfig, initialSlots: Slot[] | null,
   const adminHost = config.adminAddr.slice(0, config.adminAddr.lastIndexOf(':'));
   model = newProxyModel({ product: config.productName, proxyAddr: `${host}:${proxyPort}`, adminAddr: `${adminHost}:${admin.port}`, datacenter: config.datacenter });
   (ctl as { xauth: string }).xauth = proxyXAuth(config.productName, config.productAuth, model.token);
+  let registration: Registration | null = null;
+  if (config.dashboardAddr || config.coordinator) {
+    registration = startRegistration(config, () => model, log);
+    const stopAdminOnly = stopAdmin;
+    stopAdmin = async () => { await registration?.close(); await stopAdminOnly(); };
+  }
   const onSignal = (sig: string): void => { log.info({ signal: sig }, 'signal received'); void ctl.shutdown(); };
   process.once('SIGTERM', onSignal);
   process.once('SIGINT', onSignal);
-  return { control: ctl, proxyPort, adminPort: admin.port, done };
+  return { control: ctl, proxyPort, adminPort: admin.port, done, registered: registration?.registered ?? Promise.resolve() };
 }

@@ -13,7 +13,7 @@ import { DASHBOARD_OPTIONS, toDashboardConfig, type DashboardConfig } from '../.
 import { applyFlags, defaults } from '../../src/util/options.js';
 import { makeLogger } from '../../src/util/log.js';
 import { spawnTracked, type Spawned } from '../../src/util/processes.js';
-import { httpJson } from '../../src/dashboard/http-json.js';
+import { httpJson } from '../../src/util/http-json.js';
 
 export const SHARDIS_BIN = resolve(fileURLToPath(new URL('../../../bin/shardis.js', import.meta.url)));
 

@@ -8,7 +8,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Redis } from 'ioredis';
 import { startRedisServer, type RedisServer } from '../../src/util/redis-server.js';
-import { startProxyProcess } from '../../src/cli/local-cluster.js';
+import { startProxyProcess } from '../../src/util/shardis-process.js';
 import { evenSlots } from '../../src/models/layout.js';
 import { proxyXAuth, type ProxyModel } from '../../src/models/proxy.js';
 import { RawClient } from '../helpers/raw-client.js';

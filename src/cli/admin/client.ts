@@ -2,7 +2,7 @@
 // coordinator), derives the admin token, calls the API and turns failures into the CLI's exit codes:
 // 1 = the API refused or failed, 2 = usage error, 3 = the dashboard could not be reached.
 import { defaultAdminToken } from '../../models/auth.js';
-import { httpJson, replyError, type HttpReply } from '../../dashboard/http-json.js';
+import { httpJson, replyError, type HttpReply } from '../../util/http-json.js';
 
 export class AdminCliError extends Error {
   override readonly name = 'AdminCliError';

@@ -1,0 +1,58 @@
+// Runs `shardis <subcommand>` (this checkout's bin/shardis.js) as a tracked child process, copies its
+// output to a log file, and lets the caller wait for the lines it prints when ready.
+import { createWriteStream } from 'node:fs';
+import { resolve } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { createInterface } from 'node:readline';
+import { spawnTracked, type Spawned } from './processes.js';
+
+export const SHARDIS_BIN = resolve(fileURLToPath(new URL('../../../bin/shardis.js', import.meta.url)));
+
+export interface ShardisProcess {
+  proc: Spawned;
+  lines: string[];
+  /** Resolves with the match once a stdout line matches `re`; rejects if the process exits first. */
+  waitLine(re: RegExp, timeoutMs?: number): Promise<RegExpExecArray>;
+}
+
+export function startShardisProcess(subcommand: string, args: string[], logFile: string): ShardisProcess {
+  const proc = spawnTracked(process.execPath, [SHARDIS_BIN, subcommand, ...args], { stdio: ['ignore', 'pipe', 'pipe'] });
+  const log = createWriteStream(logFile, { flags: 'a' });
+  proc.child.stderr!.pipe(log);
+  let stderrTail = '';
+  proc.child.stderr!.on('data', (d: Buffer) => { stderrTail = (stderrTail + d.toString()).slice(-2000); });
+  const lines: string[] = [];
+  const waiters: Array<{ re: RegExp; resolve: (m: RegExpExecArray) => void }> = [];
+  createInterface({ input: proc.child.stdout! }).on('line', (line) => {
+    lines.push(line);
+    log.write(`[stdout] ${line}\n`);
+    for (const w of [...waiters]) {
+      const m = w.re.exec(line);
+      if (m) { waiters.splice(waiters.indexOf(w), 1); w.resolve(m); }
+    }
+  });
+  const waitLine = (re: RegExp, timeoutMs = 30000): Promise<RegExpExecArray> => new Promise((resolveLine, reject) => {
+    for (const l of lines) { const m = re.exec(l); if (m) return resolveLine(m); }
+    const t = setTimeout(() => reject(new Error(`shardis ${subcommand} printed no line matching ${re} within ${timeoutMs} ms (log: ${logFile})`)), timeoutMs);
+    waiters.push({ re, resolve: (m) => { clearTimeout(t); resolveLine(m); } });
+    void proc.exited.then((code) => {
+      clearTimeout(t);
+      reject(new Error(`shardis ${subcommand} exited with ${code}: ${stderrTail.trim().split('\n').slice(-3).join(' | ')} (log: ${logFile})`));
+    });
+  });
+  return { proc, lines, waitLine };
+}
+
+/** Starts `shardis proxy ARGS` and waits for its ready line. */
+export async function startProxyProcess(args: string[], logFile: string): Promise<{ proc: Spawned; port: number; adminPort: number }> {
+  const p = startShardisProcess('proxy', args, logFile);
+  const m = await p.waitLine(/proxy_port=(\d+) admin_port=(\d+)/);
+  return { proc: p.proc, port: Number(m[1]), adminPort: Number(m[2]) };
+}
+
+/** Starts `shardis dashboard ARGS` and waits until it is active. */
+export async function startDashboardProcess(args: string[], logFile: string): Promise<{ proc: Spawned; adminPort: number }> {
+  const p = startShardisProcess('dashboard', args, logFile);
+  const m = await p.waitLine(/^shardis dashboard ready admin_port=(\d+)/);
+  return { proc: p.proc, adminPort: Number(m[1]) };
+}
