@@ -1,7 +1,7 @@
 // `shardis proxy`: loads the TOML config and flags, an optional --fillslots file, and runs the proxy.
 import { readFileSync } from 'node:fs';
 import { Command } from 'commander';
-import { PROXY_OPTIONS, toProxyConfig } from '../proxy/config.js';
+import { PROXY_OPTIONS, CODIS_IGNORED_PROXY_KEYS, toProxyConfig } from '../proxy/config.js';
 import { applyFlags, defaults, loadToml, renderDefaultToml } from '../util/options.js';
 import { parseSlots, type Slot } from '../models/slot.js';
 import { runProxy } from '../proxy/run.js';
@@ -18,7 +18,8 @@ export function proxyCommand(): Command {
   addOptionFlags(cmd, PROXY_OPTIONS);
   cmd.action(async (opts: Record<string, unknown>) => {
     if (opts.defaultConfig) { process.stdout.write(renderDefaultToml('shardis proxy config', PROXY_OPTIONS)); return; }
-    const base = opts.config ? loadToml(PROXY_OPTIONS, String(opts.config)) : defaults(PROXY_OPTIONS);
+    const warnings: string[] = [];
+    const base = opts.config ? loadToml(PROXY_OPTIONS, String(opts.config), defaults(PROXY_OPTIONS), CODIS_IGNORED_PROXY_KEYS, (m) => warnings.push(m)) : defaults(PROXY_OPTIONS);
     if (opts.dashboard !== undefined) opts.dashboardAddr = opts.dashboard;
     const config = toProxyConfig(applyFlags(PROXY_OPTIONS, base, flagOverrides(PROXY_OPTIONS, opts)));
     let slots: Slot[] | null = null;
@@ -27,6 +28,7 @@ export function proxyCommand(): Command {
       try { slots = parseSlots(JSON.parse(readFileSync(file, 'utf8'))); } catch (e) { throw new Error(`${file}: ${(e as Error).message}`); }
     }
     const log = makeLogger('proxy', config.logLevel);
+    for (const w of warnings) log.warn(w);
     const p = await runProxy(config, slots, log);
     log.info({ proxy: p.proxyPort, admin: p.adminPort, workers: config.workers, slots: slots?.length ?? 0 }, 'proxy listening');
     // A line for scripts and tests that wait for readiness.

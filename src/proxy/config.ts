@@ -37,6 +37,13 @@ export const PROXY_OPTIONS: OptionSpec[] = [
   { key: 'log_level', type: 'string', default: 'info', doc: 'Log level: debug, info, warn, error.' },
 ];
 
+/** Codis proxy.toml keys that have no meaning in Shardis: accepted with a warning, so a Codis file loads. */
+export const CODIS_IGNORED_PROXY_KEYS: readonly string[] = [
+  'proto_type', 'jodis_name', 'jodis_addr', 'jodis_auth', 'jodis_compatible', 'proxy_max_offheap_size', 'proxy_heap_placeholder',
+  'backend_recv_bufsize', 'backend_send_bufsize', 'backend_send_timeout', 'backend_replica_parallel', 'session_recv_bufsize',
+  'session_send_bufsize', 'session_send_timeout', 'metrics_report_*',
+];
+
 export interface ProxyConfig {
   productName: string;
   productAuth: string;

@@ -79,14 +79,20 @@ export function defaults(specs: OptionSpec[]): OptionValues {
   return out;
 }
 
-/** Reads a TOML file over the defaults. Unknown keys are an error (typos should not pass silently). */
-export function loadToml(specs: OptionSpec[], file: string, base: OptionValues = defaults(specs)): OptionValues {
+/**
+ * Reads a TOML file over the defaults. Unknown keys are an error (typos should not pass silently),
+ * except `ignored` ones — keys of the system we replace that have no meaning here — which are
+ * reported through `warn`.
+ */
+export function loadToml(specs: OptionSpec[], file: string, base: OptionValues = defaults(specs), ignored: readonly string[] = [], warn: (msg: string) => void = () => {}): OptionValues {
   const doc = parseToml(readFileSync(file, 'utf8')) as Record<string, unknown>;
   const out = { ...base };
+  const skip = new Set(ignored);
   const byKey = new Map<string, OptionSpec>();
   for (const s of specs) { byKey.set(s.key, s); for (const a of s.aliases ?? []) byKey.set(a, s); }
   for (const [k, v] of Object.entries(doc)) {
     const spec = byKey.get(k);
+    if (!spec && (skip.has(k) || [...skip].some((x) => x.endsWith('*') && k.startsWith(x.slice(0, -1))))) { warn(`${file}: option "${k}" has no effect in Shardis; ignored`); continue; }
     if (!spec) throw new Error(`${file}: unknown option "${k}"`);
     out[spec.key] = coerce(spec, v, file);
   }
