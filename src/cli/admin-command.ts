@@ -10,6 +10,9 @@ import { MAX_SLOT_NUM } from '../slots/hash.js';
 import { AdminCliError, DashboardClient, usageError, type GlobalOptions } from './admin/client.js';
 import { formatGroups, formatOverview, formatProxies, formatSlots, pushLines, table, type StatsReply } from './admin/format.js';
 import type { PushReport } from '../dashboard/topom.js';
+import { addMigrationCommands } from './admin/migration.js';
+import { addHaCommands } from './admin/ha-commands.js';
+import { addMaintenanceCommands } from './admin/maintenance-commands.js';
 
 type Opts = GlobalOptions & Record<string, unknown>;
 
@@ -186,6 +189,9 @@ export function adminCommand(): Command {
       out(opts, r, () => warnPush(opts, r.push));
     }));
 
+  addHaCommands(admin, group, { action, client, out });
+  addMaintenanceCommands(admin, { action, withStore, out });
+
   // ---- proxies ------------------------------------------------------------------------------------
   const proxy = admin.command('proxy').description('proxies: list, create, online, reinit, remove');
   proxy.command('list').description('registered proxies with their status')
@@ -216,7 +222,7 @@ export function adminCommand(): Command {
     }));
 
   // ---- slots --------------------------------------------------------------------------------------
-  const slots = admin.command('slots').description('slot layout: show, assign (no data is moved), init-even');
+  const slots = admin.command('slots').description('slot layout: show, assign (no data is moved), init-even; online migration: migrate, rebalance, drain, cancel, pause, resume, throttle, progress');
   slots.command('show').description('slot ranges per group')
     .action(action(async (opts) => {
       const s = await stats(opts);
@@ -247,6 +253,7 @@ export function adminCommand(): Command {
       const r = await (await client(opts)).put<{ changed: number; groups: number[]; push?: PushReport }>(`/api/topom/slots/init-even/{token}/${opts.force ? 1 : 0}`);
       out(opts, r, () => `${r.changed} slot(s) changed over groups ${r.groups.join(', ')}\n` + warnPush(opts, r.push));
     }));
+  addMigrationCommands(slots, { action, out, client, intArg, parseSlotRanges });
 
   // ---- coordinator direct -------------------------------------------------------------------------
   admin.command('list-products').description('products found in --coordinator and their active dashboards (Codis --dashboard-list)')

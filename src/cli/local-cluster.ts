@@ -7,6 +7,7 @@ import { join, resolve } from 'node:path';
 import { startRedisServer, rawCommand, type RedisServer } from '../util/redis-server.js';
 import { waitFor, type Spawned } from '../util/processes.js';
 import { startDashboardProcess, startProxyProcess } from '../util/shardis-process.js';
+import { startRedisSentinel, type RedisSentinel } from '../util/redis-sentinel.js';
 import { httpJson, replyError } from '../util/http-json.js';
 import { defaultAdminToken } from '../models/auth.js';
 
@@ -18,6 +19,12 @@ export interface LocalClusterOptions {
   basePort: number;
   host: string;
   product: string;
+  /** redis-sentinel processes the dashboard configures to watch every group (0 = no HA). */
+  sentinels?: number;
+  /** Extra `shardis dashboard` flags (e.g. --sentinel-down-after 2s). */
+  dashboardArgs?: string[];
+  /** Extra `shardis proxy` flags. */
+  proxyArgs?: string[];
 }
 
 export interface ClusterInfo {
@@ -27,10 +34,16 @@ export interface ClusterInfo {
   dashboard: { addr: string; admin_token: string; pid: number };
   proxies: Array<{ addr: string; admin: string; pid: number }>;
   groups: Array<{ id: number; master: string; replicas: string[] }>;
+  sentinels: string[];
 }
 
 export interface LocalCluster {
   info: ClusterInfo;
+  /** The redis servers, in group order (master first), for tests that kill and restart them. */
+  servers: RedisServer[];
+  redisSentinels: RedisSentinel[];
+  /** The dashboard and proxy processes (dashboard first). */
+  procs: Spawned[];
   stop(): Promise<void>;
 }
 
@@ -40,9 +53,11 @@ export async function startLocalCluster(o: LocalClusterOptions): Promise<LocalCl
   let nextPort = o.basePort;
   const port = (): number => (o.basePort > 0 ? nextPort++ : 0);
   const servers: RedisServer[] = [];
+  const sentinels: RedisSentinel[] = [];
   const procs: Spawned[] = [];
   const stop = async (): Promise<void> => {
     await Promise.all(procs.slice().reverse().map((p) => p.stop()));
+    await Promise.all(sentinels.map((s) => s.stop()));
     await Promise.all(servers.map((s) => s.stop()));
   };
   try {
@@ -70,8 +85,12 @@ export async function startLocalCluster(o: LocalClusterOptions): Promise<LocalCl
       }, 15000, 100);
     }
 
+    for (let i = 0; i < (o.sentinels ?? 0); i++) {
+      sentinels.push(await startRedisSentinel({ host: o.host, port: port() || undefined, dir: join(dir, `sentinel-${i + 1}`) }));
+    }
+
     const coordinator = `filesystem:${join(dir, 'coordinator')}`;
-    const dash = await startDashboardProcess(['--coordinator', coordinator, '--product-name', o.product, '--admin-addr', `${o.host}:${dashboardPort}`], join(dir, 'dashboard.log'));
+    const dash = await startDashboardProcess(['--coordinator', coordinator, '--product-name', o.product, '--admin-addr', `${o.host}:${dashboardPort}`, ...(o.dashboardArgs ?? [])], join(dir, 'dashboard.log'));
     procs.push(dash.proc);
     const dashAddr = `${o.host}:${dash.adminPort}`;
     const token = defaultAdminToken(o.product, '');
@@ -91,11 +110,15 @@ export async function startLocalCluster(o: LocalClusterOptions): Promise<LocalCl
     }
     await put('slots/init-even/{token}').catch((e: Error) => { if (!/already assigned/.test(e.message)) throw e; });
 
-    const info: ClusterInfo = { product: o.product, dir, coordinator, dashboard: { addr: dashAddr, admin_token: token, pid: dash.proc.pid }, proxies: [], groups };
+    // Sentinels: the dashboard makes each one monitor every group master as <product>-<gid>.
+    const knownSentinels = ((existing.json as { sentinels?: { model?: { servers?: string[] } } } | undefined)?.sentinels?.model?.servers) ?? [];
+    for (const s of sentinels) if (!knownSentinels.includes(s.addr)) await put(`sentinels/add/{token}/${s.addr}`);
+
+    const info: ClusterInfo = { product: o.product, dir, coordinator, dashboard: { addr: dashAddr, admin_token: token, pid: dash.proc.pid }, proxies: [], groups, sentinels: sentinels.map((s) => s.addr) };
     for (let i = 0; i < o.proxies; i++) {
       const p = await startProxyProcess([
         '--dashboard', dashAddr, '--product-name', o.product,
-        '--proxy-addr', `${o.host}:${proxyPorts[i]}`, '--admin-addr', `${o.host}:${proxyAdminPorts[i]}`,
+        '--proxy-addr', `${o.host}:${proxyPorts[i]}`, '--admin-addr', `${o.host}:${proxyAdminPorts[i]}`, ...(o.proxyArgs ?? []),
       ], join(dir, `proxy-${i + 1}.log`));
       procs.push(p.proc);
       const admin = `${o.host}:${p.adminPort}`;
@@ -106,7 +129,7 @@ export async function startLocalCluster(o: LocalClusterOptions): Promise<LocalCl
       info.proxies.push({ addr: `${o.host}:${p.port}`, admin, pid: p.proc.pid });
     }
     writeFileSync(join(dir, 'cluster.json'), JSON.stringify(info, null, 2) + '\n');
-    return { info, stop };
+    return { info, servers, redisSentinels: sentinels, procs, stop };
   } catch (e) {
     await stop();
     throw e;

@@ -18,10 +18,15 @@ export function upCommand(): Command {
     .option('--base-port <port>', 'first port to use (then consecutive); 0 picks free ports', int, 19000)
     .option('--host <host>', 'loopback address to bind', '127.0.0.1')
     .option('--product <name>', 'product (cluster) name', 'shardis-demo')
-    .action(async (o: { groups: number; replicas: number; proxies: number; dir: string; basePort: number; host: string; product: string }) => {
+    .option('--sentinels <n>', 'redis-sentinel processes watching every group (0 = no automatic failover)', int, 3)
+    .option('--sentinel-down-after <duration>', 'how long a master must be unreachable before the sentinels fail it over', '5s')
+    .action(async (o: { groups: number; replicas: number; proxies: number; dir: string; basePort: number; host: string; product: string; sentinels: number; sentinelDownAfter: string }) => {
       if (o.groups < 1) throw new Error('--groups must be at least 1');
       if (o.proxies < 1) throw new Error('--proxies must be at least 1');
-      const c = await startLocalCluster(o);
+      const c = await startLocalCluster({
+        ...o,
+        dashboardArgs: o.sentinels > 0 ? ['--sentinel-down-after', o.sentinelDownAfter, '--sentinel-quorum', String(Math.floor(o.sentinels / 2) + 1)] : [],
+      });
       const i = c.info;
       const lines = [
         `Shardis cluster "${i.product}" is up (data and logs in ${i.dir}).`,
@@ -35,6 +40,10 @@ export function upCommand(): Command {
         '',
         'Redis groups:',
         ...i.groups.map((g) => `  group ${g.id}: master ${g.master}${g.replicas.length ? `, replicas ${g.replicas.join(', ')}` : ''}`),
+        '',
+        i.sentinels.length
+          ? `Sentinels (each monitors every group as ${i.product}-<gid>; down-after ${o.sentinelDownAfter}): ${i.sentinels.join(', ')}`
+          : 'Sentinels: none (--sentinels 0): no automatic failover',
         '',
         `Addresses as JSON: ${i.dir}/cluster.json`,
         'Press Ctrl-C to stop everything.',

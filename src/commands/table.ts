@@ -86,6 +86,8 @@ const LOCAL: readonly string[] = [
   'command',
   // server-wide, synthesized or fanned out by the proxy
   'time', 'info', 'dbsize', 'flushdb', 'flushall',
+  // the proxy's own slow log
+  'slowlog|get', 'slowlog|len', 'slowlog|reset',
   // Codis extras
   'slotsmapping', 'slotshashkey',
 ];
@@ -113,11 +115,11 @@ const DENIED: ReadonlyArray<readonly [reason: string, names: readonly string[]]>
   [CROSS_DB, ['move', 'swapdb']],
   [ADMIN, ['acl', 'bgrewriteaof', 'bgsave', 'config', 'debug', 'failover', 'lastsave', 'latency', 'lolwut',
     'memory', 'migrate', 'module', 'monitor', 'pfdebug', 'pfselftest', 'psync', 'replconf', 'replicaof',
-    'role', 'save', 'shutdown', 'slaveof', 'slowlog', 'sync']],
+    'role', 'save', 'shutdown', 'slaveof', 'sync']],
   [CLUSTER, ['cluster', 'readonly', 'readwrite', 'asking', 'restore-asking']],
   [SCRIPTING, ['script', 'function']],
   [CLIENT, ['client']],
-  [HELP, ['object|help', 'xinfo|help', 'xgroup|help']],
+  [HELP, ['object|help', 'xinfo|help', 'xgroup|help', 'slowlog|help']],
 ];
 
 /** Not Redis 7.0 commands: answered by the proxy, with metadata for COMMAND INFO/DOCS. */

@@ -11,6 +11,7 @@ import type { Logger } from '../util/log.js';
 import { publicDashboardConfig, type DashboardConfig } from './config.js';
 import { DashboardError, badRequest, unavailable } from './errors.js';
 import { parseGroupId, parseSlotId, type Topom } from './topom.js';
+import { registerMigrationRoutes } from './api-migration.js';
 
 /** What the API needs from the process that runs it. */
 export interface DashboardHost {
@@ -159,6 +160,20 @@ export async function startDashboardApi(host: DashboardHost, addr: string): Prom
   put('/api/topom/group/resync/:token/:gid', (req, t) => t.resync(parseGroupId(req.params.gid)));
   put('/api/topom/group/resync-all/:token', (_req, t) => t.resync());
 
+  put('/api/topom/group/promote/:token/:gid/:addr', (req, t) => t.ha.promote(parseGroupId(req.params.gid), req.params.addr!));
+  put('/api/topom/group/action/create/:token/:addr', (req, t) => t.ha.syncAction(req.params.addr!));
+  put('/api/topom/group/replica-groups/:token/:gid/:addr/:value', (req, t) => t.ha.setReplicaGroup(parseGroupId(req.params.gid), req.params.addr!, parseBool01(req.params.value, 'value')));
+  put('/api/topom/group/replica-groups-all/:token/:value', (req, t) => t.ha.setReplicaGroup(null, null, parseBool01(req.params.value, 'value')));
+
+  // ---- sentinels ----------------------------------------------------------------------------------
+  put('/api/topom/sentinels/add/:token/:addr', (req, t) => t.ha.addSentinel(req.params.addr!));
+  put('/api/topom/sentinels/del/:token/:addr', (req, t) => t.ha.delSentinel(req.params.addr!, false));
+  put('/api/topom/sentinels/del/:token/:addr/:force', (req, t) => t.ha.delSentinel(req.params.addr!, parseBool01(req.params.force, 'force')));
+  put('/api/topom/sentinels/resync-all/:token', (_req, t) => t.ha.resyncAll());
+  app.get('/api/topom/sentinels/info/:addr', async (req: Req) => active().ha.info(req.params.addr!));
+  app.get('/api/topom/sentinels/info/:addr/monitored', async (req: Req) => active().ha.monitored(req.params.addr!));
+  getAuthed('/api/topom/sentinels/stats/:token', (_r, t) => t.ha.stats());
+
   // ---- proxies ------------------------------------------------------------------------------------
   put('/api/topom/proxy/create/:token/:addr', (req, t) => t.onlineProxy(req.params.addr!, 'create'));
   put('/api/topom/proxy/online/:token/:addr', (req, t) => t.onlineProxy(req.params.addr!, 'online'));
@@ -176,6 +191,7 @@ export async function startDashboardApi(host: DashboardHost, addr: string): Prom
   });
   put('/api/topom/slots/init-even/:token', (req, t) => t.initEven(parseBool01(req.query.force, 'force')));
   put('/api/topom/slots/init-even/:token/:force', (req, t) => t.initEven(parseBool01(req.params.force, 'force')));
+  registerMigrationRoutes(app, put, getAuthed, active);
 
   const i = addr.lastIndexOf(':');
   const hostName = addr.slice(0, i).replace(/^\[|\]$/g, '') || '0.0.0.0';

@@ -18,7 +18,21 @@ export const DASHBOARD_OPTIONS: OptionSpec[] = [
   { key: 'stats_period', type: 'duration', default: '1s', doc: 'How often servers and proxies are polled for stats (and proxies with a stale table re-pushed).' },
   { key: 'stats_timeout', type: 'duration', default: '1s', doc: 'Time one stats poll of a server or proxy may take.' },
   { key: 'coordinator_timeout', type: 'duration', default: '5s', doc: 'Upper bound for one coordinator operation.' },
+  { key: 'migration_parallel_slots', type: 'int', default: 256, doc: 'Slots migrated together in one batch (one pass over each source moves the keys of all of them).' },
+  { key: 'migration_batch_keys', type: 'int', default: 200, doc: 'Keys per MIGRATE call of the background executor.' },
+  { key: 'migration_big_key_elements', type: 'int', default: 10000, doc: 'Collections with more elements are copied in chunks under a per-key lock instead of one blocking MIGRATE.' },
+  { key: 'migration_chunk_elements', type: 'int', default: 500, doc: 'Elements per chunk when copying a big key.' },
+  { key: 'migration_timeout', type: 'duration', default: '30s', doc: 'Timeout of one MIGRATE call.' },
+  { key: 'migration_interval', type: 'int', default: 0, doc: 'Sleep between migration batches, in microseconds (0..1000000); also settable through the API.' },
+  { key: 'migration_fence_timeout', type: 'duration', default: '10s', doc: 'A proxy whose admin API refuses connections (its process is gone) for this long while a migration step needs its acknowledgement is removed (fenced out). A proxy that answers slowly or not at all is never removed automatically: the step waits (remove it with proxy remove --force).' },
   { key: 'log_level', type: 'string', default: 'info', doc: 'Log level: debug, info, warn, error.' },
+  { key: 'sentinel_client_timeout', type: 'duration', default: '10s', doc: 'Deadline of one sentinel admin command (MONITOR, SET, REMOVE, FLUSHCONFIG).' },
+  { key: 'sentinel_quorum', type: 'int', default: 2, doc: 'SENTINEL MONITOR quorum: sentinels that must agree a master is down before a failover.' },
+  { key: 'sentinel_parallel_syncs', type: 'int', default: 1, doc: 'SENTINEL SET parallel-syncs: replicas re-pointed at a new master at once.' },
+  { key: 'sentinel_down_after', type: 'duration', default: '30s', doc: 'SENTINEL SET down-after-milliseconds: how long a master must be unreachable to be considered down.' },
+  { key: 'sentinel_failover_timeout', type: 'duration', default: '5m', doc: 'SENTINEL SET failover-timeout.' },
+  { key: 'sentinel_notification_script', type: 'string', default: '', doc: 'SENTINEL SET notification-script (empty: none).' },
+  { key: 'sentinel_client_reconfig_script', type: 'string', default: '', doc: 'SENTINEL SET client-reconfig-script (empty: none).' },
 ];
 
 export interface DashboardConfig {
@@ -37,6 +51,20 @@ export interface DashboardConfig {
   statsTimeout: number;
   coordinatorTimeout: number;
   logLevel: string;
+  migrationParallelSlots: number;
+  migrationBatchKeys: number;
+  migrationBigKeyElements: number;
+  migrationChunkElements: number;
+  migrationTimeout: number;
+  migrationInterval: number;
+  migrationFenceTimeout: number;
+  sentinelClientTimeout: number;
+  sentinelQuorum: number;
+  sentinelParallelSyncs: number;
+  sentinelDownAfter: number;
+  sentinelFailoverTimeout: number;
+  sentinelNotificationScript: string;
+  sentinelClientReconfigScript: string;
 }
 
 export function toDashboardConfig(v: OptionValues): DashboardConfig {
@@ -59,7 +87,23 @@ export function toDashboardConfig(v: OptionValues): DashboardConfig {
     statsTimeout: n('stats_timeout'),
     coordinatorTimeout: n('coordinator_timeout'),
     logLevel: s('log_level'),
+    migrationParallelSlots: Math.max(1, n('migration_parallel_slots')),
+    migrationBatchKeys: Math.max(1, n('migration_batch_keys')),
+    migrationBigKeyElements: Math.max(1, n('migration_big_key_elements')),
+    migrationChunkElements: Math.max(1, n('migration_chunk_elements')),
+    migrationTimeout: Math.max(100, n('migration_timeout')),
+    migrationInterval: Math.min(1000000, Math.max(0, n('migration_interval'))),
+    migrationFenceTimeout: n('migration_fence_timeout'),
+    sentinelClientTimeout: n('sentinel_client_timeout'),
+    sentinelQuorum: n('sentinel_quorum'),
+    sentinelParallelSyncs: n('sentinel_parallel_syncs'),
+    sentinelDownAfter: n('sentinel_down_after'),
+    sentinelFailoverTimeout: n('sentinel_failover_timeout'),
+    sentinelNotificationScript: s('sentinel_notification_script'),
+    sentinelClientReconfigScript: s('sentinel_client_reconfig_script'),
   };
+  if (cfg.sentinelQuorum < 1) throw new Error('sentinel_quorum must be at least 1');
+  if (cfg.sentinelDownAfter < 100) throw new Error('sentinel_down_after must be at least 100ms');
   if (!/^[^\s]*:\d+$/.test(cfg.adminAddr)) throw new Error(`admin_addr "${cfg.adminAddr}" is not host:port`);
   if (cfg.lockTtl < 1000) throw new Error('lock_ttl must be at least 1s');
   if (cfg.lockRetry < 50) throw new Error('lock_retry must be at least 50ms');
@@ -79,5 +123,7 @@ export function publicDashboardConfig(c: DashboardConfig): Record<string, unknow
     admin_addr: c.adminAddr, admin_token: c.adminTokenDerived ? '(derived from product_name and product_auth)' : '***',
     lock_ttl_ms: c.lockTtl, lock_retry_ms: c.lockRetry, proxy_push_timeout_ms: c.proxyPushTimeout,
     stats_period_ms: c.statsPeriod, stats_timeout_ms: c.statsTimeout, log_level: c.logLevel,
+    sentinel_quorum: c.sentinelQuorum, sentinel_parallel_syncs: c.sentinelParallelSyncs, sentinel_down_after_ms: c.sentinelDownAfter,
+    sentinel_failover_timeout_ms: c.sentinelFailoverTimeout, sentinel_client_timeout_ms: c.sentinelClientTimeout,
   };
 }

@@ -53,4 +53,5 @@ export class ProxyClient {
   async fillSlots(slots: Slot[]): Promise<void> { await call('PUT', this.adminAddr, `/api/proxy/fillslots/${this.xauth}`, this.timeoutMs, slots); }
   async start(): Promise<void> { await call('PUT', this.adminAddr, `/api/proxy/start/${this.xauth}`, this.timeoutMs); }
   async shutdown(): Promise<void> { await call('PUT', this.adminAddr, `/api/proxy/shutdown/${this.xauth}`, this.timeoutMs); }
+  async setSentinels(servers: string[]): Promise<void> { await call('PUT', this.adminAddr, `/api/proxy/sentinels/${this.xauth}`, this.timeoutMs, { servers }); }
 }

@@ -22,6 +22,9 @@ import { ProxyCallError, ProxyClient, fetchProxyModel, type ProxyStatsReply } fr
 import { computeSlots, evenMappings, formatRanges, slotCounts, slotDifferences } from './slots-compute.js';
 import { probeRedis, RedisStatsPool, type ServerStats } from './redis-probe.js';
 import { DashboardError, badGateway, badRequest, conflict, notFound, unavailable } from './errors.js';
+import { SlotActions } from './slot-actions.js';
+import { SentinelHa } from './sentinel-ha.js';
+import { withReplicaGroups } from './replica-groups.js';
 
 export interface PushFailure {
   id: number;
@@ -114,6 +117,10 @@ export class Topom {
   /** Bumped whenever memory changes in a way that can change routing. */
   private routingVersion = 0;
   readonly startedAt = Date.now();
+  /** Slot migration queue, state machine and executor (slot-actions.ts). */
+  readonly actions: SlotActions;
+  /** Sentinels, failover following, sync actions and promotion (sentinel-ha.ts). */
+  readonly ha: SentinelHa;
 
   private constructor(
     readonly config: DashboardConfig,
@@ -128,6 +135,43 @@ export class Topom {
     this.sentinel = snap.sentinel;
     this.statsPool = new RedisStatsPool(config.productAuth, config.statsTimeout);
     store.beforeWrite = () => this.assertActive();
+    this.actions = new SlotActions({
+      config, log,
+      exclusive: (fn) => this.exclusive(fn),
+      mappings: () => this.slots,
+      groups: () => this.groups,
+      writeSlots: async (ms) => {
+        for (let i = 0; i < ms.length; i += 64) {
+          const batch = ms.slice(i, i + 64);
+          await Promise.all(batch.map((m) => this.store.writeSlot(m)));
+          for (const m of batch) this.slots[m.id] = { id: m.id, group_id: m.group_id, action: { ...m.action } };
+        }
+      },
+      pushAll: () => this.pushAll(),
+      removeProxy: async (token, why) => {
+        const p = this.proxies.get(token);
+        if (!p) return;
+        await this.store.deleteProxy(token);
+        this.proxies.delete(token);
+        this.runtime.delete(token);
+        this.log.warn({ id: p.id, token, admin: p.admin_addr, why }, 'proxy fenced out: removed from the product');
+      },
+      isFenced: () => this.fenced,
+    });
+    this.ha = new SentinelHa({
+      config, log, store,
+      fenced: () => this.fenced,
+      groups: () => this.groups,
+      setGroup: (g) => { this.groups.set(g.id, g); this.routingVersion++; },
+      sentinel: () => this.sentinel,
+      setSentinel: (x) => { this.sentinel = x; },
+      exclusive: (fn) => this.exclusive(fn),
+      pushAll: () => this.pushAll(),
+      markSync: (gids, report) => this.markSync(gids, report),
+      proxies: () => [...this.proxies.values()],
+      proxyClient: (p) => this.client(p),
+      serverStats: (a) => this.serverStats.get(a),
+    });
   }
 
   /** Loads the product's metadata from the store. */
@@ -146,6 +190,8 @@ export class Topom {
   fence(reason: string): void {
     if (this.fencedReason) return;
     this.fencedReason = reason;
+    void this.actions.stop();
+    this.ha.stop();
     if (this.pollTimer) clearTimeout(this.pollTimer);
     this.pollTimer = null;
     this.statsPool.close();
@@ -156,6 +202,8 @@ export class Topom {
   }
 
   startPolling(): void {
+    this.actions.start();
+    void this.ha.start().catch((e: Error) => this.log.warn({ err: e.message }, 'sentinel watcher start failed'));
     const tick = (): void => {
       if (this.fencedReason) return;
       this.pollRound = this.pollOnce().catch((e: Error) => { this.log.warn({ err: e.message }, 'stats poll failed'); });
@@ -169,7 +217,7 @@ export class Topom {
   /** Fences and waits for running operations and the current poll to end. */
   async close(reason = 'closed'): Promise<void> {
     this.fence(reason);
-    await Promise.allSettled([this.queue, this.pollRound]);
+    await Promise.allSettled([this.queue, this.pollRound, this.actions.stop()]);
     this.statsPool.close();
   }
 
@@ -234,8 +282,8 @@ export class Topom {
       slot_counts: slotCounts(this.slots),
       group: { models: this.groupList(), stats: serverStats },
       proxy: { models: this.proxyList(), stats: proxyStats },
-      slot_action: { interval: 0, disabled: false, progress: { status: '' }, executor: 0 },
-      sentinels: { model: this.sentinelModel(), stats: {}, masters: {} },
+      slot_action: this.actions.statsSection(),
+      sentinels: this.ha.stats(),
     };
   }
 
@@ -299,8 +347,12 @@ export class Topom {
     let what = 'the slot table';
     try {
       this.assertActive();
-      await c.fillSlots(table);
-      if (start) { what = 'start'; await c.start(); }
+      await c.fillSlots(withReplicaGroups(table, this.groups, p));
+      if (start) {
+        what = 'start'; await c.start();
+        // (A proxy without sentinels follows nothing: no need to send it an empty list.)
+        if (this.sentinel.servers.length > 0) { what = 'the sentinel list'; await c.setSentinels(this.sentinel.servers); }
+      }
       r.last_push = { unixtime: now(), ok: true };
       r.needs_resync = false;
       r.lastSlotCheck = Date.now();
@@ -663,6 +715,12 @@ export class Topom {
           r.lastSlotCheck = Date.now();
           const diff = slotDifferences(this.computedSlots(), actual);
           if (diff.length) why = `its slot table differs in ${diff.length} slot(s) (${formatRanges(diff).slice(0, 60)})`;
+          // The proxy may have followed a sentinel failover before us: catch up first, then compare again.
+          if (diff.length && this.ha.watcher.enabled) {
+            const v1 = this.routingVersion;
+            await this.ha.watcher.kick('a proxy table differs');
+            if (this.routingVersion !== v1 || this.mutating) why = null;
+          }
         }
       }
     } catch (e) {
@@ -672,7 +730,8 @@ export class Topom {
       r.needs_resync = true;
       return;
     }
-    if (!why || r.repushing || this.fencedReason) return;
+    // Until the sentinels were asked once, the table may name a master that failed over meanwhile.
+    if (!why || r.repushing || this.fencedReason || !this.ha.caughtUp) return;
     r.repushing = true;
     try {
       await this.exclusive(async () => {

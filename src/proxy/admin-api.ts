@@ -22,6 +22,10 @@ export interface ProxyControl {
   snapshot(): Promise<StatsSnapshot>;
   resetStats(): Promise<void>;
   shutdown(): Promise<void>;
+  /** Replaces the sentinel list the proxy follows failovers with (HA); absent = not supported. */
+  setSentinels?(servers: string[]): Promise<void>;
+  /** What the proxy's sentinel watcher knows (servers, last resolution, switched groups). */
+  sentinels?(): Promise<unknown>;
 }
 
 function statsJson(s: StatsSnapshot, online: boolean): Record<string, unknown> {
@@ -70,6 +74,19 @@ export async function startAdminApi(ctl: ProxyControl, addr: string): Promise<{ 
     await ctl.fillSlots(slots);
     return 'OK';
   });
+  app.put<{ Params: { xauth: string } }>('/api/proxy/sentinels/:xauth', async (req) => {
+    auth(req.params.xauth);
+    const body = req.body as { servers?: unknown } | undefined;
+    const servers = body?.servers ?? [];
+    if (!Array.isArray(servers) || !servers.every((a) => typeof a === 'string' && /^[^\s]+:\d+$/.test(a))) {
+      throw Object.assign(new Error('body must be {"servers": ["host:port", ...]}'), { statusCode: 400 });
+    }
+    if (!ctl.setSentinels) throw Object.assign(new Error('this proxy does not follow sentinels'), { statusCode: 501 });
+    await ctl.setSentinels(servers as string[]);
+    return 'OK';
+  });
+  app.get<{ Params: { xauth: string } }>('/api/proxy/sentinels/:xauth', async (req) => { auth(req.params.xauth); return ctl.sentinels ? ctl.sentinels() : null; });
+  app.get('/proxy/sentinels', async () => (ctl.sentinels ? ctl.sentinels() : null));
   app.put<{ Params: { xauth: string } }>('/api/proxy/start/:xauth', async (req) => { auth(req.params.xauth); await ctl.start(); return 'OK'; });
   app.put<{ Params: { xauth: string } }>('/api/proxy/stats/reset/:xauth', async (req) => { auth(req.params.xauth); await ctl.resetStats(); return 'OK'; });
   app.put<{ Params: { xauth: string } }>('/api/proxy/shutdown/:xauth', async (req) => {

@@ -17,6 +17,8 @@ export interface BackendOptions {
   pingPeriod: number;
   maxPipeline: number;
   keepalive: number;
+  /** Told about a -READONLY reply or a lost connection (the HA watcher re-resolves the master). */
+  onTrouble?: (addr: string, why: string) => void;
 }
 
 export type BackendState = 'idle' | 'connecting' | 'connected' | 'down' | 'closed';
@@ -136,6 +138,7 @@ export class BackendConn {
       if (end < 0) { this.rest = buf.subarray(pos); this.need = replyNeed; return; }
       if (buf[pos] === 62 /* > push: not a reply */) { pos = end; continue; }
       if (this.head >= this.sinks.length) { this.fail(s, 'reply without a request (stream out of sync)'); return; }
+      if (buf[pos] === 45 /* - */ && this.opts.onTrouble && buf.toString('latin1', pos, pos + 9) === '-READONLY') this.opts.onTrouble(this.addr, 'READONLY reply');
       const sink = this.sinks[this.head]!;
       this.sinks[this.head++] = IGNORE;
       if (this.head > 1024 && this.head * 2 > this.sinks.length) { this.sinks = this.sinks.slice(this.head); this.head = 0; }
@@ -160,6 +163,7 @@ export class BackendConn {
     this.sinks = []; this.head = 0; this.outbox = [];
     const err = errorReply(`ERR backend ${this.addr} connection lost: ${reason}`);
     for (let i = head; i < sinks.length; i++) sinks[i]!.onReply(err);
+    if (this.state !== 'closed') this.opts.onTrouble?.(this.addr, reason);
   }
 
   /** Called about once a second by the pool: stalled replies and idle keepalive. */

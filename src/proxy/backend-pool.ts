@@ -2,6 +2,11 @@
 // on first use. A session always maps to the same connection of a set, so its commands stay ordered.
 import { BackendConn, type BackendOptions } from './backend-conn.js';
 
+function closeWhenIdle(c: BackendConn, deadline: number): void {
+  if (c.inflight === 0 || Date.now() >= deadline) { c.close(); return; }
+  setTimeout(() => closeWhenIdle(c, deadline), 50).unref();
+}
+
 export class BackendPool {
   private readonly sets = new Map<string, BackendConn[]>();
   private readonly timer: NodeJS.Timeout;
@@ -25,12 +30,21 @@ export class BackendPool {
     return set[sessionId % set.length]!;
   }
 
+  /** Every open connection to `addr` (any db/protocol). */
+  connsTo(addr: string): BackendConn[] {
+    const out: BackendConn[] = [];
+    for (const [key, set] of this.sets) if (key.slice(0, key.indexOf('/')) === addr) out.push(...set);
+    return out;
+  }
+
   /** Closes the connections to servers no longer in `keep` (their queued requests get errors). */
   retain(keep: Set<string>): void {
     for (const [key, set] of this.sets) {
       if (!keep.has(key.slice(0, key.indexOf('/')))) {
-        for (const c of set) c.close();
         this.sets.delete(key);
+        // Requests still in flight (e.g. a migration step to a source that just lost its last slot)
+        // get their replies first: close each connection once it is idle (at most 30 s later).
+        for (const c of set) closeWhenIdle(c, Date.now() + 30000);
       }
     }
   }

@@ -22,7 +22,7 @@ export const PROXY_OPTIONS: OptionSpec[] = [
   { key: 'backend_primary_parallel', type: 'int', default: 2, doc: 'Connections per (server, db, protocol); a session always uses the same one, so its commands stay ordered.' },
   { key: 'backend_number_databases', type: 'int', default: 16, doc: 'Databases accepted by SELECT (0 .. n-1).' },
   { key: 'backend_keepalive_period', type: 'duration', default: '75s', doc: 'TCP keepalive on backend connections (0 disables).' },
-  { key: 'backend_primary_only', type: 'bool', default: true, doc: 'Never read from replicas (replica reads arrive with the HA issue).' },
+  { key: 'backend_primary_only', type: 'bool', default: true, doc: 'Never read from replicas. false: read-only commands of a session that has not yet sent any other command go to the replica groups the dashboard computes for this proxy (same host, then same datacenter, then any); after its first write a session reads from the master.' },
   { key: 'session_max_pipeline', type: 'int', default: 1024, doc: 'Requests a session may have in flight; past this the proxy stops reading from it until replies drain (it is never disconnected for it). Bounds per-session memory together with session_max_outbuf.' },
   { key: 'session_max_outbuf', type: 'size', default: '8mb', doc: 'Reply bytes waiting for a slow client before the proxy stops reading its requests.' },
   { key: 'session_max_bulk_len', type: 'size', default: '512mb', doc: 'Largest bulk string a client may send.' },
@@ -33,6 +33,10 @@ export const PROXY_OPTIONS: OptionSpec[] = [
   { key: 'session_keepalive_period', type: 'duration', default: '75s', doc: 'TCP keepalive on client connections (0 disables).' },
   { key: 'session_break_on_failure', type: 'bool', default: false, doc: 'Close a session after a proxy-side error (Codis compatibility); off by default.' },
   { key: 'session_allow_flush', type: 'bool', default: true, doc: 'Allow FLUSHDB/FLUSHALL (sent to every group master).' },
+  { key: 'migration_big_key_elements', type: 'int', default: 20000, doc: 'During a slot migration, a key with more elements than this is not moved by the proxy with one MIGRATE (it would block the source); the dashboard copies it in chunks and the request waits for it.' },
+  { key: 'migration_lock_wait', type: 'duration', default: '15s', doc: 'How long a request may wait for a locked slot or a key being copied by a migration before it fails with TRYAGAIN.' },
+  { key: 'slowlog_log_slower_than', type: 'int', default: 10000, doc: 'Commands slower than this many microseconds (parse to reply ready) go to the slow log (SLOWLOG GET); negative disables, 0 logs everything.' },
+  { key: 'slowlog_max_len', type: 'int', default: 128, doc: 'Entries kept in the slow log.' },
   { key: 'shutdown_timeout', type: 'duration', default: '10s', doc: 'On SIGTERM, how long to wait for in-flight replies before closing.' },
   { key: 'log_level', type: 'string', default: 'info', doc: 'Log level: debug, info, warn, error.' },
 ];
@@ -76,7 +80,11 @@ export interface ProxyConfig {
   breakOnFailure: boolean;
   allowFlush: boolean;
   shutdownTimeout: number;
+  slowlogSlowerThan: number;
+  slowlogMaxLen: number;
   logLevel: string;
+  migrationBigKeyElements: number;
+  migrationLockWait: number;
 }
 
 export function toProxyConfig(v: OptionValues): ProxyConfig {
@@ -95,7 +103,8 @@ export function toProxyConfig(v: OptionValues): ProxyConfig {
     maxBulkLen: n('session_max_bulk_len'), maxArrayLen: n('session_max_array_len'), maxInlineLen: n('session_max_inline_len'),
     maxCommandLen: n('session_max_command_len'), sessionRecvTimeout: n('session_recv_timeout'),
     sessionKeepalive: n('session_keepalive_period'), breakOnFailure: b('session_break_on_failure'),
-    allowFlush: b('session_allow_flush'), shutdownTimeout: n('shutdown_timeout'), logLevel: s('log_level'),
+    allowFlush: b('session_allow_flush'), shutdownTimeout: n('shutdown_timeout'), slowlogSlowerThan: n('slowlog_log_slower_than'), slowlogMaxLen: n('slowlog_max_len'), logLevel: s('log_level'),
+    migrationBigKeyElements: n('migration_big_key_elements'), migrationLockWait: n('migration_lock_wait'),
   };
   if (!/^\w[\w.-]*$/.test(cfg.productName)) throw new Error(`product_name "${cfg.productName}" must match ^\\w[\\w.-]*$`);
   if (cfg.backendParallel < 1) throw new Error('backend_primary_parallel must be at least 1');

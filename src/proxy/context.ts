@@ -2,6 +2,7 @@
 import type { ProxyConfig } from './config.js';
 import type { Router } from './router.js';
 import type { BackendPool } from './backend-pool.js';
+import type { ReplicaReads } from './replica-reads.js';
 import type { ProxyStats } from './stats.js';
 
 /** The part of a session that local commands (CLIENT LIST, INFO clients) read. */
@@ -32,4 +33,6 @@ export interface ProxyContext {
   online: boolean;
   /** The worker number when running with --workers > 1, else 0. */
   worker: number;
+  /** Replica reads (backend_primary_only=false; see replica-reads.ts). */
+  replicas?: ReplicaReads;
 }

@@ -204,6 +204,17 @@ export function handleLocal(s: Session, spec: CommandSpec, req: Request, cmd: Co
       if (id < 0 || id >= 1024) return reply(errorReply(`ERR invalid slot id '${txt}', must be 0..1023`));
       return reply(encode(entry(id), s.proto));
     }
+    case 'slowlog|get': {
+      let count = 10;
+      if (req.argc >= 3) {
+        const t = argStr(req, 2);
+        if (!/^-?\d+$/.test(t)) return reply(errorReply('ERR value is not an integer or out of range'));
+        count = Number(t);
+      }
+      return reply(encode(s.ctx.stats.slowlog.get(count), s.proto));
+    }
+    case 'slowlog|len': return reply(intReply(s.ctx.stats.slowlog.length));
+    case 'slowlog|reset': s.ctx.stats.slowlog.reset(); return reply(OK);
     case 'slotshashkey': {
       const out: RespValue[] = [];
       for (let i = 1; i < req.argc; i++) out.push(int(slotOf(arg(req, i))));

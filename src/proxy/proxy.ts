@@ -9,19 +9,41 @@ import { splitHostPort, type ProxyConfig } from './config.js';
 import type { ProxyContext } from './context.js';
 import { errorReply } from '../resp/encode.js';
 import type { Slot } from '../models/slot.js';
+import { busyConns, changedBackends, drainConns } from './slot-barrier.js';
+import { ProxySentinels } from './sentinel-watcher.js';
+import { ReplicaReads } from './replica-reads.js';
 
 export class ProxyServer {
   readonly ctx: ProxyContext;
   private server: net.Server | null = null;
   private closing = false;
+  /** Follows sentinel failovers (idle until the dashboard pushes a sentinel list). */
+  readonly ha: ProxySentinels;
+  private lastTrouble = 0;
 
   constructor(config: ProxyConfig, worker = 0) {
     const pool = new BackendPool({
       auth: config.productAuth, connectTimeout: config.backendConnectTimeout, recvTimeout: config.backendRecvTimeout,
       pingPeriod: config.backendPingPeriod, maxPipeline: config.backendMaxPipeline, keepalive: config.backendKeepalive,
+      onTrouble: (addr, why) => {
+        // At most one re-resolution per 100 ms however many requests fail.
+        const t = Date.now();
+        if (t - this.lastTrouble < 100) return;
+        this.lastTrouble = t;
+        this.ha.backendTrouble(addr, why);
+      },
     }, config.backendParallel);
-    this.ctx = { config, router: new Router(), pool, stats: new ProxyStats(), sessions: new Set(), online: false, worker };
+    this.ctx = { config, router: new Router(), pool, stats: new ProxyStats(config.slowlogMaxLen), sessions: new Set(), online: false, worker };
+    this.ctx.replicas = new ReplicaReads(!config.primaryOnly);
+    this.ha = new ProxySentinels({
+      product: config.productName, auth: config.productAuth, router: this.ctx.router,
+      fill: (slots) => this.applySlots(slots),
+      log: (msg, fields) => { process.stderr.write(`${JSON.stringify({ level: 'info', name: 'proxy-ha', worker, msg, ...fields, time: Date.now() })}\n`); },
+    });
   }
+
+  /** The sentinels to follow (pushed by the dashboard); [] stops following. */
+  setSentinels(servers: string[]): void { this.ha.setServers(servers); }
 
   /** Starts listening on proxy_addr; resolves with the bound port. */
   listen(): Promise<number> {
@@ -49,8 +71,24 @@ export class ProxyServer {
     new Session(socket, ctx);
   }
 
+  /**
+   * fillSlots, then waits until no request sent under the old routing of the changed slots is still
+   * in flight (see slot-barrier.ts): what a dashboard push must wait for before it is acknowledged.
+   */
+  async fillSlotsAndDrain(slots: Slot[]): Promise<void> {
+    const busy = busyConns(this.ctx.pool, changedBackends(this.ctx.router, slots));
+    this.fillSlots(slots);
+    if (busy.length > 0) await drainConns(busy, Math.max(1000, this.ctx.config.backendRecvTimeout));
+  }
+
   fillSlots(slots: Slot[]): void {
+    this.applySlots(slots);
+    this.ha.afterFill();
+  }
+
+  private applySlots(slots: Slot[]): void {
     this.ctx.router.fill(slots);
+    this.ctx.replicas?.update(slots);
     this.ctx.online = true;
     this.ctx.pool.retain(new Set(this.ctx.router.masters()));
   }
@@ -69,6 +107,7 @@ export class ProxyServer {
       await new Promise((r) => setTimeout(r, 20));
     }
     for (const s of [...this.ctx.sessions]) s.close();
+    this.ha.close();
     this.ctx.pool.close();
     await closed;
   }

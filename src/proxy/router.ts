@@ -7,17 +7,36 @@ export class Router {
   /** backend address per slot ('' = no backend). */
   private readonly backend: string[] = new Array<string>(MAX_SLOT_NUM).fill('');
   private readonly entries: Slot[] = Array.from({ length: MAX_SLOT_NUM }, (_, id) => ({ id }));
+  /** migrate_from per slot ('' = not migrating) and the locked flag (see migrate-on-access.ts). */
+  private readonly from: string[] = new Array<string>(MAX_SLOT_NUM).fill('');
+  private readonly lockedFlag = new Uint8Array(MAX_SLOT_NUM);
+  /** Per slot: bumped whenever its backend, migration source or lock changes (migration caches key on it). */
+  private readonly gen = new Uint32Array(MAX_SLOT_NUM);
+  /** Slots that are migrating or locked; 0 keeps the hot path free of migration checks. */
+  unsettled = 0;
   /** Bumped on every change, so callers can cache derived views. */
   version = 0;
 
   backendOf(slot: number): string { return this.backend[slot]!; }
+  /** The source of a slot under migration ('' if it is not migrating). */
+  migrateFromOf(slot: number): string { return this.from[slot]!; }
+  isLocked(slot: number): boolean { return this.lockedFlag[slot] === 1; }
+  isUnsettled(slot: number): boolean { return this.lockedFlag[slot] === 1 || this.from[slot] !== ''; }
+  generation(slot: number): number { return this.gen[slot]!; }
 
   /** Applies slot entries (only the ids given change). */
   fill(slots: Slot[]): void {
     for (const s of slots) {
       this.entries[s.id] = { ...s };
-      this.backend[s.id] = s.backend_addr ?? '';
+      const backend = s.backend_addr ?? '', from = s.backend_addr ? s.migrate_from ?? '' : '', locked = s.locked ? 1 : 0;
+      if (backend !== this.backend[s.id] || from !== this.from[s.id] || locked !== this.lockedFlag[s.id]) this.gen[s.id]!++;
+      this.backend[s.id] = backend;
+      this.from[s.id] = from;
+      this.lockedFlag[s.id] = locked;
     }
+    let n = 0;
+    for (let i = 0; i < MAX_SLOT_NUM; i++) if (this.lockedFlag[i] === 1 || this.from[i] !== '') n++;
+    this.unsettled = n;
     this.version++;
   }
 
@@ -28,6 +47,7 @@ export class Router {
   masters(): string[] {
     const seen = new Set<string>();
     for (const a of this.backend) if (a) seen.add(a);
+    for (const a of this.from) if (a) seen.add(a); // sources of migrations are still in use
     return [...seen];
   }
 

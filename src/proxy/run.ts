@@ -15,8 +15,10 @@ type ToWorker =
   | { t: 'fill'; slots: Slot[] }
   | { t: 'stats'; id: number }
   | { t: 'reset' }
+  | { t: 'sentinels'; servers: string[] }
+  | { t: 'ha'; id: number }
   | { t: 'shutdown' };
-type FromWorker = { t: 'ready'; port: number } | { t: 'stats'; id: number; snap: StatsSnapshot } | { t: 'error'; message: string };
+type FromWorker = { t: 'ready'; port: number } | { t: 'stats'; id: number; snap: StatsSnapshot } | { t: 'ha'; id: number; status: unknown } | { t: 'error'; message: string };
 
 export interface RunningProxy {
   control: ProxyControl;
@@ -40,6 +42,8 @@ export async function runProxyWorker(config: ProxyConfig): Promise<void> {
     if (m.t === 'fill') proxy.fillSlots(m.slots);
     else if (m.t === 'stats') send({ t: 'stats', id: m.id, snap: proxy.snapshot() });
     else if (m.t === 'reset') proxy.ctx.stats.reset();
+    else if (m.t === 'sentinels') proxy.setSentinels(m.servers);
+    else if (m.t === 'ha') send({ t: 'ha', id: m.id, status: proxy.ha.status() });
     else if (m.t === 'shutdown') void proxy.shutdown().then(() => process.exit(0));
   });
   process.on('SIGTERM', () => { /* the primary coordinates shutdown */ });
@@ -81,15 +85,19 @@ export async function runProxy(config: ProxyConfig, initialSlots: Slot[] | null,
       config: () => publicConfig(config),
       online: () => proxy.ctx.online,
       slots: () => proxy.ctx.router.slots(),
-      fillSlots: async (s) => { proxy.fillSlots(s); },
+      fillSlots: (s) => proxy.fillSlotsAndDrain(s),
       start: async () => { proxy.ctx.online = true; },
       snapshot: async () => proxy.snapshot(),
       resetStats: async () => { proxy.ctx.stats.reset(); },
       shutdown,
+      setSentinels: async (servers) => { proxy.setSentinels(servers); },
+      sentinels: async () => proxy.ha.status(),
     };
   } else {
     const workers: Worker[] = [];
     const pending = new Map<number, { want: number; got: StatsSnapshot[]; resolve: (s: StatsSnapshot) => void }>();
+    const haPending = new Map<number, { want: number; got: unknown[]; resolve: (s: unknown[]) => void }>();
+    let sentinelsNow: string[] = [];
     let nextId = 1;
     cluster.setupPrimary({ args: process.argv.slice(2), silent: false });
     const ports = await Promise.all(Array.from({ length: config.workers }, () => new Promise<number>((resolve, reject) => {
@@ -101,6 +109,9 @@ export async function runProxy(config: ProxyConfig, initialSlots: Slot[] | null,
         else if (m.t === 'stats') {
           const p = pending.get(m.id);
           if (p) { p.got.push(m.snap); if (p.got.length === p.want) { pending.delete(m.id); p.resolve(mergeSnapshots(p.got)); } }
+        } else if (m.t === 'ha') {
+          const p = haPending.get(m.id);
+          if (p) { p.got.push(m.status); if (p.got.length === p.want) { haPending.delete(m.id); p.resolve(p.got); } }
         }
       });
       w.on('exit', (code) => {
@@ -145,6 +156,15 @@ export async function runProxy(config: ProxyConfig, initialSlots: Slot[] | null,
       }),
       resetStats: async () => broadcast({ t: 'reset' }),
       shutdown,
+      setSentinels: async (servers) => { sentinelsNow = servers; broadcast({ t: 'sentinels', servers }); },
+      sentinels: () => new Promise<unknown>((resolve) => {
+        const id = nextId++;
+        const live = workers.filter((w) => w.isConnected());
+        const done = (got: unknown[]): void => resolve({ servers: sentinelsNow, workers: got });
+        haPending.set(id, { want: live.length, got: [], resolve: done });
+        for (const w of live) w.send({ t: 'ha', id } satisfies ToWorker);
+        setTimeout(() => { const p = haPending.get(id); if (p) { haPending.delete(id); done(p.got); } }, 2000).unref();
+      }),
     };
   }
 

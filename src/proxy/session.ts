@@ -14,10 +14,13 @@ import type { ProxyContext, SessionInfo } from './context.js';
 import type { CommandStats } from './stats.js';
 import { planSplit } from './split.js';
 import { handleLocal } from './local-commands.js';
+import { goneKeys, prepareKeys } from './migrate-on-access.js';
 
 /** A request waiting for its reply, in the session's ordered queue. */
 class Pending implements ReplySink {
   reply: Buffer | null = null;
+  /** The request, kept for the slow log. */
+  req: Request | null = null;
   closeAfter = false;
   constructor(readonly session: Session, readonly cmd: CommandStats | null, readonly started: number) {}
   onReply(reply: Buffer): void {
@@ -34,10 +37,13 @@ class MultiPending implements ReplySink {
     this.replies = new Array<Buffer>(n);
     this.left = n;
   }
-  part(i: number): ReplySink {
-    return { onReply: (r: Buffer) => { this.replies[i] = r; if (--this.left === 0) this.done(); } };
-  }
+  part(i: number): ReplySink { return new PartSink(this, i); }
   onReply(): void { /* parts report through part(i) */ }
+  /** Stores part `i`'s reply; merges once every part has answered. */
+  got(i: number, r: Buffer): void {
+    this.replies[i] = r;
+    if (--this.left === 0) this.done();
+  }
   private done(): void {
     let out: Buffer;
     try { out = this.merge(this.replies); } catch (e) { out = errorReply(`ERR proxy could not merge replies: ${(e as Error).message}`); }
@@ -45,7 +51,24 @@ class MultiPending implements ReplySink {
   }
 }
 
+class PartSink implements ReplySink {
+  constructor(private readonly multi: MultiPending, private readonly i: number) {}
+  onReply(r: Buffer): void { this.multi.got(this.i, r); }
+}
+
 let nextSessionId = 1;
+
+/** Sessions with replies to flush once the current I/O callback returns (one tick for all of them). */
+let toFlush: Session[] = [];
+function flushSessions(): void {
+  const list = toFlush;
+  toFlush = [];
+  for (const s of list) s.flushOut();
+}
+function scheduleFlush(s: Session): void {
+  if (toFlush.length === 0) process.nextTick(flushSessions);
+  toFlush.push(s);
+}
 
 /** Commands a client may send before it has authenticated. */
 const NO_AUTH = new Set(['auth', 'hello', 'quit', 'reset']);
@@ -62,6 +85,8 @@ export class Session implements SessionInfo {
   authed: boolean;
   lastCommand = '';
   lastActive = Date.now();
+  /** Set by the first command that is not read-only: replica reads stop for this session. */
+  wroteOnce = false;
   private readonly parser: RequestParser;
   private readonly queue: Pending[] = [];
   private qhead = 0;
@@ -69,8 +94,11 @@ export class Session implements SessionInfo {
   private closed = false;
   private quitting = false;
   private finished = false;
-  private pausedFor: '' | 'pipeline' | 'outbuf' = '';
-  private corked = false;
+  private pausedFor: '' | 'pipeline' | 'outbuf' | 'migrate' = '';
+  /** Replies ready to write, flushed together once the current I/O callback is done. */
+  private out: Buffer[] = [];
+  /** The request being handled (recorded by defer for the slow log). */
+  private currentReq: Request | null = null;
 
   constructor(private readonly socket: net.Socket, readonly ctx: ProxyContext) {
     this.remote = `${socket.remoteAddress ?? '?'}:${socket.remotePort ?? 0}`;
@@ -110,6 +138,7 @@ export class Session implements SessionInfo {
   private finish(): void {
     if (this.finished) return;
     this.finished = true;
+    this.flushOut();
     this.socket.end(() => this.close());
   }
 
@@ -140,14 +169,14 @@ export class Session implements SessionInfo {
     }
   }
 
-  private pause(why: 'pipeline' | 'outbuf'): void {
+  private pause(why: 'pipeline' | 'outbuf' | 'migrate'): void {
     if (this.pausedFor !== '') return;
     this.pausedFor = why;
     this.socket.pause();
   }
 
   private maybeResume(): void {
-    if (this.pausedFor === '' || this.closed || this.quitting) return;
+    if (this.pausedFor === '' || this.pausedFor === 'migrate' || this.closed || this.quitting) return;
     if (this.queued > this.ctx.config.sessionMaxPipeline / 2) return;
     if (this.socket.writableLength > this.ctx.config.sessionMaxOutbuf / 2) return;
     this.pausedFor = '';
@@ -165,6 +194,7 @@ export class Session implements SessionInfo {
   /** Creates a queued request whose reply will arrive later. */
   defer(cmd: CommandStats | null): Pending {
     const p = new Pending(this, cmd, performance.now());
+    p.req = this.currentReq;
     this.queue.push(p);
     return p;
   }
@@ -173,7 +203,6 @@ export class Session implements SessionInfo {
   complete(_p: Pending): void {
     if (this.closed) return;
     const q = this.queue;
-    let wrote = false;
     while (this.qhead < q.length) {
       const head = q[this.qhead]!;
       const r = head.reply;
@@ -181,24 +210,34 @@ export class Session implements SessionInfo {
       q[this.qhead++] = undefined as unknown as Pending;
       const isErr = isErrorReply(r);
       if (head.cmd !== null) {
-        head.cmd.record(head.started > 0 ? (performance.now() - head.started) * 1000 : 0, isErr);
+        const us = head.started > 0 ? (performance.now() - head.started) * 1000 : 0;
+        head.cmd.record(us, isErr);
+        if (us >= this.ctx.config.slowlogSlowerThan && this.ctx.config.slowlogSlowerThan >= 0 && head.req !== null) this.ctx.stats.slowlog.add(head.req, us, this);
         this.ctx.stats.opsTotal++;
         if (isErr) this.ctx.stats.opsErrors++;
       }
-      if (!this.corked) {
-        this.corked = true;
-        this.socket.cork();
-        process.nextTick(() => { this.corked = false; this.socket.uncork(); });
-      }
-      this.socket.write(r);
-      wrote = true;
+      if (this.out.length === 0) scheduleFlush(this);
+      this.out.push(r);
       if (head.closeAfter || (isErr && this.ctx.config.breakOnFailure && head.cmd !== null)) { this.drain(); break; }
     }
     if (this.qhead === q.length) { q.length = 0; this.qhead = 0; }
     else if (this.qhead > 4096) { q.splice(0, this.qhead); this.qhead = 0; }
     if (this.quitting && this.queued === 0) { this.finish(); return; }
-    if (wrote && this.socket.writableLength > this.ctx.config.sessionMaxOutbuf) this.pause('outbuf');
-    else if (this.pausedFor !== '') this.maybeResume();
+    if (this.pausedFor !== '') this.maybeResume();
+  }
+
+  /** Writes the replies collected during this I/O callback in one go (one syscall per session). */
+  flushOut(): void {
+    const out = this.out;
+    this.out = [];
+    if (this.closed || out.length === 0) return;
+    if (out.length === 1) this.socket.write(out[0]!);
+    else {
+      this.socket.cork();
+      for (const b of out) this.socket.write(b);
+      this.socket.uncork();
+    }
+    if (this.socket.writableLength > this.ctx.config.sessionMaxOutbuf) this.pause('outbuf');
   }
 
   /** The backend connection this session uses for `addr` (same one every time, for ordering). */
@@ -228,7 +267,45 @@ export class Session implements SessionInfo {
 
   markQuit(p: Pending): void { p.closeAfter = true; }
 
-  private handle(req: Request): void {
+  isClosed(): boolean { return this.closed; }
+
+  /**
+   * Rare path (a slot of the request is migrating or locked): hold this session's later requests,
+   * move the request's keys from the migration source to the target, then route the request by the
+   * table again. `argIdx` are the argument indexes of the keys.
+   */
+  private viaMigration(req: Request, argIdx: number[]): void {
+    this.pause('migrate');
+    const c = this.ctx.config;
+    const version = this.ctx.router.version;
+    void prepareKeys(this, this.ctx.router, req, argIdx, {
+      auth: c.productAuth, timeoutMs: 5000, bigKeyElements: c.migrationBigKeyElements, lockWaitMs: c.migrationLockWait,
+    }).catch((e: Error) => errorReply(`ERR proxy migration step failed: ${e.message}`)).then((err) => {
+      if (this.closed) return;
+      this.pausedFor = '';
+      if (err !== null) {
+        const spec = lookupCommand(req);
+        this.reply(spec ? this.ctx.stats.command(spec.name) : null, err);
+      } else {
+        this.handle(req, version);
+      }
+      if (this.pausedFor !== '') return;
+      this.drainParser();
+      if (this.pausedFor === '' && !this.quitting && !this.closed) this.socket.resume();
+    });
+  }
+
+  /** True when some key (argument indexes `argIdx`) of the request is in a migrating or locked slot. */
+  private touchesUnsettled(req: Request, argIdx: readonly number[]): boolean {
+    const { buf, offs } = req;
+    const router = this.ctx.router;
+    for (const i of argIdx) if (router.isUnsettled(slotOfRange(buf, offs[2 * i]!, offs[2 * i + 1]!))) return true;
+    return false;
+  }
+
+  /** `premigrated` = the router version at which this request's keys were moved (-1: not yet). */
+  private handle(req: Request, premigrated = -1): void {
+    this.currentReq = req;
     const { buf, offs } = req;
     const ctx = this.ctx;
     if (offs[1]! - offs[0]! > ctx.config.maxCommandLen) {
@@ -243,6 +320,7 @@ export class Session implements SessionInfo {
     if (!checkArity(spec, req.argc)) { this.reply(cmd, errorReply(spec.arityError)); return; }
     if (!this.authed && !NO_AUTH.has(spec.name)) { this.reply(cmd, errorReply('NOAUTH Authentication required.')); return; }
     const policy = spec.policy;
+    if (!spec.readonly && policy.kind !== 'local' && policy.kind !== 'denied') this.wroteOnce = true;
     switch (policy.kind) {
       case 'denied':
         this.reply(cmd, errorReply(spec.deniedError));
@@ -255,6 +333,12 @@ export class Session implements SessionInfo {
         if (policy.merge === 'mset' && (req.argc - 1) % 2 !== 0) {
           this.reply(cmd, errorReply(`ERR wrong number of arguments for '${spec.name}' command`));
           return;
+        }
+        if (ctx.router.unsettled !== 0 && premigrated !== ctx.router.version) {
+          const step = policy.merge === 'mset' ? 2 : 1;
+          const idx: number[] = [];
+          for (let i = 1; i < req.argc; i += step) idx.push(i);
+          if (this.touchesUnsettled(req, idx) && !goneKeys.allGone(ctx.router, req, idx)) { this.viaMigration(req, idx); return; }
         }
         const plan = planSplit(policy.merge, req, ctx.router);
         if (typeof plan === 'string') this.forward(plan, req.raw, this.defer(cmd));
@@ -279,8 +363,19 @@ export class Session implements SessionInfo {
             }
           }
         }
+        if (ctx.router.unsettled !== 0 && premigrated !== ctx.router.version && ctx.router.isUnsettled(slot)
+          && !goneKeys.allGone(ctx.router, req, keys)) {
+          this.viaMigration(req, keys);
+          return;
+        }
         const addr = ctx.router.backendOf(slot);
         if (addr === '') { this.reply(cmd, errorReply(`ERR slot ${slot} is not served by any group (no backend in the slot table)`)); return; }
+        // Replica reads (replica-reads.ts): only read-only commands, only before the session's first other command.
+        const rr = ctx.replicas;
+        if (rr !== undefined && rr.enabled && spec.readonly && !this.wroteOnce && rr.count !== 0) {
+          this.forward(rr.pick(slot, addr, ctx.pool), req.raw, this.defer(cmd));
+          return;
+        }
         this.forward(addr, req.raw, this.defer(cmd));
         return;
       }

@@ -11,17 +11,26 @@ export type MergeKind = 'mget' | 'mset' | 'sum';
 export interface SplitPart { addr: string; raw: Buffer }
 export interface SplitPlan { parts: SplitPart[]; merge(replies: Buffer[]): Buffer }
 
-/** A request for argument indexes `idx` of `req` (argument 0, the name, is always included). */
+const digits = (n: number): number => (n < 10 ? 1 : n < 100 ? 2 : n < 1000 ? 3 : String(n).length);
+
+/** A request for argument indexes `idx` of `req` (argument 0, the name, is always included), built in one buffer. */
 function subRequest(req: Request, idx: number[]): Buffer {
-  const chunks: Buffer[] = [Buffer.from(`*${idx.length + 1}\r\n`)];
   const { buf, offs } = req;
+  const argLen = (i: number): number => offs[2 * i + 1]! - offs[2 * i]!;
+  let size = 3 + digits(idx.length + 1);
+  const sizeOf = (i: number): number => { const l = argLen(i); return 3 + digits(l) + l + 2; };
+  size += sizeOf(0);
+  for (const i of idx) size += sizeOf(i);
+  const out = Buffer.allocUnsafe(size);
+  let p = out.write(`*${idx.length + 1}\r\n`, 0, 'latin1');
   const add = (i: number): void => {
-    const s = offs[2 * i]!, e = offs[2 * i + 1]!;
-    chunks.push(Buffer.from(`$${e - s}\r\n`), buf.subarray(s, e + 2)); // the data and its CRLF
+    const st = offs[2 * i]!, l = argLen(i);
+    p += out.write(`$${l}\r\n`, p, 'latin1');
+    p += buf.copy(out, p, st, st + l + 2); // the data and its CRLF
   };
   add(0);
   for (const i of idx) add(i);
-  return Buffer.concat(chunks);
+  return out;
 }
 
 /**
@@ -65,13 +74,17 @@ export function planSplit(kind: MergeKind, req: Request, router: Router): SplitP
           });
           const cursor = new Array<number>(addrs.length).fill(0);
           const gIndex = new Map(addrs.map((a, i) => [a, i]));
-          const out: Buffer[] = [Buffer.from(`*${keyCount}\r\n`)];
+          const head = `*${keyCount}\r\n`;
+          let size = head.length;
+          for (const e of elems) for (const [s, t] of e) size += t - s;
+          const out = Buffer.allocUnsafe(size);
+          let p = out.write(head, 0, 'latin1');
           for (let k = 0; k < keyCount; k++) {
             const gi = gIndex.get(addrOfKey[k]!)!;
             const [s, e] = elems[gi]![cursor[gi]!++]!;
-            out.push(replies[gi]!.subarray(s, e));
+            p += replies[gi]!.copy(out, p, s, e);
           }
-          return Buffer.concat(out);
+          return out;
         },
       };
     case 'mset':

@@ -1,5 +1,7 @@
 // Proxy counters: operations, errors, per-command calls/latency (with fixed histogram buckets, cheap
 // to update on the hot path), sessions. Read by INFO, the admin API and /metrics.
+import { SlowLog } from './slowlog.js';
+
 export const LATENCY_BUCKETS_US = [100, 250, 500, 1000, 2500, 5000, 10000, 25000, 50000, 100000, 250000, 1000000];
 
 export class CommandStats {
@@ -22,6 +24,8 @@ export class CommandStats {
 
 export class ProxyStats {
   readonly startTime = Date.now();
+  readonly slowlog: SlowLog;
+  constructor(slowlogMaxLen = 128) { this.slowlog = new SlowLog(slowlogMaxLen); }
   opsTotal = 0;
   opsErrors = 0;
   sessionsTotal = 0;

@@ -28,11 +28,13 @@ export async function startTestProxy(product: string, productAuth = ''): Promise
     config: () => ({}),
     online: () => proxy.ctx.online,
     slots: () => proxy.ctx.router.slots(),
-    fillSlots: async (s) => { proxy.fillSlots(s); },
+    fillSlots: (s) => proxy.fillSlotsAndDrain(s),
     start: async () => { proxy.ctx.online = true; },
     snapshot: async () => proxy.snapshot(),
     resetStats: async () => { proxy.ctx.stats.reset(); },
     shutdown: async () => { await stop(); },
+    setSentinels: async (servers) => { proxy.setSentinels(servers); },
+    sentinels: async () => proxy.ha.status(),
   };
   const admin = await startAdminApi(ctl, '127.0.0.1:0');
   model = newProxyModel({ product, proxyAddr: `127.0.0.1:${port}`, adminAddr: `127.0.0.1:${admin.port}`, datacenter: '' });

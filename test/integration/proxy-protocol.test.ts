@@ -172,3 +172,22 @@ test('ioredis and node-redis work unchanged through the proxy', async () => {
   assert.equal(await nr3.ping(), 'PONG');
   await nr3.quit();
 });
+
+test('SLOWLOG: commands slower than the threshold are logged, newest first, with their arguments', async () => {
+  const c = await cluster({ config: { slowlogSlowerThan: 50_000, slowlogMaxLen: 2 } });
+  const cl = await RawClient.connect(c.port);
+  const busy = (ms: number): string => `local t = redis.call("TIME"); while true do local n = redis.call("TIME"); if (n[1]-t[1])*1000000 + (n[2]-t[2]) > ${ms * 1000} then break end end return 1`;
+  assert.equal(await cl.call('SET', 'fast', '1'), '+OK\r\n');
+  assert.equal(await cl.call('EVAL', busy(80), '0'), ':1\r\n');
+  assert.equal(await cl.call('SLOWLOG', 'LEN'), ':1\r\n');
+  const entry = await cl.call('SLOWLOG', 'GET');
+  assert.match(entry, /^\*1\r\n\*6\r\n:0\r\n:\d+\r\n:(\d+)\r\n\*3\r\n\$4\r\nEVAL\r\n/);
+  assert.ok(Number(/:(\d+)\r\n\*3/.exec(entry)![1]) >= 80_000);
+  await cl.call('EVAL', busy(60), '0');
+  await cl.call('EVAL', busy(60), '0');
+  assert.equal(await cl.call('SLOWLOG', 'LEN'), ':2\r\n', 'bounded by slowlog_max_len');
+  assert.match(await cl.call('SLOWLOG', 'GET', '1'), /^\*1\r\n\*6\r\n:2\r\n/);
+  assert.equal(await cl.call('SLOWLOG', 'RESET'), '+OK\r\n');
+  assert.equal(await cl.call('SLOWLOG', 'LEN'), ':0\r\n');
+  cl.close();
+});

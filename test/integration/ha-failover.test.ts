@@ -1,0 +1,234 @@
+// High availability end to end, on one local cluster (2 groups × master + 2 replicas of stock
+// redis-server, 3 redis-sentinel configured by the dashboard, a dashboard process and 2 proxy
+// processes; sentinel down-after 1 s), with a workload running through the proxies:
+// kill -9 of a master, planned switchover, sentinels down (one, then a majority), the dashboard down
+// during a failover, and a standby dashboard taking over during one. The tests run in order and
+// share the cluster (each leaves it serving).
+import { after, before, test } from 'node:test';
+import assert from 'node:assert/strict';
+import {
+  api, dashboardGroups, firstWriteOk, infoReplication, masterOf, restartServer, serverAt, startHaCluster,
+  startStandbyDashboard, waitReplicaUp, Workload, type HaCluster,
+} from '../helpers/ha-cluster.js';
+import { redisCall, roleOf } from '../../src/ha/sentinels.js';
+import { httpJson } from '../../src/util/http-json.js';
+import { startDashboardProcess } from '../../src/util/shardis-process.js';
+import { waitFor } from '../../src/util/processes.js';
+import { join } from 'node:path';
+
+const FAILOVER_BUDGET_MS = 15000;
+let h: HaCluster;
+const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
+const log = (msg: string): void => { process.stderr.write(`# ${msg}\n`); };
+
+before(async () => { h = await startHaCluster({ downAfterMs: 1000 }); });
+after(async () => { await h?.stop(); });
+
+/** Kills the master of `gid` (after making sure a replica is in sync); returns its address and the kill time. */
+async function killMaster(gid: number): Promise<{ old: string; t0: number }> {
+  const old = await masterOf(h, gid);
+  await waitReplicaUp(old);
+  const t0 = Date.now();
+  await serverAt(h, old).kill9();
+  return { old, t0 };
+}
+
+async function waitDashboardMaster(gid: number, not: string, timeoutMs = 20000): Promise<string> {
+  let m = '';
+  await waitFor(`dashboard to record a new master of group ${gid}`, async () => { m = await masterOf(h, gid); return m !== not; }, timeoutMs, 100);
+  return m;
+}
+
+/** Every proxy routes every slot of `gid` to `master`. */
+async function waitProxiesRoute(gid: number, master: string, timeoutMs = 10000): Promise<void> {
+  for (const p of h.c.info.proxies) {
+    await waitFor(`proxy ${p.admin} to route group ${gid} to ${master}`, async () => {
+      const r = await httpJson('GET', p.admin, '/proxy/slots', { timeoutMs: 2000 });
+      const slots = r.json as Array<{ backend_addr?: string; backend_addr_group_id?: number }>;
+      return slots.filter((s) => s.backend_addr_group_id === gid).every((s) => s.backend_addr === master);
+    }, timeoutMs, 100);
+  }
+}
+
+test('kill -9 a master: writes succeed again through the same proxies, reads do not go backwards, the old master returns as a replica', async () => {
+  const tag = h.tagOf(1);
+  const wl = new Workload(h.proxyClients, [h.tagOf(1, 1), h.tagOf(2, 1)], { pauseMs: 2 });
+  // A counter in group 1, incremented through proxy 1: its acknowledged values must never go back
+  // further than what the replica had when the master died.
+  let acked = 0, counting = true;
+  const counter = (async () => {
+    while (counting) {
+      try { acked = await h.proxyClients[0]!.incr(`c{${tag}}`); } catch { await sleep(10); }
+    }
+  })();
+  await sleep(500);
+  const { old, t0 } = await killMaster(1);
+  const ackedAtKill = acked;
+  const replicas = (await dashboardGroups(h)).find((g) => g.id === 1)!.servers.slice(1).map((s) => s.server);
+  const replicaValues = await Promise.all(replicas.map(async (r) => Number(await redisCall(r, 1000, ['GET', `c{${tag}}`]).catch(() => 0))));
+  const windows = await Promise.all(h.proxyClients.map((c, i) => firstWriteOk(c, `probe{${tag}}:${i}`, t0)));
+  log(`failover window through each proxy: ${windows.join(', ')} ms (down-after 1000 ms)`);
+  for (const w of windows) assert.ok(w < FAILOVER_BUDGET_MS, `writes resumed after ${w} ms`);
+  const fresh = await waitDashboardMaster(1, old);
+  assert.equal(await roleOf(fresh, 1000), 'master');
+  assert.ok(replicas.includes(fresh));
+  const had = replicaValues[replicas.indexOf(fresh)]!;
+  for (const c of h.proxyClients) {
+    const v = Number(await c.get(`c{${tag}}`));
+    assert.ok(v >= had, `read ${v} through a proxy, the promoted replica had ${had} at the kill`);
+  }
+  counting = false;
+  await counter;
+  await wl.stop();
+  log(`acknowledged counter at kill ${ackedAtKill}, promoted replica had ${had}: ${Math.max(0, ackedAtKill - had)} acknowledged increments lost to asynchronous replication; workload ${wl.acked.size} writes acked, ${wl.errors} errors`);
+  await waitProxiesRoute(1, fresh);
+
+  // The old master comes back (empty, as a master): sentinel turns it into a replica of the new one.
+  await restartServer(h, old);
+  await waitFor(`${old} to become a replica of ${fresh}`, async () => {
+    const info = await infoReplication(old);
+    return info.role === 'slave' && `${info.master_host}:${info.master_port}` === fresh;
+  }, 40000, 250);
+  // ... and the dashboard sees it so.
+  await waitFor('the dashboard to show the old master as a replica', async () => {
+    const r = await api(h, 'GET', '/api/topom/stats/{token}');
+    const st = r.body.group.stats[old];
+    return st?.stats?.role === 'slave' && st.stats.master_addr === fresh && r.body.group.models.find((g: { id: number }) => g.id === 1).servers[0].server === fresh;
+  }, 10000, 200);
+});
+
+test('planned switchover (promote): zero acknowledged writes lost, checked key by key', async () => {
+  const groups = await dashboardGroups(h);
+  const g2 = groups.find((g) => g.id === 2)!;
+  const old = g2.servers[0]!.server;
+  const target = g2.servers[1]!.server;
+  await waitReplicaUp(old);
+  const wl = new Workload(h.proxyClients, [h.tagOf(2, 2), h.tagOf(2, 3), h.tagOf(1, 2)]);
+  await sleep(500);
+  const before = wl.acked.size;
+  const r = await api(h, 'PUT', `/api/topom/group/promote/{token}/2/${target}`);
+  assert.equal(r.status, 200, JSON.stringify(r.body));
+  await sleep(500);
+  await wl.stop();
+  log(`promote: ${before} writes before, ${wl.acked.size} acked in total, ${wl.errors} errors (${wl.lastError}); reply ${JSON.stringify(r.body).slice(0, 200)}`);
+  assert.ok(wl.acked.size > before, 'writes went on during the switchover');
+  assert.equal(await masterOf(h, 2), target);
+  assert.equal(await roleOf(target, 1000), 'master');
+  await waitFor(`${old} to replicate from ${target}`, async () => {
+    const info = await infoReplication(old);
+    return info.role === 'slave' && `${info.master_host}:${info.master_port}` === target;
+  }, 10000, 100);
+  // Every acknowledged write is there, key by key, through both proxies.
+  let lost = 0;
+  const entries = [...wl.acked];
+  for (let i = 0; i < entries.length; i += 200) {
+    const part = entries.slice(i, i + 200);
+    const c = h.proxyClients[(i / 200) % 2]!;
+    const vals = await Promise.all(part.map(([k]) => c.get(k)));
+    part.forEach(([k, v], j) => { if (vals[j] !== v) { lost++; if (lost < 5) log(`lost ${k}: want ${v}, got ${vals[j]}`); } });
+  }
+  assert.equal(lost, 0, `${lost} of ${entries.length} acknowledged writes lost`);
+  await waitProxiesRoute(2, target);
+  // The sentinels follow the new master.
+  await waitFor('every sentinel to monitor the promoted master', async () => {
+    const s = await api(h, 'GET', '/api/topom/sentinels/stats/{token}');
+    return s.body.disagreements.length === 0 && s.body.masters['2'] === target;
+  }, 15000, 250);
+});
+
+test('one sentinel down, then a majority down: the cluster keeps serving; failover waits for quorum', async () => {
+  const [s0, s1] = h.c.redisSentinels;
+  await s0!.kill9();
+  // One sentinel down: a failover still happens (2 of 3 agree).
+  const a = await killMaster(1);
+  const w = await Promise.all(h.proxyClients.map((c, i) => firstWriteOk(c, `probe{${h.tagOf(1)}}:${i}`, a.t0)));
+  log(`failover with one sentinel down: ${w.join(', ')} ms`);
+  for (const x of w) assert.ok(x < FAILOVER_BUDGET_MS);
+  await waitDashboardMaster(1, a.old);
+  await restartServer(h, a.old);
+
+  // A majority down: still serving both groups.
+  await s1!.kill9();
+  for (const c of h.proxyClients) {
+    assert.equal(await c.set(`k{${h.tagOf(1)}}`, 'x'), 'OK');
+    assert.equal(await c.set(`k{${h.tagOf(2)}}`, 'x'), 'OK');
+  }
+  const b = await killMaster(2);
+  await sleep(4000); // 4 × down-after: no failover without a quorum of sentinels
+  assert.equal(await masterOf(h, 2), b.old, 'no failover without a quorum');
+  await assert.rejects(h.proxyClients[0]!.set(`k{${h.tagOf(2)}}`, 'y'), 'group 2 cannot take writes while its master is down');
+  assert.equal(await h.proxyClients[0]!.set(`k{${h.tagOf(1)}}`, 'y'), 'OK', 'group 1 keeps serving');
+  // The sentinels come back: the failover happens.
+  const t1 = Date.now();
+  await Promise.all([s0!.restart(), s1!.restart()]);
+  const w2 = await Promise.all(h.proxyClients.map((c, i) => firstWriteOk(c, `probe{${h.tagOf(2)}}:${i}`, t1, 30000)));
+  log(`failover after the sentinels returned: ${w2.join(', ')} ms after their restart`);
+  await waitDashboardMaster(2, b.old);
+  await restartServer(h, b.old);
+});
+
+test('dashboard down during a failover: proxies still switch; the dashboard catches up when it returns', async () => {
+  const dashAddr = h.dashboard.addr;
+  await h.dashboard.proc.kill9();
+  const { old, t0 } = await (async () => {
+    // masterOf needs the dashboard: read it from a proxy's table instead.
+    const r = await httpJson('GET', h.c.info.proxies[0]!.admin, '/proxy/slots', { timeoutMs: 2000 });
+    const m = (r.json as Array<{ backend_addr?: string; backend_addr_group_id?: number }>).find((s) => s.backend_addr_group_id === 1)!.backend_addr!;
+    await waitReplicaUp(m);
+    const t = Date.now();
+    await serverAt(h, m).kill9();
+    return { old: m, t0: t };
+  })();
+  const w = await Promise.all(h.proxyClients.map((c, i) => firstWriteOk(c, `probe{${h.tagOf(1)}}:${i}`, t0)));
+  log(`failover with the dashboard down: ${w.join(', ')} ms`);
+  for (const x of w) assert.ok(x < FAILOVER_BUDGET_MS);
+  const d = await startDashboardProcess(['--coordinator', h.c.info.coordinator, '--product-name', h.c.info.product, '--admin-addr', dashAddr, ...h.dashboardArgs], join(h.c.info.dir, 'dashboard-restarted.log'));
+  h.dashboard = { addr: dashAddr, proc: d.proc };
+  const fresh = await waitDashboardMaster(1, old);
+  assert.equal(await roleOf(fresh, 1000), 'master');
+  await waitProxiesRoute(1, fresh);
+  await restartServer(h, old);
+});
+
+test('a standby dashboard takes over during a failover and finishes the bookkeeping', async () => {
+  const standby = await startStandbyDashboard(h);
+  const oldMaster = await masterOf(h, 2);
+  await waitReplicaUp(oldMaster);
+  await h.dashboard.proc.kill9();
+  const t0 = Date.now();
+  await serverAt(h, oldMaster).kill9();
+  const port = await standby.ready;
+  h.dashboard = { addr: `127.0.0.1:${port}`, proc: standby.proc };
+  const w = await Promise.all(h.proxyClients.map((c, i) => firstWriteOk(c, `probe{${h.tagOf(2)}}:${i}`, t0)));
+  log(`failover during the dashboard takeover: ${w.join(', ')} ms`);
+  const fresh = await waitDashboardMaster(2, oldMaster);
+  assert.equal(await roleOf(fresh, 1000), 'master');
+  await waitProxiesRoute(2, fresh);
+  await restartServer(h, oldMaster);
+});
+
+test('proxies switched once per failover (never back to an older sentinel configuration)', async () => {
+  for (const p of h.c.info.proxies) {
+    const r = await httpJson('GET', p.admin, '/proxy/sentinels', { timeoutMs: 2000 });
+    const st = r.json as { switches: number; servers: string[]; last_resolve?: { ok: boolean } };
+    assert.equal(st.servers.length, 3);
+    assert.ok(st.switches <= 5, `proxy ${p.admin} switched ${st.switches} times for 5 sentinel failovers`);
+  }
+});
+
+test('admin CLI: sentinel list shows agreement; del and add reconfigure sentinels and proxies', async () => {
+  const { execFileSync } = await import('node:child_process');
+  const { SHARDIS_BIN } = await import('../../src/util/shardis-process.js');
+  const cli = (...args: string[]): string => execFileSync(process.execPath, [SHARDIS_BIN, 'admin', '--dashboard', h.dashboard.addr, '--token', h.token, ...args], { encoding: 'utf8', timeout: 30000 });
+  await waitFor('sentinels to agree with the dashboard', () => cli('sentinel', 'list').includes('all sentinels agree'), 15000, 500);
+  const victim = h.c.info.sentinels[2]!;
+  assert.match(cli('sentinel', 'del', victim), /removed/);
+  assert.deepEqual(await redisCall(victim, 1000, ['SENTINEL', 'MASTERS']), [], 'the product is no longer monitored there');
+  const proxySentinels = async (): Promise<string[]> => ((await httpJson('GET', h.c.info.proxies[0]!.admin, '/proxy/sentinels', { timeoutMs: 2000 })).json as { servers: string[] }).servers;
+  assert.equal((await proxySentinels()).length, 2);
+  assert.match(cli('sentinel', 'add', victim), /added/);
+  assert.equal((await proxySentinels()).length, 3);
+  const monitored = JSON.parse(cli('--json', 'sentinel', 'info', victim)) as Array<{ name: string; addr: string }>;
+  assert.deepEqual(monitored.map((m) => m.name).sort(), ['ha-test-1', 'ha-test-2']);
+  for (const m of monitored) assert.equal(m.addr, await masterOf(h, Number(m.name.split('-').pop())));
+});

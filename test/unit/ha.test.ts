@@ -1,0 +1,56 @@
+// Pure parts of HA: rewriting a proxy's table when a group master moves, the masters a table routes
+// to, master names, and the per-proxy replica groups.
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { mastersOfTable, rewriteMasters } from '../../src/proxy/sentinel-watcher.js';
+import { groupOfName, masterName } from '../../src/ha/sentinels.js';
+import { replicaGroupsFor, withReplicaGroups } from '../../src/dashboard/replica-groups.js';
+import type { Group } from '../../src/models/group.js';
+import type { ProxyModel } from '../../src/models/proxy.js';
+
+test('master names are <product>-<gid>; other products are ignored', () => {
+  assert.equal(masterName('p', 3), 'p-3');
+  assert.equal(groupOfName('p', 'p-3'), 3);
+  assert.equal(groupOfName('p', 'p-x'), null);
+  assert.equal(groupOfName('p', 'pp-3'), null);
+  assert.equal(groupOfName('my-prod', 'my-prod-12'), 12);
+});
+
+test('a group master switch rewrites backend_addr and migrate_from of that group only', () => {
+  const slots = [
+    { id: 0, backend_addr: 'a:1', backend_addr_group_id: 1 },
+    { id: 1, backend_addr: 'b:1', backend_addr_group_id: 2, migrate_from: 'a:1', migrate_from_group_id: 1 },
+    { id: 2, backend_addr: 'b:1', backend_addr_group_id: 2, replica_groups: [['c:1', 'b:1']] },
+    { id: 3 },
+  ];
+  assert.deepEqual([...mastersOfTable(slots)], [[1, 'a:1'], [2, 'b:1']]);
+  const out = rewriteMasters(slots, [{ gid: 1, from: 'a:1', to: 'a:2', epoch: 1 }]);
+  assert.deepEqual(out.map((s) => s.id), [0, 1]);
+  assert.equal(out[0]!.backend_addr, 'a:2');
+  assert.equal(out[1]!.backend_addr, 'b:1');
+  assert.equal(out[1]!.migrate_from, 'a:2');
+  const out2 = rewriteMasters(slots, [{ gid: 2, from: 'b:1', to: 'c:1', epoch: 2 }]);
+  assert.deepEqual(out2.find((s) => s.id === 2)!.replica_groups, [['b:1']], 'the new master leaves the replica groups');
+});
+
+test('replica groups: flagged servers by priority (same host, same datacenter, other); none while promoting', () => {
+  const g: Group = {
+    id: 1, promoting: {}, out_of_sync: false,
+    servers: [
+      { server: '10.0.0.1:6379', datacenter: 'dc1', action: {}, replica_group: false },
+      { server: '10.0.0.2:6379', datacenter: 'dc1', action: {}, replica_group: true },
+      { server: '10.0.0.9:6379', datacenter: 'dc2', action: {}, replica_group: true },
+      { server: '10.0.0.5:6380', datacenter: 'dc1', action: {}, replica_group: true },
+    ],
+  };
+  const proxy = { admin_addr: '10.0.0.5:11080', proxy_addr: '10.0.0.5:19000', datacenter: 'dc1' } as ProxyModel;
+  assert.deepEqual(replicaGroupsFor(g, proxy), [['10.0.0.5:6380'], ['10.0.0.2:6379'], ['10.0.0.9:6379']]);
+  assert.deepEqual(replicaGroupsFor({ ...g, promoting: { index: 1, state: 'prepared' } }, proxy), []);
+  assert.deepEqual(replicaGroupsFor({ ...g, servers: g.servers.slice(0, 1) }, proxy), []);
+  const table = withReplicaGroups([
+    { id: 0, backend_addr: '10.0.0.1:6379', backend_addr_group_id: 1 },
+    { id: 1, backend_addr: '10.0.0.1:6379', backend_addr_group_id: 1, locked: true },
+  ], new Map([[1, g]]), proxy);
+  assert.equal(table[0]!.replica_groups!.length, 3);
+  assert.equal(table[1]!.replica_groups, undefined, 'no replica reads for a locked slot');
+});
