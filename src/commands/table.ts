@@ -88,6 +88,8 @@ const LOCAL: readonly string[] = [
   'time', 'info', 'dbsize', 'flushdb', 'flushall',
   // the proxy's own slow log
   'slowlog|get', 'slowlog|len', 'slowlog|reset',
+  // replica-read opt-in for sessions that have written (READONLY / READWRITE)
+  'readonly', 'readwrite',
   // Codis extras
   'slotsmapping', 'slotshashkey',
 ];
@@ -116,7 +118,7 @@ const DENIED: ReadonlyArray<readonly [reason: string, names: readonly string[]]>
   [ADMIN, ['acl', 'bgrewriteaof', 'bgsave', 'config', 'debug', 'failover', 'lastsave', 'latency', 'lolwut',
     'memory', 'migrate', 'module', 'monitor', 'pfdebug', 'pfselftest', 'psync', 'replconf', 'replicaof',
     'role', 'save', 'shutdown', 'slaveof', 'sync']],
-  [CLUSTER, ['cluster', 'readonly', 'readwrite', 'asking', 'restore-asking']],
+  [CLUSTER, ['cluster', 'asking', 'restore-asking']],
   [SCRIPTING, ['script', 'function']],
   [CLIENT, ['client']],
   [HELP, ['object|help', 'xinfo|help', 'xgroup|help', 'slowlog|help']],

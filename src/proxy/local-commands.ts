@@ -213,6 +213,8 @@ export function handleLocal(s: Session, spec: CommandSpec, req: Request, cmd: Co
       }
       return reply(encode(s.ctx.stats.slowlog.get(count), s.proto));
     }
+    case 'readonly': s.replicaReadsOptIn = true; return reply(OK);
+    case 'readwrite': s.replicaReadsOptIn = false; return reply(OK);
     case 'slowlog|len': return reply(intReply(s.ctx.stats.slowlog.length));
     case 'slowlog|reset': s.ctx.stats.slowlog.reset(); return reply(OK);
     case 'slotshashkey': {

@@ -87,6 +87,8 @@ export class Session implements SessionInfo {
   lastActive = Date.now();
   /** Set by the first command that is not read-only: replica reads stop for this session. */
   wroteOnce = false;
+  /** Set by READONLY: replica reads even after this session wrote (it accepts reading stale data). */
+  replicaReadsOptIn = false;
   private readonly parser: RequestParser;
   private readonly queue: Pending[] = [];
   private qhead = 0;
@@ -372,7 +374,7 @@ export class Session implements SessionInfo {
         if (addr === '') { this.reply(cmd, errorReply(`ERR slot ${slot} is not served by any group (no backend in the slot table)`)); return; }
         // Replica reads (replica-reads.ts): only read-only commands, only before the session's first other command.
         const rr = ctx.replicas;
-        if (rr !== undefined && rr.enabled && spec.readonly && !this.wroteOnce && rr.count !== 0) {
+        if (rr !== undefined && rr.enabled && spec.readonly && (!this.wroteOnce || this.replicaReadsOptIn) && rr.count !== 0) {
           this.forward(rr.pick(slot, addr, ctx.pool), req.raw, this.defer(cmd));
           return;
         }

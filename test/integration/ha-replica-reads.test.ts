@@ -50,6 +50,13 @@ test('reads go to the replica group until the session writes; a written session 
     assert.equal(await b.get('marker'), null, 'after a write the session reads from the master');
     assert.equal(await b.get('mine'), '1', 'and sees its own write');
   }
+  // READONLY opts a session that wrote back into replica reads; READWRITE opts out again.
+  assert.equal(await b.call('READONLY'), 'OK');
+  seen = false;
+  for (let i = 0; i < 10 && !seen; i++) seen = (await b.get('marker')) === 'on-replica';
+  assert.ok(seen, 'after READONLY the session reads from the replica again');
+  assert.equal(await b.call('READWRITE'), 'OK');
+  for (let i = 0; i < 5; i++) assert.equal(await b.get('marker'), null, 'after READWRITE: the master');
   b.disconnect();
   await redisCall(replica, 1000, ['DEL', 'marker']);
 });

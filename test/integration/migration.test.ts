@@ -46,7 +46,7 @@ const stats = async (): Promise<any> => (await call('GET', dashAddr, `/api/topom
 
 async function startDash(): Promise<void> {
   const d = await startDashboardProcess(['--coordinator', coord, '--product-name', P, '--admin-addr', '127.0.0.1:0', '--stats-period', '300ms',
-    '--lock-ttl', '2s', '--migration-parallel-slots', '128', '--log-level', 'info'], join(dir, `dashboard-${dashboards.length}.log`));
+    '--lock-ttl', '2s', '--migration-parallel-slots', '128', '--migration-fence-timeout', '2s', '--log-level', 'info'], join(dir, `dashboard-${dashboards.length}.log`));
   dashboards.push(d);
   await d.ready;
   dashAddr = d.addr;
@@ -274,4 +274,22 @@ test('admin CLI: migrate --wait with a progress bar, pause/resume, throttle, can
   const plan = await admin('--json', 'slots', 'rebalance');
   assert.equal(plan.code, 0, plan.err);
   assert.ok(Object.keys(JSON.parse(plan.out).plan).length > 0);
+});
+
+test('a proxy whose process is gone is fenced out (removed) and the migration goes on', async () => {
+  const p3 = await startTestProxy(P);
+  const r = await call('PUT', dashAddr, `/api/topom/proxy/online/${TOKEN}/${p3.adminAddr}`);
+  assert.ok(r.status === 200 || /sentinel/.test(r.body.error), JSON.stringify(r.body));
+  const before = (await stats()).proxy.models.length;
+  await p3.stop(); // admin API gone: connections are refused
+  const st = await stats();
+  const some = st.slots.filter((m: any) => m.group_id === 2 && !m.action?.state).slice(0, 4).map((m: any) => m.id);
+  for (const sid of some) await put(`/api/topom/slots/action/create/{t}/${sid}/3`);
+  // It waits for the dead proxy first (reported), then removes it and finishes.
+  await eventually('the migration reports the proxy it waits for', async () => /did not acknowledge/.test((await stats()).slot_action.progress.waiting_for), 10000, 50);
+  await waitMigrationsDone(30000);
+  const after = await stats();
+  assert.equal(after.proxy.models.length, before - 1);
+  assert.ok(!after.proxy.models.some((m: any) => m.token === p3.model.token));
+  for (const sid of some) assert.equal(after.slots[sid].group_id, 3);
 });

@@ -207,14 +207,19 @@ describe('command table classification', () => {
     for (const c of ['multi', 'exec', 'discard', 'watch', 'unwatch']) assert.equal(reason(c), 'transactions are not supported by the proxy yet');
     for (const c of ['scan', 'keys', 'randomkey']) assert.equal(reason(c), 'keyspace-wide commands are not supported by the proxy yet');
     for (const c of ['config', 'debug', 'shutdown', 'save', 'bgsave', 'replicaof', 'slaveof', 'sync', 'psync',
-      'monitor', 'cluster', 'failover', 'acl', 'module', 'latency', 'slowlog', 'script', 'function', 'migrate',
-      'move', 'swapdb', 'lastsave', 'lolwut', 'role', 'readonly', 'readwrite', 'asking', 'replconf', 'pfdebug',
+      'monitor', 'cluster', 'failover', 'acl', 'module', 'latency', 'script', 'function', 'migrate',
+      'move', 'swapdb', 'lastsave', 'lolwut', 'role', 'asking', 'replconf', 'pfdebug',
       'pfselftest']) {
       reason(c, 'x');
     }
     reason('memory', 'stats');
     reason('client', 'kill');
     reason('object', 'help');
+    reason('slowlog', 'help');
+    // The proxy's own slow log, and the replica-read opt-in, are answered locally.
+    for (const args of [['slowlog', 'get'], ['slowlog', 'len'], ['slowlog', 'reset'], ['readonly'], ['readwrite']]) {
+      assert.equal(lookupCommand(view(...args))?.policy.kind, 'local', args.join(' '));
+    }
     assert.equal(lookupCommand(view('waitaof', '1', '1', '0')), undefined); // Redis 7.2, unknown here
   });
 
