@@ -3,24 +3,26 @@
 import cluster from 'node:cluster';
 import { Command } from 'commander';
 import { VERSION } from '../version.js';
-import { proxyCommand } from './proxy-command.js';
-import { upCommand } from './up-command.js';
-import { dashboardCommand } from './dashboard-command.js';
-import { adminCommand } from './admin-command.js';
-import { runProxyWorker } from '../proxy/run.js';
+
+/** Subcommands, loaded on demand so a process only loads what it runs (a proxy does not need the dashboard). */
+const SUBCOMMANDS: Record<string, () => Promise<Command>> = {
+  proxy: async () => (await import('./proxy-command.js')).proxyCommand(),
+  up: async () => (await import('./up-command.js')).upCommand(),
+  dashboard: async () => (await import('./dashboard-command.js')).dashboardCommand(),
+  admin: async () => (await import('./admin-command.js')).adminCommand(),
+};
 
 async function main(): Promise<void> {
   if (cluster.isWorker && process.env.SHARDIS_PROXY_WORKER) {
+    const { runProxyWorker } = await import('../proxy/run.js');
     await runProxyWorker(JSON.parse(process.env.SHARDIS_PROXY_CONFIG ?? '{}'));
     return;
   }
   const program = new Command('shardis')
     .version(VERSION)
-    .description('Shardis: Redis sharding proxy and control plane on stock Redis 7')
-    .addCommand(proxyCommand())
-    .addCommand(upCommand())
-    .addCommand(dashboardCommand())
-    .addCommand(adminCommand());
+    .description('Shardis: Redis sharding proxy and control plane on stock Redis 7');
+  const wanted = process.argv[2] !== undefined && process.argv[2] in SUBCOMMANDS ? [process.argv[2]] : Object.keys(SUBCOMMANDS);
+  for (const name of wanted) program.addCommand(await SUBCOMMANDS[name]!());
   await program.parseAsync(process.argv);
 }
 

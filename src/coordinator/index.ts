@@ -2,10 +2,10 @@
 // (`filesystem:/var/lib/shardis`, `etcd:127.0.0.1:2379,127.0.0.1:22379`, `zookeeper:127.0.0.1:2181`,
 // or Codis's `coordinator_name` + `coordinator_addr` pair), and `openStore`. Re-exports the store
 // contract and the Codis path helpers so callers import from one place.
-import { EtcdStore } from './etcd-store.js';
+// The etcd and ZooKeeper clients (grpc, protobuf, ...) are loaded only when such a store is opened:
+// they cost ~30 MB of memory that a proxy on the filesystem coordinator, or with no coordinator, saves.
 import { FsStore } from './fs-store.js';
 import { StoreError, type Store, type StoreKind, type StoreOptions } from './store.js';
-import { ZkStore } from './zk-store.js';
 
 export * from './store.js';
 export * from './paths.js';
@@ -82,10 +82,10 @@ export async function openStore(spec: StoreSpec | string, options: StoreOptions 
   const s = typeof spec === 'string' ? parseStoreSpec(spec, options) : { ...spec, ...options };
   switch (s.kind) {
     case 'filesystem': return FsStore.open(s);
-    case 'etcd': return EtcdStore.open(s);
-    case 'zookeeper': return ZkStore.open(s);
+    case 'etcd': return (await import('./etcd-store.js')).EtcdStore.open(s);
+    case 'zookeeper': return (await import('./zk-store.js')).ZkStore.open(s);
     default: return bad(`unknown coordinator kind "${(s as { kind: string }).kind}"`);
   }
 }
 
-export { EtcdStore, FsStore, ZkStore };
+export { FsStore };

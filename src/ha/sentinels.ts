@@ -3,7 +3,13 @@
 // `SENTINEL MASTERS` on all sentinels, at least ⌊n/2⌋+1 answers, per group the address with the
 // highest config-epoch — then `ROLE` on the chosen address, which must say `master`.
 // Master names are `<product>-<gid>` (Codis).
-import { Redis } from 'ioredis';
+import { createRequire } from 'node:module';
+import type { Redis } from 'ioredis';
+
+// ioredis (~25 MB resident) is loaded on first use only: a proxy that follows no sentinels never pays for it.
+const requireCjs = createRequire(import.meta.url);
+let redisClass: typeof Redis | undefined;
+const RedisClient = (): typeof Redis => (redisClass ??= (requireCjs('ioredis') as typeof import('ioredis')).Redis);
 
 export const masterName = (product: string, gid: number): string => `${product}-${gid}`;
 
@@ -22,7 +28,7 @@ function splitAddr(addr: string): { host: string; port: number } {
 /** A short-lived connection (fails fast, never retries), for one-off commands. */
 export function oneShot(addr: string, timeoutMs: number, password = ''): Redis {
   const { host, port } = splitAddr(addr);
-  const r = new Redis({
+  const r = new (RedisClient())({
     host, port, password: password || undefined, lazyConnect: true, connectTimeout: timeoutMs, commandTimeout: timeoutMs,
     maxRetriesPerRequest: 0, enableOfflineQueue: true, retryStrategy: () => null, enableReadyCheck: false,
   });
@@ -143,7 +149,7 @@ export class SwitchSubscriber {
     for (const a of servers) {
       if (this.subs.has(a)) continue;
       const { host, port } = splitAddr(a);
-      const r = new Redis({
+      const r = new (RedisClient())({
         host, port, connectTimeout: 1000, maxRetriesPerRequest: null, enableReadyCheck: false,
         retryStrategy: (n: number) => Math.min(200 * n, 2000), autoResubscribe: true,
       });
