@@ -12,13 +12,18 @@ import type { Logger } from '../util/log.js';
 import { startRegistration, type Registration } from './registration.js';
 
 type ToWorker =
-  | { t: 'fill'; slots: Slot[] }
+  | { t: 'fill'; id: number; slots: Slot[] }
   | { t: 'stats'; id: number }
   | { t: 'reset' }
   | { t: 'sentinels'; servers: string[] }
   | { t: 'ha'; id: number }
   | { t: 'shutdown' };
-type FromWorker = { t: 'ready'; port: number } | { t: 'stats'; id: number; snap: StatsSnapshot } | { t: 'ha'; id: number; status: unknown } | { t: 'error'; message: string };
+type FromWorker =
+  | { t: 'ready'; port: number }
+  | { t: 'stats'; id: number; snap: StatsSnapshot }
+  | { t: 'ha'; id: number; status: unknown }
+  | { t: 'filled'; id: number; status: string }
+  | { t: 'error'; message: string };
 
 export interface RunningProxy {
   control: ProxyControl;
@@ -39,7 +44,8 @@ export async function runProxyWorker(config: ProxyConfig): Promise<void> {
   const proxy = new ProxyServer(config, cluster.worker?.id ?? 0);
   const send = (m: FromWorker): void => { process.send?.(m); };
   process.on('message', (m: ToWorker) => {
-    if (m.t === 'fill') proxy.fillSlots(m.slots);
+    // Acknowledged only once requests sent to the old backends of changed slots have been answered.
+    if (m.t === 'fill') void proxy.fillSlotsAndDrain(m.slots).then(() => 'ok', (e: Error) => e.message).then((status) => send({ t: 'filled', id: m.id, status }));
     else if (m.t === 'stats') send({ t: 'stats', id: m.id, snap: proxy.snapshot() });
     else if (m.t === 'reset') proxy.ctx.stats.reset();
     else if (m.t === 'sentinels') proxy.setSentinels(m.servers);
@@ -95,8 +101,8 @@ export async function runProxy(config: ProxyConfig, initialSlots: Slot[] | null,
     };
   } else {
     const workers: Worker[] = [];
-    const pending = new Map<number, { want: number; got: StatsSnapshot[]; resolve: (s: StatsSnapshot) => void }>();
-    const haPending = new Map<number, { want: number; got: unknown[]; resolve: (s: unknown[]) => void }>();
+    /** Replies awaited from workers, by request id. */
+    const asks = new Map<number, { want: number; got: unknown[]; done: (got: unknown[]) => void }>();
     let sentinelsNow: string[] = [];
     let nextId = 1;
     cluster.setupPrimary({ args: process.argv.slice(2), silent: false });
@@ -106,12 +112,9 @@ export async function runProxy(config: ProxyConfig, initialSlots: Slot[] | null,
       w.on('message', (m: FromWorker) => {
         if (m.t === 'ready') resolve(m.port);
         else if (m.t === 'error') reject(new Error(m.message));
-        else if (m.t === 'stats') {
-          const p = pending.get(m.id);
-          if (p) { p.got.push(m.snap); if (p.got.length === p.want) { pending.delete(m.id); p.resolve(mergeSnapshots(p.got)); } }
-        } else if (m.t === 'ha') {
-          const p = haPending.get(m.id);
-          if (p) { p.got.push(m.status); if (p.got.length === p.want) { haPending.delete(m.id); p.resolve(p.got); } }
+        else {
+          const p = asks.get(m.id);
+          if (p) { p.got.push(m.t === 'stats' ? m.snap : m.status); if (p.got.length === p.want) { asks.delete(m.id); p.done(p.got); } }
         }
       });
       w.on('exit', (code) => {
@@ -120,14 +123,26 @@ export async function runProxy(config: ProxyConfig, initialSlots: Slot[] | null,
     })));
     proxyPort = ports[0]!;
     const broadcast = (m: ToWorker): void => { for (const w of workers) if (w.isConnected()) w.send(m); };
-    const fill = (s: Slot[]): void => {
+    /** Sends `msg(id)` to every live worker; resolves with their replies (or what came within `timeoutMs`). */
+    const askAll = (msg: (id: number) => ToWorker, timeoutMs: number): Promise<unknown[]> => new Promise((resolve) => {
+      const id = nextId++;
+      const live = workers.filter((w) => w.isConnected());
+      if (live.length === 0) { resolve([]); return; }
+      asks.set(id, { want: live.length, got: [], done: resolve });
+      for (const w of live) w.send(msg(id));
+      setTimeout(() => { const p = asks.get(id); if (p) { asks.delete(id); resolve(p.got); } }, timeoutMs).unref();
+    });
+    const fill = async (s: Slot[]): Promise<void> => {
       const byId = new Map(slotsNow.map((x) => [x.id, x]));
       for (const x of s) byId.set(x.id, x);
       slotsNow = [...byId.values()].sort((a, b) => a.id - b.id);
       online = true;
-      broadcast({ t: 'fill', slots: s });
+      const want = workers.filter((w) => w.isConnected()).length;
+      const acks = await askAll((id) => ({ t: 'fill', id, slots: s }), config.backendRecvTimeout + 5000);
+      const bad = acks.filter((a) => a !== 'ok');
+      if (acks.length < want || bad.length > 0) throw new Error(`only ${acks.length - bad.length} of ${want} workers applied the slot table${bad.length ? `: ${String(bad[0])}` : ''}`);
     };
-    if (initialSlots) fill(initialSlots);
+    if (initialSlots) await fill(initialSlots);
     const shutdown = (): Promise<void> => (stopping ??= (async () => {
       log.info('proxy shutting down (all workers)');
       await Promise.all(workers.map((w) => new Promise<void>((r) => {
@@ -145,26 +160,13 @@ export async function runProxy(config: ProxyConfig, initialSlots: Slot[] | null,
       config: () => publicConfig(config),
       online: () => online,
       slots: () => Array.from({ length: 1024 }, (_, id) => slotsNow.find((x) => x.id === id) ?? { id }),
-      fillSlots: async (s) => fill(s),
+      fillSlots: fill,
       start: async () => { online = true; },
-      snapshot: () => new Promise<StatsSnapshot>((resolve) => {
-        const id = nextId++;
-        const live = workers.filter((w) => w.isConnected());
-        pending.set(id, { want: live.length, got: [], resolve });
-        for (const w of live) w.send({ t: 'stats', id } satisfies ToWorker);
-        setTimeout(() => { const p = pending.get(id); if (p) { pending.delete(id); resolve(mergeSnapshots(p.got)); } }, 2000).unref();
-      }),
+      snapshot: async () => mergeSnapshots(await askAll((id) => ({ t: 'stats', id }), 2000) as StatsSnapshot[]),
       resetStats: async () => broadcast({ t: 'reset' }),
       shutdown,
       setSentinels: async (servers) => { sentinelsNow = servers; broadcast({ t: 'sentinels', servers }); },
-      sentinels: () => new Promise<unknown>((resolve) => {
-        const id = nextId++;
-        const live = workers.filter((w) => w.isConnected());
-        const done = (got: unknown[]): void => resolve({ servers: sentinelsNow, workers: got });
-        haPending.set(id, { want: live.length, got: [], resolve: done });
-        for (const w of live) w.send({ t: 'ha', id } satisfies ToWorker);
-        setTimeout(() => { const p = haPending.get(id); if (p) { haPending.delete(id); done(p.got); } }, 2000).unref();
-      }),
+      sentinels: async () => ({ servers: sentinelsNow, workers: await askAll((id) => ({ t: 'ha', id }), 2000) }),
     };
   }
 

@@ -100,6 +100,17 @@ test('--workers 2: two processes share the port and the slot table', async () =>
   assert.equal(ids.size, 2, 'connections are spread over both workers');
   const stats = await (await fetch(`http://${p.admin}/proxy/stats`)).json() as { ops: { cmd: Array<{ opstr: string; calls: number }> } };
   assert.equal(stats.ops.cmd.find((c) => c.opstr === 'SET')?.calls, 8, 'stats are summed over workers');
+  // A table replaced through the API is in force on every worker once the call returns.
+  const model = await (await fetch(`http://${p.admin}/api/proxy/model`)).json() as ProxyModel;
+  const all = Array.from({ length: 1024 }, (_, id) => ({ id, backend_addr: servers[1]!.addr, backend_addr_group_id: 2 }));
+  const put = await fetch(`http://${p.admin}/api/proxy/fillslots/${proxyXAuth('shardis-demo', '', model.token)}`, { method: 'PUT', body: JSON.stringify(all), headers: { 'content-type': 'application/json' } });
+  assert.equal(put.status, 200);
+  const d1 = new Redis({ port: servers[1]!.port });
+  for (const [i, cl] of clients.entries()) {
+    assert.equal(await cl.call('SET', `w2:${i}`, 'x'), '+OK\r\n');
+    assert.equal(await d1.get(`w2:${i}`), 'x', `worker of connection ${i} uses the new table`);
+  }
+  d1.disconnect();
   for (const cl of clients) cl.close();
   await p.stop();
   assert.equal(await p.exited, 0);
