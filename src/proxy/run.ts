@@ -39,6 +39,26 @@ function publicConfig(c: ProxyConfig): Record<string, unknown> {
   return { ...c, productAuth: c.productAuth ? '***' : '', sessionAuth: c.sessionAuth ? '***' : '' };
 }
 
+/** The admin API's view of a single-process proxy (also used by in-process test proxies). */
+export function singleProcessControl(proxy: ProxyServer, model: () => ProxyModel, shutdown: () => Promise<void>): ProxyControl {
+  const config = proxy.ctx.config;
+  return {
+    product: config.productName,
+    xauth: '',
+    model,
+    config: () => publicConfig(config),
+    online: () => proxy.ctx.online,
+    slots: () => proxy.ctx.router.slots(),
+    fillSlots: (s) => proxy.fillSlotsAndDrain(s),
+    start: async () => { proxy.ctx.online = true; },
+    snapshot: async () => proxy.snapshot(),
+    resetStats: async () => { proxy.ctx.stats.reset(); },
+    shutdown,
+    setSentinels: async (servers) => { proxy.setSentinels(servers); },
+    sentinels: async () => proxy.ha.status(),
+  };
+}
+
 /** Entry point of a worker process (called by the CLI when cluster.isWorker). */
 export async function runProxyWorker(config: ProxyConfig): Promise<void> {
   const proxy = new ProxyServer(config, cluster.worker?.id ?? 0);
@@ -84,21 +104,7 @@ export async function runProxy(config: ProxyConfig, initialSlots: Slot[] | null,
       await stopAdmin();
       resolveDone();
     })());
-    ctl = {
-      product: config.productName,
-      xauth: '',
-      model: () => model,
-      config: () => publicConfig(config),
-      online: () => proxy.ctx.online,
-      slots: () => proxy.ctx.router.slots(),
-      fillSlots: (s) => proxy.fillSlotsAndDrain(s),
-      start: async () => { proxy.ctx.online = true; },
-      snapshot: async () => proxy.snapshot(),
-      resetStats: async () => { proxy.ctx.stats.reset(); },
-      shutdown,
-      setSentinels: async (servers) => { proxy.setSentinels(servers); },
-      sentinels: async () => proxy.ha.status(),
-    };
+    ctl = singleProcessControl(proxy, () => model, shutdown);
   } else {
     const workers: Worker[] = [];
     /** Replies awaited from workers, by request id. */

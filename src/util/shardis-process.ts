@@ -11,7 +11,7 @@ export const SHARDIS_BIN = resolve(fileURLToPath(new URL('../../../bin/shardis.j
 export interface ShardisProcess {
   proc: Spawned;
   lines: string[];
-  /** Resolves with the match once a stdout line matches `re`; rejects if the process exits first. */
+  /** Resolves with the match once a stdout line matches `re`; rejects if the process exits first or after `timeoutMs` (0: no limit). */
   waitLine(re: RegExp, timeoutMs?: number): Promise<RegExpExecArray>;
 }
 
@@ -33,7 +33,7 @@ export function startShardisProcess(subcommand: string, args: string[], logFile:
   });
   const waitLine = (re: RegExp, timeoutMs = 30000): Promise<RegExpExecArray> => new Promise((resolveLine, reject) => {
     for (const l of lines) { const m = re.exec(l); if (m) return resolveLine(m); }
-    const t = setTimeout(() => reject(new Error(`shardis ${subcommand} printed no line matching ${re} within ${timeoutMs} ms (log: ${logFile})`)), timeoutMs);
+    const t = timeoutMs > 0 ? setTimeout(() => reject(new Error(`shardis ${subcommand} printed no line matching ${re} within ${timeoutMs} ms (log: ${logFile})`)), timeoutMs) : undefined;
     waiters.push({ re, resolve: (m) => { clearTimeout(t); resolveLine(m); } });
     void proc.exited.then((code) => {
       clearTimeout(t);

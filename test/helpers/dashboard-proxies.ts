@@ -1,7 +1,8 @@
 // Test fixture: a proxy with its admin API running in this process (what `shardis proxy` runs,
 // minus signal handling), for dashboard tests that register proxies and push slot tables.
 import { ProxyServer } from '../../src/proxy/proxy.js';
-import { startAdminApi, type ProxyControl } from '../../src/proxy/admin-api.js';
+import { startAdminApi } from '../../src/proxy/admin-api.js';
+import { singleProcessControl } from '../../src/proxy/run.js';
 import { defaultProxyConfig } from '../../src/proxy/config.js';
 import { newProxyModel, proxyXAuth, type ProxyModel } from '../../src/models/proxy.js';
 
@@ -22,20 +23,7 @@ export async function startTestProxy(product: string, productAuth = ''): Promise
   const port = await proxy.listen();
   let model!: ProxyModel;
   let stopped = false;
-  const ctl: ProxyControl = {
-    product, xauth: '',
-    model: () => model,
-    config: () => ({}),
-    online: () => proxy.ctx.online,
-    slots: () => proxy.ctx.router.slots(),
-    fillSlots: (s) => proxy.fillSlotsAndDrain(s),
-    start: async () => { proxy.ctx.online = true; },
-    snapshot: async () => proxy.snapshot(),
-    resetStats: async () => { proxy.ctx.stats.reset(); },
-    shutdown: async () => { await stop(); },
-    setSentinels: async (servers) => { proxy.setSentinels(servers); },
-    sentinels: async () => proxy.ha.status(),
-  };
+  const ctl = singleProcessControl(proxy, () => model, async () => { await stop(); });
   const admin = await startAdminApi(ctl, '127.0.0.1:0');
   model = newProxyModel({ product, proxyAddr: `127.0.0.1:${port}`, adminAddr: `127.0.0.1:${admin.port}`, datacenter: '' });
   const xauth = proxyXAuth(product, productAuth, model.token);

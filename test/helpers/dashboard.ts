@@ -3,19 +3,17 @@
 // peer, and small JSON HTTP / polling helpers. (In-process proxies: dashboard-proxies.ts.)
 import { mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { join, resolve } from 'node:path';
-import { fileURLToPath } from 'node:url';
-import { createInterface } from 'node:readline';
-import { createWriteStream } from 'node:fs';
+import { join } from 'node:path';
 import net from 'node:net';
 import { runDashboard, type RunningDashboard } from '../../src/dashboard/run.js';
 import { DASHBOARD_OPTIONS, toDashboardConfig, type DashboardConfig } from '../../src/dashboard/config.js';
 import { applyFlags, defaults } from '../../src/util/options.js';
 import { makeLogger } from '../../src/util/log.js';
-import { spawnTracked, type Spawned } from '../../src/util/processes.js';
+import type { Spawned } from '../../src/util/processes.js';
+import { startShardisProcess, SHARDIS_BIN } from '../../src/util/shardis-process.js';
 import { httpJson } from '../../src/util/http-json.js';
 
-export const SHARDIS_BIN = resolve(fileURLToPath(new URL('../../../bin/shardis.js', import.meta.url)));
+export { SHARDIS_BIN };
 
 export const tempDir = (prefix: string): string => mkdtempSync(join(tmpdir(), prefix));
 
@@ -68,28 +66,11 @@ export interface DashboardProcess {
 
 /** Runs `node bin/shardis.js dashboard ARGS`; resolves once it printed ready or standby. */
 export async function startDashboardProcess(args: string[], logFile: string): Promise<DashboardProcess> {
-  const proc = spawnTracked(process.execPath, [SHARDIS_BIN, 'dashboard', ...args], { stdio: ['ignore', 'pipe', 'pipe'] });
-  const log = createWriteStream(logFile, { flags: 'a' });
-  proc.child.stderr!.pipe(log);
-  const lines: string[] = [];
-  let onReady!: () => void, onStandby!: () => void, onPort!: (p: number) => void;
-  const ready = new Promise<void>((r) => { onReady = r; });
-  const standby = new Promise<void>((r) => { onStandby = r; });
-  const port = new Promise<number>((r, rej) => {
-    onPort = r;
-    void proc.exited.then((code) => rej(new Error(`dashboard exited with ${code} before it was ready (see ${logFile})`)));
-  });
-  const rl = createInterface({ input: proc.child.stdout! });
-  rl.on('line', (line) => {
-    lines.push(line);
-    log.write(`[stdout] ${line}\n`);
-    const m = /admin_port=(\d+)/.exec(line);
-    if (m) onPort(Number(m[1]));
-    if (line.startsWith('shardis dashboard ready')) onReady();
-    if (line.startsWith('shardis dashboard standby')) onStandby();
-  });
-  const adminPort = await port;
-  return { proc, adminPort, addr: `127.0.0.1:${adminPort}`, ready, standby, lines };
+  const p = startShardisProcess('dashboard', args, logFile);
+  // Settles only on a match (a process that exits first leaves it pending, as a test expects).
+  const seen = (re: RegExp): Promise<void> => p.waitLine(re, 0).then(() => undefined, () => new Promise<void>(() => {}));
+  const adminPort = Number((await p.waitLine(/admin_port=(\d+)/))[1]);
+  return { proc: p.proc, adminPort, addr: `127.0.0.1:${adminPort}`, ready: seen(/^shardis dashboard ready/), standby: seen(/^shardis dashboard standby/), lines: p.lines };
 }
 
 /** A TCP server that accepts connections and never answers (a hung proxy). */
