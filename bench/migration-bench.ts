@@ -2,17 +2,18 @@
 //
 //   npm run bench:migration                 # writes bench/reports/migration-<date>.md
 //   npm run bench:migration -- --quick      # small sizes, no report file
-//   npm run bench:migration -- --keys 200000 --big 1000000 --bench-requests 200000
+//   npm run bench:migration -- --keys 200000 --big 1000000 --base-seconds 8
 //
 // 1. Small keys: N keys (100-byte values) on group 1; all 512 of its slots move to group 2 through the
 //    dashboard's executor (in this process) → keys/s and MB/s (source used_memory freed).
-// 2. Client throughput: redis-benchmark (SET/GET, random keys, -c 50) through a proxy, first with no
-//    migration, then while the same kind of migration runs → ratio.
+// 2. Client throughput: a steady redis-benchmark load (SET/GET, random keys, -c 50) through a proxy;
+//    the proxy's ops/s without migration, then during a migration with the default pacing and during
+//    one at full speed → ratios.
 // 3. Big key: a hash with --big elements. (a) one plain `MIGRATE` of it, timed: that is how long it
 //    blocks the source; (b) the same key moved by the executor (chunked copy under the per-key lock),
 //    with a PING every millisecond on the source: the longest the source stalled, and the copy rate.
 // Everything is on 127.0.0.1, on 2 shared cores: the ratios matter more than the absolute numbers.
-import { execFile } from 'node:child_process';
+import { spawn, type ChildProcess } from 'node:child_process';
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import os from 'node:os';
@@ -22,6 +23,7 @@ import { startRedisServer, type RedisServer } from '../src/util/redis-server.js'
 import { slotOf } from '../src/slots/hash.js';
 import { call, eventually, startDashboardProcess, tempDir, type DashboardProcess } from '../test/helpers/dashboard.js';
 import { defaultAdminToken } from '../src/models/auth.js';
+import { defaultDashboardConfig } from '../src/dashboard/config.js';
 import { startTestProxy, type TestProxy } from '../test/helpers/dashboard-proxies.js';
 
 const ROOT = fileURLToPath(new URL('../../', import.meta.url));
@@ -33,7 +35,8 @@ const arg = (name: string, def: number): number => {
 };
 const N_KEYS = arg('keys', quick ? 30000 : 200000);
 const BIG = arg('big', quick ? 100000 : 1000000);
-const BENCH_N = arg('bench-requests', quick ? 30000 : 150000);
+const BASE_MS = arg('base-seconds', quick ? 4 : 8) * 1000;
+const BUSY = arg('busy', defaultDashboardConfig().migrationBusyPercent);
 const P = 'mig-bench';
 
 const servers: RedisServer[] = [];
@@ -84,16 +87,14 @@ async function loadSmall(s: RedisServer, n: number, lo: number, hi: number, pref
   c.disconnect();
 }
 
-function redisBenchmark(port: number, n: number): Promise<number> {
-  return new Promise((resolve, reject) => {
-    execFile('redis-benchmark', ['-h', '127.0.0.1', '-p', String(port), '-t', 'set,get', '-n', String(n), '-r', '100000', '-c', '50', '-d', '100', '--csv', '-q'],
-      { timeout: 300000 }, (e, out) => {
-        if (e) return reject(e);
-        const rates = [...out.matchAll(/"(SET|GET)","([\d.]+)"/g)].map((m) => Number(m[2]));
-        if (rates.length === 0) return reject(new Error(`no rates in redis-benchmark output: ${out}`));
-        resolve(rates.reduce((a, b) => a + b, 0) / rates.length);
-      });
-  });
+const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
+
+/** redis-benchmark in loop mode through the proxy (killed by the caller; bounded by a 10-minute timeout). */
+function startLoad(port: number): ChildProcess {
+  const c = spawn('timeout', ['600', 'redis-benchmark', '-h', '127.0.0.1', '-p', String(port), '-l', '-t', 'set,get', '-n', '50000', '-r', '100000', '-c', '50', '-d', '100', '-q'],
+    { stdio: 'ignore', detached: false });
+  c.on('error', () => undefined);
+  return c;
 }
 
 async function main(): Promise<void> {
@@ -117,7 +118,7 @@ async function main(): Promise<void> {
   if (r.status !== 200 && !/sentinel/.test(JSON.stringify(r.body))) throw new Error(JSON.stringify(r.body));
 
   log(`# Shardis migration benchmark\n\n${new Date().toISOString()}, ${os.cpus().length} CPUs (${os.cpus()[0]?.model ?? '?'}), node ${process.version}, redis-server from Debian.`);
-  log(`Small keys: ${N_KEYS} × 100-byte values; big key: hash of ${BIG} fields; client load: redis-benchmark -t set,get -n ${BENCH_N} -r 100000 -c 50 -d 100 through one proxy.\n`);
+  log(`Small keys: ${N_KEYS} × 100-byte values; big key: hash of ${BIG} fields.\n`);
 
   // ---- 1. small keys, no client load ----
   await loadSmall(g1, N_KEYS, 0, 511, 'small:');
@@ -135,33 +136,52 @@ async function main(): Promise<void> {
   log(`Wall time = executor time (SCAN + MIGRATE of the keys) + the state machine: ${Math.ceil(512 / 256)} batches × (locked push, migrating push, final push) and 3 coordinator writes per slot (the filesystem coordinator fsyncs each write: ~1500 serialized writes for 512 slots, a fixed cost independent of the number of keys).\n`);
 
   // ---- 2. client throughput without / with migration ----
-  await redisBenchmark(proxy.port, Math.min(20000, BENCH_N)); // warm-up
-  const base = await redisBenchmark(proxy.port, BENCH_N);
+  // A steady load (redis-benchmark in loop mode, SET and GET alternating) runs through the proxy for
+  // the whole phase; the proxy's own ops counter gives ops/s over a window without migration and
+  // over exactly the time each migration runs.
   await loadSmall(g2, N_KEYS, 0, 511, 'again:');
-  t0 = Date.now();
-  await put('/api/topom/slots/action/create-range/{t}/0/511/1');
-  const during = await redisBenchmark(proxy.port, BENCH_N);
-  const stillMoving = (await progress()).slots_pending + (await progress()).slots_in_progress > 0;
-  p = await waitDone(600000);
-  secs = (Date.now() - t0) / 1000;
-  log('## 2. Client throughput during a migration\n');
-  log(`| | ops/s (SET+GET avg) |\n|---|---|\n| no migration | ${Math.round(base)} |\n| during migration of 512 slots, full speed | ${Math.round(during)} (**${((during / base) * 100).toFixed(0)}%**) |`);
-  // The same with the throttle: 2 ms between key batches.
-  await loadSmall(g1, N_KEYS, 0, 511, 'third:');
-  await put('/api/topom/slots/action/interval/{t}/2000');
-  t0 = Date.now();
-  await put('/api/topom/slots/action/create-range/{t}/0/511/2');
-  const throttled = await redisBenchmark(proxy.port, BENCH_N);
-  const p3 = await waitDone(600000);
-  const secs3 = (Date.now() - t0) / 1000;
-  await put('/api/topom/slots/action/interval/{t}/0');
-  log(`| during migration, throttled (\`slots throttle 2000\`: 2 ms between batches) | ${Math.round(throttled)} (**${((throttled / base) * 100).toFixed(0)}%**) |\n`);
-  log(`Throttled migration: ${p3.keys_moved} keys in ${secs3.toFixed(2)} s wall = ${Math.round(p3.keys_moved / secs3)} keys/s.\n`);
-  log(`Unthrottled migration under that load: ${p.keys_moved} keys in ${secs.toFixed(2)} s wall = ${Math.round(p.keys_moved / secs)} keys/s; executor ${(p.executor_ms / 1000).toFixed(2)} s = ${Math.round(p.keys_moved / (p.executor_ms / 1000))} keys/s${stillMoving ? '' : ' (it finished before the client run ended)'}.\n`);
+  await loadSmall(g2, N_KEYS, 512, 1023, 'third:');
+  const load = startLoad(proxy.port);
+  try {
+    const ops = (): number => proxy!.proxy.snapshot().opsTotal;
+    const window = async (fn: () => Promise<void>): Promise<{ rate: number; secs: number }> => {
+      const o0 = ops(), t0 = performance.now();
+      await fn();
+      const secs = (performance.now() - t0) / 1000;
+      return { rate: (ops() - o0) / secs, secs };
+    };
+    await sleep(3000); // warm-up (and the dashboard's stats polls see the traffic)
+    const base = await window(() => sleep(BASE_MS));
+    const runs: Array<{ label: string; rate: number; secs: number; keys: number }> = [];
+    const migrate = async (label: string, busy: number, beg: number, end: number, gid: number): Promise<void> => {
+      await put(`/api/topom/slots/action/busy/{t}/${busy}`);
+      let keys = 0;
+      const w = await window(async () => {
+        await put(`/api/topom/slots/action/create-range/{t}/${beg}/${end}/${gid}`);
+        keys = (await waitDone(600000)).keys_moved;
+      });
+      runs.push({ label, ...w, keys });
+      await sleep(2000);
+    };
+    await migrate(`paced (\`migration_busy_percent\` ${BUSY}${BUSY === defaultDashboardConfig().migrationBusyPercent ? ', the default' : ''}: the executor rests while clients are active)`, BUSY, 0, 511, 1);
+    await migrate('full speed (`slots busy 100`)', 100, 512, 1023, 1);
+    await put(`/api/topom/slots/action/busy/{t}/${defaultDashboardConfig().migrationBusyPercent}`);
+    log('## 2. Client throughput during a migration\n');
+    log(`Load: \`redis-benchmark -l -t set,get -n 50000 -r 100000 -c 50 -d 100\` through one proxy, the whole time; ops/s from the proxy's counter. Each migration moves 512 slots holding ${N_KEYS} preloaded keys plus the benchmark's keys.\n`);
+    log('| | ops/s | of normal | migration time | keys moved | keys/s |\n|---|---|---|---|---|---|');
+    log(`| no migration (${(BASE_MS / 1000).toFixed(0)} s window) | ${Math.round(base.rate)} | 100% | | | |`);
+    for (const r of runs) {
+      log(`| during migration, ${r.label} | ${Math.round(r.rate)} | **${((r.rate / base.rate) * 100).toFixed(0)}%** | ${r.secs.toFixed(2)} s | ${r.keys} | ${Math.round(r.keys / r.secs)} |`);
+    }
+    log('');
+  } finally {
+    load.kill('SIGKILL');
+  }
+  await sleep(4000); // the dashboard's stats polls see the cluster idle again (the executor goes back to full speed)
 
   // ---- 3. big key ----
   const bigKey = (() => { for (let i = 0; ; i++) if (slotOf(`big:${i}`) === 600) return `big:${i}`; })();
-  const c1 = new Redis({ port: g2.port, host: '127.0.0.1' }); // source: group 2 owns slot 600
+  const c1 = new Redis({ port: g1.port, host: '127.0.0.1' }); // source: group 1 owns slot 600 now
   const fill = async (): Promise<void> => {
     for (let i = 0; i < BIG; i += 5000) {
       const a: string[] = [];
@@ -170,17 +190,17 @@ async function main(): Promise<void> {
     }
   };
   await fill();
-  const big1 = await usedMemory(g2);
+  const big1 = await usedMemory(g1);
   let t = Date.now();
-  await c1.call('MIGRATE', '127.0.0.1', String(g1.port), bigKey, '0', '120000', 'REPLACE');
+  await c1.call('MIGRATE', '127.0.0.1', String(g2.port), bigKey, '0', '120000', 'REPLACE');
   const migrateMs = Date.now() - t;
-  const c2 = new Redis({ port: g1.port, host: '127.0.0.1' });
+  const c2 = new Redis({ port: g2.port, host: '127.0.0.1' });
   if ((await c2.hlen(bigKey)) !== BIG) throw new Error('plain MIGRATE did not move the key');
   await c2.del(bigKey);
   c2.disconnect();
   await fill();
-  // Chunked: move slot 600 to group 1 with the executor and watch the source's latency.
-  const pinger = new Redis({ port: g2.port, host: '127.0.0.1' });
+  // Chunked: move slot 600 to group 2 with the executor and watch the source's latency.
+  const pinger = new Redis({ port: g1.port, host: '127.0.0.1' });
   let maxStall = 0, pings = 0, running = true;
   const ping = (async () => {
     while (running) {
@@ -193,20 +213,20 @@ async function main(): Promise<void> {
     }
   })();
   t = Date.now();
-  await put('/api/topom/slots/action/create/{t}/600/1');
+  await put('/api/topom/slots/action/create/{t}/600/2');
   await waitDone(600000);
   const chunkMs = Date.now() - t;
   running = false;
   await ping;
   pinger.disconnect();
-  const big2 = await usedMemory(g2);
+  const big2 = await usedMemory(g1);
   c1.disconnect();
   log(`## 3. Big key (hash, ${BIG} fields, ~${((big1 - big2) / 1e6).toFixed(0)} MB in redis)\n`);
   log(`| method | total time | source blocked for (longest stall) | elements/s |\n|---|---|---|---|`);
   log(`| plain \`MIGRATE\` (one call) | ${migrateMs} ms | **${migrateMs} ms** (the whole call) | ${Math.round(BIG / (migrateMs / 1000))} |`);
   log(`| Shardis chunked copy under the per-key lock | ${chunkMs} ms (incl. the slot's state machine) | **${maxStall.toFixed(1)} ms** (max of ${pings} PINGs, 1 ms apart) | ${Math.round(BIG / (chunkMs / 1000))} |\n`);
   log('Requests for the big key itself wait (bounded, TRYAGAIN after migration_lock_wait) while it is copied; all other keys of the slot and the source stay served.\n');
-  log(`Reproduce: \`npm run bench:migration${quick ? ' -- --quick' : ''}\` (options: --keys N, --big N, --bench-requests N).`);
+  log(`Reproduce: \`npm run bench:migration${quick ? ' -- --quick' : ''}\` (options: --keys N, --big N, --base-seconds N, --busy P).`);
 
   if (!quick) {
     const dir = join(ROOT, 'bench', 'reports');

@@ -144,6 +144,12 @@ export class EtcdStore implements Store {
     if (!res.succeeded) throw new StoreError('EXISTS', `${this.describe}: create ${path}: node already exists`, 'etcd', path);
   }
 
+  async updateMany(entries: ReadonlyArray<readonly [string, Buffer]>): Promise<void> {
+    for (let i = 0; i < entries.length; i += 64) {
+      await Promise.all(entries.slice(i, i + 64).map(([p, d]) => this.update(p, d)));
+    }
+  }
+
   async update(path: string, data: Buffer): Promise<void> {
     validatePath(path);
     await this.op('update', path, () =>

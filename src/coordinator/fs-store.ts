@@ -14,7 +14,7 @@
 import { createHash, randomUUID } from 'node:crypto';
 import { promises as fsp, type Dirent } from 'node:fs';
 import { hostname } from 'node:os';
-import { dirname, join } from 'node:path';
+import { basename, dirname, join } from 'node:path';
 import { childPath, segments, validatePath } from './paths.js';
 import {
   DEFAULT_EPHEMERAL_TTL_MS, DEFAULT_POLL_INTERVAL_MS, DEFAULT_TIMEOUT_MS, StoreError, coalesce, delay, notifyAll,
@@ -202,8 +202,8 @@ export class FsStore implements Store {
 
   // ---- low-level node state -----------------------------------------------------------------------
 
-  private async writeAtomic(file: string, data: Buffer): Promise<void> {
-    await fsp.mkdir(dirname(file), { recursive: true });
+  private async writeAtomic(file: string, data: Buffer, mkdir = true): Promise<void> {
+    if (mkdir) await fsp.mkdir(dirname(file), { recursive: true });
     const tmp = join(this.tmpDir, `${process.pid}-${randomUUID()}`);
     try {
       const fh = await fsp.open(tmp, 'w');
@@ -280,6 +280,40 @@ export class FsStore implements Store {
         await this.writeAtomic(this.dataFile(path), data);
       } catch (e) {
         throw this.ioErr('create', path, e);
+      }
+    });
+  }
+
+  async updateMany(entries: ReadonlyArray<readonly [string, Buffer]>): Promise<void> {
+    for (const [p] of entries) validatePath(p);
+    if (entries.length === 0) return;
+    const first = entries[0]![0];
+    this.checkOpen('update', first);
+    // One mutation lock for all, one mkdir per directory, owner records looked up with one readdir
+    // per directory; the files are written and synced in parallel (the journal commits them
+    // together), then each is renamed into place.
+    await this.locked('update', first, async () => {
+      const byDir = new Map<string, Array<readonly [string, Buffer]>>();
+      for (const e of entries) {
+        const dir = dirname(this.dataFile(e[0]));
+        let l = byDir.get(dir);
+        if (!l) { l = []; byDir.set(dir, l); }
+        l.push(e);
+      }
+      for (const [dir, list] of byDir) {
+        try {
+          await fsp.mkdir(dir, { recursive: true });
+          const owned = new Set(await fsp.readdir(dirname(this.ownerFile(list[0]![0]))).catch(() => [] as string[]));
+          for (let i = 0; i < list.length; i += 64) {
+            await Promise.all(list.slice(i, i + 64).map(async ([path, data]) => {
+              const file = this.dataFile(path);
+              if (owned.has(basename(file)) && (await this.ownerState(path)).state === 'stale') await fsp.unlink(this.ownerFile(path)).catch(() => undefined);
+              await this.writeAtomic(file, data, false);
+            }));
+          }
+        } catch (e) {
+          throw this.ioErr('update', list[0]![0], e);
+        }
       }
     });
   }

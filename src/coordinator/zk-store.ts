@@ -322,6 +322,12 @@ export class ZkStore implements Store {
     await this.rawCreate(this.s, 'create', path, data, CreateMode.PERSISTENT);
   }
 
+  async updateMany(entries: ReadonlyArray<readonly [string, Buffer]>): Promise<void> {
+    for (let i = 0; i < entries.length; i += 64) {
+      await Promise.all(entries.slice(i, i + 64).map(([p, d]) => this.update(p, d)));
+    }
+  }
+
   async update(path: string, data: Buffer): Promise<void> {
     validatePath(path);
     const s = this.s;

@@ -1,5 +1,5 @@
 // HTTP routes of slot migration (Codis paths where Codis has them): queue one slot, some slots of a
-// group, a range; cancel; interval; pause/resume; rebalance; empty a group; progress. Registered by
+// group, a range; cancel; interval; busy share; pause/resume; rebalance; empty a group; progress. Registered by
 // api.ts with its authenticated `put` / `getAuthed` helpers. Documented in src/dashboard/README.md.
 import type { FastifyInstance, FastifyRequest } from 'fastify';
 import { badRequest } from './errors.js';
@@ -32,6 +32,10 @@ export function registerMigrationRoutes(app: FastifyInstance, put: Put, getAuthe
   put(`${P}/interval/:token/:us`, async (req, t) => {
     const us = /^\d+$/.test(req.params.us ?? '') ? Number(req.params.us) : NaN;
     return t.actions.setInterval(us);
+  });
+  put(`${P}/busy/:token/:percent`, async (req, t) => {
+    const p = /^\d+$/.test(req.params.percent ?? '') ? Number(req.params.percent) : NaN;
+    return t.actions.setBusyPercent(p);
   });
   put(`${P}/disabled/:token/:value`, async (req, t) => t.actions.setDisabled(bool01(req.params.value, 'disabled')));
   put(`${P}/drain/:token/:gid/:confirm`, (req, t) => t.actions.drainGroup(parseGroupId(req.params.gid), bool01(req.params.confirm, 'confirm')));

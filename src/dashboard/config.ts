@@ -23,6 +23,7 @@ export const DASHBOARD_OPTIONS: OptionSpec[] = [
   { key: 'migration_big_key_elements', type: 'int', default: 10000, doc: 'Collections with more elements are copied in chunks under a per-key lock instead of one blocking MIGRATE.' },
   { key: 'migration_chunk_elements', type: 'int', default: 500, doc: 'Elements per chunk when copying a big key.' },
   { key: 'migration_timeout', type: 'duration', default: '30s', doc: 'Timeout of one MIGRATE call.' },
+  { key: 'migration_busy_percent', type: 'int', default: 10, doc: 'While clients are active (the proxies report more than 100 ops/s), the background executor keeps each source busy at most this share of the time: after each batch it rests for the time the batch took × (100 − p) / p, and proxies move the keys clients touch meanwhile. On an idle cluster it runs at full speed. 100 = always full speed; also settable through the API.' },
   { key: 'migration_interval', type: 'int', default: 0, doc: 'Sleep between migration batches, in microseconds (0..1000000); also settable through the API.' },
   { key: 'migration_fence_timeout', type: 'duration', default: '10s', doc: 'A proxy whose admin API refuses connections (its process is gone) for this long while a migration step needs its acknowledgement is removed (fenced out). A proxy that answers slowly or not at all is never removed automatically: the step waits (remove it with proxy remove --force).' },
   { key: 'log_level', type: 'string', default: 'info', doc: 'Log level: debug, info, warn, error.' },
@@ -57,6 +58,7 @@ export interface DashboardConfig {
   migrationChunkElements: number;
   migrationTimeout: number;
   migrationInterval: number;
+  migrationBusyPercent: number;
   migrationFenceTimeout: number;
   sentinelClientTimeout: number;
   sentinelQuorum: number;
@@ -93,6 +95,7 @@ export function toDashboardConfig(v: OptionValues): DashboardConfig {
     migrationChunkElements: Math.max(1, n('migration_chunk_elements')),
     migrationTimeout: Math.max(100, n('migration_timeout')),
     migrationInterval: Math.min(1000000, Math.max(0, n('migration_interval'))),
+    migrationBusyPercent: Math.min(100, Math.max(1, n('migration_busy_percent'))),
     migrationFenceTimeout: n('migration_fence_timeout'),
     sentinelClientTimeout: n('sentinel_client_timeout'),
     sentinelQuorum: n('sentinel_quorum'),

@@ -10,7 +10,8 @@
 //
 // It repeats full passes until one pass finds no key of the slots left. Keys of migrating slots are
 // never created on the source meanwhile (proxies move a key to the target before writing it), so the
-// passes converge. Pausing, the interval between batches and stopping are checked between batches.
+// passes converge. Pausing, the interval between batches, the busy share (rest after each batch in
+// proportion to its duration) and stopping are checked between batches.
 import { randomBytes } from 'node:crypto';
 import { Redis } from 'ioredis';
 import { slotOf } from '../slots/hash.js';
@@ -31,6 +32,11 @@ export interface ExecutorOptions {
   lockTtlMs: number;
   /** Sleep between batches, in microseconds (read before every batch: it can change while running). */
   intervalUs: () => number;
+  /**
+   * Share of the time (1..100) the executor may keep a source busy: after a batch that took t ms it
+   * rests t × (100 − p) / p ms (read before every rest).
+   */
+  busyPercent: () => number;
   /** True while migrations are paused (checked between batches). */
   paused: () => boolean;
   /** True once the executor must stop (dashboard fenced or closing). */
@@ -153,11 +159,17 @@ export class MigrationExecutor {
 
   close(): void { this.conns.close(); }
 
+  /** When the current batch of work started (for busyPercent). */
+  private workStart = 0;
+
   private async between(): Promise<void> {
+    const p = this.o.busyPercent();
+    if (this.workStart > 0 && p < 100) await sleep((performance.now() - this.workStart) * (100 - p) / p);
     while (this.o.paused() && !this.o.stopped()) await sleep(100);
     if (this.o.stopped()) throw new ExecutorStopped('migration stopped');
     const us = this.o.intervalUs();
     if (us > 0) await sleep(us / 1000);
+    this.workStart = performance.now();
   }
 
   async run(source: string, targets: ReadonlyMap<number, string>, progress: ExecutorProgress): Promise<void> {

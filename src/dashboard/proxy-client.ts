@@ -18,6 +18,7 @@ export class ProxyCallError extends Error {
 export interface ProxyStatsReply {
   online?: boolean;
   closed?: boolean;
+  ops?: { total?: number };
   [k: string]: unknown;
 }
 

@@ -44,12 +44,19 @@ export interface SlotActionHost {
   groups(): ReadonlyMap<number, Group>;
   /** Persists the mappings and puts them in memory (call inside exclusive). */
   writeSlots(ms: SlotMapping[]): Promise<void>;
+  /** Puts the mappings in memory only (what the next push sends; call inside exclusive). */
+  setSlots(ms: SlotMapping[]): void;
   /** Pushes the current table to every proxy (call inside exclusive). */
   pushAll(): Promise<PushReportLike>;
   /** Deletes a proxy's record (fencing a dead proxy; call inside exclusive). */
   removeProxy(token: string, why: string): Promise<void>;
   isFenced(): boolean;
+  /** Client ops/s summed over the proxies (last stats polls); 0 when unknown. */
+  clientOpsPerSec(): number;
 }
+
+/** Above this many client ops/s the executor keeps to busyPercent; below it runs at full speed. */
+export const ACTIVE_CLIENT_OPS = 100;
 
 const IN_PROGRESS = new Set<string>([ActionState.Preparing, ActionState.Prepared, ActionState.Migrating, ActionState.Finished]);
 const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
@@ -83,6 +90,7 @@ export interface MigrationProgress {
 
 export class SlotActions {
   intervalUs: number;
+  busyPercent: number;
   disabled = false;
   private stopped = false;
   private loopDone: Promise<void> = Promise.resolve();
@@ -109,6 +117,7 @@ export class SlotActions {
 
   constructor(private readonly host: SlotActionHost) {
     this.intervalUs = host.config.migrationInterval;
+    this.busyPercent = host.config.migrationBusyPercent;
   }
 
   // ---- queue operations ---------------------------------------------------------------------------
@@ -198,6 +207,17 @@ export class SlotActions {
     });
   }
 
+  setBusyPercent(p: number): { busy_percent: number } {
+    if (!Number.isInteger(p) || p < 1 || p > 100) throw badRequest('busy percent must be an integer from 1 to 100');
+    this.busyPercent = p;
+    return { busy_percent: p };
+  }
+
+  /** The executor's limit right now: busyPercent while clients are active, else 100 (full speed). */
+  private currentBusyPercent(): number {
+    return this.host.clientOpsPerSec() > ACTIVE_CLIENT_OPS ? this.busyPercent : 100;
+  }
+
   setInterval(us: number): { interval: number } {
     if (!Number.isInteger(us) || us < 0 || us > 1_000_000) throw badRequest('interval must be 0..1000000 microseconds');
     this.intervalUs = us;
@@ -274,7 +294,7 @@ export class SlotActions {
 
   /** Codis's stats slot_action section, plus our progress. */
   statsSection(): Record<string, unknown> {
-    return { interval: this.intervalUs, disabled: this.disabled, progress: { status: this.status, ...this.progress() }, executor: this.executors };
+    return { interval: this.intervalUs, busy_percent: this.busyPercent, busy_percent_now: this.currentBusyPercent(), disabled: this.disabled, progress: { status: this.status, ...this.progress() }, executor: this.executors };
   }
 
   // ---- the loop -----------------------------------------------------------------------------------
@@ -365,8 +385,11 @@ export class SlotActions {
     // A batch already under way goes on to `migrating` even while paused (never leave slots locked);
     // the executor then waits for the resume.
     if (!this.runActive) { this.runActive = true; this.runStarted = Date.now(); this.runEnded = 0; }
+    const t0 = performance.now();
     await this.toPrepared();
+    const t1 = performance.now();
     await this.toMigrating();
+    this.host.log.info({ lockMs: Math.round(performance.now() - t1), prepareMs: Math.round(t1 - t0) }, 'slot migration batch migrating');
     await this.migrate();
     await this.finish();
     return true;
@@ -378,6 +401,27 @@ export class SlotActions {
 
   private async setState(ms: SlotMapping[], state: string): Promise<void> {
     await this.host.writeSlots(ms.map((m) => ({ ...m, action: { ...m.action, state } })));
+  }
+
+  /**
+   * The step from locked to migrating, and from migrating to done, is pushed to the proxies first and
+   * stored afterwards, so the slots are locked (or pay migrate-on-access) only for the pushes and not
+   * for hundreds of coordinator writes. Safe because the stored state is then one step behind the
+   * proxies, and resuming from it only re-does that step: a stored `prepared` locks the proxies
+   * again before they migrate, and a stored `migrating` routes to the target, where the keys already
+   * are. If the write fails, the previous mappings go back into memory so the step is retried whole.
+   */
+  private async pushThenPersist(next: SlotMapping[]): Promise<PushReportLike> {
+    const prev = next.map((m) => this.host.mappings()[m.id]!);
+    this.host.setSlots(next);
+    const report = await this.host.pushAll();
+    try {
+      await this.host.writeSlots(next);
+    } catch (e) {
+      this.host.setSlots(prev);
+      throw e;
+    }
+    return report;
   }
 
   /**
@@ -428,8 +472,7 @@ export class SlotActions {
     await this.host.exclusive(async () => {
       const prepared = this.withState(ActionState.Prepared).filter((m) => this.preparedAcked.has(m.id));
       if (prepared.length === 0) return;
-      await this.setState(prepared, ActionState.Migrating);
-      const report = await this.host.pushAll();
+      const report = await this.pushThenPersist(prepared.map((m) => ({ ...m, action: { ...m.action, state: ActionState.Migrating } })));
       if (report.failed.length) {
         this.host.log.warn({ failed: report.failed.length }, 'some proxies did not take the migrating table; they stay locked until re-pushed');
       }
@@ -457,7 +500,7 @@ export class SlotActions {
     const ex = new MigrationExecutor({
       auth: c.productAuth, batchKeys: c.migrationBatchKeys, bigKeyElements: c.migrationBigKeyElements,
       chunkElements: c.migrationChunkElements, timeoutMs: c.migrationTimeout, lockTtlMs: 10000,
-      intervalUs: () => this.intervalUs, paused: () => this.disabled, stopped: () => this.stopped || this.host.isFenced(),
+      intervalUs: () => this.intervalUs, busyPercent: () => this.currentBusyPercent(), paused: () => this.disabled, stopped: () => this.stopped || this.host.isFenced(),
       log: this.host.log,
     });
     this.executor = ex;
@@ -485,8 +528,7 @@ export class SlotActions {
       // (a stored `finished` from an older dashboard is completed the same way).
       const finished = [...this.withState(ActionState.Migrating), ...this.withState(ActionState.Finished)];
       if (finished.length === 0) return;
-      await this.host.writeSlots(finished.map((m) => ({ id: m.id, group_id: m.action.target_id ?? 0, action: {} })));
-      const report = await this.host.pushAll();
+      const report = await this.pushThenPersist(finished.map((m) => ({ id: m.id, group_id: m.action.target_id ?? 0, action: {} })));
       for (const m of finished) this.preparedAcked.delete(m.id);
       this.doneSinceIdle += finished.length;
       this.host.log.info({ slots: formatRanges(finished.map((m) => m.id)), count: finished.length, failedPushes: report.failed.length }, 'slot migration batch finished');

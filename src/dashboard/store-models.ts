@@ -107,9 +107,9 @@ export class ProductStore {
     return { slots, groups, proxies, sentinel };
   }
 
-  async writeSlot(m: SlotMapping): Promise<void> {
+  async writeSlots(ms: readonly SlotMapping[]): Promise<void> {
     this.beforeWrite();
-    await this.store.update(slotPath(this.product, m.id), encodeJson(encodeSlotMapping(m)));
+    await this.store.updateMany(ms.map((m) => [slotPath(this.product, m.id), encodeJson(encodeSlotMapping(m))] as const));
   }
 
   async writeGroup(g: Group): Promise<void> {

@@ -50,11 +50,15 @@ export interface ProxyRuntime {
   last_push?: { unixtime: number; ok: boolean; error?: string };
   /** True while the proxy's table is known or suspected to be out of date. */
   needs_resync: boolean;
+  /** Client ops/s between the last two stats polls. */
+  ops_per_sec?: number;
 }
 
 interface RuntimeState extends ProxyRuntime {
   lastSlotCheck: number;
   repushing: boolean;
+  opsAt?: number;
+  opsTotal?: number;
 }
 
 const now = (): number => Math.floor(Date.now() / 1000);
@@ -140,13 +144,8 @@ export class Topom {
       exclusive: (fn) => this.exclusive(fn),
       mappings: () => this.slots,
       groups: () => this.groups,
-      writeSlots: async (ms) => {
-        for (let i = 0; i < ms.length; i += 64) {
-          const batch = ms.slice(i, i + 64);
-          await Promise.all(batch.map((m) => this.store.writeSlot(m)));
-          for (const m of batch) this.slots[m.id] = { id: m.id, group_id: m.group_id, action: { ...m.action } };
-        }
-      },
+      writeSlots: async (ms) => { await this.store.writeSlots(ms); this.setSlots(ms); },
+      setSlots: (ms) => this.setSlots(ms),
       pushAll: () => this.pushAll(),
       removeProxy: async (token, why) => {
         const p = this.proxies.get(token);
@@ -157,6 +156,13 @@ export class Topom {
         this.log.warn({ id: p.id, token, admin: p.admin_addr, why }, 'proxy fenced out: removed from the product');
       },
       isFenced: () => this.fenced,
+      clientOpsPerSec: () => {
+        // Only fresh rates count (a proxy that stopped answering is not traffic).
+        const fresh = Date.now() - 3 * Math.max(1000, this.config.statsPeriod);
+        let sum = 0;
+        for (const r of this.runtime.values()) if (!r.error && (r.opsAt ?? 0) >= fresh) sum += r.ops_per_sec ?? 0;
+        return sum;
+      },
     });
     this.ha = new SentinelHa({
       config, log, store,
@@ -195,6 +201,10 @@ export class Topom {
     if (this.pollTimer) clearTimeout(this.pollTimer);
     this.pollTimer = null;
     this.statsPool.close();
+  }
+
+  private setSlots(ms: readonly SlotMapping[]): void {
+    for (const m of ms) this.slots[m.id] = { id: m.id, group_id: m.group_id, action: { ...m.action } };
   }
 
   assertActive(): void {
@@ -529,11 +539,8 @@ export class Topom {
     const affected = new Set<number>();
     for (const m of changes) { affected.add(m.group_id); affected.add(this.slots[m.id]!.group_id); }
     affected.delete(0);
-    for (let i = 0; i < changes.length; i += 64) {
-      const batch = changes.slice(i, i + 64);
-      await Promise.all(batch.map((m) => this.store.writeSlot(m)));
-      for (const m of batch) this.slots[m.id] = { ...m, action: {} };
-    }
+    await this.store.writeSlots(changes);
+    this.setSlots(changes.map((m) => ({ ...m, action: {} })));
     this.log.info({ changed: changes.length, groups: [...affected] }, 'slots assigned');
     const push = await this.pushAll();
     await this.markSync(affected, push);
@@ -704,6 +711,11 @@ export class Topom {
     try {
       const st = await c.stats();
       if (r.error) this.log.info({ proxy: p.token, admin: p.admin_addr }, 'proxy answers again');
+      const t = Date.now(), total = st.ops?.total;
+      if (typeof total === 'number' && r.opsAt !== undefined && r.opsTotal !== undefined && t > r.opsAt) {
+        r.ops_per_sec = Math.max(0, Math.round(((total - r.opsTotal) * 1000) / (t - r.opsAt)));
+      }
+      r.opsAt = t; r.opsTotal = total;
       Object.assign(r, { stats: st, error: undefined, timeout: undefined, unixtime: now() });
       if (st.online === false) why = 'it answers but is not online';
       else if (r.needs_resync) why = 'its last push failed';

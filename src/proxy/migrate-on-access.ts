@@ -2,17 +2,20 @@
 // target) or of a locked slot: before the request goes to the target, the keys it touches are moved
 // from the source with one Lua script per source (checks the per-key lock of the big-key copier,
 // refuses keys too big to MIGRATE at once, then `MIGRATE host port "" db timeout REPLACE [AUTH pw]
-// KEYS k...`, atomic on the source). Locked slots and locked keys are waited for with a short,
-// bounded back-off. The session holds its later requests while this runs, so ordering is kept.
+// KEYS k...`, atomic on the source). The moves that the process's sessions ask for in one event-loop
+// turn are coalesced into one script call per (source, target, db). Locked slots and locked keys are
+// waited for with a short, bounded back-off. The session holds its later requests while this runs, so ordering is kept.
 //
 // This is the rare branch: the session only calls in here when Router.unsettled > 0 and one of the
 // request's slots is migrating or locked.
+import { createHash } from 'node:crypto';
 import type { Request } from '../resp/request-parser.js';
 import { encodeCommand, errorReply } from '../resp/encode.js';
-import { integerOf, isErrorReply } from '../resp/reply-scanner.js';
+import { isErrorReply } from '../resp/reply-scanner.js';
 import { slotOfRange } from '../slots/hash.js';
 import type { ReplySink } from './backend-conn.js';
 import type { Router } from './router.js';
+import type { CommandSpec } from '../commands/table.js';
 
 /** Key prefixes used by the migration machinery on the backends (never user data). */
 export const LOCK_PREFIX = '__shardis_lock:';
@@ -22,43 +25,51 @@ export const BIGKEYS_KEY = '__shardis_bigkeys';
 export const INTERNAL_PREFIX = '__shardis_';
 
 /**
- * KEYS = keys to move; ARGV = target host, port, db, timeout ms, auth ('' = none), big-key threshold
- * (elements; 0 = no limit). Returns the number of keys moved, -1 if a key is locked by the big-key
- * copier, -2 if a key is too big for one MIGRATE (it is queued for the executor).
+ * KEYS = keys to move (no duplicates); ARGV = target host, port, db, timeout ms, auth ('' = none),
+ * big-key threshold (elements; 0 = no limit). Returns one status character per key: `m` moved, `a`
+ * absent from the source, `l` locked by the big-key copier, `b` too big for one MIGRATE (queued for
+ * the executor's chunked copy). The present keys that are neither locked nor big move in one
+ * `MIGRATE ... KEYS`, atomically on the source.
  * A lock is checked before existence: a locked key that is gone from the source (expired while being
  * copied) must still be waited for, or a write could land on the target before the copy is renamed
  * over it.
  */
 export const MIGRATE_KEYS_SCRIPT = `
 local big = tonumber(ARGV[6])
+local st = {}
 local present = {}
 for i, k in ipairs(KEYS) do
-  if redis.call('EXISTS', '${LOCK_PREFIX}' .. k) == 1 then return -1 end
-  if redis.call('EXISTS', k) == 1 then
+  if redis.call('EXISTS', '${LOCK_PREFIX}' .. k) == 1 then st[i] = 'l'
+  elseif redis.call('EXISTS', k) == 0 then st[i] = 'a'
+  else
+    local n = 0
     if big > 0 then
       local t = redis.call('TYPE', k).ok
-      local n = 0
       if t == 'hash' then n = redis.call('HLEN', k)
       elseif t == 'list' then n = redis.call('LLEN', k)
       elseif t == 'set' then n = redis.call('SCARD', k)
       elseif t == 'zset' then n = redis.call('ZCARD', k)
       elseif t == 'stream' then n = redis.call('XLEN', k) end
-      if n > big then
-        redis.call('SADD', '${BIGKEYS_KEY}', k)
-        return -2
-      end
     end
-    present[#present + 1] = k
+    if big > 0 and n > big then
+      redis.call('SADD', '${BIGKEYS_KEY}', k)
+      st[i] = 'b'
+    else
+      st[i] = 'm'
+      present[#present + 1] = k
+    end
   end
 end
-if #present == 0 then return 0 end
-local args = {'MIGRATE', ARGV[1], ARGV[2], '', ARGV[3], ARGV[4], 'REPLACE'}
-if ARGV[5] ~= '' then args[#args + 1] = 'AUTH'; args[#args + 1] = ARGV[5] end
-args[#args + 1] = 'KEYS'
-for i, k in ipairs(present) do args[#args + 1] = k end
-redis.call(unpack(args))
-return #present
+if #present > 0 then
+  local args = {'MIGRATE', ARGV[1], ARGV[2], '', ARGV[3], ARGV[4], 'REPLACE'}
+  if ARGV[5] ~= '' then args[#args + 1] = 'AUTH'; args[#args + 1] = ARGV[5] end
+  args[#args + 1] = 'KEYS'
+  for i, k in ipairs(present) do args[#args + 1] = k end
+  redis.call(unpack(args))
+end
+return table.concat(st)
 `;
+const SCRIPT_SHA = createHash('sha1').update(MIGRATE_KEYS_SCRIPT).digest('hex');
 
 /** Keys per script call (Lua's unpack() has a stack limit near 8000). */
 const KEYS_PER_CALL = 1000;
@@ -79,12 +90,6 @@ export interface MigrationHost {
   readonly db: number;
   forward(addr: string, raw: Buffer, sink: ReplySink): void;
   isClosed(): boolean;
-}
-
-export function migrateKeysCommand(keys: Buffer[], target: string, db: number, o: MigrateOptions): Buffer {
-  const i = target.lastIndexOf(':');
-  return encodeCommand(['EVAL', MIGRATE_KEYS_SCRIPT, String(keys.length), ...keys,
-    target.slice(0, i), target.slice(i + 1), String(db), String(o.timeoutMs), o.auth, String(o.bigKeyElements)]);
 }
 
 const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
@@ -138,8 +143,144 @@ export class GoneKeys {
 /** One cache per proxy process. */
 export const goneKeys = new GoneKeys();
 
-/** Counters shown in proxy stats. */
-export const migrationStats = { calls: 0, keysMoved: 0, waits: 0, errors: 0 };
+/** Counters shown in proxy stats and /metrics (one set per process, like the cache above). */
+export const migrationStats = { calls: 0, keysMoved: 0, inPlace: 0, waits: 0, errors: 0 };
+
+/**
+ * KEYS = the request's one key; ARGV = the request. Runs the request on the source, atomically, if
+ * the key is still there and not locked; otherwise answers a marker error. Running it there is the
+ * same as running it just before the key moves: the key only ever leaves the source, and it cannot
+ * reappear there (no proxy writes a migrating slot's absent key on the source), so whatever the
+ * request did moves with the key.
+ */
+export const IN_PLACE_SCRIPT = `
+if redis.call('EXISTS', '${LOCK_PREFIX}' .. KEYS[1]) == 1 then return redis.error_reply('SHARDIS_LOCKED') end
+if redis.call('EXISTS', KEYS[1]) == 0 then return redis.error_reply('SHARDIS_ABSENT') end
+return redis.pcall(unpack(ARGV))
+`;
+const IN_PLACE_SHA = createHash('sha1').update(IN_PLACE_SCRIPT).digest('hex');
+const ABSENT = Buffer.from('-ERR SHARDIS_ABSENT\r\n');
+const LOCKED = Buffer.from('-ERR SHARDIS_LOCKED\r\n');
+
+/**
+ * Commands whose reply would change on its way through Lua (RESP2): integers that are values, not
+ * counts (Lua numbers are doubles: exact only to 2^53), and null arrays (Lua turns them into null
+ * bulks). They, and commands not allowed in scripts, take the move path instead.
+ */
+const NOT_IN_PLACE = new Set(['incr', 'incrby', 'decr', 'decrby', 'hincrby', 'bitfield', 'bitfield_ro', 'xread', 'xreadgroup']);
+/** Lua's unpack() limit is near 8000 values. */
+const IN_PLACE_MAX_ARGS = 1000;
+
+/** True when a one-key request of this command can run in place on a migrating slot's source (RESP2 sessions). */
+export const canRunInPlace = (spec: CommandSpec, argc: number): boolean =>
+  argc <= IN_PLACE_MAX_ARGS && !spec.flags.has('noscript') && !NOT_IN_PLACE.has(spec.name);
+
+/**
+ * One-key request on a migrating slot: tries it on the source (IN_PLACE_SCRIPT). Resolves with the
+ * reply when it ran there, 'gone' when the key is not (or no longer) on the source — then route the
+ * request by the table — or 'locked' when the key or slot is locked (then take the move path, which
+ * waits).
+ */
+export async function runInPlace(h: MigrationHost, router: Router, req: Request, keyIdx: number): Promise<Buffer | 'gone' | 'locked'> {
+  const { buf, offs } = req;
+  const s = offs[2 * keyIdx]!, e = offs[2 * keyIdx + 1]!;
+  const slot = slotOfRange(buf, s, e);
+  if (router.isLocked(slot)) return 'locked';
+  const from = router.migrateFromOf(slot);
+  if (from === '' || from === router.backendOf(slot)) return 'gone';
+  const gen = router.generation(slot);
+  const args: Buffer[] = [];
+  for (let i = 0; i < req.argc; i++) args.push(buf.subarray(offs[2 * i]!, offs[2 * i + 1]!));
+  const key = buf.subarray(s, e);
+  let r = await send(h, from, encodeCommand(['EVALSHA', IN_PLACE_SHA, '1', key, ...args]));
+  if (r.toString('latin1', 0, 9) === '-NOSCRIPT') r = await send(h, from, encodeCommand(['EVAL', IN_PLACE_SCRIPT, '1', key, ...args]));
+  if (r.equals(ABSENT)) { goneKeys.add(router, slot, key.toString('latin1'), gen); return 'gone'; }
+  if (r.equals(LOCKED)) return 'locked';
+  migrationStats.inPlace++;
+  return r;
+}
+
+/** The script's reply: the status string, or null for an error reply. */
+function statusOf(r: Buffer): string | null {
+  if (r[0] !== 36 /* $ */) return null;
+  const nl = r.indexOf(13);
+  return r.toString('latin1', nl + 2, nl + 2 + Number(r.toString('latin1', 1, nl)));
+}
+
+/** Runs the script on `addr` by its SHA, loading it with EVAL once per server (NOSCRIPT). */
+async function runScript(h: MigrationHost, addr: string, keys: Buffer[], target: string, o: MigrateOptions): Promise<Buffer> {
+  const i = target.lastIndexOf(':');
+  const args = [target.slice(0, i), target.slice(i + 1), String(h.db), String(o.timeoutMs), o.auth, String(o.bigKeyElements)];
+  migrationStats.calls++;
+  const r = await send(h, addr, encodeCommand(['EVALSHA', SCRIPT_SHA, String(keys.length), ...keys, ...args]));
+  if (r.toString('latin1', 0, 9) !== '-NOSCRIPT') return r;
+  return send(h, addr, encodeCommand(['EVAL', MIGRATE_KEYS_SCRIPT, String(keys.length), ...keys, ...args]));
+}
+
+interface MoveBatch {
+  host: MigrationHost;
+  from: string;
+  to: string;
+  o: MigrateOptions;
+  keys: Buffer[];
+  index: Map<string, number>;
+  waiters: Array<{ host: MigrationHost; idx: number[]; resolve: (r: string | Buffer) => void }>;
+}
+
+/**
+ * Coalesces the key moves that all sessions of this process ask for in one event-loop turn into one
+ * script call per (source, target, db): the source then runs one MIGRATE (which blocks it for a round
+ * trip to the target) for many clients' keys instead of one per request.
+ */
+class MoveBatcher {
+  private readonly open = new Map<string, MoveBatch>();
+  private scheduled = false;
+
+  /** Resolves with one status character per key (see MIGRATE_KEYS_SCRIPT), or an error reply. */
+  move(h: MigrationHost, from: string, to: string, keys: Buffer[], o: MigrateOptions): Promise<string | Buffer> {
+    const id = `${from}>${to}/${h.db}`;
+    let b = this.open.get(id);
+    if (b === undefined) {
+      b = { host: h, from, to, o, keys: [], index: new Map(), waiters: [] };
+      this.open.set(id, b);
+    }
+    const idx = keys.map((k) => {
+      const name = k.toString('latin1');
+      let i = b.index.get(name);
+      if (i === undefined) { i = b.keys.length; b.index.set(name, i); b.keys.push(k); }
+      return i;
+    });
+    if (!this.scheduled) { this.scheduled = true; setImmediate(() => this.flush()); }
+    return new Promise((resolve) => b.waiters.push({ host: h, idx, resolve }));
+  }
+
+  private flush(): void {
+    this.scheduled = false;
+    const batches = [...this.open.values()];
+    this.open.clear();
+    for (const b of batches) void this.run(b);
+  }
+
+  private async run(b: MoveBatch): Promise<void> {
+    // Any live session of the batch can carry the call (backend connections are shared per server).
+    const host = b.waiters.find((w) => !w.host.isClosed())?.host ?? b.host;
+    let status = '';
+    let err: Buffer | null = null;
+    for (let k = 0; k < b.keys.length && err === null; k += KEYS_PER_CALL) {
+      const r = await runScript(host, b.from, b.keys.slice(k, k + KEYS_PER_CALL), b.to, b.o);
+      const st = statusOf(r);
+      if (st === null) {
+        migrationStats.errors++;
+        const msg = isErrorReply(r) ? r.toString('latin1', 1, Math.min(r.length, 300)).trim() : 'unexpected reply';
+        err = errorReply(`ERR proxy could not move keys from ${b.from} to ${b.to}: ${msg}`);
+      } else status += st;
+    }
+    for (let i = 0; i < status.length; i++) if (status.charCodeAt(i) === 109 /* m */) migrationStats.keysMoved++;
+    for (const w of b.waiters) w.resolve(err ?? w.idx.map((i) => status[i]).join(''));
+  }
+}
+
+const batcher = new MoveBatcher();
 
 /**
  * Moves the keys at argument indexes `argIdx` of `req` that live in migrating slots from their source
@@ -149,10 +290,12 @@ export const migrationStats = { calls: 0, keysMoved: 0, waits: 0, errors: 0 };
 export async function prepareKeys(h: MigrationHost, router: Router, req: Request, argIdx: readonly number[], o: MigrateOptions): Promise<Buffer | null> {
   const deadline = Date.now() + o.lockWaitMs;
   let delay = 1;
-  const backoff = async (): Promise<boolean> => {
+  // A locked slot is waited for until the next table change (the unlock), a locked key by polling.
+  const backoff = async (slotLocked = false): Promise<boolean> => {
     if (Date.now() >= deadline || h.isClosed()) return false;
     migrationStats.waits++;
-    await sleep(delay);
+    if (slotLocked) await router.nextChange(Math.min(50, Math.max(1, deadline - Date.now())));
+    else await sleep(delay);
     delay = Math.min(20, delay * 2);
     return true;
   };
@@ -160,7 +303,7 @@ export async function prepareKeys(h: MigrationHost, router: Router, req: Request
   for (;;) {
     // Group the keys of migrating slots by (source, target); wait while any slot is locked.
     let locked = -1;
-    const groups = new Map<string, { from: string; to: string; slot: number; keys: Buffer[]; slots: number[] }>();
+    const groups = new Map<string, { from: string; to: string; keys: Buffer[]; slots: number[] }>();
     for (const i of argIdx) {
       const s = offs[2 * i]!, e = offs[2 * i + 1]!;
       const slot = slotOfRange(buf, s, e);
@@ -171,36 +314,30 @@ export async function prepareKeys(h: MigrationHost, router: Router, req: Request
       if (to === '' || to === from) continue;
       const gk = `${from}>${to}`;
       let g = groups.get(gk);
-      if (g === undefined) { g = { from, to, slot, keys: [], slots: [] }; groups.set(gk, g); }
+      if (g === undefined) { g = { from, to, keys: [], slots: [] }; groups.set(gk, g); }
       g.keys.push(buf.subarray(s, e));
       g.slots.push(slot);
     }
     if (locked >= 0) {
-      if (await backoff()) continue;
+      if (await backoff(true)) continue;
       return errorReply(`TRYAGAIN slot ${locked} is locked for a migration step; retry shortly`);
     }
     if (groups.size === 0) return null;
     const version = router.version;
+    const list = [...groups.values()];
+    const gens = list.map((g) => g.slots.map((sl) => router.generation(sl)));
+    const results = await Promise.all(list.map((g) => batcher.move(h, g.from, g.to, g.keys, o)));
     let retry = false;
-    for (const g of groups.values()) {
-      for (let k = 0; k < g.keys.length; k += KEYS_PER_CALL) {
-        const keys = g.keys.slice(k, k + KEYS_PER_CALL);
-        const gens = g.slots.slice(k, k + KEYS_PER_CALL).map((sl) => router.generation(sl));
-        migrationStats.calls++;
-        const r = await send(h, g.from, migrateKeysCommand(keys, g.to, h.db, o));
-        if (isErrorReply(r)) {
-          migrationStats.errors++;
-          const msg = r.toString('latin1', 1, Math.min(r.length, 300)).trim();
-          return errorReply(`ERR proxy could not move keys of slot ${g.slot} from ${g.from} to ${g.to}: ${msg}`);
-        }
-        const n = integerOf(r) ?? 0;
-        if (n < 0) { retry = true; break; }
-        migrationStats.keysMoved += n;
-        // All of them are on the target now (moved or never on the source) — unless the table changed
-        // meanwhile (then the generation differs and the entries are simply never matched).
-        for (let j = 0; j < keys.length; j++) goneKeys.add(router, g.slots[k + j]!, keys[j]!.toString('latin1'), gens[j]!);
+    for (let gi = 0; gi < list.length; gi++) {
+      const r = results[gi]!, g = list[gi]!;
+      if (typeof r !== 'string') return r;
+      // Moved or never on the source: on the target now — unless the table changed meanwhile (then
+      // the generation differs and the entries are simply never matched).
+      for (let j = 0; j < g.keys.length; j++) {
+        const st = r[j];
+        if (st === 'm' || st === 'a') goneKeys.add(router, g.slots[j]!, g.keys[j]!.toString('latin1'), gens[gi]![j]!);
+        else retry = true;
       }
-      if (retry) break;
     }
     if (!retry) return null;
     if (router.version === version && !(await backoff())) {

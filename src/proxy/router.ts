@@ -16,6 +16,16 @@ export class Router {
   unsettled = 0;
   /** Bumped on every change, so callers can cache derived views. */
   version = 0;
+  private readonly changeWaiters = new Set<() => void>();
+
+  /** Resolves at the next table change, or after `ms` (requests waiting for a locked slot). */
+  nextChange(ms: number): Promise<void> {
+    return new Promise((resolve) => {
+      const done = (): void => { clearTimeout(t); this.changeWaiters.delete(done); resolve(); };
+      const t = setTimeout(done, ms);
+      this.changeWaiters.add(done);
+    });
+  }
 
   backendOf(slot: number): string { return this.backend[slot]!; }
   /** The source of a slot under migration ('' if it is not migrating). */
@@ -38,6 +48,7 @@ export class Router {
     for (let i = 0; i < MAX_SLOT_NUM; i++) if (this.lockedFlag[i] === 1 || this.from[i] !== '') n++;
     this.unsettled = n;
     this.version++;
+    for (const w of [...this.changeWaiters]) w();
   }
 
   slots(): Slot[] { return this.entries.map((s) => ({ ...s })); }

@@ -14,7 +14,7 @@ import type { ProxyContext, SessionInfo } from './context.js';
 import type { CommandStats } from './stats.js';
 import { planSplit } from './split.js';
 import { handleLocal } from './local-commands.js';
-import { goneKeys, prepareKeys } from './migrate-on-access.js';
+import { canRunInPlace, goneKeys, prepareKeys, runInPlace } from './migrate-on-access.js';
 
 /** A request waiting for its reply, in the session's ordered queue. */
 class Pending implements ReplySink {
@@ -276,18 +276,31 @@ export class Session implements SessionInfo {
    * move the request's keys from the migration source to the target, then route the request by the
    * table again. `argIdx` are the argument indexes of the keys.
    */
-  private viaMigration(req: Request, argIdx: number[]): void {
+  private viaMigration(req: Request, argIdx: number[], spec?: CommandSpec): void {
     this.pause('migrate');
     const c = this.ctx.config;
-    const version = this.ctx.router.version;
-    void prepareKeys(this, this.ctx.router, req, argIdx, {
+    const router = this.ctx.router;
+    const version = router.version;
+    const move = (): Promise<Buffer | null> => prepareKeys(this, router, req, argIdx, {
       auth: c.productAuth, timeoutMs: 5000, bigKeyElements: c.migrationBigKeyElements, lockWaitMs: c.migrationLockWait,
-    }).catch((e: Error) => errorReply(`ERR proxy migration step failed: ${e.message}`)).then((err) => {
+    });
+    // A one-key request first tries to run where its key still is (see runInPlace).
+    const inPlace = spec !== undefined && argIdx.length === 1 && this.proto === 2 && canRunInPlace(spec, req.argc);
+    const step = async (): Promise<Buffer | null | { ran: Buffer }> => {
+      if (!inPlace) return move();
+      const r = await runInPlace(this, router, req, argIdx[0]!);
+      if (r === 'gone') return null;
+      if (r === 'locked') return move();
+      return { ran: r };
+    };
+    void step().catch((e: Error) => errorReply(`ERR proxy migration step failed: ${e.message}`)).then((res) => {
       if (this.closed) return;
       this.pausedFor = '';
-      if (err !== null) {
-        const spec = lookupCommand(req);
-        this.reply(spec ? this.ctx.stats.command(spec.name) : null, err);
+      if (res !== null && !Buffer.isBuffer(res)) {
+        this.reply(this.ctx.stats.command(spec!.name), res.ran);
+      } else if (res !== null) {
+        const s = lookupCommand(req);
+        this.reply(s ? this.ctx.stats.command(s.name) : null, res);
       } else {
         this.handle(req, version);
       }
@@ -367,7 +380,7 @@ export class Session implements SessionInfo {
         }
         if (ctx.router.unsettled !== 0 && premigrated !== ctx.router.version && ctx.router.isUnsettled(slot)
           && !goneKeys.allGone(ctx.router, req, keys)) {
-          this.viaMigration(req, keys);
+          this.viaMigration(req, keys, spec);
           return;
         }
         const addr = ctx.router.backendOf(slot);
