@@ -18,7 +18,7 @@ import {
 import { childPath, validatePath } from './paths.js';
 import {
   DEFAULT_EPHEMERAL_TTL_MS, DEFAULT_TIMEOUT_MS, StoreError, coalesce, delay, notifyAll, withTimeout,
-  type EphemeralHandle, type Lease, type LockOptions, type Store, type StoreOptions, type Unwatch,
+  type EphemeralHandle, type Lease, type LockOptions, type Store, type StoreOptions, type Unwatch, updatePipelined,
 } from './store.js';
 
 export interface EtcdStoreOptions extends StoreOptions {
@@ -144,10 +144,8 @@ export class EtcdStore implements Store {
     if (!res.succeeded) throw new StoreError('EXISTS', `${this.describe}: create ${path}: node already exists`, 'etcd', path);
   }
 
-  async updateMany(entries: ReadonlyArray<readonly [string, Buffer]>): Promise<void> {
-    for (let i = 0; i < entries.length; i += 64) {
-      await Promise.all(entries.slice(i, i + 64).map(([p, d]) => this.update(p, d)));
-    }
+  updateMany(entries: ReadonlyArray<readonly [string, Buffer]>): Promise<void> {
+    return updatePipelined(entries, (p, d) => this.update(p, d));
   }
 
   async update(path: string, data: Buffer): Promise<void> {

@@ -6,6 +6,8 @@
 // `/codis3/demo/slots/slot-0001`. A node has an optional value (a Buffer, JSON by convention) and
 // children. Writing a node creates its missing parents. Backends differ only where documented.
 
+import { validatePath } from './paths.js';
+
 /** Which coordinator backend a store talks to. */
 export type StoreKind = 'filesystem' | 'etcd' | 'zookeeper';
 
@@ -199,5 +201,13 @@ export function coalesce(fn: () => void | Promise<void>): () => void {
 export function notifyAll(cbs: Iterable<(err: StoreError) => void>, err: StoreError): void {
   for (const cb of cbs) {
     try { cb(err); } catch { /* ignore */ }
+  }
+}
+
+/** `Store.updateMany` for servers that pipeline requests: all paths validated first, then 64 at a time. */
+export async function updatePipelined(entries: ReadonlyArray<readonly [string, Buffer]>, update: (path: string, data: Buffer) => Promise<void>): Promise<void> {
+  for (const [p] of entries) validatePath(p);
+  for (let i = 0; i < entries.length; i += 64) {
+    await Promise.all(entries.slice(i, i + 64).map(([p, d]) => update(p, d)));
   }
 }

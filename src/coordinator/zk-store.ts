@@ -15,7 +15,7 @@ import zookeeper, { type Client, type Exception, type Stat } from 'node-zookeepe
 import { childPath, parentPath, validatePath } from './paths.js';
 import {
   DEFAULT_EPHEMERAL_TTL_MS, DEFAULT_TIMEOUT_MS, StoreError, coalesce, delay, notifyAll,
-  type EphemeralHandle, type Lease, type LockOptions, type Store, type StoreErrorCode, type StoreOptions, type Unwatch,
+  type EphemeralHandle, type Lease, type LockOptions, type Store, type StoreErrorCode, type StoreOptions, type Unwatch, updatePipelined,
 } from './store.js';
 
 const { CreateMode, Exception: ZkException, State } = zookeeper;
@@ -322,10 +322,8 @@ export class ZkStore implements Store {
     await this.rawCreate(this.s, 'create', path, data, CreateMode.PERSISTENT);
   }
 
-  async updateMany(entries: ReadonlyArray<readonly [string, Buffer]>): Promise<void> {
-    for (let i = 0; i < entries.length; i += 64) {
-      await Promise.all(entries.slice(i, i + 64).map(([p, d]) => this.update(p, d)));
-    }
+  updateMany(entries: ReadonlyArray<readonly [string, Buffer]>): Promise<void> {
+    return updatePipelined(entries, (p, d) => this.update(p, d));
   }
 
   async update(path: string, data: Buffer): Promise<void> {

@@ -36,6 +36,7 @@ function statsJson(s: StatsSnapshot, online: boolean): Record<string, unknown> {
       cmd: s.commands.map((c) => ({ opstr: c.name.toUpperCase(), calls: c.calls, usecs: Math.round(c.usecs), usecs_percall: c.calls ? Math.round(c.usecs / c.calls) : 0, fails: c.errors })),
     },
     sessions: { total: s.sessionsTotal, alive: s.sessionsAlive },
+    migration: { move_calls: s.migration.calls, keys_moved: s.migration.keysMoved, in_place: s.migration.inPlace, waits: s.migration.waits, errors: s.migration.errors },
     protocol_errors: s.protocolErrors,
     rejected_connections: s.rejectedConnections,
     backends: s.backends,

@@ -21,6 +21,12 @@ export async function renderMetrics(s: StatsSnapshot, product: string): Promise<
   metric('shardis_proxy_sessions_total', 'counter', 'Client sessions accepted.', [[L, s.sessionsTotal]]);
   metric('shardis_proxy_sessions_alive', 'gauge', 'Client sessions open now.', [[L, s.sessionsAlive]]);
   metric('shardis_proxy_rejected_connections_total', 'counter', 'Connections refused (max clients, shutting down).', [[L, s.rejectedConnections]]);
+  const m = s.migration;
+  metric('shardis_proxy_migration_move_calls_total', 'counter', 'Key-move script calls on migration sources (requests on migrating slots, coalesced per source).', [[L, m.calls]]);
+  metric('shardis_proxy_migration_keys_moved_total', 'counter', 'Keys this proxy moved from a migration source to its target before using them.', [[L, m.keysMoved]]);
+  metric('shardis_proxy_migration_in_place_total', 'counter', 'One-key requests on migrating slots run on the source, where the key still was.', [[L, m.inPlace]]);
+  metric('shardis_proxy_migration_waits_total', 'counter', 'Waits for a locked slot or a key under a big-key copy.', [[L, m.waits]]);
+  metric('shardis_proxy_migration_errors_total', 'counter', 'Key moves that failed (the request got an error).', [[L, m.errors]]);
   metric('shardis_proxy_command_calls_total', 'counter', 'Calls per command.', s.commands.map((c) => [`${L},command="${esc(c.name)}"`, c.calls]));
   metric('shardis_proxy_command_errors_total', 'counter', 'Error replies per command.', s.commands.map((c) => [`${L},command="${esc(c.name)}"`, c.errors]));
   out.push('# HELP shardis_proxy_command_duration_seconds Time from request parsed to reply ready, per command.', '# TYPE shardis_proxy_command_duration_seconds histogram');

@@ -4,6 +4,7 @@ import net from 'node:net';
 import { Router } from './router.js';
 import { BackendPool } from './backend-pool.js';
 import { ProxyStats, snapshotOf, type StatsSnapshot } from './stats.js';
+import { migrationStats } from './migrate-on-access.js';
 import { Session } from './session.js';
 import { splitHostPort, type ProxyConfig } from './config.js';
 import type { ProxyContext } from './context.js';
@@ -93,7 +94,7 @@ export class ProxyServer {
     this.ctx.pool.retain(new Set(this.ctx.router.masters()));
   }
 
-  snapshot(): StatsSnapshot { return snapshotOf(this.ctx.stats, this.ctx.pool.states()); }
+  snapshot(): StatsSnapshot { return snapshotOf(this.ctx.stats, this.ctx.pool.states(), migrationStats); }
 
   /** Stops accepting, waits (up to shutdown_timeout) for queued replies to be written, then closes. */
   async shutdown(): Promise<void> {

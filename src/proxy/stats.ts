@@ -59,24 +59,30 @@ export interface StatsSnapshot {
   commands: Array<{ name: string; calls: number; usecs: number; errors: number; buckets: number[] }>;
   backends: Array<{ addr: string; db: number; proto: number; state: string; inflight: number; sent: number; lastError: string }>;
   rss: number;
+  /** Requests on migrating slots: key-move script calls, keys moved, requests run in place on the source, waits, errors. */
+  migration: MigrationCounters;
 }
 
-export function snapshotOf(s: ProxyStats, backends: StatsSnapshot['backends']): StatsSnapshot {
+export interface MigrationCounters { calls: number; keysMoved: number; inPlace: number; waits: number; errors: number }
+
+export function snapshotOf(s: ProxyStats, backends: StatsSnapshot['backends'], migration: MigrationCounters): StatsSnapshot {
   return {
     startTime: s.startTime, opsTotal: s.opsTotal, opsErrors: s.opsErrors, sessionsTotal: s.sessionsTotal,
     sessionsAlive: s.sessionsAlive, protocolErrors: s.protocolErrors, rejectedConnections: s.rejectedConnections,
     commands: [...s.commands.values()].map((c) => ({ name: c.name, calls: c.calls, usecs: c.usecs, errors: c.errors, buckets: [...c.buckets] })),
-    backends, rss: process.memoryUsage().rss,
+    backends, rss: process.memoryUsage().rss, migration: { ...migration },
   };
 }
 
 export function mergeSnapshots(list: StatsSnapshot[]): StatsSnapshot {
   const cmds = new Map<string, StatsSnapshot['commands'][number]>();
-  const out: StatsSnapshot = { startTime: Math.min(...list.map((x) => x.startTime)), opsTotal: 0, opsErrors: 0, sessionsTotal: 0, sessionsAlive: 0, protocolErrors: 0, rejectedConnections: 0, commands: [], backends: [], rss: 0 };
+  const out: StatsSnapshot = { startTime: Math.min(...list.map((x) => x.startTime)), opsTotal: 0, opsErrors: 0, sessionsTotal: 0, sessionsAlive: 0, protocolErrors: 0, rejectedConnections: 0, commands: [], backends: [], rss: 0,
+    migration: { calls: 0, keysMoved: 0, inPlace: 0, waits: 0, errors: 0 } };
   for (const s of list) {
     out.opsTotal += s.opsTotal; out.opsErrors += s.opsErrors; out.sessionsTotal += s.sessionsTotal; out.sessionsAlive += s.sessionsAlive;
     out.protocolErrors += s.protocolErrors; out.rejectedConnections += s.rejectedConnections; out.rss += s.rss;
     out.backends.push(...s.backends);
+    for (const k of Object.keys(out.migration) as Array<keyof MigrationCounters>) out.migration[k] += s.migration?.[k] ?? 0;
     for (const c of s.commands) {
       const cur = cmds.get(c.name);
       if (!cur) cmds.set(c.name, { ...c, buckets: [...c.buckets] });

@@ -63,6 +63,19 @@ function contract(name: string, start: () => Promise<Backend>): void {
       await rejectsWith(a.update(`${dir}/../x`, b('x')), ['BAD_PATH']);
     });
 
+    it('updateMany writes many nodes (new and existing, several directories) and validates every path', async () => {
+      const dir = base();
+      await a.update(`${dir}/s/slot-0001`, b('old'));
+      const entries = Array.from({ length: 150 }, (_, i) => [`${dir}/s/slot-${String(i).padStart(4, '0')}`, b(`v${i}`)] as const);
+      await a.updateMany([...entries, [`${dir}/other/x`, b('x')]]);
+      for (const [p, v] of entries) assert.equal(String(await other.read(p)), String(v));
+      assert.equal(String(await other.read(`${dir}/other/x`)), 'x');
+      assert.equal((await other.list(`${dir}/s`)).length, 150);
+      await rejectsWith(a.updateMany([[`${dir}/ok`, b('1')], ['relative', b('2')]]), ['BAD_PATH']);
+      assert.equal(await a.read(`${dir}/ok`), null, 'nothing is written when a path is invalid');
+      await a.updateMany([]);
+    });
+
     it('delete removes a node, ignores a missing one, refuses a node with children', async () => {
       const dir = base();
       await a.update(`${dir}/x/leaf`, b('1'));

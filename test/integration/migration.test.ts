@@ -267,6 +267,10 @@ test('admin CLI: migrate --wait with a progress bar, pause/resume, throttle, can
   if (pending.length) { const x = await admin('slots', 'cancel', String(pending[0])); assert.equal(x.code, 0, x.err); }
   { const x = await admin('slots', 'throttle', '1000'); assert.equal(x.code, 0, x.err); }
   assert.equal((await stats()).slot_action.interval, 1000);
+  { const x = await admin('slots', 'busy', '50'); assert.equal(x.code, 0, x.err); }
+  assert.equal((await stats()).slot_action.busy_percent, 50);
+  { const x = await admin('slots', 'busy', '0'); assert.notEqual(x.code, 0, 'busy 0 is refused'); }
+  { const x = await admin('slots', 'busy', '10'); assert.equal(x.code, 0, x.err); }
   { const x = await admin('slots', 'resume'); assert.equal(x.code, 0, x.err); }
   const w = await admin('slots', 'progress', '--watch');
   assert.equal(w.code, 0, w.err);

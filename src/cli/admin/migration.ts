@@ -1,5 +1,5 @@
 // `shardis admin slots ...` migration commands: migrate (one slot, ranges, or N slots of a group),
-// rebalance, drain (empty a group), cancel, pause / resume / throttle, and progress with a live bar
+// rebalance, drain (empty a group), cancel, pause / resume / throttle / busy, and progress with a live bar
 // (`--wait` on the queueing commands, `progress --watch`).
 import type { Command } from 'commander';
 import type { DashboardClient, GlobalOptions } from './client.js';
@@ -17,6 +17,8 @@ export interface AdminHelpers {
 
 export interface ProgressReply {
   interval: number;
+  busy_percent?: number;
+  busy_percent_now?: number;
   disabled: boolean;
   executor: number;
   progress: {
@@ -38,6 +40,7 @@ export function progressLine(r: ProgressReply, width = 30): string {
   let line = `${bar} ${done}/${p.slots_total} slots (${p.slots_in_progress} moving, ${p.slots_pending} queued)  ${fmt(p.keys_moved)} keys`
     + `${p.big_keys_moved ? ` (${p.big_keys_moved} big)` : ''}  ${fmt(p.keys_per_sec)} keys/s  ${(p.elapsed_ms / 1000).toFixed(1)}s  errors ${p.errors}  ${state}`;
   if (r.interval) line += `  interval ${r.interval}us`;
+  if (p.state !== 'idle' && r.busy_percent_now !== undefined && r.busy_percent_now < 100) line += `  paced ${r.busy_percent_now}% (clients active)`;
   if (p.waiting_for) line += `\n  waiting: ${p.waiting_for}`;
   else if (p.last_error && p.errors) line += `\n  last error: ${p.last_error}`;
   return line;
@@ -164,6 +167,13 @@ export function addMigrationCommands(slots: Command, h: AdminHelpers): void {
       const n = h.intArg(us!, 'interval', 0, 1_000_000);
       const r = await (await h.client(opts)).put(`/api/topom/slots/action/interval/{token}/${n}`);
       h.out(opts, r, () => `migration interval set to ${n} us\n`);
+    }));
+
+  slots.command('busy <percent>').description('share of the time (1..100) the executor may keep a source busy while clients are active (100 = full speed; an idle cluster always migrates at full speed)')
+    .action(h.action(async (opts, [pct]) => {
+      const n = h.intArg(pct!, 'busy percent', 1, 100);
+      const r = await (await h.client(opts)).put(`/api/topom/slots/action/busy/{token}/${n}`);
+      h.out(opts, r, () => `migration busy share set to ${n}%\n`);
     }));
 
   slots.command('progress').description('migration progress: slots done and left, keys moved, keys/s, errors')
