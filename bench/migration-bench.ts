@@ -89,7 +89,7 @@ async function loadSmall(s: RedisServer, n: number, lo: number, hi: number, pref
 
 const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
 
-/** redis-benchmark in loop mode through the proxy (killed by the caller; bounded by a 10-minute timeout). */
+/** redis-benchmark in loop mode through the proxy (stopped by the caller with SIGTERM; bounded by a 10-minute timeout). */
 function startLoad(port: number): ChildProcess {
   const c = spawn('timeout', ['600', 'redis-benchmark', '-h', '127.0.0.1', '-p', String(port), '-l', '-t', 'set,get', '-n', '50000', '-r', '100000', '-c', '50', '-d', '100', '-q'],
     { stdio: 'ignore', detached: false });
@@ -175,7 +175,10 @@ async function main(): Promise<void> {
     }
     log('');
   } finally {
-    load.kill('SIGKILL');
+    // SIGTERM: `timeout` passes it on to redis-benchmark (a SIGKILL would leave redis-benchmark running).
+    const exited = new Promise((r) => load.once('exit', r));
+    load.kill('SIGTERM');
+    await exited;
   }
   await sleep(4000); // the dashboard's stats polls see the cluster idle again (the executor goes back to full speed)
 

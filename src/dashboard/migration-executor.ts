@@ -108,6 +108,17 @@ if tonumber(ARGV[1]) > 0 then redis.call('PEXPIREAT', KEYS[2], ARGV[1]) else red
 return 1
 `;
 
+/** A flat [name, value, ...] reply (XINFO) as a map; names as strings, values as returned. */
+function fieldsOf(flat: unknown[]): Map<string, unknown> {
+  const m = new Map<string, unknown>();
+  for (let i = 0; i + 1 < flat.length; i += 2) m.set(String(flat[i]), flat[i + 1]);
+  return m;
+}
+
+async function execAll(p: ReturnType<Redis['pipeline']>): Promise<void> {
+  for (const r of (await p.exec()) ?? []) if (r[0]) throw r[0];
+}
+
 const INTERNAL = Buffer.from(INTERNAL_PREFIX);
 const isInternal = (k: Buffer): boolean => k.length >= INTERNAL.length && k.subarray(0, INTERNAL.length).equals(INTERNAL);
 
@@ -262,8 +273,8 @@ export class MigrationExecutor {
    *    read its type and absolute expiry. From now on no proxy moves or writes the key (the proxy's
    *    script checks the lock before anything else, and proxies only write a migrating slot's keys on
    *    the target after moving them), so the source copy is frozen;
-   * 2. copy it in chunks (HSCAN/SSCAN/ZSCAN/LRANGE/XRANGE) into `__shardis_tmp:<token>:<key>` on the
-   *    target, refreshing the lock each chunk (the temp key has a TTL, so an abandoned copy vanishes);
+   * 2. copy it in chunks (HSCAN/SSCAN/ZSCAN/LRANGE, or copyStream) into `__shardis_tmp:<token>:<key>`
+   *    on the target, refreshing the lock each chunk (the temp key has a TTL, so an abandoned copy vanishes);
    * 3. on the target, atomically: RENAME the temp key over the key and restore the expiry;
    * 4. on the source, atomically and only if the lock is still ours: UNLINK the key and the lock.
    * Between 3 and 4 the key exists on both, but the lock still makes every proxy wait; after 4 the
@@ -317,37 +328,7 @@ export class MigrationExecutor {
           if (items.length < n) break;
         }
       } else if (type === 'stream') {
-        const groups = (await c.call('XINFO', 'GROUPS', key)) as unknown[];
-        if (groups.length > 0) {
-          // Consumer groups (pending entries lists) cannot be rebuilt with plain commands: move the
-          // key with one MIGRATE (blocks the source for its size), still under the lock.
-          const i = to.lastIndexOf(':');
-          const args: Array<string | Buffer> = [to.slice(0, i), to.slice(i + 1), key, String(db), String(Math.max(this.o.timeoutMs, 60000)), 'REPLACE'];
-          if (this.o.auth) args.push('AUTH', this.o.auth);
-          await c.call('MIGRATE', ...args);
-          await c.eval(RELEASE_SCRIPT, 2, key, lock, this.token);
-          return true;
-        }
-        let from = '-';
-        for (;;) {
-          const entries = (await c.callBuffer('XRANGE', key, from, '+', 'COUNT', String(n))) as Array<[Buffer, Buffer[]]>;
-          if (entries.length === 0) break;
-          const p = t.pipeline();
-          for (const [id, fields] of entries) p.callBuffer('XADD', tmp, id, ...fields);
-          p.pexpire(tmp, tmpTtl);
-          const res = await p.exec();
-          for (const r of res ?? []) if (r[0]) throw r[0];
-          progress.bytesMoved += entries.reduce((a, [, f]) => a + f.reduce((x, y) => x + y.length, 0), 0);
-          await refresh();
-          if (entries.length < n) break;
-          from = `(${entries[entries.length - 1]![0].toString()}`;
-        }
-        const info = (await c.call('XINFO', 'STREAM', key)) as unknown[];
-        const field = (name: string): string => String(info[info.indexOf(name) + 1] ?? '');
-        const last = field('last-generated-id');
-        if (last && (await t.exists(tmp)) === 1) {
-          await t.call('XSETID', tmp, last, 'ENTRIESADDED', field('entries-added') || '0', 'MAXDELETEDID', field('max-deleted-entry-id') || '0-0');
-        }
+        await this.copyStream(c, t, key, tmp, tmpTtl, refresh, progress);
       } else {
         // Not a collection (it only looked big because of the lock): plain MIGRATE under the lock.
         const i = to.lastIndexOf(':');
@@ -366,6 +347,66 @@ export class MigrationExecutor {
     } catch (e) {
       await t.del(tmp).catch(() => undefined);
       throw e;
+    }
+  }
+
+  /**
+   * The stream part of copyBigKey: entries by XRANGE pages (XADD with their ids), then each consumer
+   * group (XGROUP CREATE at its last-delivered-id with its entries-read), its consumers, and its
+   * pending entries list by XPENDING pages (XCLAIM ... IDLE ms RETRYCOUNT n FORCE JUSTID keeps owner,
+   * idle time and delivery count), then XSETID (last id, entries-added, max-deleted-id). The source
+   * is frozen by the lock meanwhile. Not kept: consumers' idle times (they restart at 0), and pending
+   * entries whose message was deleted from the stream (XCLAIM ignores them; Redis drops them from the
+   * PEL at the next claim anyway).
+   */
+  private async copyStream(c: Redis, t: Redis, key: Buffer, tmp: Buffer, tmpTtl: string, refresh: () => Promise<void>, progress: ExecutorProgress): Promise<void> {
+    const n = this.o.chunkElements;
+    let from = '-';
+    for (;;) {
+      const entries = (await c.callBuffer('XRANGE', key, from, '+', 'COUNT', String(n))) as Array<[Buffer, Buffer[]]>;
+      if (entries.length === 0) break;
+      const p = t.pipeline();
+      for (const [id, fields] of entries) p.callBuffer('XADD', tmp, id, ...fields);
+      p.pexpire(tmp, tmpTtl);
+      await execAll(p);
+      progress.bytesMoved += entries.reduce((a, [, f]) => a + f.reduce((x, y) => x + y.length, 0), 0);
+      await refresh();
+      if (entries.length < n) break;
+      from = `(${entries[entries.length - 1]![0].toString()}`;
+    }
+    const groups = ((await c.callBuffer('XINFO', 'GROUPS', key)) as unknown[][]).map(fieldsOf);
+    for (const g of groups) {
+      const name = g.get('name') as Buffer;
+      const entriesRead = g.get('entries-read');
+      const create: Array<string | Buffer> = ['CREATE', tmp, name, String(g.get('last-delivered-id'))];
+      if (entriesRead !== null && entriesRead !== undefined) create.push('ENTRIESREAD', String(entriesRead));
+      create.push('MKSTREAM');
+      await t.callBuffer('XGROUP', ...create);
+      await t.pexpire(tmp, tmpTtl);
+      const consumers = ((await c.callBuffer('XINFO', 'CONSUMERS', key, name)) as unknown[][]).map(fieldsOf);
+      for (let i = 0; i < consumers.length; i += n) {
+        const p = t.pipeline();
+        for (const cs of consumers.slice(i, i + n)) p.callBuffer('XGROUP', 'CREATECONSUMER', tmp, name, cs.get('name') as Buffer);
+        await execAll(p);
+      }
+      let start = '-';
+      for (;;) {
+        const pel = (await c.callBuffer('XPENDING', key, name, start, '+', String(n))) as Array<[Buffer, Buffer, number, number]>;
+        if (pel.length === 0) break;
+        const p = t.pipeline();
+        for (const [id, consumer, idle, count] of pel) {
+          p.callBuffer('XCLAIM', tmp, name, consumer, '0', id, 'IDLE', String(idle), 'RETRYCOUNT', String(count), 'FORCE', 'JUSTID');
+        }
+        await execAll(p);
+        await refresh();
+        if (pel.length < n) break;
+        start = `(${pel[pel.length - 1]![0].toString()}`;
+      }
+    }
+    const info = fieldsOf((await c.callBuffer('XINFO', 'STREAM', key)) as unknown[]);
+    if ((await t.exists(tmp)) === 1) {
+      await t.call('XSETID', tmp, String(info.get('last-generated-id')), 'ENTRIESADDED', String(info.get('entries-added') ?? 0),
+        'MAXDELETEDID', String(info.get('max-deleted-entry-id') ?? '0-0'));
     }
   }
 }

@@ -2,10 +2,11 @@
 // group 1 moves to group 2 and back (small keys, keys with TTLs, two DBs, a 200k-field hash and a
 // 200k-element list that are copied in chunks under the per-key lock); the dashboard (a child
 // process) is killed with -9 mid-migration and resumes; a third group is added and rebalanced onto,
-// then group 1 is emptied and removed. After each: no client error, every acknowledged write present
+// then group 1 is emptied and removed; a big stream with consumer groups is copied in chunks. After each: no client error, every acknowledged write present
 // with the right value, TTLs kept, no key in a group that does not own its slot.
 import { test, after } from 'node:test';
 import assert from 'node:assert/strict';
+import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { Redis } from 'ioredis';
 import { startRedisServer, type RedisServer } from '../../src/util/redis-server.js';
@@ -296,4 +297,54 @@ test('a proxy whose process is gone is fenced out (removed) and the migration go
   assert.equal(after.proxy.models.length, before - 1);
   assert.ok(!after.proxy.models.some((m: any) => m.token === p3.model.token));
   for (const sid of some) assert.equal(after.slots[sid].group_id, 3);
+});
+
+test('a big stream with consumer groups is copied in chunks: entries, groups, consumers, pending entries, ids', async () => {
+  const st = await stats();
+  const master = new Map<number, string>(st.group.models.map((g: any) => [g.id, g.servers[0]?.server ?? '']));
+  const slot = st.slots.find((m: any) => m.group_id === 2 && !m.action?.state).id as number;
+  const key = keyIn('bigstream:', slot, slot);
+  const conn = (addr: string): Redis => new Redis({ host: '127.0.0.1', port: Number(addr.split(':')[1]) });
+  const src = conn(master.get(2)!), dst = conn(master.get(3)!);
+  try {
+    for (let i = 0; i < 12_000; i += 1000) {
+      const p = src.pipeline();
+      for (let j = i; j < i + 1000; j++) p.xadd(key, `${j + 1}-1`, 'n', String(j), 'payload', 'x'.repeat(20));
+      await p.exec();
+    }
+    await src.xgroup('CREATE', key, 'g1', '0');
+    await src.xgroup('CREATE', key, 'g2', '5000-1');
+    await src.xgroup('CREATECONSUMER', key, 'g1', 'idle-consumer');
+    await src.xreadgroup('GROUP', 'g1', 'alice', 'COUNT', '700', 'STREAMS', key, '>');
+    await src.xreadgroup('GROUP', 'g1', 'bob', 'COUNT', '600', 'STREAMS', key, '>');
+    await src.xreadgroup('GROUP', 'g2', 'carol', 'COUNT', '10', 'STREAMS', key, '>');
+    await src.xack(key, 'g1', '1-1', '2-1', '3-1');
+    await src.xclaim(key, 'g1', 'bob', '0', '10-1'); // delivery count 2
+    await src.xdel(key, '12000-1'); // max-deleted-id, entries-added > length
+    const snapshot = async (r: Redis): Promise<unknown> => {
+      const info = (await r.call('XINFO', 'STREAM', key)) as unknown[];
+      const f = (n: string): unknown => info[info.indexOf(n) + 1];
+      const groups = (await r.call('XINFO', 'GROUPS', key)) as unknown[][];
+      const pel: unknown[] = [];
+      for (const g of ['g1', 'g2']) {
+        const rows = (await r.call('XPENDING', key, g, '-', '+', '2000')) as Array<[string, string, number, number]>;
+        pel.push(rows.map(([id, who, , count]) => [g, id, who, count]));
+        const cons = (await r.call('XINFO', 'CONSUMERS', key, g)) as unknown[][];
+        pel.push(cons.map((c) => [c[1], c[3]]).sort());
+      }
+      return {
+        len: await r.xlen(key), last: f('last-generated-id'), added: f('entries-added'), maxDeleted: f('max-deleted-entry-id'),
+        groups: groups.map((g) => g.filter((_, i) => g[i - 1] !== 'lag')), pel, first: await r.xrange(key, '-', '+', 'COUNT', '2'),
+      };
+    };
+    const want = await snapshot(src);
+    await put(`/api/topom/slots/action/create/{t}/${slot}/3`);
+    await waitMigrationsDone(60000);
+    assert.equal(await src.exists(key), 0, 'gone from the source');
+    assert.deepEqual(await snapshot(dst), want);
+    const logs = readFileSync(join(dir, `dashboard-${dashboards.length - 1}.log`), 'utf8');
+    assert.match(logs, /"type":"stream"[^\n]*big key copied in chunks/, 'copied in chunks, not by one MIGRATE');
+  } finally {
+    src.disconnect(); dst.disconnect();
+  }
 });
