@@ -133,7 +133,7 @@ async function main(): Promise<void> {
   const exs = p.executor_ms / 1000;
   log(`| keys moved | wall time | keys/s (wall) | executor time | **keys/s (executor)** | MB/s (executor; source memory freed) |\n|---|---|---|---|---|---|`);
   log(`| ${p.keys_moved} | ${secs.toFixed(2)} s | ${Math.round(p.keys_moved / secs)} | ${exs.toFixed(2)} s | **${Math.round(p.keys_moved / exs)}** | ${(mb / exs).toFixed(1)} |\n`);
-  log(`Wall time = executor time (SCAN + MIGRATE of the keys) + the state machine: ${Math.ceil(512 / 256)} batches × (locked push, migrating push, final push) and 3 coordinator writes per slot (the filesystem coordinator fsyncs each write: ~1500 serialized writes for 512 slots, a fixed cost independent of the number of keys).\n`);
+  log(`Wall time = executor time (SCAN + MIGRATE of the keys) + the state machine: ${Math.ceil(512 / 256)} batches × (locked push, migrating push, final push) and 3 coordinator writes per slot (batched; the filesystem coordinator fsyncs every file), a fixed cost independent of the number of keys.\n`);
 
   // ---- 2. client throughput without / with migration ----
   // A steady load (redis-benchmark in loop mode, SET and GET alternating) runs through the proxy for

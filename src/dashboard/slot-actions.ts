@@ -389,7 +389,8 @@ export class SlotActions {
     await this.toPrepared();
     const t1 = performance.now();
     await this.toMigrating();
-    this.host.log.info({ lockMs: Math.round(performance.now() - t1), prepareMs: Math.round(t1 - t0) }, 'slot migration batch migrating');
+    // toPrepared: lock push (after `prepared` was stored); toMigrating: migrating push, then its write.
+    this.host.log.info({ lockPushMs: Math.round(t1 - t0), migratingMs: Math.round(performance.now() - t1) }, 'slot migration batch migrating');
     await this.migrate();
     await this.finish();
     return true;

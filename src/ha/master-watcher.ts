@@ -31,9 +31,13 @@ export interface WatcherStatus {
   servers: string[];
   last_resolve?: { unixtime: number; ok: boolean; error?: string; answered?: number; asked?: number };
   masters: Record<string, { addr: string; epoch: number }>;
-  last_switch?: { unixtime: number; gid: number; from: string; to: string; epoch: number; why: string };
+  last_switch?: SwitchRecord;
+  /** The last 10 switches, oldest first. */
+  recent_switches: SwitchRecord[];
   switches: number;
 }
+
+export interface SwitchRecord { unixtime: number; gid: number; from: string; to: string; epoch: number; why: string }
 
 export class MasterWatcher {
   private readonly sub: SwitchSubscriber;
@@ -46,7 +50,7 @@ export class MasterWatcher {
   /** Highest config-epoch applied per group: never switch back to an older sentinel configuration. */
   private readonly appliedEpoch = new Map<number, number>();
   lastView: MajorityView | null = null;
-  readonly status: WatcherStatus = { servers: [], masters: {}, switches: 0 };
+  readonly status: WatcherStatus = { servers: [], masters: {}, switches: 0, recent_switches: [] };
 
   constructor(private readonly o: MasterWatcherOptions) {
     this.sub = new SwitchSubscriber(o.product, (why) => this.kick(why));
@@ -124,6 +128,8 @@ export class MasterWatcher {
       this.appliedEpoch.set(c.gid, Math.max(c.epoch, this.appliedEpoch.get(c.gid) ?? 0));
       this.status.switches++;
       this.status.last_switch = { unixtime: Math.floor(Date.now() / 1000), ...c, why };
+      this.status.recent_switches.push(this.status.last_switch);
+      if (this.status.recent_switches.length > 10) this.status.recent_switches.shift();
       this.o.log?.('group master switched (sentinel majority + ROLE)', { ...c, why });
     }
   }

@@ -98,8 +98,9 @@ const send = (h: MigrationHost, addr: string, raw: Buffer): Promise<Buffer> =>
 
 /**
  * Keys known to be gone from the source of their slot's current migration. During a migration keys of
- * the slot only ever leave the source (proxies write them on the target, after moving them), so once
- * the script found a key absent or moved it — and not locked — the key cannot come back to the source
+ * the slot only ever leave the source (proxies write a key on the source only while it is still there,
+ * inside a script, and write absent keys on the target), so once a script found a key absent or moved
+ * it — and not locked — the key cannot come back to the source
  * until the slot's routing changes (the router's per-slot generation). Requests whose keys are all
  * known gone skip the script and go straight to the target. Bounded: cleared when it gets too big.
  */
