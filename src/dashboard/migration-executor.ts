@@ -2,20 +2,21 @@
 // one source server and a set of migrating slots (each with its target), it walks every DB of the
 // source that holds keys (INFO keyspace) with SCAN, picks the keys of those slots, and moves them:
 //
-// - small keys in batches with `MIGRATE host port "" db timeout REPLACE [AUTH pw] KEYS k...` (atomic
-//   per call on the source; TTLs travel with the keys);
+// - small keys in batches: the proxies' MIGRATE_KEYS_SCRIPT checks locks and sizes and runs
+//   `MIGRATE host port "" db timeout REPLACE [AUTH pw] KEYS k...`, in one atomic call on the source
+//   (TTLs travel with the keys);
 // - big keys (collections with more than `bigKeyElements` elements) by a chunked copy under a per-key
 //   lock that proxies respect (see copyBigKey below, and the argument in src/dashboard/MIGRATION.md);
 // - big keys a proxy is waiting for (the proxy's script put them in `__shardis_bigkeys`) first.
 //
 // It repeats full passes until one pass finds no key of the slots left. Keys of migrating slots are
-// never created on the source meanwhile (proxies move a key to the target before writing it), so the
+// never created on the source meanwhile (proxies write a key there only while it is still there), so the
 // passes converge. Pausing, the interval between batches, the busy share (rest after each batch in
 // proportion to its duration) and stopping are checked between batches.
 import { randomBytes } from 'node:crypto';
 import { Redis } from 'ioredis';
 import { slotOf } from '../slots/hash.js';
-import { BIGKEYS_KEY, INTERNAL_PREFIX, LOCK_PREFIX, TMP_PREFIX } from '../proxy/migrate-on-access.js';
+import { BIGKEYS_KEY, INTERNAL_PREFIX, LOCK_PREFIX, MIGRATE_KEYS_SCRIPT, TMP_PREFIX } from '../proxy/migrate-on-access.js';
 import type { Logger } from '../util/log.js';
 
 export interface ExecutorOptions {
@@ -58,25 +59,6 @@ export const newProgress = (): ExecutorProgress => ({ keysMoved: 0, bigKeysMoved
 export class ExecutorStopped extends Error {}
 
 const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
-
-/** For each key: -2 locked, -1 missing, 0 not a collection (string etc.), n = elements. */
-const SIZES_SCRIPT = `
-local out = {}
-for i, k in ipairs(KEYS) do
-  if redis.call('EXISTS', '${LOCK_PREFIX}' .. k) == 1 then out[i] = -2
-  else
-    local t = redis.call('TYPE', k).ok
-    if t == 'none' then out[i] = -1
-    elseif t == 'hash' then out[i] = redis.call('HLEN', k)
-    elseif t == 'list' then out[i] = redis.call('LLEN', k)
-    elseif t == 'set' then out[i] = redis.call('SCARD', k)
-    elseif t == 'zset' then out[i] = redis.call('ZCARD', k)
-    elseif t == 'stream' then out[i] = redis.call('XLEN', k)
-    else out[i] = 0 end
-  end
-end
-return out
-`;
 
 /** KEYS = key, lock; ARGV = token, ttl. Locks the key if it exists: {type, pexpiretime} or nil. */
 const LOCK_SCRIPT = `
@@ -227,44 +209,42 @@ export class MigrationExecutor {
     if (mine.length) await this.moveKeys(c, source, db, mine, targets, progress);
   }
 
-  /** Moves the given keys (all of migrating slots) of one DB. */
+  /**
+   * Moves the given keys (all of migrating slots) of one DB: per target, calls of MIGRATE_KEYS_SCRIPT
+   * with up to batchKeys keys and bigKeyElements elements (the script checks locks and sizes and
+   * MIGRATEs in one atomic step on the source); big and locked keys are then copied in chunks.
+   */
   private async moveKeys(c: Redis, source: string, db: number, keys: Buffer[], targets: ReadonlyMap<number, string>, progress: ExecutorProgress): Promise<void> {
-    const sizes = (await c.eval(SIZES_SCRIPT, keys.length, ...keys)) as number[];
-    // Small keys grouped by target, in MIGRATE batches bounded by key count and total elements.
-    const byTarget = new Map<string, Buffer[][]>();
-    const big: Array<{ key: Buffer; to: string }> = [];
-    let lockedSeen = 0;
-    keys.forEach((k, i) => {
-      const n = sizes[i] ?? -1;
+    const byTarget = new Map<string, Buffer[]>();
+    for (const k of keys) {
       const to = targets.get(slotOf(k))!;
-      if (n === -1) return;
-      if (n === -2 || n > this.o.bigKeyElements) { big.push({ key: k, to }); if (n === -2) lockedSeen++; return; }
-      let batches = byTarget.get(to);
-      if (!batches) { batches = [[]]; byTarget.set(to, batches); }
-      let cur = batches[batches.length - 1]!;
-      const curElems = (cur as Buffer[] & { elems?: number }).elems ?? 0;
-      if (cur.length >= this.o.batchKeys || curElems + n > this.o.bigKeyElements) { cur = []; batches.push(cur); }
-      cur.push(k);
-      (cur as Buffer[] & { elems?: number }).elems = ((cur as Buffer[] & { elems?: number }).elems ?? 0) + Math.max(1, n);
-    });
-    for (const [to, batches] of byTarget) {
+      let l = byTarget.get(to);
+      if (!l) { l = []; byTarget.set(to, l); }
+      l.push(k);
+    }
+    const big: Array<{ key: Buffer; to: string }> = [];
+    for (const [to, list] of byTarget) {
       const i = to.lastIndexOf(':');
-      for (const b of batches) {
-        if (b.length === 0) continue;
+      const args = [to.slice(0, i), to.slice(i + 1), String(db), String(this.o.timeoutMs), this.o.auth, String(this.o.bigKeyElements), String(this.o.bigKeyElements), '0'];
+      for (let queue = list; queue.length > 0;) {
         await this.between();
-        const args: Array<string | Buffer> = [to.slice(0, i), to.slice(i + 1), '', String(db), String(this.o.timeoutMs), 'REPLACE'];
-        if (this.o.auth) args.push('AUTH', this.o.auth);
-        args.push('KEYS', ...b);
-        const r = String(await c.call('MIGRATE', ...args));
-        if (r !== 'OK' && r !== 'NOKEY') throw new Error(`MIGRATE to ${to} answered ${r}`);
-        progress.keysMoved += b.length;
+        const chunk = queue.slice(0, this.o.batchKeys);
+        const st = String(await c.eval(MIGRATE_KEYS_SCRIPT, chunk.length, ...chunk, ...args));
+        if (st.length !== chunk.length) throw new Error(`unexpected answer of the migration script on ${source}: ${st.slice(0, 100)}`);
+        const left: Buffer[] = [];
+        for (let j = 0; j < chunk.length; j++) {
+          const s = st[j];
+          if (s === 'm') progress.keysMoved++;
+          else if (s === 'b' || s === 'l') big.push({ key: chunk[j]!, to });
+          else if (s === 'r') left.push(chunk[j]!);
+        }
+        queue = [...left, ...queue.slice(chunk.length)];
       }
     }
     for (const { key, to } of big) {
       await this.between();
       if (await this.copyBigKey(c, source, db, key, to, progress)) { progress.keysMoved++; progress.bigKeysMoved++; }
     }
-    void lockedSeen;
   }
 
   /**

@@ -529,9 +529,16 @@ export class SlotActions {
       // (a stored `finished` from an older dashboard is completed the same way).
       const finished = [...this.withState(ActionState.Migrating), ...this.withState(ActionState.Finished)];
       if (finished.length === 0) return;
-      const report = await this.pushThenPersist(finished.map((m) => ({ id: m.id, group_id: m.action.target_id ?? 0, action: {} })));
-      for (const m of finished) this.preparedAcked.delete(m.id);
+      // Counted as done from the moment memory says so (progress readers see both together).
       this.doneSinceIdle += finished.length;
+      let report: PushReportLike;
+      try {
+        report = await this.pushThenPersist(finished.map((m) => ({ id: m.id, group_id: m.action.target_id ?? 0, action: {} })));
+      } catch (e) {
+        this.doneSinceIdle -= finished.length;
+        throw e;
+      }
+      for (const m of finished) this.preparedAcked.delete(m.id);
       this.host.log.info({ slots: formatRanges(finished.map((m) => m.id)), count: finished.length, failedPushes: report.failed.length }, 'slot migration batch finished');
     });
   }

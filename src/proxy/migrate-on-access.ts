@@ -26,16 +26,20 @@ export const INTERNAL_PREFIX = '__shardis_';
 
 /**
  * KEYS = keys to move (no duplicates); ARGV = target host, port, db, timeout ms, auth ('' = none),
- * big-key threshold (elements; 0 = no limit). Returns one status character per key: `m` moved, `a`
+ * big-key threshold (elements; 0 = no limit), cap on the elements moved by this call (0 = none),
+ * '1' to queue big keys for the executor. Returns one status character per key: `m` moved, `a`
  * absent from the source, `l` locked by the big-key copier, `b` too big for one MIGRATE (queued for
- * the executor's chunked copy). The present keys that are neither locked nor big move in one
- * `MIGRATE ... KEYS`, atomically on the source.
+ * the executor's chunked copy when asked), `r` left for another call (the cap was reached). The
+ * present keys that are neither locked nor big move in one `MIGRATE ... KEYS`, atomically on the
+ * source. Proxies and the dashboard's executor both use it.
  * A lock is checked before existence: a locked key that is gone from the source (expired while being
  * copied) must still be waited for, or a write could land on the target before the copy is renamed
  * over it.
  */
 export const MIGRATE_KEYS_SCRIPT = `
 local big = tonumber(ARGV[6])
+local cap = tonumber(ARGV[7])
+local total = 0
 local st = {}
 local present = {}
 for i, k in ipairs(KEYS) do
@@ -43,7 +47,7 @@ for i, k in ipairs(KEYS) do
   elseif redis.call('EXISTS', k) == 0 then st[i] = 'a'
   else
     local n = 0
-    if big > 0 then
+    if big > 0 or cap > 0 then
       local t = redis.call('TYPE', k).ok
       if t == 'hash' then n = redis.call('HLEN', k)
       elseif t == 'list' then n = redis.call('LLEN', k)
@@ -51,11 +55,15 @@ for i, k in ipairs(KEYS) do
       elseif t == 'zset' then n = redis.call('ZCARD', k)
       elseif t == 'stream' then n = redis.call('XLEN', k) end
     end
+    if n < 1 then n = 1 end
     if big > 0 and n > big then
-      redis.call('SADD', '${BIGKEYS_KEY}', k)
+      if ARGV[8] == '1' then redis.call('SADD', '${BIGKEYS_KEY}', k) end
       st[i] = 'b'
+    elseif cap > 0 and #present > 0 and total + n > cap then
+      st[i] = 'r'
     else
       st[i] = 'm'
+      total = total + n
       present[#present + 1] = k
     end
   end
@@ -211,7 +219,7 @@ function statusOf(r: Buffer): string | null {
 /** Runs the script on `addr` by its SHA, loading it with EVAL once per server (NOSCRIPT). */
 async function runScript(h: MigrationHost, addr: string, keys: Buffer[], target: string, o: MigrateOptions): Promise<Buffer> {
   const i = target.lastIndexOf(':');
-  const args = [target.slice(0, i), target.slice(i + 1), String(h.db), String(o.timeoutMs), o.auth, String(o.bigKeyElements)];
+  const args = [target.slice(0, i), target.slice(i + 1), String(h.db), String(o.timeoutMs), o.auth, String(o.bigKeyElements), '0', '1'];
   migrationStats.calls++;
   const r = await send(h, addr, encodeCommand(['EVALSHA', SCRIPT_SHA, String(keys.length), ...keys, ...args]));
   if (r.toString('latin1', 0, 9) !== '-NOSCRIPT') return r;
