@@ -151,8 +151,8 @@ async function main(): Promise<void> {
       return { rate: (ops() - o0) / secs, secs };
     };
     await sleep(3000); // warm-up (and the dashboard's stats polls see the traffic)
-    // Normal = the mean of two windows without migration (before the first run, between the runs):
-    // on 2 shared cores one window alone varies by ±10%.
+    // Normal = the mean of two windows without migration: before the paced run (every slot on group 2)
+    // and after it (slots split over both groups) — the layouts the paced run goes between.
     const bases = [await window(() => sleep(BASE_MS))];
     const runs: Array<{ label: string; rate: number; secs: number; keys: number }> = [];
     const migrate = async (label: string, busy: number, beg: number, end: number, gid: number): Promise<void> => {
@@ -170,7 +170,7 @@ async function main(): Promise<void> {
     await migrate('full speed (`slots busy 100`)', 100, 512, 1023, 1);
     await put(`/api/topom/slots/action/busy/{t}/${defaultDashboardConfig().migrationBusyPercent}`);
     log('## 2. Client throughput during a migration\n');
-    log(`Load: \`redis-benchmark -l -t set,get -n 50000 -r 100000 -c 50 -d 100\` through one proxy, the whole time; ops/s from the proxy's counter. Each migration moves 512 slots holding ${N_KEYS} preloaded keys plus the benchmark's keys.\n`);
+    log(`Load: \`redis-benchmark -l -t set,get -n 50000 -r 100000 -c 50 -d 100\` through one proxy, the whole time; ops/s from the proxy's counter. Each migration moves 512 slots holding ${N_KEYS} preloaded keys plus the benchmark's keys. Normal is the mean of a window before the paced run (all slots on group 2) and one after it (slots split over both groups): the two layouts it goes between.\n`);
     log('| | ops/s | of normal | migration time | keys moved | keys/s |\n|---|---|---|---|---|---|');
     const base = { rate: (bases[0]!.rate + bases[1]!.rate) / 2 };
     log(`| no migration (mean of two ${(BASE_MS / 1000).toFixed(0)} s windows: ${bases.map((b) => Math.round(b.rate)).join(', ')}) | ${Math.round(base.rate)} | 100% | | | |`);
