@@ -290,8 +290,8 @@ export class FsStore implements Store {
     const first = entries[0]![0];
     this.checkOpen('update', first);
     // One mutation lock for all, one mkdir per directory, owner records looked up with one readdir
-    // per directory; the files are written and synced in parallel (the journal commits them
-    // together), then each is renamed into place.
+    // per directory; each file is written, synced and renamed into place as in update(), 64 in
+    // parallel (the journal commits their syncs together).
     await this.locked('update', first, async () => {
       const byDir = new Map<string, Array<readonly [string, Buffer]>>();
       for (const e of entries) {
