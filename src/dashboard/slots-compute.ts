@@ -83,6 +83,19 @@ export function slotDifferences(expected: readonly Slot[], actual: readonly Slot
   return diff;
 }
 
+/**
+ * True when a proxy's slot differs from the expected one only in which server of the same group it
+ * uses (as backend or migration source): what a proxy's table looks like after it followed a sentinel
+ * failover on its own (it switches only to a server the sentinels' majority and ROLE confirm).
+ */
+export function differsOnlyInMaster(e: Slot, a: Slot | undefined, members: (gid: number) => readonly string[]): boolean {
+  if (!a || (a.locked ?? false) !== (e.locked ?? false)) return false;
+  if ((a.backend_addr_group_id ?? 0) !== (e.backend_addr_group_id ?? 0) || (a.migrate_from_group_id ?? 0) !== (e.migrate_from_group_id ?? 0)) return false;
+  const sameGroup = (want: string | undefined, got: string | undefined, gid: number | undefined): boolean =>
+    (want ?? '') === (got ?? '') || (!!want && !!got && members(gid ?? 0).includes(got));
+  return sameGroup(e.backend_addr, a.backend_addr, e.backend_addr_group_id) && sameGroup(e.migrate_from, a.migrate_from, e.migrate_from_group_id);
+}
+
 /** Slots per group id (0 = offline). */
 export function slotCounts(slots: readonly SlotMapping[]): Record<string, number> {
   const out: Record<string, number> = {};

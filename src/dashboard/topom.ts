@@ -19,7 +19,7 @@ import { MAX_SLOT_NUM } from '../slots/hash.js';
 import type { DashboardConfig } from './config.js';
 import { ProductStore, type ProductSnapshot } from './store-models.js';
 import { ProxyCallError, ProxyClient, fetchProxyModel, type ProxyStatsReply } from './proxy-client.js';
-import { computeSlots, evenMappings, formatRanges, slotCounts, slotDifferences } from './slots-compute.js';
+import { computeSlots, evenMappings, formatRanges, differsOnlyInMaster, slotCounts, slotDifferences } from './slots-compute.js';
 import { probeRedis, RedisStatsPool, type ServerStats } from './redis-probe.js';
 import { DashboardError, badGateway, badRequest, conflict, notFound, unavailable } from './errors.js';
 import { SlotActions } from './slot-actions.js';
@@ -725,13 +725,19 @@ export class Topom {
         const actual = await c.slots();
         if (!this.mutating && v0 === this.routingVersion) {
           r.lastSlotCheck = Date.now();
-          const diff = slotDifferences(this.computedSlots(), actual);
+          const expected = this.computedSlots();
+          const diff = slotDifferences(expected, actual);
           if (diff.length) why = `its slot table differs in ${diff.length} slot(s) (${formatRanges(diff).slice(0, 60)})`;
           // The proxy may have followed a sentinel failover before us: catch up first, then compare again.
           if (diff.length && this.ha.watcher.enabled) {
             const v1 = this.routingVersion;
             await this.ha.watcher.kick('a proxy table differs');
             if (this.routingVersion !== v1 || this.mutating) why = null;
+            // Still ahead of us (our sentinel view lags): pushing our table would send its writes back
+            // to the old master. Our watcher catches up by itself; then the tables agree.
+            else if (diff.every((sid) => differsOnlyInMaster(expected[sid]!, actual.find((a) => a.id === sid), (gid) => this.groups.get(gid)?.servers.map((x) => x.server) ?? []))) {
+              why = null;
+            }
           }
         }
       }

@@ -207,12 +207,20 @@ test('a standby dashboard takes over during a failover and finishes the bookkeep
   await restartServer(h, oldMaster);
 });
 
-test('proxies switched once per failover (never back to an older sentinel configuration)', async () => {
+test('proxies followed every failover and never went back to an older sentinel configuration', async () => {
   for (const p of h.c.info.proxies) {
     const r = await httpJson('GET', p.admin, '/proxy/sentinels', { timeoutMs: 2000 });
-    const st = r.json as { switches: number; servers: string[]; last_resolve?: { ok: boolean }; recent_switches: unknown[] };
+    const st = r.json as { switches: number; servers: string[]; recent_switches: Array<{ gid: number; epoch: number }> };
     assert.equal(st.servers.length, 3);
-    assert.ok(st.switches <= 5, `proxy ${p.admin} switched ${st.switches} times for 5 sentinel failovers: ${JSON.stringify(st.recent_switches)}`);
+    // Every failover was followed. On a loaded machine the sentinels sometimes run two failovers of one
+    // master back to back (two epochs): the proxy follows both, so only a lower bound holds.
+    assert.ok(st.switches >= 5, `proxy ${p.admin} switched ${st.switches} times for 5 sentinel failovers`);
+    // Never back to an older configuration: per group, each switch has a higher config-epoch.
+    const last = new Map<number, number>();
+    for (const sw of st.recent_switches) {
+      assert.ok(sw.epoch >= (last.get(sw.gid) ?? -1), `proxy ${p.admin} switched group ${sw.gid} to an older epoch: ${JSON.stringify(st.recent_switches)}`);
+      last.set(sw.gid, sw.epoch);
+    }
   }
 });
 

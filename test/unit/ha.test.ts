@@ -5,6 +5,7 @@ import assert from 'node:assert/strict';
 import { mastersOfTable, rewriteMasters } from '../../src/proxy/sentinel-watcher.js';
 import { groupOfName, masterName } from '../../src/ha/sentinels.js';
 import { replicaGroupsFor, withReplicaGroups } from '../../src/dashboard/replica-groups.js';
+import { differsOnlyInMaster } from '../../src/dashboard/slots-compute.js';
 import type { Group } from '../../src/models/group.js';
 import type { ProxyModel } from '../../src/models/proxy.js';
 
@@ -53,4 +54,21 @@ test('replica groups: flagged servers by priority (same host, same datacenter, o
   ], new Map([[1, g]]), proxy);
   assert.equal(table[0]!.replica_groups!.length, 3);
   assert.equal(table[1]!.replica_groups, undefined, 'no replica reads for a locked slot');
+});
+
+test('a proxy table that only follows a failover within each group is told apart from a stale one', () => {
+  const members = (gid: number): string[] => (gid === 1 ? ['h:1', 'h:2'] : gid === 2 ? ['h:3', 'h:4'] : []);
+  const expected = [
+    { id: 0, backend_addr: 'h:1', backend_addr_group_id: 1 },
+    { id: 1, backend_addr: 'h:3', backend_addr_group_id: 2, migrate_from: 'h:1', migrate_from_group_id: 1 },
+  ];
+  // What the proxy itself does when the sentinels promote h:2 in group 1.
+  const followed = rewriteMasters(expected, [{ gid: 1, from: 'h:1', to: 'h:2', epoch: 2 }]);
+  assert.equal(followed[1]!.migrate_from, 'h:2');
+  for (const i of [0, 1]) assert.equal(differsOnlyInMaster(expected[i]!, followed[i], members), true);
+  assert.equal(differsOnlyInMaster(expected[0]!, { ...expected[0]!, backend_addr: 'h:9' }, members), false, 'not a member of the group');
+  assert.equal(differsOnlyInMaster(expected[0]!, { ...expected[0]!, backend_addr: 'h:3', backend_addr_group_id: 2 }, members), false, 'another group');
+  assert.equal(differsOnlyInMaster(expected[0]!, { ...expected[0]!, locked: true }, members), false, 'lock state differs');
+  assert.equal(differsOnlyInMaster(expected[1]!, { ...expected[1]!, migrate_from: undefined }, members), false, 'migration state differs');
+  assert.equal(differsOnlyInMaster(expected[0]!, undefined, members), false);
 });
