@@ -37,6 +37,7 @@ const N_KEYS = arg('keys', quick ? 30000 : 200000);
 const BIG = arg('big', quick ? 100000 : 1000000);
 const BASE_MS = arg('base-seconds', quick ? 4 : 8) * 1000;
 const BUSY = arg('busy', defaultDashboardConfig().migrationBusyPercent);
+const BATCH_KEYS = arg('batch-keys', defaultDashboardConfig().migrationBatchKeys);
 const P = 'mig-bench';
 
 const servers: RedisServer[] = [];
@@ -105,7 +106,7 @@ async function main(): Promise<void> {
   // The dashboard runs as its own process, as in production (its executor must not share the proxy's event loop).
   const dir = tempDir('shardis-migbench-');
   const d = await startDashboardProcess(['--coordinator', `filesystem:${join(dir, 'coord')}`, '--product-name', P, '--admin-addr', '127.0.0.1:0',
-    '--log-level', 'warn'], join(dir, 'dashboard.log'));
+    '--log-level', 'warn', '--migration-batch-keys', String(BATCH_KEYS)], join(dir, 'dashboard.log'));
   await d.ready;
   dash = { addr: d.addr, token: defaultAdminToken(P, ''), proc: d };
   for (const [gid, s] of [[1, g1], [2, g2]] as const) {
@@ -233,7 +234,7 @@ async function main(): Promise<void> {
   log(`| plain \`MIGRATE\` (one call) | ${migrateMs} ms | **${migrateMs} ms** (the whole call) | ${Math.round(BIG / (migrateMs / 1000))} |`);
   log(`| Shardis chunked copy under the per-key lock | ${chunkMs} ms (incl. the slot's state machine) | **${maxStall.toFixed(1)} ms** (max of ${pings} PINGs, 1 ms apart) | ${Math.round(BIG / (chunkMs / 1000))} |\n`);
   log('Requests for the big key itself wait (bounded, TRYAGAIN after migration_lock_wait) while it is copied; all other keys of the slot and the source stay served.\n');
-  log(`Reproduce: \`npm run bench:migration${quick ? ' -- --quick' : ''}\` (options: --keys N, --big N, --base-seconds N, --busy P).`);
+  log(`Reproduce: \`npm run bench:migration${quick ? ' -- --quick' : ''}\` (options: --keys N, --big N, --base-seconds N, --busy P, --batch-keys N).`);
 
   if (!quick) {
     const dir = join(ROOT, 'bench', 'reports');
