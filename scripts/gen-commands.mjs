@@ -3,7 +3,7 @@
 // including subcommands) of a real redis-server 7.0, read over RESP3. The proxy uses it for key
 // positions (key specs) and to answer COMMAND INFO / COMMAND DOCS itself.
 //
-// Usage: node scripts/gen-commands.mjs [--bin /usr/bin/redis-server] [--out path]
+// Usage: npm run build && node scripts/gen-commands.mjs [--bin /usr/bin/redis-server] [--out path]
 //
 // The script re-encodes every entry from the JSON with the same rules command-reply.ts uses and
 // compares it byte for byte with what Redis sent, so a shape it does not understand fails loudly.
@@ -21,7 +21,9 @@ const BIN = opt('--bin', 'redis-server');
 const OUT = opt('--out', join(here, '..', 'src', 'commands', 'redis-7.0-commands.json'));
 
 // ---------------------------------------------------------------------------------------------
-// Minimal RESP3 client keeping wire types: {t:'bulk'|'simple'|'int'|'array'|'set'|'map'|'null'|'error', v}
+// Minimal RESP3 client keeping wire types (values decoded by the proxy's decodeValue: run `npm run
+// build` first)
+const { decodeValue: parse } = await import('../dist/src/resp/value-decoder.js');
 
 function freePort() {
   return new Promise((resolve, reject) => {
@@ -29,46 +31,6 @@ function freePort() {
     s.on('error', reject);
     s.listen(0, '127.0.0.1', () => { const p = s.address().port; s.close(() => resolve(p)); });
   });
-}
-
-/** Parses one value at buf[pos]; returns [value, nextPos] or undefined when incomplete. */
-function parse(buf, pos) {
-  const eol = buf.indexOf('\r\n', pos);
-  if (eol < 0) return undefined;
-  const type = String.fromCharCode(buf[pos]);
-  const line = buf.toString('latin1', pos + 1, eol);
-  let p = eol + 2;
-  switch (type) {
-    case '+': return [{ t: 'simple', v: line }, p];
-    case '-': return [{ t: 'error', v: line }, p];
-    case ':': return [{ t: 'int', v: Number(line) }, p];
-    case '_': return [{ t: 'null' }, p];
-    case '$': {
-      const n = Number(line);
-      if (n < 0) return [{ t: 'null' }, p];
-      if (buf.length < p + n + 2) return undefined;
-      return [{ t: 'bulk', v: buf.toString('utf8', p, p + n) }, p + n + 2];
-    }
-    case '*': case '~': case '%': {
-      const n = Number(line);
-      if (n < 0) return [{ t: 'null' }, p];
-      const count = type === '%' ? n * 2 : n;
-      const items = [];
-      for (let i = 0; i < count; i++) {
-        const r = parse(buf, p);
-        if (!r) return undefined;
-        items.push(r[0]);
-        p = r[1];
-      }
-      if (type === '%') {
-        const pairs = [];
-        for (let i = 0; i < items.length; i += 2) pairs.push([items[i], items[i + 1]]);
-        return [{ t: 'map', v: pairs }, p];
-      }
-      return [{ t: type === '~' ? 'set' : 'array', v: items }, p];
-    }
-    default: throw new Error(`unexpected RESP type byte ${JSON.stringify(type)}`);
-  }
 }
 
 function encodeCmd(args) {

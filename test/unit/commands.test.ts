@@ -13,6 +13,8 @@ import {
 } from '../../src/commands/table.js';
 import { commandReply, globMatch } from '../../src/commands/command-reply.js';
 import { startRedisServer, type RedisServer } from '../../src/util/redis-server.js';
+import { decodeValue } from '../../src/resp/value-decoder.js';
+import type { RespValue } from '../../src/resp/encode.js';
 
 // ------------------------------------------------------------------------------------------------
 // helpers
@@ -42,53 +44,8 @@ function keysOf(...args: string[]): string[] | string {
   return r.keys.map((i) => args[i]!);
 }
 
-type Resp =
-  | { t: 'simple' | 'error' | 'bulk'; v: string }
-  | { t: 'int'; v: number }
-  | { t: 'null' }
-  | { t: 'array' | 'set'; v: Resp[] }
-  | { t: 'map'; v: Array<[Resp, Resp]> }
-  | { t: 'other'; v: string };
-
-/** Parses one RESP2/RESP3 value; returns [value, next] or undefined when incomplete. */
-function parse(buf: Buffer, pos = 0): [Resp, number] | undefined {
-  const eol = buf.indexOf('\r\n', pos);
-  if (eol < 0) return undefined;
-  const type = String.fromCharCode(buf[pos]!);
-  const line = buf.toString('utf8', pos + 1, eol);
-  let p = eol + 2;
-  switch (type) {
-    case '+': return [{ t: 'simple', v: line }, p];
-    case '-': return [{ t: 'error', v: line }, p];
-    case ':': return [{ t: 'int', v: Number(line) }, p];
-    case '_': return [{ t: 'null' }, p];
-    case ',': case '#': return [{ t: 'other', v: type + line }, p];
-    case '$': {
-      const n = Number(line);
-      if (n < 0) return [{ t: 'null' }, p];
-      if (buf.length < p + n + 2) return undefined;
-      return [{ t: 'bulk', v: buf.toString('utf8', p, p + n) }, p + n + 2];
-    }
-    case '*': case '~': case '%': {
-      const n = Number(line);
-      if (n < 0) return [{ t: 'null' }, p];
-      const items: Resp[] = [];
-      for (let i = 0; i < (type === '%' ? 2 * n : n); i++) {
-        const r = parse(buf, p);
-        if (!r) return undefined;
-        items.push(r[0]);
-        p = r[1];
-      }
-      if (type === '%') {
-        const pairs: Array<[Resp, Resp]> = [];
-        for (let i = 0; i < items.length; i += 2) pairs.push([items[i]!, items[i + 1]!]);
-        return [{ t: 'map', v: pairs }, p];
-      }
-      return [{ t: type === '~' ? 'set' : 'array', v: items }, p];
-    }
-    default: throw new Error(`bad RESP type ${type}`);
-  }
-}
+type Resp = RespValue;
+const parse = decodeValue;
 
 function parseAll(buf: Buffer): Resp {
   const r = parse(buf);
