@@ -5,7 +5,7 @@ import { mkdirSync, mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { freePort } from './free-port.js';
-import { spawnTracked, waitFor, type Spawned } from './processes.js';
+import { spawnTracked, startManaged, type ManagedServer } from './processes.js';
 
 export interface EtcdServerOptions {
   host?: string;
@@ -20,21 +20,13 @@ export interface EtcdServerOptions {
   startTimeoutMs?: number;
 }
 
-export interface EtcdServer {
+export interface EtcdServer extends ManagedServer {
   /** `host:port` client endpoints, as `openStore({ kind: 'etcd', endpoints })` wants them. */
   endpoints: string[];
   host: string;
   clientPort: number;
   peerPort: number;
   dir: string;
-  /** The current process (replaced by `restart`). */
-  proc: Spawned;
-  running(): boolean;
-  /** SIGTERM, then SIGKILL after a grace period. */
-  stop(): Promise<void>;
-  kill9(): Promise<void>;
-  /** Stops it if it runs, then starts it again on the same ports and data. */
-  restart(): Promise<void>;
 }
 
 async function healthy(host: string, port: number): Promise<boolean> {
@@ -73,31 +65,10 @@ export async function startEtcd(opts: EtcdServerOptions = {}): Promise<EtcdServe
     ...(opts.args ?? []),
   ];
   const logFile = join(dir, 'etcd.log');
-  const launch = async (): Promise<Spawned> => {
-    const proc = spawnTracked(opts.bin ?? 'etcd', args, { logFile });
-    await waitFor(`etcd on ${host}:${clientPort}`, async () => {
-      if (proc.child.exitCode !== null || proc.child.signalCode !== null) throw new Error(`etcd exited (see ${logFile})`);
-      return healthy(host, clientPort);
-    }, opts.startTimeoutMs ?? 20000, 50);
-    return proc;
-  };
-
-  let proc = await launch();
-  const alive = (): boolean => proc.child.exitCode === null && proc.child.signalCode === null;
-  const server: EtcdServer = {
-    endpoints: [`${host}:${clientPort}`],
-    host,
-    clientPort,
-    peerPort,
-    dir,
-    get proc() { return proc; },
-    running: alive,
-    stop: () => proc.stop(5000),
-    kill9: () => proc.kill9(),
-    restart: async () => {
-      if (alive()) await proc.stop(5000);
-      proc = await launch();
-    },
-  };
-  return server;
+  const server = await startManaged({
+    what: `etcd on ${host}:${clientPort}`, logFile, timeoutMs: opts.startTimeoutMs ?? 20000,
+    spawn: () => spawnTracked(opts.bin ?? 'etcd', args, { logFile }),
+    ready: () => healthy(host, clientPort),
+  });
+  return Object.assign(server, { endpoints: [`${host}:${clientPort}`], host, clientPort, peerPort, dir });
 }

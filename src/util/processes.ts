@@ -71,3 +71,52 @@ export async function waitFor(what: string, check: () => Promise<boolean> | bool
   }
   throw new Error(`timed out after ${timeoutMs} ms waiting for ${what}${lastErr ? `: ${String(lastErr)}` : ''}`);
 }
+
+/**
+ * A local server process (redis-server, redis-sentinel, etcd, ZooKeeper) that can be stopped, killed
+ * and started again on the same ports and data.
+ */
+export interface ManagedServer {
+  /** The current process (replaced by `restart`). */
+  readonly proc: Spawned;
+  running(): boolean;
+  /** SIGTERM, then SIGKILL after 5 s. */
+  stop(): Promise<void>;
+  kill9(): Promise<void>;
+  /** Stops it if it runs, then starts it again. */
+  restart(): Promise<void>;
+}
+
+/**
+ * Starts `spawn()` and waits until `ready()` (failing early, pointing at `logFile`, if the process
+ * exits meanwhile); the returned handle starts it the same way on `restart`.
+ */
+export async function startManaged(o: {
+  what: string;
+  spawn: () => Spawned;
+  ready: () => Promise<boolean>;
+  logFile: string;
+  timeoutMs: number;
+  everyMs?: number;
+}): Promise<ManagedServer> {
+  const launch = async (): Promise<Spawned> => {
+    const p = o.spawn();
+    await waitFor(o.what, async () => {
+      if (p.child.exitCode !== null || p.child.signalCode !== null) throw new Error(`${o.what} exited (see ${o.logFile})`);
+      return o.ready();
+    }, o.timeoutMs, o.everyMs ?? 50);
+    return p;
+  };
+  let proc = await launch();
+  const running = (): boolean => proc.child.exitCode === null && proc.child.signalCode === null;
+  return {
+    get proc() { return proc; },
+    running,
+    stop: () => proc.stop(5000),
+    kill9: () => proc.kill9(),
+    restart: async () => {
+      if (running()) await proc.stop(5000);
+      proc = await launch();
+    },
+  };
+}

@@ -5,7 +5,7 @@ import { mkdirSync, mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { freePort } from './free-port.js';
-import { spawnTracked, waitFor, type Spawned } from './processes.js';
+import { spawnTracked, startManaged, type ManagedServer } from './processes.js';
 import { rawCommand } from './redis-server.js';
 
 export interface RedisSentinelOptions {
@@ -17,16 +17,12 @@ export interface RedisSentinelOptions {
   bin?: string;
 }
 
-export interface RedisSentinel {
+/** `restart` starts it again on the same port with the config it rewrote. */
+export interface RedisSentinel extends ManagedServer {
   host: string;
   port: number;
   addr: string;
   dir: string;
-  proc: Spawned;
-  stop(): Promise<void>;
-  kill9(): Promise<void>;
-  /** Starts it again on the same port with the config it rewrote (after stop/kill9). */
-  restart(): Promise<void>;
 }
 
 export async function startRedisSentinel(opts: RedisSentinelOptions = {}): Promise<RedisSentinel> {
@@ -44,20 +40,10 @@ export async function startRedisSentinel(opts: RedisSentinelOptions = {}): Promi
     `logfile ${join(dir, 'sentinel.log')}`,
     ...(opts.config ?? []),
   ].join('\n') + '\n');
-  const bin = opts.bin ?? 'redis-sentinel';
-  const launch = async (): Promise<Spawned> => {
-    const proc = spawnTracked(bin, [conf], { stdio: ['ignore', 'ignore', 'inherit'] });
-    await waitFor(`redis-sentinel on ${host}:${port}`, async () => {
-      if (proc.child.exitCode !== null) throw new Error(`redis-sentinel exited (see ${dir}/sentinel.log)`);
-      return (await rawCommand(host, port, 'PING')).includes('PONG');
-    }, 10000, 30);
-    return proc;
-  };
-  const s: RedisSentinel = {
-    host, port, addr: `${host}:${port}`, dir, proc: await launch(),
-    stop: () => s.proc.stop(),
-    kill9: () => s.proc.kill9(),
-    restart: async () => { await s.proc.stop(); s.proc = await launch(); },
-  };
-  return s;
+  const server = await startManaged({
+    what: `redis-sentinel on ${host}:${port}`, logFile: join(dir, 'sentinel.log'), timeoutMs: 10000, everyMs: 30,
+    spawn: () => spawnTracked(opts.bin ?? 'redis-sentinel', [conf], { stdio: ['ignore', 'ignore', 'inherit'] }),
+    ready: async () => (await rawCommand(host, port, 'PING')).includes('PONG'),
+  });
+  return Object.assign(server, { host, port, addr: `${host}:${port}`, dir });
 }

@@ -5,7 +5,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import net from 'node:net';
 import { freePort } from './free-port.js';
-import { spawnTracked, waitFor, type Spawned } from './processes.js';
+import { spawnTracked, startManaged, type ManagedServer } from './processes.js';
 
 export interface RedisServerOptions {
   port?: number;
@@ -17,14 +17,11 @@ export interface RedisServerOptions {
   bin?: string;
 }
 
-export interface RedisServer {
+export interface RedisServer extends ManagedServer {
   host: string;
   port: number;
   addr: string;
   dir: string;
-  proc: Spawned;
-  stop(): Promise<void>;
-  kill9(): Promise<void>;
 }
 
 /** Sends one inline command on a fresh connection and returns the raw reply text. */
@@ -62,11 +59,10 @@ export async function startRedisServer(opts: RedisServerOptions = {}): Promise<R
   ];
   const conf = join(dir, 'redis.conf');
   writeFileSync(conf, lines.join('\n') + '\n');
-  const proc = spawnTracked(opts.bin ?? 'redis-server', [conf], { stdio: ['ignore', 'ignore', 'inherit'] });
-  await waitFor(`redis-server on ${host}:${port}`, async () => {
-    if (proc.child.exitCode !== null) throw new Error(`redis-server exited (see ${dir}/redis.log)`);
-    const r = await rawCommand(host, port, 'PING', opts.password);
-    return r.includes('PONG');
-  }, 10000, 30);
-  return { host, port, addr: `${host}:${port}`, dir, proc, stop: () => proc.stop(), kill9: () => proc.kill9() };
+  const server = await startManaged({
+    what: `redis-server on ${host}:${port}`, logFile: join(dir, 'redis.log'), timeoutMs: 10000, everyMs: 30,
+    spawn: () => spawnTracked(opts.bin ?? 'redis-server', [conf], { stdio: ['ignore', 'ignore', 'inherit'] }),
+    ready: async () => (await rawCommand(host, port, 'PING', opts.password)).includes('PONG'),
+  });
+  return Object.assign(server, { host, port, addr: `${host}:${port}`, dir });
 }

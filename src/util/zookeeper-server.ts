@@ -7,7 +7,7 @@ import net from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { freePort } from './free-port.js';
-import { spawnTracked, waitFor, type Spawned } from './processes.js';
+import { spawnTracked, startManaged, type ManagedServer } from './processes.js';
 
 export interface ZooKeeperServerOptions {
   host?: string;
@@ -27,18 +27,12 @@ export interface ZooKeeperServerOptions {
   startTimeoutMs?: number;
 }
 
-export interface ZooKeeperServer {
+export interface ZooKeeperServer extends ManagedServer {
   /** Connection string `127.0.0.1:port`, as `openStore({ kind: 'zookeeper', servers })` wants it. */
   connect: string;
   host: string;
   port: number;
   dir: string;
-  proc: Spawned;
-  running(): boolean;
-  stop(): Promise<void>;
-  kill9(): Promise<void>;
-  /** Stops it if it runs, then starts it again on the same port and data. */
-  restart(): Promise<void>;
 }
 
 /** Sends a four-letter word command and returns the reply ('' on any error). */
@@ -88,29 +82,10 @@ export async function startZooKeeper(opts: ZooKeeperServerOptions = {}): Promise
     '-cp', classPath,
     'org.apache.zookeeper.server.ZooKeeperServerMain', cfg,
   ];
-  const launch = async (): Promise<Spawned> => {
-    const proc = spawnTracked(opts.java ?? 'java', args, { logFile, cwd: dir });
-    await waitFor(`ZooKeeper on ${host}:${port}`, async () => {
-      if (proc.child.exitCode !== null || proc.child.signalCode !== null) throw new Error(`ZooKeeper exited (see ${logFile})`);
-      return /Mode: standalone/.test(await fourLetterWord(host, port, 'srvr'));
-    }, opts.startTimeoutMs ?? 30000, 50);
-    return proc;
-  };
-
-  let proc = await launch();
-  const alive = (): boolean => proc.child.exitCode === null && proc.child.signalCode === null;
-  return {
-    connect: `${host}:${port}`,
-    host,
-    port,
-    dir,
-    get proc() { return proc; },
-    running: alive,
-    stop: () => proc.stop(5000),
-    kill9: () => proc.kill9(),
-    restart: async () => {
-      if (alive()) await proc.stop(5000);
-      proc = await launch();
-    },
-  };
+  const server = await startManaged({
+    what: `ZooKeeper on ${host}:${port}`, logFile, timeoutMs: opts.startTimeoutMs ?? 30000,
+    spawn: () => spawnTracked(opts.java ?? 'java', args, { logFile, cwd: dir }),
+    ready: async () => /Mode: standalone/.test(await fourLetterWord(host, port, 'srvr')),
+  });
+  return Object.assign(server, { connect: `${host}:${port}`, host, port, dir });
 }

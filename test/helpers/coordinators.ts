@@ -7,29 +7,23 @@ import { join } from 'node:path';
 import { createInterface } from 'node:readline';
 import { openStore, type Store, type StoreKind, type StoreOptions, type StoreSpec } from '../../src/coordinator/index.js';
 import { startEtcd } from '../../src/util/etcd-server.js';
-import { spawnTracked, type Spawned } from '../../src/util/processes.js';
+import { spawnTracked, type ManagedServer, type Spawned } from '../../src/util/processes.js';
 import { startZooKeeper } from '../../src/util/zookeeper-server.js';
 
 /** Short timings so failure paths are quick in tests. */
 export const TEST_STORE_OPTIONS: Required<StoreOptions> = { timeoutMs: 2000, ephemeralTtlMs: 2000, pollIntervalMs: 100 };
 
-export interface CoordinatorServer {
-  stop(): Promise<void>;
-  kill9(): Promise<void>;
-  restart(): Promise<void>;
-}
-
 export interface Backend {
   kind: StoreKind;
   spec: StoreSpec;
   /** The server process (etcd / ZooKeeper); undefined for the filesystem. */
-  server?: CoordinatorServer;
+  server?: ManagedServer;
   /** Opens a store on this backend; every store opened here is closed by `teardown`. */
   open(overrides?: StoreOptions): Promise<Store>;
   teardown(): Promise<void>;
 }
 
-function backend(kind: StoreKind, spec: StoreSpec, server: CoordinatorServer | undefined, cleanup: () => Promise<void>): Backend {
+function backend(kind: StoreKind, spec: StoreSpec, server: ManagedServer | undefined, cleanup: () => Promise<void>): Backend {
   const opened: Store[] = [];
   return {
     kind,
