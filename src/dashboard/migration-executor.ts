@@ -16,7 +16,7 @@
 import { randomBytes } from 'node:crypto';
 import { Redis } from 'ioredis';
 import { slotOf } from '../slots/hash.js';
-import { BIGKEYS_KEY, INTERNAL_PREFIX, LOCK_PREFIX, MIGRATE_KEYS_SCRIPT, TMP_PREFIX } from '../proxy/migrate-on-access.js';
+import { BIGKEYS_KEY, INTERNAL_PREFIX, LOCK_PREFIX, MIGRATE_KEYS_SCRIPT, TMP_PREFIX, migrateKeysArgs } from '../proxy/migrate-on-access.js';
 import type { Logger } from '../util/log.js';
 
 export interface ExecutorOptions {
@@ -224,8 +224,7 @@ export class MigrationExecutor {
     }
     const big: Array<{ key: Buffer; to: string }> = [];
     for (const [to, list] of byTarget) {
-      const i = to.lastIndexOf(':');
-      const args = [to.slice(0, i), to.slice(i + 1), String(db), String(this.o.timeoutMs), this.o.auth, String(this.o.bigKeyElements), String(this.o.bigKeyElements), '0'];
+      const args = migrateKeysArgs(to, db, this.o, this.o.bigKeyElements, false);
       for (let queue = list; queue.length > 0;) {
         await this.between();
         const chunk = queue.slice(0, this.o.batchKeys);

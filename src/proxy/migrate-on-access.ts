@@ -77,7 +77,6 @@ if #present > 0 then
 end
 return table.concat(st)
 `;
-const SCRIPT_SHA = createHash('sha1').update(MIGRATE_KEYS_SCRIPT).digest('hex');
 
 /** Keys per script call (Lua's unpack() has a stack limit near 8000). */
 const KEYS_PER_CALL = 1000;
@@ -98,6 +97,17 @@ export interface MigrationHost {
   readonly db: number;
   forward(addr: string, raw: Buffer, sink: ReplySink): void;
   isClosed(): boolean;
+}
+
+const shas = new Map<string, string>();
+
+/** Runs a script on `addr` by its SHA; EVAL loads it when the server does not know it (NOSCRIPT). */
+async function evalScript(h: MigrationHost, addr: string, script: string, keys: Buffer[], args: Array<string | Buffer>): Promise<Buffer> {
+  let sha = shas.get(script);
+  if (sha === undefined) { sha = createHash('sha1').update(script).digest('hex'); shas.set(script, sha); }
+  const r = await send(h, addr, encodeCommand(['EVALSHA', sha, String(keys.length), ...keys, ...args]));
+  if (r.toString('latin1', 0, 9) !== '-NOSCRIPT') return r;
+  return send(h, addr, encodeCommand(['EVAL', script, String(keys.length), ...keys, ...args]));
 }
 
 const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
@@ -167,7 +177,6 @@ if redis.call('EXISTS', '${LOCK_PREFIX}' .. KEYS[1]) == 1 then return redis.erro
 if redis.call('EXISTS', KEYS[1]) == 0 then return redis.error_reply('SHARDIS_ABSENT') end
 return redis.pcall(unpack(ARGV))
 `;
-const IN_PLACE_SHA = createHash('sha1').update(IN_PLACE_SCRIPT).digest('hex');
 const ABSENT = Buffer.from('-ERR SHARDIS_ABSENT\r\n');
 const LOCKED = Buffer.from('-ERR SHARDIS_LOCKED\r\n');
 
@@ -201,8 +210,7 @@ export async function runInPlace(h: MigrationHost, router: Router, req: Request,
   const args: Buffer[] = [];
   for (let i = 0; i < req.argc; i++) args.push(buf.subarray(offs[2 * i]!, offs[2 * i + 1]!));
   const key = buf.subarray(s, e);
-  let r = await send(h, from, encodeCommand(['EVALSHA', IN_PLACE_SHA, '1', key, ...args]));
-  if (r.toString('latin1', 0, 9) === '-NOSCRIPT') r = await send(h, from, encodeCommand(['EVAL', IN_PLACE_SCRIPT, '1', key, ...args]));
+  const r = await evalScript(h, from, IN_PLACE_SCRIPT, [key], args);
   if (r.equals(ABSENT)) { goneKeys.add(router, slot, key.toString('latin1'), gen); return 'gone'; }
   if (r.equals(LOCKED)) return 'locked';
   migrationStats.inPlace++;
@@ -216,18 +224,19 @@ function statusOf(r: Buffer): string | null {
   return r.toString('latin1', nl + 2, nl + 2 + Number(r.toString('latin1', 1, nl)));
 }
 
-/** Runs the script on `addr` by its SHA, loading it with EVAL once per server (NOSCRIPT). */
-async function runScript(h: MigrationHost, addr: string, keys: Buffer[], target: string, o: MigrateOptions): Promise<Buffer> {
+/** ARGV of MIGRATE_KEYS_SCRIPT (the proxies and the dashboard's executor both call it). */
+export function migrateKeysArgs(target: string, db: number, o: { timeoutMs: number; auth: string; bigKeyElements: number }, capElements: number, queueBig: boolean): string[] {
   const i = target.lastIndexOf(':');
-  const args = [target.slice(0, i), target.slice(i + 1), String(h.db), String(o.timeoutMs), o.auth, String(o.bigKeyElements), '0', '1'];
+  return [target.slice(0, i), target.slice(i + 1), String(db), String(o.timeoutMs), o.auth, String(o.bigKeyElements), String(capElements), queueBig ? '1' : '0'];
+}
+
+/** The key-move script on `addr`: no element cap, big keys queued for the executor. */
+async function runScript(h: MigrationHost, addr: string, keys: Buffer[], target: string, o: MigrateOptions): Promise<Buffer> {
   migrationStats.calls++;
-  const r = await send(h, addr, encodeCommand(['EVALSHA', SCRIPT_SHA, String(keys.length), ...keys, ...args]));
-  if (r.toString('latin1', 0, 9) !== '-NOSCRIPT') return r;
-  return send(h, addr, encodeCommand(['EVAL', MIGRATE_KEYS_SCRIPT, String(keys.length), ...keys, ...args]));
+  return evalScript(h, addr, MIGRATE_KEYS_SCRIPT, keys, migrateKeysArgs(target, h.db, o, 0, true));
 }
 
 interface MoveBatch {
-  host: MigrationHost;
   from: string;
   to: string;
   o: MigrateOptions;
@@ -250,7 +259,7 @@ class MoveBatcher {
     const id = `${from}>${to}/${h.db}`;
     let b = this.open.get(id);
     if (b === undefined) {
-      b = { host: h, from, to, o, keys: [], index: new Map(), waiters: [] };
+      b = { from, to, o, keys: [], index: new Map(), waiters: [] };
       this.open.set(id, b);
     }
     const idx = keys.map((k) => {
@@ -272,7 +281,7 @@ class MoveBatcher {
 
   private async run(b: MoveBatch): Promise<void> {
     // Any live session of the batch can carry the call (backend connections are shared per server).
-    const host = b.waiters.find((w) => !w.host.isClosed())?.host ?? b.host;
+    const host = (b.waiters.find((w) => !w.host.isClosed()) ?? b.waiters[0]!).host;
     let status = '';
     let err: Buffer | null = null;
     for (let k = 0; k < b.keys.length && err === null; k += KEYS_PER_CALL) {

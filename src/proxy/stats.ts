@@ -82,7 +82,7 @@ export function mergeSnapshots(list: StatsSnapshot[]): StatsSnapshot {
     out.opsTotal += s.opsTotal; out.opsErrors += s.opsErrors; out.sessionsTotal += s.sessionsTotal; out.sessionsAlive += s.sessionsAlive;
     out.protocolErrors += s.protocolErrors; out.rejectedConnections += s.rejectedConnections; out.rss += s.rss;
     out.backends.push(...s.backends);
-    for (const k of Object.keys(out.migration) as Array<keyof MigrationCounters>) out.migration[k] += s.migration?.[k] ?? 0;
+    for (const k of Object.keys(out.migration) as Array<keyof MigrationCounters>) out.migration[k] += s.migration[k];
     for (const c of s.commands) {
       const cur = cmds.get(c.name);
       if (!cur) cmds.set(c.name, { ...c, buckets: [...c.buckets] });
