@@ -18,6 +18,8 @@ export interface SessionInfo {
   lastCommand: string;
   lastActive: number;
   readonly queued: number;
+  /** Why the proxy stopped reading from this client ('' = reading). */
+  readonly pausedFor: '' | 'pipeline' | 'outbuf' | 'migrate';
   close(): void;
   /** Stop reading, write the replies still queued, then close. */
   drain(): void;

@@ -49,7 +49,7 @@ export class ProxyServer {
   /** Starts listening on proxy_addr; resolves with the bound port. */
   listen(): Promise<number> {
     const { host, port } = splitHostPort(this.ctx.config.proxyAddr);
-    const server = net.createServer({ noDelay: true }, (socket) => this.accept(socket));
+    const server = net.createServer({ noDelay: true, allowHalfOpen: true }, (socket) => this.accept(socket));
     this.server = server;
     return new Promise((resolve, reject) => {
       server.once('error', reject);

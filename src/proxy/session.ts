@@ -96,7 +96,14 @@ export class Session implements SessionInfo {
   private closed = false;
   private quitting = false;
   private finished = false;
-  private pausedFor: '' | 'pipeline' | 'outbuf' | 'migrate' = '';
+  /**
+   * The client half-closed (EOF): nothing more will arrive, but every complete request already
+   * received is still run and answered, then the session ends (as redis-server does).
+   */
+  private eof = false;
+  /** drainParser is running (guards against re-entry through synchronous replies). */
+  private parsing = false;
+  pausedFor: '' | 'pipeline' | 'outbuf' | 'migrate' = '';
   /** Replies ready to write, flushed together once the current I/O callback is done. */
   private out: Buffer[] = [];
   /** The request being handled (recorded by defer for the slow log). */
@@ -112,6 +119,7 @@ export class Session implements SessionInfo {
     if (c.sessionRecvTimeout > 0) socket.setTimeout(c.sessionRecvTimeout, () => { if (this.queued === 0) this.close(); });
     socket.on('data', (chunk) => this.onData(chunk));
     socket.on('drain', () => this.maybeResume());
+    socket.on('end', () => this.onEof());
     socket.on('error', () => this.close());
     socket.on('close', () => this.close());
     ctx.stats.sessionsTotal++;
@@ -144,6 +152,13 @@ export class Session implements SessionInfo {
     this.socket.end(() => this.close());
   }
 
+  /** The client will send nothing more (the listener allows half-open sockets). */
+  private onEof(): void {
+    this.eof = true;
+    if (this.quitting || this.closed) return;
+    if (this.pausedFor === '') this.drainParser();
+  }
+
   private onData(chunk: Buffer): void {
     this.ctx.stats.netInputBytes += chunk.length;
     if (this.quitting) return;
@@ -153,6 +168,13 @@ export class Session implements SessionInfo {
   }
 
   private drainParser(): void {
+    // Not re-entered from a reply completed inside handle(): the running loop goes on by itself.
+    if (this.parsing) return;
+    this.parsing = true;
+    try { this.parseLoop(); } finally { this.parsing = false; }
+  }
+
+  private parseLoop(): void {
     while (!this.closed && !this.quitting && this.pausedFor === '') {
       let req: Request | null;
       try {
@@ -164,7 +186,11 @@ export class Session implements SessionInfo {
         this.drain();
         return;
       }
-      if (req === null) return;
+      if (req === null) {
+        // After EOF, the last complete request has been read: end once its reply is written.
+        if (this.eof && this.queued === 0) this.finish();
+        return;
+      }
       this.handle(req);
       if (this.queued >= this.ctx.config.sessionMaxPipeline) this.pause('pipeline');
       else if (this.socket.writableLength > this.ctx.config.sessionMaxOutbuf) this.pause('outbuf');
@@ -226,6 +252,7 @@ export class Session implements SessionInfo {
     else if (this.qhead > 4096) { q.splice(0, this.qhead); this.qhead = 0; }
     if (this.quitting && this.queued === 0) { this.finish(); return; }
     if (this.pausedFor !== '') this.maybeResume();
+    else if (this.eof && this.queued === 0) this.drainParser();
   }
 
   /** Writes the replies collected during this I/O callback in one go (one syscall per session). */
