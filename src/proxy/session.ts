@@ -13,6 +13,7 @@ import type { BackendConn, ReplySink } from './backend-conn.js';
 import type { ProxyContext, SessionInfo } from './context.js';
 import type { CommandStats } from './stats.js';
 import { planSplit } from './split.js';
+import { TransactionState } from './transaction.js';
 import { handleLocal } from './local-commands.js';
 import { canRunInPlace, goneKeys, prepareKeys, runInPlace } from './migrate-on-access.js';
 
@@ -72,6 +73,7 @@ function scheduleFlush(s: Session): void {
 
 /** Commands a client may send before it has authenticated. */
 const NO_AUTH = new Set(['auth', 'hello', 'quit', 'reset']);
+const NOAUTH = 'NOAUTH Authentication required.';
 
 export class Session implements SessionInfo {
   readonly id = nextSessionId++;
@@ -89,6 +91,8 @@ export class Session implements SessionInfo {
   wroteOnce = false;
   /** Set by READONLY: replica reads even after this session wrote (it accepts reading stale data). */
   replicaReadsOptIn = false;
+  /** MULTI ... EXEC state (a refused MULTI puts the session in Redis's failed-transaction state). */
+  readonly tx = new TransactionState();
   private readonly parser: RequestParser;
   private readonly queue: Pending[] = [];
   private qhead = 0;
@@ -359,9 +363,15 @@ export class Session implements SessionInfo {
     if (spec.isContainer && req.argc >= 2) { this.reply(null, errorReply(unknownSubcommandError(req))); return; }
     const cmd = ctx.stats.command(spec.name);
     this.lastCommand = spec.name;
-    if (!checkArity(spec, req.argc)) { this.reply(cmd, errorReply(spec.arityError)); return; }
-    if (!this.authed && !NO_AUTH.has(spec.name)) { this.reply(cmd, errorReply('NOAUTH Authentication required.')); return; }
+    if (!checkArity(spec, req.argc)) { this.reply(cmd, spec.name === 'exec' ? this.tx.execRejected(spec.arityError) : errorReply(spec.arityError)); return; }
+    if (!this.authed && !NO_AUTH.has(spec.name)) { this.reply(cmd, spec.name === 'exec' ? this.tx.execRejected(NOAUTH) : errorReply(NOAUTH)); return; }
     const policy = spec.policy;
+    // Transactions (transaction.ts): MULTI/EXEC/DISCARD/WATCH, and every command while one is open.
+    const tx = this.tx;
+    if (tx.mode !== 'none' || (policy.kind === 'denied' && TransactionState.isControl(spec))) {
+      const r = TransactionState.isControl(spec) ? tx.control(spec, spec.deniedError) : tx.intercept(spec);
+      if (r !== null) { this.reply(cmd, r); return; }
+    }
     if (!spec.readonly && policy.kind !== 'local' && policy.kind !== 'denied') this.wroteOnce = true;
     switch (policy.kind) {
       case 'denied':
