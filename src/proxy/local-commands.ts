@@ -11,6 +11,7 @@ import type { Session } from './session.js';
 import type { CommandStats } from './stats.js';
 import { infoReply, keyspaceOf } from './info.js';
 import { VERSION, REDIS_COMPAT_VERSION } from '../version.js';
+import { parseRedisInt32, parseRedisInteger } from '../commands/redis-int.js';
 
 const arg = (req: Request, i: number): Buffer => req.buf.subarray(req.offs[2 * i]!, req.offs[2 * i + 1]!);
 const argStr = (req: Request, i: number): string => req.buf.toString('utf8', req.offs[2 * i]!, req.offs[2 * i + 1]!);
@@ -91,13 +92,19 @@ function handleClient(s: Session, spec: CommandSpec, req: Request, cmd: CommandS
     case 'client|info': return reply(encode({ t: 'verbatim', v: clientListLine(s) + '\n' }, s.proto));
     case 'client|list': {
       let sessions = [...s.ctx.sessions] as Session[];
-      if (req.argc >= 4 && argUpper(req, 2) === 'ID') {
-        const ids = new Set<number>();
-        for (let i = 3; i < req.argc; i++) ids.add(Number(argStr(req, i)));
-        sessions = sessions.filter((x) => ids.has(x.id));
-      } else if (req.argc >= 4 && argUpper(req, 2) === 'TYPE') {
-        if (!['NORMAL', 'MASTER', 'REPLICA', 'PUBSUB'].includes(argUpper(req, 3))) return reply(errorReply(`ERR Unknown client type '${argStr(req, 3)}'`));
+      if (req.argc === 4 && argUpper(req, 2) === 'TYPE') {
+        if (!['NORMAL', 'MASTER', 'REPLICA', 'SLAVE', 'PUBSUB'].includes(argUpper(req, 3))) return reply(errorReply(`ERR Unknown client type '${argStr(req, 3)}'`));
         if (argUpper(req, 3) !== 'NORMAL') sessions = [];
+      } else if (req.argc > 3 && argUpper(req, 2) === 'ID') {
+        const ids: number[] = [];
+        for (let i = 3; i < req.argc; i++) {
+          const id = parseRedisInteger(argStr(req, i));
+          if (id === null) return reply(errorReply('ERR Invalid client ID'));
+          ids.push(id);
+        }
+        // Redis lists them in the order asked (and once per mention).
+        const byId = new Map(sessions.map((x) => [x.id, x]));
+        sessions = ids.flatMap((id) => { const x = byId.get(id); return x ? [x] : []; });
       } else if (req.argc !== 2) return reply(errorReply('ERR syntax error'));
       return reply(encode({ t: 'verbatim', v: sessions.map((x) => clientListLine(x) + '\n').join('') }, s.proto));
     }
@@ -113,6 +120,7 @@ export function handleLocal(s: Session, spec: CommandSpec, req: Request, cmd: Co
   switch (spec.name) {
     case 'ping':
       if (req.argc === 1) return reply(PONG);
+      if (req.argc > 2) return reply(errorReply(spec.arityError));
       return reply(bulkReply(arg(req, 1)));
     case 'echo': return reply(bulkReply(arg(req, 1)));
     case 'quit': {
@@ -127,9 +135,12 @@ export function handleLocal(s: Session, spec: CommandSpec, req: Request, cmd: Co
       return reply(Buffer.from('+RESET\r\n'));
     case 'select': {
       const txt = argStr(req, 1);
-      const db = /^-?\d+$/.test(txt) ? Number(txt) : NaN;
-      if (!Number.isInteger(db)) return reply(errorReply('ERR value is not an integer or out of range'));
-      if (db < 0 || db >= cfg.databases) return reply(errorReply(`ERR DB index is out of range (the proxy accepts DB 0..${cfg.databases - 1})`));
+      const db = parseRedisInt32(txt);
+      if (db === null) {
+        return reply(errorReply(parseRedisInteger(txt) === null ? 'ERR value is not an integer or out of range'
+          : 'ERR value is out of range, value must between -2147483648 and 2147483647'));
+      }
+      if (db < 0 || db >= cfg.databases) return reply(errorReply('ERR DB index is out of range'));
       s.db = db;
       s.resetConns();
       return reply(OK);
@@ -139,27 +150,32 @@ export function handleLocal(s: Session, spec: CommandSpec, req: Request, cmd: Co
       return reply(err === null ? OK : errorReply(err));
     }
     case 'hello': {
+      // Redis's order: version, every option's syntax, then AUTH, then the auth check, then the name.
       let proto: 2 | 3 = s.proto;
       if (req.argc >= 2) {
-        const v = argStr(req, 1);
-        if (!/^\d+$/.test(v)) return reply(errorReply('ERR Protocol version is not an integer or out of range'));
-        if (v !== '2' && v !== '3') return reply(errorReply('NOPROTO unsupported protocol version'));
-        proto = v === '3' ? 3 : 2;
+        const v = parseRedisInteger(argStr(req, 1));
+        if (v === null) return reply(errorReply('ERR Protocol version is not an integer or out of range'));
+        if (v !== 2 && v !== 3) return reply(errorReply('NOPROTO unsupported protocol version'));
+        proto = v;
       }
       let name: string | null = null;
+      let user: string | null = null, pass = '';
       for (let i = 2; i < req.argc; i++) {
         const opt = argUpper(req, i);
         if (opt === 'AUTH' && i + 2 < req.argc) {
-          const err = authenticate(s, argStr(req, i + 1), argStr(req, i + 2));
-          if (err !== null) return reply(errorReply(err));
+          user = argStr(req, i + 1); pass = argStr(req, i + 2);
           i += 2;
         } else if (opt === 'SETNAME' && i + 1 < req.argc) {
           name = argStr(req, i + 1);
-          if (/[^\x21-\x7e]/.test(name)) return reply(errorReply('ERR Client names cannot contain spaces, newlines or special characters.'));
           i += 1;
         } else return reply(errorReply(`ERR Syntax error in HELLO option '${argStr(req, i)}'`));
       }
+      if (user !== null) {
+        const err = authenticate(s, user, pass);
+        if (err !== null) return reply(errorReply(err));
+      }
       if (!s.authed) return reply(errorReply('NOAUTH HELLO must be called with the client already authenticated, otherwise the HELLO <proto> AUTH <user> <pass> option can be used to authenticate the client and select the RESP protocol version at the same time'));
+      if (name !== null && /[^\x21-\x7e]/.test(name)) return reply(errorReply('ERR Client names cannot contain spaces, newlines or special characters.'));
       if (name !== null) s.name = name;
       if (proto !== s.proto) { s.proto = proto; s.resetConns(); }
       return reply(encode(helloReply(s), s.proto));
@@ -185,8 +201,9 @@ export function handleLocal(s: Session, spec: CommandSpec, req: Request, cmd: Co
     case 'flushall': {
       if (!cfg.allowFlush) return reply(errorReply(`ERR ${spec.display} is disabled on this proxy (session_allow_flush = false)`));
       const args = [spec.name.toUpperCase()];
-      for (let i = 1; i < req.argc; i++) {
-        const o = argUpper(req, i);
+      if (req.argc > 2) return reply(errorReply('ERR syntax error'));
+      if (req.argc === 2) {
+        const o = argUpper(req, 1);
         if (o !== 'ASYNC' && o !== 'SYNC') return reply(errorReply('ERR syntax error'));
         args.push(o);
       }
@@ -206,10 +223,11 @@ export function handleLocal(s: Session, spec: CommandSpec, req: Request, cmd: Co
     }
     case 'slowlog|get': {
       let count = 10;
-      if (req.argc >= 3) {
-        const t = argStr(req, 2);
-        if (!/^-?\d+$/.test(t)) return reply(errorReply('ERR value is not an integer or out of range'));
-        count = Number(t);
+      if (req.argc > 3) return reply(errorReply("ERR unknown subcommand or wrong number of arguments for 'GET'. Try SLOWLOG HELP."));
+      if (req.argc === 3) {
+        const t = parseRedisInteger(argStr(req, 2));
+        if (t === null || t < -1) return reply(errorReply('ERR count should be greater than or equal to -1'));
+        count = t;
       }
       return reply(encode(s.ctx.stats.slowlog.get(count), s.proto));
     }
