@@ -102,6 +102,13 @@ export class ClientConnection implements Flushable {
     this.out.push(r);
   }
 
+  /** Reply bytes not yet taken by the client's socket (including this turn's unwritten ones). */
+  pendingOutput(): number {
+    let n = this.socket.writableLength;
+    for (const b of this.out) n += b.length;
+    return n;
+  }
+
   /** After replies left the queue: finish a QUIT/EOF, or resume reading once below the limits. */
   afterReplies(): void {
     const queued = this.owner.queued;

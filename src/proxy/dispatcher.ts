@@ -92,7 +92,7 @@ export function dispatch(s: SessionHost, req: Request, premigrated = -1): void {
         for (let j = 1; j < keys.length; j++) {
           const k = keys[j]!;
           if (place.unitOf(buf, offs[2 * k]!, offs[2 * k + 1]!) !== unit) {
-            s.reply(cmd, errorReply(`CROSSSLOT Keys in request don't hash to the same slot (command '${spec.display}'); use a {hash tag} to keep them together`));
+            s.reply(cmd, errorReply(place.crossError(spec.display)));
             return;
           }
         }
@@ -103,7 +103,7 @@ export function dispatch(s: SessionHost, req: Request, premigrated = -1): void {
         return;
       }
       const addr = place.backendOf(unit);
-      if (addr === '') { s.reply(cmd, errorReply(`ERR slot ${unit} is not served by any group (no backend in the slot table)`)); return; }
+      if (addr === '') { s.reply(cmd, errorReply(place.noBackendError(unit))); return; }
       ctx.stats.slotOps[unit]!++;
       // Replica reads (replica-reads.ts): only read-only commands, only before the session's first other command.
       const rr = ctx.replicas;

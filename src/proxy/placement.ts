@@ -9,9 +9,13 @@ export interface Placement {
    * The placement unit of the key buf[start, end): a slot for Codis placement (0..1023), a server
    * index for a Twemproxy pool. Keys with equal units are always served together.
    */
-  unitOf(buf: Buffer, start: number, end: number): number;
+  unitOf(buf: Uint8Array, start: number, end: number): number;
   /** The backend address ("host:port") that serves `unit` now; '' when none does. */
   backendOf(unit: number): string;
+  /** The error reply text (without '-') for a unit no backend serves. */
+  noBackendError(unit: number): string;
+  /** The error reply text (without '-') for a multi-key command whose keys are in different units. */
+  crossError(command: string): string;
   /** Every backend that holds data (commands fanned out to all of them: DBSIZE, FLUSHDB, INFO keyspace). */
   masters(): string[];
   /**

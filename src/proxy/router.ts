@@ -29,7 +29,11 @@ export class Router implements Placement {
     });
   }
 
-  unitOf(buf: Buffer, start: number, end: number): number { return slotOfRange(buf, start, end); }
+  unitOf(buf: Uint8Array, start: number, end: number): number { return slotOfRange(buf, start, end); }
+  noBackendError(slot: number): string { return `ERR slot ${slot} is not served by any group (no backend in the slot table)`; }
+  crossError(command: string): string {
+    return `CROSSSLOT Keys in request don't hash to the same slot (command '${command}'); use a {hash tag} to keep them together`;
+  }
   backendOf(slot: number): string { return this.backend[slot]!; }
   /** The source of a slot under migration ('' if it is not migrating). */
   migrateFromOf(slot: number): string { return this.from[slot]!; }

@@ -21,7 +21,7 @@ export interface SessionHost extends SessionInfo {
   /** Queues a reply that is already known, in request order (null stats: not counted as a command). */
   reply(cmd: CommandStats | null, r: Buffer): void;
   /** Reserves the next place in reply order for `req`; the returned sink completes it later. */
-  defer(cmd: CommandStats | null, req: Request | null): ReplySink;
+  defer(cmd: CommandStats | null, req?: Request | null): ReplySink;
   /** Sends `raw` on the session's pipelined connection to `addr`; its reply goes to `sink`. */
   forward(addr: string, raw: Buffer, sink: ReplySink): void;
   /** Sends one sub-request per address and completes `sink` with `merge` of all replies (in part order). */

@@ -71,7 +71,11 @@ export class Session implements SessionHost, ClientConnOwner, ReplyQueueOwner {
   isClosed(): boolean { return this.conn.isClosed(); }
   hold(task: () => Promise<void>): void { this.conn.hold(task); }
   reply(cmd: CommandStats | null, r: Buffer): void { this.replies.reply(cmd, r); }
-  defer(cmd: CommandStats | null, req: Request | null): ReplySink { return this.replies.defer(cmd, req); }
+  defer(cmd: CommandStats | null, req: Request | null = null): ReplySink { return this.replies.defer(cmd, req); }
+  /** An out-of-band frame (e.g. a pub/sub message), written with this turn's replies. */
+  push(frame: Buffer): void { if (!this.conn.isClosed()) this.conn.write(frame); }
+  /** Reply bytes not yet taken by the client's socket. */
+  pendingOutput(): number { return this.conn.pendingOutput(); }
 
   /** The backend connection this session uses for `addr` (same one every time, for ordering). */
   private backend(addr: string): BackendConn {

@@ -48,7 +48,7 @@ export function planSplit(kind: MergeKind, req: Request, place: Placement, unitO
     const i = 1 + k * step;
     const slot = place.unitOf(buf, offs[2 * i]!, offs[2 * i + 1]!);
     const addr = place.backendOf(slot);
-    if (!addr) return errorReply(`ERR slot ${slot} is not served by any group (no backend in the slot table)`);
+    if (!addr) return errorReply(place.noBackendError(slot));
     if (unitOps !== undefined) unitOps[slot]!++;
     addrOfKey[k] = addr;
     if (k === 0) first = addr;
