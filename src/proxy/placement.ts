@@ -1,0 +1,22 @@
+// Where a key's requests go: the one question the request path asks of the data layout. Codis slots
+// (crc32(hashtag) % 1024 -> group master, router.ts) implement it today; Twemproxy pools (hash
+// function + ketama/modula/random over weighted servers) are meant to be a second implementation
+// behind the same dispatcher, split/merge and reply queue (DESIGN.md §8 "One request path, two
+// placements"). Hot path: called once per key, must not allocate.
+
+export interface Placement {
+  /**
+   * The placement unit of the key buf[start, end): a slot for Codis placement (0..1023), a server
+   * index for a Twemproxy pool. Keys with equal units are always served together.
+   */
+  unitOf(buf: Buffer, start: number, end: number): number;
+  /** The backend address ("host:port") that serves `unit` now; '' when none does. */
+  backendOf(unit: number): string;
+  /** Every backend that holds data (commands fanned out to all of them: DBSIZE, FLUSHDB, INFO keyspace). */
+  masters(): string[];
+  /**
+   * Units being moved (Codis slot migration) or locked; 0 lets the hot path skip every migration
+   * check. A placement that never moves data keeps it at 0.
+   */
+  readonly unsettled: number;
+}
