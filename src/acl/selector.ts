@@ -179,28 +179,39 @@ export class AclSelector {
 
   /** Whether this selector lets `cmd` run with these arguments (Redis's ACLSelectorCheckCmd). */
   check(cmd: AclCommand, args: ArgsView): Denial | null {
+    return this.explain(cmd, args)?.kind ?? null;
+  }
+
+  /** Like check, with the index of the refused key or channel argument (ACL DRYRUN names it). */
+  explain(cmd: AclCommand, args: ArgsView): { kind: Denial; arg: number } | null {
     const spec = cmd.spec;
     if (!this.allCommands && !spec.flags.has('no_auth') && this.bits[cmd.id] !== 1) {
       const allowed = this.firstArgs.get(cmd.id);
       const idx = cmd.parent ? 2 : 1;
-      if (allowed === undefined || args.argc <= idx) return 'cmd';
+      if (allowed === undefined || args.argc <= idx) return { kind: 'cmd', arg: 0 };
       const first = args.buf.toString('latin1', args.offs[2 * idx] as number, args.offs[2 * idx + 1] as number).toLowerCase();
-      if (!allowed.includes(first)) return 'cmd';
+      if (!allowed.includes(first)) return { kind: 'cmd', arg: 0 };
     }
     if (!this.allKeys && spec.hasKeys) {
       const r = keysAndFlags(spec, args);
       if (typeof r !== 'string') {
         for (let j = 0; j < r.keys.length; j++) {
-          if (!this.keyAllowed(args, r.keys[j] as number, r.flags[j] ?? [])) return 'key';
+          const k = r.keys[j] as number;
+          if (!this.keyAllowed(args, k, r.flags[j] ?? [])) return { kind: 'key', arg: k };
         }
       }
     }
     if (!this.allChannels) {
       for (const ch of channelArgs(cmd.fullName, args)) {
-        if (!this.channelAllowed(ch.value, ch.pattern)) return 'channel';
+        if (!this.channelAllowed(ch.value, ch.pattern)) return { kind: 'channel', arg: ch.arg };
       }
     }
     return null;
+  }
+
+  /** True when nothing can be refused (allcommands, allkeys, allchannels): the proxy skips the check. */
+  get unrestricted(): boolean {
+    return this.allCommands && this.allKeys && this.allChannels;
   }
 
   private keyAllowed(args: ArgsView, i: number, flags: readonly string[]): boolean {
@@ -296,20 +307,20 @@ export class AclSelector {
 }
 
 /** Channel arguments Redis checks for a command (publish/subscribe ones only; patterns marked). */
-export function channelArgs(fullName: string, args: ArgsView): Array<{ value: Buffer; pattern: boolean }> {
+export function channelArgs(fullName: string, args: ArgsView): Array<{ value: Buffer; pattern: boolean; arg: number }> {
   const arg = (i: number): Buffer => args.buf.subarray(args.offs[2 * i] as number, args.offs[2 * i + 1] as number);
-  const out: Array<{ value: Buffer; pattern: boolean }> = [];
+  const out: Array<{ value: Buffer; pattern: boolean; arg: number }> = [];
   switch (fullName) {
     case 'subscribe':
     case 'ssubscribe':
-      for (let i = 1; i < args.argc; i++) out.push({ value: arg(i), pattern: false });
+      for (let i = 1; i < args.argc; i++) out.push({ value: arg(i), pattern: false, arg: i });
       break;
     case 'psubscribe':
-      for (let i = 1; i < args.argc; i++) out.push({ value: arg(i), pattern: true });
+      for (let i = 1; i < args.argc; i++) out.push({ value: arg(i), pattern: true, arg: i });
       break;
     case 'publish':
     case 'spublish':
-      if (args.argc > 1) out.push({ value: arg(1), pattern: false });
+      if (args.argc > 1) out.push({ value: arg(1), pattern: false, arg: 1 });
       break;
     default:
       break;

@@ -66,10 +66,23 @@ export class AclUsers {
 
   /** Redis's "NOPERM ..." line for a request `user` may not run, or null. */
   deny(user: AclUser, spec: CommandSpec, args: ArgsView): string | null {
+    if (user.root.unrestricted) return null;
     const cmd = aclCommandOf(spec);
     if (cmd === undefined) return null; // proxy-only commands (SLOTSMAPPING, ...) are not ACL commands
     const d = user.check(cmd, args);
     return d === null ? null : denialError(d, spec);
+  }
+
+  /** ACL DRYRUN's answer: null (allowed) or Redis's sentence naming the command, key or channel. */
+  dryRun(user: AclUser, spec: CommandSpec, args: ArgsView): string | null {
+    const cmd = aclCommandOf(spec);
+    if (cmd === undefined) return null;
+    const d = user.root.explain(cmd, args);
+    if (d === null) return null;
+    const argText = args.buf.toString('utf8', args.offs[2 * d.arg] as number, args.offs[2 * d.arg + 1] as number);
+    if (d.kind === 'cmd') return `This user has no permissions to run the '${spec.name}' command`;
+    if (d.kind === 'key') return `This user has no permissions to access the '${argText}' key`;
+    return `This user has no permissions to access the '${argText}' channel`;
   }
 
   /** Names in Redis's order (byte order, as its radix tree iterates). */
