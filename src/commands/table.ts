@@ -96,6 +96,8 @@ export const LOCAL_COMMANDS = [
   'readonly', 'readwrite',
   // Codis extras
   'slotsmapping', 'slotshashkey',
+  // ACL: the proxy's own client users (src/acl)
+  'acl|whoami', 'acl|list', 'acl|users', 'acl|getuser', 'acl|cat', 'acl|dryrun', 'acl|genpass',
 ] as const;
 /** The names in LOCAL_COMMANDS ('command' stands for COMMAND and all its subcommands). */
 export type LocalCommandName = (typeof LOCAL_COMMANDS)[number];
@@ -110,6 +112,7 @@ const CLUSTER = 'Redis Cluster commands are not available through the proxy';
 const SCRIPTING = 'script and function management is not available through the proxy (EVAL, EVALSHA and FCALL are)';
 const CLIENT = 'only CLIENT SETNAME, GETNAME, ID, INFO, LIST and SETINFO are available through the proxy';
 const HELP = 'HELP is not available through the proxy';
+const ACL = 'only ACL WHOAMI, LIST, USERS, GETUSER, CAT, DRYRUN and GENPASS are available through the proxy: its users come from its configuration (acl_users, acl_file)';
 
 /** Refused with a reason shown to the client. */
 const DENIED: ReadonlyArray<readonly [reason: string, names: readonly string[]]> = [
@@ -121,7 +124,8 @@ const DENIED: ReadonlyArray<readonly [reason: string, names: readonly string[]]>
   [KEYSPACE, ['scan', 'keys', 'randomkey']],
   // COPY ... DB gets the same reason from keyIndexes.
   [CROSS_DB, ['move', 'swapdb']],
-  [ADMIN, ['acl', 'bgrewriteaof', 'bgsave', 'config', 'debug', 'failover', 'lastsave', 'latency', 'lolwut',
+  [ACL, ['acl']],
+  [ADMIN, ['bgrewriteaof', 'bgsave', 'config', 'debug', 'failover', 'lastsave', 'latency', 'lolwut',
     'memory', 'migrate', 'module', 'monitor', 'pfdebug', 'pfselftest', 'psync', 'replconf', 'replicaof',
     'role', 'save', 'shutdown', 'slaveof', 'sync']],
   [CLUSTER, ['cluster', 'asking', 'restore-asking']],

@@ -1,6 +1,7 @@
 // The proxy's admin HTTP API (Codis-compatible paths): health, overview, model, stats, slot table
 // (read and replace), start, stats reset, shutdown, and Prometheus /metrics. Mutating calls need the
 // proxy's xauth in the path, as Codis's dashboard sends it.
+import type { TlsOptions } from 'node:tls';
 import Fastify, { type FastifyInstance } from 'fastify';
 import { parseSlots, type Slot } from '../models/slot.js';
 import type { ProxyModel } from '../models/proxy.js';
@@ -47,8 +48,9 @@ function statsJson(s: StatsSnapshot, online: boolean): Record<string, unknown> {
   };
 }
 
-export async function startAdminApi(ctl: ProxyControl, addr: string): Promise<{ app: FastifyInstance; port: number }> {
-  const app = Fastify({ logger: false, bodyLimit: 16 * 1024 * 1024 });
+/** `https`: serve over TLS with these options (admin_tls). */
+export async function startAdminApi(ctl: ProxyControl, addr: string, https?: TlsOptions): Promise<{ app: FastifyInstance; port: number }> {
+  const app = (https ? Fastify({ logger: false, bodyLimit: 16 * 1024 * 1024, https }) : Fastify({ logger: false, bodyLimit: 16 * 1024 * 1024 })) as unknown as FastifyInstance;
   const auth = (xauth: string): void => {
     if (xauth !== ctl.xauth) throw Object.assign(new Error('invalid xauth: use the proxy xauth derived from product_name, product_auth and the proxy token'), { statusCode: 403 });
   };

@@ -152,6 +152,12 @@ export class ClientConnection implements Flushable {
     this.lastActive = Date.now();
     this.parser.feed(chunk);
     this.drainParser();
+    // What is left is a partial request (or requests held back while paused): bounded per client.
+    if (this.parser.buffered > this.config.maxQueryBuf && !this.quitting) {
+      this.stats.queryBufferOverflows++;
+      this.owner.onProtocolError(errorReply(`ERR Protocol error: client query buffer over session_max_querybuf (${this.config.maxQueryBuf} bytes), closing the connection`));
+      this.drain();
+    }
   }
 
   private drainParser(): void {

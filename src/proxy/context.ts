@@ -10,6 +10,8 @@ import type { ProxyStats } from './stats.js';
 import type { Placement } from './placement.js';
 import type { MigrationState } from './migrate-on-access.js';
 import type { OutputFlusher } from './output-flusher.js';
+import type { AclUsers } from '../acl/users.js';
+import type { AclUser } from '../acl/user.js';
 
 /** The part of a session that local commands (CLIENT LIST, INFO clients) and the proxy read. */
 export interface SessionInfo {
@@ -21,6 +23,8 @@ export interface SessionInfo {
   libVer: string;
   db: number;
   proto: 2 | 3;
+  /** The ACL user this session is logged in as (null: not authenticated yet). */
+  aclUser: AclUser | null;
   readonly lastCommand: string;
   readonly lastActive: number;
   readonly queued: number;
@@ -52,4 +56,6 @@ export interface ProxyContext {
   flusher: OutputFlusher;
   /** Next session id (CLIENT ID), unique within this proxy. */
   nextSessionId: number;
+  /** Client users (ACL): AUTH, permission checks, ACL WHOAMI/LIST/GETUSER. */
+  acl: AclUsers;
 }

@@ -48,6 +48,18 @@ export function dispatch(s: SessionHost, req: Request, premigrated = -1): void {
   s.lastCommand = spec.name;
   if (bad !== '') { s.reply(cmd, spec.name === 'exec' ? s.tx.execRejected(bad) : errorReply(bad)); return; }
   if (!s.authed && !NO_AUTH.has(spec.name)) { s.reply(cmd, spec.name === 'exec' ? s.tx.execRejected(NOAUTH) : errorReply(NOAUTH)); return; }
+  // ACL (src/acl): the default unrestricted user skips this with one property check.
+  const user = s.aclUser;
+  if (user !== null && !user.root.unrestricted) {
+    const denied = ctx.acl.deny(user, spec, req);
+    if (denied !== null) {
+      ctx.stats.aclDenied++;
+      if (spec.name === 'exec') { s.reply(cmd, s.tx.execRejected(denied)); return; }
+      s.tx.flagRejected();
+      s.reply(cmd, errorReply(denied));
+      return;
+    }
+  }
   const policy = spec.policy;
   // Transactions (transaction.ts): MULTI/EXEC/DISCARD/WATCH, and every command while one is open.
   const tx = s.tx;

@@ -16,36 +16,34 @@ import type { CommandStats } from './stats.js';
 import { infoReply, keyspaceOf } from './info.js';
 import { VERSION, REDIS_COMPAT_VERSION } from '../version.js';
 import { parseRedisInt32, parseRedisInteger } from '../commands/redis-int.js';
+import { ACL_HANDLERS } from './acl-commands.js';
+import { WRONGPASS } from '../acl/users.js';
 
 const arg = (req: Request, i: number): Buffer => req.buf.subarray(req.offs[2 * i]!, req.offs[2 * i + 1]!);
 const argStr = (req: Request, i: number): string => req.buf.toString('utf8', req.offs[2 * i]!, req.offs[2 * i + 1]!);
 const argUpper = (req: Request, i: number): string => argStr(req, i).toUpperCase();
 
-function constantTimeEqual(a: string, b: string): boolean {
-  const x = Buffer.from(a), y = Buffer.from(b);
-  if (x.length !== y.length) return false;
-  let d = 0;
-  for (let i = 0; i < x.length; i++) d |= x[i]! ^ y[i]!;
-  return d === 0;
-}
-
-/** Checks a username/password against session_auth; returns an error message or null. */
-function authenticate(s: SessionHost, user: string | null, pass: string): string | null {
-  const want = s.ctx.config.sessionAuth;
-  if (want === '') {
-    if (user === null) return 'ERR AUTH <password> called without any password configured for the default user. Are you sure your configuration is correct?';
-    if (user === 'default') { s.authed = true; return null; }
-    return 'WRONGPASS invalid username-password pair or user is disabled.';
+/**
+ * AUTH / HELLO AUTH against the proxy's users (src/acl); on success the session runs as that user.
+ * `user` null: the one-argument AUTH form (the default user). Returns Redis's error or null.
+ */
+function authenticate(s: SessionHost, user: string | null, pass: Buffer): string | null {
+  const acl = s.ctx.acl;
+  if (user === null && acl.get('default')?.nopass === true) {
+    return 'ERR AUTH <password> called without any password configured for the default user. Are you sure your configuration is correct?';
   }
-  if ((user === null || user === 'default') && constantTimeEqual(pass, want)) { s.authed = true; return null; }
-  return 'WRONGPASS invalid username-password pair or user is disabled.';
+  const u = acl.authenticate(user ?? 'default', pass);
+  if (u === undefined) return WRONGPASS;
+  s.aclUser = u;
+  s.authed = true;
+  return null;
 }
 
 export function clientListLine(s: SessionInfo, laddr: string): string {
   const now = Date.now();
   return `id=${s.id} addr=${s.remote} laddr=${laddr} fd=0 name=${s.name} age=${Math.floor((now - s.createdAt) / 1000)} ` +
     `idle=${Math.floor((now - s.lastActive) / 1000)} flags=N db=${s.db} sub=0 psub=0 ssub=0 multi=-1 qbuf=0 qbuf-free=0 argv-mem=0 ` +
-    `multi-mem=0 rbs=0 rbp=0 obl=0 oll=${s.queued} omem=0 tot-mem=0 events=r cmd=${s.lastCommand || 'NULL'} user=default redir=-1 ` +
+    `multi-mem=0 rbs=0 rbp=0 obl=0 oll=${s.queued} omem=0 tot-mem=0 events=r cmd=${s.lastCommand || 'NULL'} user=${s.aclUser?.name ?? 'default'} redir=-1 ` +
     `resp=${s.proto} lib-name=${s.libName} lib-ver=${s.libVer}`;
 }
 
@@ -76,12 +74,13 @@ function toAllMasters(s: SessionHost, req: Request, cmd: CommandStats, args: str
 }
 
 /** Answers one local command: the reply, or undefined when the handler queued it itself. */
-type LocalHandler = (s: SessionHost, req: Request, cmd: CommandStats, spec: CommandSpec) => Buffer | undefined;
+export type LocalHandler = (s: SessionHost, req: Request, cmd: CommandStats, spec: CommandSpec) => Buffer | undefined;
 
 const CLIENT_NAME_ERROR = 'ERR Client names cannot contain spaces, newlines or special characters.';
 const RESET_REPLY = Buffer.from('+RESET\r\n');
 
 const HANDLERS: { readonly [name in LocalCommandName]: LocalHandler } = {
+  ...ACL_HANDLERS,
   ping: (_s, req, _c, spec) => {
     if (req.argc === 1) return PONG;
     if (req.argc > 2) return errorReply(spec.arityError);
@@ -96,7 +95,8 @@ const HANDLERS: { readonly [name in LocalCommandName]: LocalHandler } = {
   },
   reset: (s) => {
     s.db = 0; s.proto = 2; s.name = ''; s.resetConns(); s.tx.reset(); s.replicaReadsOptIn = false;
-    s.authed = s.ctx.config.sessionAuth === '';
+    s.aclUser = s.ctx.acl.initialUser() ?? null;
+    s.authed = s.aclUser !== null;
     return RESET_REPLY;
   },
   select: (s, req) => {
@@ -112,7 +112,7 @@ const HANDLERS: { readonly [name in LocalCommandName]: LocalHandler } = {
     return OK;
   },
   auth: (s, req) => {
-    const err = req.argc === 2 ? authenticate(s, null, argStr(req, 1)) : req.argc === 3 ? authenticate(s, argStr(req, 1), argStr(req, 2)) : 'ERR syntax error';
+    const err = req.argc === 2 ? authenticate(s, null, arg(req, 1)) : req.argc === 3 ? authenticate(s, argStr(req, 1), arg(req, 2)) : 'ERR syntax error';
     return err === null ? OK : errorReply(err);
   },
   hello: (s, req) => {
@@ -125,11 +125,11 @@ const HANDLERS: { readonly [name in LocalCommandName]: LocalHandler } = {
       proto = v;
     }
     let name: string | null = null;
-    let user: string | null = null, pass = '';
+    let user: string | null = null, pass: Buffer = Buffer.alloc(0);
     for (let i = 2; i < req.argc; i++) {
       const opt = argUpper(req, i);
       if (opt === 'AUTH' && i + 2 < req.argc) {
-        user = argStr(req, i + 1); pass = argStr(req, i + 2);
+        user = argStr(req, i + 1); pass = arg(req, i + 2);
         i += 2;
       } else if (opt === 'SETNAME' && i + 1 < req.argc) {
         name = argStr(req, i + 1);

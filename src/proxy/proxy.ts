@@ -1,6 +1,10 @@
 // One proxy process: the client listener, its sessions, slot table and backend pool, and graceful
 // shutdown (stop accepting, let in-flight replies finish, close).
 import net from 'node:net';
+import tls from 'node:tls';
+import { readFileSync } from 'node:fs';
+import { AclUsers } from '../acl/users.js';
+import { backendTlsOptions, clientCertAcceptable, serverTlsOptions } from './tls.js';
 import { Router } from './router.js';
 import { BackendPool } from './backend-pool.js';
 import { ProxyStats, snapshotOf, type StatsSnapshot } from './stats.js';
@@ -19,6 +23,7 @@ import { ReplicaReads } from './replica-reads.js';
 export class ProxyServer {
   readonly ctx: ProxyContext;
   private server: net.Server | null = null;
+  private tlsServer: tls.Server | null = null;
   private closing = false;
   /** Follows sentinel failovers (idle until the dashboard pushes a sentinel list). */
   readonly ha: ProxySentinels;
@@ -29,6 +34,7 @@ export class ProxyServer {
     const pool = new BackendPool({
       auth: config.productAuth, connectTimeout: config.backendConnectTimeout, recvTimeout: config.backendRecvTimeout,
       pingPeriod: config.backendPingPeriod, maxPipeline: config.backendMaxPipeline, keepalive: config.backendKeepalive,
+      ...(config.tls.backend ? { tls: backendTlsOptions(config.tls) ?? {} } : {}),
       onTrouble: (addr, why) => {
         // At most one re-resolution per 100 ms however many requests fail.
         const t = Date.now();
@@ -40,7 +46,7 @@ export class ProxyServer {
     const router = new Router();
     this.ctx = {
       config, router, placement: router, pool, stats: new ProxyStats(config.slowlogMaxLen), sessions: new Set(), online: false, worker,
-      migration: new MigrationState(), flusher: new OutputFlusher(), nextSessionId: 1,
+      migration: new MigrationState(), flusher: new OutputFlusher(), nextSessionId: 1, acl: aclUsersOf(config),
     };
     const haLog = log.child({ component: 'proxy-ha', worker });
     this.ctx.replicas = new ReplicaReads(!config.primaryOnly);
@@ -59,6 +65,28 @@ export class ProxyServer {
     const { host, port } = splitHostPort(this.ctx.config.proxyAddr);
     const server = net.createServer({ noDelay: true, allowHalfOpen: true }, (socket) => this.accept(socket));
     this.server = server;
+    return new Promise((resolve, reject) => {
+      server.once('error', reject);
+      server.listen({ host, port, exclusive: false }, () => {
+        server.off('error', reject);
+        const a = server.address();
+        resolve(typeof a === 'object' && a ? a.port : port);
+      });
+    });
+  }
+
+  /** Starts the TLS listener on proxy_tls_addr when configured; resolves with its port (null: none). */
+  listenTls(): Promise<number | null> {
+    const c = this.ctx.config.tls;
+    if (c.addr === '') return Promise.resolve(null);
+    const { host, port } = splitHostPort(c.addr);
+    const server = tls.createServer({ ...serverTlsOptions(c), noDelay: true, allowHalfOpen: true }, (socket) => {
+      if (!clientCertAcceptable(socket, c)) { socket.destroy(); return; }
+      this.accept(socket);
+    });
+    // A failed handshake is the client's problem, not the proxy's.
+    server.on('tlsClientError', () => { this.ctx.stats.tlsHandshakeErrors++; });
+    this.tlsServer = server;
     return new Promise((resolve, reject) => {
       server.once('error', reject);
       server.listen({ host, port, exclusive: false }, () => {
@@ -110,6 +138,8 @@ export class ProxyServer {
     this.closing = true;
     const server = this.server;
     const closed = server ? new Promise<void>((r) => server.close(() => r())) : Promise.resolve();
+    const tlsServer = this.tlsServer;
+    const tlsClosed = tlsServer ? new Promise<void>((r) => tlsServer.close(() => r())) : Promise.resolve();
     for (const s of [...this.ctx.sessions]) s.drain();
     const deadline = Date.now() + this.ctx.config.shutdownTimeout;
     while (Date.now() < deadline && this.ctx.sessions.size > 0) {
@@ -119,5 +149,13 @@ export class ProxyServer {
     this.ha.close();
     this.ctx.pool.close();
     await closed;
+    await tlsClosed;
   }
+}
+
+/** The client users: acl_users lines, then acl_file's, with session_auth as the default user's password. */
+export function aclUsersOf(config: ProxyConfig): AclUsers {
+  const lines = [...config.aclUsers];
+  if (config.aclFile !== '') lines.push(...readFileSync(config.aclFile, 'utf8').split(/\r?\n/));
+  return new AclUsers(lines, config.sessionAuth);
 }

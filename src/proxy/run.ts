@@ -4,6 +4,7 @@
 import cluster, { type Worker } from 'node:cluster';
 import { ProxyServer } from './proxy.js';
 import { startAdminApi, type ProxyControl } from './admin-api.js';
+import { serverTlsOptions } from './tls.js';
 import { mergeSnapshots, type StatsSnapshot } from './stats.js';
 import type { ProxyConfig } from './config.js';
 import { newProxyModel, proxyXAuth, type ProxyModel } from '../models/proxy.js';
@@ -76,6 +77,7 @@ export async function runProxyWorker(config: ProxyConfig): Promise<void> {
   process.on('SIGINT', () => { /* idem */ });
   try {
     const port = await proxy.listen();
+    await proxy.listenTls();
     send({ t: 'ready', port });
   } catch (e) {
     send({ t: 'error', message: (e as Error).message });
@@ -97,6 +99,8 @@ export async function runProxy(config: ProxyConfig, initialSlots: Slot[] | null,
   if (config.workers <= 1) {
     const proxy = new ProxyServer(config, 0, log);
     proxyPort = await proxy.listen();
+    const tlsPort = await proxy.listenTls();
+    if (tlsPort !== null) log.info({ tls_port: tlsPort }, 'proxy accepts TLS clients');
     if (initialSlots) proxy.fillSlots(initialSlots);
     const shutdown = (): Promise<void> => (stopping ??= (async () => {
       log.info('proxy shutting down');
@@ -176,7 +180,7 @@ export async function runProxy(config: ProxyConfig, initialSlots: Slot[] | null,
     };
   }
 
-  const admin = await startAdminApi(ctl, config.adminAddr);
+  const admin = await startAdminApi(ctl, config.adminAddr, config.tls.admin ? serverTlsOptions({ ...config.tls, authClients: 'no' }) : undefined);
   stopAdmin = async () => { await admin.app.close(); };
   const host = config.proxyAddr.slice(0, config.proxyAddr.lastIndexOf(':'));
   const adminHost = config.adminAddr.slice(0, config.adminAddr.lastIndexOf(':'));

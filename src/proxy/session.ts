@@ -13,6 +13,7 @@ import { ClientConnection, type ClientConnOwner, type PauseReason } from './clie
 import { MultiReply, ReplyQueue, type ReplyQueueOwner } from './reply-queue.js';
 import { dispatch } from './dispatcher.js';
 import { TransactionState } from './transaction.js';
+import type { AclUser } from '../acl/user.js';
 
 export class Session implements SessionHost, ClientConnOwner, ReplyQueueOwner {
   readonly id: number;
@@ -24,6 +25,7 @@ export class Session implements SessionHost, ClientConnOwner, ReplyQueueOwner {
   db = 0;
   proto: 2 | 3 = 2;
   authed: boolean;
+  aclUser: AclUser | null;
   lastCommand = '';
   wroteOnce = false;
   replicaReadsOptIn = false;
@@ -36,7 +38,8 @@ export class Session implements SessionHost, ClientConnOwner, ReplyQueueOwner {
   constructor(socket: net.Socket, readonly ctx: ProxyContext) {
     this.id = ctx.nextSessionId++;
     this.remote = `${socket.remoteAddress ?? '?'}:${socket.remotePort ?? 0}`;
-    this.authed = ctx.config.sessionAuth === '';
+    this.aclUser = ctx.acl.initialUser() ?? null;
+    this.authed = this.aclUser !== null;
     this.replies = new ReplyQueue(this);
     this.conn = new ClientConnection(socket, this, ctx.config, ctx.stats, ctx.flusher);
     ctx.stats.sessionsTotal++;

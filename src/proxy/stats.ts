@@ -36,6 +36,12 @@ export class ProxyStats {
   protocolErrors = 0;
   rejectedConnections = 0;
   netInputBytes = 0;
+  /** TLS handshakes that failed (bad or missing client certificate, wrong protocol, ...). */
+  tlsHandshakeErrors = 0;
+  /** Clients disconnected for exceeding session_max_querybuf. */
+  queryBufferOverflows = 0;
+  /** Requests refused with NOPERM (ACL). */
+  aclDenied = 0;
   /**
    * Requests routed to each slot (incremented by the dispatcher where a request goes to its slot;
    * each key of a split command counts one). Float64: exact far beyond 2^32, no wrap-around.

@@ -62,6 +62,14 @@ export class TransactionState {
   }
 
   /**
+   * A command was rejected before it could be queued (NOPERM, ...) while a transaction is open:
+   * as in Redis, the transaction can then only be discarded (EXEC answers EXECABORT).
+   */
+  flagRejected(): void {
+    if (this.mode !== 'none') this.mode = 'failed';
+  }
+
+  /**
    * EXEC rejected before it ran (wrong arity, NOAUTH): Redis discards the transaction and answers
    * "EXECABORT Transaction discarded because of: <error without its ERR code>".
    */
