@@ -94,6 +94,26 @@ export async function probeRedis(addr: string, auth: string, timeoutMs: number):
   }
 }
 
+/**
+ * Every INFO field of a group server, plus `master_addr` for a replica and `maxmemory` from CONFIG
+ * GET (Codis InfoFull, behind GET /api/topom/group/info/:addr).
+ */
+export async function infoFull(addr: string, auth: string, timeoutMs: number): Promise<Record<string, string>> {
+  let c: RedisConn | null = null;
+  try {
+    c = await open(addr, auth, timeoutMs);
+    const info = parseInfo(String(await c.command('INFO')));
+    if (info.master_host || info.master_port) info.master_addr = `${info.master_host ?? ''}:${info.master_port ?? ''}`;
+    const mm = await c.command('CONFIG', 'GET', 'maxmemory');
+    if (Array.isArray(mm) && mm[1] !== undefined && mm[1] !== null) info.maxmemory = String(mm[1]);
+    return info;
+  } catch (e) {
+    throw new Error(redisError(addr, e, auth));
+  } finally {
+    c?.close();
+  }
+}
+
 /** Keeps one connection per server for stats polling; a failed connection is dropped and redialed next time. */
 export class RedisStatsPool {
   private readonly conns = new Map<string, RedisConn>();

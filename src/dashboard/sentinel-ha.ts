@@ -351,6 +351,22 @@ export class SentinelHa {
   // ---- sync action and promote ----------------------------------------------------------------------
 
   /** Points `addr` at its group's master (REPLICAOF), or makes the master a master (NO ONE). */
+  /** Clears the sync action recorded on a server (Codis SyncRemoveAction); refused when it has none. */
+  syncRemoveAction(addr: string): Promise<{ gid: number; addr: string }> {
+    return this.h.exclusive(async () => {
+      const g = [...this.h.groups().values()].find((x) => x.servers.some((s) => s.server === addr));
+      if (!g) throw notFound(`server ${addr} is not in any group`);
+      if (isPromoting(g)) throw conflict(`group ${g.id} is promoting a server; wait until it finished`);
+      const next = structuredClone(g);
+      const s = next.servers.find((x) => x.server === addr);
+      if (!s?.action.state) throw conflict(`server ${addr} has no sync action to remove`);
+      s.action = {};
+      await this.h.store.writeGroup(next);
+      this.h.setGroup(next);
+      return { gid: g.id, addr };
+    });
+  }
+
   syncAction(addr: string): Promise<{ gid: number; addr: string; master: string | null }> {
     return this.h.exclusive(async () => {
       const g = [...this.h.groups().values()].find((x) => x.servers.some((s) => s.server === addr));

@@ -112,6 +112,8 @@ export class StatsPoller {
       r.ops_per_sec = Math.max(0, Math.round(((total - r.opsTotal) * 1000) / (t - r.opsAt)));
     }
     r.opsAt = t; r.opsTotal = total;
+    // Codis's ops.qps (codis-fe sums it): a proxy that does not report it gets the rate measured here.
+    if (st.ops && typeof st.ops.qps !== 'number') st.ops.qps = r.ops_per_sec ?? 0;
     Object.assign(r, { stats: st, error: undefined, timeout: undefined, unixtime: unixNow() });
     if (st.online === false) return 'it answers but is not online';
     if (r.needs_resync) return 'its last push failed';

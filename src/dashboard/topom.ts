@@ -19,7 +19,7 @@ import type { DashboardConfig } from './config.js';
 import { ProductStore, type ProductSnapshot } from './store-models.js';
 import { ProxyCallError, fetchProxyModel } from './proxy-client.js';
 import { computeSlots, evenMappings, formatRanges, slotCounts } from './slots-compute.js';
-import { probeRedis, type ServerStats } from './redis-probe.js';
+import { infoFull, probeRedis, type ServerStats } from './redis-probe.js';
 import { DashboardError, badGateway, badRequest, conflict, notFound, unavailable } from './errors.js';
 import { SlotActions } from './slot-actions.js';
 import { SentinelHa } from './sentinel-ha.js';
@@ -270,6 +270,17 @@ export class Topom {
   private groupOfServer(addr: string): Group | undefined {
     for (const g of this.groups.values()) if (g.servers.some((s) => s.server === addr)) return g;
     return undefined;
+  }
+
+  /** Every INFO field of a server of some group (Codis's group/info; other addresses are refused). */
+  async serverInfo(addr: string): Promise<Record<string, string>> {
+    checkAddr(addr, 'server address');
+    if (!this.groupOfServer(addr)) throw notFound(`server ${addr} is not in any group`);
+    try {
+      return await infoFull(addr, this.config.productAuth, this.config.statsTimeout);
+    } catch (e) {
+      throw badGateway((e as Error).message, e);
+    }
   }
 
   /** A proxy by token, id, admin address or proxy address. */

@@ -8,6 +8,7 @@ import type { StatsSnapshot } from './stats.js';
 import { renderMetrics } from './metrics.js';
 import { parseAddr } from '../util/address.js';
 import { VERSION } from '../version.js';
+import { codisStatsFields, RateMeter } from './codis-view.js';
 
 /** What the API needs from a proxy (one process, or the primary of --workers N). */
 export interface ProxyControl {
@@ -28,11 +29,13 @@ export interface ProxyControl {
   sentinels?(): Promise<unknown>;
 }
 
-function statsJson(s: StatsSnapshot, online: boolean): Record<string, unknown> {
+function statsJson(s: StatsSnapshot, online: boolean, rate: RateMeter, primaryOnly: boolean): Record<string, unknown> {
+  const codis = codisStatsFields(s, rate.read(s.opsTotal), primaryOnly);
   return {
     online,
+    closed: codis.closed,
     ops: {
-      total: s.opsTotal, fails: s.opsErrors,
+      total: s.opsTotal, fails: s.opsErrors, qps: codis.qps, redis: { errors: codis.redisErrors },
       cmd: s.commands.map((c) => ({ opstr: c.name.toUpperCase(), calls: c.calls, usecs: Math.round(c.usecs), usecs_percall: c.calls ? Math.round(c.usecs / c.calls) : 0, fails: c.errors })),
     },
     sessions: { total: s.sessionsTotal, alive: s.sessionsAlive },
@@ -40,13 +43,16 @@ function statsJson(s: StatsSnapshot, online: boolean): Record<string, unknown> {
     protocol_errors: s.protocolErrors,
     rejected_connections: s.rejectedConnections,
     backends: s.backends,
-    rusage: { mem: s.rss },
+    rusage: { mem: s.rss, ...codis.rusage },
+    backend: codis.backend,
     uptime_ms: Date.now() - s.startTime,
   };
 }
 
 export async function startAdminApi(ctl: ProxyControl, addr: string): Promise<{ app: FastifyInstance; port: number }> {
   const app = Fastify({ logger: false, bodyLimit: 16 * 1024 * 1024 });
+  const rate = new RateMeter();
+  const stats = async (): Promise<Record<string, unknown>> => statsJson(await ctl.snapshot(), ctl.online(), rate, ctl.config().backend_primary_only !== false);
   const auth = (xauth: string): void => {
     if (xauth !== ctl.xauth) throw Object.assign(new Error('invalid xauth: use the proxy xauth derived from product_name, product_auth and the proxy token'), { statusCode: 403 });
   };
@@ -56,17 +62,17 @@ export async function startAdminApi(ctl: ProxyControl, addr: string): Promise<{ 
   });
   app.get('/', async (_req, reply) => reply.redirect('/proxy'));
   app.get('/health', async () => ({ status: 'ok', online: ctl.online(), version: VERSION }));
-  app.get('/proxy', async () => ({ version: VERSION, config: ctl.config(), model: ctl.model(), stats: statsJson(await ctl.snapshot(), ctl.online()), slots: ctl.slots() }));
+  app.get('/proxy', async () => ({ version: VERSION, compile: '', config: ctl.config(), model: ctl.model(), stats: await stats(), slots: ctl.slots() }));
   app.get('/proxy/model', async () => ctl.model());
   app.get('/api/proxy/model', async () => ctl.model());
-  app.get('/proxy/stats', async () => statsJson(await ctl.snapshot(), ctl.online()));
+  app.get('/proxy/stats', async () => stats());
   app.get('/proxy/slots', async () => ctl.slots());
   app.get('/metrics', async (_req, reply) => {
     void reply.header('content-type', 'text/plain; version=0.0.4; charset=utf-8');
     return renderMetrics(await ctl.snapshot(), ctl.product);
   });
   app.get<{ Params: { xauth: string } }>('/api/proxy/xping/:xauth', async (req) => { auth(req.params.xauth); return 'OK'; });
-  app.get<{ Params: { xauth: string } }>('/api/proxy/stats/:xauth', async (req) => { auth(req.params.xauth); return statsJson(await ctl.snapshot(), ctl.online()); });
+  app.get<{ Params: { xauth: string } }>('/api/proxy/stats/:xauth', async (req) => { auth(req.params.xauth); return stats(); });
   app.get<{ Params: { xauth: string } }>('/api/proxy/slots/:xauth', async (req) => { auth(req.params.xauth); return ctl.slots(); });
   app.put<{ Params: { xauth: string } }>('/api/proxy/fillslots/:xauth', async (req) => {
     auth(req.params.xauth);

@@ -10,6 +10,7 @@ import { newProxyModel, proxyXAuth, type ProxyModel } from '../models/proxy.js';
 import type { Slot } from '../models/slot.js';
 import type { Logger } from '../util/log.js';
 import { formatAddr, hostOf } from '../util/address.js';
+import { codisProxyConfig } from './codis-view.js';
 import { startRegistration, type Registration } from './registration.js';
 
 type ToWorker =
@@ -37,7 +38,7 @@ export interface RunningProxy {
 }
 
 function publicConfig(c: ProxyConfig): Record<string, unknown> {
-  return { ...c, productAuth: c.productAuth ? '***' : '', sessionAuth: c.sessionAuth ? '***' : '' };
+  return { ...c, productAuth: c.productAuth ? '***' : '', sessionAuth: c.sessionAuth ? '***' : '', ...codisProxyConfig(c) };
 }
 
 /** The admin API's view of a single-process proxy (also used by in-process test proxies). */
