@@ -161,7 +161,8 @@ export class FsStore implements Store {
     let flocked = false;
     try {
       try {
-        await this.flock.acquire(deadline);
+        // (Codis holds it only for the length of one write: the store's own timeout applies.)
+        await this.flock.acquire(Date.now() + this.timeoutMs);
       } catch (e) {
         const m = (e as Error).message;
         throw this.err(m.includes('stayed flocked') ? 'TIMEOUT' : 'IO', op, path, m, e);

@@ -147,7 +147,7 @@ function registerOpenReads(host: DashboardHost, r: Routes): void {
   const { app, active, getAuthed, codis } = r;
   const { config } = host;
   const overview = (t: Topom, req: FastifyRequest): Record<string, unknown> => {
-    const o = { version: VERSION, compile: '', active: true, config: publicDashboardConfig(config), model: t.model, stats: t.stats() };
+    const o = { version: VERSION, compile: '', active: true, config: { ...publicDashboardConfig(config), log_level: host.log.level }, model: t.model, stats: t.stats() };
     return codis(req) ? codisOverviewView(o) : o;
   };
   const stats = (t: Topom, req: FastifyRequest): Record<string, unknown> => (codis(req) ? codisStatsView(t.stats()) : t.stats());
