@@ -21,6 +21,7 @@ import { spawnTracked, waitFor, type Spawned } from '../../src/util/processes.js
 import { freePort } from '../../src/util/free-port.js';
 import { httpJson } from '../../src/util/http-json.js';
 import { openStore } from '../../src/coordinator/index.js';
+import { startDashboard } from '../helpers/dashboard.js';
 
 const TOOLS = process.env.SHARDIS_CODIS_TOOLS ?? resolve(fileURLToPath(new URL('../../../../shared/tools/codis-3.2/', import.meta.url)));
 const CODIS_ADMIN = join(TOOLS, 'codis-admin');
@@ -385,6 +386,23 @@ describe('Codis 3.2 tools against Shardis', { skip: haveTools ? false : `Codis t
     const rm = await viaFe('PUT', `/api/topom/proxy/remove/${X}/no-such-token/0`);
     assert.equal(rm.status, 800);
     assert.match(rm.json.Cause, /no proxy/);
+  });
+
+  test('without codis_compat_xauth (the default) Codis\'s token is refused with a message naming the option; Shardis\'s token still works', async () => {
+    const d = await startDashboard({ coordinator: `filesystem:${join(dir, 'coordinator-strict')}`, product_name: 'strict' });
+    try {
+      const r = await run(CODIS_ADMIN, [`--dashboard=${d.addr}`, '--create-group', '--gid=1']);
+      assert.notEqual(r.code, 0);
+      assert.match(r.stdout + r.stderr, /\[Remote Error\] invalid xauth: .*codis_compat_xauth = true/);
+      const ok = await httpJson('PUT', d.addr, `/api/topom/group/create/${d.token}/1`, { timeoutMs: 10000 });
+      assert.equal(ok.status, 200);
+      assert.deepEqual(ok.json, { ok: true, group: { id: 1, servers: [], promoting: {}, out_of_sync: false } }, 'Shardis\'s own clients keep Shardis\'s reply');
+      const bad = await httpJson('PUT', d.addr, `/api/topom/group/create/${d.token}/1`, { timeoutMs: 10000 });
+      assert.equal(bad.status, 409, 'and Shardis\'s error statuses');
+      assert.match((bad.json as Json).error, /already exists/);
+    } finally {
+      await d.stop();
+    }
   });
 
   test('codis-admin: dashboard-list and config-dump read the coordinator; log-level, reload, shutdown', async () => {
