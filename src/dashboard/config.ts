@@ -3,6 +3,7 @@
 import { type OptionSpec, type OptionValues, defaults } from '../util/options.js';
 import { parseStoreSpec, specFromNameAndAddr, formatStoreSpec } from '../coordinator/index.js';
 import { defaultAdminToken } from '../models/auth.js';
+import { codisConfigFields } from './codis-config.js';
 
 export const DASHBOARD_OPTIONS: OptionSpec[] = [
   { key: 'coordinator', type: 'string', default: '', doc: 'Where metadata and the product lock live: filesystem:DIR, etcd:HOST:PORT[,..] or zookeeper:HOST:PORT[,..]. Empty: use coordinator_name + coordinator_addr.' },
@@ -12,6 +13,7 @@ export const DASHBOARD_OPTIONS: OptionSpec[] = [
   { key: 'product_auth', type: 'string', default: '', doc: 'Redis password of the group servers (AUTH); also part of the proxies\' API key.' },
   { key: 'admin_addr', type: 'string', default: '127.0.0.1:18080', doc: 'Address of the dashboard HTTP API (host:port; port 0 picks a free one).' },
   { key: 'admin_token', type: 'string', default: '', doc: 'Token for mutating API calls. Empty: derived as sha256("Shardis-Admin-[product]-[product_auth]"), first 32 hex chars.' },
+  { key: 'codis_compat_xauth', type: 'bool', default: false, doc: 'Also accept Codis 3.2\'s dashboard token, sha256("Codis-XAuth-[product]") (first 32 hex chars), so the unchanged codis-admin and codis-fe can operate this dashboard. WEAKER: that token is derived from the product name alone (anyone who knows the name can change the cluster); turn it on only where the API is reachable by trusted hosts, e.g. for a migration from Codis.' },
   { key: 'lock_ttl', type: 'duration', default: '5s', doc: 'How long the product lock outlives a dashboard that died without releasing it (kill -9, network cut).' },
   { key: 'lock_retry', type: 'duration', default: '1s', doc: 'How often a standby dashboard retries to take the product lock.' },
   { key: 'proxy_push_timeout', type: 'duration', default: '3s', doc: 'Time a proxy has to acknowledge a slot table push (or any admin call) before it is reported unreachable.' },
@@ -45,6 +47,8 @@ export interface DashboardConfig {
   adminToken: string;
   /** True when admin_token was left empty and derived. */
   adminTokenDerived: boolean;
+  /** Accept Codis's product-only token too (codis_compat_xauth). */
+  codisCompatXauth: boolean;
   lockTtl: number;
   lockRetry: number;
   proxyPushTimeout: number;
@@ -82,6 +86,7 @@ export function toDashboardConfig(v: OptionValues): DashboardConfig {
     adminAddr: s('admin_addr'),
     adminToken: s('admin_token') || defaultAdminToken(productName, s('product_auth')),
     adminTokenDerived: !s('admin_token'),
+    codisCompatXauth: v.codis_compat_xauth === true,
     lockTtl: n('lock_ttl'),
     lockRetry: n('lock_retry'),
     proxyPushTimeout: n('proxy_push_timeout'),
@@ -128,5 +133,8 @@ export function publicDashboardConfig(c: DashboardConfig): Record<string, unknow
     stats_period_ms: c.statsPeriod, stats_timeout_ms: c.statsTimeout, log_level: c.logLevel,
     sentinel_quorum: c.sentinelQuorum, sentinel_parallel_syncs: c.sentinelParallelSyncs, sentinel_down_after_ms: c.sentinelDownAfter,
     sentinel_failover_timeout_ms: c.sentinelFailoverTimeout, sentinel_client_timeout_ms: c.sentinelClientTimeout,
+    codis_compat_xauth: c.codisCompatXauth,
+    // Codis 3.2's Config fields (names and types as codis-admin and codis-fe decode them).
+    ...codisConfigFields(c),
   };
 }

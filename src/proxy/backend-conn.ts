@@ -3,6 +3,7 @@
 // with back-off, and fails every queued request at once with an error reply when the link dies.
 import net from 'node:net';
 import tls from 'node:tls';
+import { parseAddr } from '../util/address.js';
 import { scanReply, replyNeed, isErrorReply } from '../resp/reply-scanner.js';
 import { encodeCommand, errorReply } from '../resp/encode.js';
 
@@ -94,8 +95,7 @@ export class BackendConn {
   };
 
   private connect(): void {
-    const i = this.addr.lastIndexOf(':');
-    const host = this.addr.slice(0, i), port = Number(this.addr.slice(i + 1));
+    const { host, port } = parseAddr(this.addr);
     this.state = 'connecting';
     const t = this.opts.tls;
     let s: net.Socket;

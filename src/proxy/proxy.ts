@@ -12,7 +12,8 @@ import { MigrationState } from './migrate-on-access.js';
 import { OutputFlusher } from './output-flusher.js';
 import { makeLogger, type Logger } from '../util/log.js';
 import { Session } from './session.js';
-import { splitHostPort, type ProxyConfig } from './config.js';
+import type { ProxyConfig } from './config.js';
+import { parseAddr } from '../util/address.js';
 import type { ProxyContext } from './context.js';
 import { errorReply } from '../resp/encode.js';
 import type { Slot } from '../models/slot.js';
@@ -62,7 +63,7 @@ export class ProxyServer {
 
   /** Starts listening on proxy_addr; resolves with the bound port. */
   listen(): Promise<number> {
-    const { host, port } = splitHostPort(this.ctx.config.proxyAddr);
+    const { host, port } = parseAddr(this.ctx.config.proxyAddr, { allowEmptyHost: true, allowPortZero: true });
     const server = net.createServer({ noDelay: true, allowHalfOpen: true }, (socket) => this.accept(socket));
     this.server = server;
     return new Promise((resolve, reject) => {
@@ -79,7 +80,7 @@ export class ProxyServer {
   listenTls(): Promise<number | null> {
     const c = this.ctx.config.tls;
     if (c.addr === '') return Promise.resolve(null);
-    const { host, port } = splitHostPort(c.addr);
+    const { host, port } = parseAddr(c.addr, { allowEmptyHost: true, allowPortZero: true });
     const server = tls.createServer({ ...serverTlsOptions(c), noDelay: true, allowHalfOpen: true }, (socket) => {
       if (!clientCertAcceptable(socket, c)) { socket.destroy(); return; }
       this.accept(socket);

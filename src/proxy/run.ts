@@ -10,6 +10,8 @@ import type { ProxyConfig } from './config.js';
 import { newProxyModel, proxyXAuth, type ProxyModel } from '../models/proxy.js';
 import type { Slot } from '../models/slot.js';
 import type { Logger } from '../util/log.js';
+import { formatAddr, hostOf } from '../util/address.js';
+import { codisProxyConfig } from './codis-view.js';
 import { startRegistration, type Registration } from './registration.js';
 
 type ToWorker =
@@ -37,7 +39,7 @@ export interface RunningProxy {
 }
 
 function publicConfig(c: ProxyConfig): Record<string, unknown> {
-  return { ...c, productAuth: c.productAuth ? '***' : '', sessionAuth: c.sessionAuth ? '***' : '' };
+  return { ...c, productAuth: c.productAuth ? '***' : '', sessionAuth: c.sessionAuth ? '***' : '', ...codisProxyConfig(c) };
 }
 
 /** The admin API's view of a single-process proxy (also used by in-process test proxies). */
@@ -182,9 +184,8 @@ export async function runProxy(config: ProxyConfig, initialSlots: Slot[] | null,
 
   const admin = await startAdminApi(ctl, config.adminAddr, config.tls.admin ? serverTlsOptions({ ...config.tls, authClients: 'no' }) : undefined);
   stopAdmin = async () => { await admin.app.close(); };
-  const host = config.proxyAddr.slice(0, config.proxyAddr.lastIndexOf(':'));
-  const adminHost = config.adminAddr.slice(0, config.adminAddr.lastIndexOf(':'));
-  model = newProxyModel({ product: config.productName, proxyAddr: `${host}:${proxyPort}`, adminAddr: `${adminHost}:${admin.port}`, datacenter: config.datacenter });
+  const proxyAddr = formatAddr(hostOf(config.proxyAddr), proxyPort), adminAddr = formatAddr(hostOf(config.adminAddr), admin.port);
+  model = newProxyModel({ product: config.productName, proxyAddr, adminAddr, datacenter: config.datacenter });
   (ctl as { xauth: string }).xauth = proxyXAuth(config.productName, config.productAuth, model.token);
   let registration: Registration | null = null;
   if (config.dashboardAddr || config.coordinator) {

@@ -26,6 +26,8 @@ import { RequestParser, type Request } from '../../src/resp/request-parser.js';
 import { encodeCommand } from '../../src/resp/encode.js';
 import { slotOf } from '../../src/slots/hash.js';
 import { evenSlots } from '../../src/models/layout.js';
+import { AclUsers } from '../../src/acl/users.js';
+import type { AclUser } from '../../src/acl/user.js';
 
 const A = '10.0.0.1:6379', B = '10.0.0.2:6379';
 const pools: BackendPool[] = [];
@@ -38,7 +40,7 @@ function makeCtx(config: Partial<ProxyConfig> = {}): ProxyContext {
   pools.push(pool);
   return {
     config: { ...defaultProxyConfig(), ...config }, router, placement: router, pool, stats: new ProxyStats(), sessions: new Set(),
-    online: true, worker: 0, migration: new MigrationState(), flusher: new OutputFlusher(), nextSessionId: 1,
+    online: true, worker: 0, migration: new MigrationState(), flusher: new OutputFlusher(), nextSessionId: 1, acl: new AclUsers(),
   };
 }
 
@@ -65,13 +67,14 @@ class FakeSession implements SessionHost, ReplyQueueOwner {
   readonly pausedFor = '' as const;
   name = ''; libName = ''; libVer = ''; db = 0; proto: 2 | 3 = 2;
   authed = true; wroteOnce = false; replicaReadsOptIn = false; lastCommand = '';
+  aclUser: AclUser | null;
   readonly tx = new TransactionState();
   readonly out: string[] = [];
   readonly sent: Array<{ addr: string; raw: string; sink: ReplySink }> = [];
   drained = false;
   closed = false;
   private readonly q: ReplyQueue = new ReplyQueue(this);
-  constructor(readonly ctx: ProxyContext) {}
+  constructor(readonly ctx: ProxyContext) { this.aclUser = ctx.acl.initialUser() ?? null; }
   get queued(): number { return this.q.length; }
   isClosed(): boolean { return this.closed; }
   emit(r: Buffer): void { this.out.push(r.toString('latin1')); }
