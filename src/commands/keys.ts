@@ -230,9 +230,6 @@ function wordingFor(spec: CommandSpec): NumkeysWording {
 // ------------------------------------------------------------------------------------------------
 // Key extraction
 
-/** Output of extraction: key positions plus, per key, the index of the key spec it came from (or a flags list). */
-interface Extracted { keys: number[]; flags: Array<readonly string[]> | undefined }
-
 /**
  * Redis's getkeys procedures for commands whose key specs are 'unknown' (SORT, SORT_RO). Returns the
  * key positions (and flags when `flags` is given).

@@ -21,7 +21,7 @@ export function describeNetError(e: unknown): string {
     const c = cur as { code?: string; message?: string; cause?: unknown; name?: string };
     if (c.name === 'TimeoutError' || c.name === 'AbortError') return 'timed out';
     if (typeof c.code === 'string' && c.code.startsWith('E')) return c.message ?? c.code;
-    if (!c.cause) return c.message ?? String(cur);
+    if (!c.cause) return c.message ?? (typeof cur === 'string' ? cur : JSON.stringify(cur));
     cur = c.cause;
   }
   return String((e as Error)?.message ?? e);

@@ -10,7 +10,7 @@ import { isStoreError } from '../coordinator/index.js';
 import {
   isPromoting, isValidGroupId, MAX_GROUP_ID, MIN_GROUP_ID, newGroup, newGroupServer, type Group,
 } from '../models/group.js';
-import { hasAction, isValidSlotId, offlineSlot, parseSlotMapping, type SlotMapping } from '../models/slot-mapping.js';
+import { hasAction, isValidSlotId, parseSlotMapping, type SlotMapping } from '../models/slot-mapping.js';
 import type { SentinelModel } from '../models/sentinel.js';
 import type { ProxyModel } from '../models/proxy.js';
 import type { TopomModel } from '../models/topom.js';

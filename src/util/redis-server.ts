@@ -1,10 +1,10 @@
 // Starts a stock redis-server (Debian package) on a loopback port with its own working directory,
-// waits until it answers PING, and stops it again. Used by tests, benchmarks and `shardis up`.
-import { mkdirSync, mkdtempSync, writeFileSync } from 'node:fs';
+// waits until it answers (itself, not another server on the port), and stops it again. Used by tests, benchmarks and `shardis up`.
+import { mkdirSync, mkdtempSync, realpathSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import net from 'node:net';
-import { freePort } from './free-port.js';
+import { startOnFreePort } from './free-port.js';
 import { spawnTracked, startManaged, type ManagedServer } from './processes.js';
 
 export interface RedisServerOptions {
@@ -42,7 +42,10 @@ export function rawCommand(host: string, port: number, line: string, password?: 
 
 export async function startRedisServer(opts: RedisServerOptions = {}): Promise<RedisServer> {
   const host = opts.host ?? '127.0.0.1';
-  const port = opts.port ?? (await freePort(host));
+  return startOnFreePort(host, opts.port, (port) => startRedisServerOn(opts, host, port));
+}
+
+async function startRedisServerOn(opts: RedisServerOptions, host: string, port: number): Promise<RedisServer> {
   const dir = opts.dir ?? mkdtempSync(join(tmpdir(), `shardis-redis-${port}-`));
   mkdirSync(dir, { recursive: true });
   const lines = [
@@ -62,7 +65,8 @@ export async function startRedisServer(opts: RedisServerOptions = {}): Promise<R
   const server = await startManaged({
     what: `redis-server on ${host}:${port}`, logFile: join(dir, 'redis.log'), timeoutMs: 10000, everyMs: 30,
     spawn: () => spawnTracked(opts.bin ?? 'redis-server', [conf], { stdio: ['ignore', 'ignore', 'inherit'] }),
-    ready: async () => (await rawCommand(host, port, 'PING', opts.password)).includes('PONG'),
+    // Our server, not another one that took the port first: it reports our (unique) dir.
+    ready: async () => (await rawCommand(host, port, 'CONFIG GET dir', opts.password)).includes(realpathSync(dir)),
   });
   return Object.assign(server, { host, port, addr: `${host}:${port}`, dir });
 }

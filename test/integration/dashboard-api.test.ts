@@ -9,7 +9,8 @@ import { startRedisServer, type RedisServer } from '../../src/util/redis-server.
 import { freePort } from '../../src/util/free-port.js';
 import { openStore, slotPath, groupPath, proxyPath, sentinelPath, topomPath } from '../../src/coordinator/index.js';
 import { defaultAdminToken } from '../../src/models/auth.js';
-import { call, eventually, startDashboard, tempDir, type TestDashboard } from '../helpers/dashboard.js';
+import { eventually } from '../helpers/poll.js';
+import { call, startDashboard, tempDir, type TestDashboard } from '../helpers/dashboard.js';
 
 const servers: RedisServer[] = [];
 const dashboards: TestDashboard[] = [];

@@ -12,7 +12,8 @@ import { startRedisServer, type RedisServer } from '../../src/util/redis-server.
 import { openStore, proxyPath } from '../../src/coordinator/index.js';
 import { slotOf } from '../../src/slots/hash.js';
 import type { Slot } from '../../src/models/slot.js';
-import { call, eventually, startBlackhole, startDashboard, tempDir, type TestDashboard } from '../helpers/dashboard.js';
+import { eventually } from '../helpers/poll.js';
+import { call, startBlackhole, startDashboard, tempDir, type TestDashboard } from '../helpers/dashboard.js';
 import { startTestProxy, type TestProxy } from '../helpers/dashboard-proxies.js';
 
 const servers: RedisServer[] = [];

@@ -13,7 +13,7 @@ import {
 import { redisCall, roleOf } from '../../src/ha/sentinels.js';
 import { httpJson } from '../../src/util/http-json.js';
 import { startDashboardProcess } from '../../src/util/shardis-process.js';
-import { waitFor } from '../../src/util/processes.js';
+import { eventually } from '../helpers/poll.js';
 import { join } from 'node:path';
 
 const FAILOVER_BUDGET_MS = 15000;
@@ -35,14 +35,14 @@ async function killMaster(gid: number): Promise<{ old: string; t0: number }> {
 
 async function waitDashboardMaster(gid: number, not: string, timeoutMs = 20000): Promise<string> {
   let m = '';
-  await waitFor(`dashboard to record a new master of group ${gid}`, async () => { m = await masterOf(h, gid); return m !== not; }, timeoutMs, 100);
+  await eventually(`dashboard to record a new master of group ${gid}`, async () => { m = await masterOf(h, gid); return m !== not; }, timeoutMs, 100);
   return m;
 }
 
 /** Every proxy routes every slot of `gid` to `master`. */
 async function waitProxiesRoute(gid: number, master: string, timeoutMs = 10000): Promise<void> {
   for (const p of h.c.info.proxies) {
-    await waitFor(`proxy ${p.admin} to route group ${gid} to ${master}`, async () => {
+    await eventually(`proxy ${p.admin} to route group ${gid} to ${master}`, async () => {
       const r = await httpJson('GET', p.admin, '/proxy/slots', { timeoutMs: 2000 });
       const slots = r.json as Array<{ backend_addr?: string; backend_addr_group_id?: number }>;
       return slots.filter((s) => s.backend_addr_group_id === gid).every((s) => s.backend_addr === master);
@@ -85,12 +85,12 @@ test('kill -9 a master: writes succeed again through the same proxies, reads do 
 
   // The old master comes back (empty, as a master): sentinel turns it into a replica of the new one.
   await restartServer(h, old);
-  await waitFor(`${old} to become a replica of ${fresh}`, async () => {
+  await eventually(`${old} to become a replica of ${fresh}`, async () => {
     const info = await infoReplication(old);
     return info.role === 'slave' && `${info.master_host}:${info.master_port}` === fresh;
   }, 40000, 250);
   // ... and the dashboard sees it so.
-  await waitFor('the dashboard to show the old master as a replica', async () => {
+  await eventually('the dashboard to show the old master as a replica', async () => {
     const r = await api(h, 'GET', '/api/topom/stats/{token}');
     const st = r.body.group.stats[old];
     return st?.stats?.role === 'slave' && st.stats.master_addr === fresh && r.body.group.models.find((g: { id: number }) => g.id === 1).servers[0].server === fresh;
@@ -114,7 +114,7 @@ test('planned switchover (promote): zero acknowledged writes lost, checked key b
   assert.ok(wl.acked.size > before, 'writes went on during the switchover');
   assert.equal(await masterOf(h, 2), target);
   assert.equal(await roleOf(target, 1000), 'master');
-  await waitFor(`${old} to replicate from ${target}`, async () => {
+  await eventually(`${old} to replicate from ${target}`, async () => {
     const info = await infoReplication(old);
     return info.role === 'slave' && `${info.master_host}:${info.master_port}` === target;
   }, 10000, 100);
@@ -130,7 +130,7 @@ test('planned switchover (promote): zero acknowledged writes lost, checked key b
   assert.equal(lost, 0, `${lost} of ${entries.length} acknowledged writes lost`);
   await waitProxiesRoute(2, target);
   // The sentinels follow the new master.
-  await waitFor('every sentinel to monitor the promoted master', async () => {
+  await eventually('every sentinel to monitor the promoted master', async () => {
     const s = await api(h, 'GET', '/api/topom/sentinels/stats/{token}');
     return s.body.disagreements.length === 0 && s.body.masters['2'] === target;
   }, 15000, 250);
@@ -228,7 +228,7 @@ test('admin CLI: sentinel list shows agreement; del and add reconfigure sentinel
   const { execFileSync } = await import('node:child_process');
   const { SHARDIS_BIN } = await import('../../src/util/shardis-process.js');
   const cli = (...args: string[]): string => execFileSync(process.execPath, [SHARDIS_BIN, 'admin', '--dashboard', h.dashboard.addr, '--token', h.token, ...args], { encoding: 'utf8', timeout: 30000 });
-  await waitFor('sentinels to agree with the dashboard', () => cli('sentinel', 'list').includes('all sentinels agree'), 15000, 500);
+  await eventually('sentinels to agree with the dashboard', () => cli('sentinel', 'list').includes('all sentinels agree'), 15000, 500);
   const victim = h.c.info.sentinels[2]!;
   assert.match(cli('sentinel', 'del', victim), /removed/);
   assert.deepEqual(await redisCall(victim, 1000, ['SENTINEL', 'MASTERS']), [], 'the product is no longer monitored there');

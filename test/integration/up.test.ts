@@ -8,7 +8,7 @@ import { join } from 'node:path';
 import net from 'node:net';
 import { Redis } from 'ioredis';
 import { startShardisProcess } from '../../src/util/shardis-process.js';
-import { waitFor } from '../../src/util/processes.js';
+import { eventually } from '../helpers/poll.js';
 import { httpJson } from '../../src/util/http-json.js';
 import type { ClusterInfo } from '../../src/cli/local-cluster.js';
 
@@ -40,7 +40,7 @@ test('shardis up: start, use through both proxies, stop with nothing left runnin
     const m = new Redis({ port: Number(g.master.split(':')[1]) });
     const r = new Redis({ port: Number(g.replicas[0]!.split(':')[1]) });
     const n = await m.dbsize();
-    await waitFor(`replica of group ${g.id} caught up`, async () => (await r.dbsize()) === n, 10000, 100);
+    await eventually(`replica of group ${g.id} caught up`, async () => (await r.dbsize()) === n, 10000, 100);
     assert.ok(n > 0);
     m.disconnect(); r.disconnect();
   }
