@@ -4,7 +4,7 @@
 import { mkdirSync, mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { startOnFreePort } from './free-port.js';
+import { freePort, startOnFreePort } from './free-port.js';
 import { spawnTracked, startManaged, type ManagedServer } from './processes.js';
 import { rawCommand } from './redis-server.js';
 
@@ -26,11 +26,10 @@ export interface RedisSentinel extends ManagedServer {
 }
 
 export async function startRedisSentinel(opts: RedisSentinelOptions = {}): Promise<RedisSentinel> {
+  // No port given: a port taken between freePort() and the bind is retried on another one.
+  if (opts.port === undefined) return startOnFreePort(opts.host ?? '127.0.0.1', undefined, (port) => startRedisSentinel({ ...opts, port }));
   const host = opts.host ?? '127.0.0.1';
-  return startOnFreePort(host, opts.port, (port) => startRedisSentinelOn(opts, host, port));
-}
-
-async function startRedisSentinelOn(opts: RedisSentinelOptions, host: string, port: number): Promise<RedisSentinel> {
+  const port = opts.port ?? (await freePort(host));
   const dir = opts.dir ?? mkdtempSync(join(tmpdir(), `shardis-sentinel-${port}-`));
   mkdirSync(dir, { recursive: true });
   const conf = join(dir, 'sentinel.conf');

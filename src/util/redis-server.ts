@@ -4,7 +4,7 @@ import { mkdirSync, mkdtempSync, realpathSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import net from 'node:net';
-import { startOnFreePort } from './free-port.js';
+import { freePort, startOnFreePort } from './free-port.js';
 import { spawnTracked, startManaged, type ManagedServer } from './processes.js';
 
 export interface RedisServerOptions {
@@ -41,11 +41,10 @@ export function rawCommand(host: string, port: number, line: string, password?: 
 }
 
 export async function startRedisServer(opts: RedisServerOptions = {}): Promise<RedisServer> {
+  // No port given: a port taken between freePort() and the bind is retried on another one.
+  if (opts.port === undefined) return startOnFreePort(opts.host ?? '127.0.0.1', undefined, (port) => startRedisServer({ ...opts, port }));
   const host = opts.host ?? '127.0.0.1';
-  return startOnFreePort(host, opts.port, (port) => startRedisServerOn(opts, host, port));
-}
-
-async function startRedisServerOn(opts: RedisServerOptions, host: string, port: number): Promise<RedisServer> {
+  const port = opts.port ?? (await freePort(host));
   const dir = opts.dir ?? mkdtempSync(join(tmpdir(), `shardis-redis-${port}-`));
   mkdirSync(dir, { recursive: true });
   const lines = [
