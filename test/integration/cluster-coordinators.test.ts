@@ -3,6 +3,7 @@
 // redis groups. Slots assigned through the dashboard route on both proxies; a restarted proxy rejoins
 // with its table; kill -9 of the active dashboard hands over to the standby; with etcd/ZooKeeper down
 // the proxies keep serving, and once it is back the dashboard carries on.
+// Expected duration: about 60-90 s (three coordinators) on a quiet 2-core machine.
 import { describe, test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { mkdtempSync } from 'node:fs';
@@ -120,12 +121,9 @@ for (const kind of ['filesystem', 'etcd', 'zookeeper'] as const) {
         await viaProxy(p1b, async (c) => { assert.equal(await c.get(moved), 'x'); });
 
         // kill -9 the active dashboard: the standby takes over with the same state.
-        const t0 = Date.now();
         await dA.p.proc.kill9();
-        await dB.p.waitLine(/^shardis dashboard ready/, 20000);
+        await dB.p.waitLine(/^shardis dashboard ready/, 20000); // a deadline; takeover times: bench/
         const dashB = await dB.addr();
-        const takeover = Date.now() - t0;
-        assert.ok(takeover < 15000, `takeover took ${takeover} ms`);
         const overview = (await httpJson('GET', dashB, '/topom', { timeoutMs: 5000 })).json as Record<string, unknown>;
         assert.match(JSON.stringify(overview), new RegExp(redis[0]!.addr.replace(/\./g, '\\.')));
 
@@ -138,8 +136,7 @@ for (const kind of ['filesystem', 'etcd', 'zookeeper'] as const) {
               assert.equal(await c.get(high), 'p2');
             });
           }
-          await new Promise((r) => setTimeout(r, 1000));
-          await viaProxy(p2, async (c) => { assert.equal(await c.get(low), 'while-down'); });
+          await viaProxy(p2, async (c) => { assert.equal(await c.get(low), 'while-down', 'a write through one proxy is read through the other'); });
           // Back: the dashboard carries on (possibly after re-taking its lease).
           await backend.server.restart();
           await eventually('dashboard active again', async () => {

@@ -2,6 +2,7 @@
 // ZooKeeper: CRUD and listing, watches, ephemeral nodes (owner closes / is killed), the lease lock
 // (exclusivity, release, takeover after kill -9, loss reporting), and — for etcd/ZooKeeper — clear
 // errors instead of hangs while the server is down, and recovery after it restarts.
+// Expected duration: about 40 s (etcd and ZooKeeper restarts) on a quiet 2-core machine.
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
 import { isStoreError, type Lease, type Store, type StoreError } from '../../src/coordinator/index.js';

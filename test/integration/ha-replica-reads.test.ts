@@ -1,6 +1,7 @@
 // Replica reads (backend_primary_only=false + the dashboard's replica groups): a session's read-only
 // commands go to a replica until the session writes; after that it reads its own writes from the
 // master. A marker key written on the replica only (replica-read-only off) shows where reads went.
+// Expected duration: about 20 s on a quiet 2-core machine.
 import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { mkdtempSync } from 'node:fs';
