@@ -1,6 +1,6 @@
 // The proxy as a real process (`shardis proxy`): admin API (health, stats, slot table read/replace,
 // /metrics), graceful SIGTERM, --workers N sharing one port, and bounded memory under a client that
-// pipelines far faster than it reads. Expected duration: about 15 s.
+// pipelines far faster than it reads. Expected duration: about 20 s.
 import { test, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
