@@ -21,9 +21,11 @@ import { fileURLToPath } from 'node:url';
 import { Redis } from 'ioredis';
 import { startRedisServer, type RedisServer } from '../src/util/redis-server.js';
 import { slotOf } from '../src/slots/hash.js';
-import { call, eventually, startDashboardProcess, tempDir, type DashboardProcess } from '../test/helpers/dashboard.js';
+import { eventually } from '../test/helpers/poll.js';
+import { call, startDashboardProcess, tempDir, type DashboardProcess } from '../test/helpers/dashboard.js';
 import { defaultAdminToken } from '../src/models/auth.js';
 import { defaultDashboardConfig } from '../src/dashboard/config.js';
+import type { MigrationProgress } from '../src/dashboard/slot-actions.js';
 import { startTestProxy, type TestProxy } from '../test/helpers/dashboard-proxies.js';
 
 const ROOT = fileURLToPath(new URL('../../', import.meta.url));
@@ -50,14 +52,14 @@ async function cleanup(): Promise<void> {
   for (const s of servers) await s.stop().catch(() => undefined);
 }
 
-const put = async (path: string): Promise<any> => {
+const put = async (path: string): Promise<unknown> => {
   const r = await call('PUT', dash!.addr, path.replace('{t}', dash!.token));
   if (r.status !== 200) throw new Error(`${path}: ${JSON.stringify(r.body)}`);
   return r.body;
 };
-const progress = async (): Promise<any> => (await call('GET', dash!.addr, `/api/topom/slots/action/progress/${dash!.token}`)).body.progress;
+const progress = async (): Promise<MigrationProgress> => (await call<{ progress: MigrationProgress }>('GET', dash!.addr, `/api/topom/slots/action/progress/${dash!.token}`)).body.progress;
 
-async function waitDone(timeoutMs: number): Promise<any> {
+async function waitDone(timeoutMs: number): Promise<MigrationProgress> {
   return eventually('migration done', async () => {
     const p = await progress();
     return p.slots_pending + p.slots_in_progress === 0 && p.state === 'idle' ? p : null;
@@ -107,7 +109,7 @@ async function main(): Promise<void> {
   const dir = tempDir('shardis-migbench-');
   const d = await startDashboardProcess(['--coordinator', `filesystem:${join(dir, 'coord')}`, '--product-name', P, '--admin-addr', '127.0.0.1:0',
     '--log-level', 'warn', '--migration-batch-keys', String(BATCH_KEYS)], join(dir, 'dashboard.log'));
-  await d.ready;
+  await d.waitReady(60000);
   dash = { addr: d.addr, token: defaultAdminToken(P, ''), proc: d };
   for (const [gid, s] of [[1, g1], [2, g2]] as const) {
     await put(`/api/topom/group/create/{t}/${gid}`);
@@ -124,10 +126,10 @@ async function main(): Promise<void> {
   // ---- 1. small keys, no client load ----
   await loadSmall(g1, N_KEYS, 0, 511, 'small:');
   const mem0 = await usedMemory(g1);
-  let t0 = Date.now();
+  const t0 = Date.now();
   await put('/api/topom/slots/action/create-range/{t}/0/511/2');
-  let p = await waitDone(600000);
-  let secs = (Date.now() - t0) / 1000;
+  const p = await waitDone(600000);
+  const secs = (Date.now() - t0) / 1000;
   const mem1 = await usedMemory(g1);
   const mb = (mem0 - mem1) / 1e6;
   log('## 1. Small keys, idle cluster (512 slots, group 1 → group 2)\n');

@@ -9,13 +9,14 @@ import { parseTopom } from '../models/topom.js';
 import { MAX_SLOT_NUM } from '../slots/hash.js';
 import { isValidAddr } from '../util/address.js';
 import { AdminCliError, DashboardClient, usageError, type GlobalOptions } from './admin/client.js';
+import type { CliValue } from './option-flags.js';
 import { formatGroups, formatOverview, formatProxies, formatSlots, pushLines, table, type StatsReply } from './admin/format.js';
 import type { PushReport } from '../dashboard/push-report.js';
 import { addMigrationCommands } from './admin/migration.js';
 import { addHaCommands } from './admin/ha-commands.js';
 import { addMaintenanceCommands } from './admin/maintenance-commands.js';
 
-type Opts = GlobalOptions & Record<string, unknown>;
+type Opts = GlobalOptions & Record<string, CliValue>;
 
 function out(opts: Opts, json: unknown, human: () => string): void {
   process.stdout.write(opts.json ? JSON.stringify(json, null, 2) + '\n' : human());
@@ -73,7 +74,7 @@ function action(fn: (opts: Opts, args: Array<string | undefined>) => Promise<voi
   return async (...a: unknown[]) => {
     const cmd = a[a.length - 1] as Command;
     const opts = cmd.optsWithGlobals() as Opts;
-    const args = a.slice(0, -2).map((x) => (x === undefined ? undefined : String(x)));
+    const args = a.slice(0, -2).map((x) => (x === undefined ? undefined : String(x as string)));
     try {
       await fn(opts, args);
     } catch (e) {
@@ -152,7 +153,7 @@ function addDashboardCommands(admin: Command): void {
     }));
   admin.command('reload').description('re-read all metadata from the coordinator (after external edits)')
     .action(action(async (opts) => {
-      const r = await (await client(opts)).put('/api/topom/reload/{token}');
+      const r = await (await client(opts)).put<{ groups: number; proxies: number; assigned: number }>('/api/topom/reload/{token}');
       out(opts, r, () => `reloaded: ${r.groups} groups, ${r.proxies} proxies, ${r.assigned} slots assigned\n`);
     }));
   admin.command('shutdown').description('stop the dashboard (it releases the product lock)')
@@ -255,7 +256,8 @@ function addSlotCommands(admin: Command): void {
       let body: unknown;
       if (opts.file) {
         if (opts.range || opts.group || opts.offline) throw usageError('--file cannot be combined with --range, --group or --offline');
-        try { body = JSON.parse(readFileSync(String(opts.file), 'utf8')); } catch (e) { throw usageError(`${opts.file}: ${(e as Error).message}`); }
+        const file = String(opts.file);
+        try { body = JSON.parse(readFileSync(file, 'utf8')); } catch (e) { throw usageError(`${file}: ${(e as Error).message}`); }
       } else {
         if (!opts.range) throw usageError('--range is required (or --file)');
         if (!opts.group === !opts.offline) throw usageError('give exactly one of --group GID or --offline');

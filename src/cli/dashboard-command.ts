@@ -7,7 +7,7 @@ import { DASHBOARD_OPTIONS, toDashboardConfig } from '../dashboard/config.js';
 import { runDashboard } from '../dashboard/run.js';
 import { applyFlags, defaults, loadToml, renderDefaultToml } from '../util/options.js';
 import { makeLogger } from '../util/log.js';
-import { addOptionFlags, flagOverrides } from './option-flags.js';
+import { addOptionFlags, flagOverrides, type CliValue } from './option-flags.js';
 
 export function dashboardCommand(): Command {
   const cmd = new Command('dashboard')
@@ -15,7 +15,7 @@ export function dashboardCommand(): Command {
     .option('--config <file>', 'TOML config file (Codis dashboard.toml keys accepted)')
     .option('--default-config', 'print a commented config with every option at its default and exit');
   addOptionFlags(cmd, DASHBOARD_OPTIONS);
-  cmd.action(async (opts: Record<string, unknown>) => {
+  cmd.action(async (opts: Record<string, CliValue>) => {
     if (opts.defaultConfig) { process.stdout.write(renderDefaultToml('shardis dashboard config', DASHBOARD_OPTIONS)); return; }
     const base = opts.config ? loadToml(DASHBOARD_OPTIONS, String(opts.config)) : defaults(DASHBOARD_OPTIONS);
     const config = toDashboardConfig(applyFlags(DASHBOARD_OPTIONS, base, flagOverrides(DASHBOARD_OPTIONS, opts)));

@@ -3,6 +3,7 @@
 import cluster from 'node:cluster';
 import { Command } from 'commander';
 import { VERSION } from '../version.js';
+import type { ProxyConfig } from '../proxy/config.js';
 
 /** Subcommands, loaded on demand so a process only loads what it runs (a proxy does not need the dashboard). */
 const SUBCOMMANDS: Record<string, () => Promise<Command>> = {
@@ -15,7 +16,7 @@ const SUBCOMMANDS: Record<string, () => Promise<Command>> = {
 async function main(): Promise<void> {
   if (cluster.isWorker && process.env.SHARDIS_PROXY_WORKER) {
     const { runProxyWorker } = await import('../proxy/run.js');
-    await runProxyWorker(JSON.parse(process.env.SHARDIS_PROXY_CONFIG ?? '{}'));
+    await runProxyWorker(JSON.parse(process.env.SHARDIS_PROXY_CONFIG ?? '{}') as ProxyConfig);
     return;
   }
   const program = new Command('shardis')

@@ -2,6 +2,9 @@
 import type { Command } from 'commander';
 import { flagName, type OptionSpec } from '../util/options.js';
 
+/** What commander hands an action for one option: its string value, a bare flag, or a repeated option. */
+export type CliValue = string | boolean | string[] | undefined;
+
 const camel = (key: string): string => key.replace(/_([a-z0-9])/g, (_, c: string) => c.toUpperCase());
 
 export function addOptionFlags(cmd: Command, specs: OptionSpec[]): Command {
@@ -9,11 +12,11 @@ export function addOptionFlags(cmd: Command, specs: OptionSpec[]): Command {
   return cmd;
 }
 
-export function flagOverrides(specs: OptionSpec[], opts: Record<string, unknown>): Record<string, string | undefined> {
+export function flagOverrides(specs: OptionSpec[], opts: Record<string, CliValue>): Record<string, string | undefined> {
   const out: Record<string, string | undefined> = {};
   for (const s of specs) {
     const v = opts[camel(s.key)];
-    if (v !== undefined) out[s.key] = String(v);
+    if (v !== undefined) out[s.key] = Array.isArray(v) ? v.join(',') : String(v);
   }
   return out;
 }

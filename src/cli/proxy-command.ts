@@ -6,7 +6,7 @@ import { applyFlags, defaults, loadToml, renderDefaultToml } from '../util/optio
 import { parseSlots, type Slot } from '../models/slot.js';
 import { runProxy } from '../proxy/run.js';
 import { makeLogger } from '../util/log.js';
-import { addOptionFlags, flagOverrides } from './option-flags.js';
+import { addOptionFlags, flagOverrides, type CliValue } from './option-flags.js';
 
 export function proxyCommand(): Command {
   const cmd = new Command('proxy')
@@ -16,7 +16,7 @@ export function proxyCommand(): Command {
     .option('--dashboard <addr>', 'register with this dashboard (same as --dashboard-addr)')
     .option('--default-config', 'print a commented config with every option at its default and exit');
   addOptionFlags(cmd, PROXY_OPTIONS);
-  cmd.action(async (opts: Record<string, unknown>) => {
+  cmd.action(async (opts: Record<string, CliValue>) => {
     if (opts.defaultConfig) { process.stdout.write(renderDefaultToml('shardis proxy config', PROXY_OPTIONS)); return; }
     const warnings: string[] = [];
     const base = opts.config ? loadToml(PROXY_OPTIONS, String(opts.config), defaults(PROXY_OPTIONS), CODIS_IGNORED_PROXY_KEYS, (m) => warnings.push(m)) : defaults(PROXY_OPTIONS);

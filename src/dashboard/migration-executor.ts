@@ -361,7 +361,7 @@ export class MigrationExecutor {
       const name = g.get('name') as Buffer;
       const entriesRead = g.get('entries-read');
       const create: Array<string | Buffer> = ['CREATE', tmp, name, String(g.get('last-delivered-id'))];
-      if (entriesRead !== null && entriesRead !== undefined) create.push('ENTRIESREAD', String(entriesRead));
+      if (entriesRead !== null && entriesRead !== undefined) create.push('ENTRIESREAD', String(entriesRead as number | Buffer));
       create.push('MKSTREAM');
       await t.callBuffer('XGROUP', ...create);
       await t.pexpire(tmp, tmpTtl);
@@ -387,8 +387,8 @@ export class MigrationExecutor {
     }
     const info = fieldsOf((await c.callBuffer('XINFO', 'STREAM', key)) as unknown[]);
     if ((await t.exists(tmp)) === 1) {
-      await t.call('XSETID', tmp, String(info.get('last-generated-id')), 'ENTRIESADDED', String(info.get('entries-added') ?? 0),
-        'MAXDELETEDID', String(info.get('max-deleted-entry-id') ?? '0-0'));
+      await t.call('XSETID', tmp, String(info.get('last-generated-id')), 'ENTRIESADDED', String((info.get('entries-added') as number | undefined) ?? 0),
+        'MAXDELETEDID', String((info.get('max-deleted-entry-id') as Buffer | undefined) ?? '0-0'));
     }
   }
 }

@@ -53,7 +53,6 @@ export interface SlotActionHost {
 export const ACTIVE_CLIENT_OPS = 100;
 
 const IN_PROGRESS = new Set<string>([ActionState.Preparing, ActionState.Prepared, ActionState.Migrating, ActionState.Finished]);
-const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
 
 class RetryLater extends Error {}
 

@@ -53,7 +53,8 @@ export class MasterWatcher {
   readonly status: WatcherStatus = { servers: [], masters: {}, switches: 0, recent_switches: [] };
 
   constructor(private readonly o: MasterWatcherOptions) {
-    this.sub = new SwitchSubscriber(o.product, (why) => this.kick(why));
+    // kick() never rejects: loop() logs a failed resolution and waits for the next event or poll.
+    this.sub = new SwitchSubscriber(o.product, (why) => void this.kick(why));
   }
 
   setServers(servers: readonly string[]): void {
@@ -64,10 +65,10 @@ export class MasterWatcher {
     if (this.timer) clearInterval(this.timer);
     this.timer = null;
     if (this.servers.length > 0 && this.o.pollMs > 0) {
-      this.timer = setInterval(() => this.kick('poll'), this.o.pollMs);
+      this.timer = setInterval(() => void this.kick('poll'), this.o.pollMs);
       this.timer.unref();
     }
-    if (this.servers.length > 0) this.kick('sentinel list set');
+    if (this.servers.length > 0) void this.kick('sentinel list set');
   }
 
   get enabled(): boolean { return this.servers.length > 0; }

@@ -11,7 +11,7 @@ import { MAX_SLOT_NUM } from '../slots/hash.js';
 import type { BackendPool } from './backend-pool.js';
 
 export class ReplicaReads {
-  private readonly groups: Array<string[][] | undefined> = new Array(MAX_SLOT_NUM);
+  private readonly groups = new Array<string[][] | undefined>(MAX_SLOT_NUM);
   private rr = 0;
   /** Slots that have replica groups (0 keeps the hot path to one comparison). */
   count = 0;

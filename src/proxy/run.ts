@@ -88,7 +88,7 @@ export async function runProxyWorker(config: ProxyConfig): Promise<void> {
 }
 
 export async function runProxy(config: ProxyConfig, initialSlots: Slot[] | null, log: Logger): Promise<RunningProxy> {
-  let model: ProxyModel;
+  let model: ProxyModel; // eslint-disable-line prefer-const -- assigned after the admin API that reads it is built
   let proxyPort: number;
   let ctl: ProxyControl;
   let resolveDone!: () => void;

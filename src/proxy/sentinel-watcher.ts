@@ -16,7 +16,7 @@ export interface ProxySentinelOptions {
   fill(slots: Slot[]): void;
   pollMs?: number;
   timeoutMs?: number;
-  log?(msg: string, fields?: Record<string, unknown>): void;
+  log?: (msg: string, fields?: Record<string, unknown>) => void;
 }
 
 /** The group masters the table routes to now (group id → address). */

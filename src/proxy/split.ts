@@ -8,7 +8,7 @@ import type { Placement } from './placement.js';
 export type MergeKind = 'mget' | 'mset' | 'sum';
 
 export interface SplitPart { addr: string; raw: Buffer }
-export interface SplitPlan { parts: SplitPart[]; merge(replies: Buffer[]): Buffer }
+export interface SplitPlan { parts: SplitPart[]; merge: (replies: Buffer[]) => Buffer }
 
 const digits = (n: number): number => (n < 10 ? 1 : n < 100 ? 2 : n < 1000 ? 3 : String(n).length);
 

@@ -69,7 +69,7 @@ export async function waitFor(what: string, check: () => Promise<boolean> | bool
     } catch (e) { lastErr = e; }
     await new Promise((r) => setTimeout(r, everyMs));
   }
-  throw new Error(`timed out after ${timeoutMs} ms waiting for ${what}${lastErr ? `: ${String(lastErr)}` : ''}`);
+  throw new Error(`timed out after ${timeoutMs} ms waiting for ${what}${lastErr ? `: ${lastErr instanceof Error ? lastErr.message : JSON.stringify(lastErr)}` : ''}`);
 }
 
 /**
@@ -101,10 +101,15 @@ export async function startManaged(o: {
 }): Promise<ManagedServer> {
   const launch = async (): Promise<Spawned> => {
     const p = o.spawn();
-    await waitFor(o.what, async () => {
-      if (p.child.exitCode !== null || p.child.signalCode !== null) throw new Error(`${o.what} exited (see ${o.logFile})`);
-      return o.ready();
-    }, o.timeoutMs, o.everyMs ?? 50);
+    try {
+      await waitFor(o.what, async () => {
+        if (p.child.exitCode !== null || p.child.signalCode !== null) throw new Error(`${o.what} exited (see ${o.logFile})`);
+        return o.ready();
+      }, o.timeoutMs, o.everyMs ?? 50);
+    } catch (e) {
+      await p.kill9(); // never leave a server that did not become ready running
+      throw e;
+    }
     return p;
   };
   let proc = await launch();

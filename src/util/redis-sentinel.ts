@@ -4,7 +4,7 @@
 import { mkdirSync, mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { freePort } from './free-port.js';
+import { freePort, startOnFreePort } from './free-port.js';
 import { spawnTracked, startManaged, type ManagedServer } from './processes.js';
 import { rawCommand } from './redis-server.js';
 
@@ -26,6 +26,8 @@ export interface RedisSentinel extends ManagedServer {
 }
 
 export async function startRedisSentinel(opts: RedisSentinelOptions = {}): Promise<RedisSentinel> {
+  // No port given: a port taken between freePort() and the bind is retried on another one.
+  if (opts.port === undefined) return startOnFreePort(opts.host ?? '127.0.0.1', undefined, (port) => startRedisSentinel({ ...opts, port }));
   const host = opts.host ?? '127.0.0.1';
   const port = opts.port ?? (await freePort(host));
   const dir = opts.dir ?? mkdtempSync(join(tmpdir(), `shardis-sentinel-${port}-`));

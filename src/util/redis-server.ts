@@ -1,10 +1,10 @@
 // Starts a stock redis-server (Debian package) on a loopback port with its own working directory,
-// waits until it answers PING, and stops it again. Used by tests, benchmarks and `shardis up`.
-import { mkdirSync, mkdtempSync, writeFileSync } from 'node:fs';
+// waits until it answers (itself, not another server on the port), and stops it again. Used by tests, benchmarks and `shardis up`.
+import { mkdirSync, mkdtempSync, realpathSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import net from 'node:net';
-import { freePort } from './free-port.js';
+import { freePort, startOnFreePort } from './free-port.js';
 import { spawnTracked, startManaged, type ManagedServer } from './processes.js';
 
 export interface RedisServerOptions {
@@ -49,6 +49,8 @@ export function rawCommand(host: string, port: number, line: string, password?: 
 }
 
 export async function startRedisServer(opts: RedisServerOptions = {}): Promise<RedisServer> {
+  // No port given: a port taken between freePort() and the bind is retried on another one.
+  if (opts.port === undefined) return startOnFreePort(opts.host ?? '127.0.0.1', undefined, (port) => startRedisServer({ ...opts, port }));
   const host = opts.host ?? '127.0.0.1';
   const port = opts.port ?? (await freePort(host));
   const dir = opts.dir ?? mkdtempSync(join(tmpdir(), `shardis-redis-${port}-`));
@@ -76,7 +78,8 @@ export async function startRedisServer(opts: RedisServerOptions = {}): Promise<R
   const server = await startManaged({
     what: `redis-server on ${host}:${port}`, logFile: join(dir, 'redis.log'), timeoutMs: 10000, everyMs: 30,
     spawn: () => spawnTracked(opts.bin ?? 'redis-server', [conf], { stdio: ['ignore', 'ignore', 'inherit'] }),
-    ready: async () => (await rawCommand(host, port, 'PING', opts.password)).includes('PONG'),
+    // Our server, not another one that took the port first: it reports our (unique) dir.
+    ready: async () => (await rawCommand(host, port, 'CONFIG GET dir', opts.password)).includes(realpathSync(dir)),
   });
   return Object.assign(server, { host, port, addr: `${host}:${port}`, dir, ...(tlsPort !== undefined ? { tlsPort } : {}) });
 }

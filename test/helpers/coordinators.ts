@@ -152,19 +152,3 @@ export async function spawnHolder(spec: StoreSpec, action: HolderAction): Promis
   await waitLine(/^(READY|HELD-BY-OTHER)$/, 20000);
   return holder;
 }
-
-/** Polls `fn` until it returns a non-null value; returns it with the time it took. */
-export async function pollUntil<T>(what: string, fn: () => Promise<T | null | undefined | false>, timeoutMs: number, everyMs = 50): Promise<{ value: T; elapsedMs: number }> {
-  const start = Date.now();
-  let lastErr: unknown;
-  while (Date.now() - start < timeoutMs) {
-    try {
-      const v = await fn();
-      if (v !== null && v !== undefined && v !== false) return { value: v, elapsedMs: Date.now() - start };
-    } catch (e) {
-      lastErr = e;
-    }
-    await new Promise((r) => setTimeout(r, everyMs));
-  }
-  throw new Error(`timed out after ${timeoutMs} ms waiting for ${what}${lastErr ? `: ${String(lastErr)}` : ''}`);
-}

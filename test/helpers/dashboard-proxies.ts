@@ -21,7 +21,7 @@ export async function startTestProxy(product: string, productAuth = ''): Promise
   const config = { ...defaultProxyConfig(), productName: product, productAuth, proxyAddr: '127.0.0.1:0', adminAddr: '127.0.0.1:0' };
   const proxy = new ProxyServer(config);
   const port = await proxy.listen();
-  let model!: ProxyModel;
+  let model!: ProxyModel; // eslint-disable-line prefer-const -- assigned after the admin API that reads it is built
   let stopped = false;
   const ctl = singleProcessControl(proxy, () => model, async () => { await stop(); });
   const admin = await startAdminApi(ctl, '127.0.0.1:0');

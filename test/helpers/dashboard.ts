@@ -45,9 +45,12 @@ export function waitState(d: RunningDashboard, state: string, timeoutMs = 10000)
   });
 }
 
+// Replies default to `any`: tests read many reply shapes; the eslint override for test/integration says why.
+// eslint-disable-next-line @typescript-eslint/no-explicit-any
 export interface ApiReply<T = any> { status: number; body: T }
 
 /** JSON call to a dashboard; never throws for HTTP errors. */
+// eslint-disable-next-line @typescript-eslint/no-explicit-any -- see ApiReply
 export async function call<T = any>(method: 'GET' | 'PUT', addr: string, path: string, body?: unknown, headers?: Record<string, string>): Promise<ApiReply<T>> {
   const r = await httpJson(method, addr, path, { timeoutMs: 30000, body, headers });
   return { status: r.status, body: r.json as T };
@@ -57,20 +60,32 @@ export interface DashboardProcess {
   proc: Spawned;
   adminPort: number;
   addr: string;
-  /** Resolves when the process printed its ready line (maybe after being standby). */
-  ready: Promise<void>;
-  /** Resolves when it printed its standby line. */
-  standby: Promise<void>;
+  /** Resolves once the process printed its ready line (maybe after being standby); rejects if it exits first or after `timeoutMs`. */
+  waitReady(timeoutMs: number): Promise<void>;
+  /** Resolves once it printed its standby line; rejects if it exits first or after `timeoutMs`. */
+  waitStandby(timeoutMs: number): Promise<void>;
   lines: string[];
 }
 
-/** Runs `node bin/shardis.js dashboard ARGS`; resolves once it printed ready or standby. */
-export async function startDashboardProcess(args: string[], logFile: string): Promise<DashboardProcess> {
+/**
+ * The one helper that runs `node bin/shardis.js dashboard ARGS` for tests and benches; resolves once it
+ * printed its admin port (ready or standby), within `startMs`. The process is stopped if that fails.
+ */
+export async function startDashboardProcess(args: string[], logFile: string, startMs = 30000): Promise<DashboardProcess> {
   const p = startShardisProcess('dashboard', args, logFile);
-  // Settles only on a match (a process that exits first leaves it pending, as a test expects).
-  const seen = (re: RegExp): Promise<void> => p.waitLine(re, 0).then(() => undefined, () => new Promise<void>(() => {}));
-  const adminPort = Number((await p.waitLine(/admin_port=(\d+)/))[1]);
-  return { proc: p.proc, adminPort, addr: `127.0.0.1:${adminPort}`, ready: seen(/^shardis dashboard ready/), standby: seen(/^shardis dashboard standby/), lines: p.lines };
+  let adminPort: number;
+  try {
+    adminPort = Number((await p.waitLine(/admin_port=(\d+)/, startMs))[1]);
+  } catch (e) {
+    await p.proc.kill9();
+    throw e;
+  }
+  const seen = async (re: RegExp, timeoutMs: number): Promise<void> => { await p.waitLine(re, timeoutMs); };
+  return {
+    proc: p.proc, adminPort, addr: `127.0.0.1:${adminPort}`, lines: p.lines,
+    waitReady: (ms) => seen(/^shardis dashboard ready/, ms),
+    waitStandby: (ms) => seen(/^shardis dashboard standby/, ms),
+  };
 }
 
 /** A TCP server that accepts connections and never answers (a hung proxy). */
@@ -83,18 +98,4 @@ export async function startBlackhole(): Promise<{ addr: string; close(): Promise
     addr: `127.0.0.1:${a.port}`,
     close: () => new Promise<void>((r) => { for (const s of socks) s.destroy(); srv.close(() => r()); }),
   };
-}
-
-/** Polls `check` until it returns a truthy value, or throws after `timeoutMs`. */
-export async function eventually<T>(what: string, check: () => Promise<T | undefined | null | false> | T | undefined | null | false, timeoutMs = 10000, everyMs = 100): Promise<T> {
-  const deadline = Date.now() + timeoutMs;
-  let last: unknown;
-  while (Date.now() < deadline) {
-    try {
-      const v = await check();
-      if (v) return v;
-    } catch (e) { last = e; }
-    await new Promise((r) => setTimeout(r, everyMs));
-  }
-  throw new Error(`timed out after ${timeoutMs} ms waiting for ${what}${last ? `: ${String(last)}` : ''}`);
 }

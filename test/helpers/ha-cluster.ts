@@ -8,7 +8,7 @@ import { join } from 'node:path';
 import { Redis } from 'ioredis';
 import { startLocalCluster, type LocalCluster } from '../../src/cli/local-cluster.js';
 import { startRedisServer, type RedisServer } from '../../src/util/redis-server.js';
-import { startDashboardProcess } from '../../src/util/shardis-process.js';
+import { startDashboardProcess, type DashboardProcess } from './dashboard.js';
 import { httpJson } from '../../src/util/http-json.js';
 import { slotOf } from '../../src/slots/hash.js';
 import { redisCall } from '../../src/ha/sentinels.js';
@@ -77,6 +77,7 @@ export async function startHaCluster(o: { groups?: number; replicas?: number; pr
   return h;
 }
 
+// eslint-disable-next-line @typescript-eslint/no-explicit-any -- as call() in dashboard.ts: tests read many reply shapes
 export async function api<T = any>(h: HaCluster, method: 'GET' | 'PUT', path: string, body?: unknown): Promise<{ status: number; body: T }> {
   const r = await httpJson(method, h.dashboard.addr, path.replace('{token}', h.token), { timeoutMs: 30000, body });
   return { status: r.status, body: r.json as T };
@@ -84,7 +85,7 @@ export async function api<T = any>(h: HaCluster, method: 'GET' | 'PUT', path: st
 
 /** The dashboard's groups (servers[0] = master). */
 export async function dashboardGroups(h: HaCluster): Promise<Array<{ id: number; servers: Array<{ server: string }> }>> {
-  const r = await api(h, 'GET', '/api/topom/stats/{token}');
+  const r = await api<{ group: { models: Array<{ id: number; servers: Array<{ server: string }> }> } }>(h, 'GET', '/api/topom/stats/{token}');
   if (r.status !== 200) throw new Error(`stats: HTTP ${r.status}`);
   return r.body.group.models;
 }
@@ -173,12 +174,6 @@ export class Workload {
 }
 
 /** Starts another dashboard process for the product (standby while one is active). */
-export async function startStandbyDashboard(h: HaCluster, addr = '127.0.0.1:0'): Promise<{ proc: Spawned; ready: Promise<number> }> {
-  const { startShardisProcess } = await import('../../src/util/shardis-process.js');
-  const p = startShardisProcess('dashboard', ['--coordinator', h.c.info.coordinator, '--product-name', h.c.info.product, '--admin-addr', addr, ...h.dashboardArgs], join(h.c.info.dir, `dashboard-${Date.now()}.log`));
-  const ready = p.waitLine(/^shardis dashboard ready admin_port=(\d+)/, 60000).then((m) => Number(m[1]));
-  await p.waitLine(/^shardis dashboard (standby|ready)/, 30000);
-  return { proc: p.proc, ready };
+export async function startStandbyDashboard(h: HaCluster, addr = '127.0.0.1:0'): Promise<DashboardProcess> {
+  return startDashboardProcess(['--coordinator', h.c.info.coordinator, '--product-name', h.c.info.product, '--admin-addr', addr, ...h.dashboardArgs], join(h.c.info.dir, `dashboard-${Date.now()}.log`));
 }
-
-export { startDashboardProcess };

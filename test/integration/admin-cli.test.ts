@@ -2,12 +2,14 @@
 // scripts, error messages on stderr and the documented exit codes (1 API error, 2 usage, 3
 // unreachable), the admin token derived from --product/--product-auth or given with --token, and
 // the coordinator-direct list-products.
+// Expected duration: about 10 s on a quiet 2-core machine.
 import { test, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawn } from 'node:child_process';
 import { join } from 'node:path';
 import { startRedisServer, type RedisServer } from '../../src/util/redis-server.js';
-import { freePort } from '../../src/util/free-port.js';
+import { closedPort } from '../helpers/ports.js';
+import { eventually } from '../helpers/poll.js';
 import { SHARDIS_BIN, startDashboard, tempDir, type TestDashboard } from '../helpers/dashboard.js';
 
 const servers: RedisServer[] = [];
@@ -57,8 +59,10 @@ test('admin CLI: operations, tables, --json, exit codes', async () => {
   assert.match(show, /^1\s+512\s+0-511$/m);
   assert.match(show, /^2\s+512\s+512-1023$/m);
   // Wait for a stats round so the server columns are filled.
-  await new Promise((r) => setTimeout(r, 500));
-  const groups = (await ok('group', 'list')).stdout;
+  const groups = await eventually('a stats round to fill the server columns', async () => {
+    const out = (await ok('group', 'list')).stdout;
+    return new RegExp(`^1\\s+${a.addr}\\s+master\\s`, 'm').test(out) ? out : null;
+  }, 15000, 200);
   assert.match(groups, /^GROUP\s+SERVER\s+ROLE\s+DC\s+MEMORY\s+KEYS\s+REPLICAS\s+SLOTS\s+STATUS$/m);
   assert.match(groups, new RegExp(`^1\\s+${a.addr}\\s+master\\s+-\\s+\\S+\\s+0\\s+0\\s+512\\s+up$`, 'm'));
   assert.match(groups, new RegExp(`^2\\s+${b.addr}\\s+master\\s+dc2\\s+`, 'm'));
@@ -105,7 +109,7 @@ test('admin CLI: operations, tables, --json, exit codes', async () => {
   assert.match(r.stderr, /--dashboard HOST:PORT is required/);
 
   // Unreachable dashboard: exit 3.
-  r = await admin(['--dashboard', `127.0.0.1:${await freePort()}`, '--token', 'x'.repeat(32), 'overview']);
+  r = await admin(['--dashboard', `127.0.0.1:${await closedPort()}`, '--token', 'x'.repeat(32), 'overview']);
   assert.equal(r.code, 3);
   assert.match(r.stderr, /cannot reach the dashboard at 127\.0\.0\.1:\d+: connect ECONNREFUSED/);
 

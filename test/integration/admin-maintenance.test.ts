@@ -1,5 +1,6 @@
 // `shardis admin` maintenance tools: config-dump / config-restore through the coordinator, and
 // proxy-admin talking to one proxy's admin API directly — run as the real CLI.
+// Expected duration: about 10 s on a quiet 2-core machine.
 import { test, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
@@ -8,6 +9,8 @@ import { join } from 'node:path';
 import { startRedisServer, type RedisServer } from '../../src/util/redis-server.js';
 import { startProxyProcess, SHARDIS_BIN } from '../../src/util/shardis-process.js';
 import { evenSlots } from '../../src/models/layout.js';
+import { closedPort } from '../helpers/ports.js';
+import { Redis } from 'ioredis';
 import { startDashboard, tempDir, call, type TestDashboard } from '../helpers/dashboard.js';
 
 const dir = tempDir('shardis-admin-maint-');
@@ -75,8 +78,17 @@ test('proxy-admin: model, stats, slots, fillslots, reset-stats against one proxy
   const fill = cli('proxy-admin', 'fillslots', admin, half);
   assert.equal(fill.code, 0, fill.stderr);
   assert.match(cli('proxy-admin', 'slots', admin).stdout, /\(none\): 512 slots/);
-  assert.match(cli('proxy-admin', 'stats', admin).stdout, /^ops \d+ \(errors \d+\)/);
+  // Traffic through the proxy shows in its stats; reset-stats sets them back to zero.
+  const client = new Redis({ port: p.port, host: '127.0.0.1', maxRetriesPerRequest: 0 });
+  try {
+    for (let i = 0; i < 5; i++) assert.equal(await client.ping(), 'PONG');
+  } finally {
+    client.disconnect();
+  }
+  const opsOf = (): number => Number(/^ops (\d+) \(errors \d+\)/m.exec(cli('proxy-admin', 'stats', admin).stdout)?.[1] ?? NaN);
+  assert.ok(opsOf() >= 5, 'the pings are counted');
   assert.equal(cli('proxy-admin', 'reset-stats', admin).code, 0);
+  assert.equal(opsOf(), 0, 'reset-stats zeroes the counters');
   assert.equal(cli('proxy-admin', 'stats', admin, '--product-auth', 'wrong').code, 1, 'a wrong product_auth gives a wrong xauth');
-  assert.equal(cli('proxy-admin', 'model', '127.0.0.1:1').code, 3);
+  assert.equal(cli('proxy-admin', 'model', `127.0.0.1:${await closedPort()}`).code, 3);
 });

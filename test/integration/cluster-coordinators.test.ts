@@ -3,6 +3,7 @@
 // redis groups. Slots assigned through the dashboard route on both proxies; a restarted proxy rejoins
 // with its table; kill -9 of the active dashboard hands over to the standby; with etcd/ZooKeeper down
 // the proxies keep serving, and once it is back the dashboard carries on.
+// Expected duration: about 60-90 s (three coordinators) on a quiet 2-core machine.
 import { describe, test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { mkdtempSync } from 'node:fs';
@@ -11,7 +12,7 @@ import { join } from 'node:path';
 import { Redis } from 'ioredis';
 import { startRedisServer, type RedisServer } from '../../src/util/redis-server.js';
 import { startShardisProcess, type ShardisProcess } from '../../src/util/shardis-process.js';
-import { waitFor } from '../../src/util/processes.js';
+import { eventually } from '../helpers/poll.js';
 import { httpJson } from '../../src/util/http-json.js';
 import { formatStoreSpec, jodisDir } from '../../src/coordinator/index.js';
 import { defaultAdminToken } from '../../src/models/auth.js';
@@ -27,7 +28,7 @@ async function startProxy(spec: string, dir: string, name: string): Promise<Prox
   const p = startShardisProcess('proxy', ['--coordinator', spec, '--product-name', PRODUCT, '--proxy-addr', '127.0.0.1:0', '--admin-addr', '127.0.0.1:0', '--jodis-timeout', '2s'], join(dir, `${name}.log`));
   const m = await p.waitLine(/proxy_port=(\d+) admin_port=(\d+)/);
   const admin = `127.0.0.1:${m[2]}`;
-  await waitFor(`${name} online`, async () => ((await httpJson('GET', admin, '/health', { timeoutMs: 2000 })).json as { online: boolean }).online, 30000, 100);
+  await eventually(`${name} online`, async () => ((await httpJson('GET', admin, '/health', { timeoutMs: 2000 })).json as { online: boolean }).online, 30000, 100);
   return { p, port: Number(m[1]), admin };
 }
 
@@ -102,7 +103,7 @@ for (const kind of ['filesystem', 'etcd', 'zookeeper'] as const) {
 
         // Discovery entries for clients (jodis), one per proxy.
         const store = await backend.open();
-        await waitFor('two jodis entries', async () => (await store.list(jodisDir(PRODUCT))).length === 2, 10000, 100);
+        await eventually('two jodis entries', async () => (await store.list(jodisDir(PRODUCT))).length === 2, 10000, 100);
 
         // Reassign slots 0..99 to group 2 (no data moved): both proxies follow.
         await put(dashA, 'slots/assign-range/{token}/0/99/2');
@@ -120,12 +121,9 @@ for (const kind of ['filesystem', 'etcd', 'zookeeper'] as const) {
         await viaProxy(p1b, async (c) => { assert.equal(await c.get(moved), 'x'); });
 
         // kill -9 the active dashboard: the standby takes over with the same state.
-        const t0 = Date.now();
         await dA.p.proc.kill9();
-        await dB.p.waitLine(/^shardis dashboard ready/, 20000);
+        await dB.p.waitLine(/^shardis dashboard ready/, 20000); // a deadline; takeover times: bench/
         const dashB = await dB.addr();
-        const takeover = Date.now() - t0;
-        assert.ok(takeover < 15000, `takeover took ${takeover} ms`);
         const overview = (await httpJson('GET', dashB, '/topom', { timeoutMs: 5000 })).json as Record<string, unknown>;
         assert.match(JSON.stringify(overview), new RegExp(redis[0]!.addr.replace(/\./g, '\\.')));
 
@@ -138,11 +136,10 @@ for (const kind of ['filesystem', 'etcd', 'zookeeper'] as const) {
               assert.equal(await c.get(high), 'p2');
             });
           }
-          await new Promise((r) => setTimeout(r, 1000));
-          await viaProxy(p2, async (c) => { assert.equal(await c.get(low), 'while-down'); });
+          await viaProxy(p2, async (c) => { assert.equal(await c.get(low), 'while-down', 'a write through one proxy is read through the other'); });
           // Back: the dashboard carries on (possibly after re-taking its lease).
           await backend.server.restart();
-          await waitFor('dashboard active again', async () => {
+          await eventually('dashboard active again', async () => {
             const r = await httpJson('GET', dashB, '/health', { timeoutMs: 2000 }).catch(() => null);
             if (r?.status === 200) return true;
             return false;
@@ -151,13 +148,13 @@ for (const kind of ['filesystem', 'etcd', 'zookeeper'] as const) {
             throw new Error(`dashboard did not become active again: ${(await httpJson('GET', dashB, '/health', { timeoutMs: 2000 })).text}`);
           });
           let last = '';
-          await waitFor('dashboard accepts changes again', async () => {
+          await eventually('dashboard accepts changes again', async () => {
             const r = await httpJson('PUT', dashB, `/api/topom/slots/assign-range/${TOKEN}/0/99/1`, { timeoutMs: 10000 });
             last = r.text;
             return r.status === 200;
           }, 30000, 500).catch(() => { throw new Error(`last reply: ${last}`); });
           const back = keyWhere('back', (s) => s < 100);
-          await waitFor('proxies follow the new table', async () => {
+          await eventually('proxies follow the new table', async () => {
             let ok = true;
             for (const p of [p1b, p2]) {
               const t = (await httpJson('GET', p.admin, '/proxy/slots', { timeoutMs: 2000 })).json as Array<{ backend_addr?: string }>;

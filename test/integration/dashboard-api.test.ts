@@ -2,14 +2,16 @@
 // servers (probe against live, dead and password-protected redis), Codis's safety rules, slot
 // assignment (ranges, offline, even layout, refused while an action is pending), stats and metrics,
 // persistence across a restart, and reading metadata written in Codis 3.2's own format.
+// Expected duration: about 10 s on a quiet 2-core machine.
 import { test, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { join } from 'node:path';
 import { startRedisServer, type RedisServer } from '../../src/util/redis-server.js';
-import { freePort } from '../../src/util/free-port.js';
+import { closedPort } from '../helpers/ports.js';
 import { openStore, slotPath, groupPath, proxyPath, sentinelPath, topomPath } from '../../src/coordinator/index.js';
 import { defaultAdminToken } from '../../src/models/auth.js';
-import { call, eventually, startDashboard, tempDir, type TestDashboard } from '../helpers/dashboard.js';
+import { eventually } from '../helpers/poll.js';
+import { call, startDashboard, tempDir, type TestDashboard } from '../helpers/dashboard.js';
 
 const servers: RedisServer[] = [];
 const dashboards: TestDashboard[] = [];
@@ -65,7 +67,7 @@ test('groups, servers, safety rules, slot assignment, stats, persistence', async
   const again = await put(`/api/topom/group/add/{t}/2/${a.addr}`);
   assert.equal(again.status, 409);
   assert.match(again.body.error, /already in group 1/);
-  const deadPort = await freePort();
+  const deadPort = await closedPort();
   const dead = await put(`/api/topom/group/add/{t}/3/127.0.0.1:${deadPort}`);
   assert.equal(dead.status, 502);
   assert.match(dead.body.error, /connection refused/);
@@ -175,15 +177,18 @@ test('reads metadata written in Codis 3.2 format', async () => {
   const root = join(tempDir('shardis-dash-codis-'), 'coord');
   const store = await openStore(`filesystem:${root}`);
   const P = 'codis-demo';
+  // Addresses where nothing listens (closed loopback ports, not fixed numbers another process or a real
+  // sentinel could hold): the dashboard probes them and must find them down.
+  const [r2, r3, padmin, pproxy, sent1, sent2] = await Promise.all(Array.from({ length: 6 }, async () => `127.0.0.1:${await closedPort()}`));
   // Exactly what Codis 3.2 writes (json.MarshalIndent, omitempty fields dropped).
   const putRaw = (path: string, text: string): Promise<void> => store.update(path, Buffer.from(text));
   await putRaw(slotPath(P, 0), `{\n    "id": 0,\n    "group_id": 1,\n    "action": {}\n}`);
   await putRaw(slotPath(P, 1), `{\n    "id": 1,\n    "group_id": 1,\n    "action": {\n        "index": 12,\n        "state": "pending",\n        "target_id": 2\n    }\n}`);
   await putRaw(slotPath(P, 1023), `{\n    "id": 1023,\n    "group_id": 2,\n    "action": {}\n}`);
-  await putRaw(groupPath(P, 1), `{\n    "id": 1,\n    "servers": [\n        {\n            "server": "${s1.addr}",\n            "datacenter": "",\n            "action": {},\n            "replica_group": false\n        },\n        {\n            "server": "127.0.0.1:56380",\n            "datacenter": "bj",\n            "action": {\n                "index": 3,\n                "state": "synced"\n            },\n            "replica_group": true\n        }\n    ],\n    "promoting": {},\n    "out_of_sync": false\n}`);
-  await putRaw(groupPath(P, 2), `{\n    "id": 2,\n    "servers": [\n        {\n            "server": "127.0.0.1:56381",\n            "datacenter": "",\n            "action": {},\n            "replica_group": false\n        }\n    ],\n    "promoting": {\n        "index": 1,\n        "state": "prepared"\n    },\n    "out_of_sync": true\n}`);
-  await putRaw(proxyPath(P, '5f0b4e5e1e4c3a2b'), `{\n    "id": 7,\n    "token": "5f0b4e5e1e4c3a2b",\n    "start_time": "2018-11-04 10:00:00.000000000 +0800 CST",\n    "admin_addr": "127.0.0.1:1",\n    "proto_type": "tcp4",\n    "proxy_addr": "127.0.0.1:19000",\n    "jodis_path": "/jodis/codis-demo/proxy-5f0b4e5e1e4c3a2b",\n    "product_name": "codis-demo",\n    "pid": 1234,\n    "pwd": "/opt/codis",\n    "sys": "Linux codis 4.4.0",\n    "hostname": "codis",\n    "datacenter": ""\n}`);
-  await putRaw(sentinelPath(P), `{\n    "servers": [\n        "127.0.0.1:26379",\n        "127.0.0.1:26380"\n    ],\n    "out_of_sync": true\n}`);
+  await putRaw(groupPath(P, 1), `{\n    "id": 1,\n    "servers": [\n        {\n            "server": "${s1.addr}",\n            "datacenter": "",\n            "action": {},\n            "replica_group": false\n        },\n        {\n            "server": "${r2}",\n            "datacenter": "bj",\n            "action": {\n                "index": 3,\n                "state": "synced"\n            },\n            "replica_group": true\n        }\n    ],\n    "promoting": {},\n    "out_of_sync": false\n}`);
+  await putRaw(groupPath(P, 2), `{\n    "id": 2,\n    "servers": [\n        {\n            "server": "${r3}",\n            "datacenter": "",\n            "action": {},\n            "replica_group": false\n        }\n    ],\n    "promoting": {\n        "index": 1,\n        "state": "prepared"\n    },\n    "out_of_sync": true\n}`);
+  await putRaw(proxyPath(P, '5f0b4e5e1e4c3a2b'), `{\n    "id": 7,\n    "token": "5f0b4e5e1e4c3a2b",\n    "start_time": "2018-11-04 10:00:00.000000000 +0800 CST",\n    "admin_addr": "${padmin}",\n    "proto_type": "tcp4",\n    "proxy_addr": "${pproxy}",\n    "jodis_path": "/jodis/codis-demo/proxy-5f0b4e5e1e4c3a2b",\n    "product_name": "codis-demo",\n    "pid": 1234,\n    "pwd": "/opt/codis",\n    "sys": "Linux codis 4.4.0",\n    "hostname": "codis",\n    "datacenter": ""\n}`);
+  await putRaw(sentinelPath(P), `{\n    "servers": [\n        "${sent1}",\n        "${sent2}"\n    ],\n    "out_of_sync": true\n}`);
   await store.close();
 
   const dash = await startDashboard({ coordinator: `filesystem:${root}`, product_name: P, proxy_push_timeout: '500ms' });
@@ -192,17 +197,17 @@ test('reads metadata written in Codis 3.2 format', async () => {
   assert.equal(o.model.product_name, P);
   assert.deepEqual(o.stats.slots[1], { id: 1, group_id: 1, action: { index: 12, state: 'pending', target_id: 2 } });
   assert.deepEqual(o.stats.slot_counts, { 0: 1021, 1: 2, 2: 1 });
-  assert.equal(o.stats.group.models[0].servers[1].server, '127.0.0.1:56380');
+  assert.equal(o.stats.group.models[0].servers[1].server, r2);
   assert.deepEqual(o.stats.group.models[0].servers[1].action, { index: 3, state: 'synced' });
   assert.equal(o.stats.group.models[0].servers[1].replica_group, true);
   assert.deepEqual(o.stats.group.models[1].promoting, { index: 1, state: 'prepared' });
   assert.equal(o.stats.proxy.models[0].id, 7);
   assert.equal(o.stats.proxy.models[0].token, '5f0b4e5e1e4c3a2b');
-  assert.deepEqual(o.stats.sentinels.model, { servers: ['127.0.0.1:26379', '127.0.0.1:26380'], out_of_sync: true });
+  assert.deepEqual(o.stats.sentinels.model, { servers: [sent1, sent2], out_of_sync: true });
   // Computed like Codis's toSlot: group 2 is promote-prepared, so its slots are locked.
   const slots = (await call('GET', dash.addr, '/topom/slots')).body;
   assert.deepEqual(slots[0], { id: 0, locked: false, backend_addr: s1.addr, backend_addr_group_id: 1, replica_groups: [] });
-  assert.deepEqual(slots[1023], { id: 1023, locked: true, backend_addr: '127.0.0.1:56381', backend_addr_group_id: 2, replica_groups: [] });
+  assert.deepEqual(slots[1023], { id: 1023, locked: true, backend_addr: r3, backend_addr_group_id: 2, replica_groups: [] });
   // The pending slot cannot be reassigned.
   const r = await call('PUT', dash.addr, `/api/topom/slots/assign-range/${dash.token}/1/1/1`);
   assert.equal(r.status, 409);

@@ -3,6 +3,7 @@
 // seconds after the first is killed with SIGKILL and serves the same state; a clean stop (SIGTERM or
 // the shutdown API) releases the lock at once. In-process: a dashboard whose lease is taken away
 // stops acting immediately and becomes active again once the lock is free.
+// Expected duration: about 15 s.
 import { test, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { join } from 'node:path';
@@ -10,8 +11,9 @@ import { startRedisServer, type RedisServer } from '../../src/util/redis-server.
 import { openStore, topomPath } from '../../src/coordinator/index.js';
 import { defaultAdminToken } from '../../src/models/auth.js';
 import {
-  call, eventually, startDashboard, startDashboardProcess, tempDir, waitState, type DashboardProcess, type TestDashboard,
+  call, startDashboard, startDashboardProcess, tempDir, waitState, type DashboardProcess, type TestDashboard,
 } from '../helpers/dashboard.js';
+import { eventually } from '../helpers/poll.js';
 
 const servers: RedisServer[] = [];
 const procs: DashboardProcess[] = [];
@@ -31,7 +33,7 @@ async function within<T>(p: Promise<T>, ms: number, what: string): Promise<T> {
   }
 }
 
-test('standby takes over after kill -9, clean stop releases at once', async (t) => {
+test('standby takes over after kill -9, clean stop releases at once', async () => {
   const P = 'lease-test';
   const token = defaultAdminToken(P, '');
   const redis = await startRedisServer();
@@ -46,9 +48,9 @@ test('standby takes over after kill -9, clean stop releases at once', async (t) 
   };
 
   const d1 = await start('d1');
-  await within(d1.ready, 10000, 'd1 ready');
+  await d1.waitReady(10000);
   const d2 = await start('d2');
-  await within(d2.standby, 10000, 'd2 standby');
+  await d2.waitStandby(10000);
   const h = await call('GET', d2.addr, '/health');
   assert.equal(h.status, 503);
   assert.equal(h.body.status, 'standby');
@@ -64,12 +66,8 @@ test('standby takes over after kill -9, clean stop releases at once', async (t) 
   const before = (await call('GET', d1.addr, '/topom')).body.stats;
 
   // kill -9 the active one: the standby takes over within seconds and serves the same state.
-  const t0 = Date.now();
   await d1.proc.kill9();
-  await within(d2.ready, 8000, 'takeover by d2');
-  const takeover = Date.now() - t0;
-  assert.ok(takeover < 6000, `takeover took ${takeover} ms`);
-  t.diagnostic(`takeover after kill -9: ${takeover} ms`);
+  await d2.waitReady(3000 + 10000); // lock ttl 3 s + a generous deadline (timings: bench/)
   const o = (await call('GET', d2.addr, '/topom')).body;
   assert.deepEqual(o.stats.group.models, before.group.models);
   assert.deepEqual(o.stats.slots, before.slots);
@@ -78,14 +76,19 @@ test('standby takes over after kill -9, clean stop releases at once', async (t) 
 
   // Clean stop (SIGTERM) releases the lock at once: a standby becomes active within ~one retry.
   const d3 = await start('d3');
-  await within(d3.standby, 10000, 'd3 standby');
-  const t1 = Date.now();
+  await d3.waitStandby(10000);
   await d2.proc.stop();
-  assert.equal(await d2.proc.exited, 0);
-  await within(d3.ready, 5000, 'd3 active after a clean stop');
-  const handover = Date.now() - t1;
-  assert.ok(handover < 3000, `handover after SIGTERM took ${handover} ms`);
-  t.diagnostic(`handover after SIGTERM: ${handover} ms`);
+  assert.equal(await within(d2.proc.exited, 10000, 'd2 exit'), 0);
+  // Released at once: when d2 has exited its lock node is already gone (or already d3's), with no
+  // ttl to wait out.
+  const lockStore = await openStore(coord);
+  try {
+    const holder = await lockStore.read(topomPath(P));
+    assert.ok(holder === null || !String(holder).includes(d2.addr), `the lock still names d2 after it exited: ${String(holder)}`);
+  } finally {
+    await lockStore.close();
+  }
+  await d3.waitReady(10000);
   assert.equal((await call('GET', d3.addr, '/topom')).body.stats.slot_counts['1'], 1024);
 
   // The shutdown API also releases the lock and exits 0.

@@ -4,6 +4,7 @@
 // stalling the others and can be force-removed; a proxy with a stale or empty table, or one that is
 // not online, is re-pushed by the background loop; a restarted proxy that calls online again gets
 // the full table.
+// Expected duration: about 15 s on a quiet 2-core machine.
 import { test, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { join } from 'node:path';
@@ -12,7 +13,8 @@ import { startRedisServer, type RedisServer } from '../../src/util/redis-server.
 import { openStore, proxyPath } from '../../src/coordinator/index.js';
 import { slotOf } from '../../src/slots/hash.js';
 import type { Slot } from '../../src/models/slot.js';
-import { call, eventually, startBlackhole, startDashboard, tempDir, type TestDashboard } from '../helpers/dashboard.js';
+import { eventually } from '../helpers/poll.js';
+import { call, startBlackhole, startDashboard, tempDir, type TestDashboard } from '../helpers/dashboard.js';
 import { startTestProxy, type TestProxy } from '../helpers/dashboard-proxies.js';
 
 const servers: RedisServer[] = [];

@@ -3,7 +3,8 @@
 // processes; sentinel down-after 1 s), with a workload running through the proxies:
 // kill -9 of a master, planned switchover, sentinels down (one, then a majority), the dashboard down
 // during a failover, and a standby dashboard taking over during one. The tests run in order and
-// share the cluster (each leaves it serving).
+// share the cluster (each leaves it serving). Failover times are not asserted here (a deadline only:
+// FAILOVER_BUDGET_MS); `npm run bench:failover` measures them. Expected duration: about 2-3 min.
 import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
 import {
@@ -12,17 +13,28 @@ import {
 } from '../helpers/ha-cluster.js';
 import { redisCall, roleOf } from '../../src/ha/sentinels.js';
 import { httpJson } from '../../src/util/http-json.js';
-import { startDashboardProcess } from '../../src/util/shardis-process.js';
-import { waitFor } from '../../src/util/processes.js';
+import { startDashboardProcess } from '../helpers/dashboard.js';
+import { eventually } from '../helpers/poll.js';
 import { join } from 'node:path';
 
 const FAILOVER_BUDGET_MS = 15000;
 let h: HaCluster;
-const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
 const log = (msg: string): void => { process.stderr.write(`# ${msg}\n`); };
+/** Client loops of the tests (stopped by their test, or here when a test failed half-way; stop() is idempotent). */
+const running = new Set<{ stop(): Promise<void> }>();
 
 before(async () => { h = await startHaCluster({ downAfterMs: 1000 }); });
-after(async () => { await h?.stop(); });
+after(async () => {
+  for (const r of running) await r.stop();
+  await h?.stop();
+});
+
+/** A workload that after() stops if its test did not. */
+function workload(...args: ConstructorParameters<typeof Workload>): Workload {
+  const wl = new Workload(...args);
+  running.add(wl);
+  return wl;
+}
 
 /** Kills the master of `gid` (after making sure a replica is in sync); returns its address and the kill time. */
 async function killMaster(gid: number): Promise<{ old: string; t0: number }> {
@@ -35,14 +47,14 @@ async function killMaster(gid: number): Promise<{ old: string; t0: number }> {
 
 async function waitDashboardMaster(gid: number, not: string, timeoutMs = 20000): Promise<string> {
   let m = '';
-  await waitFor(`dashboard to record a new master of group ${gid}`, async () => { m = await masterOf(h, gid); return m !== not; }, timeoutMs, 100);
+  await eventually(`dashboard to record a new master of group ${gid}`, async () => { m = await masterOf(h, gid); return m !== not; }, timeoutMs, 100);
   return m;
 }
 
 /** Every proxy routes every slot of `gid` to `master`. */
 async function waitProxiesRoute(gid: number, master: string, timeoutMs = 10000): Promise<void> {
   for (const p of h.c.info.proxies) {
-    await waitFor(`proxy ${p.admin} to route group ${gid} to ${master}`, async () => {
+    await eventually(`proxy ${p.admin} to route group ${gid} to ${master}`, async () => {
       const r = await httpJson('GET', p.admin, '/proxy/slots', { timeoutMs: 2000 });
       const slots = r.json as Array<{ backend_addr?: string; backend_addr_group_id?: number }>;
       return slots.filter((s) => s.backend_addr_group_id === gid).every((s) => s.backend_addr === master);
@@ -52,50 +64,61 @@ async function waitProxiesRoute(gid: number, master: string, timeoutMs = 10000):
 
 test('kill -9 a master: writes succeed again through the same proxies, reads do not go backwards, the old master returns as a replica', async () => {
   const tag = h.tagOf(1);
-  const wl = new Workload(h.proxyClients, [h.tagOf(1, 1), h.tagOf(2, 1)], { pauseMs: 2 });
+  const wl = workload(h.proxyClients, [h.tagOf(1, 1), h.tagOf(2, 1)], { pauseMs: 2, maxOps: 50000 });
   // A counter in group 1, incremented through proxy 1: its acknowledged values must never go back
-  // further than what the replica had when the master died.
-  let acked = 0, counting = true;
+  // further than what the replica had when the master died. Bounded in count and time.
+  let acked = 0;
+  let counting = true;
+  const counterDeadline = Date.now() + 120000;
   const counter = (async () => {
-    while (counting) {
-      try { acked = await h.proxyClients[0]!.incr(`c{${tag}}`); } catch { await sleep(10); }
+    for (let i = 0; counting && i < 200000 && Date.now() < counterDeadline; i++) {
+      try { acked = await h.proxyClients[0]!.incr(`c{${tag}}`); } catch { await new Promise((r) => setTimeout(r, 10)); }
     }
   })();
-  await sleep(500);
-  const { old, t0 } = await killMaster(1);
-  const ackedAtKill = acked;
-  const replicas = (await dashboardGroups(h)).find((g) => g.id === 1)!.servers.slice(1).map((s) => s.server);
-  const replicaValues = await Promise.all(replicas.map(async (r) => Number(await redisCall(r, 1000, ['GET', `c{${tag}}`]).catch(() => 0))));
-  const windows = await Promise.all(h.proxyClients.map((c, i) => firstWriteOk(c, `probe{${tag}}:${i}`, t0)));
-  log(`failover window through each proxy: ${windows.join(', ')} ms (down-after 1000 ms)`);
-  for (const w of windows) assert.ok(w < FAILOVER_BUDGET_MS, `writes resumed after ${w} ms`);
-  const fresh = await waitDashboardMaster(1, old);
-  assert.equal(await roleOf(fresh, 1000), 'master');
-  assert.ok(replicas.includes(fresh));
-  const had = replicaValues[replicas.indexOf(fresh)]!;
-  for (const c of h.proxyClients) {
-    const v = Number(await c.get(`c{${tag}}`));
-    assert.ok(v >= had, `read ${v} through a proxy, the promoted replica had ${had} at the kill`);
+  const counterLoop = { stop: async () => { counting = false; await counter; } };
+  running.add(counterLoop);
+  try {
+    await eventually('the counter and the workload to get going', () => acked >= 20 && wl.acked.size >= 20, 20000);
+    const { old, t0 } = await killMaster(1);
+    const ackedAtKill = acked;
+    const replicas = (await dashboardGroups(h)).find((g) => g.id === 1)!.servers.slice(1).map((s) => s.server);
+    // What each replica had at the kill (a replica that does not answer fails the test: no guessing).
+    const replicaValues = await Promise.all(replicas.map(async (r) => Number(await redisCall(r, 1000, ['GET', `c{${tag}}`]) ?? 0)));
+    const windows = await Promise.all(h.proxyClients.map((c, i) => firstWriteOk(c, `probe{${tag}}:${i}`, t0, FAILOVER_BUDGET_MS)));
+    log(`failover window through each proxy: ${windows.join(', ')} ms (down-after 1000 ms)`);
+    const fresh = await waitDashboardMaster(1, old);
+    assert.equal(await roleOf(fresh, 1000), 'master');
+    assert.ok(replicas.includes(fresh));
+    const had = replicaValues[replicas.indexOf(fresh)]!;
+    for (const c of h.proxyClients) {
+      const v = Number(await c.get(`c{${tag}}`));
+      assert.ok(v >= had, `read ${v} through a proxy, the promoted replica had ${had} at the kill`);
+    }
+    log(`acknowledged counter at kill ${ackedAtKill}, promoted replica had ${had}: ${Math.max(0, ackedAtKill - had)} acknowledged increments lost to asynchronous replication; workload ${wl.acked.size} writes acked, ${wl.errors} errors`);
+    await counterLoop.stop();
+    await wl.stop();
+    await waitProxiesRoute(1, fresh);
+    await restartAsReplica(old, fresh);
+  } finally {
+    await counterLoop.stop();
+    await wl.stop();
   }
-  counting = false;
-  await counter;
-  await wl.stop();
-  log(`acknowledged counter at kill ${ackedAtKill}, promoted replica had ${had}: ${Math.max(0, ackedAtKill - had)} acknowledged increments lost to asynchronous replication; workload ${wl.acked.size} writes acked, ${wl.errors} errors`);
-  await waitProxiesRoute(1, fresh);
+});
 
-  // The old master comes back (empty, as a master): sentinel turns it into a replica of the new one.
+/** The old master comes back (empty, as a master): sentinel turns it into a replica of the new one, and the dashboard sees it so. */
+async function restartAsReplica(old: string, fresh: string): Promise<void> {
   await restartServer(h, old);
-  await waitFor(`${old} to become a replica of ${fresh}`, async () => {
+  await eventually(`${old} to become a replica of ${fresh}`, async () => {
     const info = await infoReplication(old);
     return info.role === 'slave' && `${info.master_host}:${info.master_port}` === fresh;
   }, 40000, 250);
   // ... and the dashboard sees it so.
-  await waitFor('the dashboard to show the old master as a replica', async () => {
+  await eventually('the dashboard to show the old master as a replica', async () => {
     const r = await api(h, 'GET', '/api/topom/stats/{token}');
     const st = r.body.group.stats[old];
     return st?.stats?.role === 'slave' && st.stats.master_addr === fresh && r.body.group.models.find((g: { id: number }) => g.id === 1).servers[0].server === fresh;
   }, 10000, 200);
-});
+}
 
 test('planned switchover (promote): zero acknowledged writes lost, checked key by key', async () => {
   const groups = await dashboardGroups(h);
@@ -103,18 +126,19 @@ test('planned switchover (promote): zero acknowledged writes lost, checked key b
   const old = g2.servers[0]!.server;
   const target = g2.servers[1]!.server;
   await waitReplicaUp(old);
-  const wl = new Workload(h.proxyClients, [h.tagOf(2, 2), h.tagOf(2, 3), h.tagOf(1, 2)]);
-  await sleep(500);
+  const wl = workload(h.proxyClients, [h.tagOf(2, 2), h.tagOf(2, 3), h.tagOf(1, 2)], { maxOps: 50000 });
+  await eventually('the workload to get going', () => wl.acked.size >= 50, 20000);
   const before = wl.acked.size;
   const r = await api(h, 'PUT', `/api/topom/group/promote/{token}/2/${target}`);
   assert.equal(r.status, 200, JSON.stringify(r.body));
-  await sleep(500);
+  const afterPromote = wl.acked.size;
+  await eventually('writes to go on after the switchover', () => wl.acked.size >= afterPromote + 50, 20000);
   await wl.stop();
   log(`promote: ${before} writes before, ${wl.acked.size} acked in total, ${wl.errors} errors (${wl.lastError}); reply ${JSON.stringify(r.body).slice(0, 200)}`);
   assert.ok(wl.acked.size > before, 'writes went on during the switchover');
   assert.equal(await masterOf(h, 2), target);
   assert.equal(await roleOf(target, 1000), 'master');
-  await waitFor(`${old} to replicate from ${target}`, async () => {
+  await eventually(`${old} to replicate from ${target}`, async () => {
     const info = await infoReplication(old);
     return info.role === 'slave' && `${info.master_host}:${info.master_port}` === target;
   }, 10000, 100);
@@ -130,7 +154,7 @@ test('planned switchover (promote): zero acknowledged writes lost, checked key b
   assert.equal(lost, 0, `${lost} of ${entries.length} acknowledged writes lost`);
   await waitProxiesRoute(2, target);
   // The sentinels follow the new master.
-  await waitFor('every sentinel to monitor the promoted master', async () => {
+  await eventually('every sentinel to monitor the promoted master', async () => {
     const s = await api(h, 'GET', '/api/topom/sentinels/stats/{token}');
     return s.body.disagreements.length === 0 && s.body.masters['2'] === target;
   }, 15000, 250);
@@ -141,9 +165,8 @@ test('one sentinel down, then a majority down: the cluster keeps serving; failov
   await s0!.kill9();
   // One sentinel down: a failover still happens (2 of 3 agree).
   const a = await killMaster(1);
-  const w = await Promise.all(h.proxyClients.map((c, i) => firstWriteOk(c, `probe{${h.tagOf(1)}}:${i}`, a.t0)));
+  const w = await Promise.all(h.proxyClients.map((c, i) => firstWriteOk(c, `probe{${h.tagOf(1)}}:${i}`, a.t0, FAILOVER_BUDGET_MS)));
   log(`failover with one sentinel down: ${w.join(', ')} ms`);
-  for (const x of w) assert.ok(x < FAILOVER_BUDGET_MS);
   await waitDashboardMaster(1, a.old);
   await restartServer(h, a.old);
 
@@ -154,14 +177,22 @@ test('one sentinel down, then a majority down: the cluster keeps serving; failov
     assert.equal(await c.set(`k{${h.tagOf(2)}}`, 'x'), 'OK');
   }
   const b = await killMaster(2);
-  await sleep(4000); // 4 × down-after: no failover without a quorum of sentinels
+  // The one live sentinel sees the master down (s_down) but, alone, can never reach the quorum of 2
+  // (o_down), which is what starts a failover.
+  const live = h.c.redisSentinels[2]!;
+  const flags = async (): Promise<string> => {
+    const fields = (await redisCall(live.addr, 1000, ['SENTINEL', 'MASTER', `${h.c.info.product}-2`])) as string[];
+    return String(fields[fields.indexOf('flags') + 1]);
+  };
+  await eventually('the live sentinel to see the master of group 2 down', async () => /s_down/.test(await flags()), 20000, 100);
+  assert.doesNotMatch(await flags(), /o_down/, 'one sentinel alone cannot agree the master is down');
   assert.equal(await masterOf(h, 2), b.old, 'no failover without a quorum');
   await assert.rejects(h.proxyClients[0]!.set(`k{${h.tagOf(2)}}`, 'y'), 'group 2 cannot take writes while its master is down');
   assert.equal(await h.proxyClients[0]!.set(`k{${h.tagOf(1)}}`, 'y'), 'OK', 'group 1 keeps serving');
   // The sentinels come back: the failover happens.
   const t1 = Date.now();
   await Promise.all([s0!.restart(), s1!.restart()]);
-  const w2 = await Promise.all(h.proxyClients.map((c, i) => firstWriteOk(c, `probe{${h.tagOf(2)}}:${i}`, t1, 30000)));
+  const w2 = await Promise.all(h.proxyClients.map((c, i) => firstWriteOk(c, `probe{${h.tagOf(2)}}:${i}`, t1, 2 * FAILOVER_BUDGET_MS)));
   log(`failover after the sentinels returned: ${w2.join(', ')} ms after their restart`);
   await waitDashboardMaster(2, b.old);
   await restartServer(h, b.old);
@@ -179,11 +210,11 @@ test('dashboard down during a failover: proxies still switch; the dashboard catc
     await serverAt(h, m).kill9();
     return { old: m, t0: t };
   })();
-  const w = await Promise.all(h.proxyClients.map((c, i) => firstWriteOk(c, `probe{${h.tagOf(1)}}:${i}`, t0)));
+  const w = await Promise.all(h.proxyClients.map((c, i) => firstWriteOk(c, `probe{${h.tagOf(1)}}:${i}`, t0, FAILOVER_BUDGET_MS)));
   log(`failover with the dashboard down: ${w.join(', ')} ms`);
-  for (const x of w) assert.ok(x < FAILOVER_BUDGET_MS);
   const d = await startDashboardProcess(['--coordinator', h.c.info.coordinator, '--product-name', h.c.info.product, '--admin-addr', dashAddr, ...h.dashboardArgs], join(h.c.info.dir, 'dashboard-restarted.log'));
-  h.dashboard = { addr: dashAddr, proc: d.proc };
+  h.dashboard = { addr: dashAddr, proc: d.proc }; // h.stop() stops it
+  await d.waitReady(60000);
   const fresh = await waitDashboardMaster(1, old);
   assert.equal(await roleOf(fresh, 1000), 'master');
   await waitProxiesRoute(1, fresh);
@@ -192,14 +223,15 @@ test('dashboard down during a failover: proxies still switch; the dashboard catc
 
 test('a standby dashboard takes over during a failover and finishes the bookkeeping', async () => {
   const standby = await startStandbyDashboard(h);
+  running.add({ stop: () => standby.proc.stop() }); // if the test fails before it becomes h.dashboard
   const oldMaster = await masterOf(h, 2);
   await waitReplicaUp(oldMaster);
   await h.dashboard.proc.kill9();
   const t0 = Date.now();
   await serverAt(h, oldMaster).kill9();
-  const port = await standby.ready;
-  h.dashboard = { addr: `127.0.0.1:${port}`, proc: standby.proc };
-  const w = await Promise.all(h.proxyClients.map((c, i) => firstWriteOk(c, `probe{${h.tagOf(2)}}:${i}`, t0)));
+  await standby.waitReady(60000);
+  h.dashboard = { addr: standby.addr, proc: standby.proc };
+  const w = await Promise.all(h.proxyClients.map((c, i) => firstWriteOk(c, `probe{${h.tagOf(2)}}:${i}`, t0, FAILOVER_BUDGET_MS)));
   log(`failover during the dashboard takeover: ${w.join(', ')} ms`);
   const fresh = await waitDashboardMaster(2, oldMaster);
   assert.equal(await roleOf(fresh, 1000), 'master');
@@ -215,10 +247,11 @@ test('proxies followed every failover and never went back to an older sentinel c
     // Every failover was followed. On a loaded machine the sentinels sometimes run two failovers of one
     // master back to back (two epochs): the proxy follows both, so only a lower bound holds.
     assert.ok(st.switches >= 5, `proxy ${p.admin} switched ${st.switches} times for 5 sentinel failovers`);
-    // Never back to an older configuration: per group, each switch has a higher config-epoch.
+    // Never back to an older configuration: per group, each switch has a strictly higher config-epoch
+    // (a second switch at the same epoch would mean the proxy was sent back to an old master first).
     const last = new Map<number, number>();
     for (const sw of st.recent_switches) {
-      assert.ok(sw.epoch >= (last.get(sw.gid) ?? -1), `proxy ${p.admin} switched group ${sw.gid} to an older epoch: ${JSON.stringify(st.recent_switches)}`);
+      assert.ok(sw.epoch > (last.get(sw.gid) ?? -1), `proxy ${p.admin} switched group ${sw.gid} to an older epoch: ${JSON.stringify(st.recent_switches)}`);
       last.set(sw.gid, sw.epoch);
     }
   }
@@ -228,7 +261,7 @@ test('admin CLI: sentinel list shows agreement; del and add reconfigure sentinel
   const { execFileSync } = await import('node:child_process');
   const { SHARDIS_BIN } = await import('../../src/util/shardis-process.js');
   const cli = (...args: string[]): string => execFileSync(process.execPath, [SHARDIS_BIN, 'admin', '--dashboard', h.dashboard.addr, '--token', h.token, ...args], { encoding: 'utf8', timeout: 30000 });
-  await waitFor('sentinels to agree with the dashboard', () => cli('sentinel', 'list').includes('all sentinels agree'), 15000, 500);
+  await eventually('sentinels to agree with the dashboard', () => cli('sentinel', 'list').includes('all sentinels agree'), 15000, 500);
   const victim = h.c.info.sentinels[2]!;
   assert.match(cli('sentinel', 'del', victim), /removed/);
   assert.deepEqual(await redisCall(victim, 1000, ['SENTINEL', 'MASTERS']), [], 'the product is no longer monitored there');

@@ -1,6 +1,7 @@
 // Replica reads (backend_primary_only=false + the dashboard's replica groups): a session's read-only
 // commands go to a replica until the session writes; after that it reads its own writes from the
 // master. A marker key written on the replica only (replica-read-only off) shows where reads went.
+// Expected duration: about 20 s on a quiet 2-core machine.
 import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { mkdtempSync } from 'node:fs';
@@ -10,7 +11,7 @@ import { Redis } from 'ioredis';
 import { startLocalCluster, type LocalCluster } from '../../src/cli/local-cluster.js';
 import { httpJson } from '../../src/util/http-json.js';
 import { redisCall } from '../../src/ha/sentinels.js';
-import { waitFor } from '../../src/util/processes.js';
+import { eventually } from '../helpers/poll.js';
 
 let c: LocalCluster;
 before(async () => {
@@ -36,7 +37,7 @@ test('reads go to the replica group until the session writes; a written session 
   a.disconnect();
   const r = await httpJson('PUT', c.info.dashboard.addr, `/api/topom/group/replica-groups-all/${c.info.dashboard.admin_token}/1`, { timeoutMs: 10000 });
   assert.equal(r.status, 200, JSON.stringify(r.json));
-  await waitFor('the proxy to receive replica groups', async () => {
+  await eventually('the proxy to receive replica groups', async () => {
     const s = await httpJson('GET', c.info.proxies[0]!.admin, '/proxy/slots', { timeoutMs: 2000 });
     return (s.json as Array<{ replica_groups?: string[][] }>).every((x) => (x.replica_groups ?? []).flat().includes(replica));
   }, 10000, 100);
@@ -76,5 +77,5 @@ test('a replica that turned master is pointed back at its group master: sync act
   assert.ok(await isReplica());
   // Automatically (no sentinels here: after two stats polls).
   await redisCall(replica, 1000, ['REPLICAOF', 'NO', 'ONE']);
-  await waitFor('the dashboard to make the stray master a replica again', isReplica, 15000, 200);
+  await eventually('the dashboard to make the stray master a replica again', isReplica, 15000, 200);
 });

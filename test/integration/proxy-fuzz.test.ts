@@ -1,5 +1,6 @@
 // Hostile input, bounded: mutated and random RESP frames from many short-lived connections must never
 // crash the proxy or wedge it; every connection either gets replies or a protocol error and a close.
+// Expected duration: about 10 s on a quiet 2-core machine.
 import { test, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { startTestCluster, type TestCluster } from '../helpers/proxy-cluster.js';

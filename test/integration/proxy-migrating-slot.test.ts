@@ -2,13 +2,17 @@
 // redis-servers, with the dashboard left out: which requests run in place on the source, which move
 // their keys first, that replies are exactly what Redis answers, locked keys are waited for, moves
 // of concurrent sessions are coalesced, and the counters show in /metrics.
+// Expected duration: about 5 s on a quiet 2-core machine.
 import { test, after, before } from 'node:test';
 import assert from 'node:assert/strict';
 import { Redis } from 'ioredis';
 import { startTestCluster, type TestCluster } from '../helpers/proxy-cluster.js';
 import { RawClient } from '../helpers/raw-client.js';
 import { slotOf } from '../../src/slots/hash.js';
-import { renderMetrics } from '../../src/proxy/metrics.js';
+import { startAdminApi } from '../../src/proxy/admin-api.js';
+import { singleProcessControl } from '../../src/proxy/run.js';
+import { newProxyModel } from '../../src/models/proxy.js';
+import { httpJson } from '../../src/util/http-json.js';
 import type { RedisServer } from '../../src/util/redis-server.js';
 
 let c: TestCluster;
@@ -122,7 +126,16 @@ test('key moves that concurrent sessions ask for in one turn share one script ca
 test('migration counters are in the stats and /metrics', async () => {
   const snap = c.proxy.snapshot();
   assert.ok(snap.migration.inPlace >= 2 && snap.migration.keysMoved >= 40 && snap.migration.calls >= 1);
-  const text = await renderMetrics(snap, 'p');
-  assert.match(text, new RegExp(`shardis_proxy_migration_in_place_total\\{product="p"\\} ${snap.migration.inPlace}\\n`));
-  assert.match(text, new RegExp(`shardis_proxy_migration_keys_moved_total\\{product="p"\\} ${snap.migration.keysMoved}\\n`));
+  // The admin API's GET /metrics (what Prometheus scrapes), served for this in-process proxy.
+  const model = newProxyModel({ product: c.proxy.ctx.config.productName, proxyAddr: `127.0.0.1:${c.port}`, adminAddr: '127.0.0.1:0', datacenter: '' });
+  const admin = await startAdminApi(singleProcessControl(c.proxy, () => model, async () => {}), '127.0.0.1:0');
+  try {
+    const r = await httpJson('GET', `127.0.0.1:${admin.port}`, '/metrics', { timeoutMs: 10000 });
+    assert.equal(r.status, 200);
+    const product = model.product_name;
+    assert.match(r.text, new RegExp(`shardis_proxy_migration_in_place_total\\{product="${product}"\\} ${snap.migration.inPlace}\\n`));
+    assert.match(r.text, new RegExp(`shardis_proxy_migration_keys_moved_total\\{product="${product}"\\} ${snap.migration.keysMoved}\\n`));
+  } finally {
+    await admin.app.close();
+  }
 });

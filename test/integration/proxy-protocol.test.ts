@@ -1,6 +1,7 @@
 // Protocol-level behaviour through the proxy: AUTH and HELLO (RESP2/RESP3), deep pipelines answered
 // in order, malformed input, clients vanishing mid-pipeline, a backend dying mid-pipeline, and
 // unchanged ioredis / node-redis clients.
+// Expected duration: about 15 s on a quiet 2-core machine.
 import { test, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { Redis } from 'ioredis';
@@ -9,6 +10,8 @@ import { startTestCluster, type TestCluster } from '../helpers/proxy-cluster.js'
 import { RawClient } from '../helpers/raw-client.js';
 import { encodeCommand } from '../../src/resp/encode.js';
 import { slotOf } from '../../src/slots/hash.js';
+import { rawCommand } from '../../src/util/redis-server.js';
+import { eventually } from '../helpers/poll.js';
 
 const clusters: TestCluster[] = [];
 after(async () => { for (const c of clusters) await c.stop(); });
@@ -106,14 +109,14 @@ test('a client vanishing mid-pipeline does not disturb the proxy or other client
     for (let i = 0; i < 20000; i++) parts.push(encodeCommand(['INCR', `vanish:${i % 100}`]));
     const all = Buffer.concat(parts);
     cl.write(all.subarray(0, Math.floor(all.length * 0.7) + 3)); // cut mid-frame
+    // Mid-pipeline: the proxy is answering it (first reply read) when the client goes away.
+    assert.match(await cl.read(5000), /^:\d+\r\n$/);
     cl.socket.destroy();
     assert.equal(await other.call('PING'), '+PONG\r\n');
   }
   assert.equal(await other.call('SET', 'after', 'x'), '+OK\r\n');
   // Every session's state is gone.
-  const deadline = Date.now() + 5000;
-  while (c.proxy.ctx.sessions.size > 1 && Date.now() < deadline) await new Promise((r) => setTimeout(r, 20));
-  assert.equal(c.proxy.ctx.sessions.size, 1);
+  await eventually('the vanished sessions to be gone', () => c.proxy.ctx.sessions.size === 1, 5000, 20);
   other.close();
 });
 
@@ -130,13 +133,13 @@ test('a backend killed mid-pipeline: its requests get errors at once, the other 
   // A slow Lua script holds the victim busy, so requests queue behind it; then kill -9.
   cl.send('EVAL', 'local t = redis.call("TIME"); while true do local n = redis.call("TIME"); if (n[1]-t[1])*1000000 + (n[2]-t[2]) > 3000000 then break end end return 1', '1', kv);
   for (let i = 0; i < 100; i++) cl.send('GET', kv);
-  await new Promise((r) => setTimeout(r, 200));
-  const t0 = Date.now();
+  // The script runs on the victim once a direct PING gets no answer (redis is single-threaded).
+  await eventually('the slow script to run on the victim', () => rawCommand(victim.host, victim.port, 'PING', undefined, 150).then(() => false, () => true), 5000, 20);
   await victim.kill9();
-  const first = await cl.read(3000);
+  // "At once": the deadlines below are far shorter than the 3 s script, or any backend timeout.
+  const first = await cl.read(2000);
   assert.match(first, /^-ERR backend .* connection lost/);
   for (let i = 0; i < 100; i++) assert.match(await cl.read(1000), /^-ERR backend/);
-  assert.ok(Date.now() - t0 < 2000, 'errors arrive at once, not after a timeout');
   assert.equal(await cl.call('SET', ks, '2'), '+OK\r\n');
   assert.equal(await cl.call('GET', ks), '$1\r\n2\r\n');
   assert.match(await cl.call('GET', kv), /^-ERR backend/);

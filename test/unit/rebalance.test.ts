@@ -1,5 +1,6 @@
 // The rebalance planner: even slot counts (⌊1024/n⌋ or ⌈1024/n⌉ per group), fewest moves, slots with
 // an action count for their target and never move, offline/excluded groups' slots all move.
+// Expected duration: under 1 s on a quiet 2-core machine.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { planRebalance } from '../../src/dashboard/rebalance.js';

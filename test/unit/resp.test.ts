@@ -1,5 +1,6 @@
 // RESP scanning: requests (every RESP framing, inline commands, limits, fragmentation at every byte)
 // and backend replies (every RESP2/RESP3 type).
+// Expected duration: under 1 s on a quiet 2-core machine.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { RequestParser, ProtocolError, splitInline, type Request } from '../../src/resp/request-parser.js';

@@ -3,14 +3,15 @@
 // and pointing a server at its group master.
 import type { Command } from 'commander';
 import type { DashboardClient, GlobalOptions } from './client.js';
+import type { CliValue } from '../option-flags.js';
 import { table } from './format.js';
 
-type Opts = GlobalOptions & Record<string, unknown>;
+type Opts = GlobalOptions & Record<string, CliValue>;
 
 export interface AdminHelpers {
-  action(fn: (opts: Opts, args: Array<string | undefined>) => Promise<void>): (...a: unknown[]) => Promise<void>;
-  client(opts: Opts): Promise<DashboardClient>;
-  out(opts: Opts, json: unknown, human: () => string): void;
+  action: (fn: (opts: Opts, args: Array<string | undefined>) => Promise<void>) => (...a: unknown[]) => Promise<void>;
+  client: (opts: Opts) => Promise<DashboardClient>;
+  out: (opts: Opts, json: unknown, human: () => string) => void;
 }
 
 interface SentinelStats {

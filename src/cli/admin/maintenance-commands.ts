@@ -7,8 +7,9 @@ import { groupDir, proxyDir, sentinelPath, slotsDir, topomPath, productPath, typ
 import { proxyXAuth, type ProxyModel } from '../../models/proxy.js';
 import { httpJson, replyError } from '../../util/http-json.js';
 import { AdminCliError, usageError, type GlobalOptions } from './client.js';
+import type { CliValue } from '../option-flags.js';
 
-type Opts = GlobalOptions & Record<string, unknown>;
+type Opts = GlobalOptions & Record<string, CliValue>;
 
 export interface MaintenanceHelpers {
   action(fn: (opts: Opts, args: Array<string | undefined>) => Promise<void>): (...a: unknown[]) => Promise<void>;
@@ -22,7 +23,7 @@ export interface ConfigDump {
   slots: unknown[];
   group: unknown[];
   proxy: unknown[];
-  sentinel: unknown | null;
+  sentinel: unknown;
 }
 
 async function readAll(store: Store, dir: string): Promise<unknown[]> {

@@ -3,9 +3,10 @@
 // (`--wait` on the queueing commands, `progress --watch`).
 import type { Command } from 'commander';
 import type { DashboardClient, GlobalOptions } from './client.js';
+import type { CliValue } from '../option-flags.js';
 import { usageError } from './client.js';
 
-type Opts = GlobalOptions & Record<string, unknown>;
+type Opts = GlobalOptions & Record<string, CliValue>;
 
 export interface AdminHelpers {
   action(fn: (opts: Opts, args: Array<string | undefined>) => Promise<void>): (...a: unknown[]) => Promise<void>;
