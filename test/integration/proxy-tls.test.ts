@@ -91,7 +91,7 @@ function handshake(opts: tls.ConnectionOptions): Promise<string> {
     const t = setTimeout(() => { s.destroy(); reject(new Error('timeout')); }, 5000);
     let got = '';
     s.on('data', (d) => { got += d.toString(); if (got.includes('\r\n')) { clearTimeout(t); s.destroy(); resolve(got); } });
-    s.on('error', (e) => { clearTimeout(t); reject(e); });
+    s.on('error', (e) => { clearTimeout(t); reject(e instanceof Error ? e : new Error(String(e))); });
     s.on('close', () => { clearTimeout(t); if (!got) reject(new Error('closed without a reply')); });
   });
 }

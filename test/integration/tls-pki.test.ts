@@ -17,7 +17,7 @@ function tlsPing(port: number, opts: tls.ConnectionOptions): Promise<string> {
     const t = setTimeout(() => { s.destroy(); reject(new Error('timeout')); }, 5000);
     let buf = '';
     s.on('data', (d) => { buf += d.toString(); if (buf.includes('\r\n')) { clearTimeout(t); s.destroy(); resolve(buf); } });
-    s.on('error', (e) => { clearTimeout(t); reject(e); });
+    s.on('error', (e) => { clearTimeout(t); reject(e instanceof Error ? e : new Error(String(e))); });
     s.on('close', () => { clearTimeout(t); if (!buf) reject(new Error('closed without a reply')); });
   });
 }
