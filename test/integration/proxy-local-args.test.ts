@@ -144,3 +144,17 @@ test('unparseable and over-limit lengths get Redis\'s protocol error wording, th
     assert.match(viaProxy, /^-ERR Protocol error: /);
   }
 });
+
+test('QUIT behind a request still waiting for its backend: later pipelined commands are not run (as Redis)', async () => {
+  const tag = Math.random().toString(36).slice(2, 8);
+  for (const port of [c.port, direct.port]) {
+    const cl = await RawClient.connect(port);
+    cl.write(Buffer.concat([encodeCommand(['GET', `q:${tag}:a`]), encodeCommand(['QUIT']), encodeCommand(['SET', `q:${tag}:${port}`, '1'])]));
+    assert.equal(await cl.read(), '$-1\r\n');
+    assert.equal(await cl.read(), '+OK\r\n');
+    await cl.closedPromise;
+    const check = await RawClient.connect(port);
+    assert.equal(await check.call('EXISTS', `q:${tag}:${port}`), ':0\r\n', `port ${port === c.port ? 'proxy' : 'redis'}`);
+    check.close();
+  }
+});
