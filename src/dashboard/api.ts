@@ -12,6 +12,7 @@ import { publicDashboardConfig, type DashboardConfig } from './config.js';
 import { DashboardError, badRequest, unavailable } from './errors.js';
 import { parseGroupId, parseSlotId, type Topom } from './topom.js';
 import { registerMigrationRoutes } from './api-migration.js';
+import { registerConsoleRoutes } from './api-console.js';
 
 /** What the API needs from the process that runs it. */
 export interface DashboardHost {
@@ -112,7 +113,8 @@ export async function startDashboardApi(host: DashboardHost, addr: string): Prom
   });
 
   // ---- no token -----------------------------------------------------------------------------------
-  app.get('/', async (_req, reply) => reply.redirect('/topom'));
+  app.get('/', async (_req, reply) => reply.redirect('/console/'));
+  registerConsoleRoutes(app, host);
   app.get('/health', async (_req, reply) => {
     const t = host.current();
     if (!t) return reply.code(503).send({ status: 'standby', product: config.productName, version: VERSION, reason: host.standbyReason() });
