@@ -67,8 +67,25 @@ export function registerConsoleRoutes(app: FastifyInstance, host: DashboardHost)
   }, SAMPLE_MS);
   timer.unref();
 
+  // Promotions asked through the API are told apart from sentinel failovers in the event history.
+  const PROMOTE = '/api/topom/group/promote/:token/:gid/:addr';
+  app.addHook('preHandler', async (req: Req) => {
+    if (req.method === 'PUT' && req.routeOptions.url === PROMOTE && host.current() && hasToken(req, config.adminToken)) {
+      recorder.notePromotion(Number(req.params.gid), req.params.addr ?? '', Date.now());
+    }
+  });
+  app.addHook('onSend', async (req: Req, reply, payload) => {
+    if (req.method === 'PUT' && req.routeOptions.url === PROMOTE && reply.statusCode >= 400 && hasToken(req, config.adminToken)) {
+      let why = `HTTP ${reply.statusCode}`;
+      try { why = String((JSON.parse(String(payload)) as { error?: unknown }).error ?? why); } catch { /* not JSON */ }
+      recorder.promotionFailed(Number(req.params.gid), req.params.addr ?? '', why, Date.now());
+    }
+    return payload;
+  });
+
   const streams = new Set<ServerResponse>();
-  app.addHook('onClose', async () => {
+  // preClose: open event streams would otherwise keep the server from closing.
+  app.addHook('preClose', async () => {
     clearInterval(timer);
     for (const s of streams) s.end();
     streams.clear();

@@ -96,6 +96,20 @@ export class ConsoleRecorder {
   private slotRates: number[] | null = null;
   private readonly latencyPrev = new Map<string, number[]>();
   private p99: number | null = null;
+  /** Promotions asked through the API: gid -> {target, since}; a master change to target is a promotion, not a failover. */
+  private readonly promotions = new Map<number, { addr: string; t: number }>();
+
+  /** Called when a promote request arrives, so the master change it causes is named a promotion. */
+  notePromotion(gid: number, addr: string, t: number): void {
+    this.promotions.set(gid, { addr, t });
+    this.add('promotion', `group ${gid}: promotion of ${addr} requested`, t, gid);
+  }
+
+  /** Called when a promote request failed: no master change is expected from it. */
+  promotionFailed(gid: number, addr: string, error: string, t: number): void {
+    this.promotions.delete(gid);
+    this.add('promotion', `group ${gid}: promotion of ${addr} failed: ${error}`, t, gid);
+  }
 
   /** Records an event (also used by the API module for its own events). */
   add(kind: ConsoleEventKind, text: string, t: number, gid?: number): void {
@@ -181,7 +195,9 @@ export class ConsoleRecorder {
       for (const sv of old.servers.keys()) if (!g.servers.has(sv)) this.add('server', `server ${sv} removed from group ${id}`, now, id);
       if (!old.promoting && g.promoting) this.add('promotion', `group ${id}: promotion started (${g.promoting})`, now, id);
       if (old.master && g.master && old.master !== g.master) {
-        if (old.promoting || g.promoting) this.add('promotion', `group ${id}: ${g.master} promoted to master (was ${old.master})`, now, id);
+        const asked = this.promotions.get(id);
+        if (asked && asked.addr === g.master && now - asked.t < 120000) { this.promotions.delete(id); this.add('promotion', `group ${id}: ${g.master} promoted to master (was ${old.master})`, now, id); }
+        else if (old.promoting || g.promoting) this.add('promotion', `group ${id}: ${g.master} promoted to master (was ${old.master})`, now, id);
         else this.add('failover', `group ${id}: failover, master ${old.master} → ${g.master}`, now, id);
       } else if (old.promoting && !g.promoting && old.master === g.master) {
         this.add('promotion', `group ${id}: promotion ended, master still ${g.master}`, now, id);

@@ -26,7 +26,7 @@ export function Chart(p: ChartProps) {
       cursor: { show: true, drag: { x: false, y: false } },
       scales: { x: { time: true }, y: { range: (_u, _min, max) => [0, max > 0 ? max * 1.15 : 1] } },
       axes: [{ stroke: '#c9d1d9', grid: { stroke: '#30363d' }, ticks: { stroke: '#30363d' } }, { stroke: '#c9d1d9', grid: { stroke: '#30363d' }, ticks: { stroke: '#30363d' }, size: 60, values: (_u, v) => v.map((x) => `${x}${p.unit}`) }],
-      series: [{}, { label: p.title, stroke: p.color, width: 2, fill: `${p.color}22`, spanGaps: false }],
+      series: [{}, { label: p.title, stroke: p.color, width: 2, fill: `${p.color}22`, spanGaps: false, points: { show: false } }],
     }, [p.xs, p.ys], el);
     const onResize = (): void => { plot.current?.setSize({ width: Math.max(260, el.clientWidth), height: 170 }); };
     window.addEventListener('resize', onResize);
