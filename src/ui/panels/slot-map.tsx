@@ -73,9 +73,10 @@ export function SlotMap({ c, ops, slotOps }: { c: Cluster; ops: Ops; slotOps: nu
         onMouseLeave={() => setHover(null)}
       >
         {c.slots.map((s) => {
+          const label = s.id % 64 === 0 ? <span key={`r${s.id}`} class="rl" aria-hidden="true">{s.id}</span> : null;
           const bg = showHeat ? heatColor(slotOps[s.id] ?? 0, max) : groupColor(s.gid);
           const cls = `s${s.state ? ' mig' : ''}${s.gid ? '' : ' off'}${s.id >= lo && s.id <= hi ? ' sel' : ''}`;
-          return <div key={s.id} class={cls} data-slot={s.id} data-gid={s.gid} style={s.state ? `background:${bg};--t:${groupColor(s.target)}` : `background:${bg}`} />;
+          return [label, <div key={s.id} class={cls} data-slot={s.id} data-gid={s.gid} style={s.state ? `background:${bg};--t:${groupColor(s.target)}` : `background:${bg}`} />];
         })}
       </div>
       <p class="hover" data-testid="slot-hover" aria-live="polite">{slotText(hover === null ? undefined : c.slots[hover], c, hover !== null && slotOps ? slotOps[hover] : undefined)}</p>
