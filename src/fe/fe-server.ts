@@ -8,6 +8,7 @@
 import http from 'node:http';
 import { readFileSync } from 'node:fs';
 import { openStore, type Store } from '../coordinator/index.js';
+import { parseAddr, type HostPort } from '../util/address.js';
 import { CONSOLE_NOT_BUILT, consoleAsset } from '../util/console-assets.js';
 import type { Logger } from '../util/log.js';
 
@@ -85,9 +86,10 @@ export async function startFeServer(o: FeOptions): Promise<FeServer> {
   const forward = (req: http.IncomingMessage, res: http.ServerResponse, url: URL, p: Product): void => {
     if (!p.dashboard) { json(res, 503, { error: `product ${p.name} has no active dashboard (no /codis3/${p.name}/topom in the coordinator)` }); return; }
     url.searchParams.delete('forward');
-    const i = p.dashboard.lastIndexOf(':');
+    let hp: HostPort;
+    try { hp = parseAddr(p.dashboard); } catch (e) { json(res, 502, { error: `product ${p.name}: bad dashboard address: ${(e as Error).message}` }); return; }
     const headers = { ...req.headers, host: p.dashboard };
-    const up = http.request({ host: p.dashboard.slice(0, i).replace(/^\[|\]$/g, ''), port: Number(p.dashboard.slice(i + 1)), method: req.method, path: url.pathname + url.search, headers, timeout: 15000 }, (r) => {
+    const up = http.request({ host: hp.host, port: hp.port, method: req.method, path: url.pathname + url.search, headers, timeout: 15000 }, (r) => {
       res.writeHead(r.statusCode ?? 502, r.headers);
       r.pipe(res);
     });
@@ -130,14 +132,14 @@ export async function startFeServer(o: FeOptions): Promise<FeServer> {
       json(res, 404, { error: `no such path: ${url.pathname} (API calls need ?forward=<product>)` });
     })().catch((e: Error) => { if (!res.headersSent) json(res, 500, { error: e.message }); else res.destroy(); });
   });
-  const i = o.listen.lastIndexOf(':');
-  const host = o.listen.slice(0, i).replace(/^\[|\]$/g, '') || '0.0.0.0';
+  const listen = parseAddr(o.listen, { allowEmptyHost: true, allowPortZero: true });
+  const host = listen.host;
   await new Promise<void>((resolve, reject) => {
     server.once('error', reject);
-    server.listen(Number(o.listen.slice(i + 1)), host, () => { server.off('error', reject); resolve(); });
+    server.listen(listen.port, host, () => { server.off('error', reject); resolve(); });
   });
   const a = server.address();
-  const port = typeof a === 'object' && a ? a.port : Number(o.listen.slice(i + 1));
+  const port = typeof a === 'object' && a ? a.port : listen.port;
   const shown = host === '0.0.0.0' || host === '::' ? '127.0.0.1' : host.includes(':') ? `[${host}]` : host;
   return {
     port,

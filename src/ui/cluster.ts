@@ -25,6 +25,8 @@ export interface ServerView {
   /** The master this server replicates from (replicas), as it reports it. */
   replicatesFrom: string;
   linkDownSeconds: number | undefined;
+  /** Replicas: bytes of the master's replication stream not yet applied (master_repl_offset − slave_repl_offset). */
+  lagBytes: number | undefined;
   usedMemory: number | undefined;
   maxMemory: number | undefined;
   keys: Array<{ db: string; keys: number }>;
@@ -127,6 +129,7 @@ export function parseCluster(stats: unknown): Cluster {
     const id = num(go.id) ?? 0;
     const list = arr(go.servers).map(obj);
     const master = str(list[0]?.server);
+    const masterOffset = num(obj(obj(sstats[master]).stats).master_repl_offset);
     const views: ServerView[] = list.map((sv, i) => {
       const addr = str(sv.server);
       const st = obj(sstats[addr]);
@@ -150,6 +153,7 @@ export function parseCluster(stats: unknown): Cluster {
       return {
         addr, datacenter: str(sv.datacenter), replicaGroup: sv.replica_group === true, actionState: str(action.state), actionIndex: num(action.index),
         isMaster: i === 0, role, linkStatus, replicatesFrom, linkDownSeconds: num(info.master_link_down_since_seconds),
+        lagBytes: i > 0 && masterOffset !== undefined && num(info.slave_repl_offset) !== undefined ? Math.max(0, masterOffset - num(info.slave_repl_offset)!) : undefined,
         usedMemory: num(info.used_memory), maxMemory: num(info.maxmemory), keys: ks, error, replicationProblem: problem,
       };
     });

@@ -9,7 +9,7 @@ import { enc, type PanelProps, type Ops } from './types.js';
 function ServerRow({ g, s, ops }: { g: GroupView; s: ServerView; ops: Ops }) {
   const link = s.error ? <span class="bad">{s.error}</span>
     : s.isMaster ? <span class={s.role && s.role !== 'master' ? 'bad' : ''}>{s.role || '?'}</span>
-      : <span class={s.linkStatus === 'up' ? '' : 'bad'}>{s.role || '?'} of {s.replicatesFrom || '?'}: link {s.linkStatus || '?'}{s.linkDownSeconds && s.linkDownSeconds > 0 ? ` (down ${s.linkDownSeconds} s)` : ''}</span>;
+      : <span class={s.linkStatus === 'up' ? '' : 'bad'}>{s.role || '?'} of {s.replicatesFrom || '?'}: link {s.linkStatus || '?'}{s.linkDownSeconds && s.linkDownSeconds > 0 ? ` (down ${s.linkDownSeconds} s)` : ''}{s.lagBytes !== undefined ? `, lag ${fmtBytes(s.lagBytes)}` : ''}</span>;
   return (
     <tr data-testid={`server-${s.addr}`} class={s.replicationProblem || s.error ? 'row-bad' : ''}>
       <td>{s.isMaster ? <b>master</b> : 'replica'}</td>
