@@ -2,7 +2,7 @@
 // cancel pending, throttle (busy percent, interval), rebalance and drain with a preview of the plan,
 // and the queue of slots with an action.
 import { useState } from 'preact/hooks';
-import { fmtNum, type Cluster } from '../cluster.js';
+import { fmtNum, type Cluster, type SlotView } from '../cluster.js';
 import { formatPlan, planCount } from '../plan.js';
 import type { Ops } from './types.js';
 
@@ -12,6 +12,17 @@ function eta(c: Cluster): string {
   if (left <= 0 || a.done === 0 || a.elapsedMs <= 0) return '–';
   const s = Math.round((a.elapsedMs / a.done) * left / 1000);
   return s < 90 ? `${s} s` : `${Math.round(s / 60)} min`;
+}
+
+/** Consecutive slots with the same source, target and state, as one row. */
+function runs(queue: SlotView[]): Array<{ first: number; last: number; gid: number; target: number; state: string }> {
+  const out: Array<{ first: number; last: number; gid: number; target: number; state: string }> = [];
+  for (const s of queue) {
+    const r = out[out.length - 1];
+    if (r && r.last === s.id - 1 && r.gid === s.gid && r.target === s.target && r.state === s.state) r.last = s.id;
+    else out.push({ first: s.id, last: s.id, gid: s.gid, target: s.target, state: s.state });
+  }
+  return out;
 }
 
 export function Migrations({ c, ops }: { c: Cluster; ops: Ops }) {
@@ -76,19 +87,18 @@ export function Migrations({ c, ops }: { c: Cluster; ops: Ops }) {
       <h3>Queue ({queue.length} slots with an action)</h3>
       {queue.length === 0 ? <p class="muted">No slot is queued or migrating.</p> : (
         <table class="grid" data-testid="mig-queue">
-          <thead><tr><th>Slot</th><th>From group</th><th>To group</th><th>Index</th><th>State</th><th /></tr></thead>
+          <thead><tr><th>Slots</th><th>Count</th><th>From group</th><th>To group</th><th>State</th><th /></tr></thead>
           <tbody>
-            {queue.slice(0, 200).map((s) => (
-              <tr key={s.id}>
-                <td>{s.id}</td><td>{s.gid}</td><td>{s.target}</td><td>{s.index ?? ''}</td>
-                <td class={s.state === 'pending' ? '' : 'warn'}>{s.state}</td>
-                <td>{!ops.readOnly && s.state === 'pending' ? <button onClick={() => ops.ask(`Cancel the pending migration of slot ${s.id}?`, `/api/topom/slots/action/remove/_/${s.id}`)}>Cancel</button> : null}</td>
+            {runs(queue).map((r) => (
+              <tr key={r.first}>
+                <td>{r.first === r.last ? r.first : `${r.first}–${r.last}`}</td><td>{r.last - r.first + 1}</td><td>{r.gid}</td><td>{r.target}</td>
+                <td class={r.state === 'pending' ? '' : 'warn'}>{r.state}</td>
+                <td>{!ops.readOnly && r.state === 'pending' && r.first === r.last ? <button onClick={() => ops.ask(`Cancel the pending migration of slot ${r.first}?`, `/api/topom/slots/action/remove/_/${r.first}`)}>Cancel</button> : null}</td>
               </tr>
             ))}
           </tbody>
         </table>
       )}
-      {queue.length > 200 ? <p class="muted">… and {queue.length - 200} more</p> : null}
     </section>
   );
 }
