@@ -49,9 +49,17 @@ test('shardis up: start, use through both proxies, stop with nothing left runnin
   assert.equal(stats.status, 200);
   for (const p of info.proxies) assert.ok(stats.text.includes(p.admin), `dashboard lists proxy ${p.admin}`);
 
+  // The web console's URL comes first, with the token; it serves the page and the product's data.
+  const consoleLine = /^Web console: (http:\/\/127\.0\.0\.1:(\d+)\/)\?token=([0-9a-f]+)#shardis-demo$/.exec(up.lines.find((l) => l.trim() !== '') ?? '');
+  assert.ok(consoleLine, `first line: ${up.lines[0]}`);
+  assert.equal(consoleLine[3], info.dashboard.admin_token);
+  const feAddr = `127.0.0.1:${consoleLine[2]}`;
+  assert.match((await httpJson('GET', feAddr, '/', { timeoutMs: 5000 })).text, /Shardis console/);
+  assert.deepEqual((await httpJson('GET', feAddr, '/list', { timeoutMs: 5000 })).json, ['shardis-demo']);
+
   up.proc.child.kill('SIGINT');
   assert.equal(await up.proc.exited, 0);
-  const addrs = [...info.proxies.map((p) => p.addr), info.dashboard.addr, ...info.groups.flatMap((g) => [g.master, ...g.replicas])];
+  const addrs = [feAddr, ...info.proxies.map((p) => p.addr), info.dashboard.addr, ...info.groups.flatMap((g) => [g.master, ...g.replicas])];
   for (const a of addrs) assert.equal(await listening(a), false, `${a} still listening`);
   for (const pid of [...info.proxies.map((p) => p.pid), info.dashboard.pid]) assert.equal(alive(pid), false, `pid ${pid} still alive`);
   assert.ok(existsSync(join(dir, 'cluster.json')));
