@@ -206,6 +206,18 @@ describe('web console in chromium against a real cluster', { timeout: 240000 }, 
     } finally { client.disconnect(); }
   });
 
+  it('previews a rebalance plan and leaves the slots alone when cancelled with Escape', async () => {
+    await tab('migrations');
+    await page.getByTestId('rebalance').click();
+    const dlg = page.getByTestId('confirm-dialog');
+    await dlg.waitFor();
+    assert.match(await dlg.textContent() ?? '', /Rebalance: migrate \d+ slots so every group owns about the same number\?/);
+    assert.match(await dlg.locator('pre').textContent() ?? '', /^group 3 <== \d+ slots: /);
+    await page.keyboard.press('Escape');
+    await dlg.waitFor({ state: 'detached' });
+    assert.ok((await stats()).slots.every((x) => !x.action.state), 'no slot got an action');
+  });
+
   it('shows the API error and changes nothing for an unknown server address and for removing a group with slots', async () => {
     const before = JSON.stringify((await stats()).group.models);
     await tab('groups');
