@@ -1,13 +1,16 @@
 // `shardis fe` and the dashboard's console routes without a browser: two products (in-process
 // dashboards on one filesystem coordinator) listed by the fe, the page served by both, requests
 // forwarded by ?forward=, the live stream refused without the token unless console_read_only, and
-// clear errors for unknown products and unreachable dashboards. Expected duration: about 5 s.
+// clear errors for unknown products and unreachable dashboards; in chromium, the page served by a
+// dashboard itself (one product, no sidebar) with and without read-only viewing. Expected duration:
+// about 10 s.
 import { after, before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import http from 'node:http';
 import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { gunzipSync } from 'node:zlib';
+import { chromium } from 'playwright-core';
 import { startFeServer, type FeServer } from '../../src/fe/fe-server.js';
 import { httpJson } from '../../src/util/http-json.js';
 import { startDashboard, tempDir, type TestDashboard } from '../helpers/dashboard.js';
@@ -115,5 +118,29 @@ describe('shardis fe and the console routes', { timeout: 60000 }, () => {
       assert.match((r.json as { error: string }).error, /dashboard 127\.0\.0\.1:1 of product gone is unreachable/);
     } finally { await fe2.close(); }
     await assert.rejects(startFeServer({ listen: '127.0.0.1:0' }), /exactly one of --coordinator SPEC or --dashboard-list FILE/);
+  });
+
+  it('in chromium, the page on a dashboard offers read-only viewing only where console_read_only is on, without any action', async () => {
+    const browser = await chromium.launch({
+      executablePath: '/usr/bin/chromium', headless: true, timeout: 30000,
+      args: ['--headless', '--no-sandbox', '--disable-gpu', '--disable-background-networking', '--disable-component-update', '--disable-sync', '--no-first-run'],
+    });
+    try {
+      const page = await browser.newPage({ viewport: { width: 1280, height: 800 } });
+      page.setDefaultTimeout(15000);
+      await page.goto(`http://${a.addr}/console/`);
+      await page.getByTestId('login').waitFor();
+      assert.equal(await page.getByRole('button', { name: 'View read-only' }).count(), 0);
+      assert.equal(await page.locator('.sidebar').count(), 0, 'no product sidebar on a dashboard');
+      await page.goto(`http://${b.addr}/console/`);
+      await page.getByRole('button', { name: 'View read-only' }).click();
+      await page.getByTestId('panel-overview').waitFor();
+      assert.equal(await page.getByTestId('ov-product').textContent(), 'sdui-b');
+      assert.equal(await page.getByRole('button', { name: 'Log out' }).count(), 0);
+      await page.getByTestId('tab-groups').click();
+      await page.getByTestId('panel-groups').waitFor();
+      assert.equal(await page.getByTestId('new-group').count(), 0, 'no actions in read-only viewing');
+      assert.equal(await page.evaluate(() => sessionStorage.length), 0, 'no token stored');
+    } finally { await browser.close(); }
   });
 });

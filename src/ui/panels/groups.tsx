@@ -61,6 +61,7 @@ export function Groups({ c, ops }: PanelProps) {
           <button onClick={() => ops.ask('Stop all replica reads (replica groups off for all servers)?', '/api/topom/group/replica-groups-all/_/0')}>Replica reads: all off</button>
         </div>
       </>}
+      {c.groups.length === 0 ? <p class="muted">No group yet{ops.readOnly ? '' : ': create one, then add its master server'}.</p> : null}
       {c.groups.map((g) => (
         <div class="group" key={g.id} data-testid={`group-${g.id}`}>
           <h3>
