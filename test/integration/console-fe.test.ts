@@ -13,6 +13,7 @@ import { gunzipSync } from 'node:zlib';
 import { chromium } from 'playwright-core';
 import { startFeServer, type FeServer } from '../../src/fe/fe-server.js';
 import { httpJson } from '../../src/util/http-json.js';
+import { startShardisProcess } from '../../src/util/shardis-process.js';
 import { startDashboard, tempDir, type TestDashboard } from '../helpers/dashboard.js';
 
 /** GET that returns the first `data:` message of an event stream (or the status and body of a non-stream reply). */
@@ -104,6 +105,17 @@ describe('shardis fe and the console routes', { timeout: 60000 }, () => {
     const ro = await firstEvent(feAddr, '/api/topom/console/live/_?forward=sdui-b');
     assert.equal(ro.status, 200);
     assert.equal((JSON.parse(ro.text) as { authed: boolean }).authed, false);
+  });
+
+  it('`shardis fe --coordinator` prints its URL and serves the product list; SIGTERM stops it', async () => {
+    const p = startShardisProcess('fe', ['--coordinator', coordinator, '--listen', '127.0.0.1:0'], join(dir, 'fe.log'));
+    try {
+      const m = await p.waitLine(/^shardis fe listening url=http:\/\/(127\.0\.0\.1:\d+)\/$/, 20000);
+      assert.deepEqual((await httpJson('GET', m[1]!, '/list', { timeoutMs: 5000 })).json, ['sdui-a', 'sdui-b']);
+    } finally {
+      await p.proc.stop();
+    }
+    assert.equal(await p.proc.exited, 0);
   });
 
   it('with --dashboard-list: a dashboard that is down gives a 502 naming it', async () => {
