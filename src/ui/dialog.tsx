@@ -1,6 +1,6 @@
 // The confirmation dialog every mutation goes through: it names what will happen, runs the call on
 // OK, and on failure keeps the dialog open showing the API's error text. Keyboard: focus starts on
-// Cancel, Escape cancels, Tab moves between the buttons.
+// Cancel, Escape cancels, Tab moves between the buttons and stays in the dialog.
 import { useEffect, useRef, useState } from 'preact/hooks';
 import type { CallResult } from './connection.js';
 
@@ -18,9 +18,21 @@ export function ConfirmDialog({ pending, onClose }: { pending: Pending; onClose(
   const [busy, setBusy] = useState(false);
   const [error, setError] = useState('');
   const cancel = useRef<HTMLButtonElement>(null);
+  const box = useRef<HTMLDivElement>(null);
   useEffect(() => { cancel.current?.focus(); }, []);
   useEffect(() => {
-    const onKey = (e: KeyboardEvent): void => { if (e.key === 'Escape' && !busy) onClose(null); };
+    const onKey = (e: KeyboardEvent): void => {
+      if (e.key === 'Escape' && !busy) onClose(null);
+      if (e.key !== 'Tab') return;
+      // Keep the focus inside the dialog.
+      const buttons = [...(box.current?.querySelectorAll<HTMLButtonElement>('button:not([disabled])') ?? [])];
+      const first = buttons[0];
+      const last = buttons[buttons.length - 1];
+      if (!first || !last) return;
+      if (e.shiftKey && document.activeElement === first) { e.preventDefault(); last.focus(); }
+      else if (!e.shiftKey && document.activeElement === last) { e.preventDefault(); first.focus(); }
+      else if (!box.current?.contains(document.activeElement)) { e.preventDefault(); first.focus(); }
+    };
     window.addEventListener('keydown', onKey);
     return () => window.removeEventListener('keydown', onKey);
   }, [busy]);
@@ -33,7 +45,7 @@ export function ConfirmDialog({ pending, onClose }: { pending: Pending; onClose(
   };
   return (
     <div class="overlay">
-      <div class="dialog" role="dialog" aria-modal="true" aria-labelledby="dlg-q" data-testid="confirm-dialog">
+      <div class="dialog" ref={box} role="dialog" aria-modal="true" aria-labelledby="dlg-q" data-testid="confirm-dialog">
         <h3>{pending.danger ? 'Careful' : 'Confirm'}</h3>
         <p id="dlg-q">{pending.question}</p>
         {pending.detail ? <pre class="detail">{pending.detail}</pre> : null}
