@@ -6,10 +6,11 @@ import { useEffect, useState } from 'preact/hooks';
 import { groupColor, type Cluster, type SlotView } from '../cluster.js';
 import type { Ops } from './types.js';
 
+/** Cold (dark blue) → hot (red), on a square-root scale so a few hot slots stand out from a warm rest. */
 function heatColor(rate: number, max: number): string {
   if (rate <= 0 || max <= 0) return '#161b22';
-  const x = Math.log1p(rate) / Math.log1p(max);
-  return `hsl(${Math.round(50 - 50 * x)} 90% ${Math.round(22 + 38 * x)}%)`;
+  const x = Math.sqrt(rate / max);
+  return `hsl(${Math.round(230 - 230 * x)} 85% ${Math.round(28 + 27 * x)}%)`;
 }
 
 function slotText(s: SlotView | undefined, c: Cluster, rate: number | undefined): string {
@@ -59,12 +60,13 @@ export function SlotMap({ c, ops, slotOps }: { c: Cluster; ops: Ops; slotOps: nu
       <div class="toolbar">
         <label><input type="checkbox" checked={heat} disabled={slotOps === null} onChange={(e) => setHeat((e.target as HTMLInputElement).checked)} /> ops heat map</label>
         {slotOps === null ? <span class="muted">(the proxies report no per-slot counters)</span> : null}
-        <span class="legend">
+        {showHeat ? <span class="legend"><span class="chip"><i style={{ background: heatColor(0.01, 1) }} />cold</span><span class="chip"><i style={{ background: heatColor(1, 1) }} />{max} ops/s (hottest slot)</span></span> : null}
+        {showHeat ? null : <span class="legend">
           {[...counts.entries()].sort((a, b) => a[0] - b[0]).map(([gid, n]) => (
             <span key={gid} class="chip"><i style={{ background: groupColor(gid) }} />{gid ? `group ${gid}` : 'offline'}: {n}</span>
           ))}
           <span class="chip"><i class="mig-chip" />migrating: {c.totals.slotsMigrating}</span>
-        </span>
+        </span>}
       </div>
       <div
         class={`slotgrid${dragging ? ' dragging' : ''}`} data-testid="slot-grid" role="grid" aria-label="1024 slots, 64 per row"
