@@ -129,6 +129,32 @@ describe('web console in chromium against a real cluster', { timeout: 240000 }, 
     await shot('slots');
   });
 
+  it('per-slot heat map: a hot key\'s slot is the hottest (skipped when the proxies report no slot_ops)', async (t) => {
+    const s0 = await stats();
+    const reported = Object.values(s0.proxy.stats).some((r) => Array.isArray((r.stats as { slot_ops?: unknown } | undefined)?.slot_ops));
+    if (!reported) { t.skip('the proxies do not report per-slot counters (slot_ops in /proxy/stats comes with the h-proxy branch)'); return; }
+    const hot = 'heat:hot-key';
+    const hotSlot = slotOf(hot);
+    const client = new Redis({ port: Number(cluster.info.proxies[0]!.addr.split(':')[1]), maxRetriesPerRequest: 1 });
+    try {
+      await waitFor('the dashboard to rank the hot slot first', async () => {
+        const p = client.pipeline();
+        for (let i = 0; i < 300; i++) p.get(hot);
+        await p.exec();
+        const snap = await httpJson('GET', dash, '/api/topom/console/snapshot/_', { timeoutMs: 5000, headers: { authorization: `Bearer ${token}` } });
+        const ops = (snap.json as { slot_ops: number[] | null }).slot_ops;
+        return Boolean(ops && (ops[hotSlot] ?? 0) > 0 && ops.every((x) => x <= ops[hotSlot]!));
+      }, 30000, 50);
+      await tab('slots');
+      await page.getByText('ops heat map').click();
+      await page.getByText('(hottest slot)').waitFor();
+      await page.locator(`[data-slot="${hotSlot}"]`).hover();
+      assert.match(await page.getByTestId('slot-hover').textContent() ?? '', new RegExp(`^slot ${hotSlot}: .*, [0-9.]+ ops/s$`));
+      await shot('slots-heat');
+      await page.getByText('ops heat map').click();
+    } finally { client.disconnect(); }
+  });
+
   it('creates a group, adds a server, migrates a mouse-selected range under load; the bar reaches done and the keys are on the new group', async () => {
     await tab('groups');
     await page.getByTestId('new-group-id').fill('3');
