@@ -211,12 +211,13 @@ describe('web console in chromium against a real cluster', { timeout: 240000 }, 
       stop = true;
       await load;
     }
-    // The workload shows in the overview's samples: ops/s and a p99 from the proxies' histograms.
-    const snap = await httpJson('GET', dash, '/api/topom/console/snapshot/_', { timeoutMs: 5000, headers: { authorization: `Bearer ${token}` } });
-    const samples = (snap.json as { samples: Array<{ ops: number; p99_us: number | null }> }).samples;
-    assert.ok(samples.some((x) => x.ops > 0), 'ops/s sampled');
-    assert.ok(samples.some((x) => x.p99_us !== null && x.p99_us > 0), 'p99 sampled');
     try {
+      // The workload shows in the overview's samples: ops/s, and a p99 from the proxies' histograms
+      // (polled every 5 s, so it may come a little after the workload).
+      const samples = async (): Promise<Array<{ ops: number; p99_us: number | null }>> =>
+        ((await httpJson('GET', dash, '/api/topom/console/snapshot/_', { timeoutMs: 5000, headers: { authorization: `Bearer ${token}` } })).json as { samples: Array<{ ops: number; p99_us: number | null }> }).samples;
+      assert.ok((await samples()).some((x) => x.ops > 0), 'ops/s sampled');
+      await waitFor('a p99 sample', async () => (await samples()).some((x) => x.p99_us !== null && x.p99_us > 0), 20000, 500);
       const s = await stats();
       assert.ok(s.slots.slice(0, 80).every((x) => x.group_id === 3 && !x.action.state), 'slots 0-79 belong to group 3');
       assert.ok(n > 0, 'the workload ran');

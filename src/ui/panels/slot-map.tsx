@@ -8,7 +8,7 @@ import type { Ops } from './types.js';
 
 /** Cold (dark blue) → hot (red), on a square-root scale so a few hot slots stand out from a warm rest. */
 function heatColor(rate: number, max: number): string {
-  if (rate <= 0 || max <= 0) return '#161b22';
+  if (rate <= 0 || max <= 0) return '#262c36';
   const x = Math.sqrt(rate / max);
   return `hsl(${Math.round(230 - 230 * x)} 85% ${Math.round(28 + 27 * x)}%)`;
 }
