@@ -16,6 +16,7 @@ import type { Topom } from './topom.js';
 import { parseGroupId, parseSlotId } from './input.js';
 import { registerMigrationRoutes } from './api-migration.js';
 import { codisOverviewView, codisStatsView, isCodisClient, sendCodisError } from './codis-api.js';
+import { registerConsoleRoutes } from './api-console.js';
 
 /** What the API needs from the process that runs it. */
 export interface DashboardHost {
@@ -151,7 +152,7 @@ function registerOpenReads(host: DashboardHost, r: Routes): void {
     return codis(req) ? codisOverviewView(o) : o;
   };
   const stats = (t: Topom, req: FastifyRequest): Record<string, unknown> => (codis(req) ? codisStatsView(t.stats()) : t.stats());
-  app.get('/', async (_req, reply) => reply.redirect('/topom'));
+  app.get('/', async (_req, reply) => reply.redirect('/console/'));
   app.get('/health', async (_req, reply) => {
     const t = host.current();
     if (!t) return reply.code(503).send({ status: 'standby', product: config.productName, version: VERSION, reason: host.standbyReason() });
@@ -248,6 +249,7 @@ export async function startDashboardApi(host: DashboardHost, addr: string): Prom
   const app = newApp(host);
   const routes = newRoutes(host, app);
   registerOpenReads(host, routes);
+  registerConsoleRoutes(app, host);
   registerDashboardRoutes(host, routes);
   registerGroupRoutes(routes);
   registerSentinelRoutes(routes);

@@ -28,6 +28,7 @@ export const DASHBOARD_OPTIONS: OptionSpec[] = [
   { key: 'migration_busy_percent', type: 'int', default: 10, doc: 'While clients are active (the proxies report more than 100 ops/s), the background executor keeps each source busy at most this share of the time: after each batch it rests for the time the batch took × (100 − p) / p, and proxies move the keys clients touch meanwhile. On an idle cluster it runs at full speed. 100 = always full speed; also settable through the API.' },
   { key: 'migration_interval', type: 'int', default: 0, doc: 'Sleep between migration batches, in microseconds (0..1000000); also settable through the API.' },
   { key: 'migration_fence_timeout', type: 'duration', default: '10s', doc: 'A proxy whose admin API refuses connections (its process is gone) for this long while a migration step needs its acknowledgement is removed (fenced out). A proxy that answers slowly or not at all is never removed automatically: the step waits (remove it with proxy remove --force).' },
+  { key: 'console_read_only', type: 'bool', default: false, doc: 'Let the web console (`/console/`, `shardis fe`) show this product without the admin token (read-only: every action still needs the token).' },
   { key: 'log_level', type: 'string', default: 'info', doc: 'Log level: debug, info, warn, error.' },
   { key: 'sentinel_client_timeout', type: 'duration', default: '10s', doc: 'Deadline of one sentinel admin command (MONITOR, SET, REMOVE, FLUSHCONFIG).' },
   { key: 'sentinel_quorum', type: 'int', default: 2, doc: 'SENTINEL MONITOR quorum: sentinels that must agree a master is down before a failover.' },
@@ -71,6 +72,8 @@ export interface DashboardConfig {
   sentinelFailoverTimeout: number;
   sentinelNotificationScript: string;
   sentinelClientReconfigScript: string;
+  /** The web console may show data without the admin token. */
+  consoleReadOnly: boolean;
 }
 
 export function toDashboardConfig(v: OptionValues): DashboardConfig {
@@ -109,6 +112,7 @@ export function toDashboardConfig(v: OptionValues): DashboardConfig {
     sentinelFailoverTimeout: n('sentinel_failover_timeout'),
     sentinelNotificationScript: s('sentinel_notification_script'),
     sentinelClientReconfigScript: s('sentinel_client_reconfig_script'),
+    consoleReadOnly: v.console_read_only === true,
   };
   if (cfg.sentinelQuorum < 1) throw new Error('sentinel_quorum must be at least 1');
   if (cfg.sentinelDownAfter < 100) throw new Error('sentinel_down_after must be at least 100ms');

@@ -10,6 +10,7 @@ const INFO_FIELDS = [
   'redis_version', 'redis_mode', 'run_id', 'uptime_in_seconds', 'role', 'master_host', 'master_port', 'master_link_status',
   'master_link_down_since_seconds', 'connected_slaves', 'connected_clients', 'used_memory', 'used_memory_human', 'maxmemory',
   'maxmemory_human', 'maxmemory_policy', 'instantaneous_ops_per_sec', 'total_commands_processed', 'loading', 'rdb_bgsave_in_progress',
+  'master_repl_offset', 'slave_repl_offset',
 ];
 
 export interface ServerStats {
