@@ -72,7 +72,7 @@ export class EtcdStore implements Store {
   private readonly keepers = new Set<LeaseKeeper>();
   private readonly watchers = new Set<() => Promise<void>>();
 
-  private constructor(private readonly opts: EtcdStoreOptions) {
+  private constructor(opts: EtcdStoreOptions) {
     if (opts.endpoints.length === 0) throw new StoreError('UNAVAILABLE', 'etcd: no endpoints given', 'etcd');
     this.describe = `etcd ${opts.endpoints.join(',')}`;
     this.timeoutMs = opts.timeoutMs ?? DEFAULT_TIMEOUT_MS;

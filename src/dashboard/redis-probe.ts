@@ -57,7 +57,7 @@ async function open(addr: string, auth: string, timeoutMs: number): Promise<Redi
 }
 
 /** A person-readable reason for a failed redis call. */
-function redisError(addr: string, e: unknown, auth: string): string {
+function redisError(addr: string, e: unknown): string {
   const err = e as NodeJS.ErrnoException;
   const msg = err?.message ?? String(e);
   if (/^NOAUTH/i.test(msg)) return `redis at ${addr} requires a password: set product_auth to its requirepass`;
@@ -88,7 +88,7 @@ export async function probeRedis(addr: string, auth: string, timeoutMs: number):
     if (info.redis_mode === 'cluster') throw new Error('it runs in cluster mode; group servers must be stand-alone redis');
     return info;
   } catch (e) {
-    throw new Error(redisError(addr, e, auth));
+    throw new Error(redisError(addr, e));
   } finally {
     c?.close();
   }
@@ -108,7 +108,7 @@ export async function infoFull(addr: string, auth: string, timeoutMs: number): P
     if (Array.isArray(mm) && mm[1] !== undefined && mm[1] !== null) info.maxmemory = String(mm[1]);
     return info;
   } catch (e) {
-    throw new Error(redisError(addr, e, auth));
+    throw new Error(redisError(addr, e));
   } finally {
     c?.close();
   }
@@ -134,7 +134,7 @@ export class RedisStatsPool {
     } catch (e) {
       c?.close();
       this.conns.delete(addr);
-      const error = redisError(addr, e, this.auth);
+      const error = redisError(addr, e);
       return { stats: {}, dbs: {}, error, timeout: /did not answer in time/.test(error) || undefined, unixtime };
     }
   }

@@ -21,7 +21,6 @@
 import type { Logger } from '../util/log.js';
 import { ActionState, hasAction, type SlotMapping } from '../models/slot-mapping.js';
 import { groupMaster, isPromoting, type Group } from '../models/group.js';
-import { MAX_SLOT_NUM } from '../slots/hash.js';
 import type { DashboardConfig } from './config.js';
 import { badRequest, conflict, notFound } from './errors.js';
 import { formatRanges } from './slots-compute.js';
@@ -54,7 +53,6 @@ export interface SlotActionHost {
 export const ACTIVE_CLIENT_OPS = 100;
 
 const IN_PROGRESS = new Set<string>([ActionState.Preparing, ActionState.Prepared, ActionState.Migrating, ActionState.Finished]);
-const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
 
 class RetryLater extends Error {}
 
@@ -538,5 +536,3 @@ export class SlotActions {
     });
   }
 }
-
-export const SLOT_COUNT = MAX_SLOT_NUM;
