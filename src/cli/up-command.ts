@@ -2,6 +2,7 @@
 import { Command } from 'commander';
 import { startLocalCluster } from './local-cluster.js';
 import { startFeServer } from '../fe/fe-server.js';
+import { hostOf, portTextOf } from '../util/address.js';
 
 const int = (v: string): number => {
   const n = Number(v);
@@ -41,7 +42,7 @@ export function upCommand(): Command {
         `Shardis cluster "${i.product}" is up (data and logs in ${i.dir}).`,
         '',
         'Connect with any Redis client to a proxy:',
-        ...i.proxies.map((p, n) => `  proxy ${n + 1}: redis-cli -h ${p.addr.split(':')[0]} -p ${p.addr.split(':')[1]}    admin API: http://${p.admin}/proxy   metrics: http://${p.admin}/metrics`),
+        ...i.proxies.map((p, n) => `  proxy ${n + 1}: redis-cli -h ${hostOf(p.addr)} -p ${portTextOf(p.addr)}    admin API: http://${p.admin}/proxy   metrics: http://${p.admin}/metrics`),
         '',
         `Dashboard: http://${i.dashboard.addr}/topom   (admin token ${i.dashboard.admin_token})`,
         `  manage it: npx shardis admin --dashboard ${i.dashboard.addr} --token ${i.dashboard.admin_token} overview`,

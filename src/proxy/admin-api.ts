@@ -7,7 +7,7 @@ import { parseSlots, type Slot } from '../models/slot.js';
 import type { ProxyModel } from '../models/proxy.js';
 import type { StatsSnapshot } from './stats.js';
 import { renderMetrics } from './metrics.js';
-import { parseAddr } from '../util/address.js';
+import { isValidAddr, parseAddr } from '../util/address.js';
 import { VERSION } from '../version.js';
 import { codisStatsFields, RateMeter } from './codis-view.js';
 
@@ -89,7 +89,7 @@ export async function startAdminApi(ctl: ProxyControl, addr: string, https?: Tls
     auth(req.params.xauth);
     const body = req.body as { servers?: unknown } | undefined;
     const servers = body?.servers ?? [];
-    if (!Array.isArray(servers) || !servers.every((a) => typeof a === 'string' && /^[^\s]+:\d+$/.test(a))) {
+    if (!Array.isArray(servers) || !servers.every((a) => typeof a === 'string' && isValidAddr(a))) {
       throw Object.assign(new Error('body must be {"servers": ["host:port", ...]}'), { statusCode: 400 });
     }
     if (!ctl.setSentinels) throw Object.assign(new Error('this proxy does not follow sentinels'), { statusCode: 501 });
