@@ -177,15 +177,13 @@ describe('filesystem coordinator', () => {
     const s = await open();
     const lockFile = join(root, 'shardis.lck');
     writeFileSync(lockFile, JSON.stringify({ pid: await deadPid(), host: hostname(), nonce: 'x' }));
-    let t0 = Date.now();
+    // Not broken, the lock would hold this update past the store's timeout (5 s, before the 10 s
+    // staleness by age): the update would fail. So succeeding proves the dead owner was detected.
     await s.update('/after-dead-lock', b('1'));
-    assert.ok(Date.now() - t0 < 1000, `took ${Date.now() - t0} ms`);
     writeFileSync(lockFile, JSON.stringify({ pid: process.pid, host: 'another-host', nonce: 'y' }));
     const old = new Date(Date.now() - 60000);
     utimesSync(lockFile, old, old);
-    t0 = Date.now();
     await s.update('/after-old-lock', b('2'));
-    assert.ok(Date.now() - t0 < 1000, `took ${Date.now() - t0} ms`);
     assert.equal(existsSync(lockFile), false);
   });
 
