@@ -153,7 +153,8 @@ test('ioredis and node-redis work unchanged through the proxy', async () => {
   const io = new Redis({ port: c.port });
   const pipe = io.pipeline();
   for (let i = 0; i < 100; i++) pipe.set(`io:${i}`, String(i));
-  await pipe.exec();
+  const results = await pipe.exec();
+  assert.deepEqual(results, Array.from({ length: 100 }, () => [null, 'OK']), 'every pipelined SET succeeded');
   assert.equal(await io.get('io:42'), '42');
   assert.deepEqual(await io.mget('io:1', 'io:2'), ['1', '2']);
   io.disconnect();
