@@ -1,7 +1,7 @@
 // Unit tests for the filesystem coordinator (a temp directory, no servers): concurrent writers in
 // several processes, lock takeover after the owner is kill -9ed or frozen, stale mutation-lock
 // files, the Codis-compatible data layout, plus the spec parser and the Codis path helpers.
-// Expected duration: about 10 s (spawns node holder processes) on a quiet 2-core machine.
+// Expected duration: about 5 s (spawns node holder processes) on a quiet 2-core machine.
 import assert from 'node:assert/strict';
 import { existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, utimesSync, writeFileSync } from 'node:fs';
 import { hostname, tmpdir } from 'node:os';
