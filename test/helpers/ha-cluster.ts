@@ -14,6 +14,7 @@ import { slotOf } from '../../src/slots/hash.js';
 import { redisCall } from '../../src/ha/sentinels.js';
 import { parseInfo } from '../../src/dashboard/redis-probe.js';
 import type { Spawned } from '../../src/util/processes.js';
+import { eventually } from './poll.js';
 
 export interface HaCluster {
   c: LocalCluster;
@@ -113,28 +114,17 @@ export async function restartServer(h: HaCluster, addr: string): Promise<void> {
 
 /** Waits until some replica of the master `master` has master_link_status:up. */
 export async function waitReplicaUp(master: string, timeoutMs = 30000): Promise<void> {
-  const deadline = Date.now() + timeoutMs;
-  while (Date.now() < deadline) {
-    try {
-      const info = await infoReplication(master);
-      const n = Number(info.connected_slaves ?? 0);
-      for (let i = 0; i < n; i++) if (/state=online/.test(info[`slave${i}`] ?? '')) return;
-    } catch { /* retry */ }
-    await new Promise((r) => setTimeout(r, 100));
-  }
-  throw new Error(`no online replica of ${master} within ${timeoutMs} ms`);
+  await eventually(`an online replica of ${master}`, async () => {
+    const info = await infoReplication(master);
+    const n = Number(info.connected_slaves ?? 0);
+    return Array.from({ length: n }, (_, i) => info[`slave${i}`] ?? '').some((s) => /state=online/.test(s));
+  }, timeoutMs, 100);
 }
 
 /** Tries SET through `client` every `everyMs` until it succeeds; returns ms since `since`. */
 export async function firstWriteOk(client: Redis, key: string, since: number, timeoutMs = 30000, everyMs = 20): Promise<number> {
-  const deadline = since + timeoutMs;
-  for (;;) {
-    try {
-      if ((await client.set(key, String(Date.now()))) === 'OK') return Date.now() - since;
-    } catch { /* still failing over */ }
-    if (Date.now() > deadline) throw new Error(`no successful write of ${key} within ${timeoutMs} ms`);
-    await new Promise((r) => setTimeout(r, everyMs));
-  }
+  await eventually(`a successful write of ${key}`, async () => (await client.set(key, String(Date.now()))) === 'OK', Math.max(0, since + timeoutMs - Date.now()), everyMs);
+  return Date.now() - since;
 }
 
 /** A bounded write workload: each proxy client SETs unique keys under `tag`, recording what was acknowledged. */

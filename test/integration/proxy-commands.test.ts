@@ -5,6 +5,7 @@ import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { Redis } from 'ioredis';
 import { startTestCluster, type TestCluster } from '../helpers/proxy-cluster.js';
+import { withDeadline } from '../helpers/poll.js';
 import { RawClient } from '../helpers/raw-client.js';
 import { slotOf } from '../../src/slots/hash.js';
 
@@ -166,7 +167,7 @@ test('commands the proxy answers itself', async () => {
   const m = await cl.call('SLOTSMAPPING', '5');
   assert.ok(m.includes(c.slots[5]!.backend_addr!));
   assert.equal(await cl.call('QUIT'), '+OK\r\n');
-  await cl.closedPromise;
+  await withDeadline('the proxy to close the connection', cl.closedPromise, 10000);
 });
 
 test('refused and unknown commands get errors that name them; the connection stays open', async () => {

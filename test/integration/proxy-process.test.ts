@@ -14,7 +14,7 @@ import { proxyXAuth, type ProxyModel } from '../../src/models/proxy.js';
 import { RawClient } from '../helpers/raw-client.js';
 import { encodeCommand } from '../../src/resp/encode.js';
 import { slotOf } from '../../src/slots/hash.js';
-import { eventually } from '../helpers/poll.js';
+import { eventually, withDeadline } from '../helpers/poll.js';
 
 const dir = mkdtempSync(join(tmpdir(), 'shardis-proxy-proc-'));
 const servers: RedisServer[] = [];
@@ -84,8 +84,8 @@ test('SIGTERM: in-flight replies are finished, then the proxy exits 0', async ()
   await eventually('the script to be in flight', async () => /^shardis_proxy_backend_inflight\{[^}]*\} [1-9]/m.test(await (await fetch(`http://${p.admin}/metrics`)).text()), 5000, 20);
   process.kill(p.pid, 'SIGTERM');
   assert.equal(await cl.read(5000), ':1\r\n');
-  await cl.closedPromise;
-  assert.equal(await p.exited, 0);
+  await withDeadline('the proxy to close the connection', cl.closedPromise, 10000);
+  assert.equal(await withDeadline('the proxy to exit', p.exited, 30000), 0);
   await assert.rejects(RawClient.connect(p.port));
 });
 
@@ -115,7 +115,7 @@ test('--workers 2: two processes share the port and the slot table', async () =>
   d1.disconnect();
   for (const cl of clients) cl.close();
   await p.stop();
-  assert.equal(await p.exited, 0);
+  assert.equal(await withDeadline('the proxy to exit', p.exited, 30000), 0);
 });
 
 test('a client pipelining far faster than it reads is paused, not disconnected, and memory stays bounded', async () => {

@@ -11,7 +11,7 @@ import { RawClient } from '../helpers/raw-client.js';
 import { encodeCommand } from '../../src/resp/encode.js';
 import { slotOf } from '../../src/slots/hash.js';
 import { rawCommand } from '../../src/util/redis-server.js';
-import { eventually } from '../helpers/poll.js';
+import { eventually, withDeadline } from '../helpers/poll.js';
 
 const clusters: TestCluster[] = [];
 after(async () => { for (const c of clusters) await c.stop(); });
@@ -92,7 +92,7 @@ test('malformed frames get a protocol error and then the connection closes', asy
     cl.write(bad);
     assert.equal(await cl.read(), '+OK\r\n', 'requests before the bad frame are answered');
     assert.match(await cl.read(), /^-ERR Protocol error: /);
-    await cl.closedPromise;
+    await withDeadline('the proxy to close the connection', cl.closedPromise, 10000);
   }
   const ok = await RawClient.connect(c.port);
   assert.equal(await ok.call('PING'), '+PONG\r\n');
@@ -153,7 +153,8 @@ test('ioredis and node-redis work unchanged through the proxy', async () => {
   const io = new Redis({ port: c.port });
   const pipe = io.pipeline();
   for (let i = 0; i < 100; i++) pipe.set(`io:${i}`, String(i));
-  await pipe.exec();
+  const results = await pipe.exec();
+  assert.deepEqual(results, Array.from({ length: 100 }, () => [null, 'OK']), 'every pipelined SET succeeded');
   assert.equal(await io.get('io:42'), '42');
   assert.deepEqual(await io.mget('io:1', 'io:2'), ['1', '2']);
   io.disconnect();

@@ -1,7 +1,7 @@
 // Unit tests for the filesystem coordinator (a temp directory, no servers): concurrent writers in
 // several processes, lock takeover after the owner is kill -9ed or frozen, stale mutation-lock
 // files, the Codis-compatible data layout, plus the spec parser and the Codis path helpers.
-// Expected duration: about 10 s (spawns node holder processes) on a quiet 2-core machine.
+// Expected duration: about 5 s (spawns node holder processes) on a quiet 2-core machine.
 import assert from 'node:assert/strict';
 import { existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, utimesSync, writeFileSync } from 'node:fs';
 import { hostname, tmpdir } from 'node:os';
@@ -177,15 +177,13 @@ describe('filesystem coordinator', () => {
     const s = await open();
     const lockFile = join(root, 'shardis.lck');
     writeFileSync(lockFile, JSON.stringify({ pid: await deadPid(), host: hostname(), nonce: 'x' }));
-    let t0 = Date.now();
+    // Not broken, the lock would hold this update past the store's timeout (5 s, before the 10 s
+    // staleness by age): the update would fail. So succeeding proves the dead owner was detected.
     await s.update('/after-dead-lock', b('1'));
-    assert.ok(Date.now() - t0 < 1000, `took ${Date.now() - t0} ms`);
     writeFileSync(lockFile, JSON.stringify({ pid: process.pid, host: 'another-host', nonce: 'y' }));
     const old = new Date(Date.now() - 60000);
     utimesSync(lockFile, old, old);
-    t0 = Date.now();
     await s.update('/after-old-lock', b('2'));
-    assert.ok(Date.now() - t0 < 1000, `took ${Date.now() - t0} ms`);
     assert.equal(existsSync(lockFile), false);
   });
 
