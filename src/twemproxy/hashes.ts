@@ -181,10 +181,10 @@ export function murmur(buf: Uint8Array, start: number, end: number): number {
 
 const rot = (x: number, k: number): number => (x << k) | (x >>> (32 - k));
 
-/** Bob Jenkins' lookup3 hashlittle, initval 0 (a = b = c = 0xdeadbeef + len + 13). */
-export function jenkins(buf: Uint8Array, start: number, end: number): number {
+/** Bob Jenkins' lookup3 `hashlittle` with `initval` (a = b = c = 0xdeadbeef + len + initval). */
+export function lookup3(buf: Uint8Array, start: number, end: number, initval: number): number {
   let length = end - start;
-  let a = (0xdeadbeef + length + 13) | 0, b = a, c = a;
+  let a = (0xdeadbeef + length + initval) | 0, b = a, c = a;
   let p = start;
   const u32 = (i: number): number => buf[i]! | (buf[i + 1]! << 8) | (buf[i + 2]! << 16) | (buf[i + 3]! << 24);
   while (length > 12) {
@@ -212,6 +212,11 @@ export function jenkins(buf: Uint8Array, start: number, end: number): number {
   b ^= a; b = (b - rot(a, 14)) | 0;
   c ^= b; c = (c - rot(b, 24)) | 0;
   return c >>> 0;
+}
+
+/** nutcracker's jenkins: lookup3 hashlittle with initval 13 (JENKINS_INITVAL). */
+export function jenkins(buf: Uint8Array, start: number, end: number): number {
+  return lookup3(buf, start, end, 13);
 }
 
 export const HASHES: Readonly<Record<HashName, HashFn>> = {
