@@ -12,6 +12,7 @@ import type { CommandSpec } from '../commands/keys.js';
 import type { BackendConn, ReplySink } from './backend-conn.js';
 import type { ProxyContext, SessionInfo } from './context.js';
 import type { CommandStats } from './stats.js';
+import type { KeyPlacement } from './placement.js';
 import { planSplit } from './split.js';
 import { handleLocal } from './local-commands.js';
 import { canRunInPlace, goneKeys, prepareKeys, runInPlace } from './migrate-on-access.js';
@@ -257,7 +258,8 @@ export class Session implements SessionInfo {
 
   /** Sends `raw` to `addr`; its reply completes `p`. */
   forward(addr: string, raw: Buffer, p: ReplySink): void {
-    this.conn(addr).send(raw, p);
+    const pl = this.ctx.placement;
+    this.conn(addr).send(raw, pl === undefined ? p : pl.track(addr, raw, p));
   }
 
   /** Sends one sub-request per address and completes `p` with `merge` of all replies. */
@@ -335,6 +337,11 @@ export class Session implements SessionInfo {
     if (!checkArity(spec, req.argc)) { this.reply(cmd, errorReply(spec.arityError)); return; }
     if (!this.authed && !NO_AUTH.has(spec.name)) { this.reply(cmd, errorReply('NOAUTH Authentication required.')); return; }
     const policy = spec.policy;
+    const placement = ctx.placement;
+    if (placement !== undefined) {
+      const refused = placement.refuse(spec.name);
+      if (refused !== null) { this.reply(cmd, errorReply(refused)); return; }
+    }
     if (!spec.readonly && policy.kind !== 'local' && policy.kind !== 'denied') this.wroteOnce = true;
     switch (policy.kind) {
       case 'denied':
@@ -355,7 +362,7 @@ export class Session implements SessionInfo {
           for (let i = 1; i < req.argc; i += step) idx.push(i);
           if (this.touchesUnsettled(req, idx) && !goneKeys.allGone(ctx.router, req, idx)) { this.viaMigration(req, idx); return; }
         }
-        const plan = planSplit(policy.merge, req, ctx.router);
+        const plan = planSplit(policy.merge, req, ctx.router, placement);
         if (typeof plan === 'string') this.forward(plan, req.raw, this.defer(cmd));
         else if (Buffer.isBuffer(plan)) this.reply(cmd, plan);
         else this.fanout(plan.parts, this.defer(cmd), plan.merge);
@@ -366,6 +373,7 @@ export class Session implements SessionInfo {
         const kr = keyIndexes(spec, req);
         if (!kr.ok) { this.reply(cmd, errorReply(kr.error)); return; }
         const keys = kr.keys;
+        if (placement !== undefined) { this.forwardPlaced(placement, req, keys, spec, cmd); return; }
         let slot = 0;
         if (keys.length > 0) {
           const k0 = keys[0]!;
@@ -395,6 +403,23 @@ export class Session implements SessionInfo {
         return;
       }
     }
+  }
+
+  /** Keyed command under a non-slot placement (Twemproxy pools): all keys on one server, else refused. */
+  private forwardPlaced(placement: KeyPlacement, req: Request, keys: readonly number[], spec: CommandSpec, cmd: CommandStats): void {
+    const { buf, offs } = req;
+    let unit = 0;
+    if (keys.length > 0) {
+      const k0 = keys[0]!;
+      unit = placement.unitOf(buf, offs[2 * k0]!, offs[2 * k0 + 1]!);
+      for (let j = 1; j < keys.length; j++) {
+        const k = keys[j]!;
+        if (placement.unitOf(buf, offs[2 * k]!, offs[2 * k + 1]!) !== unit) { this.reply(cmd, errorReply(placement.crossError(spec.display))); return; }
+      }
+    }
+    const addr = placement.backendOf(unit);
+    if (addr === '') { this.reply(cmd, errorReply(placement.noBackendError(unit))); return; }
+    this.forward(addr, req.raw, this.defer(cmd));
   }
 }
 

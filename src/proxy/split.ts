@@ -5,6 +5,7 @@ import { arrayElements, integerOf, isErrorReply } from '../resp/reply-scanner.js
 import { errorReply, OK } from '../resp/encode.js';
 import { slotOfRange } from '../slots/hash.js';
 import type { Router } from './router.js';
+import type { KeyPlacement } from './placement.js';
 
 export type MergeKind = 'mget' | 'mset' | 'sum';
 
@@ -37,7 +38,7 @@ function subRequest(req: Request, idx: number[]): Buffer {
  * Plans the split. Returns a single address when every key is on one backend (forward the request
  * unchanged), a plan otherwise, or an error reply.
  */
-export function planSplit(kind: MergeKind, req: Request, router: Router): SplitPlan | string | Buffer {
+export function planSplit(kind: MergeKind, req: Request, router: Router, placement?: KeyPlacement): SplitPlan | string | Buffer {
   const step = kind === 'mset' ? 2 : 1;
   const { buf, offs, argc } = req;
   const groups = new Map<string, number[]>();
@@ -46,9 +47,16 @@ export function planSplit(kind: MergeKind, req: Request, router: Router): SplitP
   let first = '';
   for (let k = 0; k < keyCount; k++) {
     const i = 1 + k * step;
-    const slot = slotOfRange(buf, offs[2 * i]!, offs[2 * i + 1]!);
-    const addr = router.backendOf(slot);
-    if (!addr) return errorReply(`ERR slot ${slot} is not served by any group (no backend in the slot table)`);
+    let addr: string;
+    if (placement !== undefined) {
+      const unit = placement.unitOf(buf, offs[2 * i]!, offs[2 * i + 1]!);
+      addr = placement.backendOf(unit);
+      if (!addr) return errorReply(placement.noBackendError(unit));
+    } else {
+      const slot = slotOfRange(buf, offs[2 * i]!, offs[2 * i + 1]!);
+      addr = router.backendOf(slot);
+      if (!addr) return errorReply(`ERR slot ${slot} is not served by any group (no backend in the slot table)`);
+    }
     addrOfKey[k] = addr;
     if (k === 0) first = addr;
     let g = groups.get(addr);
