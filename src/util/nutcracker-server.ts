@@ -1,7 +1,7 @@
 // Starts Debian's `nutcracker` (twemproxy 0.5.0) from a config text on loopback ports, waits until
 // every pool listener and the stats port accept connections, and stops it again. Used by the
 // Twemproxy-mode tests and benchmark to compare Shardis with the real thing.
-import { mkdtempSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import net from 'node:net';
@@ -48,7 +48,8 @@ export async function startNutcracker(o: { config: string; listenPorts: number[]
   const logFile = join(dir, 'nutcracker.log');
   const server = await startManaged({
     what: 'nutcracker', logFile, timeoutMs: 10000,
-    spawn: () => spawnTracked(o.bin ?? 'nutcracker', ['-c', configFile, '-s', String(statsPort), '-a', '127.0.0.1', '-i', String(o.statsIntervalMs ?? 1000), '-o', logFile], { stdio: ['ignore', 'ignore', 'inherit'] }),
+    // Debian installs it in /usr/sbin, which is not on every user's PATH.
+    spawn: () => spawnTracked(o.bin ?? (existsSync('/usr/sbin/nutcracker') ? '/usr/sbin/nutcracker' : 'nutcracker'), ['-c', configFile, '-s', String(statsPort), '-a', '127.0.0.1', '-i', String(o.statsIntervalMs ?? 1000), '-o', logFile], { stdio: ['ignore', 'ignore', 'inherit'] }),
     ready: async () => {
       for (const p of [statsPort, ...o.listenPorts]) if (!(await accepts('127.0.0.1', p))) return false;
       return true;
