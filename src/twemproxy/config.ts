@@ -198,6 +198,7 @@ export function parseNutcrackerConfig(text: string, file = 'nutcracker.yml'): Nu
       if (!isScalar(it) || it.value === null || typeof it.value === 'object') fail(line, 'a server must be a "host:port:weight [name]" string');
       const parsed = parseServerLine(String((it as { value: unknown }).value).trim());
       if (typeof parsed === 'string') fail(line, `server '${String((it as { value: unknown }).value)}' ${parsed}`);
+      if ((parsed as Omit<NutServer, 'line'>).port === 0) fail(line, `server '${String((it as { value: unknown }).value)}' is a unix socket: Shardis connects to servers over TCP only`);
       servers.push({ ...(parsed as Omit<NutServer, 'line'>), line });
     }
     // nutcracker sorts a pool's servers by name (shorter first, then bytewise; conf_validate_server):

@@ -274,6 +274,13 @@ a:
    - 127.0.0.1:2:1
 `), /n\.yml:4: directive "server_connections:" cannot be 0/);
   assert.match(configError('just a string\n'), /n\.yml:1: the file must be a mapping/);
+  assert.match(configError(`
+a:
+  listen: 127.0.0.1:1
+  redis: true
+  servers:
+   - /tmp/redis.sock:1
+`), /n\.yml:5: .*unix socket: Shardis connects to servers over TCP only/);
 });
 
 test('nutcracker.yml: sentinel pools read sentinels (weight ignored) and master names', () => {
