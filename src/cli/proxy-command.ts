@@ -25,6 +25,7 @@ export function proxyCommand(): Command {
     if (opts.dashboard !== undefined) opts.dashboardAddr = opts.dashboard;
     const config = toProxyConfig(applyFlags(PROXY_OPTIONS, base, flagOverrides(PROXY_OPTIONS, opts)));
     if (opts.nutcracker !== undefined) {
+      if (config.workers > 1) throw new Error('--workers is not supported with --nutcracker yet (run one process per core on its own listen ports)');
       const { runProxyNutcracker } = await import('./nutcracker-command.js');
       await runProxyNutcracker(String(opts.nutcracker), config, String(opts.nutcrackerStats ?? ''));
       return;

@@ -11,7 +11,7 @@ import type { TwemPlacement } from './pool-placement.js';
 export class PoolSentinels {
   readonly watcher: MasterWatcher;
 
-  constructor(private readonly pool: NutPool, private readonly placement: TwemPlacement, private readonly changed: () => void,
+  constructor(private readonly pool: NutPool, placement: TwemPlacement, private readonly changed: () => void,
     private readonly log: (msg: string, fields?: Record<string, unknown>) => void, o: { pollMs?: number; timeoutMs?: number } = {}) {
     const byName = new Map(pool.servers.map((s, i) => [s.givenName, i]));
     this.watcher = new MasterWatcher({

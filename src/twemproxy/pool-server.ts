@@ -53,8 +53,7 @@ export class PoolServer {
   readonly sentinels: PoolSentinels | null;
   private server: net.Server | null = null;
   private closing = false;
-  /** Sessions closed so far (nutcracker's client_eof, approximately: any client close). */
-  constructor(readonly pool: NutPool, base: ProxyConfig, private readonly log: Logger) {
+  constructor(readonly pool: NutPool, base: ProxyConfig, log: Logger) {
     const config = poolProxyConfig(base, pool);
     this.placement = new TwemPlacement(pool, { log });
     const backends = new FixedDbPool({
