@@ -1,20 +1,31 @@
-// Where a key goes: the seam between the shared request path (sessions, backends, split/merge,
-// replies) and a placement. Codis mode leaves ProxyContext.placement unset and routes by slot table
-// (crc32 % 1024 -> group master); Twemproxy mode (src/twemproxy/) sets one per pool: nutcracker's
-// hash function and ketama/modula/random over the pool's servers.
+// Where a key's requests go: the one question the request path asks of the data layout. Codis slots
+// (crc32(hashtag) % 1024 -> group master, router.ts) implement it today; Twemproxy pools (hash
+// function + ketama/modula/random over weighted servers) are meant to be a second implementation
+// behind the same dispatcher, split/merge and reply queue (DESIGN.md §8 "One request path, two
+// placements"). Hot path: called once per key, must not allocate.
 import type { ReplySink } from './backend-conn.js';
 
-export interface KeyPlacement {
-  /** The routing unit of the key buf[start, end): keys with the same unit go to the same backend. */
+export interface Placement {
+  /**
+   * The placement unit of the key buf[start, end): a slot for Codis placement (0..1023), a server
+   * index for a Twemproxy pool. Keys with equal units are always served together.
+   */
   unitOf(buf: Uint8Array, start: number, end: number): number;
-  /** The backend address of a unit ('' when no server takes it now). */
+  /** The backend address ("host:port") that serves `unit` now; '' when none does. */
   backendOf(unit: number): string;
-  /** The error reply text for a unit without a backend. */
+  /** The error reply text (without '-') for a unit no backend serves. */
   noBackendError(unit: number): string;
-  /** The error reply text for a multi-key command whose keys have different units. */
+  /** The error reply text (without '-') for a multi-key command whose keys are in different units. */
   crossError(command: string): string;
-  /** An error text when this placement refuses a command the slot path would run (e.g. SELECT), else null. */
-  refuse(command: string): string | null;
-  /** Observes a request forwarded to `addr` (per-server stats, failure counts); returns the sink to use. */
-  track(addr: string, raw: Buffer, sink: ReplySink): ReplySink;
+  /** Every backend that holds data (commands fanned out to all of them: DBSIZE, FLUSHDB, INFO keyspace). */
+  masters(): string[];
+  /**
+   * Units being moved (Codis slot migration) or locked; 0 lets the hot path skip every migration
+   * check. A placement that never moves data keeps it at 0.
+   */
+  readonly unsettled: number;
+  /** Optional (Twemproxy pools): an error text for a command this placement does not serve (SELECT), else null. */
+  refuse?(command: string): string | null;
+  /** Optional (Twemproxy pools): observes a request forwarded to `addr` (per-server stats, failure counts); returns the sink to use. */
+  track?(addr: string, raw: Buffer, sink: ReplySink): ReplySink;
 }

@@ -1,9 +1,9 @@
-// One nutcracker pool as a placement of the shared request path (src/proxy/placement.ts): routes each
+// One nutcracker pool as a Placement of the shared request path (src/proxy/placement.ts): routes each
 // key to a server with nutcracker's distribution, applies auto_eject_hosts (failures reported by the
 // backend connections, replies reset the count), keeps nutcracker's per-pool and per-server counters,
 // and lets a Sentinel follower move a server to a new address without changing placement (ketama
 // hashes the server's name, which a sentinel pool requires to be the master name).
-import type { KeyPlacement } from '../proxy/placement.js';
+import type { Placement } from '../proxy/placement.js';
 import type { ReplySink } from '../proxy/backend-conn.js';
 import type { NutPool } from './config.js';
 import { PoolDistribution } from './distribution.js';
@@ -21,7 +21,9 @@ class TrackedSink implements ReplySink {
   }
 }
 
-export class TwemPlacement implements KeyPlacement {
+export class TwemPlacement implements Placement {
+  /** A pool never migrates data. */
+  readonly unsettled = 0;
   readonly dist: PoolDistribution;
   readonly ejector: Ejector;
   /** Current address per server (index = nutcracker's server order); sentinels may change it. */
@@ -54,6 +56,9 @@ export class TwemPlacement implements KeyPlacement {
   }
 
   backendOf(unit: number): string { return unit < 0 ? '' : this.addrs[unit] ?? ''; }
+
+  /** Every server of the pool (DBSIZE, FLUSHDB, INFO keyspace fan out to all of them). */
+  masters(): string[] { return [...this.addrs]; }
 
   noBackendError(): string {
     this.counters.forward_error++;

@@ -8,12 +8,12 @@ import { BackendPool } from '../proxy/backend-pool.js';
 import type { BackendConn } from '../proxy/backend-conn.js';
 import { Router } from '../proxy/router.js';
 import { ProxyStats } from '../proxy/stats.js';
+import { MigrationState } from '../proxy/migrate-on-access.js';
+import { OutputFlusher } from '../proxy/output-flusher.js';
 import { Session } from '../proxy/session.js';
 import type { ProxyConfig } from '../proxy/config.js';
 import type { ProxyContext } from '../proxy/context.js';
 import { errorReply } from '../resp/encode.js';
-import { MAX_SLOT_NUM } from '../slots/hash.js';
-import type { Slot } from '../models/slot.js';
 import type { NutPool } from './config.js';
 import { TwemPlacement } from './pool-placement.js';
 import { PoolSentinels } from './pool-sentinels.js';
@@ -66,27 +66,16 @@ export class PoolServer {
     }, config.backendParallel, pool.redisDb);
     this.ctx = {
       config, router: new Router(), pool: backends, stats: new ProxyStats(config.slowlogMaxLen), sessions: new Set(), online: true, worker: 0,
-      placement: this.placement,
+      placement: this.placement, migration: new MigrationState(), flusher: new OutputFlusher(), nextSessionId: 1,
     };
-    this.refreshServers();
     this.sentinels = pool.sentinels.length > 0
       ? new PoolSentinels(pool, this.placement, () => this.refreshServers(), log)
       : null;
   }
 
-  /**
-   * The slot table of this context only lists the pool's servers (for the commands answered across
-   * every backend: DBSIZE, INFO keyspace, FLUSHALL); keys never route by it.
-   */
+  /** After a server moved (Sentinel failover): connections to its old address close once idle. */
   private refreshServers(): void {
-    const addrs = this.placement.addrs;
-    const slots: Slot[] = [];
-    for (let id = 0; id < MAX_SLOT_NUM; id++) {
-      const g = id % addrs.length;
-      slots.push({ id, backend_addr: addrs[g]!, backend_addr_group_id: g + 1 });
-    }
-    this.ctx.router.fill(slots);
-    this.ctx.pool.retain(new Set(addrs));
+    this.ctx.pool.retain(new Set(this.placement.addrs));
   }
 
   /** Resolves the masters (sentinel pools), then listens. Resolves with the TCP port (0 for a unix socket). */
