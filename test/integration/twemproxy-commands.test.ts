@@ -2,8 +2,9 @@
 // redis-servers): redis_auth required from clients and sent to servers, redis_db used on every
 // server connection, SELECT refused, split MGET/MSET/DEL/EXISTS merged in key order, multi-key
 // commands across servers refused with CROSSSLOT while keys under one hash_tag run (EVAL too),
-// commands answered over every server of the pool (DBSIZE), RESP3, and the stats/metrics counters.
-// Expected duration: ~2 s.
+// commands answered over every server of the pool (DBSIZE), RESP3, and the stats/metrics counters;
+// a second pool for client_connections, preconnect and timeout (a server that never answers).
+// Expected duration: ~3-5 s.
 import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { startRedisServer, type RedisServer } from '../../src/util/redis-server.js';
@@ -16,6 +17,7 @@ import { parseStats } from '../../src/twemproxy/stats-json.js';
 import { readStatsPort } from '../../src/util/nutcracker-server.js';
 import { httpJson } from '../../src/util/http-json.js';
 import { RawClient } from '../helpers/raw-client.js';
+import net from 'node:net';
 
 const PW = 'pool-secret';
 let servers: RedisServer[] = [];
@@ -23,21 +25,34 @@ let running: TwemproxyRunning | undefined;
 let pool: NutPool;
 let port = 0;
 let c: RawClient;
+let blackHole: net.Server;
+const holeSockets = new Set<net.Socket>();
+let limitedPort = 0;
 
 before(async () => {
   servers = await Promise.all([0, 1].map(() => startRedisServer({ password: PW })));
   port = await freePort();
-  [pool] = parseNutcrackerConfig([
+  limitedPort = await freePort();
+  // A server that accepts connections, reads, and never answers.
+  blackHole = net.createServer((sock) => { holeSockets.add(sock); sock.resume(); sock.on('error', () => {}); sock.on('close', () => holeSockets.delete(sock)); });
+  await new Promise<void>((r) => blackHole.listen(0, '127.0.0.1', () => r()));
+  const holePort = (blackHole.address() as net.AddressInfo).port;
+  const pools = parseNutcrackerConfig([
     'p:', `  listen: 127.0.0.1:${port}`, '  hash: fnv1a_64', '  hash_tag: "{}"', '  distribution: ketama', '  redis: true',
-    `  redis_auth: ${PW}`, '  redis_db: 5', '  servers:', ...servers.map((s, i) => `   - ${s.addr}:1 s${i}`), '',
-  ].join('\n')) as [NutPool];
-  running = await runTwemproxy({ pools: [pool], base: defaultProxyConfig(), stats: { host: '127.0.0.1', port: 0 }, adminAddr: '127.0.0.1:0', log: () => {} });
+    `  redis_auth: ${PW}`, '  redis_db: 5', '  servers:', ...servers.map((s, i) => `   - ${s.addr}:1 s${i}`),
+    'limited:', `  listen: 127.0.0.1:${limitedPort}`, '  redis: true', '  client_connections: 1', '  preconnect: true', '  timeout: 300',
+    '  servers:', `   - 127.0.0.1:${holePort}:1 hole`, '',
+  ].join('\n'));
+  pool = pools.find((x) => x.name === 'p')!;
+  running = await runTwemproxy({ pools, base: defaultProxyConfig(), stats: { host: '127.0.0.1', port: 0 }, adminAddr: '127.0.0.1:0', log: () => {} });
   c = await RawClient.connect(port);
 });
 
 after(async () => {
   c?.close();
   await running?.shutdown();
+  for (const sock of holeSockets) sock.destroy();
+  await new Promise<void>((r) => blackHole.close(() => r()));
   await Promise.all(servers.map((s) => s.stop()));
 });
 
@@ -96,4 +111,23 @@ test('commands over every server of the pool, RESP3, and counters in the stats d
   const metrics = (await httpJson('GET', `127.0.0.1:${running!.adminPort}`, '/metrics', { timeoutMs: 3000 })).text;
   assert.match(metrics, /shardis_twemproxy_server_requests_total\{pool="p",server="s0"\} [1-9]/);
   assert.match(metrics, /shardis_twemproxy_server_live\{pool="p",server="s1"\} 1/);
+});
+
+test('client_connections, preconnect and timeout of a pool', async () => {
+  // preconnect: the pool's server connection is up before any client asked for anything.
+  const { waitFor } = await import('../../src/util/processes.js');
+  await waitFor('preconnected server connection', async () =>
+    parseStats(await readStatsPort('127.0.0.1', running!.statsPort)).pools.get('limited')!.servers.get('hole')!.server_connections === 1, 5000);
+  const first = await RawClient.connect(limitedPort);
+  const second = await RawClient.connect(limitedPort);
+  try {
+    assert.match(await second.read(), /^-ERR max number of clients reached/);
+    // timeout: 300 ms — a server that never answers fails the request (checked once a second).
+    const t0 = Date.now();
+    assert.match(await first.call('GET', 'x'), /^-ERR backend .* no reply for 300 ms/);
+    assert.ok(Date.now() - t0 < 3000, 'timed out within timeout + the 1 s check period');
+    const st = parseStats(await readStatsPort('127.0.0.1', running!.statsPort)).pools.get('limited')!;
+    assert.equal(st.servers.get('hole')!.server_timedout, 1);
+    assert.ok(st.counters.forward_error >= 1);
+  } finally { first.close(); second.close(); }
 });
