@@ -81,7 +81,8 @@ export class PoolServer {
   /** Resolves the masters (sentinel pools), then listens. Resolves with the TCP port (0 for a unix socket). */
   async start(): Promise<number> {
     if (this.sentinels) await this.sentinels.start();
-    const server = net.createServer({ noDelay: true }, (socket) => this.accept(socket));
+    // Half-open like the proxy's listener: a client that sends its pipeline and shuts down its side still gets every reply.
+    const server = net.createServer({ noDelay: true, allowHalfOpen: true }, (socket) => this.accept(socket));
     this.server = server;
     const l = this.pool.listen;
     if (l.kind === 'unix') {
