@@ -132,7 +132,18 @@ export class PoolDistribution {
     if (n === 1) return 0;
     if (this.liveList.length === 0) return -1;
     if (this.o.distribution === 'random') return this.liveList[Math.floor(this.random() * this.liveList.length)]!;
-    const [s, e] = hashTagRange(buf, start, end, this.tag);
+    let s = start, e = end;
+    const tag = this.tag;
+    if (tag !== null) {
+      // hashTagRange without allocating (hot path).
+      let ts = -1;
+      for (let i = start; i < end; i++) if (buf[i] === tag[0]) { ts = i; break; }
+      if (ts >= 0) {
+        for (let j = ts + 1; j < end; j++) {
+          if (buf[j] === tag[1]) { if (j - ts > 1) { s = ts + 1; e = j; } break; }
+        }
+      }
+    }
     const h = e === s ? 0 : this.hashFn(buf, s, e);
     if (this.o.distribution === 'ketama') return ketamaDispatch(this.continuum, h);
     return this.modula[h % this.modula.length]!;
