@@ -13,6 +13,7 @@ import type { PushReport } from '../dashboard/topom.js';
 import { addMigrationCommands } from './admin/migration.js';
 import { addHaCommands } from './admin/ha-commands.js';
 import { addMaintenanceCommands } from './admin/maintenance-commands.js';
+import { addFrontdoorCommands } from './admin/frontdoor.js';
 
 type Opts = GlobalOptions & Record<string, unknown>;
 
@@ -220,6 +221,8 @@ export function adminCommand(): Command {
       const r = await (await client(opts)).put<{ proxy: { id: number; admin_addr: string }; shutdown: string }>(`/api/topom/proxy/remove/{token}/${encodeURIComponent(ref!)}/${opts.force ? 1 : 0}`);
       out(opts, r, () => `proxy ${r.proxy.id} (${r.proxy.admin_addr}) removed; shutdown: ${r.shutdown}\n`);
     }));
+
+  addFrontdoorCommands(admin, proxy, { action, client, out });
 
   // ---- slots --------------------------------------------------------------------------------------
   const slots = admin.command('slots').description('slot layout: show, assign (no data is moved), init-even; online migration: migrate, rebalance, drain, cancel, pause, resume, throttle, progress');

@@ -10,6 +10,7 @@ const SUBCOMMANDS: Record<string, () => Promise<Command>> = {
   up: async () => (await import('./up-command.js')).upCommand(),
   dashboard: async () => (await import('./dashboard-command.js')).dashboardCommand(),
   admin: async () => (await import('./admin-command.js')).adminCommand(),
+  frontdoor: async () => (await import('./frontdoor-command.js')).frontdoorCommand(),
 };
 
 async function main(): Promise<void> {

@@ -112,6 +112,9 @@ export function handleLocal(s: Session, spec: CommandSpec, req: Request, cmd: Co
   if (spec.name === 'command' || spec.name.startsWith('command|')) return reply(commandReply(req, s.proto));
   switch (spec.name) {
     case 'ping':
+      // Front-door health check (src/frontdoor/README.md): a proxy without a slot table or going offline fails PING.
+      if (!s.ctx.online) return reply(errorReply('LOADING proxy has no slot table yet'));
+      if (s.ctx.draining) return reply(errorReply('ERR proxy is draining (going offline): reconnect to another proxy'));
       if (req.argc === 1) return reply(PONG);
       return reply(bulkReply(arg(req, 1)));
     case 'echo': return reply(bulkReply(arg(req, 1)));
