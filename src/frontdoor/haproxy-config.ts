@@ -28,7 +28,7 @@ export interface HaproxyOptions {
 }
 
 export const defaultHaproxyOptions = (): HaproxyOptions => ({
-  bind: '0.0.0.0:6379', backend: 'shardis_proxies', auth: '', maxconnPerServer: 1000, maxconn: 20000,
+  bind: '0.0.0.0:6379', backend: 'shardis_proxies', auth: '', maxconnPerServer: 1000, maxconn: 4000,
   statsBind: '127.0.0.1:8404', runtimeApi: '/run/haproxy/shardis-admin.sock', checkInterMs: 1000, fall: 2, rise: 2,
   idleTimeout: '1h', product: 'shardis',
 });
@@ -62,6 +62,7 @@ export function renderHaproxyConfig(proxies: ProxyEntry[], o: HaproxyOptions): s
     'global',
     '    # Logs to stdout (journald under systemd); use `log /dev/log local0` for syslog.',
     '    log stdout format raw local0 info',
+    '    # Each connection needs 2 file descriptors (client + proxy side): raise LimitNOFILE with maxconn.',
     `    maxconn ${o.maxconn}`,
     '    # Runtime API, used by `shardis frontdoor sync` and `shardis admin proxy offline` to add, drain and',
     '    # remove servers without a reload. level admin: keep it on a unix socket or loopback only.',

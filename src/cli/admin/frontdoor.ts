@@ -85,6 +85,7 @@ export function addFrontdoorCommands(admin: Command, proxy: Command, d: Frontdoo
     .option('--stats-bind <host:port>', 'stats page address (empty: none)', defaultHaproxyOptions().statsBind)
     .option('--check-inter <ms>', 'health check interval', '1000')
     .option('--backend <name>', 'backend name', defaultHaproxyOptions().backend)
+    .option('--maxconn <n>', 'client connections HAProxy accepts in total', String(defaultHaproxyOptions().maxconn))
     .action(d.action(async (opts) => {
       const base = defaultHaproxyOptions();
       const o = await checked(() => ({
@@ -94,6 +95,7 @@ export function addFrontdoorCommands(admin: Command, proxy: Command, d: Frontdoo
         maxconnPerServer: intIn(str(opts.maxconnPerServer, '1000'), '--maxconn-per-server', 1, 1_000_000),
         runtimeApi: str(opts.runtimeApi, base.runtimeApi).startsWith('/') ? str(opts.runtimeApi, base.runtimeApi) : checkHostPort(str(opts.runtimeApi, ''), '--runtime-api'),
         statsBind: opts.statsBind === '' ? '' : checkHostPort(str(opts.statsBind, base.statsBind), '--stats-bind'),
+        maxconn: intIn(str(opts.maxconn, String(base.maxconn)), '--maxconn', 1, 10_000_000),
         checkInterMs: intIn(str(opts.checkInter, '1000'), '--check-inter', 100, 600_000),
         backend: /^[\w.-]+$/.test(str(opts.backend, base.backend)) ? str(opts.backend, base.backend) : (() => { throw new FrontdoorInputError('--backend: letters, digits, _ . - only'); })(),
         product: str(opts.product, base.product),
