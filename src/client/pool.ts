@@ -36,6 +36,8 @@ export interface ProxyPool extends EventEmitter {
 
 class Pool extends EventEmitter implements ProxyPool {
   private readonly clients = new Map<string, Redis>();
+  /** Clients dropped from the rotation (their reconnects stop). */
+  private readonly removedClients = new WeakSet<Redis>();
   private next = 0;
   private timer: NodeJS.Timeout | null = null;
   private closed = false;
@@ -85,23 +87,27 @@ class Pool extends EventEmitter implements ProxyPool {
       if (wanted.has(addr)) continue;
       this.clients.delete(addr);
       this.emit('removed', addr);
-      // QUIT lets requests already sent finish; a dead proxy's client is simply dropped.
+      this.removedClients.add(c);
+      // QUIT lets requests already sent finish. A client of a dead proxy is left to its next reconnect
+      // attempt, where retryStrategy gives up and ioredis fails the requests it holds (a disconnect()
+      // while reconnecting would leave them pending forever); a timer makes sure it ends.
       if (c.status === 'ready') void c.quit().catch(() => c.disconnect());
-      else c.disconnect();
+      else if (c.status === 'wait' || c.status === 'end') c.disconnect();
+      else setTimeout(() => { if (c.status !== 'end') c.disconnect(); }, 10000).unref();
     }
     for (const addr of wanted.keys()) {
       if (this.clients.has(addr)) continue;
       const i = addr.lastIndexOf(':');
-      const c = new Redis({
+      const c: Redis = new Redis({
         maxRetriesPerRequest: 1,
         enableOfflineQueue: false,
-        retryStrategy: (times: number) => Math.min(100 * times, 2000),
+        retryStrategy: (times: number): number | null => (this.removedClients.has(c) || this.closed ? null : Math.min(100 * times, 2000)),
         ...this.o.redisOptions,
         host: addr.slice(0, i),
         port: Number(addr.slice(i + 1)),
       });
       c.on('error', () => { /* connection errors show as status != ready; the list refresh removes dead proxies */ });
-      c.on('close', () => { if (!this.closed) void this.refresh().catch(() => undefined); });
+      c.on('close', () => { if (!this.closed && !this.removedClients.has(c)) void this.refresh().catch(() => undefined); });
       this.clients.set(addr, c);
       this.emit('added', addr);
     }

@@ -45,8 +45,9 @@ export async function jodisDirectory(coordinator: string | Store, product: strin
     async list() {
       const names = await store.list(dir).catch((e: { code?: string }) => { if (e.code === 'BAD_PATH') throw e; return [] as string[]; });
       const entries = await Promise.all(names.map(async (n) => {
-        const raw = await store.read(`${dir}/${n}`).catch(() => null);
-        return raw ? parseJodisEntry(n, raw) : null;
+        const full = n.startsWith('/') ? n : `${dir}/${n}`; // Store.list gives full paths
+        const raw = await store.read(full).catch(() => null);
+        return raw ? parseJodisEntry(full.slice(full.lastIndexOf('/') + 1), raw) : null;
       }));
       return entries.filter((e): e is ProxyEntry => e !== null).sort((a, b) => a.addr.localeCompare(b.addr));
     },
