@@ -1,6 +1,7 @@
 // `shardis up`: one command that starts a complete local cluster and stops it on Ctrl-C.
 import { Command } from 'commander';
 import { startLocalCluster } from './local-cluster.js';
+import { startFrontHaproxy, type FrontDoor } from './front-haproxy.js';
 
 const int = (v: string): number => {
   const n = Number(v);
@@ -20,15 +21,22 @@ export function upCommand(): Command {
     .option('--product <name>', 'product (cluster) name', 'shardis-demo')
     .option('--sentinels <n>', 'redis-sentinel processes watching every group (0 = no automatic failover)', int, 3)
     .option('--sentinel-down-after <duration>', 'how long a master must be unreachable before the sentinels fail it over', '5s')
-    .action(async (o: { groups: number; replicas: number; proxies: number; dir: string; basePort: number; host: string; product: string; sentinels: number; sentinelDownAfter: string }) => {
+    .option('--front <kind>', 'front door in front of the proxies: haproxy (one address for all proxies, on --base-port + 100), or none', 'none')
+    .action(async (o: { groups: number; replicas: number; proxies: number; dir: string; basePort: number; host: string; product: string; sentinels: number; sentinelDownAfter: string; front: string }) => {
       if (o.groups < 1) throw new Error('--groups must be at least 1');
+      if (o.front !== 'haproxy' && o.front !== 'none') throw new Error(`--front must be haproxy or none, got "${o.front}"`);
       if (o.proxies < 1) throw new Error('--proxies must be at least 1');
       const c = await startLocalCluster({
         ...o,
         dashboardArgs: o.sentinels > 0 ? ['--sentinel-down-after', o.sentinelDownAfter, '--sentinel-quorum', String(Math.floor(o.sentinels / 2) + 1)] : [],
       });
       const i = c.info;
+      let front: FrontDoor | null = null;
+      if (o.front === 'haproxy') {
+        try { front = await startFrontHaproxy(i, o); } catch (e) { await c.stop(); throw e; }
+      }
       const lines = [
+        ...(front ? [`Front door (HAProxy, pid ${front.pid}): redis-cli -h ${front.addr.split(':')[0]} -p ${front.addr.split(':')[1]}    stats: http://${front.stats}/   config: ${front.config}`, ''] : []),
         `Shardis cluster "${i.product}" is up (data and logs in ${i.dir}).`,
         '',
         'Connect with any Redis client to a proxy:',
@@ -54,6 +62,7 @@ export function upCommand(): Command {
         process.once('SIGTERM', resolve);
       });
       process.stdout.write('stopping...\n');
+      await front?.stop();
       await c.stop();
       process.stdout.write('stopped.\n');
       process.exit(0);

@@ -79,7 +79,7 @@ export class WriteWorkload {
 
   async stop(): Promise<void> {
     this.running = false;
-    await Promise.race([Promise.all(this.loops), new Promise((r) => setTimeout(r, 15000))]);
+    await Promise.race([Promise.all(this.loops), new Promise((r) => setTimeout(r, 15000).unref())]);
     for (const c of this.clients) c.disconnect();
   }
 

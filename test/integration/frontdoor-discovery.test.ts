@@ -71,7 +71,7 @@ test('discovery pool: spreads over registered proxies, survives kill -9 of one, 
     throw new Error(`${(e as Error).message}; served: ${JSON.stringify([...okBy])}; errors: ${errors.length} ${JSON.stringify(errors.slice(-3))}; pool: ${pool.addresses().join(',')}`);
   } finally {
     running = false;
-    await Promise.race([Promise.all(loops), new Promise((r) => setTimeout(r, 10000))]);
+    await Promise.race([Promise.all(loops), new Promise((r) => setTimeout(r, 10000).unref())]);
   }
   const bad = errors.filter((e) => e.phase !== 'kill' || e.addr !== info.proxies[0]!.addr);
   assert.deepEqual(bad, [], 'only requests sent to the killed proxy before the pool dropped it may fail');
