@@ -1,7 +1,8 @@
 // Child process for the VIP test, run inside the client namespace: writes unique keys through
 // HOST:PORT (the VIP) as fast as it can, reconnecting on any error, and prints one line per outcome
-// ("ack <ms>" / "err <ms> <message>"). On "verify" on stdin it reads every acknowledged key directly
-// from the redis server REDIS_HOST:REDIS_PORT, prints "verify acked=N lost=M" and exits.
+// ("ack <ms>" / "err <ms> <message>"). On "verify [HOST PORT]" on stdin it reads every acknowledged
+// key directly from the redis server (default REDIS_HOST:REDIS_PORT), prints "verify acked=N lost=M"
+// and exits.
 // Usage: node vip-writer.js HOST PORT REDIS_HOST REDIS_PORT
 import { createInterface } from 'node:readline';
 import { Redis } from 'ioredis';
@@ -32,8 +33,8 @@ async function writeLoop(): Promise<void> {
   c.disconnect();
 }
 
-async function verify(): Promise<void> {
-  const r = new Redis({ host: redisHost, port: Number(redisPort), connectTimeout: 3000, maxRetriesPerRequest: 2 });
+async function verify(vhost: string, vport: string): Promise<void> {
+  const r = new Redis({ host: vhost, port: Number(vport), connectTimeout: 3000, maxRetriesPerRequest: 2 });
   const keys = [...acked.keys()];
   let lost = 0;
   for (let i = 0; i < keys.length; i += 500) {
@@ -47,8 +48,9 @@ async function verify(): Promise<void> {
 
 const loop = writeLoop();
 createInterface({ input: process.stdin }).on('line', (l) => {
-  if (l.trim() !== 'verify') return;
+  const [cmd, vhost = redisHost, vport = redisPort] = l.trim().split(/\s+/);
+  if (cmd !== 'verify') return;
   running = false;
-  void loop.then(verify).catch((e: Error) => { process.stdout.write(`verify-error ${e.message}\n`); }).finally(() => process.exit(0));
+  void loop.then(() => verify(vhost, vport)).catch((e: Error) => { process.stdout.write(`verify-error ${e.message}\n`); }).finally(() => process.exit(0));
 });
 setTimeout(() => process.exit(3), 10 * 60_000).unref();
