@@ -20,11 +20,13 @@ import { waitFor, type Spawned } from '../../src/util/processes.js';
 const VIP = '192.0.2.100';
 const dir = mkdtempSync(join(tmpdir(), 'sdfd-pair-'));
 const lab = new NetnsLab('192.0.2.1/24');
+/** Network namespaces need root (CAP_NET_ADMIN); without it these tests are skipped, saying why. */
+const needsRoot = { skip: process.getuid?.() !== 0 ? 'needs root to create network namespaces' : false };
 after(async () => { await lab.teardown(); });
 
 interface Host { name: string; ns: string; ip: string; peer: string; priority: number; redis: Spawned | null; notify: string }
 
-test('redis pair: the VIP follows the Sentinel-elected master, a returning old master never gets it, never two masters behind it', async () => {
+test('redis pair: the VIP follows the Sentinel-elected master, a returning old master never gets it, never two masters behind it', needsRoot, async () => {
   lab.setup();
   const hosts: Host[] = [
     { name: 'h1', ns: '', ip: '192.0.2.11', peer: '192.0.2.12', priority: 150, redis: null, notify: join(dir, 'notify-h1.log') },
@@ -116,7 +118,7 @@ test('redis pair: the VIP follows the Sentinel-elected master, a returning old m
   assert.ok(Number(v[1]) > 100);
 });
 
-test('cleanup leaves no namespace of this run behind', async () => {
+test('cleanup leaves no namespace of this run behind', needsRoot, async () => {
   await lab.teardown();
   assert.ok(!ip(['netns', 'list']).includes(lab.tag));
 });

@@ -14,9 +14,11 @@ import { ip } from '../helpers/netns-lab.js';
 
 const dir = mkdtempSync(join(tmpdir(), 'sdfd-vip-'));
 const lab = new VipLab(dir);
+/** Network namespaces need root (CAP_NET_ADMIN); without it these tests are skipped, saying why. */
+const needsRoot = { skip: process.getuid?.() !== 0 ? 'needs root to create network namespaces' : false };
 after(async () => { await lab.stop(); });
 
-test('VIP fails over when HAProxy stops and when keepalived is killed; no acknowledged write lost', async () => {
+test('VIP fails over when HAProxy stops and when keepalived is killed; no acknowledged write lost', needsRoot, async () => {
   await lab.start();
   const first = lab.holder()!;
   const r1 = await lab.stopHaproxyOnHolder();
@@ -35,7 +37,7 @@ test('VIP fails over when HAProxy stops and when keepalived is killed; no acknow
   process.stdout.write(`# failovers: ${JSON.stringify([r1, r2])}\n`);
 });
 
-test('cleanup leaves no namespace of this run behind', async () => {
+test('cleanup leaves no namespace of this run behind', needsRoot, async () => {
   await lab.stop();
   assert.ok(!ip(['netns', 'list']).includes(lab.lab.tag), 'namespaces removed');
 });
