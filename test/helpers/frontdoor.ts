@@ -4,25 +4,20 @@ import { join } from 'node:path';
 import { Redis } from 'ioredis';
 import { spawnTracked, waitFor, type Spawned } from '../../src/util/processes.js';
 import { runtimeCommand } from '../../src/frontdoor/haproxy-runtime.js';
-import { startShardisProcess } from '../../src/util/shardis-process.js';
+import { SHARDIS_BIN } from '../../src/util/shardis-process.js';
 
-/** Runs `shardis ARGS` to completion; resolves with exit code, stdout, stderr. */
-export async function runShardis(args: string[], logDir: string, timeoutMs = 30000, spawnPrefix: string[] = []): Promise<{ code: number | string; stdout: string; stderr: string }> {
-  const { SHARDIS_BIN } = await import('../../src/util/shardis-process.js');
-  const cmd = spawnPrefix.length ? spawnPrefix[0]! : process.execPath;
-  const argv = spawnPrefix.length ? [...spawnPrefix.slice(1), process.execPath, SHARDIS_BIN, ...args] : [SHARDIS_BIN, ...args];
-  const p = spawnTracked(cmd, argv, { stdio: ['ignore', 'pipe', 'pipe'] });
+/** Runs `shardis ARGS` to completion (killed after timeoutMs); resolves with exit code, stdout, stderr. */
+export async function runShardis(args: string[], timeoutMs = 30000): Promise<{ code: number | string; stdout: string; stderr: string }> {
+  const p = spawnTracked(process.execPath, [SHARDIS_BIN, ...args], { stdio: ['ignore', 'pipe', 'pipe'] });
   let stdout = '', stderr = '';
   p.child.stdout!.on('data', (d: Buffer) => { stdout += d.toString(); });
   p.child.stderr!.on('data', (d: Buffer) => { stderr += d.toString(); });
   const t = setTimeout(() => { void p.kill9(); }, timeoutMs);
   const code = await p.exited;
   clearTimeout(t);
-  void logDir;
   return { code, stdout, stderr };
 }
 
-export { startShardisProcess };
 
 export async function startHaproxy(cfg: string, runtimeApi: string, logFile: string): Promise<Spawned> {
   const p = spawnTracked('haproxy', ['-db', '-f', cfg], { logFile });

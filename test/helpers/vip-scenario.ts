@@ -115,8 +115,6 @@ export class VipLab {
     await act();
     await waitFor(`VIP moves from ${from.name} to ${to.name}`, () => this.lab.hasAddress(to.ns, VIP), 20000, 10);
     const takeoverMs = Date.now() - t0;
-    const before = this.acks().filter((t) => t > Date.now()).length;
-    void before;
     await waitFor('writes flow again through the VIP', () => this.acks().filter((t) => t > t0 + takeoverMs).length >= 50, 20000, 20);
     const acks = this.acks().filter((t) => t >= t0 - 1000);
     let outageMs = 0;

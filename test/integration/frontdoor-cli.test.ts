@@ -23,7 +23,7 @@ test('bad input: clear error, exit code, no file written', async () => {
     [['frontdoor', 'keepalived', '--vip', '192.0.2.100', '--interface', 'lo', '--peer', 'x.y'], /--peer "x\.y" is not an IP address/, 2],
   ];
   for (const [args, re, code] of cases) {
-    const r = await runShardis(['admin', ...args, '--out', out], dir);
+    const r = await runShardis(['admin', ...args, '--out', out]);
     assert.equal(r.code, code, `${args.join(' ')}: exit ${r.code} ${r.stderr}`);
     assert.match(r.stderr, re, args.join(' '));
     assert.ok(!existsSync(out), `${args.join(' ')}: no file written`);
@@ -32,12 +32,12 @@ test('bad input: clear error, exit code, no file written', async () => {
 
 test('good input: files written mode 600 and accepted by haproxy -c and nginx -t', async () => {
   const h = join(dir, 'haproxy.cfg');
-  const r = await runShardis(['admin', 'frontdoor', 'haproxy', '--proxy', '127.0.0.1:19000', '--proxy', '127.0.0.1:19001', '--auth', 'secret', '--runtime-api', '127.0.0.1:9999', '--out', h], dir);
+  const r = await runShardis(['admin', 'frontdoor', 'haproxy', '--proxy', '127.0.0.1:19000', '--proxy', '127.0.0.1:19001', '--auth', 'secret', '--runtime-api', '127.0.0.1:9999', '--out', h]);
   assert.equal(r.code, 0, r.stderr);
   assert.equal(statSync(h).mode & 0o777, 0o600);
   execFileSync('haproxy', ['-c', '-q', '-f', h], { stdio: 'pipe' });
   const n = join(dir, 'nginx.conf');
-  const r2 = await runShardis(['admin', 'frontdoor', 'nginx', '--proxy', '127.0.0.1:19000', '--bind', '127.0.0.1:6390', '--pid-file', join(dir, 'nginx.pid'), '--out', n], dir);
+  const r2 = await runShardis(['admin', 'frontdoor', 'nginx', '--proxy', '127.0.0.1:19000', '--bind', '127.0.0.1:6390', '--pid-file', join(dir, 'nginx.pid'), '--out', n]);
   assert.equal(r2.code, 0, r2.stderr);
   execFileSync('nginx', ['-t', '-q', '-p', dir, '-c', n, '-g', `error_log ${join(dir, 'nginx-error.log')};`], { stdio: 'pipe' });
 });

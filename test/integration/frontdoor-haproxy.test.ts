@@ -45,7 +45,7 @@ test('HAProxy front door: kill -9, add, drain proxies under a write workload; ng
   const cfg = join(dir, 'haproxy.cfg');
 
   // Generated from the live proxy list by the CLI.
-  const gen = await runShardis(['admin', '--dashboard', dash, 'frontdoor', 'haproxy', '--bind', `127.0.0.1:${frontPort}`, '--runtime-api', rt, '--stats-bind', `127.0.0.1:${statsPort}`, '--check-inter', '500', '--out', cfg], dir);
+  const gen = await runShardis(['admin', '--dashboard', dash, 'frontdoor', 'haproxy', '--bind', `127.0.0.1:${frontPort}`, '--runtime-api', rt, '--stats-bind', `127.0.0.1:${statsPort}`, '--check-inter', '500', '--out', cfg]);
   assert.equal(gen.code, 0, gen.stderr);
   const text = readFileSync(cfg, 'utf8');
   for (const p of info.proxies) assert.ok(text.includes(` ${p.addr} `), `config lists ${p.addr}`);
@@ -106,7 +106,7 @@ test('HAProxy front door: kill -9, add, drain proxies under a write workload; ng
       const model = (s.json as { proxy: { models: Array<{ id: number; admin_addr: string; token: string }> } }).proxy.models.find((m) => m.admin_addr === victim.admin)!;
       const sessionsBefore = (await serverSessions(rt, BACKEND)).get(haproxyServerName(model)) ?? 0;
       assert.ok(sessionsBefore > 0, 'the drained proxy had client sessions');
-      const off = await runShardis(['admin', '--dashboard', dash, 'proxy', 'offline', String(model.id), '--frontdoor', rt, '--drain-wait', '1500'], dir, 60000);
+      const off = await runShardis(['admin', '--dashboard', dash, 'proxy', 'offline', String(model.id), '--frontdoor', rt, '--drain-wait', '1500'], 60000);
       assert.equal(off.code, 0, off.stderr);
       assert.ok(!(await showServers(rt, BACKEND)).some((x) => x.name === haproxyServerName(model)), 'server removed from HAProxy');
       await waitFor('the drained proxy process exits', async () => cluster!.procs.find((p) => p.pid === victim.pid)!.child.exitCode !== null, 15000, 100);
