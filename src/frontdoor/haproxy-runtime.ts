@@ -80,15 +80,28 @@ export async function restoreServer(api: string, backend: string, name: string):
   okOrThrow(api, 'state ready', await runtimeCommand(api, `set server ${backend}/${name} state ready`));
 }
 
-/** Step 1 of a drain: no new connections (weight 0, state drain); existing ones keep working. */
-export async function startDrain(api: string, backend: string, name: string): Promise<void> {
-  okOrThrow(api, 'set weight', await runtimeCommand(api, `set weight ${backend}/${name} 0`));
-  okOrThrow(api, 'state drain', await runtimeCommand(api, `set server ${backend}/${name} state drain`));
+/** HAProxy's answer when the server is not (any more) in the backend — e.g. another agent removed it. */
+const noSuchServer = (reply: string): boolean => /No such server/i.test(reply);
+
+/** Step 1 of a drain: no new connections (weight 0, state drain); existing ones keep working. False if the server is gone. */
+export async function startDrain(api: string, backend: string, name: string): Promise<boolean> {
+  const w = await runtimeCommand(api, `set weight ${backend}/${name} 0`);
+  if (noSuchServer(w)) return false;
+  okOrThrow(api, 'set weight', w);
+  const d = await runtimeCommand(api, `set server ${backend}/${name} state drain`);
+  if (noSuchServer(d)) return false;
+  okOrThrow(api, 'state drain', d);
+  return true;
 }
 
-/** Last step: maintenance, then `del server` once no connection is attached. Returns false if sessions remain. */
+/**
+ * Last step: maintenance, then `del server` once no connection is attached. Returns false if sessions
+ * remain; true once the server is gone (also when somebody else removed it first).
+ */
 export async function removeServer(api: string, backend: string, name: string): Promise<boolean> {
-  okOrThrow(api, 'state maint', await runtimeCommand(api, `set server ${backend}/${name} state maint`));
+  const m = await runtimeCommand(api, `set server ${backend}/${name} state maint`);
+  if (noSuchServer(m)) return true;
+  okOrThrow(api, 'state maint', m);
   const r = await runtimeCommand(api, `del server ${backend}/${name}`);
   if (/Server deleted/i.test(r) || /No such server/i.test(r)) return true;
   if (/still has connections|has connections attached|queue/i.test(r)) return false;
@@ -101,9 +114,9 @@ export async function removeServer(api: string, backend: string, name: string): 
  */
 export async function drainAndRemove(api: string, backend: string, name: string, o: { waitMs: number; removeDeadlineMs: number; beforeRemove?: () => Promise<void> }): Promise<{ waitedMs: number; removed: boolean }> {
   const t0 = Date.now();
-  await startDrain(api, backend, name);
-  while (Date.now() - t0 < o.waitMs) {
-    if (((await serverSessions(api, backend)).get(name) ?? 0) === 0) break;
+  const present = await startDrain(api, backend, name);
+  while (present && Date.now() - t0 < o.waitMs) {
+    if (((await serverSessions(api, backend)).get(name) ?? 0) === 0) break; // also when it was removed meanwhile
     await new Promise((r) => setTimeout(r, 100));
   }
   const waitedMs = Date.now() - t0;

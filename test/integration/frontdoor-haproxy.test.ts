@@ -1,7 +1,8 @@
 // The HAProxy and nginx front doors with real daemons in front of 3 real Shardis proxies (one redis
 // group, a dashboard), a write workload running throughout:
 //  - HAProxy: kill -9 a proxy (health check marks it down, no acknowledged write lost), bring a new
-//    proxy online (the sync agent adds it through the Runtime API, no reload, it gets connections),
+//    proxy online (the `shardis frontdoor sync` agent adds it through the Runtime API, no reload, it
+//    gets connections),
 //    `shardis admin proxy offline` drains one (zero client errors);
 //  - nginx (stream): traffic flows, a dead proxy is skipped.
 // Expected duration: ~25-40 s.
@@ -12,13 +13,12 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Redis } from 'ioredis';
 import { startLocalCluster, type LocalCluster } from '../../src/cli/local-cluster.js';
-import { startProxyProcess } from '../../src/util/shardis-process.js';
+import { startProxyProcess, startShardisProcess } from '../../src/util/shardis-process.js';
 import { freePort } from '../../src/util/free-port.js';
 import { waitFor, type Spawned } from '../../src/util/processes.js';
 import { httpJson } from '../../src/util/http-json.js';
-import { dashboardDirectory, staticDirectory } from '../../src/client/proxy-directory.js';
-import { startHaproxySync, type HaproxySync } from '../../src/frontdoor/haproxy-sync.js';
-import { haproxyServerName, serverKeywords } from '../../src/frontdoor/haproxy-config.js';
+import { staticDirectory } from '../../src/client/proxy-directory.js';
+import { haproxyServerName } from '../../src/frontdoor/haproxy-config.js';
 import { runtimeCommand, serverSessions, showServers } from '../../src/frontdoor/haproxy-runtime.js';
 import { renderNginxConfig, defaultNginxOptions } from '../../src/frontdoor/nginx-config.js';
 import { runShardis, startHaproxy, startNginx, WriteWorkload } from '../helpers/frontdoor.js';
@@ -26,9 +26,7 @@ import { runShardis, startHaproxy, startNginx, WriteWorkload } from '../helpers/
 const dir = mkdtempSync(join(tmpdir(), 'sdfd-haproxy-'));
 let cluster: LocalCluster | null = null;
 const extra: Spawned[] = [];
-let agent: HaproxySync | null = null;
 after(async () => {
-  await agent?.stop();
   await Promise.all(extra.map((p) => p.stop(2000)));
   await cluster?.stop();
 });
@@ -57,7 +55,10 @@ test('HAProxy front door: kill -9, add, drain proxies under a write workload; ng
   const stats = await httpJson('GET', `127.0.0.1:${statsPort}`, '/;csv', { timeoutMs: 3000 });
   assert.equal(stats.status, 200, 'stats page answers');
 
-  agent = startHaproxySync({ directory: dashboardDirectory(dash), runtimeApi: rt, backend: BACKEND, keywords: serverKeywords({ checkInterMs: 500, fall: 2, rise: 2, maxconnPerServer: 1000 }), intervalMs: 300, drainWaitMs: 3000 });
+  // The sync agent, as an operator runs it beside HAProxy.
+  const agent = startShardisProcess('frontdoor', ['sync', '--runtime-api', rt, '--dashboard-addr', dash, '--sync-interval', '300ms', '--drain-wait', '3s', '--check-inter', '500ms'], join(dir, 'frontdoor-sync.log'));
+  extra.push(agent.proc);
+  await agent.waitLine(/^shardis frontdoor sync ready/, 30000);
 
   const redisPort = port(info.groups[0]!.master);
   const w = new WriteWorkload('127.0.0.1', frontPort, 8, 'fd');
