@@ -13,6 +13,7 @@ const SUBCOMMANDS: Record<string, () => Promise<Command>> = {
   admin: async () => (await import('./admin-command.js')).adminCommand(),
   fe: async () => (await import('./fe-command.js')).feCommand(),
   nutcracker: async () => (await import('./nutcracker-command.js')).nutcrackerCommand(),
+  frontdoor: async () => (await import('./frontdoor-command.js')).frontdoorCommand(),
 };
 
 async function main(): Promise<void> {
