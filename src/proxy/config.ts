@@ -32,6 +32,9 @@ export const PROXY_OPTIONS: OptionSpec[] = [
   { key: 'session_recv_timeout', type: 'duration', default: '30m', doc: 'Close client sessions idle this long (0 disables).' },
   { key: 'session_keepalive_period', type: 'duration', default: '75s', doc: 'TCP keepalive on client connections (0 disables).' },
   { key: 'session_break_on_failure', type: 'bool', default: false, doc: 'Close a session after a proxy-side error (Codis compatibility); off by default.' },
+  { key: 'backend_max_borrowed', type: 'int', default: 1000, doc: 'Most dedicated backend connections per server for blocking commands, transactions (WATCH/EXEC) and WAIT; past this such commands get an error. Pub/sub uses one shared connection per server.' },
+  { key: 'session_max_pubsub_outbuf', type: 'size', default: '32mb', doc: "Pub/sub messages waiting for a slow subscriber past this size disconnect it (like Redis's client-output-buffer-limit pubsub); other sessions are not affected." },
+  { key: 'cluster_facade', type: 'bool', default: false, doc: 'Answer CLUSTER SLOTS/SHARDS/NODES/INFO/MYID as a one-node Redis Cluster (this proxy owning every slot), so cluster-only clients can connect. CLUSTER KEYSLOT always works.' },
   { key: 'session_allow_flush', type: 'bool', default: true, doc: 'Allow FLUSHDB/FLUSHALL (sent to every group master).' },
   { key: 'migration_big_key_elements', type: 'int', default: 20000, doc: 'During a slot migration, a key with more elements than this is not moved by the proxy with one MIGRATE (it would block the source); the dashboard copies it in chunks and the request waits for it.' },
   { key: 'migration_lock_wait', type: 'duration', default: '15s', doc: 'How long a request may wait for a locked slot or a key being copied by a migration before it fails with TRYAGAIN.' },
@@ -83,6 +86,9 @@ export interface ProxyConfig {
   slowlogSlowerThan: number;
   slowlogMaxLen: number;
   logLevel: string;
+  backendMaxBorrowed: number;
+  sessionMaxPubsubOutbuf: number;
+  clusterFacade: boolean;
   migrationBigKeyElements: number;
   migrationLockWait: number;
 }
@@ -104,6 +110,7 @@ export function toProxyConfig(v: OptionValues): ProxyConfig {
     maxCommandLen: n('session_max_command_len'), sessionRecvTimeout: n('session_recv_timeout'),
     sessionKeepalive: n('session_keepalive_period'), breakOnFailure: b('session_break_on_failure'),
     allowFlush: b('session_allow_flush'), shutdownTimeout: n('shutdown_timeout'), slowlogSlowerThan: n('slowlog_log_slower_than'), slowlogMaxLen: n('slowlog_max_len'), logLevel: s('log_level'),
+    backendMaxBorrowed: n('backend_max_borrowed'), sessionMaxPubsubOutbuf: n('session_max_pubsub_outbuf'), clusterFacade: b('cluster_facade'),
     migrationBigKeyElements: n('migration_big_key_elements'), migrationLockWait: n('migration_lock_wait'),
   };
   if (!/^\w[\w.-]*$/.test(cfg.productName)) throw new Error(`product_name "${cfg.productName}" must match ^\\w[\\w.-]*$`);

@@ -4,6 +4,7 @@ import type { Router } from './router.js';
 import type { BackendPool } from './backend-pool.js';
 import type { ReplicaReads } from './replica-reads.js';
 import type { ProxyStats } from './stats.js';
+import type { AppsRuntime } from './apps/runtime.js';
 
 /** The part of a session that local commands (CLIENT LIST, INFO clients) read. */
 export interface SessionInfo {
@@ -35,4 +36,6 @@ export interface ProxyContext {
   worker: number;
   /** Replica reads (backend_primary_only=false; see replica-reads.ts). */
   replicas?: ReplicaReads;
+  /** Borrowed connections, blocked calls, pub/sub hub, remembered scripts (src/proxy/apps/). */
+  apps: AppsRuntime;
 }

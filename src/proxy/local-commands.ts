@@ -122,6 +122,7 @@ export function handleLocal(s: Session, spec: CommandSpec, req: Request, cmd: Co
       return;
     }
     case 'reset':
+      s.apps.reset();
       s.db = 0; s.proto = 2; s.name = ''; s.resetConns();
       s.authed = cfg.sessionAuth === '';
       return reply(Buffer.from('+RESET\r\n'));

@@ -13,6 +13,7 @@ import type { Slot } from '../models/slot.js';
 import { busyConns, changedBackends, drainConns } from './slot-barrier.js';
 import { ProxySentinels } from './sentinel-watcher.js';
 import { ReplicaReads } from './replica-reads.js';
+import { AppsRuntime } from './apps/runtime.js';
 
 export class ProxyServer {
   readonly ctx: ProxyContext;
@@ -34,7 +35,12 @@ export class ProxyServer {
         this.ha.backendTrouble(addr, why);
       },
     }, config.backendParallel);
-    this.ctx = { config, router: new Router(), pool, stats: new ProxyStats(config.slowlogMaxLen), sessions: new Set(), online: false, worker };
+    const router = new Router();
+    const apps = new AppsRuntime({
+      auth: config.productAuth, connectTimeout: config.backendConnectTimeout, recvTimeout: 0, pingPeriod: 0,
+      maxPipeline: config.backendMaxPipeline, keepalive: config.backendKeepalive,
+    }, { maxPerServer: config.backendMaxBorrowed, maxIdle: 16, idleMs: 60_000 }, router, pool);
+    this.ctx = { config, router, pool, stats: new ProxyStats(config.slowlogMaxLen), sessions: new Set(), online: false, worker, apps };
     this.ctx.replicas = new ReplicaReads(!config.primaryOnly);
     this.ha = new ProxySentinels({
       product: config.productName, auth: config.productAuth, router: this.ctx.router,
@@ -56,7 +62,9 @@ export class ProxyServer {
       server.listen({ host, port, exclusive: false }, () => {
         server.off('error', reject);
         const a = server.address();
-        resolve(typeof a === 'object' && a ? a.port : port);
+        const bound = typeof a === 'object' && a ? a.port : port;
+        this.ctx.apps.selfAddr = `${host === '0.0.0.0' || host === '' ? '127.0.0.1' : host}:${bound}`;
+        resolve(bound);
       });
     });
   }
@@ -92,6 +100,7 @@ export class ProxyServer {
     this.ctx.replicas?.update(slots);
     this.ctx.online = true;
     this.ctx.pool.retain(new Set(this.ctx.router.masters()));
+    this.ctx.apps.onTableChange();
   }
 
   snapshot(): StatsSnapshot { return snapshotOf(this.ctx.stats, this.ctx.pool.states(), migrationStats); }
@@ -109,6 +118,7 @@ export class ProxyServer {
     }
     for (const s of [...this.ctx.sessions]) s.close();
     this.ha.close();
+    this.ctx.apps.close();
     this.ctx.pool.close();
     await closed;
   }

@@ -15,6 +15,9 @@ import type { CommandStats } from './stats.js';
 import { planSplit } from './split.js';
 import { handleLocal } from './local-commands.js';
 import { canRunInPlace, goneKeys, prepareKeys, runInPlace } from './migrate-on-access.js';
+import { SessionApps } from './apps/session-apps.js';
+import type { AppsHost } from './apps/host.js';
+import { xreadBlockIndex } from '../commands/keys.js';
 
 /** A request waiting for its reply, in the session's ordered queue. */
 class Pending implements ReplySink {
@@ -73,7 +76,7 @@ function scheduleFlush(s: Session): void {
 /** Commands a client may send before it has authenticated. */
 const NO_AUTH = new Set(['auth', 'hello', 'quit', 'reset']);
 
-export class Session implements SessionInfo {
+export class Session implements SessionInfo, AppsHost {
   readonly id = nextSessionId++;
   readonly createdAt = Date.now();
   readonly remote: string;
@@ -101,6 +104,8 @@ export class Session implements SessionInfo {
   private out: Buffer[] = [];
   /** The request being handled (recorded by defer for the slow log). */
   private currentReq: Request | null = null;
+  /** Transactions, blocking calls, pub/sub (src/proxy/apps/). */
+  readonly apps: SessionApps = new SessionApps(this);
 
   constructor(private readonly socket: net.Socket, readonly ctx: ProxyContext) {
     this.remote = `${socket.remoteAddress ?? '?'}:${socket.remotePort ?? 0}`;
@@ -124,6 +129,7 @@ export class Session implements SessionInfo {
   close(): void {
     if (this.closed) return;
     this.closed = true;
+    this.apps.close();
     this.ctx.stats.sessionsAlive--;
     this.ctx.sessions.delete(this);
     this.socket.destroy();
@@ -269,6 +275,31 @@ export class Session implements SessionInfo {
 
   markQuit(p: Pending): void { p.closeAfter = true; }
 
+  /** AppsHost: dispatch none of the later requests until `task` settles. */
+  hold(task: () => Promise<void>): void {
+    this.pause('migrate');
+    void task().catch(() => { /* the task answers its own request */ }).then(() => {
+      if (this.closed || this.pausedFor !== 'migrate') return;
+      this.pausedFor = '';
+      this.drainParser();
+      if (this.pausedFor === '' && !this.quitting && !this.closed) this.socket.resume();
+    });
+  }
+
+  /** AppsHost: an out-of-band frame (pub/sub message), written between complete replies. */
+  push(frame: Buffer): void {
+    if (this.closed) return;
+    if (this.out.length === 0) scheduleFlush(this);
+    this.out.push(frame);
+  }
+
+  /** AppsHost: bytes not yet taken by the client's socket (plus those waiting for this tick's flush). */
+  pendingOutput(): number {
+    let n = this.socket.writableLength;
+    for (const b of this.out) n += b.length;
+    return n;
+  }
+
   isClosed(): boolean { return this.closed; }
 
   /**
@@ -327,6 +358,7 @@ export class Session implements SessionInfo {
       this.reply(null, errorReply(`ERR command name longer than ${ctx.config.maxCommandLen} bytes`));
       return;
     }
+    if (this.apps.active && this.apps.intercept(req, null)) return;
     const spec = lookupCommand(req);
     if (spec === undefined) { this.reply(null, errorReply(unknownCommandError(req))); return; }
     if (spec.isContainer && req.argc >= 2) { this.reply(null, errorReply(unknownSubcommandError(req))); return; }
@@ -342,6 +374,9 @@ export class Session implements SessionInfo {
         return;
       case 'local':
         handleLocal(this, spec, req, cmd);
+        return;
+      case 'app':
+        this.apps.dispatch(spec, req, cmd);
         return;
       case 'split': {
         if (!ctx.online) { this.reply(cmd, errorReply('ERR proxy is not online yet (no slot table)')); return; }
@@ -363,6 +398,7 @@ export class Session implements SessionInfo {
       }
       case 'keyed': {
         if (!ctx.online) { this.reply(cmd, errorReply('ERR proxy is not online yet (no slot table)')); return; }
+        if ((spec.name === 'xread' || spec.name === 'xreadgroup') && xreadBlockIndex(spec, req) >= 0) { this.apps.blocking(spec, req, cmd); return; }
         const kr = keyIndexes(spec, req);
         if (!kr.ok) { this.reply(cmd, errorReply(kr.error)); return; }
         const keys = kr.keys;
