@@ -6,6 +6,7 @@
 // argument checks that make the proxy refuse a request (SORT BY/GET
 // patterns that read keys in other slots). Pure, no I/O.
 import { slotOfRange } from '../slots/hash.js';
+import { parseRedisInteger } from './redis-int.js';
 
 /** A parsed request: argument i is buf.subarray(offs[2*i], offs[2*i+1]). */
 export interface ArgsView { buf: Buffer; offs: Int32Array | number[]; argc: number }
@@ -235,9 +236,6 @@ function wordingFor(spec: CommandSpec): NumkeysWording {
 // ------------------------------------------------------------------------------------------------
 // Key extraction
 
-/** Output of extraction: key positions plus, per key, the index of the key spec it came from (or a flags list). */
-interface Extracted { keys: number[]; flags: Array<readonly string[]> | undefined }
-
 /**
  * Redis's getkeys procedures for commands whose key specs are 'unknown' (SORT, SORT_RO). Returns the
  * key positions (and flags when `flags` is given).
@@ -363,6 +361,24 @@ export function xreadBlockIndex(spec: CommandSpec, a: ArgsView): number {
 }
 
 /**
+ * COPY src dst [DB n] [REPLACE]: served (a slot's group holds that slot in every DB). Options are
+ * walked as copyCommand does, so a bad number gets Redis's own error first (a syntax error is left to
+ * the backend, which rejects the request before doing anything).
+ */
+function checkCopy(_spec: CommandSpec, a: ArgsView): string | undefined {
+  for (let i = 3; i < a.argc; i++) {
+    if (argIs(a, i, 'REPLACE')) continue;
+    if (argIs(a, i, 'DB') && i + 1 < a.argc) {
+      i++;
+      if (parseRedisInteger(a.buf.toString('latin1', a.offs[2 * i]!, a.offs[2 * i + 1]!)) === null) return 'ERR value is not an integer or out of range';
+      continue;
+    }
+    return undefined;
+  }
+  return undefined;
+}
+
+/**
  * SORT/SORT_RO BY and GET patterns read other keys (pattern with '*' replaced by each element). They
  * are allowed only when every such key is in the sorted key's slot: the pattern must carry a complete
  * hash tag before its '*', and that tag must hash to the same slot as the sorted key. 'GET #' and
@@ -402,6 +418,7 @@ function checkSort(spec: CommandSpec, a: ArgsView): string | undefined {
 const ARG_CHECKS: { [name: string]: (spec: CommandSpec, a: ArgsView) => string | undefined } = {
   sort: checkSort,
   sort_ro: checkSort,
+  copy: checkCopy,
 };
 
 // ------------------------------------------------------------------------------------------------

@@ -78,8 +78,12 @@ const SPLIT: { readonly [name: string]: 'mget' | 'mset' | 'sum' } = {
   del: 'sum', unlink: 'sum', exists: 'sum', touch: 'sum', // integer sum
 };
 
-/** Answered by the proxy itself. */
-const LOCAL: readonly string[] = [
+/**
+ * Answered by the proxy itself. Exported as a literal tuple: the proxy's handler map
+ * (proxy/local-commands.ts) is typed against it, so a name without a handler, or a handler without a
+ * name here, fails the build.
+ */
+export const LOCAL_COMMANDS = [
   // connection and session
   'ping', 'echo', 'quit', 'reset', 'select', 'auth', 'hello',
   'client|setname', 'client|getname', 'client|id', 'client|info', 'client|list', 'client|setinfo',
@@ -93,7 +97,9 @@ const LOCAL: readonly string[] = [
   'readonly', 'readwrite',
   // Codis extras
   'slotsmapping', 'slotshashkey',
-];
+] as const;
+/** The names in LOCAL_COMMANDS ('command' stands for COMMAND and all its subcommands). */
+export type LocalCommandName = (typeof LOCAL_COMMANDS)[number];
 
 /**
  * Served by src/proxy/apps/: session-bound families that need per-session state or a dedicated
@@ -191,8 +197,6 @@ function loadJson(): CommandsFile {
 }
 
 const FILE = loadJson();
-/** Redis version the metadata was generated from. */
-export const REDIS_VERSION: string = FILE.redis_version;
 /** COMMAND HELP lines, as Redis 7.0 prints them. */
 export const COMMAND_HELP: readonly string[] = FILE.help.command;
 
@@ -218,7 +222,7 @@ function list(name: string, p: Policy): void {
 }
 for (const n of KEYED) list(n, { kind: 'keyed' });
 for (const [n, merge] of Object.entries(SPLIT)) list(n, { kind: 'split', merge });
-for (const n of LOCAL) list(n, { kind: 'local' });
+for (const n of LOCAL_COMMANDS) list(n, { kind: 'local' });
 for (const [family, names] of APP) for (const n of names) list(n, { kind: 'app', family });
 for (const [reason, names] of DENIED) for (const n of names) list(n, { kind: 'denied', reason });
 
@@ -398,17 +402,29 @@ export function unknownSubcommandError(args: ArgsView): string {
 }
 
 /**
- * Everything the proxy needs before routing, in Redis's order of checks: unknown command, unknown
- * subcommand, arity, then the policy. Returns the spec when the request may proceed (keyed, split or
- * local; keyed/split still go through keyIndexes), or the full error line (without '-') to send.
+ * Redis's checks before a command runs, on the result of lookupCommand: unknown command, unknown
+ * subcommand, then arity. '' when the request passes, else the full error line (without '-'). The
+ * proxy's dispatcher calls exactly this (then its own checks: auth, transaction, policy).
  */
-export function resolveCommand(args: ArgsView): CommandSpec | string {
-  const spec = lookupCommand(args);
+export function precheckCommand(spec: CommandSpec | undefined, args: ArgsView): string {
   if (spec === undefined) return unknownCommandError(args);
   if (spec.isContainer && args.argc >= 2) return unknownSubcommandError(args);
   if (!checkArity(spec, args.argc)) return spec.arityError;
-  if (spec.policy.kind === 'denied') return spec.deniedError;
-  return spec;
+  return '';
+}
+
+/**
+ * Everything the table decides before routing, in Redis's order of checks: unknown command, unknown
+ * subcommand, arity (precheckCommand), then the policy. Returns the spec when the request may proceed
+ * (keyed, split or local; keyed/split still go through keyIndexes), or the full error line (without
+ * '-') to send.
+ */
+export function resolveCommand(args: ArgsView): CommandSpec | string {
+  const spec = lookupCommand(args);
+  const err = precheckCommand(spec, args);
+  if (err !== '') return err;
+  if (spec!.policy.kind === 'denied') return spec!.deniedError;
+  return spec!;
 }
 
 /** For tests and reviewers: table names that are duplicated or unknown to Redis 7.0. */

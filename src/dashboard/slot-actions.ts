@@ -21,7 +21,6 @@
 import type { Logger } from '../util/log.js';
 import { ActionState, hasAction, type SlotMapping } from '../models/slot-mapping.js';
 import { groupMaster, isPromoting, type Group } from '../models/group.js';
-import { MAX_SLOT_NUM } from '../slots/hash.js';
 import type { DashboardConfig } from './config.js';
 import { badRequest, conflict, notFound } from './errors.js';
 import { formatRanges } from './slots-compute.js';
@@ -543,5 +542,3 @@ export class SlotActions {
     });
   }
 }
-
-export const SLOT_COUNT = MAX_SLOT_NUM;

@@ -38,6 +38,8 @@ function statsJson(s: StatsSnapshot, online: boolean): Record<string, unknown> {
     sessions: { total: s.sessionsTotal, alive: s.sessionsAlive },
     migration: { move_calls: s.migration.calls, keys_moved: s.migration.keysMoved, in_place: s.migration.inPlace, waits: s.migration.waits, errors: s.migration.errors },
     protocol_errors: s.protocolErrors,
+    // Requests routed to each slot (index = slot id), cumulative since start or the last stats reset.
+    slot_ops: s.slotOps,
     rejected_connections: s.rejectedConnections,
     backends: s.backends,
     rusage: { mem: s.rss },

@@ -16,6 +16,8 @@ export class BorrowedConn {
   clientId = -1;
   /** When it was last given back (idle reaping). */
   idleSince = 0;
+  /** Closed by discard() (counted once). */
+  discarded = false;
   constructor(readonly key: string, readonly conn: BackendConn) {}
   get addr(): string { return this.conn.addr; }
   get usable(): boolean { return this.conn.state !== 'closed' && this.conn.state !== 'down'; }
@@ -82,6 +84,7 @@ export class BorrowedPool {
 
   /** Returns a connection whose last reply has arrived and that carries no session state. */
   giveBack(c: BorrowedConn): void {
+    if (c.discarded) return;
     if (!c.usable || c.conn.inflight > 0) { this.discard(c); return; }
     let list = this.idle.get(c.key);
     if (list === undefined) { list = []; this.idle.set(c.key, list); }
@@ -93,6 +96,8 @@ export class BorrowedPool {
   /** Closes a connection (its client left mid-call, or its state is unknown). */
   discard(c: BorrowedConn): void {
     c.conn.close();
+    if (c.discarded) return;
+    c.discarded = true;
     this.forget(c);
   }
 

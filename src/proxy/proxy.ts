@@ -4,7 +4,9 @@ import net from 'node:net';
 import { Router } from './router.js';
 import { BackendPool } from './backend-pool.js';
 import { ProxyStats, snapshotOf, type StatsSnapshot } from './stats.js';
-import { migrationStats } from './migrate-on-access.js';
+import { MigrationState } from './migrate-on-access.js';
+import { OutputFlusher } from './output-flusher.js';
+import { makeLogger, type Logger } from '../util/log.js';
 import { Session } from './session.js';
 import { splitHostPort, type ProxyConfig } from './config.js';
 import type { ProxyContext } from './context.js';
@@ -23,7 +25,8 @@ export class ProxyServer {
   readonly ha: ProxySentinels;
   private lastTrouble = 0;
 
-  constructor(config: ProxyConfig, worker = 0) {
+  /** `log`: where the proxy's own events go (default: a pino logger named 'proxy' on stderr). */
+  constructor(config: ProxyConfig, worker = 0, log: Logger = makeLogger('proxy', config.logLevel)) {
     const pool = new BackendPool({
       auth: config.productAuth, connectTimeout: config.backendConnectTimeout, recvTimeout: config.backendRecvTimeout,
       pingPeriod: config.backendPingPeriod, maxPipeline: config.backendMaxPipeline, keepalive: config.backendKeepalive,
@@ -40,12 +43,16 @@ export class ProxyServer {
       auth: config.productAuth, connectTimeout: config.backendConnectTimeout, recvTimeout: 0, pingPeriod: 0,
       maxPipeline: config.backendMaxPipeline, keepalive: config.backendKeepalive,
     }, { maxPerServer: config.backendMaxBorrowed, maxIdle: 16, idleMs: 60_000 }, router, pool);
-    this.ctx = { config, router, pool, stats: new ProxyStats(config.slowlogMaxLen), sessions: new Set(), online: false, worker, apps };
+    this.ctx = {
+      config, router, placement: router, pool, stats: new ProxyStats(config.slowlogMaxLen), sessions: new Set(), online: false, worker,
+      migration: new MigrationState(), flusher: new OutputFlusher(), nextSessionId: 1, apps,
+    };
+    const haLog = log.child({ component: 'proxy-ha', worker });
     this.ctx.replicas = new ReplicaReads(!config.primaryOnly);
     this.ha = new ProxySentinels({
       product: config.productName, auth: config.productAuth, router: this.ctx.router,
       fill: (slots) => this.applySlots(slots),
-      log: (msg, fields) => { process.stderr.write(`${JSON.stringify({ level: 'info', name: 'proxy-ha', worker, msg, ...fields, time: Date.now() })}\n`); },
+      log: (msg, fields) => { haLog.info(fields ?? {}, msg); },
     });
   }
 
@@ -55,7 +62,7 @@ export class ProxyServer {
   /** Starts listening on proxy_addr; resolves with the bound port. */
   listen(): Promise<number> {
     const { host, port } = splitHostPort(this.ctx.config.proxyAddr);
-    const server = net.createServer({ noDelay: true }, (socket) => this.accept(socket));
+    const server = net.createServer({ noDelay: true, allowHalfOpen: true }, (socket) => this.accept(socket));
     this.server = server;
     return new Promise((resolve, reject) => {
       server.once('error', reject);
@@ -103,7 +110,7 @@ export class ProxyServer {
     this.ctx.apps.onTableChange();
   }
 
-  snapshot(): StatsSnapshot { return snapshotOf(this.ctx.stats, this.ctx.pool.states(), migrationStats); }
+  snapshot(): StatsSnapshot { return snapshotOf(this.ctx.stats, this.ctx.pool.states(), this.ctx.migration.stats); }
 
   /** Stops accepting, waits (up to shutdown_timeout) for queued replies to be written, then closes. */
   async shutdown(): Promise<void> {

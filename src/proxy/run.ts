@@ -95,7 +95,7 @@ export async function runProxy(config: ProxyConfig, initialSlots: Slot[] | null,
   let stopAdmin: () => Promise<void> = async () => {};
 
   if (config.workers <= 1) {
-    const proxy = new ProxyServer(config);
+    const proxy = new ProxyServer(config, 0, log);
     proxyPort = await proxy.listen();
     if (initialSlots) proxy.fillSlots(initialSlots);
     const shutdown = (): Promise<void> => (stopping ??= (async () => {

@@ -21,14 +21,8 @@ import type { AppsHost } from './host.js';
 import { ask, barrier, moveKeysFirst } from './common.js';
 import { argBuf, argText, crossSlotError, oneSlot } from './slot-keys.js';
 
-/** A call blocked at a backend, known to the runtime so table changes can move it. */
-export interface BlockedCall {
-  conn: BorrowedConn;
-  slot: number;
-  gen: number;
-  /** Set when the proxy unblocked it (CLIENT UNBLOCK) to re-issue it elsewhere. */
-  movedByProxy: boolean;
-}
+import type { BlockedCall } from './apps-context.js';
+export type { BlockedCall };
 
 /** Where the timeout argument is and its unit; undefined when the request does not block. */
 export function timeoutArg(spec: CommandSpec, req: Request): { index: number; ms: boolean } | undefined {
@@ -62,6 +56,9 @@ export function isTimeoutReply(r: Buffer): boolean {
 export class BlockState {
   call: BlockedCall | null = null;
   waitConns: BorrowedConn[] = [];
+
+  /** A call is blocked at a backend (or WAIT is running). */
+  get busy(): boolean { return this.call !== null || this.waitConns.length > 0; }
 
   /** The client left: close the borrowed connections, which unblocks them at the backend. */
   close(h: AppsHost): void {
@@ -119,7 +116,7 @@ export class BlockState {
         p.onReply(r);
         return;
       }
-    });
+    }, true);
   }
 
   private wait(h: AppsHost, req: Request, cmd: CommandStats): void {
@@ -144,7 +141,7 @@ export class BlockState {
       const bad = replies.find(isErrorReply);
       if (bad !== undefined) { p.onReply(bad); return; }
       p.onReply(intReply(Math.min(...replies.map((r) => integerOf(r) ?? 0))));
-    });
+    }, true);
   }
 }
 

@@ -24,7 +24,7 @@ export const barrier = (h: AppsHost, addr: string): Promise<void> =>
 export function moveKeysFirst(h: AppsHost, keys: readonly Buffer[]): Promise<Buffer | null> {
   const c = h.ctx.config;
   const r = keysRequest(keys);
-  return prepareKeys(h, h.ctx.router, r, r.argIdx, {
+  return prepareKeys(h.ctx.migration, h, h.ctx.router, r, r.argIdx, {
     auth: c.productAuth, timeoutMs: 5000, bigKeyElements: c.migrationBigKeyElements, lockWaitMs: c.migrationLockWait,
   }).catch((e: Error) => errorReply(`ERR proxy migration step failed: ${e.message}`));
 }

@@ -18,8 +18,11 @@ export interface AppsHost {
   /** Sends a request on the session's shared pipelined connection to `addr`. */
   forward(addr: string, raw: Buffer, sink: ReplySink): void;
   isClosed(): boolean;
-  /** Dispatches none of the session's later requests until `task` settles (ordering of async steps). */
-  hold(task: () => Promise<void>): void;
+  /**
+   * Dispatches none of the session's later requests until `task` settles (ordering of async steps).
+   * keepReading: keep reading the client (input buffered, bounded) so its disconnect is seen at once.
+   */
+  hold(task: () => Promise<void>, keepReading?: boolean): void;
   /** Writes an out-of-band frame (a pub/sub message) between replies, now. */
   push(frame: Buffer): void;
   /** Output bytes not yet taken by the client's socket. */

@@ -7,8 +7,9 @@ import type { Router } from '../router.js';
 import { unblockMoved, type BlockedCall } from './blocking.js';
 import { PubSubHub } from './pubsub/hub.js';
 import { replayCommands } from './scripting.js';
+import type { AppsContext } from './apps-context.js';
 
-export class AppsRuntime {
+export class AppsRuntime implements AppsContext {
   readonly borrowed: BorrowedPool;
   readonly blocked = new Set<BlockedCall>();
   readonly pubsub: PubSubHub;

@@ -17,7 +17,9 @@ export class SessionApps {
   readonly block = new BlockState();
   readonly subs: SessionSubs;
 
-  constructor(private readonly h: AppsHost) { this.subs = new SessionSubs(h); }
+  constructor(readonly host: AppsHost) { this.subs = new SessionSubs(host); }
+
+  private get h(): AppsHost { return this.host; }
 
   /** Cheap check for the hot path: does `intercept` need to look at requests? */
   get active(): boolean { return this.tx.multi || this.subs.subscribed; }
@@ -57,6 +59,11 @@ export class SessionApps {
   reset(): void {
     this.tx.reset(this.h);
     this.subs.clear();
+  }
+
+  /** The client half-closed: a blocked call ends at once (Redis frees such a client), closing the session. */
+  onClientEof(): void {
+    if (this.block.busy) this.h.close();
   }
 
   /** The client left: close borrowed connections (unblocking at the backend), drop subscriptions. */
