@@ -59,6 +59,7 @@ class FakeHost implements AppsHost {
   readonly out: string[] = [];
   readonly sent: string[] = [];
   held = 0;
+  queued = 0;
   constructor(readonly ctx: ProxyContext) {}
   reply(_c: CommandStats | null, r: Buffer): void { this.out.push(r.toString('latin1')); }
   defer(): ReplySink { return { onReply: (r) => this.out.push(r.toString('latin1')) }; }

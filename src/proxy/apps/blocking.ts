@@ -80,6 +80,8 @@ export class BlockState {
     const to = timeoutArg(spec, req);
     const total = to === undefined ? 0 : timeoutMs(argText(req, to.index), to.ms);
     const started = Date.now();
+    // Nothing earlier pending: no barrier needed before the borrowed connection (saves a round trip).
+    let needBarrier = h.queued > 0;
     const p = h.defer(cmd);
     h.hold(async () => {
       let raw: Buffer = Buffer.from(req.raw);
@@ -94,7 +96,7 @@ export class BlockState {
         if (addr === '') { p.onReply(errorReply(`ERR slot ${slot} is not served by any group (no backend in the slot table)`)); return; }
         const conn = pool.borrow(addr, h.db, h.proto);
         if (typeof conn === 'string') { p.onReply(errorReply(conn)); return; }
-        await barrier(h, addr);
+        if (needBarrier) { await barrier(h, addr); needBarrier = false; }
         if (h.isClosed()) { pool.discard(conn); return; }
         const call: BlockedCall = { conn, slot, gen: slot >= 0 ? router.generation(slot) : 0, movedByProxy: false };
         this.call = call;

@@ -11,6 +11,8 @@ export interface AppsHost {
   readonly ctx: ProxyContext;
   readonly db: number;
   readonly proto: 2 | 3;
+  /** Requests of this session still waiting for their reply (0: every earlier request has run). */
+  readonly queued: number;
   /** Queues a reply that is already known, in request order. */
   reply(cmd: CommandStats | null, r: Buffer): void;
   /** Reserves the next place in the reply order; the sink completes it later. */

@@ -196,6 +196,7 @@ export class TxState {
     }
     if (queued.length === 0 && watch === null) { h.reply(cmd, EMPTY_ARRAY); return; }
     if (!h.ctx.online) { h.reply(cmd, errorReply('ERR proxy is not online yet (no slot table)')); return; }
+    const needBarrier = h.queued > 0;
     const p = h.defer(cmd);
     h.hold(async () => {
       let conn: BorrowedConn;
@@ -211,7 +212,7 @@ export class TxState {
         if (typeof c === 'string') { p.onReply(errorReply(`EXECABORT Transaction discarded: ${c.replace(/^ERR /, '')}`)); return; }
         conn = c;
       }
-      await barrier(h, conn.addr);
+      if (needBarrier) await barrier(h, conn.addr);
       if (h.isClosed()) { pool.discard(conn); return; }
       // One write: MULTI, the commands, EXEC. Only EXEC's reply goes to the client.
       let execReply: Buffer | null = null;

@@ -11,10 +11,12 @@
 import { slotOf } from '../../../slots/hash.js';
 import type { Router } from '../../router.js';
 import { SubscriberConn, type SubKind } from './subscriber-conn.js';
+import { messageFrame } from './frames.js';
 
 /** A session's receiving side (pubsub/session-subs.ts). */
 export interface Listener {
-  deliver(kind: SubKind, pattern: Buffer | null, channel: Buffer, message: Buffer): void;
+  /** `frame(proto)` is the message frame for a RESP2 or RESP3 client, built once per message and protocol. */
+  deliver(kind: SubKind, pattern: Buffer | null, channel: Buffer, frame: (proto: 2 | 3) => Buffer): void;
 }
 
 interface Entry {
@@ -112,7 +114,12 @@ export class PubSubHub {
   private message(kind: SubKind, pattern: Buffer | null, channel: Buffer, message: Buffer): void {
     const e = this.entries.get(keyOf(kind, (pattern ?? channel).toString('latin1')));
     if (e === undefined) return;
-    for (const l of e.listeners) { l.deliver(kind, pattern, channel, message); this.delivered++; }
+    const built: [Buffer | null, Buffer | null] = [null, null];
+    const frame = (proto: 2 | 3): Buffer => {
+      const i = proto === 3 ? 1 : 0;
+      return built[i] ??= messageFrame(proto, kind, pattern, channel, message);
+    };
+    for (const l of e.listeners) { l.deliver(kind, pattern, channel, frame); this.delivered++; }
   }
 
   /** A (re)connected subscriber connection: subscribe to everything wanted there. */

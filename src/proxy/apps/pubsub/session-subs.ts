@@ -13,29 +13,10 @@ import type { AppsHost } from '../host.js';
 import { argBuf } from '../slot-keys.js';
 import type { Listener } from './hub.js';
 import { bulkAt, type SubKind } from './subscriber-conn.js';
+import { bulkPart, confirmFrame } from './frames.js';
+export { confirmFrame, messageFrame } from './frames.js';
 
 const SUBSCRIBED_MODE_ALLOWED = new Set(['subscribe', 'ssubscribe', 'psubscribe', 'unsubscribe', 'sunsubscribe', 'punsubscribe', 'ping', 'quit', 'reset']);
-
-function frameHead(proto: 2 | 3, n: number): string { return `${proto === 3 ? '>' : '*'}${n}\r\n`; }
-function bulkPart(b: Buffer): Buffer[] { return [Buffer.from(`$${b.length}\r\n`), b, Buffer.from('\r\n')]; }
-
-/** A pub/sub message frame ("message"/"smessage"/"pmessage"), RESP2 array or RESP3 push. */
-export function messageFrame(proto: 2 | 3, kind: SubKind, pattern: Buffer | null, channel: Buffer, message: Buffer): Buffer {
-  const type = kind === 'p' ? 'pmessage' : kind === 's' ? 'smessage' : 'message';
-  const parts: Buffer[] = [Buffer.from(frameHead(proto, kind === 'p' ? 4 : 3)), ...bulkPart(Buffer.from(type))];
-  if (kind === 'p' && pattern !== null) parts.push(...bulkPart(pattern));
-  parts.push(...bulkPart(channel), ...bulkPart(message));
-  return Buffer.concat(parts);
-}
-
-/** A (un)subscribe confirmation: [type, name or null, count]. */
-export function confirmFrame(proto: 2 | 3, type: string, name: Buffer | null, count: number): Buffer {
-  const parts: Buffer[] = [Buffer.from(frameHead(proto, 3)), ...bulkPart(Buffer.from(type))];
-  if (name === null) parts.push(Buffer.from(proto === 3 ? '_\r\n' : '$-1\r\n'));
-  else parts.push(...bulkPart(name));
-  parts.push(Buffer.from(`:${count}\r\n`));
-  return Buffer.concat(parts);
-}
 
 export class SessionSubs implements Listener {
   /** name (latin1) -> [name bytes, confirmed to the client] */
@@ -53,12 +34,12 @@ export class SessionSubs implements Listener {
 
   private mapOf(kind: SubKind): Map<string, [Buffer, boolean]> { return kind === 'c' ? this.chans : kind === 'p' ? this.pats : this.shard; }
 
-  deliver(kind: SubKind, pattern: Buffer | null, channel: Buffer, message: Buffer): void {
+  deliver(kind: SubKind, pattern: Buffer | null, channel: Buffer, frame: (proto: 2 | 3) => Buffer): void {
     const h = this.h;
     if (h.isClosed()) return;
     const e = this.mapOf(kind).get((pattern ?? channel).toString('latin1'));
     if (e === undefined || !e[1]) return; // not yet confirmed to the client: published before it
-    h.push(messageFrame(h.proto, kind, pattern, channel, message));
+    h.push(frame(h.proto));
     if (h.pendingOutput() > h.ctx.config.sessionMaxPubsubOutbuf) {
       this.droppedSlow = true;
       h.ctx.apps.slowSubscribersClosed++;
