@@ -1,6 +1,6 @@
 // Per-slot op counters: requests routed to a slot show in the admin API's stats JSON as `slot_ops`
 // (1024 cumulative counts; each key of a split command counts one on its slot), reset with the
-// stats; the merged snapshot of --workers N sums them. Expected duration: ~1 s.
+// stats; the merged snapshot of --workers N sums them. Expected duration: ~1-3 s.
 import { test, after, before } from 'node:test';
 import assert from 'node:assert/strict';
 import { startTestCluster, type TestCluster } from '../helpers/proxy-cluster.js';
