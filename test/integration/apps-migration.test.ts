@@ -2,7 +2,8 @@
 // new owner and gets the element pushed there (none lost); a subscription follows its channel's slot;
 // a transaction on a migrating slot runs whole on the target after its keys moved; a WATCH that spans
 // a slot move fails like a conflicting write. Two groups, two proxies, the slot table changed by hand
-// the way the dashboard pushes it (migrating, then finished). Expected duration: ~5 s.
+// the way the dashboard pushes it (migrating, then finished); a failover is a table push that replaces a
+// group's master by its promoted replica. Expected duration: ~5 s.
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { Redis } from 'ioredis';
@@ -12,11 +13,13 @@ import { ProxyServer } from '../../src/proxy/proxy.js';
 import { defaultProxyConfig } from '../../src/proxy/config.js';
 import { slotOf } from '../../src/slots/hash.js';
 import type { Slot } from '../../src/models/slot.js';
+import { startRedisServer } from '../../src/util/redis-server.js';
 
 let c: TestCluster;
 let proxyB: ProxyServer;
 let portB = 0;
 const closers: Array<() => void> = [];
+const extraServers: Array<{ stop(): Promise<void> }> = [];
 
 async function until(what: string, f: () => Promise<boolean> | boolean, ms = 10000): Promise<void> {
   const deadline = Date.now() + ms;
@@ -57,6 +60,7 @@ before(async () => {
 after(async () => {
   for (const f of closers) f();
   await proxyB?.shutdown();
+  await Promise.all(extraServers.map((x) => x.stop()));
   await c?.stop();
 });
 
@@ -126,4 +130,50 @@ test('a WATCH that spans a move of its slot makes EXEC return null (the client r
   await p.set(k, '1'); // (no dashboard here to move the slot's remaining keys)
   await p.watch(k);
   assert.deepEqual(await p.multi().incr(k).exec(), [[null, 2]]);
+});
+
+test('after a failover (master replaced by its promoted replica) subscriptions and a blocked BLPOP follow the new master', async () => {
+  const old = c.servers[0]!;
+  const replica = await startRedisServer({});
+  extraServers.push(replica);
+  const rr = directTo(replica.addr);
+  await rr.replicaof(old.host, old.port);
+  await until('the replica to sync', async () => (await rr.info('replication')).includes('master_link_status:up'));
+  const ch = 'fo{ch}', key = 'fo{list}';
+  // Pick names on the old master's slots.
+  const onOld = (n: string): boolean => c.proxy.ctx.router.backendOf(slotOf(n)) === old.addr;
+  let chan = ch, list = key;
+  for (let i = 0; !onOld(chan) && i < 1000; i++) chan = `fo{ch${i}}`;
+  for (let i = 0; !onOld(list) && i < 1000; i++) list = `fo{list${i}}`;
+  assert.ok(onOld(chan) && onOld(list));
+  const sub = new Redis({ port: c.port, host: '127.0.0.1' }), pub = new Redis({ port: portB, host: '127.0.0.1' });
+  closers.push(() => sub.disconnect(), () => pub.disconnect());
+  const got: string[] = [];
+  sub.on('message', (_c: string, m: string) => got.push(`c:${m}`));
+  sub.on('pmessage', (_p: string, _c: string, m: string) => got.push(`p:${m}`));
+  await sub.subscribe(chan);
+  await sub.psubscribe('fo{*');
+  const popper = await RawClient.connect(c.port); closers.push(() => popper.close());
+  const moved = c.proxy.ctx.apps.movedCalls;
+  popper.send('BLPOP', list, '0');
+  await until('the BLPOP to block', () => c.proxy.ctx.apps.blocked.size === 1 && [...c.proxy.ctx.apps.blocked][0]!.conn.clientId >= 0);
+  // The failover: promote the replica, push the table with the new master for the old master's slots.
+  await rr.replicaof('NO', 'ONE');
+  const table = c.proxy.ctx.router.slots().filter((x) => x.backend_addr === old.addr).map((x) => ({ id: x.id, backend_addr: replica.addr }));
+  await c.proxy.fillSlotsAndDrain(table);
+  await proxyB.fillSlotsAndDrain(table);
+  await until('the blocked call to move', () => c.proxy.ctx.apps.movedCalls > moved);
+  await until('the BLPOP to block on the new master', () => [...c.proxy.ctx.apps.blocked].some((b) => b.conn.addr === replica.addr));
+  const q = await RawClient.connect(portB); closers.push(() => q.close());
+  assert.equal(await q.call('RPUSH', list, 'after-failover'), ':1\r\n');
+  assert.equal(await popper.read(), `*2\r\n$${list.length}\r\n${list}\r\n$14\r\nafter-failover\r\n`);
+  // At-most-once during the switch; afterwards every message exactly once, on the channel and the pattern.
+  for (let i = 0; i < 200 && !(got.some((g) => g.startsWith('c:probe')) && got.some((g) => g.startsWith('p:probe'))); i++) {
+    await pub.publish(chan, `probe${i}`);
+    await new Promise((r) => setTimeout(r, 10));
+  }
+  for (let i = 0; i < 10; i++) await pub.publish(chan, `m${i}`);
+  await until('20 deliveries after the failover', () => got.filter((g) => /^[cp]:m\d$/.test(g)).length >= 20);
+  for (let i = 0; i < 10; i++) for (const k of ['c', 'p']) assert.equal(got.filter((g) => g === `${k}:m${i}`).length, 1, `${k}:m${i}`);
+  assert.equal(await rr.call('PUBSUB', 'NUMSUB', chan).then((r) => (r as [string, number])[1]), 1, 'subscribed on the new master');
 });
