@@ -3,7 +3,7 @@
 // (begin_search index/keyword, find_keys range/keynum) against one parsed request. Key positions come
 // from Redis's own COMMAND INFO metadata (redis-7.0-commands.json); the only hand-written parts are
 // what Redis itself hand-writes (SORT's getkeys procedure, per-command numkeys error wording) and the
-// argument checks that make the proxy refuse a request (XREAD BLOCK, COPY ... DB, SORT BY/GET
+// argument checks that make the proxy refuse a request (SORT BY/GET
 // patterns that read keys in other slots). Pure, no I/O.
 import { slotOfRange } from '../slots/hash.js';
 import { parseRedisInteger } from './redis-int.js';
@@ -15,7 +15,12 @@ export type Policy =
   | { kind: 'keyed' }
   | { kind: 'split'; merge: 'mget' | 'mset' | 'sum' }
   | { kind: 'local' }
+  /** Session-bound application families served by src/proxy/apps/ (transactions, blocking, pub/sub, ...). */
+  | { kind: 'app'; family: AppFamily }
   | { kind: 'denied'; reason: string };
+
+/** The application-level families (src/proxy/apps/): each needs session state or a dedicated connection. */
+export type AppFamily = 'transaction' | 'blocking' | 'pubsub' | 'keyspace' | 'scripting' | 'cluster';
 
 /** One key spec as stored in redis-7.0-commands.json (and returned by COMMAND INFO). */
 export interface KeySpecJson {
@@ -337,41 +342,39 @@ function extract(spec: CommandSpec, a: ArgsView, flagsOut: Array<readonly string
 // ------------------------------------------------------------------------------------------------
 // Argument checks that refuse a request the proxy cannot serve correctly.
 
-const BLOCKING_REASON = 'blocking commands are not supported by the proxy yet';
-
-/** XREAD/XREADGROUP option walk (as xreadCommand parses): refuses BLOCK. */
-function checkXread(spec: CommandSpec, a: ArgsView): string | undefined {
+/**
+ * XREAD/XREADGROUP option walk (as xreadCommand parses): the argument index of BLOCK's timeout, or
+ * -1 when the request does not block. The proxy serves the blocking form on a dedicated connection.
+ */
+export function xreadBlockIndex(spec: CommandSpec, a: ArgsView): number {
   const group = spec.name === 'xreadgroup';
   for (let i = 1; i < a.argc; i++) {
     const more = a.argc - i - 1;
-    if (argIs(a, i, 'BLOCK') && more > 0) return `ERR command '${spec.display}' with BLOCK is not allowed: ${BLOCKING_REASON}`;
+    if (argIs(a, i, 'BLOCK') && more > 0) return i + 1;
     if (argIs(a, i, 'COUNT') && more > 0) { i++; continue; }
-    if (argIs(a, i, 'STREAMS') && more > 0) return undefined;
+    if (argIs(a, i, 'STREAMS') && more > 0) return -1;
     if (group && argIs(a, i, 'GROUP') && more >= 2) { i += 2; continue; }
     if (group && argIs(a, i, 'NOACK')) continue;
-    return undefined; // syntax error: Redis will say so
+    return -1; // syntax error: Redis will say so
   }
-  return undefined;
+  return -1;
 }
 
 /**
- * COPY src dst [DB n] [REPLACE]: DB targets another database. Options are walked as copyCommand
- * does, so a bad number or a syntax error gets Redis's own error first (a syntax error is left to
+ * COPY src dst [DB n] [REPLACE]: served (a slot's group holds that slot in every DB). Options are
+ * walked as copyCommand does, so a bad number gets Redis's own error first (a syntax error is left to
  * the backend, which rejects the request before doing anything).
  */
-function checkCopy(spec: CommandSpec, a: ArgsView): string | undefined {
-  let db = false;
+function checkCopy(_spec: CommandSpec, a: ArgsView): string | undefined {
   for (let i = 3; i < a.argc; i++) {
     if (argIs(a, i, 'REPLACE')) continue;
     if (argIs(a, i, 'DB') && i + 1 < a.argc) {
       i++;
       if (parseRedisInteger(a.buf.toString('latin1', a.offs[2 * i]!, a.offs[2 * i + 1]!)) === null) return 'ERR value is not an integer or out of range';
-      db = true;
       continue;
     }
     return undefined;
   }
-  if (db) return `ERR command '${spec.display}' with DB is not allowed: commands that move keys between databases are not supported by the proxy`;
   return undefined;
 }
 
@@ -413,11 +416,9 @@ function checkSort(spec: CommandSpec, a: ArgsView): string | undefined {
 }
 
 const ARG_CHECKS: { [name: string]: (spec: CommandSpec, a: ArgsView) => string | undefined } = {
-  xread: checkXread,
-  xreadgroup: checkXread,
-  copy: checkCopy,
   sort: checkSort,
   sort_ro: checkSort,
+  copy: checkCopy,
 };
 
 // ------------------------------------------------------------------------------------------------
@@ -435,8 +436,7 @@ export function checkArity(spec: CommandSpec, argc: number): boolean {
  * - ok with keys = [] happens only for commands whose keys are optional (EVAL/FCALL with numkeys 0)
  *   or that have no keys at all; the proxy may send such a request to any backend.
  * - ok: false carries the full error line to send: a malformed request (bad numkeys, "STREAMS" with
- *   nothing after it, MSET with a missing value, ...), an argument the proxy refuses (XREAD/XREADGROUP
- *   with BLOCK, COPY ... DB, SORT BY/GET patterns reading keys in other slots), or a command whose key
+ *   nothing after it, MSET with a missing value, ...), an argument the proxy refuses (SORT BY/GET patterns reading keys in other slots), or a command whose key
  *   positions cannot be known (`incomplete: true`, e.g. MIGRATE ... KEYS).
  */
 export function keyIndexes(spec: CommandSpec, args: ArgsView): KeysResult {

@@ -17,11 +17,11 @@ import { readFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import {
   checkArity, compileKeySpec, specsIncomplete,
-  type ArgsView, type CommandJson, type CommandSpec, type Policy,
+  type AppFamily, type ArgsView, type CommandJson, type CommandSpec, type Policy,
 } from './keys.js';
 
-export type { ArgsView, CommandSpec, Policy, KeysResult, CommandJson, CompiledKeySpec, KeySpecJson, DocMap, DocValue } from './keys.js';
-export { checkArity, keyIndexes } from './keys.js';
+export type { AppFamily, ArgsView, CommandSpec, Policy, KeysResult, CommandJson, CompiledKeySpec, KeySpecJson, DocMap, DocValue } from './keys.js';
+export { checkArity, keyIndexes, xreadBlockIndex } from './keys.js';
 
 // ================================================================================================
 // The table
@@ -34,8 +34,9 @@ const KEYED: readonly string[] = [
   'incrbyfloat', 'lcs', 'msetnx', 'psetex', 'set', 'setex', 'setnx', 'setrange', 'strlen', 'substr',
   // bitmaps
   'bitcount', 'bitfield', 'bitfield_ro', 'bitop', 'bitpos', 'getbit', 'setbit',
-  // generic keyspace, one key or keys of one slot (COPY ... DB is refused by keyIndexes)
-  'copy', 'dump', 'expire', 'expireat', 'expiretime', 'persist', 'pexpire', 'pexpireat', 'pexpiretime',
+  // generic keyspace, one key or keys of one slot. COPY ... DB and MOVE are correct through the
+  // proxy: a slot's group holds that slot in every DB.
+  'copy', 'move', 'dump', 'expire', 'expireat', 'expiretime', 'persist', 'pexpire', 'pexpireat', 'pexpiretime',
   'pttl', 'rename', 'renamenx', 'restore', 'ttl', 'type',
   'object|encoding', 'object|freq', 'object|idletime', 'object|refcount', 'memory|usage',
   // SORT: BY/GET patterns reading keys outside the key's slot are refused by keyIndexes
@@ -55,7 +56,7 @@ const KEYED: readonly string[] = [
   'zrangebyscore', 'zrangestore', 'zrank', 'zrem', 'zremrangebylex', 'zremrangebyrank',
   'zremrangebyscore', 'zrevrange', 'zrevrangebylex', 'zrevrangebyscore', 'zrevrank', 'zscan', 'zscore',
   'zunion', 'zunionstore',
-  // streams (XREAD/XREADGROUP with BLOCK are refused by keyIndexes)
+  // streams (XREAD/XREADGROUP with BLOCK are served as blocking commands, src/proxy/apps/blocking.ts)
   'xack', 'xadd', 'xautoclaim', 'xclaim', 'xdel', 'xlen', 'xpending', 'xrange', 'xread', 'xreadgroup',
   'xrevrange', 'xsetid', 'xtrim',
   'xgroup|create', 'xgroup|createconsumer', 'xgroup|delconsumer', 'xgroup|destroy', 'xgroup|setid',
@@ -102,28 +103,34 @@ export const LOCAL_COMMANDS = [
 /** The names in LOCAL_COMMANDS ('command' stands for COMMAND and all its subcommands). */
 export type LocalCommandName = (typeof LOCAL_COMMANDS)[number];
 
-const PUBSUB = 'pub/sub is not supported by the proxy yet';
-const BLOCKING = 'blocking commands are not supported by the proxy yet';
-const TRANSACTIONS = 'transactions are not supported by the proxy yet';
-const KEYSPACE = 'keyspace-wide commands are not supported by the proxy yet';
-const CROSS_DB = 'commands that move keys between databases are not supported by the proxy';
+/**
+ * Served by src/proxy/apps/: session-bound families that need per-session state or a dedicated
+ * (borrowed) backend connection. See src/proxy/APPS.md.
+ */
+const APP: ReadonlyArray<readonly [family: AppFamily, names: readonly string[]]> = [
+  ['transaction', ['multi', 'exec', 'discard', 'watch', 'unwatch']],
+  ['blocking', ['blpop', 'brpop', 'blmove', 'blmpop', 'bzpopmin', 'bzpopmax', 'bzmpop', 'brpoplpush', 'wait']],
+  ['pubsub', ['publish', 'spublish', 'subscribe', 'ssubscribe', 'psubscribe', 'unsubscribe', 'sunsubscribe',
+    'punsubscribe', 'pubsub|channels', 'pubsub|numsub', 'pubsub|numpat', 'pubsub|shardchannels', 'pubsub|shardnumsub']],
+  ['keyspace', ['scan', 'keys', 'randomkey']],
+  ['scripting', ['script|load', 'script|exists', 'script|flush', 'function|load', 'function|delete', 'function|flush',
+    'function|list', 'function|dump', 'function|restore']],
+  ['cluster', ['cluster|slots', 'cluster|shards', 'cluster|nodes', 'cluster|info', 'cluster|keyslot', 'cluster|myid']],
+];
+
+const PUBSUB = 'only the pub/sub commands listed in the proxy documentation are available';
+const CROSS_DB = 'SWAPDB cannot be atomic across the groups of a sharded cluster';
 const ADMIN = 'administrative command, not available through the proxy';
-const CLUSTER = 'Redis Cluster commands are not available through the proxy';
-const SCRIPTING = 'script and function management is not available through the proxy (EVAL, EVALSHA and FCALL are)';
+const CLUSTER = 'only CLUSTER SLOTS, SHARDS, NODES, INFO, KEYSLOT and MYID are answered by the proxy (cluster_facade)';
+const SCRIPTING = 'SCRIPT KILL, SCRIPT DEBUG, FUNCTION KILL and FUNCTION STATS are not available through the proxy (SCRIPT LOAD/EXISTS/FLUSH and FUNCTION LOAD/DELETE/FLUSH/LIST/DUMP/RESTORE are)';
 const CLIENT = 'only CLIENT SETNAME, GETNAME, ID, INFO, LIST and SETINFO are available through the proxy';
 const HELP = 'HELP is not available through the proxy';
 const ACL = 'only ACL WHOAMI, LIST, USERS, GETUSER, CAT, DRYRUN and GENPASS are available through the proxy: its users come from its configuration (acl_users, acl_file)';
 
 /** Refused with a reason shown to the client. */
 const DENIED: ReadonlyArray<readonly [reason: string, names: readonly string[]]> = [
-  [PUBSUB, ['publish', 'spublish', 'subscribe', 'ssubscribe', 'psubscribe', 'unsubscribe', 'sunsubscribe',
-    'punsubscribe', 'pubsub']],
-  // XREAD/XREADGROUP with BLOCK get the same reason from keyIndexes. (WAITAOF is Redis 7.2: unknown here.)
-  [BLOCKING, ['blpop', 'brpop', 'blmove', 'blmpop', 'bzpopmin', 'bzpopmax', 'bzmpop', 'brpoplpush', 'wait']],
-  [TRANSACTIONS, ['multi', 'exec', 'discard', 'watch', 'unwatch']],
-  [KEYSPACE, ['scan', 'keys', 'randomkey']],
-  // COPY ... DB gets the same reason from keyIndexes.
-  [CROSS_DB, ['move', 'swapdb']],
+  [PUBSUB, ['pubsub']],
+  [CROSS_DB, ['swapdb']],
   [ACL, ['acl']],
   [ADMIN, ['bgrewriteaof', 'bgsave', 'config', 'debug', 'failover', 'lastsave', 'latency', 'lolwut',
     'memory', 'migrate', 'module', 'monitor', 'pfdebug', 'pfselftest', 'psync', 'replconf', 'replicaof',
@@ -220,6 +227,7 @@ function list(name: string, p: Policy): void {
 for (const n of KEYED) list(n, { kind: 'keyed' });
 for (const [n, merge] of Object.entries(SPLIT)) list(n, { kind: 'split', merge });
 for (const n of LOCAL_COMMANDS) list(n, { kind: 'local' });
+for (const [family, names] of APP) for (const n of names) list(n, { kind: 'app', family });
 for (const [reason, names] of DENIED) for (const n of names) list(n, { kind: 'denied', reason });
 
 const UNCLASSIFIED: Policy = { kind: 'denied', reason: 'this command is not classified by the proxy' };

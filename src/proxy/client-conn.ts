@@ -12,6 +12,9 @@ import type { ProxyStats } from './stats.js';
 import type { Flushable, OutputFlusher } from './output-flusher.js';
 
 /** What the connection needs from its session. */
+/** Input bytes buffered while a keep-reading hold is active before reading pauses. */
+const HELD_INPUT_MAX = 1024 * 1024;
+
 export interface ClientConnOwner {
   /** Dispatches one request (the session's dispatcher). */
   onRequest(req: Request): void;
@@ -21,6 +24,8 @@ export interface ClientConnOwner {
   readonly queued: number;
   /** The socket closed (either side): release everything. */
   onClosed(): void;
+  /** The client half-closed its socket (optional: blocked calls end at once, as Redis frees such a client). */
+  onEof?(): void;
 }
 
 export type PauseReason = '' | 'pipeline' | 'outbuf' | 'migrate';
@@ -87,8 +92,10 @@ export class ClientConnection implements Flushable {
    * request, e.g. moving its keys out of a migrating slot), so replies and effects stay in order.
    * Holds nest: reading resumes when the last one settles.
    */
-  hold(task: () => Promise<void>): void {
-    if (this.holds++ === 0 && this.paused === '') this.socket.pause();
+  hold(task: () => Promise<void>, keepReading = false): void {
+    // keepReading (a blocking command): the socket keeps being read, so a client that goes away is
+    // seen at once; input is only buffered (bounded: reading pauses past HELD_INPUT_MAX bytes).
+    if (this.holds++ === 0 && this.paused === '' && !keepReading) this.socket.pause();
     void task().catch(() => { /* the task answers its own request */ }).then(() => {
       if (--this.holds > 0 || this.closed) return;
       this.drainParser();
@@ -143,6 +150,8 @@ export class ClientConnection implements Flushable {
   /** The client will send nothing more (the listener allows half-open sockets). */
   private onEof(): void {
     this.eof = true;
+    this.owner.onEof?.();
+    if (this.closed) return;
     if (this.readable()) this.drainParser();
   }
 
@@ -151,6 +160,7 @@ export class ClientConnection implements Flushable {
     if (this.quitting) return;
     this.lastActive = Date.now();
     this.parser.feed(chunk);
+    if (this.holds > 0 && this.parser.buffered > HELD_INPUT_MAX) this.socket.pause();
     this.drainParser();
     // What is left is a partial request (or requests held back while paused): bounded per client.
     if (this.parser.buffered > this.config.maxQueryBuf && !this.quitting) {

@@ -32,6 +32,9 @@ export const PROXY_OPTIONS: OptionSpec[] = [
   { key: 'session_recv_timeout', type: 'duration', default: '30m', doc: 'Close client sessions idle this long (0 disables).' },
   { key: 'session_keepalive_period', type: 'duration', default: '75s', doc: 'TCP keepalive on client connections (0 disables).' },
   { key: 'session_break_on_failure', type: 'bool', default: false, doc: 'Close a session after a proxy-side error (Codis compatibility); off by default.' },
+  { key: 'backend_max_borrowed', type: 'int', default: 1000, doc: 'Most dedicated backend connections per server for blocking commands, transactions (WATCH/EXEC) and WAIT; past this such commands get an error. Pub/sub uses one shared connection per server.' },
+  { key: 'session_max_pubsub_outbuf', type: 'size', default: '32mb', doc: "Pub/sub messages waiting for a slow subscriber past this size disconnect it (like Redis's client-output-buffer-limit pubsub); other sessions are not affected." },
+  { key: 'cluster_facade', type: 'bool', default: false, doc: 'Answer CLUSTER SLOTS/SHARDS/NODES/INFO/MYID as a one-node Redis Cluster (this proxy owning every slot), so cluster-only clients can connect. CLUSTER KEYSLOT always works.' },
   { key: 'session_allow_flush', type: 'bool', default: true, doc: 'Allow FLUSHDB/FLUSHALL (sent to every group master).' },
   { key: 'acl_users', type: 'string[]', default: [], doc: 'Client users in Redis ACL syntax, one "user <name> <rules...>" line each (on/off, >password, nopass, +@category, -command, +command|sub, ~pattern, %R~/%W~, &channel, allkeys, allcommands, resetkeys ...). Without a "default" line, the default user is "on nopass ~* &* +@all", with session_auth as its password when set.' },
   { key: 'acl_file', type: 'string', default: '', doc: 'A file of "user ..." lines (Redis aclfile format) read at start, in addition to acl_users.' },
@@ -97,6 +100,9 @@ export interface ProxyConfig {
   slowlogSlowerThan: number;
   slowlogMaxLen: number;
   logLevel: string;
+  backendMaxBorrowed: number;
+  sessionMaxPubsubOutbuf: number;
+  clusterFacade: boolean;
   migrationBigKeyElements: number;
   migrationLockWait: number;
   aclUsers: string[];
@@ -137,6 +143,7 @@ export function toProxyConfig(v: OptionValues): ProxyConfig {
     maxCommandLen: n('session_max_command_len'), sessionRecvTimeout: n('session_recv_timeout'),
     sessionKeepalive: n('session_keepalive_period'), breakOnFailure: b('session_break_on_failure'),
     allowFlush: b('session_allow_flush'), shutdownTimeout: n('shutdown_timeout'), slowlogSlowerThan: n('slowlog_log_slower_than'), slowlogMaxLen: n('slowlog_max_len'), logLevel: s('log_level'),
+    backendMaxBorrowed: n('backend_max_borrowed'), sessionMaxPubsubOutbuf: n('session_max_pubsub_outbuf'), clusterFacade: b('cluster_facade'),
     migrationBigKeyElements: n('migration_big_key_elements'), migrationLockWait: n('migration_lock_wait'),
     aclUsers: v['acl_users'] as string[], aclFile: s('acl_file'), maxQueryBuf: n('session_max_querybuf'),
     tls: {

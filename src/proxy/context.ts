@@ -12,6 +12,7 @@ import type { MigrationState } from './migrate-on-access.js';
 import type { OutputFlusher } from './output-flusher.js';
 import type { AclUsers } from '../acl/users.js';
 import type { AclUser } from '../acl/user.js';
+import type { AppsContext } from './apps/apps-context.js';
 
 /** The part of a session that local commands (CLIENT LIST, INFO clients) and the proxy read. */
 export interface SessionInfo {
@@ -60,4 +61,6 @@ export interface ProxyContext {
   nextSessionId: number;
   /** Client users (ACL): AUTH, permission checks, ACL WHOAMI/LIST/GETUSER. */
   acl: AclUsers;
+  /** Borrowed connections, blocked calls, pub/sub hub, remembered scripts (src/proxy/apps/). */
+  apps: AppsContext;
 }

@@ -7,10 +7,11 @@
 // Routing goes through the Placement interface (placement.ts). A request touching a slot under
 // migration takes the rare branch at the bottom (migrate-on-access.ts) while later requests are held.
 //
-// Borrowed-connection commands (blocking pops, pub/sub, real MULTI/EXEC) are refused by the table
-// today; when served, they get their own policy kind and a case in the switch below, which hands the
-// request to a per-session handler that borrows a dedicated backend connection and uses host.hold()
-// to keep later requests in order.
+// Borrowed-connection commands (blocking pops, pub/sub, MULTI/EXEC/WATCH, keyspace scans, script
+// fan-out, the cluster façade) have the policy kind 'app': the switch hands them to the session's
+// SessionApps (src/proxy/apps/), which borrows dedicated backend connections where needed and uses
+// host.hold() to keep later requests in order. While a transaction is open or a RESP2 session is
+// subscribed, SessionApps.intercept sees every request first.
 //
 // Hot path (keyed and split): no allocation besides the Pending slot and what split needs.
 import type { Request } from '../resp/request-parser.js';
@@ -23,6 +24,7 @@ import { planSplit } from './split.js';
 import { runLocal } from './local-commands.js';
 import { TransactionState } from './transaction.js';
 import { canRunInPlace, prepareKeys, runInPlace } from './migrate-on-access.js';
+import { xreadBlockIndex } from '../commands/keys.js';
 
 /** Commands a client may send before it has authenticated. */
 const NO_AUTH = new Set(['auth', 'hello', 'quit', 'reset']);
@@ -40,12 +42,15 @@ export function dispatch(s: SessionHost, req: Request, premigrated = -1): void {
     s.reply(null, errorReply(`ERR command name longer than ${ctx.config.maxCommandLen} bytes`));
     return;
   }
+  // Inside MULTI (queued at the proxy) or RESP2 subscribed mode: SessionApps answers first.
+  if (s.apps.active && s.apps.intercept(req, null)) return;
   const spec = lookupCommand(req);
   const bad = precheckCommand(spec, req);
   // Unknown command or subcommand: answered, not counted under any command.
   if (spec === undefined || (spec.isContainer && req.argc >= 2)) { s.reply(null, errorReply(bad)); return; }
   const cmd = ctx.stats.command(spec.name);
   s.lastCommand = spec.name;
+  if (bad !== '' && spec.name === 'exec' && s.apps.tx.multi) { s.apps.tx.reset(s.apps.host); s.reply(cmd, s.tx.execRejected(bad)); return; }
   if (bad !== '') { s.reply(cmd, spec.name === 'exec' ? s.tx.execRejected(bad) : errorReply(bad)); return; }
   if (!s.authed && !NO_AUTH.has(spec.name)) { s.reply(cmd, spec.name === 'exec' ? s.tx.execRejected(NOAUTH) : errorReply(NOAUTH)); return; }
   // ACL (src/acl): the default unrestricted user skips this with one property check.
@@ -77,6 +82,10 @@ export function dispatch(s: SessionHost, req: Request, premigrated = -1): void {
     case 'local':
       runLocal(s, spec, req, cmd);
       return;
+    case 'app':
+      if (ctx.placement.servesApps === false) { s.reply(cmd, errorReply(`ERR '${spec.name}' is not available in Twemproxy mode (transactions, blocking commands, pub/sub and keyspace scans need the Codis slot layout)`)); return; }
+      s.apps.dispatch(spec, req, cmd);
+      return;
     case 'split': {
       if (!ctx.online) { s.reply(cmd, OFFLINE); return; }
       if (policy.merge === 'mset' && (req.argc - 1) % 2 !== 0) { s.reply(cmd, errorReply(spec.arityError)); return; }
@@ -95,6 +104,7 @@ export function dispatch(s: SessionHost, req: Request, premigrated = -1): void {
     }
     case 'keyed': {
       if (!ctx.online) { s.reply(cmd, OFFLINE); return; }
+      if ((spec.name === 'xread' || spec.name === 'xreadgroup') && xreadBlockIndex(spec, req) >= 0) { s.apps.blocking(spec, req, cmd); return; }
       const kr = keyIndexes(spec, req);
       if (!kr.ok) { s.reply(cmd, errorReply(kr.error)); return; }
       const keys = kr.keys;

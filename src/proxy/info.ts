@@ -33,8 +33,11 @@ export function infoReply(ctx: ProxyContext, sections: string[], keyspace: Map<n
       `worker:${ctx.worker}`, '');
   }
   if (want('clients')) {
-    out.push('# Clients', `connected_clients:${st.sessionsAlive}`, `maxclients:${ctx.config.maxClients}`, 'blocked_clients:0', '');
+    out.push('# Clients', `connected_clients:${st.sessionsAlive}`, `maxclients:${ctx.config.maxClients}`, `blocked_clients:${ctx.apps.blocked.size}`,
+      `pubsub_channels_patterns:${ctx.apps.pubsub.size}`, `borrowed_connections:${ctx.apps.borrowed.inUse()}`, '');
   }
+  // The cluster façade (src/proxy/apps/cluster-facade.ts): cluster clients check cluster_enabled first.
+  if (want('cluster')) out.push('# Cluster', `cluster_enabled:${ctx.config.clusterFacade ? 1 : 0}`, '');
   if (want('memory')) {
     const m = process.memoryUsage();
     out.push('# Memory', `used_memory:${m.heapUsed}`, `used_memory_rss:${m.rss}`, '');

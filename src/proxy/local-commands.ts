@@ -97,6 +97,7 @@ const HANDLERS: { readonly [name in LocalCommandName]: LocalHandler } = {
     return undefined;
   },
   reset: (s) => {
+    s.apps.reset();
     s.db = 0; s.proto = 2; s.name = ''; s.resetConns(); s.tx.reset(); s.replicaReadsOptIn = false;
     s.aclUser = s.ctx.acl.initialUser() ?? null;
     s.authed = s.aclUser !== null;

@@ -26,6 +26,11 @@ export interface Placement {
   readonly unsettled: number;
   /** Optional (Twemproxy pools): an error text for a command this placement does not serve (SELECT), else null. */
   refuse?(command: string): string | null;
+  /**
+   * Optional: false when this placement cannot serve the commands that need borrowed connections or
+   * the slot table (MULTI, blocking, pub/sub, SCAN, scripts, cluster façade: src/proxy/apps/).
+   */
+  readonly servesApps?: boolean;
   /** Optional (Twemproxy pools): observes a request forwarded to `addr` (per-server stats, failure counts); returns the sink to use. */
   track?(addr: string, raw: Buffer, sink: ReplySink): ReplySink;
 }

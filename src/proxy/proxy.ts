@@ -20,6 +20,7 @@ import type { Slot } from '../models/slot.js';
 import { busyConns, changedBackends, drainConns } from './slot-barrier.js';
 import { ProxySentinels } from './sentinel-watcher.js';
 import { ReplicaReads } from './replica-reads.js';
+import { AppsRuntime } from './apps/runtime.js';
 
 export class ProxyServer {
   readonly ctx: ProxyContext;
@@ -45,9 +46,14 @@ export class ProxyServer {
       },
     }, config.backendParallel);
     const router = new Router();
+    const apps = new AppsRuntime({
+      auth: config.productAuth, connectTimeout: config.backendConnectTimeout, recvTimeout: 0, pingPeriod: 0,
+      maxPipeline: config.backendMaxPipeline, keepalive: config.backendKeepalive,
+      ...(config.tls.backend ? { tls: backendTlsOptions(config.tls) ?? {} } : {}),
+    }, { maxPerServer: config.backendMaxBorrowed, maxIdle: 16, idleMs: 60_000 }, router, pool);
     this.ctx = {
       config, router, placement: router, pool, stats: new ProxyStats(config.slowlogMaxLen), sessions: new Set(), online: false, worker,
-      migration: new MigrationState(), flusher: new OutputFlusher(), nextSessionId: 1, acl: aclUsersOf(config),
+      migration: new MigrationState(), flusher: new OutputFlusher(), nextSessionId: 1, acl: aclUsersOf(config), apps,
     };
     const haLog = log.child({ component: 'proxy-ha', worker });
     this.ctx.replicas = new ReplicaReads(!config.primaryOnly);
@@ -71,7 +77,9 @@ export class ProxyServer {
       server.listen({ host, port, exclusive: false }, () => {
         server.off('error', reject);
         const a = server.address();
-        resolve(typeof a === 'object' && a ? a.port : port);
+        const bound = typeof a === 'object' && a ? a.port : port;
+        this.ctx.apps.selfAddr = `${host === '0.0.0.0' || host === '' ? '127.0.0.1' : host}:${bound}`;
+        resolve(bound);
       });
     });
   }
@@ -129,6 +137,7 @@ export class ProxyServer {
     this.ctx.replicas?.update(slots);
     this.ctx.online = true;
     this.ctx.pool.retain(new Set(this.ctx.router.masters()));
+    this.ctx.apps.onTableChange();
   }
 
   snapshot(): StatsSnapshot { return snapshotOf(this.ctx.stats, this.ctx.pool.states(), this.ctx.migration.stats); }
@@ -148,6 +157,7 @@ export class ProxyServer {
     }
     for (const s of [...this.ctx.sessions]) s.close();
     this.ha.close();
+    this.ctx.apps.close();
     this.ctx.pool.close();
     await closed;
     await tlsClosed;

@@ -6,6 +6,7 @@ import type { ReplySink } from './backend-conn.js';
 import type { ProxyContext, SessionInfo } from './context.js';
 import type { CommandStats } from './stats.js';
 import type { TransactionState } from './transaction.js';
+import type { SessionApps } from './apps/session-apps.js';
 
 export interface SessionHost extends SessionInfo {
   readonly ctx: ProxyContext;
@@ -18,6 +19,8 @@ export interface SessionHost extends SessionInfo {
   lastCommand: string;
   /** MULTI ... EXEC state. */
   readonly tx: TransactionState;
+  /** Transactions, blocking commands, pub/sub, keyspace scans ... (src/proxy/apps/). */
+  readonly apps: SessionApps;
   /** Queues a reply that is already known, in request order (null stats: not counted as a command). */
   reply(cmd: CommandStats | null, r: Buffer): void;
   /** Reserves the next place in reply order for `req`; the returned sink completes it later. */
@@ -27,7 +30,7 @@ export interface SessionHost extends SessionInfo {
   /** Sends one sub-request per address and completes `sink` with `merge` of all replies (in part order). */
   fanout(parts: ReadonlyArray<{ addr: string; raw: Buffer }>, sink: ReplySink, merge: (replies: Buffer[]) => Buffer): void;
   /** Dispatches none of the later requests until `task` settles. */
-  hold(task: () => Promise<void>): void;
+  hold(task: () => Promise<void>, keepReading?: boolean): void;
   /** Forget cached backend connections (after SELECT, HELLO or RESET changed db/protocol). */
   resetConns(): void;
   isClosed(): boolean;

@@ -14,6 +14,7 @@ import { MultiReply, ReplyQueue, type ReplyQueueOwner } from './reply-queue.js';
 import { dispatch } from './dispatcher.js';
 import { TransactionState } from './transaction.js';
 import type { AclUser } from '../acl/user.js';
+import { SessionApps } from './apps/session-apps.js';
 
 export class Session implements SessionHost, ClientConnOwner, ReplyQueueOwner {
   readonly id: number;
@@ -31,6 +32,8 @@ export class Session implements SessionHost, ClientConnOwner, ReplyQueueOwner {
   replicaReadsOptIn = false;
   /** MULTI ... EXEC state (a refused MULTI puts the session in Redis's failed-transaction state). */
   readonly tx = new TransactionState();
+  /** Real transactions, blocking calls, pub/sub (src/proxy/apps/). */
+  readonly apps: SessionApps = new SessionApps(this);
   private readonly conn: ClientConnection;
   private readonly replies: ReplyQueue;
   private readonly conns = new Map<string, BackendConn>();
@@ -57,7 +60,10 @@ export class Session implements SessionHost, ClientConnOwner, ReplyQueueOwner {
 
   onProtocolError(reply: Buffer): void { this.replies.reply(null, reply); }
 
+  onEof(): void { this.apps.onClientEof(); }
+
   onClosed(): void {
+    this.apps.close();
     this.ctx.stats.sessionsAlive--;
     this.ctx.sessions.delete(this);
   }
@@ -72,7 +78,7 @@ export class Session implements SessionHost, ClientConnOwner, ReplyQueueOwner {
   close(): void { this.conn.close(); }
   drain(): void { this.conn.drain(); }
   isClosed(): boolean { return this.conn.isClosed(); }
-  hold(task: () => Promise<void>): void { this.conn.hold(task); }
+  hold(task: () => Promise<void>, keepReading = false): void { this.conn.hold(task, keepReading); }
   reply(cmd: CommandStats | null, r: Buffer): void { this.replies.reply(cmd, r); }
   defer(cmd: CommandStats | null, req: Request | null = null): ReplySink { return this.replies.defer(cmd, req); }
   /** An out-of-band frame (e.g. a pub/sub message), written with this turn's replies. */

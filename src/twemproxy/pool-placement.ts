@@ -70,6 +70,9 @@ export class TwemPlacement implements Placement {
     return `CROSSSLOT Keys in request don't hash to the same server of pool '${this.pool.name}' (command '${command}'); ${hint}`;
   }
 
+  /** Transactions, blocking calls, pub/sub and scans are not served in this mode (nutcracker refuses them too). */
+  readonly servesApps = false;
+
   refuse(command: string): string | null { return command === 'select' ? this.selectRefusal : null; }
 
   track(addr: string, raw: Buffer, sink: ReplySink): ReplySink {

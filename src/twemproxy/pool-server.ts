@@ -18,6 +18,7 @@ import type { NutPool } from './config.js';
 import { TwemPlacement } from './pool-placement.js';
 import { PoolSentinels } from './pool-sentinels.js';
 import { AclUsers } from '../acl/users.js';
+import { AppsRuntime } from '../proxy/apps/runtime.js';
 
 /** Every connection of the pool uses the pool's redis_db, whatever the session's db says. */
 class FixedDbPool extends BackendPool {
@@ -65,10 +66,14 @@ export class PoolServer {
         this.sentinels?.backendTrouble(addr, why);
       },
     }, config.backendParallel, pool.redisDb);
+    const router = new Router();
+    // Never used for traffic: the placement refuses the commands it serves (servesApps = false).
+    const apps = new AppsRuntime({ auth: pool.redisAuth, connectTimeout: config.backendConnectTimeout, recvTimeout: 0, pingPeriod: 0,
+      maxPipeline: config.backendMaxPipeline, keepalive: config.backendKeepalive }, { maxPerServer: 1, maxIdle: 0, idleMs: 1000 }, router, backends);
     this.ctx = {
-      config, router: new Router(), pool: backends, stats: new ProxyStats(config.slowlogMaxLen), sessions: new Set(), online: true, worker: 0,
+      config, router, pool: backends, stats: new ProxyStats(config.slowlogMaxLen), sessions: new Set(), online: true, worker: 0,
       placement: this.placement, migration: new MigrationState(), flusher: new OutputFlusher(), nextSessionId: 1,
-      acl: new AclUsers([], config.sessionAuth),
+      acl: new AclUsers([], config.sessionAuth), apps,
     };
     this.sentinels = pool.sentinels.length > 0
       ? new PoolSentinels(pool, this.placement, () => this.refreshServers(), log)
@@ -141,6 +146,7 @@ export class PoolServer {
     while (Date.now() < deadline && this.ctx.sessions.size > 0) await new Promise((r) => setTimeout(r, 20));
     for (const s of [...this.ctx.sessions]) s.close();
     this.sentinels?.close();
+    this.ctx.apps.close();
     this.ctx.pool.close();
     await closed;
   }

@@ -111,11 +111,13 @@ for (const [name, reqs] of Object.entries(CASES)) {
   test(`${name}: argument checks reply as redis-server does`, async () => { await compare(reqs); });
 }
 
-test('COPY ... DB: bad numbers and syntax errors are reported as Redis does, before the DB refusal', async () => {
+test('COPY ... DB: bad numbers and syntax errors are reported as Redis does, before the slot check', async () => {
   await compare(ARG_ORDER);
-  // A well-formed DB option is still refused by the proxy (moving keys between databases).
-  const [r] = await replies(c.port, [['COPY', 'k1', 'k2', 'DB', '1']]);
-  assert.match(r!, /^-ERR command 'COPY' with DB is not allowed/);
+  // A well-formed DB option is served (a slot's group holds it in every DB; src/proxy/APPS.md) when
+  // both keys are in one slot, and gets CROSSSLOT otherwise.
+  const [r1, r2] = await replies(c.port, [['COPY', '{k}1', '{k}2', 'DB', '1'], ['COPY', 'k1', 'k2', 'DB', '1']]);
+  assert.equal(r1, ':0\r\n');
+  assert.match(r2!, /^-CROSSSLOT /);
 });
 
 /** Sends raw bytes and collects everything until the server closes (or 3 s pass). */

@@ -6,6 +6,7 @@ import assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import {
+  xreadBlockIndex,
   allCommands, checkArity, commandByName, keyIndexes, listedPolicies, lookupCommand, resolveCommand,
   tableProblems, unclassifiedCommands, unknownCommandError, PROXY_EXTRA_NAMES,
   type ArgsView, type CommandSpec,
@@ -119,18 +120,25 @@ describe('command table classification', () => {
       assert.equal(p(c, sub).kind, 'keyed', `${c} ${sub}`);
     }
     const reason = (...a: string[]) => { const x = p(...a); assert.equal(x.kind, 'denied', a.join(' ')); return (x as { reason: string }).reason; };
-    for (const c of ['subscribe', 'publish', 'psubscribe', 'ssubscribe', 'spublish', 'unsubscribe']) {
-      assert.equal(reason(c), 'pub/sub is not supported by the proxy yet');
-    }
-    assert.equal(reason('pubsub', 'channels'), 'pub/sub is not supported by the proxy yet');
-    for (const c of ['blpop', 'brpop', 'blmove', 'blmpop', 'bzpopmin', 'bzpopmax', 'bzmpop', 'brpoplpush', 'wait']) {
-      assert.equal(reason(c), 'blocking commands are not supported by the proxy yet', c);
-    }
-    for (const c of ['multi', 'exec', 'discard', 'watch', 'unwatch']) assert.equal(reason(c), 'transactions are not supported by the proxy yet');
-    for (const c of ['scan', 'keys', 'randomkey']) assert.equal(reason(c), 'keyspace-wide commands are not supported by the proxy yet');
+    // The application families (src/proxy/apps/): session-bound, served with their own state or connections.
+    const family = (...a: string[]) => { const x = p(...a); assert.equal(x.kind, 'app', a.join(' ')); return (x as { family: string }).family; };
+    for (const c of ['subscribe', 'publish', 'psubscribe', 'ssubscribe', 'spublish', 'unsubscribe', 'sunsubscribe', 'punsubscribe']) assert.equal(family(c), 'pubsub');
+    for (const s of ['channels', 'numsub', 'numpat', 'shardchannels', 'shardnumsub']) assert.equal(family('pubsub', s), 'pubsub');
+    for (const c of ['blpop', 'brpop', 'blmove', 'blmpop', 'bzpopmin', 'bzpopmax', 'bzmpop', 'brpoplpush', 'wait']) assert.equal(family(c), 'blocking', c);
+    for (const c of ['multi', 'exec', 'discard', 'watch', 'unwatch']) assert.equal(family(c), 'transaction');
+    for (const c of ['scan', 'keys', 'randomkey']) assert.equal(family(c), 'keyspace');
+    for (const s of ['load', 'exists', 'flush']) assert.equal(family('script', s), 'scripting');
+    for (const s of ['load', 'delete', 'flush', 'list', 'dump', 'restore']) assert.equal(family('function', s), 'scripting');
+    for (const s of ['slots', 'shards', 'nodes', 'info', 'keyslot', 'myid']) assert.equal(family('cluster', s), 'cluster');
+    assert.equal(p('move').kind, 'keyed');
+    assert.match(reason('swapdb'), /atomic/);
+    reason('script', 'kill');
+    reason('function', 'kill');
+    reason('cluster', 'addslots');
+    reason('pubsub', 'help');
     for (const c of ['config', 'debug', 'shutdown', 'save', 'bgsave', 'replicaof', 'slaveof', 'sync', 'psync',
-      'monitor', 'cluster', 'failover', 'acl', 'module', 'latency', 'script', 'function', 'migrate',
-      'move', 'swapdb', 'lastsave', 'lolwut', 'role', 'asking', 'replconf', 'pfdebug',
+      'monitor', 'failover', 'acl', 'module', 'latency', 'migrate',
+      'swapdb', 'lastsave', 'lolwut', 'role', 'asking', 'replconf', 'pfdebug',
       'pfselftest']) {
       reason(c, 'x');
     }
@@ -208,7 +216,7 @@ describe('lookup and arity', () => {
     assert.equal(resolveCommand(view('xread', 'streams', 'a')), "ERR wrong number of arguments for 'xread' command");
     // arity is checked before the policy, as Redis does
     assert.equal(resolveCommand(view('subscribe')), "ERR wrong number of arguments for 'subscribe' command");
-    assert.equal(resolveCommand(view('subscribe', 'ch')), "ERR command 'SUBSCRIBE' is not allowed: pub/sub is not supported by the proxy yet");
+    assert.equal(resolveCommand(view('swapdb', '0', '1')), "ERR command 'SWAPDB' is not allowed: SWAPDB cannot be atomic across the groups of a sharded cluster");
   });
 });
 
@@ -252,9 +260,11 @@ describe('key extraction', () => {
     assert.deepEqual(keysOf('xread', 'STREAMS', 'streams', '0'), ['streams']);
     assert.equal(keysOf('xread', 'COUNT', '1', 'STREAMS'), 'ERR syntax error');
     assert.equal(keysOf('xread', 'COUNT', '1', 'a', 'b'), 'ERR syntax error');
-    const blocked = keysOf('xread', 'BLOCK', '0', 'STREAMS', 's', '$');
-    assert.match(blocked as string, /^ERR .*XREAD.*blocking commands are not supported by the proxy yet/);
-    assert.match(keysOf('xreadgroup', 'GROUP', 'g', 'c', 'BLOCK', '10', 'STREAMS', 's', '>') as string, /blocking/);
+    // BLOCK is served (on a borrowed connection); xreadBlockIndex finds its timeout argument.
+    assert.deepEqual(keysOf('xread', 'BLOCK', '0', 'STREAMS', 's', '$'), ['s']);
+    assert.equal(xreadBlockIndex(commandByName('xread')!, view('xread', 'BLOCK', '0', 'STREAMS', 's', '$')), 2);
+    assert.equal(xreadBlockIndex(commandByName('xreadgroup')!, view('xreadgroup', 'GROUP', 'g', 'c', 'BLOCK', '10', 'STREAMS', 's', '>')), 5);
+    assert.equal(xreadBlockIndex(commandByName('xread')!, view('xread', 'COUNT', '1', 'STREAMS', 'block', '0')), -1);
     // a group or consumer named "block" is not the BLOCK option
     assert.deepEqual(keysOf('xreadgroup', 'GROUP', 'block', 'block', 'STREAMS', 's', '>'), ['s']);
   });
@@ -300,8 +310,8 @@ describe('key extraction', () => {
     assert.deepEqual(keysOf('xgroup', 'create', 's', 'g', '$', 'MKSTREAM'), ['s']);
   });
 
-  test('COPY with DB and MIGRATE are refused', () => {
-    assert.match(keysOf('copy', 'a', 'b', 'DB', '1') as string, /^ERR .*COPY.*DB/);
+  test('COPY with DB is keyed (one slot = one group in every DB); MIGRATE is refused', () => {
+    assert.deepEqual(keysOf('copy', 'a', 'b', 'DB', '1'), ['a', 'b']);
     const m = commandByName('migrate')!;
     assert.equal(m.policy.kind, 'denied');
     assert.equal(m.incompleteKeys, true);
@@ -344,7 +354,8 @@ describe('COMMAND replies (offline)', () => {
     assert.equal(count.t, 'int');
     const names = arrOf(reply(2, 'list')).map(str);
     assert.ok(names.includes('get') && names.includes('client|setname') && names.includes('command|info') && names.includes('xread'));
-    assert.ok(!names.includes('subscribe') && !names.includes('client|kill') && !names.includes('config') && !names.includes('keys'));
+    assert.ok(names.includes('subscribe') && names.includes('keys') && names.includes('multi'));
+    assert.ok(!names.includes('client|kill') && !names.includes('config') && !names.includes('swapdb'));
     const top = names.filter((n) => !n.includes('|'));
     assert.equal((count as { v: number }).v, top.length);
     assert.ok(top.length > 150 && top.length < 240, String(top.length));

@@ -28,9 +28,11 @@ import { slotOf } from '../../src/slots/hash.js';
 import { evenSlots } from '../../src/models/layout.js';
 import { AclUsers } from '../../src/acl/users.js';
 import type { AclUser } from '../../src/acl/user.js';
+import { AppsRuntime } from '../../src/proxy/apps/runtime.js';
+import { SessionApps } from '../../src/proxy/apps/session-apps.js';
 
 const A = '10.0.0.1:6379', B = '10.0.0.2:6379';
-const pools: BackendPool[] = [];
+const pools: Array<{ close(): void }> = [];
 after(() => { for (const p of pools) p.close(); });
 
 function makeCtx(config: Partial<ProxyConfig> = {}): ProxyContext {
@@ -38,9 +40,12 @@ function makeCtx(config: Partial<ProxyConfig> = {}): ProxyContext {
   router.fill(evenSlots([{ id: 1, addr: A }, { id: 2, addr: B }]));
   const pool = new BackendPool({ auth: '', connectTimeout: 1000, recvTimeout: 0, pingPeriod: 0, maxPipeline: 100, keepalive: 0 }, 1);
   pools.push(pool);
+  const apps = new AppsRuntime({ auth: '', connectTimeout: 1000, recvTimeout: 0, pingPeriod: 0, maxPipeline: 100, keepalive: 0 },
+    { maxPerServer: 10, maxIdle: 1, idleMs: 1000 }, router, pool);
+  pools.push(apps);
   return {
     config: { ...defaultProxyConfig(), ...config }, router, placement: router, pool, stats: new ProxyStats(), sessions: new Set(),
-    online: true, worker: 0, migration: new MigrationState(), flusher: new OutputFlusher(), nextSessionId: 1, acl: new AclUsers(),
+    online: true, worker: 0, migration: new MigrationState(), flusher: new OutputFlusher(), nextSessionId: 1, acl: new AclUsers(), apps,
   };
 }
 
@@ -69,6 +74,7 @@ class FakeSession implements SessionHost, ReplyQueueOwner {
   authed = true; wroteOnce = false; replicaReadsOptIn = false; lastCommand = '';
   aclUser: AclUser | null;
   readonly tx = new TransactionState();
+  readonly apps: SessionApps = new SessionApps(this);
   readonly out: string[] = [];
   readonly sent: Array<{ addr: string; raw: string; sink: ReplySink }> = [];
   drained = false;
@@ -82,13 +88,15 @@ class FakeSession implements SessionHost, ReplyQueueOwner {
   afterReplies(): void { /* nothing to resume */ }
   close(): void { this.closed = true; }
   reply(cmd: CommandStats | null, r: Buffer): void { this.q.reply(cmd, r); }
-  defer(cmd: CommandStats | null, r: Request | null): ReplySink { return this.q.defer(cmd, r); }
+  defer(cmd: CommandStats | null, r: Request | null = null): ReplySink { return this.q.defer(cmd, r); }
   forward(addr: string, raw: Buffer, sink: ReplySink): void { this.sent.push({ addr, raw: raw.toString('latin1'), sink }); }
   fanout(parts: ReadonlyArray<{ addr: string; raw: Buffer }>, sink: ReplySink, merge: (replies: Buffer[]) => Buffer): void {
     const m = new MultiReply(sink, parts.length, merge);
     parts.forEach((p, i) => this.forward(p.addr, p.raw, m.part(i)));
   }
-  hold(task: () => Promise<void>): void { void task(); }
+  hold(task: () => Promise<void>, _keepReading = false): void { void task(); }
+  push(frame: Buffer): void { this.out.push(frame.toString('latin1')); }
+  pendingOutput(): number { return 0; }
   resetConns(): void { /* no backend connections */ }
 }
 
@@ -164,7 +172,7 @@ test('dispatcher: checks in Redis order — unknown, unknown subcommand, arity, 
   dispatch(s, req('NOSUCH', 'a'));
   dispatch(s, req('OBJECT', 'nosub', 'k'));
   dispatch(s, req('GET'));
-  dispatch(s, req('KEYS', '*'));
+  dispatch(s, req('SWAPDB', '0', '1'));
   dispatch(s, req('GET', 'a', 'b'));
   s.authed = false;
   dispatch(s, req('GET', 'k'));
@@ -174,7 +182,7 @@ test('dispatcher: checks in Redis order — unknown, unknown subcommand, arity, 
     "-ERR unknown command 'NOSUCH', with args beginning with: 'a' \r\n",
     "-ERR unknown subcommand 'nosub'. Try OBJECT HELP.\r\n",
     "-ERR wrong number of arguments for 'get' command\r\n",
-    "-ERR command 'KEYS' is not allowed: keyspace-wide commands are not supported by the proxy yet\r\n",
+    "-ERR command 'SWAPDB' is not allowed: SWAPDB cannot be atomic across the groups of a sharded cluster\r\n",
     "-ERR wrong number of arguments for 'get' command\r\n",
     '-NOAUTH Authentication required.\r\n',
     "-ERR wrong number of arguments for 'get' command\r\n",
@@ -225,15 +233,18 @@ test('dispatcher: MGET across two backends is split into one MGET per backend an
   assert.equal(s.out[2], "-ERR wrong number of arguments for 'mset' command\r\n");
 });
 
-test('dispatcher: a refused MULTI fails the transaction; nothing inside it is forwarded', () => {
+test('dispatcher: a transaction with a refused command never runs piecemeal; nothing inside it is forwarded', () => {
   const s = new FakeSession(makeCtx());
   dispatch(s, req('MULTI'));
   dispatch(s, req('INCR', 'n'));
+  dispatch(s, req('NOSUCHCOMMAND'));
+  dispatch(s, req('INCR', 'n'));
   dispatch(s, req('EXEC'));
   dispatch(s, req('INCR', 'n'));
-  assert.match(s.out[0]!, /^-ERR command 'MULTI' is not allowed/);
-  assert.match(s.out[1]!, /^-ERR command not run/);
-  assert.equal(s.out[2], '-EXECABORT Transaction discarded because of previous errors.\r\n');
+  assert.deepEqual(s.out.slice(0, 2), ['+OK\r\n', '+QUEUED\r\n']);
+  assert.match(s.out[2]!, /^-ERR unknown command 'NOSUCHCOMMAND'/);
+  assert.equal(s.out[3], '+QUEUED\r\n');
+  assert.equal(s.out[4], '-EXECABORT Transaction discarded because of previous errors.\r\n');
   assert.equal(s.sent.length, 1, 'only the INCR after EXEC reached a backend');
 });
 
