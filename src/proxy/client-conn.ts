@@ -9,7 +9,7 @@ import { RequestParser, ProtocolError, type Request } from '../resp/request-pars
 import { errorReply } from '../resp/encode.js';
 import type { ProxyConfig } from './config.js';
 import type { ProxyStats } from './stats.js';
-import type { Flushable, OutputFlusher } from './output-flusher.js';
+import { writeBatch, type Flushable, type OutputFlusher } from './output-flusher.js';
 
 /** What the connection needs from its session. */
 export interface ClientConnOwner {
@@ -40,6 +40,8 @@ export class ClientConnection implements Flushable {
   private parsing = false;
   /** Replies ready to write, flushed together once the current I/O callback is done. */
   private out: Buffer[] = [];
+  /** Bytes in `out`. */
+  private outBytes = 0;
   /** When the client last sent bytes (CLIENT LIST idle=). */
   lastActive = Date.now();
 
@@ -100,13 +102,12 @@ export class ClientConnection implements Flushable {
   write(r: Buffer): void {
     if (this.out.length === 0) this.flusher.schedule(this);
     this.out.push(r);
+    this.outBytes += r.length;
   }
 
   /** Reply bytes not yet taken by the client's socket (including this turn's unwritten ones). */
   pendingOutput(): number {
-    let n = this.socket.writableLength;
-    for (const b of this.out) n += b.length;
-    return n;
+    return this.socket.writableLength + this.outBytes;
   }
 
   /** After replies left the queue: finish a QUIT/EOF, or resume reading once below the limits. */
@@ -119,15 +120,11 @@ export class ClientConnection implements Flushable {
 
   /** Writes the replies collected during this I/O callback in one go (one syscall per connection). */
   flushOut(): void {
-    const out = this.out;
+    const out = this.out, bytes = this.outBytes;
     this.out = [];
+    this.outBytes = 0;
     if (this.closed || out.length === 0) return;
-    if (out.length === 1) this.socket.write(out[0]!);
-    else {
-      this.socket.cork();
-      for (const b of out) this.socket.write(b);
-      this.socket.uncork();
-    }
+    writeBatch(this.socket, out, bytes);
     if (this.socket.writableLength > this.config.sessionMaxOutbuf) this.pause('outbuf');
   }
 
