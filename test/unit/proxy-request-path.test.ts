@@ -528,3 +528,25 @@ test('backend connection: requests arrive unchanged and in order; replies cut an
     await srv.close();
   }
 });
+
+test('split: MGET merge walks each backend reply in the client key order (values of any size, nulls, RESP3 nulls); a short reply is an error', () => {
+  const ctx = makeCtx();
+  const keys = [keyOn(ctx, B, 'm'), keyOn(ctx, A, 'n'), keyOn(ctx, B, 'o'), keyOn(ctx, A, 'p'), keyOn(ctx, A, 'q')];
+  const plan = planSplit('mget', req('MGET', ...keys), ctx.placement);
+  assert.ok(typeof plan === 'object' && !Buffer.isBuffer(plan));
+  assert.deepEqual(plan.parts.map((p) => p.addr), [B, A], 'one part per backend, in first-seen order');
+  assert.equal(plan.parts[0]!.raw.toString('latin1'), encodeCommand(['MGET', keys[0]!, keys[2]!]).toString('latin1'));
+  assert.equal(plan.parts[1]!.raw.toString('latin1'), encodeCommand(['MGET', keys[1]!, keys[3]!, keys[4]!]).toString('latin1'));
+  const big = 'v'.repeat(123456);
+  const fromB = R(`*2\r\n$${big.length}\r\n${big}\r\n_\r\n`);
+  const fromA = R('*3\r\n$1\r\na\r\n$-1\r\n$0\r\n\r\n');
+  assert.equal(plan.merge([fromB, fromA]).toString('latin1'), `*5\r\n$${big.length}\r\n${big}\r\n$1\r\na\r\n_\r\n$-1\r\n$0\r\n\r\n`);
+  assert.throws(() => plan.merge([fromB, R('*2\r\n$1\r\na\r\n$-1\r\n')]), /unexpected MGET reply/, 'fewer values than keys');
+  // Sub-request headers for long arguments (multi-digit lengths) are written correctly.
+  const longKey = `{${keyOn(ctx, A, 'r')}}${'k'.repeat(1000)}`; // hash tag: same slot as the short key
+  const p2 = planSplit('mset', req('MSET', longKey, 'x'.repeat(12345), keys[0]!, ''), ctx.placement);
+  assert.ok(typeof p2 === 'object' && !Buffer.isBuffer(p2));
+  const raws = p2.parts.map((p) => p.raw.toString('latin1')).sort();
+  const want = [encodeCommand(['MSET', longKey, 'x'.repeat(12345)]), encodeCommand(['MSET', keys[0]!, ''])].map((b) => b.toString('latin1'));
+  assert.deepEqual(raws, want.sort());
+});
