@@ -261,6 +261,11 @@ async function main(): Promise<void> {
     // Warm-up (JIT, connections).
     for (const t of targets) await runBench(benchArgs(o, t.port, 'get', 16, 20000), 120000);
 
+    // Peak RSS of each proxy (process tree) during the measured runs, sampled every 200 ms.
+    const peakRss = new Map<string, number>();
+    const sampleRss = (): void => { for (const t of targets) peakRss.set(t.name, Math.max(peakRss.get(t.name) ?? 0, rssOf(t.pid))); };
+    const rssTimer = setInterval(sampleRss, 200);
+    cleanups.push(async () => clearInterval(rssTimer));
     interface Cell { user: number[]; sys: number[]; rps: number[]; p99: number[]; sc?: number; top?: string }
     const cells = new Map<string, Cell>();
     const key = (t: string, test: string, p: number): string => `${t}|${test}|${p}`;
@@ -302,6 +307,9 @@ async function main(): Promise<void> {
         lines.push(`| ${label} | ${p} | ${t.name} | ${u.toFixed(2)} | ${s.toFixed(2)} | ${(u + s).toFixed(2)} | ${c.sc === undefined ? '-' : c.sc.toFixed(2)} | ${Math.round(rps)} | ${p99.toFixed(2)} | ${nut ? (rps / median(nut.rps)).toFixed(2) : '-'} | ${nut ? (p99 / median(nut.p99)).toFixed(2) : '-'} |`);
       }
     }
+    clearInterval(rssTimer);
+    sampleRss();
+    lines.push('', '| proxy | peak RSS during the runs |', '|:---|---:|', ...targets.map((t) => `| ${t.name} | ${((peakRss.get(t.name) ?? 0) / 1048576).toFixed(1)} MiB |`));
     if (o.idle > 0) {
       lines.push('', `| proxy | RSS before | RSS with ${o.idle} idle clients | per connection |`, '|:---|---:|---:|---:|');
       for (const t of targets) {

@@ -10,6 +10,7 @@ import { errorReply } from '../resp/encode.js';
 import type { ProxyConfig } from './config.js';
 import type { ProxyStats } from './stats.js';
 import { writeBatch, type Flushable, type OutputFlusher } from './output-flusher.js';
+import type { IdleWatched } from './idle-sweeper.js';
 
 /** What the connection needs from its session. */
 export interface ClientConnOwner {
@@ -25,7 +26,7 @@ export interface ClientConnOwner {
 
 export type PauseReason = '' | 'pipeline' | 'outbuf' | 'migrate';
 
-export class ClientConnection implements Flushable {
+export class ClientConnection implements Flushable, IdleWatched {
   private readonly parser: RequestParser;
   private paused: '' | 'pipeline' | 'outbuf' = '';
   /** Asynchronous steps holding later requests (see hold()). */
@@ -44,6 +45,8 @@ export class ClientConnection implements Flushable {
   private outBytes = 0;
   /** When the client last sent bytes (CLIENT LIST idle=). */
   lastActive = Date.now();
+  /** When replies were last written to the client (idle sweep). */
+  private lastWrite = 0;
 
   constructor(
     private readonly socket: net.Socket,
@@ -56,7 +59,8 @@ export class ClientConnection implements Flushable {
     this.parser = new RequestParser({ maxBulkLen: c.maxBulkLen, maxArrayLen: c.maxArrayLen, maxInlineLen: c.maxInlineLen });
     socket.setNoDelay(true);
     if (c.sessionKeepalive > 0) socket.setKeepAlive(true, c.sessionKeepalive);
-    if (c.sessionRecvTimeout > 0) socket.setTimeout(c.sessionRecvTimeout, () => { if (this.owner.queued === 0) this.close(); });
+    // Idle timeout: a per-proxy sweep (idle-sweeper.ts), not a socket timer refreshed on every read and write.
+    if (c.sessionRecvTimeout > 0) flusher.idle.add(this, c.sessionRecvTimeout);
     socket.on('data', (chunk) => this.onData(chunk));
     socket.on('drain', () => this.maybeResume());
     socket.on('end', () => this.onEof());
@@ -72,6 +76,7 @@ export class ClientConnection implements Flushable {
   close(): void {
     if (this.closed) return;
     this.closed = true;
+    this.flusher.idle.delete(this);
     this.socket.destroy();
     this.owner.onClosed();
   }
@@ -124,9 +129,15 @@ export class ClientConnection implements Flushable {
     this.out = [];
     this.outBytes = 0;
     if (this.closed || out.length === 0) return;
+    this.lastWrite = Date.now();
     writeBatch(this.socket, out, bytes);
     if (this.socket.writableLength > this.config.sessionMaxOutbuf) this.pause('outbuf');
   }
+
+  lastIo(): number { return this.lastActive > this.lastWrite ? this.lastActive : this.lastWrite; }
+
+  /** Idle past session_recv_timeout: closed unless a request is still waiting for its reply. */
+  onIdle(): void { if (this.owner.queued === 0) this.close(); }
 
   private readable(): boolean { return this.paused === '' && this.holds === 0 && !this.quitting && !this.closed; }
 

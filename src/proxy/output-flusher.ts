@@ -8,6 +8,7 @@
 // socket.write() call whatever its size, so small batches are copied into one buffer and written
 // once; only batches too big to be worth copying go through cork/uncork (one writev).
 import type { Writable } from 'node:stream';
+import { IdleSweeper } from './idle-sweeper.js';
 
 /** Batches up to this many bytes are copied into one buffer; bigger ones are written corked. */
 export const COALESCE_MAX = 64 * 1024;
@@ -25,6 +26,8 @@ export function writeBatch(w: Pick<Writable, 'write' | 'cork' | 'uncork'>, bufs:
 export interface Flushable { flushOut(): void }
 
 export class OutputFlusher {
+  /** The idle-session sweep of this proxy's client connections (session_recv_timeout). */
+  readonly idle = new IdleSweeper();
   private list: Flushable[] = [];
   private readonly run = (): void => {
     const list = this.list;

@@ -550,3 +550,25 @@ test('split: MGET merge walks each backend reply in the client key order (values
   const want = [encodeCommand(['MSET', longKey, 'x'.repeat(12345)]), encodeCommand(['MSET', keys[0]!, ''])].map((b) => b.toString('latin1'));
   assert.deepEqual(raws, want.sort());
 });
+
+test('client connection: session_recv_timeout closes an idle client through the per-proxy sweep, never one waiting for a reply', async () => {
+  const flusher = new OutputFlusher();
+  const cfg = { ...defaultProxyConfig(), sessionRecvTimeout: 60 };
+  const idleSock = new FakeSocket(), busySock = new FakeSocket();
+  const idleOwner = new PendingOwner(), busyOwner = new PendingOwner();
+  idleOwner.conn = new ClientConnection(idleSock as unknown as net.Socket, idleOwner, cfg, new ProxyStats(), flusher);
+  busyOwner.conn = new ClientConnection(busySock as unknown as net.Socket, busyOwner, cfg, new ProxyStats(), flusher);
+  assert.equal(flusher.idle.size, 2);
+  busySock.emit('data', encodeCommand(['GET', 'slow'])); // stays unanswered for now
+  await until('the idle client closed', () => idleSock.destroyed, 5000);
+  assert.equal(idleOwner.closedCount, 1);
+  assert.equal(flusher.idle.size, 1, 'a closed connection leaves the sweep');
+  // Several sweep intervals later the busy one is still open: its request has no reply yet.
+  const since = Date.now();
+  await until('three sweep intervals', () => Date.now() - since > 100);
+  assert.equal(busySock.destroyed, false);
+  busyOwner.answer('+late\r\n');
+  await until('the busy client closed once answered and idle', () => busySock.destroyed, 5000);
+  assert.equal(busySock.written.join(''), '+late\r\n');
+  assert.equal(flusher.idle.size, 0);
+});
