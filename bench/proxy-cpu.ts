@@ -30,7 +30,7 @@ const CLK_TCK = 100; // Linux USER_HZ: /proc/PID/stat times are in 1/100 s
 
 interface Opts {
   requests: number; clients: number; tests: TestName[]; pipelines: number[]; keyspace: number;
-  strace: boolean; straceRequests: number; baseline?: string; workers: number; idle: number;
+  strace: boolean; straceRequests: number; baseline?: string; workers: number; baseWorkers: number; idle: number;
   rounds: number; out?: string; semiSpace: number;
 }
 
@@ -48,8 +48,9 @@ function parseOpts(argv: string[]): Opts {
     .option('--strace-requests <n>', 'requests for the strace run', int, 20000)
     .option('--baseline <dir>', 'also measure the Shardis build in DIR (a checkout with dist/ built), as "shardis-base"')
     .option('--workers <n>', 'Shardis --workers', int, 1)
+    .option('--baseline-workers <n>', '--workers of the baseline build (default: --workers); with --baseline set to this checkout, compares worker counts')
     .option('--idle <n>', 'then open N idle client connections to each proxy and report RSS per connection', int, 0)
-    .option('--semi-space <mb>', 'run the shardis processes with NODE_OPTIONS=--max-semi-space-size=MB (0: node default)', int, 0)
+    .option('--semi-space <mb>', 'run the "shardis" target (not the baseline) with NODE_OPTIONS=--max-semi-space-size=MB (0: node default); with --baseline set to this checkout, isolates the flag', int, 0)
     .option('--out <file>', 'also write the markdown table to this file');
   cmd.parse(argv, { from: 'user' });
   const o = cmd.opts<Record<string, unknown>>();
@@ -59,7 +60,8 @@ function parseOpts(argv: string[]): Opts {
     requests: o.requests as number, clients: o.clients as number, tests,
     pipelines: String(o.pipelines).split(',').map((s) => int(s.trim())), keyspace: o.keyspace as number,
     strace: Boolean(o.strace), straceRequests: o.straceRequests as number,
-    baseline: o.baseline as string | undefined, workers: o.workers as number, idle: o.idle as number,
+    baseline: o.baseline as string | undefined, workers: o.workers as number,
+    baseWorkers: typeof o.baselineWorkers === 'string' ? int(o.baselineWorkers) : (o.workers as number), idle: o.idle as number,
     rounds: Math.max(1, o.rounds as number), out: o.out as string | undefined, semiSpace: o.semiSpace as number,
   };
 }
@@ -238,9 +240,9 @@ async function main(): Promise<void> {
     const startShardis = async (name: string, bin: string): Promise<void> => {
       const port = await freePort(HOST);
       const env = { ...process.env };
-      if (o.semiSpace > 0) env.NODE_OPTIONS = `${env.NODE_OPTIONS ?? ''} --max-semi-space-size=${o.semiSpace}`.trim();
+      if (o.semiSpace > 0 && name === 'shardis') env.NODE_OPTIONS = `${env.NODE_OPTIONS ?? ''} --max-semi-space-size=${o.semiSpace}`.trim();
       const proc: Spawned = spawnTracked(process.execPath, [bin, 'proxy', '--fillslots', slotsFile, '--proxy-addr', `${HOST}:${port}`,
-        '--admin-addr', `${HOST}:0`, '--workers', String(o.workers)], { env, logFile: join(tmp, `${name}.log`) });
+        '--admin-addr', `${HOST}:0`, '--workers', String(name === 'shardis' ? o.workers : o.baseWorkers)], { env, logFile: join(tmp, `${name}.log`) });
       cleanups.push(() => proc.stop());
       await waitFor(name, async () => (await exchange(port, resp(['PING']), 7, 1000)).includes('PONG'), 30000, 100);
       targets.push({ name, port, pid: proc.pid });
