@@ -6,6 +6,14 @@ import tls from 'node:tls';
 import { parseAddr } from '../util/address.js';
 import { scanReply, replyNeed, isErrorReply } from '../resp/reply-scanner.js';
 import { encodeCommand, errorReply } from '../resp/encode.js';
+import { writeBatch } from './output-flusher.js';
+
+/**
+ * Size of the read buffer of a plain-TCP backend connection. Replies are read into it with
+ * net.Socket's `onread` (no Readable stream, no buffer allocated per read); each read's bytes are
+ * copied out once before the sinks see them, since sinks keep replies beyond the callback.
+ */
+const READ_BUFFER = 64 * 1024;
 
 /** Receives the reply (a complete RESP frame) to one request. */
 export interface ReplySink {
@@ -36,6 +44,7 @@ export class BackendConn {
   private sinks: ReplySink[] = [];
   private head = 0;
   private outbox: Buffer[] = [];
+  private outboxBytes = 0;
   private failures = 0;
   private retryAt = 0;
   private lastActivity = Date.now();
@@ -78,20 +87,17 @@ export class BackendConn {
     this.sent++;
     // Batch every request of this event-loop turn (from all sessions) into one write.
     this.outbox.push(raw);
+    this.outboxBytes += raw.length;
     if (this.outbox.length === 1) setImmediate(this.flush);
   }
 
   private readonly flush = (): void => {
-    const out = this.outbox;
+    const out = this.outbox, bytes = this.outboxBytes;
     this.outbox = [];
+    this.outboxBytes = 0;
     const s = this.socket;
     if (s === null || out.length === 0) return;
-    if (out.length === 1) s.write(out[0]!);
-    else {
-      s.cork();
-      for (const b of out) s.write(b);
-      s.uncork();
-    }
+    writeBatch(s, out, bytes);
   };
 
   private connect(): void {
@@ -104,7 +110,21 @@ export class BackendConn {
       if (o.servername === undefined && net.isIP(host) === 0) o.servername = host;
       s = tls.connect(o);
       s.setNoDelay(true);
-    } else s = net.connect({ host, port, noDelay: true });
+    } else {
+      s = net.connect({
+        host, port, noDelay: true,
+        onread: {
+          buffer: Buffer.allocUnsafe(READ_BUFFER),
+          callback: (n: number, buf: Uint8Array): boolean => {
+            // Sinks keep replies past this callback and the buffer is reused by the next read: copy once.
+            const chunk = Buffer.allocUnsafe(n);
+            chunk.set(buf.subarray(0, n));
+            this.onData(s, chunk);
+            return true;
+          },
+        },
+      });
+    }
     this.socket = s;
     this.rest = null; this.held = []; this.heldLen = 0; this.need = 0;
     const timer = setTimeout(() => this.fail(s, `connect timeout after ${this.opts.connectTimeout} ms`), this.opts.connectTimeout);
@@ -115,7 +135,7 @@ export class BackendConn {
       this.state = 'connected';
       this.failures = 0;
     });
-    s.on('data', (chunk) => this.onData(s, chunk));
+    if (t) s.on('data', (chunk: Buffer) => this.onData(s, chunk));
     s.on('error', (e) => { clearTimeout(timer); this.fail(s, e.message); });
     s.on('close', () => { clearTimeout(timer); this.fail(s, 'connection closed by server'); });
     // Handshake, pipelined ahead of any request: its replies come first.
@@ -170,7 +190,7 @@ export class BackendConn {
     const delay = this.failures <= 3 ? 0 : Math.min(5000, 50 * 2 ** Math.min(this.failures - 4, 7));
     this.retryAt = Date.now() + delay;
     const sinks = this.sinks, head = this.head;
-    this.sinks = []; this.head = 0; this.outbox = [];
+    this.sinks = []; this.head = 0; this.outbox = []; this.outboxBytes = 0;
     const err = errorReply(`ERR backend ${this.addr} connection lost: ${reason}`);
     for (let i = head; i < sinks.length; i++) sinks[i]!.onReply(err);
     if (this.state !== 'closed') this.opts.onTrouble?.(this.addr, reason);

@@ -9,7 +9,8 @@ import { RequestParser, ProtocolError, type Request } from '../resp/request-pars
 import { errorReply } from '../resp/encode.js';
 import type { ProxyConfig } from './config.js';
 import type { ProxyStats } from './stats.js';
-import type { Flushable, OutputFlusher } from './output-flusher.js';
+import { writeBatch, type Flushable, type OutputFlusher } from './output-flusher.js';
+import type { IdleWatched } from './idle-sweeper.js';
 
 /** What the connection needs from its session. */
 /** Input bytes buffered while a keep-reading hold is active before reading pauses. */
@@ -30,7 +31,7 @@ export interface ClientConnOwner {
 
 export type PauseReason = '' | 'pipeline' | 'outbuf' | 'migrate';
 
-export class ClientConnection implements Flushable {
+export class ClientConnection implements Flushable, IdleWatched {
   private readonly parser: RequestParser;
   private paused: '' | 'pipeline' | 'outbuf' = '';
   /** Asynchronous steps holding later requests (see hold()). */
@@ -45,8 +46,12 @@ export class ClientConnection implements Flushable {
   private parsing = false;
   /** Replies ready to write, flushed together once the current I/O callback is done. */
   private out: Buffer[] = [];
+  /** Bytes in `out`. */
+  private outBytes = 0;
   /** When the client last sent bytes (CLIENT LIST idle=). */
   lastActive = Date.now();
+  /** When replies were last written to the client (idle sweep). */
+  private lastWrite = 0;
 
   constructor(
     private readonly socket: net.Socket,
@@ -59,7 +64,8 @@ export class ClientConnection implements Flushable {
     this.parser = new RequestParser({ maxBulkLen: c.maxBulkLen, maxArrayLen: c.maxArrayLen, maxInlineLen: c.maxInlineLen });
     socket.setNoDelay(true);
     if (c.sessionKeepalive > 0) socket.setKeepAlive(true, c.sessionKeepalive);
-    if (c.sessionRecvTimeout > 0) socket.setTimeout(c.sessionRecvTimeout, () => { if (this.owner.queued === 0) this.close(); });
+    // Idle timeout: a per-proxy sweep (idle-sweeper.ts), not a socket timer refreshed on every read and write.
+    if (c.sessionRecvTimeout > 0) flusher.idle.add(this, c.sessionRecvTimeout);
     socket.on('data', (chunk) => this.onData(chunk));
     socket.on('drain', () => this.maybeResume());
     socket.on('end', () => this.onEof());
@@ -75,6 +81,7 @@ export class ClientConnection implements Flushable {
   close(): void {
     if (this.closed) return;
     this.closed = true;
+    this.flusher.idle.delete(this);
     this.socket.destroy();
     this.owner.onClosed();
   }
@@ -107,13 +114,12 @@ export class ClientConnection implements Flushable {
   write(r: Buffer): void {
     if (this.out.length === 0) this.flusher.schedule(this);
     this.out.push(r);
+    this.outBytes += r.length;
   }
 
   /** Reply bytes not yet taken by the client's socket (including this turn's unwritten ones). */
   pendingOutput(): number {
-    let n = this.socket.writableLength;
-    for (const b of this.out) n += b.length;
-    return n;
+    return this.socket.writableLength + this.outBytes;
   }
 
   /** After replies left the queue: finish a QUIT/EOF, or resume reading once below the limits. */
@@ -126,17 +132,19 @@ export class ClientConnection implements Flushable {
 
   /** Writes the replies collected during this I/O callback in one go (one syscall per connection). */
   flushOut(): void {
-    const out = this.out;
+    const out = this.out, bytes = this.outBytes;
     this.out = [];
+    this.outBytes = 0;
     if (this.closed || out.length === 0) return;
-    if (out.length === 1) this.socket.write(out[0]!);
-    else {
-      this.socket.cork();
-      for (const b of out) this.socket.write(b);
-      this.socket.uncork();
-    }
+    this.lastWrite = Date.now();
+    writeBatch(this.socket, out, bytes);
     if (this.socket.writableLength > this.config.sessionMaxOutbuf) this.pause('outbuf');
   }
+
+  lastIo(): number { return this.lastActive > this.lastWrite ? this.lastActive : this.lastWrite; }
+
+  /** Idle past session_recv_timeout: closed unless a request is still waiting for its reply. */
+  onIdle(): void { if (this.owner.queued === 0) this.close(); }
 
   private readable(): boolean { return this.paused === '' && this.holds === 0 && !this.quitting && !this.closed; }
 
@@ -201,6 +209,8 @@ export class ClientConnection implements Flushable {
   }
 
   private pause(why: 'pipeline' | 'outbuf'): void {
+    // Already paused at the pipeline limit: a full output buffer is now the reason that matters (CLIENT LIST, stats).
+    if (this.paused === 'pipeline' && why === 'outbuf') { this.paused = why; return; }
     if (this.paused !== '') return;
     this.paused = why;
     if (this.holds === 0) this.socket.pause();

@@ -2,11 +2,32 @@
 // registers once, and one process.nextTick writes every registered connection's replies (one socket
 // write per connection per turn instead of one per reply). One flusher per proxy (in its context),
 // so two proxies in one process share nothing.
+//
+// writeBatch is the one way the request path writes to a socket (client replies and backend
+// requests): Node's per-write cost (a Writable entry, a WriteWrap, an afterWrite tick) is paid per
+// socket.write() call whatever its size, so small batches are copied into one buffer and written
+// once; only batches too big to be worth copying go through cork/uncork (one writev).
+import type { Writable } from 'node:stream';
+import { IdleSweeper } from './idle-sweeper.js';
+
+/** Batches up to this many bytes are copied into one buffer; bigger ones are written corked. */
+export const COALESCE_MAX = 64 * 1024;
+
+/** Writes `bufs` (`bytes` long in all) to `w` with one write() call when the batch is small. */
+export function writeBatch(w: Pick<Writable, 'write' | 'cork' | 'uncork'>, bufs: readonly Buffer[], bytes: number): void {
+  if (bufs.length === 1) { w.write(bufs[0]!); return; }
+  if (bytes <= COALESCE_MAX) { w.write(Buffer.concat(bufs, bytes)); return; }
+  w.cork();
+  for (const b of bufs) w.write(b);
+  w.uncork();
+}
 
 /** Something with replies waiting to be written. */
 export interface Flushable { flushOut(): void }
 
 export class OutputFlusher {
+  /** The idle-session sweep of this proxy's client connections (session_recv_timeout). */
+  readonly idle = new IdleSweeper();
   private list: Flushable[] = [];
   private readonly run = (): void => {
     const list = this.list;

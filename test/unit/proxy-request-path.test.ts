@@ -6,12 +6,13 @@
 import { test, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { EventEmitter } from 'node:events';
-import type net from 'node:net';
+import net from 'node:net';
 import { Router } from '../../src/proxy/router.js';
 import { BackendPool } from '../../src/proxy/backend-pool.js';
 import { ProxyStats } from '../../src/proxy/stats.js';
 import { MigrationState } from '../../src/proxy/migrate-on-access.js';
-import { OutputFlusher } from '../../src/proxy/output-flusher.js';
+import { OutputFlusher, writeBatch, COALESCE_MAX } from '../../src/proxy/output-flusher.js';
+import { BackendConn } from '../../src/proxy/backend-conn.js';
 import { defaultProxyConfig, type ProxyConfig } from '../../src/proxy/config.js';
 import type { ProxyContext } from '../../src/proxy/context.js';
 import type { SessionHost } from '../../src/proxy/session-host.js';
@@ -379,8 +380,8 @@ test('client connection: pipeline limit pauses reading, resumes at half; replies
   owner.answer('+3\r\n');
   assert.equal(owner.reqs.length, 3);
   await tick();
-  assert.deepEqual(sock.written, ['+1\r\n', '+2\r\n', '+3\r\n']);
-  assert.equal(sock.corked, 1, 'several replies: one corked write batch');
+  assert.deepEqual(sock.written, ['+1\r\n+2\r\n+3\r\n'], 'several small replies: one write() call with all of them');
+  assert.equal(sock.corked, 0, 'small batches are copied into one buffer, not corked');
 });
 
 test('client connection: output buffer over the limit pauses reading until the socket drains (partial writes)', async () => {
@@ -412,7 +413,7 @@ test('client connection: EOF runs every complete request, writes every reply, th
   assert.equal(sock.ended, false);
   owner.answer('+c\r\n');
   assert.equal(sock.ended, true, 'ended once the last complete request was answered; the cut one is dropped');
-  assert.deepEqual(sock.written, ['+a\r\n', '+b\r\n', '+c\r\n'], 'flushed before the end');
+  assert.equal(sock.written.join(''), '+a\r\n+b\r\n+c\r\n', 'flushed before the end');
   assert.equal(owner.closedCount, 1);
 });
 
@@ -440,5 +441,148 @@ test('client connection: a protocol error is answered after earlier replies, the
   assert.equal(sock.ended, false, 'waits for the earlier reply');
   owner.answer('+a\r\n');
   assert.equal(sock.ended, true);
-  assert.deepEqual(sock.written, ['+a\r\n', '-ERR Protocol error: invalid multibulk length\r\n']);
+  assert.equal(sock.written.join(''), '+a\r\n-ERR Protocol error: invalid multibulk length\r\n');
+});
+
+// ---- the write batching and the backend read path (static read buffer)
+
+test('writeBatch: one buffer is written as is; small batches in one write() call; big batches corked, in order', () => {
+  const one = R('+OK\r\n');
+  const s1 = new FakeSocket();
+  writeBatch(s1, [one], one.length);
+  assert.deepEqual(s1.written, ['+OK\r\n']);
+  assert.equal(s1.corked, 0);
+  const s2 = new FakeSocket();
+  writeBatch(s2, [R('+a\r\n'), R('+b\r\n'), R('+c\r\n')], 12);
+  assert.deepEqual(s2.written, ['+a\r\n+b\r\n+c\r\n'], 'copied into one buffer');
+  assert.equal(s2.corked, 0);
+  const big = [Buffer.alloc(COALESCE_MAX, 97), R('+tail\r\n')];
+  const s3 = new FakeSocket();
+  writeBatch(s3, big, COALESCE_MAX + 7);
+  assert.equal(s3.corked, 1, 'a batch over COALESCE_MAX is written corked (one writev), not copied');
+  assert.equal(s3.written.length, 2);
+  assert.equal(s3.written[1], '+tail\r\n');
+});
+
+test('client connection + reply queue: backends answering in reverse order still reach the client in request order, in one write', async () => {
+  const { sock, owner, conn } = makeConn({});
+  const q = new ReplyQueue({
+    ctx: makeCtx(), remote: 'x', name: '', isClosed: () => conn.isClosed(),
+    emit: (r) => conn.write(r), drain: () => conn.drain(), afterReplies: () => conn.afterReplies(),
+  });
+  sock.emit('data', Buffer.concat(Array.from({ length: 5 }, (_, i) => encodeCommand(['GET', `k${i}`]))));
+  assert.equal(owner.reqs.length, 5);
+  const slots = owner.reqs.map(() => q.defer(null, null));
+  for (let i = slots.length - 1; i >= 1; i--) slots[i]!.onReply(R(`+${i}\r\n`));
+  await tick();
+  assert.deepEqual(sock.written, [], 'nothing is written while the first reply is missing');
+  assert.equal(conn.pendingOutput(), 0);
+  slots[0]!.onReply(R('+0\r\n'));
+  assert.equal(conn.pendingOutput(), 20, 'queued reply bytes count as pending output before the flush');
+  await tick();
+  assert.deepEqual(sock.written, ['+0\r\n+1\r\n+2\r\n+3\r\n+4\r\n']);
+  assert.equal(conn.pendingOutput(), 0);
+});
+
+/** A TCP server on 127.0.0.1 that records what it receives and lets the test write raw bytes back. */
+async function rawServer(): Promise<{ port: number; received: () => string; send: (b: Buffer) => Promise<void>; close: () => Promise<void> }> {
+  let peer: net.Socket | null = null;
+  let got = '';
+  const srv = net.createServer((s) => { peer = s; s.on('data', (d: Buffer) => { got += d.toString('latin1'); }); });
+  await new Promise<void>((r) => srv.listen(0, '127.0.0.1', r));
+  const addr = srv.address();
+  assert.ok(addr !== null && typeof addr === 'object');
+  return {
+    port: addr.port,
+    received: () => got,
+    // Written alone and awaited, so that each piece reaches the proxy side in its own read.
+    send: (b) => new Promise<void>((r, j) => { if (peer === null) j(new Error('no peer')); else peer.write(b, () => r()); }),
+    close: () => new Promise<void>((r) => { peer?.destroy(); srv.close(() => r()); }),
+  };
+}
+
+async function until(what: string, cond: () => boolean, ms = 10000): Promise<void> {
+  const end = Date.now() + ms;
+  while (!cond()) {
+    if (Date.now() > end) throw new Error(`timed out waiting for ${what}`);
+    await new Promise((r) => setTimeout(r, 5));
+  }
+}
+
+test('backend connection: requests arrive unchanged and in order; replies cut anywhere and kept across reads stay intact', async () => {
+  const srv = await rawServer();
+  const conn = new BackendConn(`127.0.0.1:${srv.port}`, 0, 2, { auth: '', connectTimeout: 5000, recvTimeout: 0, pingPeriod: 0, maxPipeline: 1000, keepalive: 0 });
+  try {
+    const n = 300;
+    const got: Array<Buffer | null> = new Array<Buffer | null>(n).fill(null);
+    const reqs: Buffer[] = [];
+    for (let i = 0; i < n; i++) {
+      const r = encodeCommand(['GET', `key${i}`]);
+      reqs.push(r);
+      conn.send(r, { onReply: (b) => { got[i] = b; } });
+    }
+    const expected = Buffer.concat(reqs).toString('latin1');
+    await until('every request at the server', () => srv.received().length >= expected.length);
+    assert.equal(srv.received(), expected, 'request bytes arrive unchanged and in order');
+    // Replies: values of growing size, the stream cut at irregular points, each piece its own read.
+    const replies = Array.from({ length: n }, (_, i) => R(`$${i + 1}\r\n${String.fromCharCode(97 + (i % 26)).repeat(i + 1)}\r\n`));
+    const stream = Buffer.concat(replies);
+    let pos = 0, cut = 1;
+    while (pos < stream.length) {
+      const end = Math.min(stream.length, pos + cut);
+      await srv.send(stream.subarray(pos, end));
+      pos = end;
+      cut = (cut * 7 + 3) % 997 + 1;
+    }
+    await until('every reply', () => got.every((b) => b !== null));
+    for (let i = 0; i < n; i++) assert.equal(got[i]!.toString('latin1'), replies[i]!.toString('latin1'), `reply ${i} intact after later reads reused the read buffer`);
+    assert.equal(conn.inflight, 0);
+  } finally {
+    conn.close();
+    await srv.close();
+  }
+});
+
+test('split: MGET merge walks each backend reply in the client key order (values of any size, nulls, RESP3 nulls); a short reply is an error', () => {
+  const ctx = makeCtx();
+  const keys = [keyOn(ctx, B, 'm'), keyOn(ctx, A, 'n'), keyOn(ctx, B, 'o'), keyOn(ctx, A, 'p'), keyOn(ctx, A, 'q')];
+  const plan = planSplit('mget', req('MGET', ...keys), ctx.placement);
+  assert.ok(typeof plan === 'object' && !Buffer.isBuffer(plan));
+  assert.deepEqual(plan.parts.map((p) => p.addr), [B, A], 'one part per backend, in first-seen order');
+  assert.equal(plan.parts[0]!.raw.toString('latin1'), encodeCommand(['MGET', keys[0]!, keys[2]!]).toString('latin1'));
+  assert.equal(plan.parts[1]!.raw.toString('latin1'), encodeCommand(['MGET', keys[1]!, keys[3]!, keys[4]!]).toString('latin1'));
+  const big = 'v'.repeat(123456);
+  const fromB = R(`*2\r\n$${big.length}\r\n${big}\r\n_\r\n`);
+  const fromA = R('*3\r\n$1\r\na\r\n$-1\r\n$0\r\n\r\n');
+  assert.equal(plan.merge([fromB, fromA]).toString('latin1'), `*5\r\n$${big.length}\r\n${big}\r\n$1\r\na\r\n_\r\n$-1\r\n$0\r\n\r\n`);
+  assert.throws(() => plan.merge([fromB, R('*2\r\n$1\r\na\r\n$-1\r\n')]), /unexpected MGET reply/, 'fewer values than keys');
+  // Sub-request headers for long arguments (multi-digit lengths) are written correctly.
+  const longKey = `{${keyOn(ctx, A, 'r')}}${'k'.repeat(1000)}`; // hash tag: same slot as the short key
+  const p2 = planSplit('mset', req('MSET', longKey, 'x'.repeat(12345), keys[0]!, ''), ctx.placement);
+  assert.ok(typeof p2 === 'object' && !Buffer.isBuffer(p2));
+  const raws = p2.parts.map((p) => p.raw.toString('latin1')).sort();
+  const want = [encodeCommand(['MSET', longKey, 'x'.repeat(12345)]), encodeCommand(['MSET', keys[0]!, ''])].map((b) => b.toString('latin1'));
+  assert.deepEqual(raws, want.sort());
+});
+
+test('client connection: session_recv_timeout closes an idle client through the per-proxy sweep, never one waiting for a reply', async () => {
+  const flusher = new OutputFlusher();
+  const cfg = { ...defaultProxyConfig(), sessionRecvTimeout: 60 };
+  const idleSock = new FakeSocket(), busySock = new FakeSocket();
+  const idleOwner = new PendingOwner(), busyOwner = new PendingOwner();
+  idleOwner.conn = new ClientConnection(idleSock as unknown as net.Socket, idleOwner, cfg, new ProxyStats(), flusher);
+  busyOwner.conn = new ClientConnection(busySock as unknown as net.Socket, busyOwner, cfg, new ProxyStats(), flusher);
+  assert.equal(flusher.idle.size, 2);
+  busySock.emit('data', encodeCommand(['GET', 'slow'])); // stays unanswered for now
+  await until('the idle client closed', () => idleSock.destroyed, 5000);
+  assert.equal(idleOwner.closedCount, 1);
+  assert.equal(flusher.idle.size, 1, 'a closed connection leaves the sweep');
+  // Several sweep intervals later the busy one is still open: its request has no reply yet.
+  const since = Date.now();
+  await until('three sweep intervals', () => Date.now() - since > 100);
+  assert.equal(busySock.destroyed, false);
+  busyOwner.answer('+late\r\n');
+  await until('the busy client closed once answered and idle', () => busySock.destroyed, 5000);
+  assert.equal(busySock.written.join(''), '+late\r\n');
+  assert.equal(flusher.idle.size, 0);
 });
