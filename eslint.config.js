@@ -9,7 +9,7 @@ export default tseslint.config(
   js.configs.recommended,
   ...tseslint.configs.recommendedTypeChecked,
   {
-    files: ['**/*.ts'],
+    files: ['**/*.ts', '**/*.tsx'],
     languageOptions: {
       parserOptions: { projectService: true, tsconfigRootDir: import.meta.dirname },
     },
@@ -30,6 +30,13 @@ export default tseslint.config(
       '@typescript-eslint/require-await': 'off',
       // Callback APIs hand us errors typed `unknown`; passing them on unchanged is right.
       '@typescript-eslint/prefer-promise-reject-errors': ['error', { allowThrowingUnknown: true }],
+    },
+  },
+  {
+    // The browser console (src/ui, built by esbuild) has its own tsconfig (DOM, JSX with preact).
+    files: ['src/ui/**/*.ts', 'src/ui/**/*.tsx'],
+    languageOptions: {
+      parserOptions: { projectService: false, project: './tsconfig.ui.json', tsconfigRootDir: import.meta.dirname },
     },
   },
   {

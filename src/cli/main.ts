@@ -11,6 +11,7 @@ const SUBCOMMANDS: Record<string, () => Promise<Command>> = {
   up: async () => (await import('./up-command.js')).upCommand(),
   dashboard: async () => (await import('./dashboard-command.js')).dashboardCommand(),
   admin: async () => (await import('./admin-command.js')).adminCommand(),
+  fe: async () => (await import('./fe-command.js')).feCommand(),
 };
 
 async function main(): Promise<void> {

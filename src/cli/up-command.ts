@@ -1,6 +1,7 @@
 // `shardis up`: one command that starts a complete local cluster and stops it on Ctrl-C.
 import { Command } from 'commander';
 import { startLocalCluster } from './local-cluster.js';
+import { startFeServer } from '../fe/fe-server.js';
 
 const int = (v: string): number => {
   const n = Number(v);
@@ -20,15 +21,23 @@ export function upCommand(): Command {
     .option('--product <name>', 'product (cluster) name', 'shardis-demo')
     .option('--sentinels <n>', 'redis-sentinel processes watching every group (0 = no automatic failover)', int, 3)
     .option('--sentinel-down-after <duration>', 'how long a master must be unreachable before the sentinels fail it over', '5s')
-    .action(async (o: { groups: number; replicas: number; proxies: number; dir: string; basePort: number; host: string; product: string; sentinels: number; sentinelDownAfter: string }) => {
+    .option('--codis-compat', 'let the unchanged codis-admin and codis-fe operate the dashboard (codis_compat_xauth = true: Codis\'s token, derived from the product name alone; for demos)')
+    .option('--console-listen <addr>', 'address of the web console (shardis fe) started with the cluster; default <host>:0 (a free port)')
+    .action(async (o: { groups: number; replicas: number; proxies: number; dir: string; basePort: number; host: string; product: string; sentinels: number; sentinelDownAfter: string; codisCompat?: boolean; consoleListen?: string }) => {
       if (o.groups < 1) throw new Error('--groups must be at least 1');
       if (o.proxies < 1) throw new Error('--proxies must be at least 1');
       const c = await startLocalCluster({
         ...o,
-        dashboardArgs: o.sentinels > 0 ? ['--sentinel-down-after', o.sentinelDownAfter, '--sentinel-quorum', String(Math.floor(o.sentinels / 2) + 1)] : [],
+        dashboardArgs: [
+          ...(o.sentinels > 0 ? ['--sentinel-down-after', o.sentinelDownAfter, '--sentinel-quorum', String(Math.floor(o.sentinels / 2) + 1)] : []),
+          ...(o.codisCompat ? ['--codis-compat-xauth', 'true'] : []),
+        ],
       });
       const i = c.info;
+      const fe = await startFeServer({ listen: o.consoleListen ?? `${o.host}:0`, coordinator: i.coordinator }).catch(async (e: Error) => { await c.stop(); throw e; });
       const lines = [
+        `Web console: ${fe.url}?token=${i.dashboard.admin_token}#${i.product}`,
+        '',
         `Shardis cluster "${i.product}" is up (data and logs in ${i.dir}).`,
         '',
         'Connect with any Redis client to a proxy:',
@@ -37,6 +46,7 @@ export function upCommand(): Command {
         `Dashboard: http://${i.dashboard.addr}/topom   (admin token ${i.dashboard.admin_token})`,
         `  manage it: npx shardis admin --dashboard ${i.dashboard.addr} --token ${i.dashboard.admin_token} overview`,
         `Coordinator: ${i.coordinator}`,
+        ...(o.codisCompat ? [`Codis tools (codis_compat_xauth on): codis-admin --dashboard=${i.dashboard.addr} --list-group   codis-fe --filesystem=${i.coordinator.replace(/^filesystem:/, '')} --listen=127.0.0.1:9090`] : []),
         '',
         'Redis groups:',
         ...i.groups.map((g) => `  group ${g.id}: master ${g.master}${g.replicas.length ? `, replicas ${g.replicas.join(', ')}` : ''}`),
@@ -54,6 +64,7 @@ export function upCommand(): Command {
         process.once('SIGTERM', resolve);
       });
       process.stdout.write('stopping...\n');
+      await fe.close();
       await c.stop();
       process.stdout.write('stopped.\n');
       process.exit(0);

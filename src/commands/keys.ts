@@ -6,6 +6,7 @@
 // argument checks that make the proxy refuse a request (XREAD BLOCK, COPY ... DB, SORT BY/GET
 // patterns that read keys in other slots). Pure, no I/O.
 import { slotOfRange } from '../slots/hash.js';
+import { parseRedisInteger } from './redis-int.js';
 
 /** A parsed request: argument i is buf.subarray(offs[2*i], offs[2*i+1]). */
 export interface ArgsView { buf: Buffer; offs: Int32Array | number[]; argc: number }
@@ -353,15 +354,24 @@ function checkXread(spec: CommandSpec, a: ArgsView): string | undefined {
   return undefined;
 }
 
-/** COPY src dst [DB n] [REPLACE]: DB targets another database. */
+/**
+ * COPY src dst [DB n] [REPLACE]: DB targets another database. Options are walked as copyCommand
+ * does, so a bad number or a syntax error gets Redis's own error first (a syntax error is left to
+ * the backend, which rejects the request before doing anything).
+ */
 function checkCopy(spec: CommandSpec, a: ArgsView): string | undefined {
+  let db = false;
   for (let i = 3; i < a.argc; i++) {
     if (argIs(a, i, 'REPLACE')) continue;
     if (argIs(a, i, 'DB') && i + 1 < a.argc) {
-      return `ERR command '${spec.display}' with DB is not allowed: commands that move keys between databases are not supported by the proxy`;
+      i++;
+      if (parseRedisInteger(a.buf.toString('latin1', a.offs[2 * i]!, a.offs[2 * i + 1]!)) === null) return 'ERR value is not an integer or out of range';
+      db = true;
+      continue;
     }
     return undefined;
   }
+  if (db) return `ERR command '${spec.display}' with DB is not allowed: commands that move keys between databases are not supported by the proxy`;
   return undefined;
 }
 

@@ -77,8 +77,12 @@ const SPLIT: { readonly [name: string]: 'mget' | 'mset' | 'sum' } = {
   del: 'sum', unlink: 'sum', exists: 'sum', touch: 'sum', // integer sum
 };
 
-/** Answered by the proxy itself. */
-const LOCAL: readonly string[] = [
+/**
+ * Answered by the proxy itself. Exported as a literal tuple: the proxy's handler map
+ * (proxy/local-commands.ts) is typed against it, so a name without a handler, or a handler without a
+ * name here, fails the build.
+ */
+export const LOCAL_COMMANDS = [
   // connection and session
   'ping', 'echo', 'quit', 'reset', 'select', 'auth', 'hello',
   'client|setname', 'client|getname', 'client|id', 'client|info', 'client|list', 'client|setinfo',
@@ -92,7 +96,11 @@ const LOCAL: readonly string[] = [
   'readonly', 'readwrite',
   // Codis extras
   'slotsmapping', 'slotshashkey',
-];
+  // ACL: the proxy's own client users (src/acl)
+  'acl|whoami', 'acl|list', 'acl|users', 'acl|getuser', 'acl|cat', 'acl|dryrun', 'acl|genpass',
+] as const;
+/** The names in LOCAL_COMMANDS ('command' stands for COMMAND and all its subcommands). */
+export type LocalCommandName = (typeof LOCAL_COMMANDS)[number];
 
 const PUBSUB = 'pub/sub is not supported by the proxy yet';
 const BLOCKING = 'blocking commands are not supported by the proxy yet';
@@ -104,6 +112,7 @@ const CLUSTER = 'Redis Cluster commands are not available through the proxy';
 const SCRIPTING = 'script and function management is not available through the proxy (EVAL, EVALSHA and FCALL are)';
 const CLIENT = 'only CLIENT SETNAME, GETNAME, ID, INFO, LIST and SETINFO are available through the proxy';
 const HELP = 'HELP is not available through the proxy';
+const ACL = 'only ACL WHOAMI, LIST, USERS, GETUSER, CAT, DRYRUN and GENPASS are available through the proxy: its users come from its configuration (acl_users, acl_file)';
 
 /** Refused with a reason shown to the client. */
 const DENIED: ReadonlyArray<readonly [reason: string, names: readonly string[]]> = [
@@ -115,7 +124,8 @@ const DENIED: ReadonlyArray<readonly [reason: string, names: readonly string[]]>
   [KEYSPACE, ['scan', 'keys', 'randomkey']],
   // COPY ... DB gets the same reason from keyIndexes.
   [CROSS_DB, ['move', 'swapdb']],
-  [ADMIN, ['acl', 'bgrewriteaof', 'bgsave', 'config', 'debug', 'failover', 'lastsave', 'latency', 'lolwut',
+  [ACL, ['acl']],
+  [ADMIN, ['bgrewriteaof', 'bgsave', 'config', 'debug', 'failover', 'lastsave', 'latency', 'lolwut',
     'memory', 'migrate', 'module', 'monitor', 'pfdebug', 'pfselftest', 'psync', 'replconf', 'replicaof',
     'role', 'save', 'shutdown', 'slaveof', 'sync']],
   [CLUSTER, ['cluster', 'asking', 'restore-asking']],
@@ -184,8 +194,6 @@ function loadJson(): CommandsFile {
 }
 
 const FILE = loadJson();
-/** Redis version the metadata was generated from. */
-export const REDIS_VERSION: string = FILE.redis_version;
 /** COMMAND HELP lines, as Redis 7.0 prints them. */
 export const COMMAND_HELP: readonly string[] = FILE.help.command;
 
@@ -211,7 +219,7 @@ function list(name: string, p: Policy): void {
 }
 for (const n of KEYED) list(n, { kind: 'keyed' });
 for (const [n, merge] of Object.entries(SPLIT)) list(n, { kind: 'split', merge });
-for (const n of LOCAL) list(n, { kind: 'local' });
+for (const n of LOCAL_COMMANDS) list(n, { kind: 'local' });
 for (const [reason, names] of DENIED) for (const n of names) list(n, { kind: 'denied', reason });
 
 const UNCLASSIFIED: Policy = { kind: 'denied', reason: 'this command is not classified by the proxy' };
@@ -390,17 +398,29 @@ export function unknownSubcommandError(args: ArgsView): string {
 }
 
 /**
- * Everything the proxy needs before routing, in Redis's order of checks: unknown command, unknown
- * subcommand, arity, then the policy. Returns the spec when the request may proceed (keyed, split or
- * local; keyed/split still go through keyIndexes), or the full error line (without '-') to send.
+ * Redis's checks before a command runs, on the result of lookupCommand: unknown command, unknown
+ * subcommand, then arity. '' when the request passes, else the full error line (without '-'). The
+ * proxy's dispatcher calls exactly this (then its own checks: auth, transaction, policy).
  */
-export function resolveCommand(args: ArgsView): CommandSpec | string {
-  const spec = lookupCommand(args);
+export function precheckCommand(spec: CommandSpec | undefined, args: ArgsView): string {
   if (spec === undefined) return unknownCommandError(args);
   if (spec.isContainer && args.argc >= 2) return unknownSubcommandError(args);
   if (!checkArity(spec, args.argc)) return spec.arityError;
-  if (spec.policy.kind === 'denied') return spec.deniedError;
-  return spec;
+  return '';
+}
+
+/**
+ * Everything the table decides before routing, in Redis's order of checks: unknown command, unknown
+ * subcommand, arity (precheckCommand), then the policy. Returns the spec when the request may proceed
+ * (keyed, split or local; keyed/split still go through keyIndexes), or the full error line (without
+ * '-') to send.
+ */
+export function resolveCommand(args: ArgsView): CommandSpec | string {
+  const spec = lookupCommand(args);
+  const err = precheckCommand(spec, args);
+  if (err !== '') return err;
+  if (spec!.policy.kind === 'denied') return spec!.deniedError;
+  return spec!;
 }
 
 /** For tests and reviewers: table names that are duplicated or unknown to Redis 7.0. */

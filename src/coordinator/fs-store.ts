@@ -4,6 +4,8 @@
 //   {root}/ephemeral/<path>   owner record of an ephemeral node or lock: JSON {pid, host, token,
 //                             ttlMs, kind}; its mtime is the owner's heartbeat (touched every ttl/3)
 //   {root}/shardis.lck        mutation lock, taken with an exclusive create (O_EXCL) by every write
+//   {root}/data.lck           then flock'ed for the write too, as Codis's fs client does (fs-flock.ts),
+//                             so Codis tools writing the same directory and Shardis exclude each other
 // Several processes can share one root. Readers need no lock (rename is atomic). An ephemeral node
 // whose owner pid is dead (same host) or whose heartbeat is older than its ttl reads as absent and is
 // replaced by the next writer; that is how a standby takes a dead dashboard's lock. A lock-file left
@@ -16,8 +18,9 @@ import { promises as fsp, type Dirent } from 'node:fs';
 import { hostname } from 'node:os';
 import { basename, dirname, join } from 'node:path';
 import { childPath, segments, validatePath } from './paths.js';
+import { DataFileLock } from './fs-flock.js';
 import {
-  DEFAULT_EPHEMERAL_TTL_MS, DEFAULT_POLL_INTERVAL_MS, DEFAULT_TIMEOUT_MS, StoreError, coalesce, delay, notifyAll,
+  DEFAULT_EPHEMERAL_TTL_MS, DEFAULT_POLL_INTERVAL_MS, DEFAULT_TIMEOUT_MS, StoreError, coalesce, delay, LossNotifier,
   type EphemeralHandle, type Lease, type LockOptions, type Store, type StoreErrorCode, type StoreOptions, type Unwatch,
 } from './store.js';
 
@@ -63,6 +66,8 @@ export class FsStore implements Store {
   private readonly ephDir: string;
   private readonly tmpDir: string;
   private readonly lockFile: string;
+  /** Codis's flock on data.lck, held with shardis.lck around every write. */
+  private readonly flock: DataFileLock;
   private readonly timeoutMs: number;
   private readonly ephemeralTtlMs: number;
   private readonly pollMs: number;
@@ -76,6 +81,7 @@ export class FsStore implements Store {
     this.ephDir = join(root, 'ephemeral');
     this.tmpDir = join(root, 'tmp');
     this.lockFile = join(root, 'shardis.lck');
+    this.flock = new DataFileLock(join(root, 'data.lck'));
     this.timeoutMs = opts.timeoutMs ?? DEFAULT_TIMEOUT_MS;
     this.ephemeralTtlMs = opts.ephemeralTtlMs ?? DEFAULT_EPHEMERAL_TTL_MS;
     this.pollMs = opts.pollIntervalMs ?? DEFAULT_POLL_INTERVAL_MS;
@@ -152,9 +158,19 @@ export class FsStore implements Store {
       await delay(backoff + Math.random() * backoff);
       backoff = Math.min(backoff * 2, 25);
     }
+    let flocked = false;
     try {
+      try {
+        // (Codis holds it only for the length of one write: the store's own timeout applies.)
+        await this.flock.acquire(Date.now() + this.timeoutMs);
+      } catch (e) {
+        const m = (e as Error).message;
+        throw this.err(m.includes('stayed flocked') ? 'TIMEOUT' : 'IO', op, path, m, e);
+      }
+      flocked = true;
       return await fn();
     } finally {
+      if (flocked) await this.flock.release().catch(() => undefined);
       try {
         if ((await fsp.readFile(this.lockFile, 'utf8')) === content) await fsp.unlink(this.lockFile);
       } catch { /* broken by someone else as stale: nothing to release */ }
@@ -483,6 +499,7 @@ export class FsStore implements Store {
     this.closed = true;
     for (const w of [...this.watchers]) w();
     await Promise.all([...this.keepers].map((k) => k.stop(true).catch(() => undefined)));
+    this.flock.close();
   }
 
   // ---- used by Keeper -----------------------------------------------------------------------------
@@ -545,9 +562,8 @@ class Keeper implements EphemeralHandle, Lease {
   readonly record: OwnerRecord;
   private timer: NodeJS.Timeout | undefined;
   private lastBeat = Date.now();
-  private lostCbs = new Set<(err: StoreError) => void>();
   private active = true;
-  private lostErr: StoreError | null = null;
+  private readonly loss = new LossNotifier();
   private beatRun: Promise<void> | null = null;
   private inLoss = false;
 
@@ -562,7 +578,7 @@ class Keeper implements EphemeralHandle, Lease {
   }
 
   get held(): boolean {
-    return this.active && this.lostErr === null;
+    return this.active && this.loss.lost === null;
   }
 
   start(): void {
@@ -597,14 +613,11 @@ class Keeper implements EphemeralHandle, Lease {
       : 'the node or its owner record was removed or replaced by another process';
     const err = this.store.makeErr('LOST', this.mode === 'lock' ? 'lock' : 'ephemeral', this.path, why);
     if (this.mode === 'lock') {
-      this.lostErr = err;
-      this.stopTimer();
-      this.store.unregister(this);
+      this.loss.loseForGood(err, () => { this.stopTimer(); this.store.unregister(this); });
       if (result === 'late') await this.store.removeIfOwned(this.path, this.record.token).catch(() => undefined);
-      notifyAll(this.lostCbs, err);
       return;
     }
-    if (!this.inLoss) notifyAll(this.lostCbs, err); // once per loss, not once per failed retry
+    if (!this.inLoss) this.loss.report(err); // once per loss, not once per failed retry
     this.inLoss = true;
     try {
       await this.store.rewrite(this.path, this.record, this.data);
@@ -639,14 +652,10 @@ class Keeper implements EphemeralHandle, Lease {
     this.stopTimer();
     this.store.unregister(this);
     await this.beatRun; // a re-create in flight finishes first, so the node is removed after it
-    if (removeNode && this.lostErr === null) await this.store.removeIfOwned(this.path, this.record.token);
+    if (removeNode && this.loss.lost === null) await this.store.removeIfOwned(this.path, this.record.token);
   }
 
   onLost(cb: (err: StoreError) => void): void {
-    this.lostCbs.add(cb);
-    if (this.lostErr) {
-      const e = this.lostErr;
-      process.nextTick(() => notifyAll([cb], e));
-    }
+    this.loss.onLost(cb);
   }
 }

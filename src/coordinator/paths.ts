@@ -6,7 +6,7 @@
 //   /codis3/<product>/proxy/proxy-<token>   Proxy
 //   /codis3/<product>/sentinel              Sentinel
 //   /jodis/<product>/proxy-<token>          jodis registration (ephemeral)
-import { StoreError, type Store } from './store.js';
+import { StoreError } from './store-error.js';
 
 export const CODIS_ROOT = '/codis3';
 export const JODIS_ROOT = '/jodis';
@@ -60,7 +60,7 @@ export function proxyTokenFromPath(path: string): string | null {
 }
 
 /** Product names found under `/codis3` (what `codis-admin --dashboard-list` and codis-fe show), sorted. */
-export async function listProducts(store: Store): Promise<string[]> {
+export async function listProducts(store: { list(path: string): Promise<string[]> }): Promise<string[]> {
   const children = await store.list(CODIS_ROOT);
   return children.map(baseName).filter(isValidProductName).sort();
 }

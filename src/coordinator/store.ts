@@ -8,46 +8,9 @@
 
 import { validatePath } from './paths.js';
 
-/** Which coordinator backend a store talks to. */
-export type StoreKind = 'filesystem' | 'etcd' | 'zookeeper';
-
-export type StoreErrorCode =
-  /** `create` / `createEphemeral` found the node already present. */
-  | 'EXISTS'
-  /** `delete` of a node that still has children. */
-  | 'NOT_EMPTY'
-  /** The path cannot hold data here (filesystem: it is a directory, or a parent is a file). */
-  | 'CONFLICT'
-  /** The path is not an absolute, normalised coordinator path. */
-  | 'BAD_PATH'
-  /** The coordinator cannot be reached (server down, connection refused, session expired). */
-  | 'UNAVAILABLE'
-  /** The operation did not complete within the store's timeout; its outcome is unknown. */
-  | 'TIMEOUT'
-  /** The store (or the handle) was closed. */
-  | 'CLOSED'
-  /** A lease or ephemeral entry was lost (session expired, lease not renewed, node removed). */
-  | 'LOST'
-  /** A local I/O error (filesystem backend) or an unexpected server error. */
-  | 'IO';
-
-/** The only error type stores throw. `message` names the coordinator, the operation and the path. */
-export class StoreError extends Error {
-  override readonly name = 'StoreError';
-  constructor(
-    readonly code: StoreErrorCode,
-    message: string,
-    readonly kind?: StoreKind,
-    readonly path?: string,
-    options?: { cause?: unknown },
-  ) {
-    super(message, options);
-  }
-}
-
-export function isStoreError(e: unknown, code?: StoreErrorCode): e is StoreError {
-  return e instanceof StoreError && (code === undefined || e.code === code);
-}
+// The error type lives in store-error.ts (paths.ts throws it too, without importing this file).
+export { StoreError, isStoreError, type StoreErrorCode, type StoreKind } from './store-error.js';
+import { StoreError, type StoreKind } from './store-error.js';
 
 /** Handle for a node that lives only as long as its owner (`Store.createEphemeral`). */
 export interface EphemeralHandle {
@@ -195,6 +158,37 @@ export function coalesce(fn: () => void | Promise<void>): () => void {
     if (running) { again = true; return; }
     void run();
   };
+}
+
+/**
+ * The loss reporting every lease and ephemeral handle shares (their `onLost`): a lock lost for good
+ * is remembered and also reported to callbacks added later (on the next tick); an ephemeral node
+ * that is being re-created is reported once per loss and not remembered.
+ */
+export class LossNotifier {
+  private readonly cbs = new Set<(err: StoreError) => void>();
+  private final: StoreError | null = null;
+
+  /** The error of a loss for good, or null. */
+  get lost(): StoreError | null { return this.final; }
+
+  onLost(cb: (err: StoreError) => void): void {
+    this.cbs.add(cb);
+    const e = this.final;
+    if (e) process.nextTick(() => notifyAll([cb], e));
+  }
+
+  /** Lost for good (a lock): remembered (so `lost` is set while `cleanup` runs), then reported. */
+  loseForGood(err: StoreError, cleanup?: () => void): void {
+    this.final = err;
+    cleanup?.();
+    notifyAll(this.cbs, err);
+  }
+
+  /** Lost for now (an ephemeral node being re-created): reported only. */
+  report(err: StoreError): void {
+    notifyAll(this.cbs, err);
+  }
 }
 
 /** Calls each callback with `err`, isolating their exceptions. */

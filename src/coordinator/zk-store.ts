@@ -14,7 +14,7 @@
 import zookeeper, { type Client, type Exception, type Stat } from 'node-zookeeper-client';
 import { childPath, parentPath, validatePath } from './paths.js';
 import {
-  DEFAULT_EPHEMERAL_TTL_MS, DEFAULT_TIMEOUT_MS, StoreError, coalesce, delay, notifyAll,
+  DEFAULT_EPHEMERAL_TTL_MS, DEFAULT_TIMEOUT_MS, StoreError, coalesce, delay, LossNotifier,
   type EphemeralHandle, type Lease, type LockOptions, type Store, type StoreErrorCode, type StoreOptions, type Unwatch, updatePipelined,
 } from './store.js';
 
@@ -466,7 +466,7 @@ export class ZkStore implements Store {
 class ZkEphemeral implements EphemeralHandle {
   private active = true;
   private recovery: Promise<void> | null = null;
-  private readonly lostCbs = new Set<(err: StoreError) => void>();
+  private readonly loss = new LossNotifier();
   private watcher: (() => void) | null = null;
 
   constructor(private readonly store: ZkStore, readonly path: string, private data: Buffer) {}
@@ -499,7 +499,7 @@ class ZkEphemeral implements EphemeralHandle {
 
   private lost(why: string): void {
     if (!this.active) return;
-    notifyAll(this.lostCbs, new StoreError('LOST', `${this.store.describe}: ephemeral ${this.path}: ${why}`, 'zookeeper', this.path));
+    this.loss.report(new StoreError('LOST', `${this.store.describe}: ephemeral ${this.path}: ${why}`, 'zookeeper', this.path));
     this.startRecovery();
   }
 
@@ -544,21 +544,20 @@ class ZkEphemeral implements EphemeralHandle {
   }
 
   onLost(cb: (err: StoreError) => void): void {
-    this.lostCbs.add(cb);
+    this.loss.onLost(cb);
   }
 }
 
 /** A lock: an ephemeral znode in a session of its own whose timeout is the lock's ttl. */
 class ZkLock implements Lease {
   private active = true;
-  private lostErr: StoreError | null = null;
-  private readonly lostCbs = new Set<(err: StoreError) => void>();
+  private readonly loss = new LossNotifier();
   private timer: NodeJS.Timeout | undefined;
 
   constructor(private readonly store: ZkStore, private readonly session: ZkSession, readonly path: string) {}
 
   get held(): boolean {
-    return this.active && this.lostErr === null;
+    return this.active && this.loss.lost === null;
   }
 
   async start(): Promise<void> {
@@ -586,9 +585,8 @@ class ZkLock implements Lease {
 
   private lose(why: string): void {
     if (!this.held) return;
-    this.lostErr = new StoreError('LOST', `${this.store.describe}: lock ${this.path}: ${why}`, 'zookeeper', this.path);
-    this.shutdown();
-    notifyAll(this.lostCbs, this.lostErr);
+    const err = new StoreError('LOST', `${this.store.describe}: lock ${this.path}: ${why}`, 'zookeeper', this.path);
+    this.loss.loseForGood(err, () => this.shutdown());
   }
 
   private shutdown(): void {
@@ -614,10 +612,6 @@ class ZkLock implements Lease {
   }
 
   onLost(cb: (err: StoreError) => void): void {
-    this.lostCbs.add(cb);
-    if (this.lostErr) {
-      const e = this.lostErr;
-      process.nextTick(() => notifyAll([cb], e));
-    }
+    this.loss.onLost(cb);
   }
 }

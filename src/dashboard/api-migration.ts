@@ -6,7 +6,7 @@ import { badRequest } from './errors.js';
 import { parseGroupId, parseSlotId, type Topom } from './topom.js';
 
 type Req = FastifyRequest<{ Params: Record<string, string>; Querystring: Record<string, string> }>;
-type Put = (path: string, fn: (req: Req, t: Topom) => Promise<unknown>) => void;
+type Put = (path: string, fn: (req: Req, t: Topom) => Promise<unknown>, codis?: (result: unknown) => unknown) => void;
 type Get = (path: string, fn: (req: Req, t: Topom) => unknown) => void;
 
 function bool01(v: string | undefined, what: string): boolean {
@@ -39,7 +39,8 @@ export function registerMigrationRoutes(app: FastifyInstance, put: Put, getAuthe
   });
   put(`${P}/disabled/:token/:value`, async (req, t) => t.actions.setDisabled(bool01(req.params.value, 'disabled')));
   put(`${P}/drain/:token/:gid/:confirm`, (req, t) => t.actions.drainGroup(parseGroupId(req.params.gid), bool01(req.params.confirm, 'confirm')));
-  put('/api/topom/slots/rebalance/:token/:confirm', (req, t) => t.actions.rebalance(bool01(req.params.confirm, 'confirm')));
+  // Codis's tools read the rebalance plan as a flat {"<slot>": gid}.
+  put('/api/topom/slots/rebalance/:token/:confirm', (req, t) => t.actions.rebalance(bool01(req.params.confirm, 'confirm')), (r) => (r as { plan: unknown }).plan);
   getAuthed(`${P}/progress/:token`, (_r, t) => t.actions.statsSection());
   app.get('/topom/slots/progress', async () => active().actions.statsSection());
 }

@@ -3,6 +3,7 @@
 import { type OptionSpec, type OptionValues, defaults } from '../util/options.js';
 import { parseStoreSpec, specFromNameAndAddr, formatStoreSpec } from '../coordinator/index.js';
 import { defaultAdminToken } from '../models/auth.js';
+import { codisConfigFields } from './codis-config.js';
 
 export const DASHBOARD_OPTIONS: OptionSpec[] = [
   { key: 'coordinator', type: 'string', default: '', doc: 'Where metadata and the product lock live: filesystem:DIR, etcd:HOST:PORT[,..] or zookeeper:HOST:PORT[,..]. Empty: use coordinator_name + coordinator_addr.' },
@@ -12,6 +13,7 @@ export const DASHBOARD_OPTIONS: OptionSpec[] = [
   { key: 'product_auth', type: 'string', default: '', doc: 'Redis password of the group servers (AUTH); also part of the proxies\' API key.' },
   { key: 'admin_addr', type: 'string', default: '127.0.0.1:18080', doc: 'Address of the dashboard HTTP API (host:port; port 0 picks a free one).' },
   { key: 'admin_token', type: 'string', default: '', doc: 'Token for mutating API calls. Empty: derived as sha256("Shardis-Admin-[product]-[product_auth]"), first 32 hex chars.' },
+  { key: 'codis_compat_xauth', type: 'bool', default: false, doc: 'Also accept Codis 3.2\'s dashboard token, sha256("Codis-XAuth-[product]") (first 32 hex chars), so the unchanged codis-admin and codis-fe can operate this dashboard. WEAKER: that token is derived from the product name alone (anyone who knows the name can change the cluster); turn it on only where the API is reachable by trusted hosts, e.g. for a migration from Codis.' },
   { key: 'lock_ttl', type: 'duration', default: '5s', doc: 'How long the product lock outlives a dashboard that died without releasing it (kill -9, network cut).' },
   { key: 'lock_retry', type: 'duration', default: '1s', doc: 'How often a standby dashboard retries to take the product lock.' },
   { key: 'proxy_push_timeout', type: 'duration', default: '3s', doc: 'Time a proxy has to acknowledge a slot table push (or any admin call) before it is reported unreachable.' },
@@ -26,6 +28,7 @@ export const DASHBOARD_OPTIONS: OptionSpec[] = [
   { key: 'migration_busy_percent', type: 'int', default: 10, doc: 'While clients are active (the proxies report more than 100 ops/s), the background executor keeps each source busy at most this share of the time: after each batch it rests for the time the batch took × (100 − p) / p, and proxies move the keys clients touch meanwhile. On an idle cluster it runs at full speed. 100 = always full speed; also settable through the API.' },
   { key: 'migration_interval', type: 'int', default: 0, doc: 'Sleep between migration batches, in microseconds (0..1000000); also settable through the API.' },
   { key: 'migration_fence_timeout', type: 'duration', default: '10s', doc: 'A proxy whose admin API refuses connections (its process is gone) for this long while a migration step needs its acknowledgement is removed (fenced out). A proxy that answers slowly or not at all is never removed automatically: the step waits (remove it with proxy remove --force).' },
+  { key: 'console_read_only', type: 'bool', default: false, doc: 'Let the web console (`/console/`, `shardis fe`) show this product without the admin token (read-only: every action still needs the token).' },
   { key: 'log_level', type: 'string', default: 'info', doc: 'Log level: debug, info, warn, error.' },
   { key: 'sentinel_client_timeout', type: 'duration', default: '10s', doc: 'Deadline of one sentinel admin command (MONITOR, SET, REMOVE, FLUSHCONFIG).' },
   { key: 'sentinel_quorum', type: 'int', default: 2, doc: 'SENTINEL MONITOR quorum: sentinels that must agree a master is down before a failover.' },
@@ -45,6 +48,8 @@ export interface DashboardConfig {
   adminToken: string;
   /** True when admin_token was left empty and derived. */
   adminTokenDerived: boolean;
+  /** Accept Codis's product-only token too (codis_compat_xauth). */
+  codisCompatXauth: boolean;
   lockTtl: number;
   lockRetry: number;
   proxyPushTimeout: number;
@@ -67,6 +72,8 @@ export interface DashboardConfig {
   sentinelFailoverTimeout: number;
   sentinelNotificationScript: string;
   sentinelClientReconfigScript: string;
+  /** The web console may show data without the admin token. */
+  consoleReadOnly: boolean;
 }
 
 export function toDashboardConfig(v: OptionValues): DashboardConfig {
@@ -82,6 +89,7 @@ export function toDashboardConfig(v: OptionValues): DashboardConfig {
     adminAddr: s('admin_addr'),
     adminToken: s('admin_token') || defaultAdminToken(productName, s('product_auth')),
     adminTokenDerived: !s('admin_token'),
+    codisCompatXauth: v.codis_compat_xauth === true,
     lockTtl: n('lock_ttl'),
     lockRetry: n('lock_retry'),
     proxyPushTimeout: n('proxy_push_timeout'),
@@ -104,6 +112,7 @@ export function toDashboardConfig(v: OptionValues): DashboardConfig {
     sentinelFailoverTimeout: n('sentinel_failover_timeout'),
     sentinelNotificationScript: s('sentinel_notification_script'),
     sentinelClientReconfigScript: s('sentinel_client_reconfig_script'),
+    consoleReadOnly: v.console_read_only === true,
   };
   if (cfg.sentinelQuorum < 1) throw new Error('sentinel_quorum must be at least 1');
   if (cfg.sentinelDownAfter < 100) throw new Error('sentinel_down_after must be at least 100ms');
@@ -128,5 +137,8 @@ export function publicDashboardConfig(c: DashboardConfig): Record<string, unknow
     stats_period_ms: c.statsPeriod, stats_timeout_ms: c.statsTimeout, log_level: c.logLevel,
     sentinel_quorum: c.sentinelQuorum, sentinel_parallel_syncs: c.sentinelParallelSyncs, sentinel_down_after_ms: c.sentinelDownAfter,
     sentinel_failover_timeout_ms: c.sentinelFailoverTimeout, sentinel_client_timeout_ms: c.sentinelClientTimeout,
+    codis_compat_xauth: c.codisCompatXauth,
+    // Codis 3.2's Config fields (names and types as codis-admin and codis-fe decode them).
+    ...codisConfigFields(c),
   };
 }

@@ -18,7 +18,7 @@ export class ProxyCallError extends Error {
 export interface ProxyStatsReply {
   online?: boolean;
   closed?: boolean;
-  ops?: { total?: number };
+  ops?: { total?: number; qps?: number; [k: string]: unknown };
   [k: string]: unknown;
 }
 

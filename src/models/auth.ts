@@ -9,6 +9,15 @@ export function defaultAdminToken(product: string, productAuth: string): string 
   return createHash('sha256').update(`Shardis-Admin-[${product}]-[${productAuth}]`).digest('hex').slice(0, 32);
 }
 
+/**
+ * Codis 3.2's dashboard token (what codis-admin and codis-fe send): first 32 hex chars of
+ * sha256("Codis-XAuth-[<product>]"). It does not depend on any secret; the dashboard accepts it only
+ * with codis_compat_xauth = true.
+ */
+export function codisDashboardXAuth(product: string): string {
+  return createHash('sha256').update(`Codis-XAuth-[${product}]`).digest('hex').slice(0, 32);
+}
+
 /** Constant-time comparison of two tokens (false for different lengths). */
 export function tokensEqual(a: string, b: string): boolean {
   const x = Buffer.from(a);

@@ -1,13 +1,15 @@
 // The proxy's admin HTTP API (Codis-compatible paths): health, overview, model, stats, slot table
 // (read and replace), start, stats reset, shutdown, and Prometheus /metrics. Mutating calls need the
 // proxy's xauth in the path, as Codis's dashboard sends it.
+import type { TlsOptions } from 'node:tls';
 import Fastify, { type FastifyInstance } from 'fastify';
 import { parseSlots, type Slot } from '../models/slot.js';
 import type { ProxyModel } from '../models/proxy.js';
 import type { StatsSnapshot } from './stats.js';
 import { renderMetrics } from './metrics.js';
-import { splitHostPort } from './config.js';
+import { parseAddr } from '../util/address.js';
 import { VERSION } from '../version.js';
+import { codisStatsFields, RateMeter } from './codis-view.js';
 
 /** What the API needs from a proxy (one process, or the primary of --workers N). */
 export interface ProxyControl {
@@ -28,25 +30,33 @@ export interface ProxyControl {
   sentinels?(): Promise<unknown>;
 }
 
-function statsJson(s: StatsSnapshot, online: boolean): Record<string, unknown> {
+function statsJson(s: StatsSnapshot, online: boolean, rate: RateMeter, primaryOnly: boolean): Record<string, unknown> {
+  const codis = codisStatsFields(s, rate.read(s.opsTotal), primaryOnly);
   return {
     online,
+    closed: codis.closed,
     ops: {
-      total: s.opsTotal, fails: s.opsErrors,
+      total: s.opsTotal, fails: s.opsErrors, qps: codis.qps, redis: { errors: codis.redisErrors },
       cmd: s.commands.map((c) => ({ opstr: c.name.toUpperCase(), calls: c.calls, usecs: Math.round(c.usecs), usecs_percall: c.calls ? Math.round(c.usecs / c.calls) : 0, fails: c.errors })),
     },
     sessions: { total: s.sessionsTotal, alive: s.sessionsAlive },
     migration: { move_calls: s.migration.calls, keys_moved: s.migration.keysMoved, in_place: s.migration.inPlace, waits: s.migration.waits, errors: s.migration.errors },
     protocol_errors: s.protocolErrors,
+    // Requests routed to each slot (index = slot id), cumulative since start or the last stats reset.
+    slot_ops: s.slotOps,
     rejected_connections: s.rejectedConnections,
     backends: s.backends,
-    rusage: { mem: s.rss },
+    rusage: { mem: s.rss, ...codis.rusage },
+    backend: codis.backend,
     uptime_ms: Date.now() - s.startTime,
   };
 }
 
-export async function startAdminApi(ctl: ProxyControl, addr: string): Promise<{ app: FastifyInstance; port: number }> {
-  const app = Fastify({ logger: false, bodyLimit: 16 * 1024 * 1024 });
+/** `https`: serve over TLS with these options (admin_tls). */
+export async function startAdminApi(ctl: ProxyControl, addr: string, https?: TlsOptions): Promise<{ app: FastifyInstance; port: number }> {
+  const app = (https ? Fastify({ logger: false, bodyLimit: 16 * 1024 * 1024, https }) : Fastify({ logger: false, bodyLimit: 16 * 1024 * 1024 })) as unknown as FastifyInstance;
+  const rate = new RateMeter();
+  const stats = async (): Promise<Record<string, unknown>> => statsJson(await ctl.snapshot(), ctl.online(), rate, ctl.config().backend_primary_only !== false);
   const auth = (xauth: string): void => {
     if (xauth !== ctl.xauth) throw Object.assign(new Error('invalid xauth: use the proxy xauth derived from product_name, product_auth and the proxy token'), { statusCode: 403 });
   };
@@ -56,17 +66,17 @@ export async function startAdminApi(ctl: ProxyControl, addr: string): Promise<{ 
   });
   app.get('/', async (_req, reply) => reply.redirect('/proxy'));
   app.get('/health', async () => ({ status: 'ok', online: ctl.online(), version: VERSION }));
-  app.get('/proxy', async () => ({ version: VERSION, config: ctl.config(), model: ctl.model(), stats: statsJson(await ctl.snapshot(), ctl.online()), slots: ctl.slots() }));
+  app.get('/proxy', async () => ({ version: VERSION, compile: '', config: ctl.config(), model: ctl.model(), stats: await stats(), slots: ctl.slots() }));
   app.get('/proxy/model', async () => ctl.model());
   app.get('/api/proxy/model', async () => ctl.model());
-  app.get('/proxy/stats', async () => statsJson(await ctl.snapshot(), ctl.online()));
+  app.get('/proxy/stats', async () => stats());
   app.get('/proxy/slots', async () => ctl.slots());
   app.get('/metrics', async (_req, reply) => {
     void reply.header('content-type', 'text/plain; version=0.0.4; charset=utf-8');
     return renderMetrics(await ctl.snapshot(), ctl.product);
   });
   app.get<{ Params: { xauth: string } }>('/api/proxy/xping/:xauth', async (req) => { auth(req.params.xauth); return 'OK'; });
-  app.get<{ Params: { xauth: string } }>('/api/proxy/stats/:xauth', async (req) => { auth(req.params.xauth); return statsJson(await ctl.snapshot(), ctl.online()); });
+  app.get<{ Params: { xauth: string } }>('/api/proxy/stats/:xauth', async (req) => { auth(req.params.xauth); return stats(); });
   app.get<{ Params: { xauth: string } }>('/api/proxy/slots/:xauth', async (req) => { auth(req.params.xauth); return ctl.slots(); });
   app.put<{ Params: { xauth: string } }>('/api/proxy/fillslots/:xauth', async (req) => {
     auth(req.params.xauth);
@@ -95,7 +105,7 @@ export async function startAdminApi(ctl: ProxyControl, addr: string): Promise<{ 
     setImmediate(() => { void ctl.shutdown(); });
     return 'OK';
   });
-  const { host, port } = splitHostPort(addr);
+  const { host, port } = parseAddr(addr, { allowEmptyHost: true, allowPortZero: true });
   await app.listen({ host, port });
   const a = app.server.address();
   return { app, port: typeof a === 'object' && a ? a.port : port };

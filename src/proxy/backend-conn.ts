@@ -2,6 +2,8 @@
 // writes requests batched per event-loop turn, matches replies to requests in FIFO order, reconnects
 // with back-off, and fails every queued request at once with an error reply when the link dies.
 import net from 'node:net';
+import tls from 'node:tls';
+import { parseAddr } from '../util/address.js';
 import { scanReply, replyNeed, isErrorReply } from '../resp/reply-scanner.js';
 import { encodeCommand, errorReply } from '../resp/encode.js';
 
@@ -17,6 +19,8 @@ export interface BackendOptions {
   pingPeriod: number;
   maxPipeline: number;
   keepalive: number;
+  /** TLS towards the servers (backend_tls); absent: plain TCP. */
+  tls?: tls.ConnectionOptions;
   /** Told about a -READONLY reply or a lost connection (the HA watcher re-resolves the master). */
   onTrouble?: (addr: string, why: string) => void;
 }
@@ -91,14 +95,20 @@ export class BackendConn {
   };
 
   private connect(): void {
-    const i = this.addr.lastIndexOf(':');
-    const host = this.addr.slice(0, i), port = Number(this.addr.slice(i + 1));
+    const { host, port } = parseAddr(this.addr);
     this.state = 'connecting';
-    const s = net.connect({ host, port, noDelay: true });
+    const t = this.opts.tls;
+    let s: net.Socket;
+    if (t) {
+      const o: tls.ConnectionOptions = { ...t, host, port };
+      if (o.servername === undefined && net.isIP(host) === 0) o.servername = host;
+      s = tls.connect(o);
+      s.setNoDelay(true);
+    } else s = net.connect({ host, port, noDelay: true });
     this.socket = s;
     this.rest = null; this.held = []; this.heldLen = 0; this.need = 0;
     const timer = setTimeout(() => this.fail(s, `connect timeout after ${this.opts.connectTimeout} ms`), this.opts.connectTimeout);
-    s.once('connect', () => {
+    s.once(t ? 'secureConnect' : 'connect', () => {
       clearTimeout(timer);
       if (this.socket !== s) return;
       if (this.opts.keepalive > 0) s.setKeepAlive(true, this.opts.keepalive);

@@ -33,6 +33,20 @@ export const PROXY_OPTIONS: OptionSpec[] = [
   { key: 'session_keepalive_period', type: 'duration', default: '75s', doc: 'TCP keepalive on client connections (0 disables).' },
   { key: 'session_break_on_failure', type: 'bool', default: false, doc: 'Close a session after a proxy-side error (Codis compatibility); off by default.' },
   { key: 'session_allow_flush', type: 'bool', default: true, doc: 'Allow FLUSHDB/FLUSHALL (sent to every group master).' },
+  { key: 'acl_users', type: 'string[]', default: [], doc: 'Client users in Redis ACL syntax, one "user <name> <rules...>" line each (on/off, >password, nopass, +@category, -command, +command|sub, ~pattern, %R~/%W~, &channel, allkeys, allcommands, resetkeys ...). Without a "default" line, the default user is "on nopass ~* &* +@all", with session_auth as its password when set.' },
+  { key: 'acl_file', type: 'string', default: '', doc: 'A file of "user ..." lines (Redis aclfile format) read at start, in addition to acl_users.' },
+  { key: 'proxy_tls_addr', type: 'string', default: '', doc: 'Also accept TLS clients on this host:port (empty: no TLS listener). Plain proxy_addr keeps working beside it.' },
+  { key: 'tls_cert_file', type: 'string', default: '', doc: 'PEM certificate the proxy presents to TLS clients (and on its HTTPS admin API when admin_tls is on).' },
+  { key: 'tls_key_file', type: 'string', default: '', doc: 'PEM private key of tls_cert_file.' },
+  { key: 'tls_ca_cert_file', type: 'string', default: '', doc: 'PEM CA bundle that client certificates must be signed by (used when tls_auth_clients is yes or optional).' },
+  { key: 'tls_auth_clients', type: 'string', default: 'no', doc: 'Client certificates on the TLS listener: no, yes (required and verified) or optional (verified when given). TLS 1.2 is the minimum version.' },
+  { key: 'admin_tls', type: 'bool', default: false, doc: 'Serve the admin API over HTTPS with tls_cert_file / tls_key_file.' },
+  { key: 'backend_tls', type: 'bool', default: false, doc: 'Connect to the redis-servers (the addresses in the slot table, i.e. their tls-port) and sentinels with TLS.' },
+  { key: 'backend_tls_ca_cert_file', type: 'string', default: '', doc: 'PEM CA bundle that backend server certificates must be signed by (empty: the system CAs).' },
+  { key: 'backend_tls_cert_file', type: 'string', default: '', doc: 'PEM client certificate for backends that require one (tls-auth-clients yes).' },
+  { key: 'backend_tls_key_file', type: 'string', default: '', doc: 'PEM private key of backend_tls_cert_file.' },
+  { key: 'backend_tls_server_name', type: 'string', default: '', doc: 'Name checked against the backend certificates (SNI); empty: the host of each backend address.' },
+  { key: 'session_max_querybuf', type: 'size', default: '1gb', doc: 'Most request bytes buffered for one client (a partial request included); past it the client gets an error and is disconnected, as with Redis client-query-buffer-limit.' },
   { key: 'migration_big_key_elements', type: 'int', default: 20000, doc: 'During a slot migration, a key with more elements than this is not moved by the proxy with one MIGRATE (it would block the source); the dashboard copies it in chunks and the request waits for it.' },
   { key: 'migration_lock_wait', type: 'duration', default: '15s', doc: 'How long a request may wait for a locked slot or a key being copied by a migration before it fails with TRYAGAIN.' },
   { key: 'slowlog_log_slower_than', type: 'int', default: 10000, doc: 'Commands slower than this many microseconds (parse to reply ready) go to the slow log (SLOWLOG GET); negative disables, 0 logs everything.' },
@@ -85,6 +99,25 @@ export interface ProxyConfig {
   logLevel: string;
   migrationBigKeyElements: number;
   migrationLockWait: number;
+  aclUsers: string[];
+  aclFile: string;
+  tls: TlsConfig;
+  maxQueryBuf: number;
+}
+
+/** TLS settings of one proxy (files are read when the listener or a backend connection starts). */
+export interface TlsConfig {
+  addr: string;
+  certFile: string;
+  keyFile: string;
+  caFile: string;
+  authClients: 'no' | 'yes' | 'optional';
+  admin: boolean;
+  backend: boolean;
+  backendCaFile: string;
+  backendCertFile: string;
+  backendKeyFile: string;
+  backendServerName: string;
 }
 
 export function toProxyConfig(v: OptionValues): ProxyConfig {
@@ -105,7 +138,19 @@ export function toProxyConfig(v: OptionValues): ProxyConfig {
     sessionKeepalive: n('session_keepalive_period'), breakOnFailure: b('session_break_on_failure'),
     allowFlush: b('session_allow_flush'), shutdownTimeout: n('shutdown_timeout'), slowlogSlowerThan: n('slowlog_log_slower_than'), slowlogMaxLen: n('slowlog_max_len'), logLevel: s('log_level'),
     migrationBigKeyElements: n('migration_big_key_elements'), migrationLockWait: n('migration_lock_wait'),
+    aclUsers: v['acl_users'] as string[], aclFile: s('acl_file'), maxQueryBuf: n('session_max_querybuf'),
+    tls: {
+      addr: s('proxy_tls_addr'), certFile: s('tls_cert_file'), keyFile: s('tls_key_file'), caFile: s('tls_ca_cert_file'),
+      authClients: s('tls_auth_clients') as TlsConfig['authClients'], admin: b('admin_tls'), backend: b('backend_tls'),
+      backendCaFile: s('backend_tls_ca_cert_file'), backendCertFile: s('backend_tls_cert_file'), backendKeyFile: s('backend_tls_key_file'),
+      backendServerName: s('backend_tls_server_name'),
+    },
   };
+  if (!['no', 'yes', 'optional'].includes(cfg.tls.authClients)) throw new Error(`tls_auth_clients must be no, yes or optional, not "${cfg.tls.authClients}"`);
+  if ((cfg.tls.addr !== '' || cfg.tls.admin) && (cfg.tls.certFile === '' || cfg.tls.keyFile === '')) {
+    throw new Error('proxy_tls_addr and admin_tls need tls_cert_file and tls_key_file');
+  }
+  if (cfg.tls.authClients !== 'no' && cfg.tls.caFile === '') throw new Error('tls_auth_clients yes/optional needs tls_ca_cert_file');
   if (!/^\w[\w.-]*$/.test(cfg.productName)) throw new Error(`product_name "${cfg.productName}" must match ^\\w[\\w.-]*$`);
   if (cfg.backendParallel < 1) throw new Error('backend_primary_parallel must be at least 1');
   if (cfg.databases < 1) throw new Error('backend_number_databases must be at least 1');
@@ -116,11 +161,3 @@ export function toProxyConfig(v: OptionValues): ProxyConfig {
 
 export const defaultProxyConfig = (): ProxyConfig => toProxyConfig(defaults(PROXY_OPTIONS));
 
-export function splitHostPort(addr: string): { host: string; port: number } {
-  const i = addr.lastIndexOf(':');
-  if (i < 0) throw new Error(`"${addr}" is not host:port`);
-  const host = addr.slice(0, i).replace(/^\[|\]$/g, '') || '0.0.0.0';
-  const port = Number(addr.slice(i + 1));
-  if (!Number.isInteger(port) || port < 0 || port > 65535) throw new Error(`"${addr}" has a bad port`);
-  return { host, port };
-}

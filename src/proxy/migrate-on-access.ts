@@ -16,67 +16,8 @@ import { slotOfRange } from '../slots/hash.js';
 import type { ReplySink } from './backend-conn.js';
 import type { Router } from './router.js';
 import type { CommandSpec } from '../commands/table.js';
-
-/** Key prefixes used by the migration machinery on the backends (never user data). */
-export const LOCK_PREFIX = '__shardis_lock:';
-export const TMP_PREFIX = '__shardis_tmp:';
-/** Set (per DB, on the source) of big keys a proxy is waiting for: the executor copies them first. */
-export const BIGKEYS_KEY = '__shardis_bigkeys';
-export const INTERNAL_PREFIX = '__shardis_';
-
-/**
- * KEYS = keys to move (no duplicates); ARGV = target host, port, db, timeout ms, auth ('' = none),
- * big-key threshold (elements; 0 = no limit), cap on the elements moved by this call (0 = none),
- * '1' to queue big keys for the executor. Returns one status character per key: `m` moved, `a`
- * absent from the source, `l` locked by the big-key copier, `b` too big for one MIGRATE (queued for
- * the executor's chunked copy when asked), `r` left for another call (the cap was reached). The
- * present keys that are neither locked nor big move in one `MIGRATE ... KEYS`, atomically on the
- * source. Proxies and the dashboard's executor both use it.
- * A lock is checked before existence: a locked key that is gone from the source (expired while being
- * copied) must still be waited for, or a write could land on the target before the copy is renamed
- * over it.
- */
-export const MIGRATE_KEYS_SCRIPT = `
-local big = tonumber(ARGV[6])
-local cap = tonumber(ARGV[7])
-local total = 0
-local st = {}
-local present = {}
-for i, k in ipairs(KEYS) do
-  if redis.call('EXISTS', '${LOCK_PREFIX}' .. k) == 1 then st[i] = 'l'
-  elseif redis.call('EXISTS', k) == 0 then st[i] = 'a'
-  else
-    local n = 0
-    if big > 0 or cap > 0 then
-      local t = redis.call('TYPE', k).ok
-      if t == 'hash' then n = redis.call('HLEN', k)
-      elseif t == 'list' then n = redis.call('LLEN', k)
-      elseif t == 'set' then n = redis.call('SCARD', k)
-      elseif t == 'zset' then n = redis.call('ZCARD', k)
-      elseif t == 'stream' then n = redis.call('XLEN', k) end
-    end
-    if n < 1 then n = 1 end
-    if big > 0 and n > big then
-      if ARGV[8] == '1' then redis.call('SADD', '${BIGKEYS_KEY}', k) end
-      st[i] = 'b'
-    elseif cap > 0 and #present > 0 and total + n > cap then
-      st[i] = 'r'
-    else
-      st[i] = 'm'
-      total = total + n
-      present[#present + 1] = k
-    end
-  end
-end
-if #present > 0 then
-  local args = {'MIGRATE', ARGV[1], ARGV[2], '', ARGV[3], ARGV[4], 'REPLACE'}
-  if ARGV[5] ~= '' then args[#args + 1] = 'AUTH'; args[#args + 1] = ARGV[5] end
-  args[#args + 1] = 'KEYS'
-  for i, k in ipairs(present) do args[#args + 1] = k end
-  redis.call(unpack(args))
-end
-return table.concat(st)
-`;
+import type { MigrationCounters } from './stats.js';
+import { LOCK_PREFIX, MIGRATE_KEYS_SCRIPT, migrateKeysArgs } from '../migration/key-move.js';
 
 /** Keys per script call (Lua's unpack() has a stack limit near 8000). */
 const KEYS_PER_CALL = 1000;
@@ -99,12 +40,10 @@ export interface MigrationHost {
   isClosed(): boolean;
 }
 
-const shas = new Map<string, string>();
-
 /** Runs a script on `addr` by its SHA; EVAL loads it when the server does not know it (NOSCRIPT). */
-async function evalScript(h: MigrationHost, addr: string, script: string, keys: Buffer[], args: Array<string | Buffer>): Promise<Buffer> {
-  let sha = shas.get(script);
-  if (sha === undefined) { sha = createHash('sha1').update(script).digest('hex'); shas.set(script, sha); }
+async function evalScript(m: MigrationState, h: MigrationHost, addr: string, script: string, keys: Buffer[], args: Array<string | Buffer>): Promise<Buffer> {
+  let sha = m.shas.get(script);
+  if (sha === undefined) { sha = createHash('sha1').update(script).digest('hex'); m.shas.set(script, sha); }
   const r = await send(h, addr, encodeCommand(['EVALSHA', sha, String(keys.length), ...keys, ...args]));
   if (r.toString('latin1', 0, 9) !== '-NOSCRIPT') return r;
   return send(h, addr, encodeCommand(['EVAL', script, String(keys.length), ...keys, ...args]));
@@ -159,11 +98,6 @@ export class GoneKeys {
   }
 }
 
-/** One cache per proxy process. */
-export const goneKeys = new GoneKeys();
-
-/** Counters shown in proxy stats and /metrics (one set per process, like the cache above). */
-export const migrationStats = { calls: 0, keysMoved: 0, inPlace: 0, waits: 0, errors: 0 };
 
 /**
  * KEYS = the request's one key; ARGV = the request. Runs the request on the source, atomically, if
@@ -199,7 +133,7 @@ export const canRunInPlace = (spec: CommandSpec, argc: number): boolean =>
  * request by the table — or 'locked' when the key or slot is locked (then take the move path, which
  * waits).
  */
-export async function runInPlace(h: MigrationHost, router: Router, req: Request, keyIdx: number): Promise<Buffer | 'gone' | 'locked'> {
+export async function runInPlace(m: MigrationState, h: MigrationHost, router: Router, req: Request, keyIdx: number): Promise<Buffer | 'gone' | 'locked'> {
   const { buf, offs } = req;
   const s = offs[2 * keyIdx]!, e = offs[2 * keyIdx + 1]!;
   const slot = slotOfRange(buf, s, e);
@@ -210,10 +144,10 @@ export async function runInPlace(h: MigrationHost, router: Router, req: Request,
   const args: Buffer[] = [];
   for (let i = 0; i < req.argc; i++) args.push(buf.subarray(offs[2 * i]!, offs[2 * i + 1]!));
   const key = buf.subarray(s, e);
-  const r = await evalScript(h, from, IN_PLACE_SCRIPT, [key], args);
-  if (r.equals(ABSENT)) { goneKeys.add(router, slot, key.toString('latin1'), gen); return 'gone'; }
+  const r = await evalScript(m, h, from, IN_PLACE_SCRIPT, [key], args);
+  if (r.equals(ABSENT)) { m.goneKeys.add(router, slot, key.toString('latin1'), gen); return 'gone'; }
   if (r.equals(LOCKED)) return 'locked';
-  migrationStats.inPlace++;
+  m.stats.inPlace++;
   return r;
 }
 
@@ -224,16 +158,11 @@ function statusOf(r: Buffer): string | null {
   return r.toString('latin1', nl + 2, nl + 2 + Number(r.toString('latin1', 1, nl)));
 }
 
-/** ARGV of MIGRATE_KEYS_SCRIPT (the proxies and the dashboard's executor both call it). */
-export function migrateKeysArgs(target: string, db: number, o: { timeoutMs: number; auth: string; bigKeyElements: number }, capElements: number, queueBig: boolean): string[] {
-  const i = target.lastIndexOf(':');
-  return [target.slice(0, i), target.slice(i + 1), String(db), String(o.timeoutMs), o.auth, String(o.bigKeyElements), String(capElements), queueBig ? '1' : '0'];
-}
 
 /** The key-move script on `addr`: no element cap, big keys queued for the executor. */
-async function runScript(h: MigrationHost, addr: string, keys: Buffer[], target: string, o: MigrateOptions): Promise<Buffer> {
-  migrationStats.calls++;
-  return evalScript(h, addr, MIGRATE_KEYS_SCRIPT, keys, migrateKeysArgs(target, h.db, o, 0, true));
+async function runScript(m: MigrationState, h: MigrationHost, addr: string, keys: Buffer[], target: string, o: MigrateOptions): Promise<Buffer> {
+  m.stats.calls++;
+  return evalScript(m, h, addr, MIGRATE_KEYS_SCRIPT, keys, migrateKeysArgs(target, h.db, o, 0, true));
 }
 
 interface MoveBatch {
@@ -253,6 +182,8 @@ interface MoveBatch {
 class MoveBatcher {
   private readonly open = new Map<string, MoveBatch>();
   private scheduled = false;
+
+  constructor(private readonly m: MigrationState) {}
 
   /** Resolves with one status character per key (see MIGRATE_KEYS_SCRIPT), or an error reply. */
   move(h: MigrationHost, from: string, to: string, keys: Buffer[], o: MigrateOptions): Promise<string | Buffer> {
@@ -285,33 +216,42 @@ class MoveBatcher {
     let status = '';
     let err: Buffer | null = null;
     for (let k = 0; k < b.keys.length && err === null; k += KEYS_PER_CALL) {
-      const r = await runScript(host, b.from, b.keys.slice(k, k + KEYS_PER_CALL), b.to, b.o);
+      const r = await runScript(this.m, host, b.from, b.keys.slice(k, k + KEYS_PER_CALL), b.to, b.o);
       const st = statusOf(r);
       if (st === null) {
-        migrationStats.errors++;
+        this.m.stats.errors++;
         const msg = isErrorReply(r) ? r.toString('latin1', 1, Math.min(r.length, 300)).trim() : 'unexpected reply';
         err = errorReply(`ERR proxy could not move keys from ${b.from} to ${b.to}: ${msg}`);
       } else status += st;
     }
-    for (let i = 0; i < status.length; i++) if (status.charCodeAt(i) === 109 /* m */) migrationStats.keysMoved++;
+    for (let i = 0; i < status.length; i++) if (status.charCodeAt(i) === 109 /* m */) this.m.stats.keysMoved++;
     for (const w of b.waiters) w.resolve(err ?? w.idx.map((i) => status[i]).join(''));
   }
 }
 
-const batcher = new MoveBatcher();
+/**
+ * Everything the migration path keeps per proxy (in its context, so two proxies in one process share
+ * nothing): the gone-keys cache, the counters, the per-turn move batcher and the script SHAs.
+ */
+export class MigrationState {
+  readonly goneKeys = new GoneKeys();
+  readonly stats: MigrationCounters = { calls: 0, keysMoved: 0, inPlace: 0, waits: 0, errors: 0 };
+  readonly shas = new Map<string, string>();
+  readonly batcher: MoveBatcher = new MoveBatcher(this);
+}
 
 /**
  * Moves the keys at argument indexes `argIdx` of `req` that live in migrating slots from their source
  * to their target, waiting for locked slots and locked keys. Resolves with null when the request can
  * now be routed by the slot table, or with an error reply.
  */
-export async function prepareKeys(h: MigrationHost, router: Router, req: Request, argIdx: readonly number[], o: MigrateOptions): Promise<Buffer | null> {
+export async function prepareKeys(m: MigrationState, h: MigrationHost, router: Router, req: Request, argIdx: readonly number[], o: MigrateOptions): Promise<Buffer | null> {
   const deadline = Date.now() + o.lockWaitMs;
   let delay = 1;
   // A locked slot is waited for until the next table change (the unlock), a locked key by polling.
   const backoff = async (slotLocked = false): Promise<boolean> => {
     if (Date.now() >= deadline || h.isClosed()) return false;
-    migrationStats.waits++;
+    m.stats.waits++;
     if (slotLocked) await router.nextChange(Math.min(50, Math.max(1, deadline - Date.now())));
     else await sleep(delay);
     delay = Math.min(20, delay * 2);
@@ -344,7 +284,7 @@ export async function prepareKeys(h: MigrationHost, router: Router, req: Request
     const version = router.version;
     const list = [...groups.values()];
     const gens = list.map((g) => g.slots.map((sl) => router.generation(sl)));
-    const results = await Promise.all(list.map((g) => batcher.move(h, g.from, g.to, g.keys, o)));
+    const results = await Promise.all(list.map((g) => m.batcher.move(h, g.from, g.to, g.keys, o)));
     let retry = false;
     for (let gi = 0; gi < list.length; gi++) {
       const r = results[gi]!, g = list[gi]!;
@@ -353,7 +293,7 @@ export async function prepareKeys(h: MigrationHost, router: Router, req: Request
       // the generation differs and the entries are simply never matched).
       for (let j = 0; j < g.keys.length; j++) {
         const st = r[j];
-        if (st === 'm' || st === 'a') goneKeys.add(router, g.slots[j]!, g.keys[j]!.toString('latin1'), gens[gi]![j]!);
+        if (st === 'm' || st === 'a') m.goneKeys.add(router, g.slots[j]!, g.keys[j]!.toString('latin1'), gens[gi]![j]!);
         else retry = true;
       }
     }

@@ -1,12 +1,19 @@
 // One proxy process: the client listener, its sessions, slot table and backend pool, and graceful
 // shutdown (stop accepting, let in-flight replies finish, close).
 import net from 'node:net';
+import tls from 'node:tls';
+import { readFileSync } from 'node:fs';
+import { AclUsers } from '../acl/users.js';
+import { backendTlsOptions, clientCertAcceptable, serverTlsOptions } from './tls.js';
 import { Router } from './router.js';
 import { BackendPool } from './backend-pool.js';
 import { ProxyStats, snapshotOf, type StatsSnapshot } from './stats.js';
-import { migrationStats } from './migrate-on-access.js';
+import { MigrationState } from './migrate-on-access.js';
+import { OutputFlusher } from './output-flusher.js';
+import { makeLogger, type Logger } from '../util/log.js';
 import { Session } from './session.js';
-import { splitHostPort, type ProxyConfig } from './config.js';
+import type { ProxyConfig } from './config.js';
+import { parseAddr } from '../util/address.js';
 import type { ProxyContext } from './context.js';
 import { errorReply } from '../resp/encode.js';
 import type { Slot } from '../models/slot.js';
@@ -17,15 +24,18 @@ import { ReplicaReads } from './replica-reads.js';
 export class ProxyServer {
   readonly ctx: ProxyContext;
   private server: net.Server | null = null;
+  private tlsServer: tls.Server | null = null;
   private closing = false;
   /** Follows sentinel failovers (idle until the dashboard pushes a sentinel list). */
   readonly ha: ProxySentinels;
   private lastTrouble = 0;
 
-  constructor(config: ProxyConfig, worker = 0) {
+  /** `log`: where the proxy's own events go (default: a pino logger named 'proxy' on stderr). */
+  constructor(config: ProxyConfig, worker = 0, log: Logger = makeLogger('proxy', config.logLevel)) {
     const pool = new BackendPool({
       auth: config.productAuth, connectTimeout: config.backendConnectTimeout, recvTimeout: config.backendRecvTimeout,
       pingPeriod: config.backendPingPeriod, maxPipeline: config.backendMaxPipeline, keepalive: config.backendKeepalive,
+      ...(config.tls.backend ? { tls: backendTlsOptions(config.tls) ?? {} } : {}),
       onTrouble: (addr, why) => {
         // At most one re-resolution per 100 ms however many requests fail.
         const t = Date.now();
@@ -34,12 +44,17 @@ export class ProxyServer {
         this.ha.backendTrouble(addr, why);
       },
     }, config.backendParallel);
-    this.ctx = { config, router: new Router(), pool, stats: new ProxyStats(config.slowlogMaxLen), sessions: new Set(), online: false, worker };
+    const router = new Router();
+    this.ctx = {
+      config, router, placement: router, pool, stats: new ProxyStats(config.slowlogMaxLen), sessions: new Set(), online: false, worker,
+      migration: new MigrationState(), flusher: new OutputFlusher(), nextSessionId: 1, acl: aclUsersOf(config),
+    };
+    const haLog = log.child({ component: 'proxy-ha', worker });
     this.ctx.replicas = new ReplicaReads(!config.primaryOnly);
     this.ha = new ProxySentinels({
       product: config.productName, auth: config.productAuth, router: this.ctx.router,
       fill: (slots) => this.applySlots(slots),
-      log: (msg, fields) => { process.stderr.write(`${JSON.stringify({ level: 'info', name: 'proxy-ha', worker, msg, ...fields, time: Date.now() })}\n`); },
+      log: (msg, fields) => { haLog.info(fields ?? {}, msg); },
     });
   }
 
@@ -48,9 +63,31 @@ export class ProxyServer {
 
   /** Starts listening on proxy_addr; resolves with the bound port. */
   listen(): Promise<number> {
-    const { host, port } = splitHostPort(this.ctx.config.proxyAddr);
-    const server = net.createServer({ noDelay: true }, (socket) => this.accept(socket));
+    const { host, port } = parseAddr(this.ctx.config.proxyAddr, { allowEmptyHost: true, allowPortZero: true });
+    const server = net.createServer({ noDelay: true, allowHalfOpen: true }, (socket) => this.accept(socket));
     this.server = server;
+    return new Promise((resolve, reject) => {
+      server.once('error', reject);
+      server.listen({ host, port, exclusive: false }, () => {
+        server.off('error', reject);
+        const a = server.address();
+        resolve(typeof a === 'object' && a ? a.port : port);
+      });
+    });
+  }
+
+  /** Starts the TLS listener on proxy_tls_addr when configured; resolves with its port (null: none). */
+  listenTls(): Promise<number | null> {
+    const c = this.ctx.config.tls;
+    if (c.addr === '') return Promise.resolve(null);
+    const { host, port } = parseAddr(c.addr, { allowEmptyHost: true, allowPortZero: true });
+    const server = tls.createServer({ ...serverTlsOptions(c), noDelay: true, allowHalfOpen: true }, (socket) => {
+      if (!clientCertAcceptable(socket, c)) { socket.destroy(); return; }
+      this.accept(socket);
+    });
+    // A failed handshake is the client's problem, not the proxy's.
+    server.on('tlsClientError', () => { this.ctx.stats.tlsHandshakeErrors++; });
+    this.tlsServer = server;
     return new Promise((resolve, reject) => {
       server.once('error', reject);
       server.listen({ host, port, exclusive: false }, () => {
@@ -94,7 +131,7 @@ export class ProxyServer {
     this.ctx.pool.retain(new Set(this.ctx.router.masters()));
   }
 
-  snapshot(): StatsSnapshot { return snapshotOf(this.ctx.stats, this.ctx.pool.states(), migrationStats); }
+  snapshot(): StatsSnapshot { return snapshotOf(this.ctx.stats, this.ctx.pool.states(), this.ctx.migration.stats); }
 
   /** Stops accepting, waits (up to shutdown_timeout) for queued replies to be written, then closes. */
   async shutdown(): Promise<void> {
@@ -102,6 +139,8 @@ export class ProxyServer {
     this.closing = true;
     const server = this.server;
     const closed = server ? new Promise<void>((r) => server.close(() => r())) : Promise.resolve();
+    const tlsServer = this.tlsServer;
+    const tlsClosed = tlsServer ? new Promise<void>((r) => tlsServer.close(() => r())) : Promise.resolve();
     for (const s of [...this.ctx.sessions]) s.drain();
     const deadline = Date.now() + this.ctx.config.shutdownTimeout;
     while (Date.now() < deadline && this.ctx.sessions.size > 0) {
@@ -111,5 +150,13 @@ export class ProxyServer {
     this.ha.close();
     this.ctx.pool.close();
     await closed;
+    await tlsClosed;
   }
+}
+
+/** The client users: acl_users lines, then acl_file's, with session_auth as the default user's password. */
+export function aclUsersOf(config: ProxyConfig): AclUsers {
+  const lines = [...config.aclUsers];
+  if (config.aclFile !== '') lines.push(...readFileSync(config.aclFile, 'utf8').split(/\r?\n/));
+  return new AclUsers(lines, config.sessionAuth);
 }

@@ -1,9 +1,11 @@
 // The proxy's slot table: which backend serves each of the 1024 slots, replaced atomically from a
 // --fillslots file, the admin API or the dashboard.
-import { MAX_SLOT_NUM } from '../slots/hash.js';
+import { MAX_SLOT_NUM, slotOfRange } from '../slots/hash.js';
 import type { Slot } from '../models/slot.js';
+import type { Placement } from './placement.js';
 
-export class Router {
+/** Codis placement: a key's unit is its slot, crc32(hashtag) % 1024; a slot's backend is its group master. */
+export class Router implements Placement {
   /** backend address per slot ('' = no backend). */
   private readonly backend: string[] = new Array<string>(MAX_SLOT_NUM).fill('');
   private readonly entries: Slot[] = Array.from({ length: MAX_SLOT_NUM }, (_, id) => ({ id }));
@@ -27,6 +29,11 @@ export class Router {
     });
   }
 
+  unitOf(buf: Uint8Array, start: number, end: number): number { return slotOfRange(buf, start, end); }
+  noBackendError(slot: number): string { return `ERR slot ${slot} is not served by any group (no backend in the slot table)`; }
+  crossError(command: string): string {
+    return `CROSSSLOT Keys in request don't hash to the same slot (command '${command}'); use a {hash tag} to keep them together`;
+  }
   backendOf(slot: number): string { return this.backend[slot]!; }
   /** The source of a slot under migration ('' if it is not migrating). */
   migrateFromOf(slot: number): string { return this.from[slot]!; }

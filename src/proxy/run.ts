@@ -4,11 +4,14 @@
 import cluster, { type Worker } from 'node:cluster';
 import { ProxyServer } from './proxy.js';
 import { startAdminApi, type ProxyControl } from './admin-api.js';
+import { serverTlsOptions } from './tls.js';
 import { mergeSnapshots, type StatsSnapshot } from './stats.js';
 import type { ProxyConfig } from './config.js';
 import { newProxyModel, proxyXAuth, type ProxyModel } from '../models/proxy.js';
 import type { Slot } from '../models/slot.js';
 import type { Logger } from '../util/log.js';
+import { formatAddr, hostOf } from '../util/address.js';
+import { codisProxyConfig } from './codis-view.js';
 import { startRegistration, type Registration } from './registration.js';
 
 type ToWorker =
@@ -36,7 +39,7 @@ export interface RunningProxy {
 }
 
 function publicConfig(c: ProxyConfig): Record<string, unknown> {
-  return { ...c, productAuth: c.productAuth ? '***' : '', sessionAuth: c.sessionAuth ? '***' : '' };
+  return { ...c, productAuth: c.productAuth ? '***' : '', sessionAuth: c.sessionAuth ? '***' : '', ...codisProxyConfig(c) };
 }
 
 /** The admin API's view of a single-process proxy (also used by in-process test proxies). */
@@ -76,6 +79,7 @@ export async function runProxyWorker(config: ProxyConfig): Promise<void> {
   process.on('SIGINT', () => { /* idem */ });
   try {
     const port = await proxy.listen();
+    await proxy.listenTls();
     send({ t: 'ready', port });
   } catch (e) {
     send({ t: 'error', message: (e as Error).message });
@@ -95,8 +99,10 @@ export async function runProxy(config: ProxyConfig, initialSlots: Slot[] | null,
   let stopAdmin: () => Promise<void> = async () => {};
 
   if (config.workers <= 1) {
-    const proxy = new ProxyServer(config);
+    const proxy = new ProxyServer(config, 0, log);
     proxyPort = await proxy.listen();
+    const tlsPort = await proxy.listenTls();
+    if (tlsPort !== null) log.info({ tls_port: tlsPort }, 'proxy accepts TLS clients');
     if (initialSlots) proxy.fillSlots(initialSlots);
     const shutdown = (): Promise<void> => (stopping ??= (async () => {
       log.info('proxy shutting down');
@@ -176,11 +182,10 @@ export async function runProxy(config: ProxyConfig, initialSlots: Slot[] | null,
     };
   }
 
-  const admin = await startAdminApi(ctl, config.adminAddr);
+  const admin = await startAdminApi(ctl, config.adminAddr, config.tls.admin ? serverTlsOptions({ ...config.tls, authClients: 'no' }) : undefined);
   stopAdmin = async () => { await admin.app.close(); };
-  const host = config.proxyAddr.slice(0, config.proxyAddr.lastIndexOf(':'));
-  const adminHost = config.adminAddr.slice(0, config.adminAddr.lastIndexOf(':'));
-  model = newProxyModel({ product: config.productName, proxyAddr: `${host}:${proxyPort}`, adminAddr: `${adminHost}:${admin.port}`, datacenter: config.datacenter });
+  const proxyAddr = formatAddr(hostOf(config.proxyAddr), proxyPort), adminAddr = formatAddr(hostOf(config.adminAddr), admin.port);
+  model = newProxyModel({ product: config.productName, proxyAddr, adminAddr, datacenter: config.datacenter });
   (ctl as { xauth: string }).xauth = proxyXAuth(config.productName, config.productAuth, model.token);
   let registration: Registration | null = null;
   if (config.dashboardAddr || config.coordinator) {

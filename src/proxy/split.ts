@@ -3,8 +3,7 @@
 import type { Request } from '../resp/request-parser.js';
 import { arrayElements, integerOf, isErrorReply } from '../resp/reply-scanner.js';
 import { errorReply, OK } from '../resp/encode.js';
-import { slotOfRange } from '../slots/hash.js';
-import type { Router } from './router.js';
+import type { Placement } from './placement.js';
 
 export type MergeKind = 'mget' | 'mset' | 'sum';
 
@@ -34,10 +33,11 @@ function subRequest(req: Request, idx: number[]): Buffer {
 }
 
 /**
- * Plans the split. Returns a single address when every key is on one backend (forward the request
- * unchanged), a plan otherwise, or an error reply.
+ * Plans the split (the placement of many keys at once). Returns a single address when every key is
+ * on one backend (forward the request unchanged), a plan otherwise, or an error reply. Each key
+ * counts one op on its unit in `unitOps` (per-slot counters), when given.
  */
-export function planSplit(kind: MergeKind, req: Request, router: Router): SplitPlan | string | Buffer {
+export function planSplit(kind: MergeKind, req: Request, place: Placement, unitOps?: Float64Array): SplitPlan | string | Buffer {
   const step = kind === 'mset' ? 2 : 1;
   const { buf, offs, argc } = req;
   const groups = new Map<string, number[]>();
@@ -46,9 +46,10 @@ export function planSplit(kind: MergeKind, req: Request, router: Router): SplitP
   let first = '';
   for (let k = 0; k < keyCount; k++) {
     const i = 1 + k * step;
-    const slot = slotOfRange(buf, offs[2 * i]!, offs[2 * i + 1]!);
-    const addr = router.backendOf(slot);
-    if (!addr) return errorReply(`ERR slot ${slot} is not served by any group (no backend in the slot table)`);
+    const slot = place.unitOf(buf, offs[2 * i]!, offs[2 * i + 1]!);
+    const addr = place.backendOf(slot);
+    if (!addr) return errorReply(place.noBackendError(slot));
+    if (unitOps !== undefined) unitOps[slot]!++;
     addrOfKey[k] = addr;
     if (k === 0) first = addr;
     let g = groups.get(addr);

@@ -162,7 +162,8 @@ export class RequestParser {
       }
       const argc = readInt(buf, start + 1, eol);
       if (Number.isNaN(argc)) throw new ProtocolError('Protocol error: invalid multibulk length');
-      if (argc > this.limits.maxArrayLen) throw new ProtocolError(`Protocol error: multibulk length ${argc} exceeds the limit of ${this.limits.maxArrayLen}`);
+      // Over the limit: Redis's wording for a length it will not take (tools match on it).
+      if (argc > this.limits.maxArrayLen) throw new ProtocolError('Protocol error: invalid multibulk length');
       let p = eol + 2;
       if (argc <= 0) { this.pos = p; continue; } // *0 / *-1: ignored, as redis does
       const offs = new Array<number>(argc * 2);
@@ -178,7 +179,7 @@ export class RequestParser {
         }
         const len = readInt(buf, p + 1, le);
         if (Number.isNaN(len) || len < 0) throw new ProtocolError('Protocol error: invalid bulk length');
-        if (len > this.limits.maxBulkLen) throw new ProtocolError(`Protocol error: bulk length ${len} exceeds the limit of ${this.limits.maxBulkLen}`);
+        if (len > this.limits.maxBulkLen) throw new ProtocolError('Protocol error: invalid bulk length');
         const ds = le + 2;
         if (ds + len + 2 > buf.length) return this.wait(start, ds + len + 2 - start);
         if (buf[ds + len] !== CR || buf[ds + len + 1] !== LF) throw new ProtocolError('Protocol error: bulk string not terminated by CRLF');

@@ -12,6 +12,12 @@ export interface RedisServerOptions {
   host?: string;
   dir?: string;
   password?: string;
+  /**
+   * Also listen with TLS on `tls.port` (free port if 0/absent): server certificate, key and the CA
+   * that client certificates must be signed by; `authClients` 'yes' | 'no' | 'optional' (default 'no').
+   * The plain port stays open on loopback for control and readiness checks.
+   */
+  tls?: { cert: string; key: string; ca: string; port?: number; authClients?: 'yes' | 'no' | 'optional' };
   /** Extra config lines, e.g. ['replicaof 127.0.0.1 7000']. */
   config?: string[];
   bin?: string;
@@ -20,6 +26,8 @@ export interface RedisServerOptions {
 export interface RedisServer extends ManagedServer {
   host: string;
   port: number;
+  /** The TLS port when started with `tls`. */
+  tlsPort?: number;
   addr: string;
   dir: string;
 }
@@ -47,6 +55,11 @@ export async function startRedisServer(opts: RedisServerOptions = {}): Promise<R
   const port = opts.port ?? (await freePort(host));
   const dir = opts.dir ?? mkdtempSync(join(tmpdir(), `shardis-redis-${port}-`));
   mkdirSync(dir, { recursive: true });
+  const tlsPort = opts.tls ? (opts.tls.port || (await freePort(host))) : undefined;
+  const tlsLines = opts.tls && tlsPort !== undefined ? [
+    `tls-port ${tlsPort}`, `tls-cert-file ${opts.tls.cert}`, `tls-key-file ${opts.tls.key}`,
+    `tls-ca-cert-file ${opts.tls.ca}`, `tls-auth-clients ${opts.tls.authClients ?? 'no'}`,
+  ] : [];
   const lines = [
     `port ${port}`,
     `bind ${host}`,
@@ -57,6 +70,7 @@ export async function startRedisServer(opts: RedisServerOptions = {}): Promise<R
     'daemonize no',
     `logfile ${join(dir, 'redis.log')}`,
     ...(opts.password ? [`requirepass ${opts.password}`, `masterauth ${opts.password}`] : []),
+    ...tlsLines,
     ...(opts.config ?? []),
   ];
   const conf = join(dir, 'redis.conf');
@@ -67,5 +81,5 @@ export async function startRedisServer(opts: RedisServerOptions = {}): Promise<R
     // Our server, not another one that took the port first: it reports our (unique) dir.
     ready: async () => (await rawCommand(host, port, 'CONFIG GET dir', opts.password)).includes(realpathSync(dir)),
   });
-  return Object.assign(server, { host, port, addr: `${host}:${port}`, dir });
+  return Object.assign(server, { host, port, addr: `${host}:${port}`, dir, ...(tlsPort !== undefined ? { tlsPort } : {}) });
 }

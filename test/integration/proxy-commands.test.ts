@@ -175,6 +175,7 @@ test('refused and unknown commands get errors that name them; the connection sta
   assert.match(await cl.call('KEYS', '*'), /^-ERR command 'KEYS' is not allowed: .*keyspace/);
   assert.match(await cl.call('SUBSCRIBE', 'ch'), /^-ERR command 'SUBSCRIBE' .*pub\/sub/);
   assert.match(await cl.call('MULTI'), /^-ERR command 'MULTI' .*transactions/);
+  assert.equal(await cl.call('DISCARD'), '+OK\r\n', 'a refused MULTI leaves a failed transaction to discard');
   assert.match(await cl.call('BLPOP', 'l', '0'), /^-ERR command 'BLPOP' .*blocking/);
   assert.match(await cl.call('CONFIG', 'GET', 'x'), /^-ERR command 'CONFIG/);
   assert.match(await cl.call('FOOBAR', 'x'), /^-ERR unknown command 'FOOBAR'/);

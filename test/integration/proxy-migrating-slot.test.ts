@@ -9,7 +9,6 @@ import { Redis } from 'ioredis';
 import { startTestCluster, type TestCluster } from '../helpers/proxy-cluster.js';
 import { RawClient } from '../helpers/raw-client.js';
 import { slotOf } from '../../src/slots/hash.js';
-import { migrationStats } from '../../src/proxy/migrate-on-access.js';
 import { startAdminApi } from '../../src/proxy/admin-api.js';
 import { singleProcessControl } from '../../src/proxy/run.js';
 import { newProxyModel } from '../../src/models/proxy.js';
@@ -42,10 +41,10 @@ after(async () => {
 test('a one-key request runs on the source while its key is there; an absent key is served by the target', async () => {
   await src.set(key('a'), 'x');
   const cl = await RawClient.connect(c.port);
-  const inPlace0 = migrationStats.inPlace;
+  const inPlace0 = c.proxy.ctx.migration.stats.inPlace;
   assert.equal(await cl.call('APPEND', key('a'), 'yz'), ':3\r\n');
   assert.equal(await cl.call('GET', key('a')), '$3\r\nxyz\r\n');
-  assert.equal(migrationStats.inPlace - inPlace0, 2);
+  assert.equal(c.proxy.ctx.migration.stats.inPlace - inPlace0, 2);
   assert.equal(await src.get(key('a')), 'xyz', 'the write ran on the source, where the key is');
   assert.equal(await dst.exists(key('a')), 0);
   // Absent from the source: written on the target, and never created on the source.
@@ -112,14 +111,14 @@ test('key moves that concurrent sessions ask for in one turn share one script ca
   await src.mset(...names.flatMap((k) => [k, `v-${k}`]));
   const clients = await Promise.all(names.map(() => RawClient.connect(c.port)));
   for (const cl of clients) assert.equal(await cl.call('PING'), '+PONG\r\n'); // every session is set up in the proxy
-  const calls0 = migrationStats.calls, moved0 = migrationStats.keysMoved;
+  const calls0 = c.proxy.ctx.migration.stats.calls, moved0 = c.proxy.ctx.migration.stats.keysMoved;
   // MGET is a multi-key command: it moves its keys (no in-place run). All requests are written in one tick.
   clients.forEach((cl, i) => cl.send('MGET', names[i]!, names[(i + 1) % n]!));
   const replies = await Promise.all(clients.map((cl) => cl.read()));
   replies.forEach((r, i) => assert.equal(r, `*2\r\n$${`v-${names[i]}`.length}\r\nv-${names[i]}\r\n$${`v-${names[(i + 1) % n]}`.length}\r\nv-${names[(i + 1) % n]}\r\n`));
-  const calls = migrationStats.calls - calls0;
+  const calls = c.proxy.ctx.migration.stats.calls - calls0;
   assert.ok(calls >= 1 && calls < n / 2, `${calls} script calls for ${n} requests`);
-  assert.equal(migrationStats.keysMoved - moved0, n, 'each key moved once');
+  assert.equal(c.proxy.ctx.migration.stats.keysMoved - moved0, n, 'each key moved once');
   assert.equal(await src.exists(...names), 0);
   assert.equal(await dst.exists(...names), n);
   for (const cl of clients) cl.close();

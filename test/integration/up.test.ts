@@ -74,11 +74,19 @@ test('shardis up: start, use through both proxies, stop with nothing left runnin
     const stats = await httpJson('GET', info.dashboard.addr, `/api/topom/stats/${info.dashboard.admin_token}`, { timeoutMs: 5000 });
     assert.equal(stats.status, 200);
     for (const p of info.proxies) assert.ok(stats.text.includes(p.admin), `dashboard lists proxy ${p.admin}`);
+    // The web console's URL comes first, with the token; it serves the page and the product's data.
+    const consoleLine = /^Web console: (http:\/\/127\.0\.0\.1:(\d+)\/)\?token=([0-9a-f]+)#shardis-demo$/.exec(up.lines.find((l) => l.trim() !== '') ?? '');
+    assert.ok(consoleLine, `first line: ${up.lines[0]}`);
+    assert.equal(consoleLine[3], info.dashboard.admin_token);
+    const feAddr = `127.0.0.1:${consoleLine[2]}`;
+    assert.match((await httpJson('GET', feAddr, '/', { timeoutMs: 5000 })).text, /Shardis console/);
+    assert.deepEqual((await httpJson('GET', feAddr, '/list', { timeoutMs: 5000 })).json, ['shardis-demo']);
     for (const c of clients.splice(0)) c.disconnect();
 
     up.proc.child.kill('SIGINT');
     assert.equal(await withDeadline('shardis up to exit after Ctrl-C', up.proc.exited, 60000), 0);
     const addrs = [
+      feAddr,
       ...info.proxies.map((p) => p.addr),
       ...info.proxies.map((p) => p.admin),
       info.dashboard.addr,

@@ -1,0 +1,127 @@
+// The in-order reply queue of one client session (Twemproxy's nc_response side). Every request gets
+// a Pending slot when it is dispatched; backends (or the proxy itself) fill slots in any order, and
+// the queue hands replies to the client connection strictly in request order, recording per-command
+// stats and the slow log as each reply leaves. Fan-out requests (MGET across groups, DBSIZE...) get a
+// MultiReply that merges their parts before filling the one slot. No I/O here: unit-testable alone.
+import type { Request } from '../resp/request-parser.js';
+import { errorReply } from '../resp/encode.js';
+import { isErrorReply } from '../resp/reply-scanner.js';
+import type { ReplySink } from './backend-conn.js';
+import type { ProxyContext } from './context.js';
+import type { CommandStats } from './stats.js';
+
+/** What the queue needs from its session. */
+export interface ReplyQueueOwner {
+  readonly ctx: ProxyContext;
+  /** Shown in the slow log. */
+  readonly remote: string;
+  readonly name: string;
+  /** True once the client is gone: replies are dropped. */
+  isClosed(): boolean;
+  /** A reply, in request order, ready to be written to the client. */
+  emit(reply: Buffer): void;
+  /** Stop reading and end the session once the replies queued so far are written (break_on_failure). */
+  drain(): void;
+  /** Called after each completion: the queue may have shrunk (resume reading, or finish after EOF/QUIT). */
+  afterReplies(): void;
+}
+
+/** A request waiting for its reply, in the session's ordered queue. */
+export class Pending implements ReplySink {
+  reply: Buffer | null = null;
+  constructor(
+    private readonly queue: ReplyQueue,
+    readonly cmd: CommandStats | null,
+    readonly started: number,
+    /** The request, kept for the slow log (null for replies known at once). */
+    readonly req: Request | null,
+  ) {}
+
+  onReply(reply: Buffer): void {
+    this.reply = reply;
+    this.queue.complete();
+  }
+}
+
+export class ReplyQueue {
+  private readonly items: Array<Pending | undefined> = [];
+  private head = 0;
+
+  constructor(private readonly owner: ReplyQueueOwner) {}
+
+  /** Requests dispatched and not yet answered to the client. */
+  get length(): number { return this.items.length - this.head; }
+
+  /** Queues a reply that is already known (null stats: protocol-level replies, not counted as commands). */
+  reply(cmd: CommandStats | null, r: Buffer): void {
+    const p = new Pending(this, cmd, 0, null);
+    this.items.push(p);
+    p.onReply(r);
+  }
+
+  /** Reserves the next place in reply order; its reply arrives later through onReply. */
+  defer(cmd: CommandStats | null, req: Request | null): Pending {
+    const p = new Pending(this, cmd, performance.now(), req);
+    this.items.push(p);
+    return p;
+  }
+
+  /** Called when any queued request has its reply: emits every finished reply at the head. */
+  complete(): void {
+    const owner = this.owner;
+    if (owner.isClosed()) return;
+    const ctx = owner.ctx;
+    const q = this.items;
+    while (this.head < q.length) {
+      const p = q[this.head]!;
+      const r = p.reply;
+      if (r === null) break;
+      q[this.head++] = undefined;
+      const isErr = isErrorReply(r);
+      if (p.cmd !== null) {
+        const us = p.started > 0 ? (performance.now() - p.started) * 1000 : 0;
+        p.cmd.record(us, isErr);
+        const slower = ctx.config.slowlogSlowerThan;
+        if (us >= slower && slower >= 0 && p.req !== null) ctx.stats.slowlog.add(p.req, us, owner);
+        ctx.stats.opsTotal++;
+        if (isErr) ctx.stats.opsErrors++;
+      }
+      owner.emit(r);
+      if (isErr && p.cmd !== null && ctx.config.breakOnFailure) { owner.drain(); break; }
+    }
+    if (this.head === q.length) { q.length = 0; this.head = 0; }
+    else if (this.head > 4096) { q.splice(0, this.head); this.head = 0; }
+    owner.afterReplies();
+  }
+}
+
+/** Collects the replies of several sub-requests, then completes `parent` with their merge. */
+export class MultiReply {
+  private readonly replies: Buffer[];
+  private left: number;
+
+  constructor(private readonly parent: ReplySink, n: number, private readonly merge: (replies: Buffer[]) => Buffer) {
+    this.replies = new Array<Buffer>(n);
+    this.left = n;
+  }
+
+  /** The sink for part `i`. */
+  part(i: number): ReplySink { return new PartSink(this, i); }
+
+  /** Stores part `i`'s reply; merges once every part has answered. */
+  got(i: number, r: Buffer): void {
+    this.replies[i] = r;
+    if (--this.left === 0) this.done();
+  }
+
+  private done(): void {
+    let out: Buffer;
+    try { out = this.merge(this.replies); } catch (e) { out = errorReply(`ERR proxy could not merge replies: ${(e as Error).message}`); }
+    this.parent.onReply(out);
+  }
+}
+
+class PartSink implements ReplySink {
+  constructor(private readonly multi: MultiReply, private readonly i: number) {}
+  onReply(r: Buffer): void { this.multi.got(this.i, r); }
+}

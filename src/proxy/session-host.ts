@@ -1,0 +1,34 @@
+// What the dispatcher and the local commands need from a client session, as an interface: they
+// depend on no session implementation (no import cycle with session.ts), and unit tests drive them
+// with a fake host and no sockets.
+import type { Request } from '../resp/request-parser.js';
+import type { ReplySink } from './backend-conn.js';
+import type { ProxyContext, SessionInfo } from './context.js';
+import type { CommandStats } from './stats.js';
+import type { TransactionState } from './transaction.js';
+
+export interface SessionHost extends SessionInfo {
+  readonly ctx: ProxyContext;
+  /** AUTH done (or no session_auth configured). */
+  authed: boolean;
+  /** Set by the first command that is not read-only: replica reads stop for this session. */
+  wroteOnce: boolean;
+  /** Set by READONLY: replica reads even after this session wrote (it accepts reading stale data). */
+  replicaReadsOptIn: boolean;
+  lastCommand: string;
+  /** MULTI ... EXEC state. */
+  readonly tx: TransactionState;
+  /** Queues a reply that is already known, in request order (null stats: not counted as a command). */
+  reply(cmd: CommandStats | null, r: Buffer): void;
+  /** Reserves the next place in reply order for `req`; the returned sink completes it later. */
+  defer(cmd: CommandStats | null, req?: Request | null): ReplySink;
+  /** Sends `raw` on the session's pipelined connection to `addr`; its reply goes to `sink`. */
+  forward(addr: string, raw: Buffer, sink: ReplySink): void;
+  /** Sends one sub-request per address and completes `sink` with `merge` of all replies (in part order). */
+  fanout(parts: ReadonlyArray<{ addr: string; raw: Buffer }>, sink: ReplySink, merge: (replies: Buffer[]) => Buffer): void;
+  /** Dispatches none of the later requests until `task` settles. */
+  hold(task: () => Promise<void>): void;
+  /** Forget cached backend connections (after SELECT, HELLO or RESET changed db/protocol). */
+  resetConns(): void;
+  isClosed(): boolean;
+}

@@ -1,0 +1,430 @@
+// The proxy's request path without sockets: the reply queue (out-of-order completions, errors,
+// break_on_failure), fan-out merges, the dispatcher (the production dispatch() on a fake session with
+// a real context, router and command table), the router as a placement, split/merge, and the client
+// connection's backpressure, partial writes and half-close on a fake socket.
+// Expected duration: <1 s.
+import { test, after } from 'node:test';
+import assert from 'node:assert/strict';
+import { EventEmitter } from 'node:events';
+import type net from 'node:net';
+import { Router } from '../../src/proxy/router.js';
+import { BackendPool } from '../../src/proxy/backend-pool.js';
+import { ProxyStats } from '../../src/proxy/stats.js';
+import { MigrationState } from '../../src/proxy/migrate-on-access.js';
+import { OutputFlusher } from '../../src/proxy/output-flusher.js';
+import { defaultProxyConfig, type ProxyConfig } from '../../src/proxy/config.js';
+import type { ProxyContext } from '../../src/proxy/context.js';
+import type { SessionHost } from '../../src/proxy/session-host.js';
+import type { ReplySink } from '../../src/proxy/backend-conn.js';
+import type { CommandStats } from '../../src/proxy/stats.js';
+import { MultiReply, ReplyQueue, type ReplyQueueOwner } from '../../src/proxy/reply-queue.js';
+import { dispatch } from '../../src/proxy/dispatcher.js';
+import { TransactionState } from '../../src/proxy/transaction.js';
+import { planSplit } from '../../src/proxy/split.js';
+import { ClientConnection, type ClientConnOwner } from '../../src/proxy/client-conn.js';
+import { RequestParser, type Request } from '../../src/resp/request-parser.js';
+import { encodeCommand } from '../../src/resp/encode.js';
+import { slotOf } from '../../src/slots/hash.js';
+import { evenSlots } from '../../src/models/layout.js';
+import { AclUsers } from '../../src/acl/users.js';
+import type { AclUser } from '../../src/acl/user.js';
+
+const A = '10.0.0.1:6379', B = '10.0.0.2:6379';
+const pools: BackendPool[] = [];
+after(() => { for (const p of pools) p.close(); });
+
+function makeCtx(config: Partial<ProxyConfig> = {}): ProxyContext {
+  const router = new Router();
+  router.fill(evenSlots([{ id: 1, addr: A }, { id: 2, addr: B }]));
+  const pool = new BackendPool({ auth: '', connectTimeout: 1000, recvTimeout: 0, pingPeriod: 0, maxPipeline: 100, keepalive: 0 }, 1);
+  pools.push(pool);
+  return {
+    config: { ...defaultProxyConfig(), ...config }, router, placement: router, pool, stats: new ProxyStats(), sessions: new Set(),
+    online: true, worker: 0, migration: new MigrationState(), flusher: new OutputFlusher(), nextSessionId: 1, acl: new AclUsers(),
+  };
+}
+
+function req(...args: string[]): Request {
+  const p = new RequestParser();
+  p.feed(encodeCommand(args));
+  const r = p.next();
+  assert.ok(r);
+  return r;
+}
+
+/** A key (prefix + n) whose slot the router gives to `addr`. */
+function keyOn(ctx: ProxyContext, addr: string, prefix: string): string {
+  for (let i = 0; i < 100000; i++) if (ctx.router.backendOf(slotOf(`${prefix}${i}`)) === addr) return `${prefix}${i}`;
+  throw new Error('no key');
+}
+
+/** A session without a socket: a real ReplyQueue whose emitted replies are collected; forwards are recorded. */
+class FakeSession implements SessionHost, ReplyQueueOwner {
+  readonly id = 1;
+  readonly remote = '127.0.0.1:1';
+  readonly createdAt = Date.now();
+  readonly lastActive = Date.now();
+  readonly pausedFor = '' as const;
+  name = ''; libName = ''; libVer = ''; db = 0; proto: 2 | 3 = 2;
+  authed = true; wroteOnce = false; replicaReadsOptIn = false; lastCommand = '';
+  aclUser: AclUser | null;
+  readonly tx = new TransactionState();
+  readonly out: string[] = [];
+  readonly sent: Array<{ addr: string; raw: string; sink: ReplySink }> = [];
+  drained = false;
+  closed = false;
+  private readonly q: ReplyQueue = new ReplyQueue(this);
+  constructor(readonly ctx: ProxyContext) { this.aclUser = ctx.acl.initialUser() ?? null; }
+  get queued(): number { return this.q.length; }
+  isClosed(): boolean { return this.closed; }
+  emit(r: Buffer): void { this.out.push(r.toString('latin1')); }
+  drain(): void { this.drained = true; }
+  afterReplies(): void { /* nothing to resume */ }
+  close(): void { this.closed = true; }
+  reply(cmd: CommandStats | null, r: Buffer): void { this.q.reply(cmd, r); }
+  defer(cmd: CommandStats | null, r: Request | null): ReplySink { return this.q.defer(cmd, r); }
+  forward(addr: string, raw: Buffer, sink: ReplySink): void { this.sent.push({ addr, raw: raw.toString('latin1'), sink }); }
+  fanout(parts: ReadonlyArray<{ addr: string; raw: Buffer }>, sink: ReplySink, merge: (replies: Buffer[]) => Buffer): void {
+    const m = new MultiReply(sink, parts.length, merge);
+    parts.forEach((p, i) => this.forward(p.addr, p.raw, m.part(i)));
+  }
+  hold(task: () => Promise<void>): void { void task(); }
+  resetConns(): void { /* no backend connections */ }
+}
+
+const R = (s: string): Buffer => Buffer.from(s, 'latin1');
+
+test('reply queue: replies completed out of order leave in request order', () => {
+  const s = new FakeSession(makeCtx());
+  const cmd = s.ctx.stats.command('get');
+  const p1 = s.defer(cmd, null), p2 = s.defer(cmd, null), p3 = s.defer(cmd, null);
+  p3.onReply(R('$1\r\nc\r\n'));
+  p2.onReply(R('$1\r\nb\r\n'));
+  assert.deepEqual(s.out, [], 'nothing leaves before the first reply');
+  s.reply(cmd, R('+OK\r\n')); // known at once, but behind three pending requests
+  assert.equal(s.queued, 4);
+  p1.onReply(R('-ERR x\r\n'));
+  assert.deepEqual(s.out, ['-ERR x\r\n', '$1\r\nb\r\n', '$1\r\nc\r\n', '+OK\r\n']);
+  assert.equal(s.queued, 0);
+  assert.equal(cmd.calls, 4);
+  assert.equal(cmd.errors, 1);
+  assert.equal(s.ctx.stats.opsTotal, 4);
+  assert.equal(s.ctx.stats.opsErrors, 1);
+});
+
+test('reply queue: protocol-level replies are not counted; a closed session emits nothing', () => {
+  const s = new FakeSession(makeCtx());
+  s.reply(null, R('-ERR Protocol error: x\r\n'));
+  assert.equal(s.ctx.stats.opsTotal, 0);
+  const p = s.defer(null, null);
+  s.closed = true;
+  p.onReply(R('+OK\r\n'));
+  assert.deepEqual(s.out, ['-ERR Protocol error: x\r\n']);
+});
+
+test('reply queue: break_on_failure drains the session at the first error reply of a command', () => {
+  const s = new FakeSession(makeCtx({ breakOnFailure: true }));
+  s.reply(s.ctx.stats.command('get'), R('$1\r\na\r\n'));
+  assert.equal(s.drained, false);
+  s.reply(s.ctx.stats.command('get'), R('-ERR boom\r\n'));
+  assert.equal(s.drained, true);
+});
+
+test('MultiReply merges the parts in part order whatever order they answer in; a failing merge becomes an error reply', () => {
+  const got: string[] = [];
+  const sink: ReplySink = { onReply: (r) => got.push(r.toString()) };
+  const m = new MultiReply(sink, 3, (rs) => Buffer.from(rs.map((r) => r.toString()).join('|')));
+  m.part(2).onReply(R('c'));
+  m.part(0).onReply(R('a'));
+  assert.deepEqual(got, []);
+  m.part(1).onReply(R('b'));
+  assert.deepEqual(got, ['a|b|c']);
+  const bad = new MultiReply(sink, 1, () => { throw new Error('shape'); });
+  bad.part(0).onReply(R('x'));
+  assert.equal(got[1], '-ERR proxy could not merge replies: shape\r\n');
+});
+
+test('dispatcher: keyed requests go to the backend of their slot, original bytes, and count on the slot', () => {
+  const ctx = makeCtx();
+  const s = new FakeSession(ctx);
+  const ka = keyOn(ctx, A, 'a'), kb = keyOn(ctx, B, 'b');
+  dispatch(s, req('GET', ka));
+  dispatch(s, req('SET', kb, 'v'));
+  assert.deepEqual(s.sent.map((x) => [x.addr, x.raw]), [[A, encodeCommand(['GET', ka]).toString('latin1')], [B, encodeCommand(['SET', kb, 'v']).toString('latin1')]]);
+  assert.equal(ctx.stats.slotOps[slotOf(ka)], 1);
+  assert.equal(ctx.stats.slotOps[slotOf(kb)], 1);
+  assert.equal(s.wroteOnce, true, 'SET is not read-only');
+  s.sent[1]!.sink.onReply(R('+OK\r\n'));
+  s.sent[0]!.sink.onReply(R('$1\r\nx\r\n'));
+  assert.deepEqual(s.out, ['$1\r\nx\r\n', '+OK\r\n']);
+});
+
+test('dispatcher: checks in Redis order — unknown, unknown subcommand, arity, NOAUTH, policy', () => {
+  const s = new FakeSession(makeCtx());
+  dispatch(s, req('NOSUCH', 'a'));
+  dispatch(s, req('OBJECT', 'nosub', 'k'));
+  dispatch(s, req('GET'));
+  dispatch(s, req('KEYS', '*'));
+  dispatch(s, req('GET', 'a', 'b'));
+  s.authed = false;
+  dispatch(s, req('GET', 'k'));
+  dispatch(s, req('GET'));
+  dispatch(s, req('PING'));
+  assert.deepEqual(s.out, [
+    "-ERR unknown command 'NOSUCH', with args beginning with: 'a' \r\n",
+    "-ERR unknown subcommand 'nosub'. Try OBJECT HELP.\r\n",
+    "-ERR wrong number of arguments for 'get' command\r\n",
+    "-ERR command 'KEYS' is not allowed: keyspace-wide commands are not supported by the proxy yet\r\n",
+    "-ERR wrong number of arguments for 'get' command\r\n",
+    '-NOAUTH Authentication required.\r\n',
+    "-ERR wrong number of arguments for 'get' command\r\n",
+    '-NOAUTH Authentication required.\r\n',
+  ]);
+  assert.equal(s.sent.length, 0, 'nothing reached a backend');
+  assert.equal(s.ctx.stats.commands.has('nosuch'), false, 'unknown commands are not counted as commands');
+});
+
+test('dispatcher: CROSSSLOT for keys in two slots; offline proxy refuses routed commands', () => {
+  const ctx = makeCtx();
+  const s = new FakeSession(ctx);
+  dispatch(s, req('RENAME', 'a', 'b'));
+  dispatch(s, req('RENAME', '{x}a', '{x}b'));
+  assert.match(s.out[0]!, /^-CROSSSLOT Keys in request don't hash to the same slot \(command 'RENAME'\)/);
+  assert.equal(s.sent.length, 1);
+  s.sent[0]!.sink.onReply(R('+OK\r\n'));
+  ctx.online = false;
+  dispatch(s, req('GET', 'a'));
+  dispatch(s, req('MGET', 'a', 'b'));
+  dispatch(s, req('PING'));
+  assert.deepEqual(s.out.slice(1), ['+OK\r\n', '-ERR proxy is not online yet (no slot table)\r\n', '-ERR proxy is not online yet (no slot table)\r\n', '+PONG\r\n']);
+});
+
+test('dispatcher: MGET across two backends is split into one MGET per backend and merged in key order', () => {
+  const ctx = makeCtx();
+  const s = new FakeSession(ctx);
+  const a1 = keyOn(ctx, A, 'x'), b1 = keyOn(ctx, B, 'y'), a2 = keyOn(ctx, A, 'z');
+  dispatch(s, req('MGET', a1, b1, a2));
+  assert.equal(s.sent.length, 2);
+  const toA = s.sent.find((x) => x.addr === A)!, toB = s.sent.find((x) => x.addr === B)!;
+  assert.equal(toA.raw, encodeCommand(['MGET', a1, a2]).toString('latin1'));
+  assert.equal(toB.raw, encodeCommand(['MGET', b1]).toString('latin1'));
+  toB.sink.onReply(R('*1\r\n$2\r\nvb\r\n'));
+  toA.sink.onReply(R('*2\r\n$3\r\nva1\r\n$-1\r\n'));
+  assert.deepEqual(s.out, ['*3\r\n$3\r\nva1\r\n$2\r\nvb\r\n$-1\r\n']);
+  for (const k of [a1, b1, a2]) assert.equal(ctx.stats.slotOps[slotOf(k)]! >= 1, true);
+  // An error from one part is the reply.
+  dispatch(s, req('DEL', a1, b1));
+  s.sent[2]!.sink.onReply(R(':1\r\n'));
+  s.sent[3]!.sink.onReply(R('-ERR down\r\n'));
+  assert.equal(s.out[1], '-ERR down\r\n');
+  // MSET with an odd number of arguments is an arity error, not split.
+  dispatch(s, req('MSET', a1, '1', b1));
+  assert.equal(s.out[2], "-ERR wrong number of arguments for 'mset' command\r\n");
+});
+
+test('dispatcher: a refused MULTI fails the transaction; nothing inside it is forwarded', () => {
+  const s = new FakeSession(makeCtx());
+  dispatch(s, req('MULTI'));
+  dispatch(s, req('INCR', 'n'));
+  dispatch(s, req('EXEC'));
+  dispatch(s, req('INCR', 'n'));
+  assert.match(s.out[0]!, /^-ERR command 'MULTI' is not allowed/);
+  assert.match(s.out[1]!, /^-ERR command not run/);
+  assert.equal(s.out[2], '-EXECABORT Transaction discarded because of previous errors.\r\n');
+  assert.equal(s.sent.length, 1, 'only the INCR after EXEC reached a backend');
+});
+
+test('dispatcher: local commands answer through the typed handler map', () => {
+  const s = new FakeSession(makeCtx());
+  dispatch(s, req('PING'));
+  dispatch(s, req('ECHO', 'hi'));
+  dispatch(s, req('SELECT', '3'));
+  dispatch(s, req('CLIENT', 'SETNAME', 'n1'));
+  dispatch(s, req('CLIENT', 'GETNAME'));
+  dispatch(s, req('COMMAND', 'COUNT'));
+  assert.deepEqual(s.out.slice(0, 5), ['+PONG\r\n', '$2\r\nhi\r\n', '+OK\r\n', '+OK\r\n', '$2\r\nn1\r\n']);
+  assert.match(s.out[5]!, /^:\d+\r\n$/);
+  assert.equal(s.db, 3);
+  // DBSIZE fans out to every master and sums.
+  dispatch(s, req('DBSIZE'));
+  assert.deepEqual(s.sent.map((x) => x.addr).sort(), [A, B]);
+  s.sent[0]!.sink.onReply(R(':2\r\n'));
+  s.sent[1]!.sink.onReply(R(':5\r\n'));
+  assert.equal(s.out[6], ':7\r\n');
+});
+
+test('router as placement: unit = slot, backend per slot, masters, unsettled slots', () => {
+  const r = new Router();
+  assert.equal(r.backendOf(5), '');
+  r.fill([{ id: 5, backend_addr: A }, { id: 6, backend_addr: B, migrate_from: A }, { id: 7, backend_addr: B, locked: true }]);
+  const k = Buffer.from('xx{foo}yy');
+  assert.equal(r.unitOf(k, 0, k.length), slotOf('foo'));
+  assert.equal(r.backendOf(5), A);
+  assert.deepEqual(r.masters().sort(), [A, B]);
+  assert.equal(r.unsettled, 2);
+  assert.equal(r.isUnsettled(6), true);
+  assert.equal(r.isLocked(7), true);
+  const g = r.generation(6);
+  r.fill([{ id: 6, backend_addr: B }]);
+  assert.equal(r.unsettled, 1);
+  assert.equal(r.generation(6), g + 1);
+  assert.equal(r.servedSlots(), 3);
+});
+
+test('split: one backend -> forward unchanged; several -> sub-requests and merges (sum, mset, mget)', () => {
+  const ctx = makeCtx();
+  const a1 = keyOn(ctx, A, 'p'), a2 = keyOn(ctx, A, 'q'), b1 = keyOn(ctx, B, 'r');
+  assert.equal(planSplit('mget', req('MGET', a1, a2), ctx.placement), A);
+  const sum = planSplit('sum', req('EXISTS', a1, b1, a2), ctx.placement);
+  assert.ok(typeof sum === 'object' && !Buffer.isBuffer(sum));
+  assert.deepEqual(sum.parts.map((p) => [p.addr, p.raw.toString('latin1')]), [
+    [ctx.router.backendOf(slotOf(a1)), encodeCommand(['EXISTS', a1, a2]).toString('latin1')],
+    [B, encodeCommand(['EXISTS', b1]).toString('latin1')],
+  ]);
+  assert.equal(sum.merge([R(':2\r\n'), R(':1\r\n')]).toString(), ':3\r\n');
+  const mset = planSplit('mset', req('MSET', a1, '1', b1, '2'), ctx.placement);
+  assert.ok(typeof mset === 'object' && !Buffer.isBuffer(mset));
+  assert.deepEqual(mset.parts.map((p) => p.raw.toString('latin1')), [encodeCommand(['MSET', a1, '1']).toString('latin1'), encodeCommand(['MSET', b1, '2']).toString('latin1')]);
+  assert.equal(mset.merge([R('+OK\r\n'), R('+OK\r\n')]).toString(), '+OK\r\n');
+  assert.equal(mset.merge([R('+OK\r\n'), R('-ERR oom\r\n')]).toString(), '-ERR oom\r\n');
+  const mget = planSplit('mget', req('MGET', b1, a1), ctx.placement);
+  assert.ok(typeof mget === 'object' && !Buffer.isBuffer(mget));
+  assert.throws(() => mget.merge([R('*1\r\n$1\r\nx\r\n'), R(':1\r\n')]), /unexpected MGET reply/);
+  // A slot without a backend: error reply.
+  ctx.router.fill([{ id: slotOf(b1) }]);
+  const none = planSplit('mget', req('MGET', a1, b1), ctx.placement);
+  assert.ok(Buffer.isBuffer(none));
+  assert.match(none.toString(), /is not served by any group/);
+});
+
+/** A socket stand-in: records writes, lets the test set writableLength and emit events. */
+class FakeSocket extends EventEmitter {
+  written: string[] = [];
+  writableLength = 0;
+  paused = false;
+  ended = false;
+  destroyed = false;
+  corked = 0;
+  setNoDelay(): this { return this; }
+  setKeepAlive(): this { return this; }
+  setTimeout(): this { return this; }
+  pause(): this { this.paused = true; return this; }
+  resume(): this { this.paused = false; return this; }
+  cork(): void { this.corked++; }
+  uncork(): void { /* flushed by write() already */ }
+  write(b: Buffer): boolean { this.written.push(b.toString('latin1')); return true; }
+  end(cb?: () => void): this { this.ended = true; cb?.(); return this; }
+  destroy(): this { this.destroyed = true; return this; }
+}
+
+/** Owner whose requests stay pending until the test answers them, oldest first (an in-order queue in miniature). */
+class PendingOwner implements ClientConnOwner {
+  reqs: Request[] = [];
+  /** Replies in request order; null = not answered yet. */
+  private order: Array<string | null> = [];
+  closedCount = 0;
+  conn!: ClientConnection;
+  get queued(): number { return this.order.length; }
+  onRequest(r: Request): void { this.reqs.push(r); this.order.push(null); }
+  onProtocolError(reply: Buffer): void { this.order.push(reply.toString('latin1')); this.flush(); }
+  onClosed(): void { this.closedCount++; }
+  /** Answers the oldest unanswered request. */
+  answer(text: string): void {
+    this.reqs.shift();
+    this.order[this.order.indexOf(null)] = text;
+    this.flush();
+  }
+  private flush(): void {
+    while (this.order.length > 0 && this.order[0] !== null) this.conn.write(R(this.order.shift()!));
+    this.conn.afterReplies();
+  }
+}
+
+async function tick(): Promise<void> { await new Promise((r) => process.nextTick(r)); }
+
+function makeConn(config: Partial<ProxyConfig>): { sock: FakeSocket; owner: PendingOwner; conn: ClientConnection } {
+  const sock = new FakeSocket();
+  const owner = new PendingOwner();
+  const cfg = { ...defaultProxyConfig(), ...config };
+  owner.conn = new ClientConnection(sock as unknown as net.Socket, owner, cfg, new ProxyStats(), new OutputFlusher());
+  return { sock, owner, conn: owner.conn };
+}
+
+test('client connection: pipeline limit pauses reading, resumes at half; replies of one turn are written together', async () => {
+  const { sock, owner, conn } = makeConn({ sessionMaxPipeline: 4 });
+  sock.emit('data', Buffer.concat(Array.from({ length: 10 }, (_, i) => encodeCommand(['GET', `k${i}`]))));
+  assert.equal(owner.reqs.length, 4, 'parsing stops at the pipeline limit');
+  assert.equal(conn.pausedFor, 'pipeline');
+  assert.equal(sock.paused, true);
+  owner.answer('+1\r\n');
+  assert.equal(owner.reqs.length, 3, 'still above half the limit: not resumed');
+  assert.equal(conn.pausedFor, 'pipeline');
+  owner.answer('+2\r\n'); // 2 queued = half the limit: resumes and parses up to the limit again
+  assert.equal(owner.reqs.length, 4);
+  assert.equal(conn.pausedFor, 'pipeline');
+  owner.answer('+3\r\n');
+  assert.equal(owner.reqs.length, 3);
+  await tick();
+  assert.deepEqual(sock.written, ['+1\r\n', '+2\r\n', '+3\r\n']);
+  assert.equal(sock.corked, 1, 'several replies: one corked write batch');
+});
+
+test('client connection: output buffer over the limit pauses reading until the socket drains (partial writes)', async () => {
+  const { sock, owner, conn } = makeConn({ sessionMaxOutbuf: 100 });
+  sock.emit('data', encodeCommand(['GET', 'a']));
+  sock.writableLength = 500; // the kernel took only part of what was written so far
+  owner.answer('$3\r\nabc\r\n');
+  await tick();
+  assert.equal(conn.pausedFor, 'outbuf');
+  sock.emit('data', encodeCommand(['GET', 'b']));
+  assert.equal(owner.reqs.length, 0, 'bytes received while paused are not dispatched');
+  sock.writableLength = 80; // above half the limit: still paused
+  sock.emit('drain');
+  assert.equal(conn.pausedFor, 'outbuf');
+  sock.writableLength = 0;
+  sock.emit('drain');
+  assert.equal(conn.pausedFor, '');
+  assert.equal(owner.reqs.length, 1, 'the held request is dispatched on resume');
+});
+
+test('client connection: EOF runs every complete request, writes every reply, then ends', async () => {
+  const { sock, owner } = makeConn({ sessionMaxPipeline: 2 });
+  sock.emit('data', Buffer.concat([encodeCommand(['GET', 'a']), encodeCommand(['GET', 'b']), encodeCommand(['GET', 'c']), Buffer.from('*1\r\n$3\r\nGE')]));
+  sock.emit('end');
+  assert.equal(sock.ended, false);
+  owner.answer('+a\r\n');
+  owner.answer('+b\r\n');
+  assert.equal(owner.reqs.length, 1, 'the third request was read after the pause');
+  assert.equal(sock.ended, false);
+  owner.answer('+c\r\n');
+  assert.equal(sock.ended, true, 'ended once the last complete request was answered; the cut one is dropped');
+  assert.deepEqual(sock.written, ['+a\r\n', '+b\r\n', '+c\r\n'], 'flushed before the end');
+  assert.equal(owner.closedCount, 1);
+});
+
+test('client connection: holds keep later requests back until the task settles, and nest', async () => {
+  const { sock, owner, conn } = makeConn({});
+  let release1!: () => void, release2!: () => void;
+  conn.hold(() => new Promise<void>((r) => { release1 = r; }));
+  conn.hold(() => new Promise<void>((r) => { release2 = r; }));
+  sock.emit('data', encodeCommand(['GET', 'x']));
+  assert.equal(owner.reqs.length, 0);
+  assert.equal(conn.pausedFor, 'migrate');
+  release1();
+  await new Promise((r) => setImmediate(r));
+  assert.equal(owner.reqs.length, 0, 'one hold still open');
+  release2();
+  await new Promise((r) => setImmediate(r));
+  assert.equal(owner.reqs.length, 1);
+  assert.equal(sock.paused, false);
+});
+
+test('client connection: a protocol error is answered after earlier replies, then the connection ends', async () => {
+  const { sock, owner } = makeConn({});
+  sock.emit('data', Buffer.concat([encodeCommand(['GET', 'a']), Buffer.from('*x\r\n')]));
+  assert.equal(owner.reqs.length, 1);
+  assert.equal(sock.ended, false, 'waits for the earlier reply');
+  owner.answer('+a\r\n');
+  assert.equal(sock.ended, true);
+  assert.deepEqual(sock.written, ['+a\r\n', '-ERR Protocol error: invalid multibulk length\r\n']);
+});
