@@ -5,6 +5,8 @@
 //   npm run bench                      # full run, writes bench/reports/proxy-<date>.md
 //   npm run bench -- --quick           # smoke run (small N, 1 round), no report file
 //   npm run bench -- --help            # all options
+//   npm run bench:twemproxy            # Shardis in Twemproxy mode (shardis nutcracker) beside nutcracker,
+//                                      # same nutcracker.yml; writes bench/reports/twemproxy-<date>.md
 //
 // Everything runs on 127.0.0.1. Every child process is stopped at the end, on error and on Ctrl-C.
 import { execFileSync, spawnSync } from 'node:child_process';
@@ -18,7 +20,7 @@ import { startRedisServer, type RedisServer } from '../src/util/redis-server.js'
 import { spawnTracked, waitFor, type Spawned } from '../src/util/processes.js';
 import { freePort } from '../src/util/free-port.js';
 import { evenSlots } from '../src/models/layout.js';
-import { startProxyProcess } from '../src/util/shardis-process.js';
+import { startProxyProcess, startShardisProcess } from '../src/util/shardis-process.js';
 import { VERSION } from '../src/version.js';
 
 const ROOT = fileURLToPath(new URL('../../', import.meta.url));
@@ -51,6 +53,8 @@ interface Opts {
   out?: string;
   report: boolean;
   keep: boolean;
+  /** Shardis runs as `shardis nutcracker` from the same nutcracker.yml as nutcracker. */
+  twemproxy: boolean;
 }
 
 function parseList<T extends string>(what: string, v: string, allowed: readonly T[]): T[] {
@@ -83,7 +87,8 @@ function parseOpts(argv: string[]): Opts {
     .option('--no-warmup', 'skip the short unrecorded warm-up run per target and test')
     .option('--out <file>', 'markdown report path (default bench/reports/proxy-<date>.md)')
     .option('--no-report', 'do not write the markdown report')
-    .option('--keep', 'keep the temporary directory (logs, configs)');
+    .option('--keep', 'keep the temporary directory (logs, configs)')
+    .option('--twemproxy', 'run Shardis in Twemproxy mode (shardis nutcracker) from the same nutcracker.yml as nutcracker (another listen port); report twemproxy-<date>.md');
   cmd.parse(argv, { from: 'user' });
   const o = cmd.opts<Record<string, unknown>>();
   const quick = Boolean(o.quick);
@@ -104,6 +109,7 @@ function parseOpts(argv: string[]): Opts {
     out: o.out as string | undefined,
     report: (o.report as boolean) && (!quick || o.out !== undefined),
     keep: Boolean(o.keep),
+    twemproxy: Boolean(o.twemproxy),
   };
 }
 
@@ -378,12 +384,8 @@ async function main(): Promise<void> {
     const targets: Target[] = [];
     if (o.targets.includes('redis')) targets.push({ name: 'redis', port: servers[0]!.port, note: `direct to group 1 master ${servers[0]!.addr} only` });
 
-    // 2. Twemproxy.
-    if (o.targets.includes('nutcracker')) {
-      const port = await freePort(HOST);
-      const statsPort = await freePort(HOST);
-      const conf = join(tmp, 'nutcracker.yml');
-      writeFileSync(conf, [
+    // 2. Twemproxy. (--twemproxy: Shardis gets the same file with its own listen port.)
+    const nutcrackerYml = (port: number): string => [
         'shardis_bench:',
         `  listen: ${HOST}:${port}`,
         '  hash: fnv1a_64',
@@ -395,7 +397,12 @@ async function main(): Promise<void> {
         '  servers:',
         ...servers.map((s, i) => `   - ${s.addr}:1 group${i + 1}`),
         '',
-      ].join('\n'));
+      ].join('\n');
+    if (o.targets.includes('nutcracker')) {
+      const port = await freePort(HOST);
+      const statsPort = await freePort(HOST);
+      const conf = join(tmp, 'nutcracker.yml');
+      writeFileSync(conf, nutcrackerYml(port));
       const proc = spawnTracked('nutcracker', ['-c', conf, '-o', join(tmp, 'nutcracker.log'), '-s', String(statsPort), '-a', HOST, '-p', join(tmp, 'nutcracker.pid')], { stdio: ['ignore', 'ignore', 'inherit'] });
       cleanups.push(() => proc.stop());
       await waitFor(`nutcracker on ${HOST}:${port}`, async () => {
@@ -409,7 +416,23 @@ async function main(): Promise<void> {
     }
 
     // 3. Shardis.
-    if (o.targets.includes('shardis')) {
+    if (o.targets.includes('shardis') && o.twemproxy) {
+      const port = await freePort(HOST);
+      const conf = join(tmp, 'shardis-nutcracker.yml');
+      writeFileSync(conf, nutcrackerYml(port));
+      try {
+        const p = startShardisProcess('nutcracker', ['-c', conf, '-s', '0', '-a', HOST], join(tmp, 'shardis.log'));
+        cleanups.push(() => p.proc.stop());
+        await p.waitLine(/shardis nutcracker ready/);
+        if (pinned) pinTree(p.proc.pid, 1);
+        targets.push({ name: 'shardis', port, pid: p.proc.pid, note: `shardis ${VERSION} in Twemproxy mode (shardis nutcracker), the same nutcracker.yml as nutcracker, one process` });
+        console.log(`shardis (twemproxy mode): ${HOST}:${port} (pid ${p.proc.pid})`);
+      } catch (e) {
+        const msg = `shardis did not start, left out: ${(e as Error).message}`;
+        console.error(msg);
+        notes.push(msg);
+      }
+    } else if (o.targets.includes('shardis')) {
       const slotsFile = join(tmp, 'slots.json');
       writeFileSync(slotsFile, JSON.stringify(evenSlots(servers.map((s, i) => ({ id: i + 1, addr: s.addr })))));
       const port = await freePort(HOST);
@@ -530,10 +553,10 @@ async function main(): Promise<void> {
 
     if (o.report) {
       const date = new Date().toISOString().slice(0, 10);
-      const file = o.out ?? join(ROOT, 'bench', 'reports', `proxy-${date}.md`);
+      const file = o.out ?? join(ROOT, 'bench', 'reports', `${o.twemproxy ? 'twemproxy' : 'proxy'}-${date}.md`);
       mkdirSync(join(file, '..'), { recursive: true });
       const md = [
-        `# Proxy benchmark ${date}`,
+        o.twemproxy ? `# Twemproxy-mode benchmark ${date}` : `# Proxy benchmark ${date}`,
         '',
         `Reproduce: \`${reproduce}\``,
         '',

@@ -6,6 +6,7 @@ const { renderMarkdown } = await import('../dist/src/util/options.js');
 const tables = {
   proxy: (await import('../dist/src/proxy/config.js')).PROXY_OPTIONS,
   dashboard: (await import('../dist/src/dashboard/config.js')).DASHBOARD_OPTIONS,
+  frontdoor: (await import('../dist/src/frontdoor/sync-config.js')).FRONTDOOR_SYNC_OPTIONS,
 };
 let readme = readFileSync('README.md', 'utf8');
 for (const [name, specs] of Object.entries(tables)) {

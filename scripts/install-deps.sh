@@ -12,6 +12,10 @@ command -v etcd           >/dev/null || need+=(etcd-server)
 [ -x /usr/share/zookeeper/bin/zkServer.sh ] || need+=(zookeeper)
 command -v taskset        >/dev/null || need+=(util-linux)
 [ -x /usr/bin/chromium ] || need+=(chromium)   # the web console tests (playwright-core drives it; no browser download)
+[ -x /usr/sbin/haproxy ] || need+=(haproxy)
+[ -x /usr/sbin/nginx ] && [ -e /usr/lib/nginx/modules/ngx_stream_module.so ] || need+=(nginx libnginx-mod-stream)
+[ -x /usr/sbin/keepalived ] || need+=(keepalived)
+command -v ip             >/dev/null || need+=(iproute2)
 if [ ${#need[@]} -gt 0 ]; then
   SUDO=""; [ "$(id -u)" = 0 ] || SUDO=sudo
   echo "installing Debian packages: ${need[*]}"

@@ -15,6 +15,7 @@ import type { PushReport } from '../dashboard/push-report.js';
 import { addMigrationCommands } from './admin/migration.js';
 import { addHaCommands } from './admin/ha-commands.js';
 import { addMaintenanceCommands } from './admin/maintenance-commands.js';
+import { addFrontdoorCommands } from './admin/frontdoor.js';
 
 type Opts = GlobalOptions & Record<string, CliValue>;
 
@@ -237,6 +238,7 @@ function addProxyCommands(admin: Command): void {
       out(opts, r, () => `proxy ${r.proxy.id} (${r.proxy.admin_addr}) removed; shutdown: ${r.shutdown}\n`);
     }));
 
+  addFrontdoorCommands(admin, proxy, { action, client, out });
 }
 
 /** `slots ...`: show, assign, init-even and the migration subcommands. */

@@ -12,6 +12,8 @@ const SUBCOMMANDS: Record<string, () => Promise<Command>> = {
   dashboard: async () => (await import('./dashboard-command.js')).dashboardCommand(),
   admin: async () => (await import('./admin-command.js')).adminCommand(),
   fe: async () => (await import('./fe-command.js')).feCommand(),
+  nutcracker: async () => (await import('./nutcracker-command.js')).nutcrackerCommand(),
+  frontdoor: async () => (await import('./frontdoor-command.js')).frontdoorCommand(),
 };
 
 async function main(): Promise<void> {

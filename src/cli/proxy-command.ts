@@ -14,7 +14,9 @@ export function proxyCommand(): Command {
     .option('--config <file>', 'TOML config file (Codis proxy.toml keys accepted)')
     .option('--fillslots <file>', 'slot table JSON (Codis []Slot) to serve at start, without a dashboard')
     .option('--dashboard <addr>', 'register with this dashboard (same as --dashboard-addr)')
-    .option('--default-config', 'print a commented config with every option at its default and exit');
+    .option('--default-config', 'print a commented config with every option at its default and exit')
+    .option('--nutcracker <file>', 'Twemproxy mode: serve every pool of this nutcracker.yml (see `shardis nutcracker`)')
+    .option('--nutcracker-stats <addr>', 'with --nutcracker: host:port of nutcracker\'s stats port ("" for none)', '0.0.0.0:22222');
   addOptionFlags(cmd, PROXY_OPTIONS);
   cmd.action(async (opts: Record<string, CliValue>) => {
     if (opts.defaultConfig) { process.stdout.write(renderDefaultToml('shardis proxy config', PROXY_OPTIONS)); return; }
@@ -22,6 +24,12 @@ export function proxyCommand(): Command {
     const base = opts.config ? loadToml(PROXY_OPTIONS, String(opts.config), defaults(PROXY_OPTIONS), CODIS_IGNORED_PROXY_KEYS, (m) => warnings.push(m)) : defaults(PROXY_OPTIONS);
     if (opts.dashboard !== undefined) opts.dashboardAddr = opts.dashboard;
     const config = toProxyConfig(applyFlags(PROXY_OPTIONS, base, flagOverrides(PROXY_OPTIONS, opts)));
+    if (opts.nutcracker !== undefined) {
+      if (config.workers > 1) throw new Error('--workers is not supported with --nutcracker yet (run one process per core on its own listen ports)');
+      const { runProxyNutcracker } = await import('./nutcracker-command.js');
+      await runProxyNutcracker(String(opts.nutcracker), config, String(opts.nutcrackerStats ?? ''));
+      return;
+    }
     let slots: Slot[] | null = null;
     if (opts.fillslots) {
       const file = String(opts.fillslots);

@@ -2,6 +2,8 @@
 import { Command } from 'commander';
 import { startLocalCluster } from './local-cluster.js';
 import { startFeServer } from '../fe/fe-server.js';
+import { hostOf, portTextOf } from '../util/address.js';
+import { startFrontHaproxy, type FrontDoor } from './front-haproxy.js';
 
 const int = (v: string): number => {
   const n = Number(v);
@@ -23,8 +25,10 @@ export function upCommand(): Command {
     .option('--sentinel-down-after <duration>', 'how long a master must be unreachable before the sentinels fail it over', '5s')
     .option('--codis-compat', 'let the unchanged codis-admin and codis-fe operate the dashboard (codis_compat_xauth = true: Codis\'s token, derived from the product name alone; for demos)')
     .option('--console-listen <addr>', 'address of the web console (shardis fe) started with the cluster; default <host>:0 (a free port)')
-    .action(async (o: { groups: number; replicas: number; proxies: number; dir: string; basePort: number; host: string; product: string; sentinels: number; sentinelDownAfter: string; codisCompat?: boolean; consoleListen?: string }) => {
+    .option('--front <kind>', 'front door in front of the proxies: haproxy (one address for all proxies, on --base-port + 100), or none', 'none')
+    .action(async (o: { groups: number; replicas: number; proxies: number; dir: string; basePort: number; host: string; product: string; sentinels: number; sentinelDownAfter: string; codisCompat?: boolean; consoleListen?: string; front: string }) => {
       if (o.groups < 1) throw new Error('--groups must be at least 1');
+      if (o.front !== 'haproxy' && o.front !== 'none') throw new Error(`--front must be haproxy or none, got "${o.front}"`);
       if (o.proxies < 1) throw new Error('--proxies must be at least 1');
       const c = await startLocalCluster({
         ...o,
@@ -35,13 +39,18 @@ export function upCommand(): Command {
       });
       const i = c.info;
       const fe = await startFeServer({ listen: o.consoleListen ?? `${o.host}:0`, coordinator: i.coordinator }).catch(async (e: Error) => { await c.stop(); throw e; });
+      let front: FrontDoor | null = null;
+      if (o.front === 'haproxy') {
+        try { front = await startFrontHaproxy(i, o); } catch (e) { await fe.close(); await c.stop(); throw e; }
+      }
       const lines = [
         `Web console: ${fe.url}?token=${i.dashboard.admin_token}#${i.product}`,
         '',
+        ...(front ? [`Front door (HAProxy, pid ${front.pid}): redis-cli -h ${front.addr.split(':')[0]} -p ${front.addr.split(':')[1]}    stats: http://${front.stats}/   config: ${front.config}`, ''] : []),
         `Shardis cluster "${i.product}" is up (data and logs in ${i.dir}).`,
         '',
         'Connect with any Redis client to a proxy:',
-        ...i.proxies.map((p, n) => `  proxy ${n + 1}: redis-cli -h ${p.addr.split(':')[0]} -p ${p.addr.split(':')[1]}    admin API: http://${p.admin}/proxy   metrics: http://${p.admin}/metrics`),
+        ...i.proxies.map((p, n) => `  proxy ${n + 1}: redis-cli -h ${hostOf(p.addr)} -p ${portTextOf(p.addr)}    admin API: http://${p.admin}/proxy   metrics: http://${p.admin}/metrics`),
         '',
         `Dashboard: http://${i.dashboard.addr}/topom   (admin token ${i.dashboard.admin_token})`,
         `  manage it: npx shardis admin --dashboard ${i.dashboard.addr} --token ${i.dashboard.admin_token} overview`,
@@ -64,6 +73,7 @@ export function upCommand(): Command {
         process.once('SIGTERM', resolve);
       });
       process.stdout.write('stopping...\n');
+      await front?.stop();
       await fe.close();
       await c.stop();
       process.stdout.write('stopped.\n');

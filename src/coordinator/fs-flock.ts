@@ -35,6 +35,13 @@ export class DataFileLock {
   constructor(readonly file: string) {}
 
   private start(): Promise<void> {
+    if (this.dead && !this.closed) {
+      // The helper died (killed, or perl failed): a new one is started for the next request.
+      this.dead = null;
+      this.ready = null;
+      this.child = null;
+      this.buf = '';
+    }
     if (this.ready) return this.ready;
     this.ready = new Promise<void>((resolve, reject) => {
       let child: Helper;
@@ -48,6 +55,7 @@ export class DataFileLock {
       // Idle, the helper must not keep this process alive; while a request waits it must (hold()).
       this.hold(true);
       const fail = (why: string): void => {
+        if (this.child !== child) return; // an earlier helper, already replaced
         this.dead ??= new FlockError(`the flock helper for ${this.file} ${why}`);
         for (const w of this.waiting.splice(0)) w.reject(this.dead);
         reject(this.dead);
@@ -57,6 +65,7 @@ export class DataFileLock {
       child.stdin.on('error', () => { /* reported by exit */ });
       child.stdout.setEncoding('utf8');
       child.stdout.on('data', (d: string) => {
+        if (this.child !== child) return;
         this.buf += d;
         let nl: number;
         while ((nl = this.buf.indexOf('\n')) >= 0) {
@@ -94,6 +103,9 @@ export class DataFileLock {
     });
   }
 
+  /** The helper's pid while it runs (for tests and diagnostics). */
+  get helperPid(): number | undefined { return this.child?.pid; }
+
   /** Takes the flock, retrying until `deadline` (ms since epoch); throws FlockError when it stays held. */
   async acquire(deadline: number): Promise<void> {
     let backoff = 2;
@@ -118,6 +130,7 @@ export class DataFileLock {
     this.closed = true;
     const c = this.child;
     this.child = null;
+    for (const w of this.waiting.splice(0)) w.reject(new FlockError(`${this.file}: store closed`));
     if (c && c.exitCode === null) {
       c.stdin.end();
       c.kill('SIGTERM');

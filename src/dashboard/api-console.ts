@@ -12,7 +12,7 @@ import { httpJson } from '../util/http-json.js';
 import { CONSOLE_NOT_BUILT, consoleAsset } from '../util/console-assets.js';
 import { DashboardError } from './errors.js';
 import { ConsoleRecorder, parseLatencyHistogram } from './console-recorder.js';
-import type { DashboardHost } from './api.js';
+import type { DashboardHost } from './dashboard-host.js';
 import type { Topom } from './topom.js';
 
 const SAMPLE_MS = 2000;

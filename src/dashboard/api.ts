@@ -8,9 +8,8 @@ import Fastify, { type FastifyInstance, type FastifyRequest } from 'fastify';
 import { Registry, Gauge } from 'prom-client';
 import { codisDashboardXAuth, tokensEqual } from '../models/auth.js';
 import { VERSION } from '../version.js';
-import type { Logger } from '../util/log.js';
 import { parseAddr } from '../util/address.js';
-import { publicDashboardConfig, type DashboardConfig } from './config.js';
+import { publicDashboardConfig } from './config.js';
 import { DashboardError, badRequest, unavailable } from './errors.js';
 import type { Topom } from './topom.js';
 import { parseGroupId, parseSlotId } from './input.js';
@@ -19,16 +18,8 @@ import { codisOverviewView, codisStatsView, isCodisClient, sendCodisError } from
 import { registerConsoleRoutes } from './api-console.js';
 
 /** What the API needs from the process that runs it. */
-export interface DashboardHost {
-  readonly config: DashboardConfig;
-  readonly log: Logger;
-  /** The active topom, or null while standby. */
-  current(): Topom | null;
-  /** Why this dashboard is not active (who holds the lock). */
-  standbyReason(): string;
-  /** Stops the dashboard (releases the lock) after the reply was sent. */
-  requestShutdown(): void;
-}
+export type { DashboardHost } from './dashboard-host.js';
+import type { DashboardHost } from './dashboard-host.js';
 
 type Params = Record<string, string>;
 type Req = FastifyRequest<{ Params: Params; Querystring: Record<string, string> }>;

@@ -4,6 +4,7 @@ import { type OptionSpec, type OptionValues, defaults } from '../util/options.js
 import { parseStoreSpec, specFromNameAndAddr, formatStoreSpec } from '../coordinator/index.js';
 import { defaultAdminToken } from '../models/auth.js';
 import { codisConfigFields } from './codis-config.js';
+import { parseAddr } from '../util/address.js';
 
 export const DASHBOARD_OPTIONS: OptionSpec[] = [
   { key: 'coordinator', type: 'string', default: '', doc: 'Where metadata and the product lock live: filesystem:DIR, etcd:HOST:PORT[,..] or zookeeper:HOST:PORT[,..]. Empty: use coordinator_name + coordinator_addr.' },
@@ -116,7 +117,7 @@ export function toDashboardConfig(v: OptionValues): DashboardConfig {
   };
   if (cfg.sentinelQuorum < 1) throw new Error('sentinel_quorum must be at least 1');
   if (cfg.sentinelDownAfter < 100) throw new Error('sentinel_down_after must be at least 100ms');
-  if (!/^[^\s]*:\d+$/.test(cfg.adminAddr)) throw new Error(`admin_addr "${cfg.adminAddr}" is not host:port`);
+  try { parseAddr(cfg.adminAddr, { allowEmptyHost: true, allowPortZero: true }); } catch (e) { throw new Error(`admin_addr: ${(e as Error).message}`); }
   if (cfg.lockTtl < 1000) throw new Error('lock_ttl must be at least 1s');
   if (cfg.lockRetry < 50) throw new Error('lock_retry must be at least 50ms');
   if (cfg.proxyPushTimeout < 100) throw new Error('proxy_push_timeout must be at least 100ms');

@@ -3,7 +3,7 @@
 // connections) and by polling as a fallback; reports a group whose majority master differs from
 // what the caller routes to, once `ROLE` on the new address says `master`. Resolutions never overlap;
 // a request during one makes exactly one more follow.
-import { resolveMajority, roleOf, SwitchSubscriber, type MajorityView } from './sentinels.js';
+import { resolveMajority, roleOf, SwitchSubscriber, type MajorityView, type MasterNames } from './sentinels.js';
 
 export interface MasterChange {
   gid: number;
@@ -13,7 +13,8 @@ export interface MasterChange {
 }
 
 export interface MasterWatcherOptions {
-  product: string;
+  /** The product (masters `<product>-<gid>`) or a name -> group mapping (see MasterNames). */
+  product: MasterNames;
   /** Password of the data servers (for ROLE). */
   auth: string;
   /** Deadline of one sentinel / ROLE call. */

@@ -21,6 +21,16 @@ export function groupOfName(product: string, name: string): number | null {
   return /^\d+$/.test(rest) ? Number(rest) : null;
 }
 
+/**
+ * Which sentinel master names are ours: a product (names `<product>-<gid>`), or a function from a
+ * name to a group number (Twemproxy pools: one Sentinel master name per pool server).
+ */
+export type MasterNames = string | ((name: string) => number | null);
+
+export function gidOfName(names: MasterNames, name: string): number | null {
+  return typeof names === 'string' ? groupOfName(names, name) : names(name);
+}
+
 /** A short-lived connection (fails fast, never retries), for one-off commands. */
 export function oneShot(addr: string, timeoutMs: number, password = ''): Redis {
   const { host, port } = parseAddr(addr);
@@ -72,12 +82,12 @@ export interface MonitoredMaster {
 }
 
 /** `SENTINEL MASTERS` on one sentinel, filtered to the product. */
-export async function sentinelMasters(addr: string, product: string, timeoutMs: number): Promise<MonitoredMaster[]> {
+export async function sentinelMasters(addr: string, product: MasterNames, timeoutMs: number): Promise<MonitoredMaster[]> {
   const reply = await redisCall(addr, timeoutMs, ['SENTINEL', 'MASTERS']);
   const out: MonitoredMaster[] = [];
   for (const m of Array.isArray(reply) ? reply : []) {
     const o = pairs(m);
-    const gid = groupOfName(product, o.name ?? '');
+    const gid = gidOfName(product, o.name ?? '');
     if (gid === null) continue;
     out.push({
       gid, name: o.name!, addr: `${o.ip}:${o.port}`, epoch: Number(o['config-epoch'] ?? 0), flags: o.flags ?? '',
@@ -101,7 +111,7 @@ export interface MajorityView {
  * Asks every sentinel for the product's masters. Throws unless a majority answered (then nothing is
  * known for sure: a minority may be stale).
  */
-export async function resolveMajority(sentinels: readonly string[], product: string, timeoutMs: number): Promise<MajorityView> {
+export async function resolveMajority(sentinels: readonly string[], product: MasterNames, timeoutMs: number): Promise<MajorityView> {
   const answers = new Map<string, MonitoredMaster[] | { error: string }>();
   await Promise.all(sentinels.map(async (s) => {
     try { answers.set(s, await sentinelMasters(s, product, timeoutMs)); } catch (e) { answers.set(s, { error: (e as Error).message }); }
@@ -134,7 +144,7 @@ export async function resolveMajority(sentinels: readonly string[], product: str
  */
 export class SwitchSubscriber {
   private readonly subs = new Map<string, Redis>();
-  constructor(private readonly product: string, private readonly onEvent: (why: string) => void) {}
+  constructor(private readonly product: MasterNames, private readonly onEvent: (why: string) => void) {}
 
   get servers(): string[] { return [...this.subs.keys()]; }
 
@@ -155,7 +165,7 @@ export class SwitchSubscriber {
       r.on('ready', () => this.onEvent(`subscribed to ${a}`));
       r.on('message', (channel: string, msg: string) => {
         const name = msg.split(' ')[0] ?? '';
-        if (groupOfName(this.product, name) !== null) this.onEvent(`${channel} from ${a}: ${msg}`);
+        if (gidOfName(this.product, name) !== null) this.onEvent(`${channel} from ${a}: ${msg}`);
       });
       r.subscribe('+switch-master').catch(() => { /* retried on reconnect */ });
       this.subs.set(a, r);

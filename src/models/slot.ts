@@ -1,5 +1,7 @@
 // The slot entry a proxy routes by, in Codis 3.2's JSON shape (models.Slot): pushed by the dashboard
 // or read from a --fillslots file.
+import { isValidAddr } from '../util/address.js';
+
 export interface Slot {
   id: number;
   locked?: boolean;
@@ -23,7 +25,7 @@ export function parseSlots(input: unknown): Slot[] {
       const v = s[k];
       if (v === undefined || v === null || v === '') return undefined;
       if (typeof v !== 'string') throw new Error(`slot ${id}: ${k} must be a string`);
-      if (!/^[^\s]+:\d+$/.test(v)) throw new Error(`slot ${id}: ${k} "${v}" is not host:port`);
+      if (!isValidAddr(v)) throw new Error(`slot ${id}: ${k} "${v}" is not host:port`);
       return v;
     };
     const num = (k: string): number | undefined => (typeof s[k] === 'number' ? (s[k] as number) : undefined);

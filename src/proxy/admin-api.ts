@@ -7,7 +7,7 @@ import { parseSlots, type Slot } from '../models/slot.js';
 import type { ProxyModel } from '../models/proxy.js';
 import type { StatsSnapshot } from './stats.js';
 import { renderMetrics } from './metrics.js';
-import { parseAddr } from '../util/address.js';
+import { isValidAddr, parseAddr } from '../util/address.js';
 import { VERSION } from '../version.js';
 import { codisStatsFields, RateMeter } from './codis-view.js';
 
@@ -28,6 +28,9 @@ export interface ProxyControl {
   setSentinels?(servers: string[]): Promise<void>;
   /** What the proxy's sentinel watcher knows (servers, last resolution, switched groups). */
   sentinels?(): Promise<unknown>;
+  /** Going offline (true) or back (false): PING fails while draining so front doors take the proxy out. */
+  setDraining?(on: boolean): Promise<void>;
+  draining?(): boolean;
 }
 
 function statsJson(s: StatsSnapshot, online: boolean, rate: RateMeter, primaryOnly: boolean): Record<string, unknown> {
@@ -65,7 +68,13 @@ export async function startAdminApi(ctl: ProxyControl, addr: string, https?: Tls
     void reply.code(code).send({ error: err.message });
   });
   app.get('/', async (_req, reply) => reply.redirect('/proxy'));
-  app.get('/health', async () => ({ status: 'ok', online: ctl.online(), version: VERSION }));
+  app.get('/health', async () => ({ status: 'ok', online: ctl.online(), draining: ctl.draining?.() ?? false, version: VERSION }));
+  app.put<{ Params: { xauth: string; on: string } }>('/api/proxy/drain/:xauth/:on', async (req) => {
+    auth(req.params.xauth);
+    if (!ctl.setDraining) throw Object.assign(new Error('this proxy cannot drain'), { statusCode: 501 });
+    await ctl.setDraining(req.params.on !== '0');
+    return 'OK';
+  });
   app.get('/proxy', async () => ({ version: VERSION, compile: '', config: ctl.config(), model: ctl.model(), stats: await stats(), slots: ctl.slots() }));
   app.get('/proxy/model', async () => ctl.model());
   app.get('/api/proxy/model', async () => ctl.model());
@@ -89,7 +98,7 @@ export async function startAdminApi(ctl: ProxyControl, addr: string, https?: Tls
     auth(req.params.xauth);
     const body = req.body as { servers?: unknown } | undefined;
     const servers = body?.servers ?? [];
-    if (!Array.isArray(servers) || !servers.every((a) => typeof a === 'string' && /^[^\s]+:\d+$/.test(a))) {
+    if (!Array.isArray(servers) || !servers.every((a) => typeof a === 'string' && isValidAddr(a))) {
       throw Object.assign(new Error('body must be {"servers": ["host:port", ...]}'), { statusCode: 400 });
     }
     if (!ctl.setSentinels) throw Object.assign(new Error('this proxy does not follow sentinels'), { statusCode: 501 });

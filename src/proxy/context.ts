@@ -46,6 +46,8 @@ export interface ProxyContext {
   sessions: Set<SessionInfo>;
   /** False until a slot table is in place (Codis: "router is not online"). */
   online: boolean;
+  /** Set while the proxy is going offline: PING fails so front-door health checks take it out (see src/frontdoor/README.md). */
+  draining?: boolean;
   /** The worker number when running with --workers > 1, else 0. */
   worker: number;
   /** Replica reads (backend_primary_only=false; see replica-reads.ts). */

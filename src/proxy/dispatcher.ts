@@ -61,6 +61,8 @@ export function dispatch(s: SessionHost, req: Request, premigrated = -1): void {
     }
   }
   const policy = spec.policy;
+  const refused = ctx.placement.refuse?.(spec.name) ?? null;
+  if (refused !== null) { s.reply(cmd, errorReply(refused)); return; }
   // Transactions (transaction.ts): MULTI/EXEC/DISCARD/WATCH, and every command while one is open.
   const tx = s.tx;
   if (tx.mode !== 'none' || (policy.kind === 'denied' && TransactionState.isControl(spec))) {

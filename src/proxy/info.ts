@@ -3,6 +3,7 @@
 import os from 'node:os';
 import { VERSION, REDIS_COMPAT_VERSION } from '../version.js';
 import type { ProxyContext } from './context.js';
+import { portTextOf } from '../util/address.js';
 
 /** Sums "db0:keys=1,expires=0,avg_ttl=0" lines from several INFO keyspace replies. */
 export function keyspaceOf(replies: Buffer[]): Map<number, { keys: number; expires: number }> {
@@ -27,7 +28,7 @@ export function infoReply(ctx: ProxyContext, sections: string[], keyspace: Map<n
   const out: string[] = [];
   if (want('server')) {
     out.push('# Server', `redis_version:${REDIS_COMPAT_VERSION}`, `shardis_version:${VERSION}`, 'redis_mode:standalone',
-      `os:${os.type()} ${os.release()} ${os.arch()}`, `process_id:${process.pid}`, `tcp_port:${ctx.config.proxyAddr.split(':').pop()}`,
+      `os:${os.type()} ${os.release()} ${os.arch()}`, `process_id:${process.pid}`, `tcp_port:${portTextOf(ctx.config.proxyAddr)}`,
       `uptime_in_seconds:${uptime}`, `uptime_in_days:${Math.floor(uptime / 86400)}`, `product_name:${ctx.config.productName}`,
       `worker:${ctx.worker}`, '');
   }

@@ -81,7 +81,10 @@ const RESET_REPLY = Buffer.from('+RESET\r\n');
 
 const HANDLERS: { readonly [name in LocalCommandName]: LocalHandler } = {
   ...ACL_HANDLERS,
-  ping: (_s, req, _c, spec) => {
+  ping: (s, req, _c, spec) => {
+    // Front-door health check (src/frontdoor/README.md): a proxy without a slot table or going offline fails PING.
+    if (!s.ctx.online) return errorReply('LOADING proxy has no slot table yet');
+    if (s.ctx.draining === true) return errorReply('ERR proxy is draining (going offline): reconnect to another proxy');
     if (req.argc === 1) return PONG;
     if (req.argc > 2) return errorReply(spec.arityError);
     return bulkReply(arg(req, 1));

@@ -3,6 +3,7 @@
 // function + ketama/modula/random over weighted servers) are meant to be a second implementation
 // behind the same dispatcher, split/merge and reply queue (DESIGN.md §8 "One request path, two
 // placements"). Hot path: called once per key, must not allocate.
+import type { ReplySink } from './backend-conn.js';
 
 export interface Placement {
   /**
@@ -23,4 +24,8 @@ export interface Placement {
    * check. A placement that never moves data keeps it at 0.
    */
   readonly unsettled: number;
+  /** Optional (Twemproxy pools): an error text for a command this placement does not serve (SELECT), else null. */
+  refuse?(command: string): string | null;
+  /** Optional (Twemproxy pools): observes a request forwarded to `addr` (per-server stats, failure counts); returns the sink to use. */
+  track?(addr: string, raw: Buffer, sink: ReplySink): ReplySink;
 }

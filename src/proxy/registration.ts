@@ -13,6 +13,8 @@ import type { Logger } from '../util/log.js';
 export interface Registration {
   /** Resolves after the first successful registration. */
   readonly registered: Promise<void>;
+  /** Rewrites the discovery entry's state ("online" / "draining"); discovery clients use only online ones. */
+  setState(state: 'online' | 'draining'): Promise<void>;
   close(): Promise<void>;
 }
 
@@ -21,6 +23,7 @@ export function startRegistration(config: ProxyConfig, model: () => ProxyModel, 
   let store: Store | null = null;
   let jodis: EphemeralHandle | null = null;
   let closed = false;
+  let state: 'online' | 'draining' = 'online';
   let timer: NodeJS.Timeout | null = null;
   let resolveRegistered!: () => void;
   const registered = new Promise<void>((r) => { resolveRegistered = r; });
@@ -37,7 +40,7 @@ export function startRegistration(config: ProxyConfig, model: () => ProxyModel, 
 
   const jodisEntry = (): Buffer => {
     const m = model();
-    return Buffer.from(JSON.stringify({ addr: m.proxy_addr, admin: m.admin_addr, start: m.start_time, token: m.token, state: 'online' }, null, 4));
+    return Buffer.from(JSON.stringify({ addr: m.proxy_addr, admin: m.admin_addr, start: m.start_time, token: m.token, state }, null, 4));
   };
 
   const attempt = async (): Promise<void> => {
@@ -71,6 +74,10 @@ export function startRegistration(config: ProxyConfig, model: () => ProxyModel, 
   void loop();
   return {
     registered,
+    setState: async (s) => {
+      state = s;
+      if (jodis) await jodis.update(jodisEntry());
+    },
     close: async () => {
       closed = true;
       if (timer) clearTimeout(timer);

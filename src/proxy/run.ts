@@ -20,6 +20,7 @@ type ToWorker =
   | { t: 'reset' }
   | { t: 'sentinels'; servers: string[] }
   | { t: 'ha'; id: number }
+  | { t: 'drain'; on: boolean }
   | { t: 'shutdown' };
 type FromWorker =
   | { t: 'ready'; port: number }
@@ -59,6 +60,8 @@ export function singleProcessControl(proxy: ProxyServer, model: () => ProxyModel
     shutdown,
     setSentinels: async (servers) => { proxy.setSentinels(servers); },
     sentinels: async () => proxy.ha.status(),
+    setDraining: async (on) => { proxy.ctx.draining = on; },
+    draining: () => proxy.ctx.draining === true,
   };
 }
 
@@ -73,6 +76,7 @@ export async function runProxyWorker(config: ProxyConfig): Promise<void> {
     else if (m.t === 'reset') proxy.ctx.stats.reset();
     else if (m.t === 'sentinels') proxy.setSentinels(m.servers);
     else if (m.t === 'ha') send({ t: 'ha', id: m.id, status: proxy.ha.status() });
+    else if (m.t === 'drain') proxy.ctx.draining = m.on;
     else if (m.t === 'shutdown') void proxy.shutdown().then(() => process.exit(0));
   });
   process.on('SIGTERM', () => { /* the primary coordinates shutdown */ });
@@ -116,6 +120,7 @@ export async function runProxy(config: ProxyConfig, initialSlots: Slot[] | null,
     /** Replies awaited from workers, by request id. */
     const asks = new Map<number, { want: number; got: unknown[]; done: (got: unknown[]) => void }>();
     let sentinelsNow: string[] = [];
+    let drainingNow = false;
     let nextId = 1;
     cluster.setupPrimary({ args: process.argv.slice(2), silent: false });
     const ports = await Promise.all(Array.from({ length: config.workers }, () => new Promise<number>((resolve, reject) => {
@@ -179,6 +184,8 @@ export async function runProxy(config: ProxyConfig, initialSlots: Slot[] | null,
       shutdown,
       setSentinels: async (servers) => { sentinelsNow = servers; broadcast({ t: 'sentinels', servers }); },
       sentinels: async () => ({ servers: sentinelsNow, workers: await askAll((id) => ({ t: 'ha', id }), 2000) }),
+      setDraining: async (on) => { drainingNow = on; broadcast({ t: 'drain', on }); },
+      draining: () => drainingNow,
     };
   }
 
@@ -190,6 +197,10 @@ export async function runProxy(config: ProxyConfig, initialSlots: Slot[] | null,
   let registration: Registration | null = null;
   if (config.dashboardAddr || config.coordinator) {
     registration = startRegistration(config, () => model, log);
+    const reg = registration;
+    const setDraining = ctl.setDraining;
+    // The discovery entry says "draining" too, so discovery clients move off before the proxy stops.
+    if (setDraining) ctl.setDraining = async (on) => { await setDraining(on); await reg.setState(on ? 'draining' : 'online'); };
     const stopAdminOnly = stopAdmin;
     stopAdmin = async () => { await registration?.close(); await stopAdminOnly(); };
   }

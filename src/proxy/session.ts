@@ -93,7 +93,8 @@ export class Session implements SessionHost, ClientConnOwner, ReplyQueueOwner {
   resetConns(): void { this.conns.clear(); }
 
   forward(addr: string, raw: Buffer, sink: ReplySink): void {
-    this.backend(addr).send(raw, sink);
+    const track = this.ctx.placement.track;
+    this.backend(addr).send(raw, track === undefined ? sink : this.ctx.placement.track!(addr, raw, sink));
   }
 
   fanout(parts: ReadonlyArray<{ addr: string; raw: Buffer }>, sink: ReplySink, merge: (replies: Buffer[]) => Buffer): void {

@@ -1,22 +1,23 @@
 // The unchanged Codis 3.2 tools (../shared/tools/codis-3.2: codis-admin, codis-fe) against a real
-// Shardis cluster (redis groups with replicas, a dashboard with codis_compat_xauth on, a proxy):
+// Shardis cluster brought up by `shardis up --codis-compat` (redis groups with replicas, a dashboard
+// with codis_compat_xauth on, a proxy):
 // every codis-admin dashboard command of `codis-admin --help` (exit code, and the cluster changed as
 // the command says), `codis-admin --proxy=ADDR` config/model/stats/slots, and codis-fe's /list and
 // every API call its dashboard-fe.js makes, through codis-fe's reverse proxy, with the fields the page
 // reads checked. An endpoint or field that stops matching what the Codis tools send or decode fails
-// here. Expected duration: ~40-70 s (one cluster for the whole file).
+// here. Expected duration: ~25-60 s (one cluster for the whole file).
 import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { execFile } from 'node:child_process';
 import { createHash } from 'node:crypto';
-import { existsSync, mkdirSync, mkdtempSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { startLocalCluster, type LocalCluster } from '../../src/cli/local-cluster.js';
+import type { ClusterInfo } from '../../src/cli/local-cluster.js';
 import { startRedisServer, type RedisServer } from '../../src/util/redis-server.js';
 import { startRedisSentinel, type RedisSentinel } from '../../src/util/redis-sentinel.js';
-import { startProxyProcess } from '../../src/util/shardis-process.js';
+import { SHARDIS_BIN, startProxyProcess } from '../../src/util/shardis-process.js';
 import { spawnTracked, waitFor, type Spawned } from '../../src/util/processes.js';
 import { freePort } from '../../src/util/free-port.js';
 import { httpJson } from '../../src/util/http-json.js';
@@ -32,7 +33,9 @@ const XAUTH = createHash('sha256').update(`Codis-XAuth-[${PRODUCT}]`).digest('he
 
 type Json = any;
 
-let cluster: LocalCluster | null = null;
+/** `shardis up --codis-compat` and what it wrote to cluster.json. */
+let up: Spawned | null = null;
+let cluster: { info: ClusterInfo } | null = null;
 let dashAddr = '';
 let spare: RedisServer | null = null;
 let sentinel: RedisSentinel | null = null;
@@ -83,10 +86,14 @@ async function feOk(method: 'GET' | 'PUT', path: string): Promise<Json> {
 
 before(async () => {
   if (!haveTools) return;
-  cluster = await startLocalCluster({
-    groups: 2, replicas: 1, proxies: 1, dir, basePort: 0, host: '127.0.0.1', product: PRODUCT, sentinels: 0,
-    dashboardArgs: ['--codis-compat-xauth', 'true', '--stats-period', '300ms', '--lock-ttl', '2s'],
-  });
+  const upLog = join(dir, 'up.log');
+  up = spawnTracked(process.execPath, [SHARDIS_BIN, 'up', '--codis-compat', '--dir', join(dir, 'up'), '--base-port', '0', '--groups', '2', '--replicas', '1', '--proxies', '1', '--sentinels', '0', '--product', PRODUCT], { logFile: upLog });
+  await waitFor('shardis up to bring the cluster up', () => {
+    if (up!.child.exitCode !== null) throw new Error(`shardis up exited: ${readFileSync(upLog, 'utf8').slice(-800)}`);
+    return readFileSync(upLog, 'utf8').includes('Press Ctrl-C');
+  }, 90000, 100);
+  assert.match(readFileSync(upLog, 'utf8'), /Codis tools \(codis_compat_xauth on\): codis-admin --dashboard=/, 'shardis up --codis-compat says how to use the Codis tools');
+  cluster = { info: JSON.parse(readFileSync(join(dir, 'up', 'cluster.json'), 'utf8')) as ClusterInfo };
   dashAddr = cluster.info.dashboard.addr;
   spare = await startRedisServer({ dir: join(dir, 'spare') });
   sentinel = await startRedisSentinel({ dir: join(dir, 'sentinel') });
@@ -96,7 +103,7 @@ before(async () => {
   mkdirSync(assets, { recursive: true });
   writeFileSync(join(assets, 'index.html'), '<html>codis-fe assets are not part of this test</html>\n');
   feAddr = `127.0.0.1:${await freePort()}`;
-  fe = spawnTracked(CODIS_FE, [`--filesystem=${join(dir, 'coordinator')}`, `--listen=${feAddr}`, `--assets-dir=${assets}`], { logFile: join(dir, 'codis-fe.log') });
+  fe = spawnTracked(CODIS_FE, [`--filesystem=${join(dir, 'up', 'coordinator')}`, `--listen=${feAddr}`, `--assets-dir=${assets}`], { logFile: join(dir, 'codis-fe.log') });
   await eventually('codis-fe to list the product', async () => {
     const r = await httpJson('GET', feAddr, '/list', { timeoutMs: 2000 });
     return Array.isArray(r.json) && (r.json as string[]).includes(PRODUCT);
@@ -108,7 +115,7 @@ after(async () => {
   await extraProxy?.proc.stop();
   await sentinel?.stop();
   await spare?.stop();
-  await cluster?.stop();
+  await up?.stop(60000); // SIGTERM: shardis up stops everything it started
 });
 
 describe('Codis 3.2 tools against Shardis', { skip: haveTools ? false : `Codis tools not found in ${TOOLS}` }, () => {
@@ -116,7 +123,7 @@ describe('Codis 3.2 tools against Shardis', { skip: haveTools ? false : `Codis t
     const o = JSON.parse(await admin());
     assert.equal(o.model.product_name, PRODUCT);
     assert.equal(o.config.coordinator_name, 'filesystem');
-    assert.equal(o.config.coordinator_addr, join(dir, 'coordinator'));
+    assert.equal(o.config.coordinator_addr, join(dir, 'up', 'coordinator'));
     assert.equal(o.config.migration_timeout, '30s', 'durations are Codis timesize strings');
     const config = JSON.parse(await admin('config'));
     assert.equal(config.product_name, PRODUCT);
@@ -280,7 +287,7 @@ describe('Codis 3.2 tools against Shardis', { skip: haveTools ? false : `Codis t
     const o = await feOk('GET', '/topom');
     assert.equal(typeof o.model.admin_addr, 'string');
     assert.equal(typeof o.config.coordinator_name.charAt, 'function');
-    assert.equal(o.config.coordinator_addr, join(dir, 'coordinator'));
+    assert.equal(o.config.coordinator_addr, join(dir, 'up', 'coordinator'));
     await eventually('stats of the proxy and of every server', async () => {
       const st = await feOk('GET', `/api/topom/stats/${XAUTH}`);
       return st.proxy.models.every((p: Json) => st.proxy.stats[p.token]?.stats) && st.group.models.every((g: Json) => g.servers.every((s: Json) => st.group.stats[s.server]?.stats));
@@ -405,7 +412,7 @@ describe('Codis 3.2 tools against Shardis', { skip: haveTools ? false : `Codis t
   });
 
   test('codis-admin: dashboard-list and config-dump read the coordinator; log-level, reload, shutdown', async () => {
-    const fsRoot = join(dir, 'coordinator');
+    const fsRoot = join(dir, 'up', 'coordinator');
     const list = await run(CODIS_ADMIN, ['--dashboard-list', `--filesystem=${fsRoot}`]);
     assert.equal(list.code, 0, list.stderr);
     assert.deepEqual(JSON.parse(list.stdout).map((x: Json) => x.name), [PRODUCT]);
@@ -429,8 +436,10 @@ describe('Codis 3.2 tools against Shardis', { skip: haveTools ? false : `Codis t
     assert.ok(await group(9), 'reload read the group written to the coordinator');
     await admin('--remove-group', '--gid=9');
 
-    const dashboard = cluster!.procs[0]!;
+    const pid = cluster!.info.dashboard.pid;
     await admin('--shutdown');
-    assert.equal(await dashboard.exited, 0, 'the dashboard exited after --shutdown');
+    await eventually('the dashboard process to exit after --shutdown', async () => {
+      try { process.kill(pid, 0); return false; } catch { return true; }
+    });
   });
 });

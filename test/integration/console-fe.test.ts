@@ -7,7 +7,7 @@
 import { after, before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import http from 'node:http';
-import { writeFileSync } from 'node:fs';
+import { rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { gunzipSync } from 'node:zlib';
 import { chromium } from 'playwright-core';
@@ -55,6 +55,7 @@ describe('shardis fe and the console routes', { timeout: 60000 }, () => {
     await fe?.close();
     await a?.stop();
     await b?.stop();
+    rmSync(dir, { recursive: true, force: true });
   });
 
   it('lists every product of the coordinator, sorted, with their dashboards', async () => {

@@ -2,6 +2,7 @@
 // Codis's flock on <root>/data.lck (src/coordinator/fs-flock.ts) around every write, so a real Codis
 // writer (the unchanged codis-admin --config-restore) is refused while Shardis writes, and a Shardis
 // write waits while another process (util-linux flock(1), as Codis's fs client would) holds it.
+// If the helper process dies, its flock goes with it and the next write starts a new one.
 // Expected duration: ~3-6 s.
 import { after, test } from 'node:test';
 import assert from 'node:assert/strict';
@@ -106,4 +107,22 @@ test('a Shardis write that cannot get data.lck within the store timeout fails wi
   await holderExited;
   await store.create('/codis3/p/second', Buffer.from('2'));
   assert.equal(String(await store.read('/codis3/p/second')), '2');
+});
+
+test('a helper that died (its flock gone with it) is replaced on the next acquire', async () => {
+  const root = mkdtempSync(join(tmpdir(), 'shardis-codis-lock-'));
+  const file = join(root, 'data.lck');
+  const lock = new DataFileLock(file);
+  cleanups.push(() => lock.close());
+  await lock.acquire(Date.now() + 5000);
+  const first = lock.helperPid;
+  assert.ok(first);
+  process.kill(first, 'SIGKILL');
+  await waitFor('the killed helper to drop the flock', async () => !(await flockHeld(file)), 10000, 25);
+  await lock.release(); // nothing to release: must not throw or hang
+  await lock.acquire(Date.now() + 5000);
+  assert.notEqual(lock.helperPid, first, 'a new helper');
+  assert.equal(await flockHeld(file), true, 'and it holds the flock');
+  await lock.release();
+  assert.equal(await flockHeld(file), false);
 });
