@@ -27,5 +27,5 @@ export interface Placement {
   /** Optional (Twemproxy pools): an error text for a command this placement does not serve (SELECT), else null. */
   refuse?(command: string): string | null;
   /** Optional (Twemproxy pools): observes a request forwarded to `addr` (per-server stats, failure counts); returns the sink to use. */
-  track?(addr: string, raw: Buffer, sink: ReplySink): ReplySink;
+  track?: (addr: string, raw: Buffer, sink: ReplySink) => ReplySink;
 }
