@@ -49,7 +49,8 @@ export function specFromNameAndAddr(name: string, addr: string, options: StoreOp
       return { kind, endpoints: endpoints.map((e) => e.replace(/\/$/, '')), ...options };
     }
     case 'zookeeper': {
-      const [hosts] = a.split('/', 1);
+      const slash = a.indexOf('/'); // servers[/chroot]
+      const hosts = slash < 0 ? a : a.slice(0, slash);
       for (const h of hosts.split(',')) {
         if (!/^[^\s/:,]+:\d+$/.test(h.trim())) bad(`coordinator zookeeper: server "${h}" is not host:port`);
       }

@@ -77,7 +77,7 @@ export function registerConsoleRoutes(app: FastifyInstance, host: DashboardHost)
   app.addHook('onSend', async (req: Req, reply, payload) => {
     if (req.method === 'PUT' && req.routeOptions.url === PROMOTE && reply.statusCode >= 400 && hasToken(req, config.adminToken)) {
       let why = `HTTP ${reply.statusCode}`;
-      try { why = String((JSON.parse(String(payload)) as { error?: unknown }).error ?? why); } catch { /* not JSON */ }
+      try { const e = (JSON.parse(String(payload)) as { error?: unknown }).error; if (typeof e === 'string') why = e; } catch { /* not JSON */ }
       recorder.promotionFailed(Number(req.params.gid), req.params.addr ?? '', why, Date.now());
     }
     return payload;

@@ -28,18 +28,18 @@ type Req = FastifyRequest<{ Params: Params; Querystring: Record<string, string> 
 interface Routes {
   app: FastifyInstance;
   /** The active topom, or a 503 while standby. */
-  active(): Topom;
+  active: () => Topom;
   /**
    * An authenticated, logged mutation answering {"ok": true, ...result}; Codis's tools get "OK", or
    * `codis(result)` where Codis answers with data.
    */
-  put(path: string, fn: (req: Req, t: Topom) => Promise<unknown>, codis?: (result: unknown) => unknown): void;
+  put: (path: string, fn: (req: Req, t: Topom) => Promise<unknown>, codis?: (result: unknown) => unknown) => void;
   /** True when the request comes from codis-admin or codis-fe (codis-api.ts). */
-  codis(req: FastifyRequest): boolean;
+  codis: (req: FastifyRequest) => boolean;
   /** An authenticated read. */
-  getAuthed(path: string, fn: (req: Req, t: Topom) => unknown): void;
-  auth(req: Req): void;
-  logCall(req: Req): void;
+  getAuthed: (path: string, fn: (req: Req, t: Topom) => unknown) => void;
+  auth: (req: Req) => void;
+  logCall: (req: Req) => void;
 }
 
 function parseBool01(v: string | undefined, what: string): boolean {

@@ -48,7 +48,7 @@ async function readCoordinator(store: Store, known: Map<string, string | null>):
     let dashboard: string | null = null;
     const raw = await store.read(`/codis3/${name}/topom`).catch(() => null);
     if (raw) {
-      try { dashboard = String((JSON.parse(raw.toString()) as { admin_addr?: unknown }).admin_addr ?? '') || null; } catch { dashboard = null; }
+      try { const a = (JSON.parse(raw.toString()) as { admin_addr?: unknown }).admin_addr; dashboard = typeof a === 'string' && a ? a : null; } catch { dashboard = null; }
     }
     out.push({ name, dashboard: dashboard ?? known.get(name) ?? null });
   }

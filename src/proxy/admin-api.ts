@@ -29,7 +29,7 @@ export interface ProxyControl {
   /** What the proxy's sentinel watcher knows (servers, last resolution, switched groups). */
   sentinels?(): Promise<unknown>;
   /** Going offline (true) or back (false): PING fails while draining so front doors take the proxy out. */
-  setDraining?(on: boolean): Promise<void>;
+  setDraining?: (on: boolean) => Promise<void>;
   draining?(): boolean;
 }
 

@@ -155,7 +155,7 @@ export function parseNutcrackerConfig(text: string, file = 'nutcracker.yml'): Nu
       const n = seen.get(k);
       if (n === undefined) return undefined;
       if (!isScalar(n) || n.value === null || typeof n.value === 'object') return fail(at(k), `directive "${k}:" needs a single value`);
-      return String(n.value);
+      return String(n.value as string | number | boolean);
     };
     const num = (k: string, def: number, min = 0): number => {
       const v = scalar(k);

@@ -14,7 +14,7 @@ export interface Pending {
   done?(body: Record<string, unknown>): void;
 }
 
-export function ConfirmDialog({ pending, onClose }: { pending: Pending; onClose(result: CallResult | null): void }) {
+export function ConfirmDialog({ pending, onClose }: { pending: Pending; onClose: (result: CallResult | null) => void }) {
   const [busy, setBusy] = useState(false);
   const [error, setError] = useState('');
   const cancel = useRef<HTMLButtonElement>(null);

@@ -41,7 +41,7 @@ function takeTokenFromUrl(): string | null {
   return t;
 }
 
-function Login({ product, site, readOnlyAllowed, error, onToken, onReadOnly }: { product: string; site: Site; readOnlyAllowed: boolean; error: string; onToken(t: string): void; onReadOnly(): void }) {
+function Login({ product, site, readOnlyAllowed, error, onToken, onReadOnly }: { product: string; site: Site; readOnlyAllowed: boolean; error: string; onToken: (t: string) => void; onReadOnly: () => void }) {
   const [value, setValue] = useState('');
   const [err, setErr] = useState(error);
   const [busy, setBusy] = useState(false);
@@ -90,7 +90,7 @@ interface Live {
   slotOps: number[] | null;
 }
 
-function ConsoleView({ site, product, token, onLogout }: { site: Site; product: string; token: string | null; onLogout(): void }) {
+function ConsoleView({ site, product, token, onLogout }: { site: Site; product: string; token: string | null; onLogout: () => void }) {
   const [tab, setTab] = useState<Tab>(readHash().tab);
   const [interval, setIntervalS] = useState<number>(() => Number(localStorage.getItem('shardis-refresh')) || 3);
   const [live, setLive] = useState<Live>({ cluster: null, at: 0, standby: '', authed: false, dashboard: undefined, slotOps: null });

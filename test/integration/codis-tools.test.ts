@@ -31,7 +31,6 @@ const haveTools = existsSync(CODIS_ADMIN) && existsSync(CODIS_FE);
 const PRODUCT = 'codis-compat';
 const XAUTH = createHash('sha256').update(`Codis-XAuth-[${PRODUCT}]`).digest('hex').slice(0, 32);
 
-/* eslint-disable @typescript-eslint/no-explicit-any -- JSON as the Codis tools decode it */
 type Json = any;
 
 /** `shardis up --codis-compat` and what it wrote to cluster.json. */

@@ -163,7 +163,7 @@ function contract(name: string, start: () => Promise<Backend>): void {
       h.onLost((e) => lost.push(e));
       await other.delete(p);
       await eventually('ephemeral node to be re-created', async () => String(await other.read(p)) === 'mine', 8000);
-      assert.ok(lost.length >= 1 && lost[0].code === 'LOST', 'onLost was called');
+      assert.equal(lost[0]?.code, 'LOST', 'onLost was called');
       await h.remove();
       assert.equal(await other.read(p), null);
       await owner.close();

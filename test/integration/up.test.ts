@@ -75,7 +75,9 @@ test('shardis up: start, use through both proxies, stop with nothing left runnin
     assert.equal(stats.status, 200);
     for (const p of info.proxies) assert.ok(stats.text.includes(p.admin), `dashboard lists proxy ${p.admin}`);
     // The web console's URL comes first, with the token; it serves the page and the product's data.
-    const consoleLine = /^Web console: (http:\/\/127\.0\.0\.1:(\d+)\/)\?token=([0-9a-f]+)#shardis-demo$/.exec(up.lines.find((l) => l.trim() !== '') ?? '');
+    const consoleLine = /^Web console: (http:\/\/127\.0\.0\.1:(\d+)\/)\?token=([0-9a-f]+)#shardis-demo$/.exec(
+      up.lines.find((l) => l.trim() !== '') ?? '',
+    );
     assert.ok(consoleLine, `first line: ${up.lines[0]}`);
     assert.equal(consoleLine[3], info.dashboard.admin_token);
     const feAddr = `127.0.0.1:${consoleLine[2]}`;

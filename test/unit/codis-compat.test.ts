@@ -44,7 +44,8 @@ test('stats for Codis clients: error texts become RemoteError objects, sentinels
       masters: { 1: 'a:1' },
     },
   };
-  const v = codisStatsView(stats) as any; // eslint-disable-line @typescript-eslint/no-explicit-any -- JSON as Codis decodes it
+  /* eslint-disable @typescript-eslint/no-explicit-any, @typescript-eslint/no-unsafe-member-access, @typescript-eslint/no-unsafe-assignment -- the Codis-shaped view read as untyped JSON, as Codis's tools decode it */
+  const v = codisStatsView(stats) as any;
   assert.deepEqual(v.group.stats['a:1'].error, remoteError('refused'));
   assert.deepEqual(v.group.stats['b:2'], stats.group.stats['b:2']);
   assert.deepEqual(v.proxy.stats.t1.error, { Cause: 'gone', Stack: [] });
@@ -56,6 +57,7 @@ test('stats for Codis clients: error texts become RemoteError objects, sentinels
   assert.equal(s1.stats.master1, 'name=p-2,status=odown,address=b:2,slaves=0,sentinels=2');
   assert.deepEqual(v.sentinels.stats['s:2'].error, remoteError('timeout'));
   assert.deepEqual(v.slots, stats.slots);
+  /* eslint-enable @typescript-eslint/no-explicit-any, @typescript-eslint/no-unsafe-member-access, @typescript-eslint/no-unsafe-assignment */
   assert.equal(typeof stats.group.stats['a:1'].error, 'string', 'the original is not modified');
 });
 
