@@ -15,6 +15,8 @@ export interface RedisServerOptions {
   /** Extra config lines, e.g. ['replicaof 127.0.0.1 7000']. */
   config?: string[];
   bin?: string;
+  /** Run inside this Linux network namespace (multi-host tests); `host` is then its address. */
+  netns?: string;
 }
 
 export interface RedisServer extends ManagedServer {
@@ -61,7 +63,7 @@ export async function startRedisServer(opts: RedisServerOptions = {}): Promise<R
   writeFileSync(conf, lines.join('\n') + '\n');
   const server = await startManaged({
     what: `redis-server on ${host}:${port}`, logFile: join(dir, 'redis.log'), timeoutMs: 10000, everyMs: 30,
-    spawn: () => spawnTracked(opts.bin ?? 'redis-server', [conf], { stdio: ['ignore', 'ignore', 'inherit'] }),
+    spawn: () => spawnTracked(opts.bin ?? 'redis-server', [conf], { stdio: ['ignore', 'ignore', 'inherit'], netns: opts.netns }),
     ready: async () => (await rawCommand(host, port, 'PING', opts.password)).includes('PONG'),
   });
   return Object.assign(server, { host, port, addr: `${host}:${port}`, dir });
