@@ -18,7 +18,7 @@ import {
 import { childPath, validatePath } from './paths.js';
 import {
   DEFAULT_EPHEMERAL_TTL_MS, DEFAULT_TIMEOUT_MS, StoreError, coalesce, delay, notifyAll, withTimeout,
-  type EphemeralHandle, type Lease, type LockOptions, type Store, type StoreOptions, type Unwatch, updatePipelined,
+  type EphemeralHandle, type FencedWriter, type Lease, type LockOptions, type Store, type StoreOptions, type Unwatch, updatePipelined,
 } from './store.js';
 
 export interface EtcdStoreOptions extends StoreOptions {
@@ -454,6 +454,36 @@ class LeaseKeeper implements EphemeralHandle, Lease {
       }
     } else {
       void r.catch(() => undefined); // best effort: frees the key sooner if etcd is reachable
+    }
+  }
+
+  /** Fenced writes: one txn per ≤64 operations, each guarded by `lock key's lease == ours`. */
+  readonly fenced: FencedWriter = {
+    update: (path, data) => this.fencedTxn('update', [[path, data]]),
+    updateMany: async (entries) => {
+      for (const [p] of entries) validatePath(p);
+      for (let i = 0; i < entries.length; i += 64) await this.fencedTxn('update', entries.slice(i, i + 64));
+    },
+    delete: async (path) => {
+      validatePath(path);
+      const below = await this.store.op('delete', path, () => this.store.etcd.getAll().prefix(`${path}/`).count());
+      if (below > 0) throw new StoreError('NOT_EMPTY', `${this.store.describe}: delete ${path}: node has children`, 'etcd', path);
+      await this.fencedTxn('delete', [[path, null]]);
+    },
+  };
+
+  private async fencedTxn(op: string, entries: ReadonlyArray<readonly [string, Buffer | null]>): Promise<void> {
+    const first = entries[0]?.[0];
+    if (first === undefined) return;
+    for (const [p] of entries) validatePath(p);
+    const lost = (why: string): StoreError => new StoreError('LOST', `${this.store.describe}: ${op} ${first}: refused, ${why}`, 'etcd', first);
+    if (this.mode !== 'lock' || !this.held) throw this.lostErr ?? lost('the lock is not held');
+    const etcd = this.store.etcd;
+    const ops = entries.map(([p, d]) => (d === null ? etcd.delete().key(p) : etcd.put(p).value(d)));
+    const res = await this.store.op(op, first, () => etcd.if(this.path, 'Lease', '==', this.leaseId).then(...ops).commit());
+    if (!res.succeeded) {
+      this.handleLoss('a fenced write found the lock key gone or owned by another lease');
+      throw lost('the lock key is gone or owned by another lease');
     }
   }
 

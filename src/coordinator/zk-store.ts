@@ -11,11 +11,11 @@
 // Every request is bounded by timeoutMs: ZooKeeper clients queue requests while disconnected, so
 // without it a call would wait for the server forever. A request that timed out may still be applied
 // if the connection comes back (its outcome is unknown, as with any timeout).
-import zookeeper, { type Client, type Exception, type Stat } from 'node-zookeeper-client';
+import zookeeper, { type Client, type Exception, type Stat, type Transaction } from 'node-zookeeper-client';
 import { childPath, parentPath, validatePath } from './paths.js';
 import {
   DEFAULT_EPHEMERAL_TTL_MS, DEFAULT_TIMEOUT_MS, StoreError, coalesce, delay, notifyAll,
-  type EphemeralHandle, type Lease, type LockOptions, type Store, type StoreErrorCode, type StoreOptions, type Unwatch, updatePipelined,
+  type EphemeralHandle, type FencedWriter, type Lease, type LockOptions, type Store, type StoreErrorCode, type StoreOptions, type Unwatch, updatePipelined,
 } from './store.js';
 
 const { CreateMode, Exception: ZkException, State } = zookeeper;
@@ -268,7 +268,8 @@ export class ZkStore implements Store {
     }
   }
 
-  private async ensureParents(session: ZkSession, op: string, path: string): Promise<void> {
+  /** @internal */
+  async ensureParents(session: ZkSession, op: string, path: string): Promise<void> {
     const chain: string[] = [];
     for (let p = parentPath(path); p && p !== '/'; p = parentPath(p)) chain.unshift(p);
     for (const p of chain) {
@@ -559,6 +560,85 @@ class ZkLock implements Lease {
 
   get held(): boolean {
     return this.active && this.lostErr === null;
+  }
+
+  /**
+   * Fenced writes go through the lock's own session (which ends when the lock is lost: expiry,
+   * disconnect past half the timeout, node deleted) as a multi-op that first checks the lock node.
+   */
+  readonly fenced: FencedWriter = {
+    update: (path, data) => this.whileHeld('update', path, () => this.fencedUpdate(path, data)),
+    updateMany: async (entries) => {
+      for (const [p] of entries) validatePath(p);
+      for (let i = 0; i < entries.length; i += 64) {
+        await Promise.all(entries.slice(i, i + 64).map(([p, d]) => this.whileHeld('update', p, () => this.fencedUpdate(p, d))));
+      }
+    },
+    delete: (path) => this.whileHeld('delete', path, () => this.fencedDelete(path)),
+  };
+
+  /** A failure after the lock was lost (its session is closed then) is reported as the refusal it is. */
+  private async whileHeld(op: string, path: string, fn: () => Promise<void>): Promise<void> {
+    try {
+      await fn();
+    } catch (e) {
+      if (!this.held && !(e instanceof StoreError && e.code === 'LOST')) throw this.refused(op, path, `the lock was lost (${this.lostErr?.message ?? 'released'})`);
+      throw e;
+    }
+  }
+
+  private refused(op: string, path: string, why: string): StoreError {
+    return new StoreError('LOST', `${this.store.describe}: ${op} ${path}: refused, ${why}`, 'zookeeper', path);
+  }
+
+  /** Commits `[check lock node, ...ops]`; 'lost' if the lock node is gone, 'target' if an op on `path` failed with `code`. */
+  private async multi(op: string, path: string, build: (tx: Transaction) => Transaction): Promise<'ok' | 'lost' | number> {
+    if (!this.held) throw this.lostErr ?? this.refused(op, path, 'the lock is not held');
+    const s = this.session;
+    // The multi's check sees only that the lock node exists; its owner is compared just before, in
+    // the same session (ZooKeeper orders one session's requests), so a node re-created by another
+    // owner is caught too unless it is replaced in the one round trip between the two.
+    const owner = await this.store.rawStat(s, op, this.path);
+    if (!owner || !owner.ephemeralOwner.equals(s.sessionId)) {
+      this.lose('a fenced write found the lock node gone or owned by another session');
+      return 'lost';
+    }
+    try {
+      await s.call<unknown>(op, path, (cb) => build(s.client.transaction().check(this.path, -1)).commit(cb));
+      return 'ok';
+    } catch (e) {
+      const code = zkCode(e);
+      if (code === undefined || code === ZkException.SESSION_EXPIRED || code === ZkException.CONNECTION_LOSS) throw s.mapErr(op, path, e);
+      const st = await this.store.rawStat(s, op, this.path).catch(() => null);
+      if (!st || !st.ephemeralOwner.equals(s.sessionId)) {
+        this.lose('a fenced write found the lock node gone or owned by another session');
+        return 'lost';
+      }
+      return code;
+    }
+  }
+
+  private async fencedUpdate(path: string, data: Buffer): Promise<void> {
+    validatePath(path);
+    for (let i = 0; i < 3; i++) {
+      const exists = await this.store.rawStat(this.session, 'update', path);
+      if (!exists) await this.store.ensureParents(this.session, 'update', path);
+      const r = await this.multi('update', path, (tx) => (exists ? tx.setData(path, data, -1) : tx.create(path, data, CreateMode.PERSISTENT)));
+      if (r === 'ok') return;
+      if (r === 'lost') throw this.refused('update', path, 'the lock node is gone or owned by another session');
+      // NO_NODE / NODE_EXISTS on the target: it was deleted or created meanwhile; try the other way
+    }
+    throw this.session.error('IO', 'update', path, 'node keeps being created and deleted concurrently');
+  }
+
+  private async fencedDelete(path: string): Promise<void> {
+    validatePath(path);
+    if (!(await this.store.rawStat(this.session, 'delete', path))) return;
+    const r = await this.multi('delete', path, (tx) => tx.remove(path, -1));
+    if (r === 'ok' || r === ZkException.NO_NODE) return;
+    if (r === 'lost') throw this.refused('delete', path, 'the lock node is gone or owned by another session');
+    if (r === ZkException.NOT_EMPTY) throw this.session.error('NOT_EMPTY', 'delete', path, 'node has children');
+    throw this.session.error('IO', 'delete', path, `ZooKeeper error ${r}`);
   }
 
   async start(): Promise<void> {
