@@ -10,7 +10,8 @@
 // after that), if etcd reports the lease gone, or if the key is deleted/replaced (watched), a lock
 // reports onLost and an ephemeral node is re-created under a new lease.
 // Every unary call carries a gRPC deadline and an outer timer (timeoutMs); the client reconnects
-// within about a second after etcd comes back (short gRPC reconnect backoff, no circuit breaker).
+// within about a second after etcd comes back (short gRPC reconnect backoff). With several members a
+// call that times out on one is retried on another, and a failing member is skipped for a while.
 import {
   Etcd3, GRPCDeadlineExceededError, isRecoverableError, type IOptions, type Lease as EtcdLease,
   type IWatchResponse, type Watcher,
@@ -39,8 +40,12 @@ const passthroughPolicy = {
     Promise.resolve().then(() => fn({ signal: new AbortController().signal, attempt: 0 })),
 };
 
-/** Retries recoverable errors so a call moves on to the next endpoint (the pool rotates hosts). */
-function retryPolicy(attempts: number): GlobalPolicy {
+/**
+ * Retries recoverable errors so a call moves on to the next endpoint (the pool rotates hosts); with
+ * several endpoints also a call that ran into its deadline (a member cut off by a partition does not
+ * refuse connections, it just never answers).
+ */
+function retryPolicy(attempts: number, retryDeadline: boolean): GlobalPolicy {
   return {
     execute: async <T>(fn: (ctx: { signal: AbortSignal; attempt: number }) => Promise<T> | T): Promise<T> => {
       let last: unknown;
@@ -49,12 +54,37 @@ function retryPolicy(attempts: number): GlobalPolicy {
           return await fn({ signal: new AbortController().signal, attempt: i });
         } catch (e) {
           last = e;
-          if (!(e instanceof Error) || !isRecoverableError(e)) throw e;
+          if (!(e instanceof Error) || !(isRecoverableError(e) || (retryDeadline && e instanceof GRPCDeadlineExceededError))) throw e;
         }
       }
       throw last;
     },
   } as unknown as GlobalPolicy;
+}
+
+/**
+ * Per-endpoint breaker for a multi-member cluster: after a call to a member fails as unreachable or
+ * times out, calls skip that member (the pool tries the next) for 1 s, doubling up to 16 s while it
+ * keeps failing; one success closes it. Without it a partitioned member costs every third call a
+ * full timeout. With a single endpoint there is nothing to skip to, so no breaker is used.
+ */
+class HostBreaker {
+  private openUntil = 0;
+  private backoffMs = 1000;
+  async execute<T>(fn: (ctx: { signal: AbortSignal; attempt: number }) => Promise<T> | T): Promise<T> {
+    if (Date.now() < this.openUntil) throw new Error('etcd member skipped: it failed recently (breaker open)');
+    try {
+      const r = await fn({ signal: new AbortController().signal, attempt: 0 });
+      this.backoffMs = 1000;
+      return r;
+    } catch (e) {
+      if (e instanceof GRPCDeadlineExceededError || (e instanceof Error && isRecoverableError(e))) {
+        this.openUntil = Date.now() + this.backoffMs;
+        this.backoffMs = Math.min(16000, this.backoffMs * 2);
+      }
+      throw e;
+    }
+  }
 }
 
 /** Watch stream reconnect backoff: 100 ms doubling to 1 s (etcd3's default grows to 30 s). */
@@ -78,14 +108,18 @@ export class EtcdStore implements Store {
     this.timeoutMs = opts.timeoutMs ?? DEFAULT_TIMEOUT_MS;
     this.ephemeralTtlMs = opts.ephemeralTtlMs ?? DEFAULT_EPHEMERAL_TTL_MS;
     const timeoutMs = this.timeoutMs;
+    const several = opts.endpoints.length > 1;
+    // With several members, one attempt may take only a share of the timeout, so a call that first
+    // lands on an unreachable member still has time to be retried on another.
+    const attemptMs = several ? Math.max(1000, Math.floor(timeoutMs / opts.endpoints.length)) : timeoutMs;
     this.client = new Etcd3({
       hosts: opts.endpoints.map((e) => (/^https?:\/\//.test(e) ? e : `http://${e}`)),
       auth: opts.auth,
       dialTimeout: timeoutMs,
-      defaultCallOptions: (ctx) => (ctx.isStream ? {} : { deadline: new Date(Date.now() + timeoutMs) }),
+      defaultCallOptions: (ctx) => (ctx.isStream ? {} : { deadline: new Date(Date.now() + attemptMs) }),
       faultHandling: {
-        host: () => passthroughPolicy as unknown as HostPolicy,
-        global: retryPolicy(Math.max(2, opts.endpoints.length)),
+        host: () => (several ? new HostBreaker() : passthroughPolicy) as unknown as HostPolicy,
+        global: retryPolicy(Math.max(2, opts.endpoints.length), several),
         watchBackoff: watchBackoff(),
       },
       grpcOptions: {

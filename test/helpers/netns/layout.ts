@@ -1,7 +1,7 @@
 // The 3-host deployment of issue 16 on the multi-host harness: hosts h1..h3 and a clients host.
 // Each host runs one coordinator member (a 3-node etcd cluster or ZooKeeper ensemble), one sentinel,
-// one proxy, the master of one group and the replica of the next (group g: master on h<g>, replica
-// on h<g mod 3 + 1>); the active dashboard runs on h1 and a standby on h2. Every process binds to its
+// one proxy, the master of one group and replicas of the others (group g: master on h<g>, replicas on
+// the next one or two hosts); the active dashboard runs on h1 and a standby on h2. Every process binds to its
 // host's address (fixed ports: each host has its own port space). Used by the partition tests and
 // `npm run bench:partitions`.
 import { mkdirSync, mkdtempSync } from 'node:fs';
@@ -34,9 +34,11 @@ export interface LayoutOptions {
   /** Extra `shardis dashboard` flags for both dashboards. */
   dashboardArgs?: string[];
   proxyArgs?: string[];
+  /** Replicas per group, on the next hosts after the master's (1 or 2; default 2, so losing any one host leaves every group a replica). */
+  replicas?: 1 | 2;
 }
 
-export interface GroupPlacement { id: number; master: { host: HostName; addr: string }; replica: { host: HostName; addr: string } }
+export interface GroupPlacement { id: number; master: { host: HostName; addr: string }; replicas: Array<{ host: HostName; addr: string }> }
 
 export interface MultiHostCluster {
   net: HostNetwork;
@@ -100,19 +102,21 @@ export async function startMultiHostCluster(o: LayoutOptions): Promise<MultiHost
     }
 
     const groups: GroupPlacement[] = HOSTS.map((h, i) => {
-      const rh = HOSTS[(i + 1) % HOSTS.length]!;
       const port = REDIS_PORT_BASE + i + 1;
-      return { id: i + 1, master: { host: h, addr: `${addrOf(h)}:${port}` }, replica: { host: rh, addr: `${addrOf(rh)}:${port}` } };
+      const replicas = Array.from({ length: o.replicas ?? 2 }, (_, k) => HOSTS[(i + 1 + k) % HOSTS.length]!).map((rh) => ({ host: rh, addr: `${addrOf(rh)}:${port}` }));
+      return { id: i + 1, master: { host: h, addr: `${addrOf(h)}:${port}` }, replicas };
     });
     for (const g of groups) {
       const port = REDIS_PORT_BASE + g.id;
       const m = await startRedisServer({ host: addrOf(g.master.host), port, netns: nsOf(g.master.host), dir: join(dir, `redis-${g.master.host}-${port}`) });
       servers.set(m.addr, m);
-      const r = await startRedisServer({
-        host: addrOf(g.replica.host), port, netns: nsOf(g.replica.host), dir: join(dir, `redis-${g.replica.host}-${port}`),
-        config: [`replicaof ${m.host} ${m.port}`],
-      });
-      servers.set(r.addr, r);
+      for (const rp of g.replicas) {
+        const r = await startRedisServer({
+          host: addrOf(rp.host), port, netns: nsOf(rp.host), dir: join(dir, `redis-${rp.host}-${port}`),
+          config: [`replicaof ${m.host} ${m.port}`],
+        });
+        servers.set(r.addr, r);
+      }
     }
     for (const s of servers.values()) {
       await waitFor(`replication on ${s.addr}`, async () => /role:master|master_link_status:up/.test(await rawCommand(s.host, s.port, 'INFO replication')), 20000, 100);
@@ -142,7 +146,7 @@ export async function startMultiHostCluster(o: LayoutOptions): Promise<MultiHost
     for (const g of groups) {
       await put(`group/create/{token}/${g.id}`);
       await put(`group/add/{token}/${g.id}/${g.master.addr}`);
-      await put(`group/add/{token}/${g.id}/${g.replica.addr}`);
+      for (const rp of g.replicas) await put(`group/add/{token}/${g.id}/${rp.addr}`);
     }
     await put('slots/init-even/{token}');
     for (const s of sentinels.values()) await put(`sentinels/add/{token}/${s.addr}`);

@@ -1,0 +1,200 @@
+// The fault scenarios of issue 16, each on a fresh 3-host cluster (layout.ts) with a client workload
+// running in the clients' namespace, and every acknowledged write read back key by key at the end.
+// Each returns a `ScenarioResult` (what the tests assert on and the bench report tabulates): the
+// unavailability window of the affected writes, acknowledged writes lost, and the checks made.
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { startMultiHostCluster, type CoordinatorKind, type HostName, type MultiHostCluster } from './layout.js';
+import { startWorkload, verifyAcks, longestGap, type Ack, type RunningWorkload } from './workload.js';
+import { slotOf } from '../../../src/slots/hash.js';
+import { httpJson, replyError } from '../../../src/util/http-json.js';
+import { waitFor } from '../../../src/util/processes.js';
+import { slotPath } from '../../../src/coordinator/index.js';
+
+export interface ScenarioResult {
+  fault: string;
+  coordinator: CoordinatorKind;
+  acked: number;
+  lost: Ack[];
+  /** Longest stretch without an acknowledged write of the affected keys, from the fault until the end. */
+  unavailableMs: number;
+  /** Named facts the scenario established (times in ms after the fault, counts, booleans). */
+  facts: Record<string, number | string | boolean>;
+  notes: string[];
+}
+
+export interface ScenarioOptions {
+  coordinator: CoordinatorKind;
+  dir?: string;
+  /** Extra dashboard flags (e.g. `--group-min-replicas-to-write 0` to show the unbounded case). */
+  dashboardArgs?: string[];
+  log?: (msg: string) => void;
+}
+
+/** Group of a key under the initial even layout of 3 groups. */
+export const groupOfKey = (key: string): number => Math.floor((slotOf(key) * 3) / 1024) + 1;
+
+async function withCluster<T>(o: ScenarioOptions, extraDashArgs: string[], fn: (c: MultiHostCluster) => Promise<T>): Promise<T> {
+  const c = await startMultiHostCluster({ coordinator: o.coordinator, dir: o.dir, dashboardArgs: [...extraDashArgs, ...(o.dashboardArgs ?? [])] });
+  try {
+    return await fn(c);
+  } finally {
+    await c.stop();
+  }
+}
+
+const proxyAddrs = (c: MultiHostCluster, hosts?: HostName[]): string[] =>
+  [...c.proxies.entries()].filter(([h]) => !hosts || hosts.includes(h)).map(([, p]) => p.addr);
+
+/** Dashboard log lines (pino JSON) whose msg matches `re`, with their time. */
+function logTimes(c: MultiHostCluster, host: HostName, re: RegExp): number[] {
+  let text = '';
+  try { text = readFileSync(join(c.dir, `dashboard-${host}.log`), 'utf8'); } catch { return []; }
+  const out: number[] = [];
+  for (const line of text.split('\n')) {
+    if (!line.startsWith('{')) continue;
+    try {
+      const j = JSON.parse(line) as { time?: number; msg?: string };
+      if (typeof j.time === 'number' && re.test(j.msg ?? '')) out.push(j.time);
+    } catch { /* not a log record */ }
+  }
+  return out;
+}
+
+async function waitActiveDashboard(c: MultiHostCluster, want: (addr: string | null) => boolean, timeoutMs: number): Promise<string> {
+  let got: string | null = null;
+  await waitFor('a dashboard holding the product lock', async () => { got = await c.activeDashboard(); return want(got); }, timeoutMs, 200);
+  return got!;
+}
+
+async function dashboardHealth(addr: string): Promise<{ status: string; reason?: string }> {
+  const r = await httpJson('GET', addr, '/health', { timeoutMs: 2000 });
+  return r.json as { status: string; reason?: string };
+}
+
+/** Waits until the dashboard at `dash` reports group `gid`'s master on a host other than `notOn`. */
+async function waitFailover(c: MultiHostCluster, dash: () => Promise<string>, gid: number, notOn: HostName, timeoutMs: number): Promise<string> {
+  let master = '';
+  await waitFor(`group ${gid} to fail over away from ${notOn}`, async () => {
+    const g = (await c.dashboardGroups(await dash())).find((x) => x.id === gid);
+    master = g?.servers[0]?.server ?? '';
+    return master !== '' && c.hostOf(master) !== notOn;
+  }, timeoutMs, 250);
+  return master;
+}
+
+async function finish(c: MultiHostCluster, w: RunningWorkload, faultAt: number, affected: (a: Ack) => boolean, verifyVia: HostName): Promise<{ acked: number; lost: Ack[]; unavailableMs: number; acks: Ack[] }> {
+  const rec = await w.stop();
+  const end = Date.now() - rec.startedAt;
+  const { lost } = await verifyAcks(c.proxies.get(verifyVia)!.addr, rec.acks);
+  return { acked: rec.acks.length, lost, unavailableMs: longestGap(rec.acks.filter(affected), faultAt, end), acks: rec.acks };
+}
+
+/** Waits until `n` writes of group `gid` were acknowledged after `sinceMs`. */
+async function waitGroupWrites(w: RunningWorkload, gid: number, sinceMs: number, n: number, timeoutMs: number): Promise<number> {
+  let first = -1;
+  await waitFor(`${n} acknowledged writes to group ${gid}`, () => {
+    const l = w.record.acks.filter((a) => a.atMs > sinceMs && groupOfKey(a.key) === gid);
+    if (l.length > 0 && first < 0) first = l[0]!.atMs;
+    return l.length >= n;
+  }, timeoutMs, 100);
+  return first - sinceMs;
+}
+
+/**
+ * Kill -9 every process on h3 (master of group 3, a replica of the others, a sentinel, a proxy, a
+ * coordinator member). Expect: group 3 fails over; writes acknowledged more than `lagWindowMs` before
+ * the kill all survive (only what async replication had not shipped yet may be lost).
+ */
+export async function killMasterHost(o: ScenarioOptions): Promise<ScenarioResult> {
+  return withCluster(o, [], async (c) => {
+    const w = startWorkload(c.net, 'clients', { proxies: proxyAddrs(c) });
+    await w.waitAcks(300);
+    const faultAt = Date.now() - w.record.startedAt;
+    o.log?.('kill -9 host h3');
+    await c.net.killHost('h3');
+    const dash = c.dashboards.get('h1')!.addr;
+    const newMaster = await waitFailover(c, async () => dash, 3, 'h3', 60000);
+    const firstWriteMs = await waitGroupWrites(w, 3, faultAt, 50, 60000);
+    const r = await finish(c, w, faultAt, (a) => groupOfKey(a.key) === 3, 'h1');
+    return {
+      fault: 'kill -9 a master\'s host', coordinator: o.coordinator, acked: r.acked, lost: r.lost, unavailableMs: r.unavailableMs,
+      facts: { newMaster, firstGroupWriteAfterFaultMs: firstWriteMs, lostAckedBeforeFaultMs: Math.max(0, ...r.lost.map((a) => faultAt - a.atMs)) },
+      notes: [],
+    };
+  });
+}
+
+/**
+ * Isolate h1 (active dashboard, master of group 1, a proxy, a sentinel, a coordinator member) while a
+ * slot migration (group 2 -> 3, throttled) is in flight. Expect: the h1 dashboard reports the lease
+ * lost before the h2 standby becomes active; group 1 fails over; after healing the old dashboard
+ * stays standby and the new one finishes the migration; no write acknowledged after the cut is lost.
+ */
+export async function isolateDashboardHost(o: ScenarioOptions): Promise<ScenarioResult> {
+  return withCluster(o, ['--migration-parallel-slots', '2'], async (c) => {
+    const w = startWorkload(c.net, 'clients', { proxies: proxyAddrs(c) });
+    await w.waitAcks(300);
+    const h1 = c.dashboards.get('h1')!.addr;
+    const h2 = c.dashboards.get('h2')!.addr;
+    const put = async (path: string, addr: string): Promise<void> => {
+      const r = await httpJson('PUT', addr, path.replace('{token}', c.token), { timeoutMs: 20000 });
+      if (r.status !== 200) throw new Error(`${path}: ${replyError(r)}`);
+    };
+    // Group 2 owns slots 342..682; move 12 of them to group 3, 2 at a time, 300 ms apart, at full
+    // speed otherwise (by default the executor yields to client traffic and would take minutes).
+    const [beg, end] = [400, 411];
+    await put('/api/topom/slots/action/interval/{token}/300000', h1);
+    await put('/api/topom/slots/action/busy/{token}/100', h1);
+    await put(`/api/topom/slots/action/create-range/{token}/${beg}/${end}/3`, h1);
+    const store = await c.store();
+    const slotState = async (): Promise<{ done: number; pending: number }> => {
+      let done = 0;
+      let pending = 0;
+      for (let s = beg; s <= end; s++) {
+        const raw = await store.read(slotPath(c.product, s));
+        const m = raw ? (JSON.parse(raw.toString()) as { group_id: number; action?: { state?: string } }) : null;
+        if (m && m.group_id === 3 && !m.action?.state) done++; else pending++;
+      }
+      return { done, pending };
+    };
+    await waitFor('the migration to be under way', async () => (await slotState()).done >= 2, 60000, 200);
+    const before = await slotState();
+    const faultAt = Date.now() - w.record.startedAt;
+    const cutWall = Date.now();
+    o.log?.(`isolate host h1 (migration ${before.done}/${before.done + before.pending} slots done)`);
+    await c.net.isolate('h1');
+    await waitActiveDashboard(c, (a) => a === h2, 60000);
+    const takeoverWall = Date.now();
+    await waitFailover(c, async () => h2, 1, 'h1', 60000);
+    await waitGroupWrites(w, 1, faultAt, 30, 60000);
+    // A migration step needs every proxy's acknowledgement; the isolated proxy on h1 cannot give it
+    // (and is not fenced out automatically: it may still serve clients on its side), so the
+    // migration waits until the partition heals.
+    const duringPartition = await slotState();
+    o.log?.(`heal (migration ${duringPartition.done}/${duringPartition.done + duringPartition.pending} slots done)`);
+    await c.net.heal();
+    await waitFor('the old dashboard to answer as standby', async () => (await dashboardHealth(h1)).status === 'standby', 30000, 200);
+    await waitFor('the migration to finish under the new dashboard', async () => (await slotState()).pending === 0, 120000, 300);
+    await w.waitAcks(200);
+    const lostAt = logTimes(c, 'h1', /product lock lost/).filter((t) => t >= cutWall - 1000);
+    const activeAt = logTimes(c, 'h2', /^active: holding the product lock/);
+    const r = await finish(c, w, faultAt, (a) => groupOfKey(a.key) === 1, 'h2');
+    const lostFirst = lostAt[0] ?? Number.NaN;
+    const activeFirst = activeAt[0] ?? Number.NaN;
+    return {
+      fault: 'isolate the active dashboard\'s host', coordinator: o.coordinator, acked: r.acked, lost: r.lost, unavailableMs: r.unavailableMs,
+      facts: {
+        oldLeaseLostAfterCutMs: lostFirst - cutWall,
+        standbyActiveAfterCutMs: activeFirst - cutWall,
+        stoppedBeforeTakeover: lostFirst < activeFirst,
+        takeoverSeenByTestMs: takeoverWall - cutWall,
+        migrationSlotsDoneAtCut: before.done,
+        migrationSlotsDoneBeforeHeal: duringPartition.done,
+        lostAckedAfterCut: r.lost.filter((a) => a.atMs > faultAt).length,
+        lostAckedBeforeFaultMs: Math.max(0, ...r.lost.map((a) => faultAt - a.atMs)),
+      },
+      notes: [],
+    };
+  });
+}
