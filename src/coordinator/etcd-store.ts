@@ -13,7 +13,7 @@
 // within about a second after etcd comes back (short gRPC reconnect backoff). With several members a
 // call that times out on one is retried on another, and a failing member is skipped for a while.
 import {
-  Etcd3, GRPCDeadlineExceededError, isRecoverableError, type IOptions, type Lease as EtcdLease,
+  Etcd3, GRPCDeadlineExceededError, GRPCUnavailableError, isRecoverableError, type IOptions, type Lease as EtcdLease,
   type IWatchResponse, type Watcher,
 } from 'etcd3';
 import { childPath, validatePath } from './paths.js';
@@ -78,7 +78,8 @@ class HostBreaker {
       this.backoffMs = 1000;
       return r;
     } catch (e) {
-      if (e instanceof GRPCDeadlineExceededError || (e instanceof Error && isRecoverableError(e))) {
+      // Only signs of an unreachable member: etcd3 also counts e.g. a cancelled stream as recoverable.
+      if (e instanceof GRPCDeadlineExceededError || e instanceof GRPCUnavailableError) {
         this.openUntil = Date.now() + this.backoffMs;
         this.backoffMs = Math.min(16000, this.backoffMs * 2);
       }
@@ -126,6 +127,10 @@ export class EtcdStore implements Store {
         'grpc.initial_reconnect_backoff_ms': 100,
         'grpc.min_reconnect_backoff_ms': 100,
         'grpc.max_reconnect_backoff_ms': 1000,
+        // A member cut off by a partition neither answers nor resets the connection: without
+        // keepalive pings a watch or lease-keepalive stream on it would hang forever. 5 s is the
+        // shortest interval etcd accepts by default (--grpc-keepalive-min-time).
+        ...(several ? { 'grpc.keepalive_time_ms': 5000, 'grpc.keepalive_timeout_ms': 2000 } : {}),
       },
     });
   }

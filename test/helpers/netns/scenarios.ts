@@ -108,7 +108,7 @@ async function waitGroupWrites(w: RunningWorkload, gid: number, sinceMs: number,
  */
 export async function killMasterHost(o: ScenarioOptions): Promise<ScenarioResult> {
   return withCluster(o, [], async (c) => {
-    const w = startWorkload(c.net, 'clients', { proxies: proxyAddrs(c) });
+    const w = startWorkload(c.net, 'clients', { proxies: proxyAddrs(c), pauseMs: 2 });
     await w.waitAcks(300);
     const faultAt = Date.now() - w.record.startedAt;
     o.log?.('kill -9 host h3');
@@ -133,7 +133,7 @@ export async function killMasterHost(o: ScenarioOptions): Promise<ScenarioResult
  */
 export async function isolateDashboardHost(o: ScenarioOptions): Promise<ScenarioResult> {
   return withCluster(o, ['--migration-parallel-slots', '2'], async (c) => {
-    const w = startWorkload(c.net, 'clients', { proxies: proxyAddrs(c) });
+    const w = startWorkload(c.net, 'clients', { proxies: proxyAddrs(c), pauseMs: 2 });
     await w.waitAcks(300);
     const h1 = c.dashboards.get('h1')!.addr;
     const h2 = c.dashboards.get('h2')!.addr;
