@@ -7,9 +7,10 @@ import { Command, CommanderError } from 'commander';
 import { listProducts, openStore, topomPath, type Store } from '../coordinator/index.js';
 import { parseTopom } from '../models/topom.js';
 import { MAX_SLOT_NUM } from '../slots/hash.js';
+import { isValidAddr } from '../util/address.js';
 import { AdminCliError, DashboardClient, usageError, type GlobalOptions } from './admin/client.js';
 import { formatGroups, formatOverview, formatProxies, formatSlots, pushLines, table, type StatsReply } from './admin/format.js';
-import type { PushReport } from '../dashboard/topom.js';
+import type { PushReport } from '../dashboard/push-report.js';
 import { addMigrationCommands } from './admin/migration.js';
 import { addHaCommands } from './admin/ha-commands.js';
 import { addMaintenanceCommands } from './admin/maintenance-commands.js';
@@ -48,7 +49,7 @@ async function withStore<T>(opts: Opts, fn: (s: Store) => Promise<T>): Promise<T
 async function dashboardAddr(opts: Opts): Promise<string> {
   const addr = opts.dashboard ?? process.env.SHARDIS_DASHBOARD;
   if (addr) {
-    if (!/^[^\s/]+:\d+$/.test(addr)) throw usageError(`--dashboard "${addr}" is not HOST:PORT`);
+    if (!isValidAddr(addr)) throw usageError(`--dashboard "${addr}" is not HOST:PORT`);
     return addr;
   }
   if (opts.coordinator && opts.product) {
@@ -121,7 +122,18 @@ export function adminCommand(): Command {
     .exitOverride((err: CommanderError) => {
       process.exit(err.code === 'commander.helpDisplayed' || err.code === 'commander.version' ? 0 : 2);
     });
+  addDashboardCommands(admin);
+  const group = addGroupCommands(admin);
+  addHaCommands(admin, group, { action, client, out });
+  addMaintenanceCommands(admin, { action, withStore, out });
+  addProxyCommands(admin);
+  addSlotCommands(admin);
+  addCoordinatorCommands(admin);
+  return admin;
+}
 
+/** overview, model, xping, reload, shutdown. */
+function addDashboardCommands(admin: Command): void {
   admin.command('overview').description('product, groups with server stats, proxies, slot counts')
     .action(action(async (opts) => {
       const c = await client(opts);
@@ -149,7 +161,10 @@ export function adminCommand(): Command {
       out(opts, r, () => 'dashboard shutting down\n');
     }));
 
-  // ---- groups -------------------------------------------------------------------------------------
+}
+
+/** `group ...`: list, create, remove, add-server, del-server, resync; returns the `group` command. */
+function addGroupCommands(admin: Command): Command {
   const group = admin.command('group').description('server groups: list, create, remove, add-server, del-server, resync');
   group.command('list').description('groups and their servers with stats')
     .action(action(async (opts) => {
@@ -188,11 +203,11 @@ export function adminCommand(): Command {
       const r = await (await client(opts)).put<{ push: PushReport }>(path);
       out(opts, r, () => warnPush(opts, r.push));
     }));
+  return group;
+}
 
-  addHaCommands(admin, group, { action, client, out });
-  addMaintenanceCommands(admin, { action, withStore, out });
-
-  // ---- proxies ------------------------------------------------------------------------------------
+/** `proxy ...`: list, create, online, reinit, remove. */
+function addProxyCommands(admin: Command): void {
   const proxy = admin.command('proxy').description('proxies: list, create, online, reinit, remove');
   proxy.command('list').description('registered proxies with their status')
     .action(action(async (opts) => {
@@ -221,7 +236,10 @@ export function adminCommand(): Command {
       out(opts, r, () => `proxy ${r.proxy.id} (${r.proxy.admin_addr}) removed; shutdown: ${r.shutdown}\n`);
     }));
 
-  // ---- slots --------------------------------------------------------------------------------------
+}
+
+/** `slots ...`: show, assign, init-even and the migration subcommands. */
+function addSlotCommands(admin: Command): void {
   const slots = admin.command('slots').description('slot layout: show, assign (no data is moved), init-even; online migration: migrate, rebalance, drain, cancel, pause, resume, throttle, progress');
   slots.command('show').description('slot ranges per group')
     .action(action(async (opts) => {
@@ -254,8 +272,10 @@ export function adminCommand(): Command {
       out(opts, r, () => `${r.changed} slot(s) changed over groups ${r.groups.join(', ')}\n` + warnPush(opts, r.push));
     }));
   addMigrationCommands(slots, { action, out, client, intArg, parseSlotRanges });
+}
 
-  // ---- coordinator direct -------------------------------------------------------------------------
+/** Tools that read the coordinator directly: list-products, remove-lock. */
+function addCoordinatorCommands(admin: Command): void {
   admin.command('list-products').description('products found in --coordinator and their active dashboards (Codis --dashboard-list)')
     .action(action(async (opts) => {
       const list = await withStore(opts, async (s) => {
@@ -281,6 +301,4 @@ export function adminCommand(): Command {
       });
       out(opts, { removed }, () => (removed ? `removed the lock of the dashboard at ${removed.admin_addr} (pid ${removed.pid})\n` : `product ${product} has no lock\n`));
     }));
-
-  return admin;
 }

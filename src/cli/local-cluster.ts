@@ -47,6 +47,8 @@ export interface LocalCluster {
   stop(): Promise<void>;
 }
 
+// (Longer than ~60 lines on purpose: one start sequence, each step using the processes started
+// before it, with one cleanup path for all of them on failure.)
 export async function startLocalCluster(o: LocalClusterOptions): Promise<LocalCluster> {
   const dir = resolve(o.dir);
   mkdirSync(dir, { recursive: true });

@@ -18,7 +18,7 @@ import {
 } from 'etcd3';
 import { childPath, validatePath } from './paths.js';
 import {
-  DEFAULT_EPHEMERAL_TTL_MS, DEFAULT_TIMEOUT_MS, StoreError, coalesce, delay, notifyAll, withTimeout,
+  DEFAULT_EPHEMERAL_TTL_MS, DEFAULT_TIMEOUT_MS, StoreError, coalesce, delay, LossNotifier, withTimeout,
   type EphemeralHandle, type FencedWriter, type Lease, type LockOptions, type Store, type StoreOptions, type Unwatch, updatePipelined,
 } from './store.js';
 
@@ -331,10 +331,9 @@ class LeaseKeeper implements EphemeralHandle, Lease {
   private timer: NodeJS.Timeout | undefined;
   private watcher: Watcher | null = null;
   private active = true;
-  private lostErr: StoreError | null = null;
+  private readonly loss = new LossNotifier();
   private recovering = false;
   private recovery: Promise<void> | null = null;
-  private readonly lostCbs = new Set<(err: StoreError) => void>();
 
   constructor(
     private readonly store: EtcdStore,
@@ -347,7 +346,7 @@ class LeaseKeeper implements EphemeralHandle, Lease {
   }
 
   get held(): boolean {
-    return this.active && this.lostErr === null;
+    return this.active && this.loss.lost === null;
   }
 
   /** Grants a lease and puts the key bound to it; 'EXISTS' if the key is present and `ifAbsent`. */
@@ -440,15 +439,13 @@ class LeaseKeeper implements EphemeralHandle, Lease {
   }
 
   private handleLoss(why: string): void {
-    if (!this.active || this.lostErr || this.recovering) return;
+    if (!this.active || this.loss.lost || this.recovering) return;
     const err = new StoreError('LOST', `${this.store.describe}: ${this.mode} ${this.path}: ${why}`, 'etcd', this.path);
     if (this.mode === 'lock') {
-      this.lostErr = err;
-      void this.teardown(false);
-      notifyAll(this.lostCbs, err);
+      this.loss.loseForGood(err, () => { void this.teardown(false); });
       return;
     }
-    notifyAll(this.lostCbs, err);
+    this.loss.report(err);
     this.recovery ??= this.recover().finally(() => { this.recovery = null; });
   }
 
@@ -516,7 +513,7 @@ class LeaseKeeper implements EphemeralHandle, Lease {
     if (first === undefined) return;
     for (const [p] of entries) validatePath(p);
     const lost = (why: string): StoreError => new StoreError('LOST', `${this.store.describe}: ${op} ${first}: refused, ${why}`, 'etcd', first);
-    if (this.mode !== 'lock' || !this.held) throw this.lostErr ?? lost('the lock is not held');
+    if (this.mode !== 'lock' || !this.held) throw this.loss.lost ?? lost('the lock is not held');
     const etcd = this.store.etcd;
     const ops = entries.map(([p, d]) => (d === null ? etcd.delete().key(p) : etcd.put(p).value(d)));
     const res = await this.store.op(op, first, () => etcd.if(this.path, 'Lease', '==', this.leaseId).then(...ops).commit());
@@ -537,7 +534,7 @@ class LeaseKeeper implements EphemeralHandle, Lease {
     if (!this.active) return;
     this.active = false;
     await this.recovery; // a re-bind in flight finishes first, so its new lease is revoked too
-    await this.teardown(revoke && this.lostErr === null);
+    await this.teardown(revoke && this.loss.lost === null);
   }
 
   async remove(): Promise<void> {
@@ -549,10 +546,6 @@ class LeaseKeeper implements EphemeralHandle, Lease {
   }
 
   onLost(cb: (err: StoreError) => void): void {
-    this.lostCbs.add(cb);
-    if (this.lostErr) {
-      const e = this.lostErr;
-      process.nextTick(() => notifyAll([cb], e));
-    }
+    this.loss.onLost(cb);
   }
 }

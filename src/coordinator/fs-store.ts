@@ -17,7 +17,7 @@ import { hostname } from 'node:os';
 import { basename, dirname, join } from 'node:path';
 import { childPath, segments, validatePath } from './paths.js';
 import {
-  DEFAULT_EPHEMERAL_TTL_MS, DEFAULT_POLL_INTERVAL_MS, DEFAULT_TIMEOUT_MS, StoreError, coalesce, delay, notifyAll,
+  DEFAULT_EPHEMERAL_TTL_MS, DEFAULT_POLL_INTERVAL_MS, DEFAULT_TIMEOUT_MS, StoreError, coalesce, delay, LossNotifier,
   type EphemeralHandle, type FencedWriter, type Lease, type LockOptions, type Store, type StoreErrorCode, type StoreOptions, type Unwatch,
 } from './store.js';
 
@@ -571,9 +571,8 @@ class Keeper implements EphemeralHandle, Lease {
   readonly record: OwnerRecord;
   private timer: NodeJS.Timeout | undefined;
   private lastBeat = Date.now();
-  private lostCbs = new Set<(err: StoreError) => void>();
   private active = true;
-  private lostErr: StoreError | null = null;
+  private readonly loss = new LossNotifier();
   private beatRun: Promise<void> | null = null;
   private inLoss = false;
 
@@ -588,7 +587,7 @@ class Keeper implements EphemeralHandle, Lease {
   }
 
   get held(): boolean {
-    return this.active && this.lostErr === null;
+    return this.active && this.loss.lost === null;
   }
 
   /** Fenced writes: the lock's owner record must still carry this lease's token, checked under the writers' mutation lock. */
@@ -599,7 +598,7 @@ class Keeper implements EphemeralHandle, Lease {
   };
 
   private async guard(op: string, target: string): Promise<void> {
-    if (this.mode !== 'lock' || !this.held) throw this.lostErr ?? this.store.makeErr('LOST', op, target, 'refused: the lock is not held');
+    if (this.mode !== 'lock' || !this.held) throw this.loss.lost ?? this.store.makeErr('LOST', op, target, 'refused: the lock is not held');
     await this.store.assertOwner(op, target, this.path, this.record.token);
   }
 
@@ -635,14 +634,11 @@ class Keeper implements EphemeralHandle, Lease {
       : 'the node or its owner record was removed or replaced by another process';
     const err = this.store.makeErr('LOST', this.mode === 'lock' ? 'lock' : 'ephemeral', this.path, why);
     if (this.mode === 'lock') {
-      this.lostErr = err;
-      this.stopTimer();
-      this.store.unregister(this);
+      this.loss.loseForGood(err, () => { this.stopTimer(); this.store.unregister(this); });
       if (result === 'late') await this.store.removeIfOwned(this.path, this.record.token).catch(() => undefined);
-      notifyAll(this.lostCbs, err);
       return;
     }
-    if (!this.inLoss) notifyAll(this.lostCbs, err); // once per loss, not once per failed retry
+    if (!this.inLoss) this.loss.report(err); // once per loss, not once per failed retry
     this.inLoss = true;
     try {
       await this.store.rewrite(this.path, this.record, this.data);
@@ -677,14 +673,10 @@ class Keeper implements EphemeralHandle, Lease {
     this.stopTimer();
     this.store.unregister(this);
     await this.beatRun; // a re-create in flight finishes first, so the node is removed after it
-    if (removeNode && this.lostErr === null) await this.store.removeIfOwned(this.path, this.record.token);
+    if (removeNode && this.loss.lost === null) await this.store.removeIfOwned(this.path, this.record.token);
   }
 
   onLost(cb: (err: StoreError) => void): void {
-    this.lostCbs.add(cb);
-    if (this.lostErr) {
-      const e = this.lostErr;
-      process.nextTick(() => notifyAll([cb], e));
-    }
+    this.loss.onLost(cb);
   }
 }

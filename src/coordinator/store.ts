@@ -214,6 +214,37 @@ export function coalesce(fn: () => void | Promise<void>): () => void {
   };
 }
 
+/**
+ * The loss reporting every lease and ephemeral handle shares (their `onLost`): a lock lost for good
+ * is remembered and also reported to callbacks added later (on the next tick); an ephemeral node
+ * that is being re-created is reported once per loss and not remembered.
+ */
+export class LossNotifier {
+  private readonly cbs = new Set<(err: StoreError) => void>();
+  private final: StoreError | null = null;
+
+  /** The error of a loss for good, or null. */
+  get lost(): StoreError | null { return this.final; }
+
+  onLost(cb: (err: StoreError) => void): void {
+    this.cbs.add(cb);
+    const e = this.final;
+    if (e) process.nextTick(() => notifyAll([cb], e));
+  }
+
+  /** Lost for good (a lock): remembered (so `lost` is set while `cleanup` runs), then reported. */
+  loseForGood(err: StoreError, cleanup?: () => void): void {
+    this.final = err;
+    cleanup?.();
+    notifyAll(this.cbs, err);
+  }
+
+  /** Lost for now (an ephemeral node being re-created): reported only. */
+  report(err: StoreError): void {
+    notifyAll(this.cbs, err);
+  }
+}
+
 /** Calls each callback with `err`, isolating their exceptions. */
 export function notifyAll(cbs: Iterable<(err: StoreError) => void>, err: StoreError): void {
   for (const cb of cbs) {

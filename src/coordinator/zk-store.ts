@@ -14,7 +14,7 @@
 import zookeeper, { type Client, type Exception, type Stat, type Transaction } from 'node-zookeeper-client';
 import { childPath, parentPath, validatePath } from './paths.js';
 import {
-  DEFAULT_EPHEMERAL_TTL_MS, DEFAULT_TIMEOUT_MS, StoreError, coalesce, delay, notifyAll,
+  DEFAULT_EPHEMERAL_TTL_MS, DEFAULT_TIMEOUT_MS, StoreError, coalesce, delay, LossNotifier,
   type EphemeralHandle, type FencedWriter, type Lease, type LockOptions, type Store, type StoreErrorCode, type StoreOptions, type Unwatch, updatePipelined,
 } from './store.js';
 
@@ -467,7 +467,7 @@ export class ZkStore implements Store {
 class ZkEphemeral implements EphemeralHandle {
   private active = true;
   private recovery: Promise<void> | null = null;
-  private readonly lostCbs = new Set<(err: StoreError) => void>();
+  private readonly loss = new LossNotifier();
   private watcher: (() => void) | null = null;
 
   constructor(private readonly store: ZkStore, readonly path: string, private data: Buffer) {}
@@ -500,7 +500,7 @@ class ZkEphemeral implements EphemeralHandle {
 
   private lost(why: string): void {
     if (!this.active) return;
-    notifyAll(this.lostCbs, new StoreError('LOST', `${this.store.describe}: ephemeral ${this.path}: ${why}`, 'zookeeper', this.path));
+    this.loss.report(new StoreError('LOST', `${this.store.describe}: ephemeral ${this.path}: ${why}`, 'zookeeper', this.path));
     this.startRecovery();
   }
 
@@ -545,21 +545,20 @@ class ZkEphemeral implements EphemeralHandle {
   }
 
   onLost(cb: (err: StoreError) => void): void {
-    this.lostCbs.add(cb);
+    this.loss.onLost(cb);
   }
 }
 
 /** A lock: an ephemeral znode in a session of its own whose timeout is the lock's ttl. */
 class ZkLock implements Lease {
   private active = true;
-  private lostErr: StoreError | null = null;
-  private readonly lostCbs = new Set<(err: StoreError) => void>();
+  private readonly loss = new LossNotifier();
   private timer: NodeJS.Timeout | undefined;
 
   constructor(private readonly store: ZkStore, private readonly session: ZkSession, readonly path: string) {}
 
   get held(): boolean {
-    return this.active && this.lostErr === null;
+    return this.active && this.loss.lost === null;
   }
 
   /**
@@ -582,7 +581,7 @@ class ZkLock implements Lease {
     try {
       await fn();
     } catch (e) {
-      if (!this.held && !(e instanceof StoreError && e.code === 'LOST')) throw this.refused(op, path, `the lock was lost (${this.lostErr?.message ?? 'released'})`);
+      if (!this.held && !(e instanceof StoreError && e.code === 'LOST')) throw this.refused(op, path, `the lock was lost (${this.loss.lost?.message ?? 'released'})`);
       throw e;
     }
   }
@@ -593,7 +592,7 @@ class ZkLock implements Lease {
 
   /** Commits `[check lock node, ...ops]`; 'lost' if the lock node is gone, 'target' if an op on `path` failed with `code`. */
   private async multi(op: string, path: string, build: (tx: Transaction) => Transaction): Promise<'ok' | 'lost' | number> {
-    if (!this.held) throw this.lostErr ?? this.refused(op, path, 'the lock is not held');
+    if (!this.held) throw this.loss.lost ?? this.refused(op, path, 'the lock is not held');
     const s = this.session;
     // The multi's check sees only that the lock node exists; its owner is compared just before, in
     // the same session (ZooKeeper orders one session's requests), so a node re-created by another
@@ -666,9 +665,8 @@ class ZkLock implements Lease {
 
   private lose(why: string): void {
     if (!this.held) return;
-    this.lostErr = new StoreError('LOST', `${this.store.describe}: lock ${this.path}: ${why}`, 'zookeeper', this.path);
-    this.shutdown();
-    notifyAll(this.lostCbs, this.lostErr);
+    const err = new StoreError('LOST', `${this.store.describe}: lock ${this.path}: ${why}`, 'zookeeper', this.path);
+    this.loss.loseForGood(err, () => this.shutdown());
   }
 
   private shutdown(): void {
@@ -694,10 +692,6 @@ class ZkLock implements Lease {
   }
 
   onLost(cb: (err: StoreError) => void): void {
-    this.lostCbs.add(cb);
-    if (this.lostErr) {
-      const e = this.lostErr;
-      process.nextTick(() => notifyAll([cb], e));
-    }
+    this.loss.onLost(cb);
   }
 }

@@ -8,9 +8,11 @@ import { Registry, Gauge } from 'prom-client';
 import { tokensEqual } from '../models/auth.js';
 import { VERSION } from '../version.js';
 import type { Logger } from '../util/log.js';
+import { parseAddr } from '../util/address.js';
 import { publicDashboardConfig, type DashboardConfig } from './config.js';
 import { DashboardError, badRequest, unavailable } from './errors.js';
-import { parseGroupId, parseSlotId, type Topom } from './topom.js';
+import type { Topom } from './topom.js';
+import { parseGroupId, parseSlotId } from './input.js';
 import { registerMigrationRoutes } from './api-migration.js';
 
 /** What the API needs from the process that runs it. */
@@ -27,6 +29,19 @@ export interface DashboardHost {
 
 type Params = Record<string, string>;
 type Req = FastifyRequest<{ Params: Params; Querystring: Record<string, string> }>;
+
+/** What the route groups below register their routes with. */
+interface Routes {
+  app: FastifyInstance;
+  /** The active topom, or a 503 while standby. */
+  active(): Topom;
+  /** An authenticated, logged mutation answering {"ok": true, ...result}. */
+  put(path: string, fn: (req: Req, t: Topom) => Promise<unknown>): void;
+  /** An authenticated read. */
+  getAuthed(path: string, fn: (req: Req, t: Topom) => unknown): void;
+  auth(req: Req): void;
+  logCall(req: Req): void;
+}
 
 function parseBool01(v: string | undefined, what: string): boolean {
   if (v === undefined || v === '0' || v === 'false' || v === '') return false;
@@ -57,8 +72,8 @@ function buildMetrics(host: DashboardHost): Registry {
   return reg;
 }
 
-export async function startDashboardApi(host: DashboardHost, addr: string): Promise<{ app: FastifyInstance; port: number }> {
-  const { config } = host;
+/** A Fastify app with JSON bodies, `{"error"}` answers for failures and unknown paths. */
+function newApp(host: DashboardHost): FastifyInstance {
   const app = Fastify({ logger: false, bodyLimit: 8 * 1024 * 1024 });
   const parseBody = (_req: FastifyRequest, body: string, done: (err: Error | null, v?: unknown) => void): void => {
     if (!body || !body.trim()) { done(null, undefined); return; }
@@ -77,7 +92,11 @@ export async function startDashboardApi(host: DashboardHost, addr: string): Prom
   app.setNotFoundHandler((req, reply) => {
     void reply.code(404).send({ error: `no such endpoint: ${req.method} ${req.url.split('?')[0]} (see src/dashboard/README.md)` });
   });
+  return app;
+}
 
+function newRoutes(host: DashboardHost, app: FastifyInstance): Routes {
+  const { config } = host;
   const active = (): Topom => {
     const t = host.current();
     if (!t) throw unavailable(`this dashboard is standby: ${host.standbyReason()}`);
@@ -94,7 +113,6 @@ export async function startDashboardApi(host: DashboardHost, addr: string): Prom
   const logCall = (req: Req): void => {
     host.log.info({ method: req.method, route: req.routeOptions.url }, 'API call');
   };
-  /** Registers an authenticated, logged mutation. */
   const put = (path: string, fn: (req: Req, t: Topom) => Promise<unknown>): void => {
     app.put(path, async (req: Req) => {
       auth(req);
@@ -106,12 +124,16 @@ export async function startDashboardApi(host: DashboardHost, addr: string): Prom
   const getAuthed = (path: string, fn: (req: Req, t: Topom) => unknown): void => {
     app.get(path, async (req: Req) => { auth(req); return fn(req, active()); });
   };
+  return { app, active, put, getAuthed, auth, logCall };
+}
 
+/** Reads without a token: health, overview, model, stats, slots, metrics. */
+function registerOpenReads(host: DashboardHost, r: Routes): void {
+  const { app, active, getAuthed } = r;
+  const { config } = host;
   const overview = (t: Topom): Record<string, unknown> => ({
     version: VERSION, active: true, config: publicDashboardConfig(config), model: t.model, stats: t.stats(),
   });
-
-  // ---- no token -----------------------------------------------------------------------------------
   app.get('/', async (_req, reply) => reply.redirect('/topom'));
   app.get('/health', async (_req, reply) => {
     const t = host.current();
@@ -128,15 +150,17 @@ export async function startDashboardApi(host: DashboardHost, addr: string): Prom
     void reply.header('content-type', metrics.contentType);
     return metrics.metrics();
   });
-
-  // ---- token: reads -------------------------------------------------------------------------------
+  // ---- token: reads ----
   getAuthed('/api/topom/xping/:token', () => 'OK');
   getAuthed('/api/topom/stats/:token', (_r, t) => t.stats());
   getAuthed('/api/topom/stats', (_r, t) => t.stats());
   getAuthed('/api/topom/overview/:token', (_r, t) => overview(t));
   getAuthed('/api/topom/slots/:token', (_r, t) => t.computedSlots());
+}
 
-  // ---- dashboard ----------------------------------------------------------------------------------
+/** The dashboard itself: reload, shutdown, log level. */
+function registerDashboardRoutes(host: DashboardHost, r: Routes): void {
+  const { app, put, auth, logCall } = r;
   put('/api/topom/reload/:token', async (_r, t) => t.reload());
   app.put('/api/topom/shutdown/:token', async (req: Req) => {
     auth(req);
@@ -145,44 +169,51 @@ export async function startDashboardApi(host: DashboardHost, addr: string): Prom
     return { ok: true };
   });
   put('/api/topom/loglevel/:token/:level', async (req) => {
-    const level = req.params.level!.toLowerCase();
+    const level = (req.params.level ?? '').toLowerCase();
     if (!['trace', 'debug', 'info', 'warn', 'error', 'fatal'].includes(level)) throw badRequest(`unknown log level "${req.params.level}" (debug, info, warn, error)`);
     host.log.level = level;
     return { level };
   });
+}
 
-  // ---- groups -------------------------------------------------------------------------------------
+/** A path parameter that the route pattern guarantees. */
+const param = (req: Req, name: string): string => req.params[name] ?? '';
+
+function registerGroupRoutes({ put }: Routes): void {
   put('/api/topom/group/create/:token/:gid', (req, t) => t.createGroup(parseGroupId(req.params.gid)));
   put('/api/topom/group/remove/:token/:gid', (req, t) => t.removeGroup(parseGroupId(req.params.gid)));
-  put('/api/topom/group/add/:token/:gid/:addr', (req, t) => t.addServer(parseGroupId(req.params.gid), req.params.addr!));
-  put('/api/topom/group/add/:token/:gid/:addr/:datacenter', (req, t) => t.addServer(parseGroupId(req.params.gid), req.params.addr!, req.params.datacenter));
-  put('/api/topom/group/del/:token/:gid/:addr', (req, t) => t.delServer(parseGroupId(req.params.gid), req.params.addr!));
+  put('/api/topom/group/add/:token/:gid/:addr', (req, t) => t.addServer(parseGroupId(req.params.gid), param(req, 'addr')));
+  put('/api/topom/group/add/:token/:gid/:addr/:datacenter', (req, t) => t.addServer(parseGroupId(req.params.gid), param(req, 'addr'), req.params.datacenter));
+  put('/api/topom/group/del/:token/:gid/:addr', (req, t) => t.delServer(parseGroupId(req.params.gid), param(req, 'addr')));
   put('/api/topom/group/resync/:token/:gid', (req, t) => t.resync(parseGroupId(req.params.gid)));
   put('/api/topom/group/resync-all/:token', (_req, t) => t.resync());
-
-  put('/api/topom/group/promote/:token/:gid/:addr', (req, t) => t.ha.promote(parseGroupId(req.params.gid), req.params.addr!));
-  put('/api/topom/group/action/create/:token/:addr', (req, t) => t.ha.syncAction(req.params.addr!));
-  put('/api/topom/group/replica-groups/:token/:gid/:addr/:value', (req, t) => t.ha.setReplicaGroup(parseGroupId(req.params.gid), req.params.addr!, parseBool01(req.params.value, 'value')));
+  put('/api/topom/group/promote/:token/:gid/:addr', (req, t) => t.ha.promote(parseGroupId(req.params.gid), param(req, 'addr')));
+  put('/api/topom/group/action/create/:token/:addr', (req, t) => t.ha.syncAction(param(req, 'addr')));
+  put('/api/topom/group/replica-groups/:token/:gid/:addr/:value', (req, t) => t.ha.setReplicaGroup(parseGroupId(req.params.gid), param(req, 'addr'), parseBool01(req.params.value, 'value')));
   put('/api/topom/group/replica-groups-all/:token/:value', (req, t) => t.ha.setReplicaGroup(null, null, parseBool01(req.params.value, 'value')));
+}
 
-  // ---- sentinels ----------------------------------------------------------------------------------
-  put('/api/topom/sentinels/add/:token/:addr', (req, t) => t.ha.addSentinel(req.params.addr!));
-  put('/api/topom/sentinels/del/:token/:addr', (req, t) => t.ha.delSentinel(req.params.addr!, false));
-  put('/api/topom/sentinels/del/:token/:addr/:force', (req, t) => t.ha.delSentinel(req.params.addr!, parseBool01(req.params.force, 'force')));
+function registerSentinelRoutes({ app, put, getAuthed, active }: Routes): void {
+  put('/api/topom/sentinels/add/:token/:addr', (req, t) => t.ha.addSentinel(param(req, 'addr')));
+  put('/api/topom/sentinels/del/:token/:addr', (req, t) => t.ha.delSentinel(param(req, 'addr'), false));
+  put('/api/topom/sentinels/del/:token/:addr/:force', (req, t) => t.ha.delSentinel(param(req, 'addr'), parseBool01(req.params.force, 'force')));
   put('/api/topom/sentinels/resync-all/:token', (_req, t) => t.ha.resyncAll());
-  app.get('/api/topom/sentinels/info/:addr', async (req: Req) => active().ha.info(req.params.addr!));
-  app.get('/api/topom/sentinels/info/:addr/monitored', async (req: Req) => active().ha.monitored(req.params.addr!));
+  app.get('/api/topom/sentinels/info/:addr', async (req: Req) => active().ha.info(param(req, 'addr')));
+  app.get('/api/topom/sentinels/info/:addr/monitored', async (req: Req) => active().ha.monitored(param(req, 'addr')));
   getAuthed('/api/topom/sentinels/stats/:token', (_r, t) => t.ha.stats());
+}
 
-  // ---- proxies ------------------------------------------------------------------------------------
-  put('/api/topom/proxy/create/:token/:addr', (req, t) => t.onlineProxy(req.params.addr!, 'create'));
-  put('/api/topom/proxy/online/:token/:addr', (req, t) => t.onlineProxy(req.params.addr!, 'online'));
-  put('/api/topom/proxy/reinit/:token/:proxy', (req, t) => t.reinitProxy(req.params.proxy!));
+function registerProxyRoutes({ put }: Routes): void {
+  put('/api/topom/proxy/create/:token/:addr', (req, t) => t.onlineProxy(param(req, 'addr'), 'create'));
+  put('/api/topom/proxy/online/:token/:addr', (req, t) => t.onlineProxy(param(req, 'addr'), 'online'));
+  put('/api/topom/proxy/reinit/:token/:proxy', (req, t) => t.reinitProxy(param(req, 'proxy')));
   put('/api/topom/proxy/reinit-all/:token', (_req, t) => t.reinitProxy(null));
-  put('/api/topom/proxy/remove/:token/:proxy', (req, t) => t.removeProxy(req.params.proxy!, false));
-  put('/api/topom/proxy/remove/:token/:proxy/:force', (req, t) => t.removeProxy(req.params.proxy!, parseBool01(req.params.force, 'force')));
+  put('/api/topom/proxy/remove/:token/:proxy', (req, t) => t.removeProxy(param(req, 'proxy'), false));
+  put('/api/topom/proxy/remove/:token/:proxy/:force', (req, t) => t.removeProxy(param(req, 'proxy'), parseBool01(req.params.force, 'force')));
+}
 
-  // ---- slots --------------------------------------------------------------------------------------
+function registerSlotRoutes(r: Routes): void {
+  const { put } = r;
   put('/api/topom/slots/assign/:token', (req, t) => t.assignSlots(req.body));
   put('/api/topom/slots/assign/:token/offline', (req, t) => t.assignOffline(req.body));
   put('/api/topom/slots/assign-range/:token/:beg/:end/:gid', (req, t) => {
@@ -191,11 +222,20 @@ export async function startDashboardApi(host: DashboardHost, addr: string): Prom
   });
   put('/api/topom/slots/init-even/:token', (req, t) => t.initEven(parseBool01(req.query.force, 'force')));
   put('/api/topom/slots/init-even/:token/:force', (req, t) => t.initEven(parseBool01(req.params.force, 'force')));
-  registerMigrationRoutes(app, put, getAuthed, active);
+  registerMigrationRoutes(r.app, put, r.getAuthed, r.active);
+}
 
-  const i = addr.lastIndexOf(':');
-  const hostName = addr.slice(0, i).replace(/^\[|\]$/g, '') || '0.0.0.0';
-  await app.listen({ host: hostName, port: Number(addr.slice(i + 1)) });
+export async function startDashboardApi(host: DashboardHost, addr: string): Promise<{ app: FastifyInstance; port: number }> {
+  const app = newApp(host);
+  const routes = newRoutes(host, app);
+  registerOpenReads(host, routes);
+  registerDashboardRoutes(host, routes);
+  registerGroupRoutes(routes);
+  registerSentinelRoutes(routes);
+  registerProxyRoutes(routes);
+  registerSlotRoutes(routes);
+  const listen = parseAddr(addr, { allowEmptyHost: true, allowPortZero: true });
+  await app.listen(listen);
   const a = app.server.address();
-  return { app, port: typeof a === 'object' && a ? a.port : Number(addr.slice(i + 1)) };
+  return { app, port: typeof a === 'object' && a ? a.port : listen.port };
 }

@@ -15,8 +15,9 @@
 // proportion to its duration) and stopping are checked between batches.
 import { randomBytes } from 'node:crypto';
 import { Redis } from 'ioredis';
+import { parseAddr } from '../util/address.js';
 import { slotOf } from '../slots/hash.js';
-import { BIGKEYS_KEY, INTERNAL_PREFIX, LOCK_PREFIX, MIGRATE_KEYS_SCRIPT, TMP_PREFIX, migrateKeysArgs } from '../proxy/migrate-on-access.js';
+import { BIGKEYS_KEY, INTERNAL_PREFIX, LOCK_PREFIX, MIGRATE_KEYS_SCRIPT, TMP_PREFIX, migrateKeysArgs } from '../migration/key-move.js';
 import type { Logger } from '../util/log.js';
 
 export interface ExecutorOptions {
@@ -112,9 +113,9 @@ class Conns {
     const key = `${addr}/${db}`;
     let c = this.map.get(key);
     if (!c) {
-      const i = addr.lastIndexOf(':');
+      const { host, port } = parseAddr(addr);
       c = new Redis({
-        host: addr.slice(0, i), port: Number(addr.slice(i + 1)), db, password: this.auth || undefined,
+        host, port, db, password: this.auth || undefined,
         lazyConnect: false, maxRetriesPerRequest: 2, enableOfflineQueue: true, commandTimeout: this.timeoutMs + 5000,
         retryStrategy: (n) => Math.min(n * 100, 2000),
       });
@@ -259,6 +260,8 @@ export class MigrationExecutor {
    * Between 3 and 4 the key exists on both, but the lock still makes every proxy wait; after 4 the
    * proxies find no key on the source and go to the target, which holds exactly the frozen value.
    * Returns false if the key was gone (moved by a proxy before the lock).
+   * (Longer than ~60 lines on purpose: the lock is taken and must be released on every path, which
+   * reads best as one try/finally from step 1 to step 4.)
    */
   private async copyBigKey(c: Redis, source: string, db: number, key: Buffer, to: string, progress: ExecutorProgress): Promise<boolean> {
     const lock = Buffer.concat([Buffer.from(LOCK_PREFIX), key]);
@@ -310,8 +313,8 @@ export class MigrationExecutor {
         await this.copyStream(c, t, key, tmp, tmpTtl, refresh, progress);
       } else {
         // Not a collection (it only looked big because of the lock): plain MIGRATE under the lock.
-        const i = to.lastIndexOf(':');
-        const args: Array<string | Buffer> = [to.slice(0, i), to.slice(i + 1), key, String(db), String(this.o.timeoutMs), 'REPLACE'];
+        const target = parseAddr(to);
+        const args: Array<string | Buffer> = [target.host, String(target.port), key, String(db), String(this.o.timeoutMs), 'REPLACE'];
         if (this.o.auth) args.push('AUTH', this.o.auth);
         await c.call('MIGRATE', ...args);
         await c.eval(RELEASE_SCRIPT, 2, key, lock, this.token);

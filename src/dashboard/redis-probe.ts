@@ -1,8 +1,9 @@
 // Talking to group servers (stock redis-server): the probe run before a server is added (PING and
 // INFO server, authenticated with product_auth) and the INFO polling behind the stats, over one
-// connection per server, with a minimal RESP client so every failure keeps its real cause
-// (connection refused, NOAUTH, timeout).
-import net from 'node:net';
+// connection per server (redis-conn.ts, so every failure keeps its real cause: connection refused,
+// NOAUTH, timeout).
+import { parseAddr } from '../util/address.js';
+import { RedisConn, RedisReplyError } from './redis-conn.js';
 
 /** INFO fields the dashboard shows per server (plus every `dbN` keyspace line). */
 const INFO_FIELDS = [
@@ -46,124 +47,6 @@ export function summarizeInfo(info: Record<string, string>): Pick<ServerStats, '
   return { stats, dbs };
 }
 
-function splitAddr(addr: string): { host: string; port: number } {
-  const i = addr.lastIndexOf(':');
-  const port = Number(addr.slice(i + 1));
-  if (i <= 0 || !Number.isInteger(port) || port <= 0 || port > 65535) throw new Error(`"${addr}" is not host:port`);
-  return { host: addr.slice(0, i).replace(/^\[|\]$/g, ''), port };
-}
-
-type Reply = string | number | null | Reply[];
-
-/** An error reply from redis (`-ERR ...`). */
-class RedisReplyError extends Error {}
-
-/** Parses one RESP2 reply at `off`; undefined if incomplete. */
-function parseReply(buf: Buffer, off: number): { v: Reply | RedisReplyError; end: number } | undefined {
-  const eol = buf.indexOf('\r\n', off);
-  if (eol < 0) return undefined;
-  const line = buf.toString('utf8', off + 1, eol);
-  switch (buf[off]) {
-    case 0x2b: return { v: line, end: eol + 2 }; // +
-    case 0x2d: return { v: new RedisReplyError(line), end: eol + 2 }; // -
-    case 0x3a: return { v: Number(line), end: eol + 2 }; // :
-    case 0x24: { // $
-      const n = Number(line);
-      if (n < 0) return { v: null, end: eol + 2 };
-      if (buf.length < eol + 2 + n + 2) return undefined;
-      return { v: buf.toString('utf8', eol + 2, eol + 2 + n), end: eol + 2 + n + 2 };
-    }
-    case 0x2a: { // *
-      const n = Number(line);
-      if (n < 0) return { v: null, end: eol + 2 };
-      const items: Reply[] = [];
-      let at = eol + 2;
-      for (let k = 0; k < n; k++) {
-        const r = parseReply(buf, at);
-        if (!r) return undefined;
-        items.push(r.v instanceof RedisReplyError ? r.v.message : r.v);
-        at = r.end;
-      }
-      return { v: items, end: at };
-    }
-    default: throw new Error(`unexpected reply byte 0x${(buf[off] ?? 0).toString(16)}; is this a redis server?`);
-  }
-}
-
-const encode = (args: string[]): Buffer => {
-  const parts = [`*${args.length}\r\n`];
-  for (const a of args) parts.push(`$${Buffer.byteLength(a)}\r\n${a}\r\n`);
-  return Buffer.from(parts.join(''));
-};
-
-/** A minimal sequential redis connection: one command at a time, each with a deadline. */
-export class RedisConn {
-  private buf: Buffer = Buffer.alloc(0);
-  private waiting: { resolve: (v: Reply) => void; reject: (e: Error) => void } | null = null;
-  private dead: Error | null = null;
-
-  private constructor(private readonly sock: net.Socket, private readonly timeoutMs: number) {
-    sock.on('data', (d: Buffer) => {
-      this.buf = this.buf.length ? Buffer.concat([this.buf, d]) : d;
-      this.drain();
-    });
-    const fail = (e: Error): void => {
-      this.dead ??= e;
-      const w = this.waiting;
-      this.waiting = null;
-      w?.reject(e);
-    };
-    sock.on('error', fail);
-    sock.on('close', () => fail(new Error('connection closed by the server')));
-  }
-
-  static connect(addr: string, timeoutMs: number): Promise<RedisConn> {
-    const { host, port } = splitAddr(addr);
-    return new Promise((resolve, reject) => {
-      const sock = net.connect({ host, port, noDelay: true });
-      const t = setTimeout(() => { sock.destroy(); reject(new Error('timed out')); }, timeoutMs);
-      sock.once('error', (e) => { clearTimeout(t); reject(e); });
-      sock.once('connect', () => {
-        clearTimeout(t);
-        sock.removeAllListeners('error');
-        resolve(new RedisConn(sock, timeoutMs));
-      });
-    });
-  }
-
-  get alive(): boolean { return this.dead === null && !this.sock.destroyed; }
-
-  private drain(): void {
-    if (!this.waiting || this.buf.length === 0) return;
-    let r: ReturnType<typeof parseReply>;
-    try { r = parseReply(this.buf, 0); } catch (e) { this.close(); this.waiting?.reject(e as Error); this.waiting = null; return; }
-    if (!r) return;
-    this.buf = this.buf.subarray(r.end);
-    const w = this.waiting;
-    this.waiting = null;
-    if (r.v instanceof RedisReplyError) w.reject(r.v); else w.resolve(r.v);
-  }
-
-  command(...args: string[]): Promise<Reply> {
-    if (this.dead) return Promise.reject(this.dead);
-    if (this.waiting) return Promise.reject(new Error('a command is already in flight'));
-    return new Promise<Reply>((resolve, reject) => {
-      const t = setTimeout(() => { this.waiting = null; this.close(); reject(new Error('timed out')); }, this.timeoutMs);
-      this.waiting = {
-        resolve: (v) => { clearTimeout(t); resolve(v); },
-        reject: (e) => { clearTimeout(t); reject(e); },
-      };
-      this.sock.write(encode(args));
-      this.drain();
-    });
-  }
-
-  close(): void {
-    this.dead ??= new Error('connection closed');
-    this.sock.destroy();
-  }
-}
-
 /** Connects and authenticates with product_auth (if any). */
 async function open(addr: string, auth: string, timeoutMs: number): Promise<RedisConn> {
   const c = await RedisConn.connect(addr, timeoutMs);
@@ -193,7 +76,7 @@ function redisError(addr: string, e: unknown, auth: string): string {
  * PING and INFO server. Returns the INFO fields; throws an Error with a message a person can act on.
  */
 export async function probeRedis(addr: string, auth: string, timeoutMs: number): Promise<Record<string, string>> {
-  try { splitAddr(addr); } catch (e) { throw new Error((e as Error).message); }
+  parseAddr(addr);
   let c: RedisConn | null = null;
   try {
     c = await open(addr, auth, timeoutMs);

@@ -6,8 +6,7 @@
 import { isPromoting, type Group } from '../models/group.js';
 import type { ProxyModel } from '../models/proxy.js';
 import type { Slot } from '../models/slot.js';
-
-const hostOf = (addr: string): string => addr.slice(0, addr.lastIndexOf(':'));
+import { hostOf } from '../util/address.js';
 
 /** The replica groups of `g` as seen from `proxy` (priority order, empty groups dropped). */
 export function replicaGroupsFor(g: Group | undefined, proxy: Pick<ProxyModel, 'admin_addr' | 'proxy_addr' | 'datacenter'> | null): string[][] {

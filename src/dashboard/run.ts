@@ -6,8 +6,9 @@
 // (SIGTERM/SIGINT or the shutdown API) releases the lock at once.
 import os from 'node:os';
 import { openStore, topomPath, type Lease, type Store } from '../coordinator/index.js';
-import { newTopomModel } from '../models/topom.js';
+import { newTopomModel, type TopomModel } from '../models/topom.js';
 import type { Logger } from '../util/log.js';
+import { formatAddr, hostOf, isWildcardHost } from '../util/address.js';
 import type { DashboardConfig } from './config.js';
 import { ProductStore, encodeJson } from './store-models.js';
 import { Topom } from './topom.js';
@@ -33,27 +34,138 @@ export interface RunningDashboard {
 const sleep = (ms: number, abort: Promise<void>): Promise<void> =>
   Promise.race([new Promise<void>((r) => setTimeout(r, ms).unref()), abort]);
 
+/** The dashboard's mutable state, shared by the lock loop, the API host and stop(). */
+interface RunState {
+  state: DashboardState;
+  current: Topom | null;
+  standbyReason: string;
+  stopping: boolean;
+  readonly listeners: Array<(s: DashboardState) => void>;
+  /** Resolves when stop() was asked for. */
+  readonly stopSignal: Promise<void>;
+}
+
+function setState(rs: RunState, s: DashboardState): void {
+  if (s === rs.state) return;
+  rs.state = s;
+  for (const cb of rs.listeners) { try { cb(s); } catch { /* listener's problem */ } }
+}
+
+/** The loop that takes the product lock, runs a Topom while holding it, and goes back to standby when it is lost. */
+class LockLoop {
+  private lastStandbyLog = '';
+  private readonly lockPath: string;
+
+  constructor(
+    private readonly config: DashboardConfig,
+    private readonly log: Logger,
+    private readonly store: Store,
+    private readonly pstore: ProductStore,
+    private readonly adminAddr: string,
+    private readonly rs: RunState,
+  ) {
+    this.lockPath = topomPath(config.productName);
+  }
+
+  private async describeHolder(): Promise<string> {
+    try {
+      const t = await this.pstore.readTopom();
+      if (t) return `the product lock ${this.lockPath} is held by the dashboard at ${t.admin_addr || '?'} (pid ${t.pid}, since ${t.start_time || '?'})`;
+    } catch { /* fall through */ }
+    return `the product lock ${this.lockPath} is held by another owner`;
+  }
+
+  async run(): Promise<void> {
+    while (!this.rs.stopping) {
+      const model = newTopomModel(this.config.productName, this.adminAddr);
+      const lease = await this.tryLock(model);
+      if (!lease) { await this.waitAsStandby(); continue; }
+      this.lastStandbyLog = '';
+      await this.runWhileHeld(lease, model);
+    }
+  }
+
+  private async tryLock(model: TopomModel): Promise<Lease | null> {
+    try {
+      return await this.store.acquireLock(this.lockPath, encodeJson(model), { ttlMs: this.config.lockTtl });
+    } catch (e) {
+      this.rs.standbyReason = `cannot take the product lock: ${(e as Error).message}`;
+      this.log.warn({ err: (e as Error).message }, 'cannot reach the coordinator to take the product lock; retrying');
+      return null;
+    }
+  }
+
+  private async waitAsStandby(): Promise<void> {
+    const rs = this.rs;
+    if (!rs.standbyReason.startsWith('cannot take')) rs.standbyReason = await this.describeHolder();
+    if (rs.standbyReason !== this.lastStandbyLog) {
+      this.log.info({ product: this.config.productName, reason: rs.standbyReason }, 'standby: another dashboard is active for this product; retrying every %d ms', this.config.lockRetry);
+      this.lastStandbyLog = rs.standbyReason;
+    }
+    setState(rs, 'standby');
+    await sleep(this.config.lockRetry, rs.stopSignal);
+    rs.standbyReason = rs.standbyReason.startsWith('cannot take') ? 'waiting for the product lock' : rs.standbyReason;
+  }
+
+  /** Loads and runs a Topom until the lease is lost (then standby) or stop() is asked (then release). */
+  private async runWhileHeld(lease: Lease, model: TopomModel): Promise<void> {
+    const rs = this.rs, log = this.log;
+    let topom: Topom | null = null;
+    const lost = new Promise<string>((resolve) => {
+      lease.onLost((err) => {
+        topom?.fence(`product lock lost: ${err.message}`);
+        rs.current = null;
+        rs.standbyReason = `the product lock was lost (${err.message})`;
+        resolve(err.message);
+      });
+    });
+    topom = await this.load(lease, model);
+    if (!topom) return;
+    if (!lease.held) { await topom.close('product lock lost while loading'); return; }
+    rs.current = topom;
+    topom.startPolling();
+    log.info({ product: this.config.productName, admin: this.adminAddr, token: topom.model.token }, 'active: holding the product lock');
+    setState(rs, 'active');
+    const why = await Promise.race([lost, rs.stopSignal.then(() => null)]);
+    rs.current = null;
+    if (why !== null) {
+      log.error({ err: why }, 'product lock lost: stopped acting; becoming standby');
+      await topom.close(`product lock lost: ${why}`);
+      setState(rs, 'standby');
+      return;
+    }
+    await topom.close('dashboard stopping');
+    await lease.release().catch((e: Error) => log.warn({ err: e.message }, 'releasing the product lock failed'));
+    log.info('product lock released');
+  }
+
+  /** The product's metadata; on failure the lock is released and null returned after a pause. */
+  private async load(lease: Lease, model: TopomModel): Promise<Topom | null> {
+    try {
+      return await Topom.load(this.config, this.pstore, model, this.log);
+    } catch (e) {
+      this.log.error({ err: (e as Error).message }, 'cannot load the product metadata; releasing the lock and retrying');
+      this.rs.standbyReason = `cannot load the product metadata: ${(e as Error).message}`;
+      await lease.release().catch(() => undefined);
+      setState(this.rs, 'standby');
+      await sleep(Math.max(this.config.lockRetry, 2000), this.rs.stopSignal);
+      return null;
+    }
+  }
+}
+
 export async function runDashboard(config: DashboardConfig, log: Logger): Promise<RunningDashboard> {
   const store: Store = await openStore(config.coordinator, { timeoutMs: config.coordinatorTimeout });
   const pstore = new ProductStore(store, config.productName);
-  const lockPath = topomPath(config.productName);
-  let state: DashboardState = 'starting';
-  let current: Topom | null = null;
-  let standbyReason = 'starting up';
-  const listeners: Array<(s: DashboardState) => void> = [];
-  const setState = (s: DashboardState): void => {
-    if (s === state) return;
-    state = s;
-    for (const cb of listeners) { try { cb(s); } catch { /* listener's problem */ } }
-  };
   let stopRequested!: () => void;
-  const stopSignal = new Promise<void>((r) => { stopRequested = r; });
-  let stopping = false;
-
+  const rs: RunState = {
+    state: 'starting', current: null, standbyReason: 'starting up', stopping: false, listeners: [],
+    stopSignal: new Promise<void>((r) => { stopRequested = r; }),
+  };
   const host: DashboardHost = {
     config, log,
-    current: () => current,
-    standbyReason: () => standbyReason,
+    current: () => rs.current,
+    standbyReason: () => rs.standbyReason,
     requestShutdown: () => { setImmediate(() => { void stop(); }); },
   };
   let api: Awaited<ReturnType<typeof startDashboardApi>>;
@@ -63,99 +175,30 @@ export async function runDashboard(config: DashboardConfig, log: Logger): Promis
     await store.close();
     throw new Error(`cannot serve the dashboard API on ${config.adminAddr}: ${(e as Error).message}`);
   }
-  const cfgHost = config.adminAddr.slice(0, config.adminAddr.lastIndexOf(':'));
-  const adminHost = ['', '0.0.0.0', '::', '[::]'].includes(cfgHost) ? os.hostname() : cfgHost;
-  const adminAddr = `${adminHost}:${api.port}`;
-
-  const describeHolder = async (): Promise<string> => {
-    try {
-      const t = await pstore.readTopom();
-      if (t) return `the product lock ${lockPath} is held by the dashboard at ${t.admin_addr || '?'} (pid ${t.pid}, since ${t.start_time || '?'})`;
-    } catch { /* fall through */ }
-    return `the product lock ${lockPath} is held by another owner`;
-  };
-
-  const loop = async (): Promise<void> => {
-    let lastStandbyLog = '';
-    while (!stopping) {
-      let lease: Lease | null = null;
-      const model = newTopomModel(config.productName, adminAddr);
-      try {
-        lease = await store.acquireLock(lockPath, encodeJson(model), { ttlMs: config.lockTtl });
-      } catch (e) {
-        standbyReason = `cannot take the product lock: ${(e as Error).message}`;
-        log.warn({ err: (e as Error).message }, 'cannot reach the coordinator to take the product lock; retrying');
-      }
-      if (!lease) {
-        if (!standbyReason.startsWith('cannot take')) standbyReason = await describeHolder();
-        if (standbyReason !== lastStandbyLog) {
-          log.info({ product: config.productName, reason: standbyReason }, 'standby: another dashboard is active for this product; retrying every %d ms', config.lockRetry);
-          lastStandbyLog = standbyReason;
-        }
-        setState('standby');
-        await sleep(config.lockRetry, stopSignal);
-        standbyReason = standbyReason.startsWith('cannot take') ? 'waiting for the product lock' : standbyReason;
-        continue;
-      }
-      lastStandbyLog = '';
-      let lostResolve!: (why: string) => void;
-      const lost = new Promise<string>((r) => { lostResolve = r; });
-      let topom: Topom | null = null;
-      lease.onLost((err) => {
-        topom?.fence(`product lock lost: ${err.message}`);
-        current = null;
-        standbyReason = `the product lock was lost (${err.message})`;
-        lostResolve(err.message);
-      });
-      try {
-        topom = await Topom.load(config, pstore, model, log);
-      } catch (e) {
-        log.error({ err: (e as Error).message }, 'cannot load the product metadata; releasing the lock and retrying');
-        standbyReason = `cannot load the product metadata: ${(e as Error).message}`;
-        await lease.release().catch(() => undefined);
-        setState('standby');
-        await sleep(Math.max(config.lockRetry, 2000), stopSignal);
-        continue;
-      }
-      if (!lease.held) { await topom.close('product lock lost while loading'); continue; }
-      current = topom;
-      topom.startPolling();
-      log.info({ product: config.productName, admin: adminAddr, token: topom.model.token }, 'active: holding the product lock');
-      setState('active');
-      const why = await Promise.race([lost, stopSignal.then(() => null)]);
-      current = null;
-      if (why !== null) {
-        log.error({ err: why }, 'product lock lost: stopped acting; becoming standby');
-        await topom.close(`product lock lost: ${why}`);
-        setState('standby');
-        continue;
-      }
-      await topom.close('dashboard stopping');
-      await lease.release().catch((e: Error) => log.warn({ err: e.message }, 'releasing the product lock failed'));
-      log.info('product lock released');
-    }
-  };
+  const cfgHost = hostOf(config.adminAddr);
+  const adminAddr = formatAddr(isWildcardHost(cfgHost) ? os.hostname() : cfgHost, api.port);
 
   let resolveDone!: () => void;
   const done = new Promise<void>((r) => { resolveDone = r; });
-  const looping = loop().catch((e: Error) => { log.error({ err: e.message }, 'dashboard loop failed'); });
+  const looping = new LockLoop(config, log, store, pstore, adminAddr, rs).run()
+    .catch((e: Error) => { log.error({ err: e.message }, 'dashboard loop failed'); });
   let stoppingPromise: Promise<void> | null = null;
   const stop = (): Promise<void> => (stoppingPromise ??= (async () => {
-    stopping = true;
+    rs.stopping = true;
     stopRequested();
     await looping;
     await api.app.close().catch(() => undefined);
     await store.close().catch(() => undefined);
-    setState('stopped');
+    setState(rs, 'stopped');
     resolveDone();
   })());
 
   return {
     adminPort: api.port,
     adminAddr,
-    state: () => state,
-    topom: () => current,
-    onState: (cb) => { listeners.push(cb); if (state !== 'starting') cb(state); },
+    state: () => rs.state,
+    topom: () => rs.current,
+    onState: (cb) => { rs.listeners.push(cb); if (rs.state !== 'starting') cb(rs.state); },
     stop,
     done,
   };

@@ -6,6 +6,7 @@
 // action (REPLICAOF the group master), and planned switchovers (promote) without losing acknowledged
 // writes. Runs inside the active Topom; every mutation goes through its exclusive queue.
 import type { Logger } from '../util/log.js';
+import { isValidAddr, parseAddr } from '../util/address.js';
 import type { Group } from '../models/group.js';
 import { isPromoting } from '../models/group.js';
 import type { SentinelModel } from '../models/sentinel.js';
@@ -19,8 +20,7 @@ import type { ServerStats } from './redis-probe.js';
 import { parseInfo } from './redis-probe.js';
 import { configureSentinel, monitoredBy, probeSentinel, removeGroup, removeProduct, sentinelInfo, type MonitorTarget } from './sentinel-ops.js';
 import { badGateway, badRequest, conflict, notFound } from './errors.js';
-
-export interface PushResult { proxies: number; acked: number; failed: Array<{ id: number; token: string; admin_addr: string; error: string }> }
+import type { PushReport } from './push-report.js';
 
 /** What SentinelHa needs from the Topom it belongs to. */
 export interface HaHost {
@@ -33,14 +33,13 @@ export interface HaHost {
   sentinel(): SentinelModel;
   setSentinel(s: SentinelModel): void;
   exclusive<T>(fn: () => Promise<T>): Promise<T>;
-  pushAll(): Promise<PushResult>;
-  markSync(gids: Iterable<number>, report: PushResult): Promise<void>;
+  pushAll(): Promise<PushReport>;
+  markSync(gids: Iterable<number>, report: PushReport): Promise<void>;
   proxies(): ProxyModel[];
   proxyClient(p: ProxyModel): ProxyClient;
   serverStats(addr: string): ServerStats | undefined;
 }
 
-const ADDR_RE = /^[^\s/]+:\d{1,5}$/;
 const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
 
 export class SentinelHa {
@@ -179,8 +178,8 @@ export class SentinelHa {
     const t = this.h.config.sentinelClientTimeout;
     const auth = this.h.config.productAuth;
     if (auth) await redisCall(addr, t, ['CONFIG', 'SET', 'masterauth', auth], auth);
-    const i = master ? master.lastIndexOf(':') : -1;
-    await redisCall(addr, t, master ? ['REPLICAOF', master.slice(0, i), master.slice(i + 1)] : ['REPLICAOF', 'NO', 'ONE'], auth);
+    const m = master ? parseAddr(master) : null;
+    await redisCall(addr, t, m ? ['REPLICAOF', m.host, String(m.port)] : ['REPLICAOF', 'NO', 'ONE'], auth);
   }
 
   // ---- sentinel list ------------------------------------------------------------------------------
@@ -191,7 +190,7 @@ export class SentinelHa {
   }
 
   addSentinel(addr: string): Promise<{ sentinels: string[]; resync: unknown }> {
-    if (!ADDR_RE.test(addr)) throw badRequest(`sentinel address "${addr}" is not host:port`);
+    if (!isValidAddr(addr)) throw badRequest(`sentinel address "${addr}" is not host:port`);
     return this.h.exclusive(async () => {
       const cur = this.h.sentinel();
       if (cur.servers.includes(addr)) throw conflict(`sentinel ${addr} is already added`);
@@ -283,12 +282,12 @@ export class SentinelHa {
   // ---- views --------------------------------------------------------------------------------------
 
   info(addr: string): Promise<Record<string, string>> {
-    if (!ADDR_RE.test(addr)) throw badRequest(`"${addr}" is not host:port`);
+    if (!isValidAddr(addr)) throw badRequest(`"${addr}" is not host:port`);
     return sentinelInfo(addr, this.h.config.sentinelClientTimeout).catch((e: Error) => { throw badGateway(`sentinel ${addr}: ${e.message}`, e); });
   }
 
   monitored(addr: string): Promise<unknown> {
-    if (!ADDR_RE.test(addr)) throw badRequest(`"${addr}" is not host:port`);
+    if (!isValidAddr(addr)) throw badRequest(`"${addr}" is not host:port`);
     return monitoredBy(addr, this.h.config.productName, this.h.config.sentinelClientTimeout).catch((e: Error) => { throw badGateway(`sentinel ${addr}: ${e.message}`, e); });
   }
 
@@ -326,7 +325,7 @@ export class SentinelHa {
   // ---- replica groups -----------------------------------------------------------------------------
 
   /** Sets the replica_group flag of one server (addr) or of every server (addr null), then pushes the tables. */
-  setReplicaGroup(gid: number | null, addr: string | null, value: boolean): Promise<{ changed: number; push: PushResult }> {
+  setReplicaGroup(gid: number | null, addr: string | null, value: boolean): Promise<{ changed: number; push: PushReport }> {
     return this.h.exclusive(async () => {
       const touched: number[] = [];
       let changed = 0;
@@ -387,6 +386,8 @@ export class SentinelHa {
    * offset, the group is removed from the sentinels, `addr` is promoted, the old master and the other
    * replicas are re-pointed at it, the proxies get the new table (unlocked), and the sentinels monitor
    * the new master. Any failure before the promotion rolls back (unlock, unpause).
+   * (Longer than ~60 lines on purpose: the rollback depends on how far the steps got, which one
+   * function with one try/catch keeps visible.)
    */
   promote(gid: number, addr: string): Promise<{ group: Group; offset: number; waited_ms: number }> {
     return this.h.exclusive(async () => {

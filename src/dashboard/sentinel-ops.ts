@@ -5,6 +5,7 @@
 import { masterName, pairs, redisCall, sentinelMasters, type MonitoredMaster } from '../ha/sentinels.js';
 import { parseInfo } from './redis-probe.js';
 import type { DashboardConfig } from './config.js';
+import { parseAddr } from '../util/address.js';
 
 export interface MonitorTarget {
   gid: number;
@@ -12,8 +13,8 @@ export interface MonitorTarget {
 }
 
 function split(addr: string): [string, string] {
-  const i = addr.lastIndexOf(':');
-  return [addr.slice(0, i), addr.slice(i + 1)];
+  const { host, port } = parseAddr(addr);
+  return [host, String(port)];
 }
 
 /** Checks that `addr` is a redis-sentinel that can persist its config (Codis: SENTINEL FLUSHCONFIG). */

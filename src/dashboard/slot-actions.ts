@@ -25,14 +25,9 @@ import { MAX_SLOT_NUM } from '../slots/hash.js';
 import type { DashboardConfig } from './config.js';
 import { badRequest, conflict, notFound } from './errors.js';
 import { formatRanges } from './slots-compute.js';
+import type { PushFailure, PushReport } from './push-report.js';
 import { planRebalance } from './rebalance.js';
 import { ExecutorStopped, MigrationExecutor, newProgress, type ExecutorProgress } from './migration-executor.js';
-
-export interface PushReportLike {
-  proxies: number;
-  acked: number;
-  failed: Array<{ id: number; token: string; admin_addr: string; error: string }>;
-}
 
 /** What the action loop needs from Topom (closures over its private state). */
 export interface SlotActionHost {
@@ -47,7 +42,7 @@ export interface SlotActionHost {
   /** Puts the mappings in memory only (what the next push sends; call inside exclusive). */
   setSlots(ms: SlotMapping[]): void;
   /** Pushes the current table to every proxy (call inside exclusive). */
-  pushAll(): Promise<PushReportLike>;
+  pushAll(): Promise<PushReport>;
   /** Deletes a proxy's record (fencing a dead proxy; call inside exclusive). */
   removeProxy(token: string, why: string): Promise<void>;
   isFenced(): boolean;
@@ -412,7 +407,7 @@ export class SlotActions {
    * again before they migrate, and a stored `migrating` routes to the target, where the keys already
    * are. If the write fails, the previous mappings go back into memory so the step is retried whole.
    */
-  private async pushThenPersist(next: SlotMapping[]): Promise<PushReportLike> {
+  private async pushThenPersist(next: SlotMapping[]): Promise<PushReport> {
     const prev = next.map((m) => this.host.mappings()[m.id]!);
     this.host.setSlots(next);
     const report = await this.host.pushAll();
@@ -429,9 +424,9 @@ export class SlotActions {
    * Handles a push that not every proxy acknowledged: proxies that refuse connections for longer
    * than migration_fence_timeout are removed (fenced). Returns the failures left.
    */
-  private async fence(report: PushReportLike): Promise<PushReportLike['failed']> {
+  private async fence(report: PushReport): Promise<PushFailure[]> {
     const now = Date.now();
-    const left: PushReportLike['failed'] = [];
+    const left: PushFailure[] = [];
     const failing = new Set(report.failed.map((f) => f.token));
     for (const t of [...this.refusedSince.keys()]) if (!failing.has(t)) this.refusedSince.delete(t);
     for (const f of report.failed) {
@@ -531,7 +526,7 @@ export class SlotActions {
       if (finished.length === 0) return;
       // Counted as done from the moment memory says so (progress readers see both together).
       this.doneSinceIdle += finished.length;
-      let report: PushReportLike;
+      let report: PushReport;
       try {
         report = await this.pushThenPersist(finished.map((m) => ({ id: m.id, group_id: m.action.target_id ?? 0, action: {} })));
       } catch (e) {

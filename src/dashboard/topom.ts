@@ -1,108 +1,36 @@
-// The dashboard's state and operations for one product ("topom", as in Codis): groups and their
-// servers, proxies, the slot → group mapping, and the sentinel record, loaded from the coordinator
-// and written through to it. Every mutation runs alone (one queue), checks Codis's safety rules
-// first, persists, then pushes the resulting slot tables to every proxy in parallel (each with a
-// deadline) and reports the proxies that did not acknowledge. A background loop polls server and
-// proxy stats and re-pushes proxies whose table is missing or stale (Codis's auto re-online).
+// The dashboard's model of one product ("topom", as in Codis): groups and their servers, proxies,
+// the slot → group mapping and the sentinel record, loaded from the coordinator and written through
+// to it, and the operations on them. Every mutation runs alone (one queue), checks Codis's safety
+// rules first, persists, then has proxy-sync.ts push the resulting slot tables to every proxy and
+// reports the proxies that did not acknowledge. The background stats loop is stats-poller.ts; slot
+// migrations are slot-actions.ts; sentinels and failovers are sentinel-ha.ts.
 // Once fenced (the product lock was lost, or the dashboard is closing) nothing is written or pushed.
 import type { Logger } from '../util/log.js';
 import { isStoreError } from '../coordinator/index.js';
 import {
   isPromoting, isValidGroupId, MAX_GROUP_ID, MIN_GROUP_ID, newGroup, newGroupServer, type Group,
 } from '../models/group.js';
-import { hasAction, isValidSlotId, offlineSlot, parseSlotMapping, type SlotMapping } from '../models/slot-mapping.js';
+import { hasAction, parseSlotMapping, type SlotMapping } from '../models/slot-mapping.js';
 import type { SentinelModel } from '../models/sentinel.js';
 import type { ProxyModel } from '../models/proxy.js';
 import type { TopomModel } from '../models/topom.js';
 import type { Slot } from '../models/slot.js';
-import { MAX_SLOT_NUM } from '../slots/hash.js';
 import type { DashboardConfig } from './config.js';
 import { ProductStore, type ProductSnapshot } from './store-models.js';
-import { ProxyCallError, ProxyClient, fetchProxyModel, type ProxyStatsReply } from './proxy-client.js';
-import { computeSlots, evenMappings, formatRanges, differsOnlyInMaster, slotCounts, slotDifferences } from './slots-compute.js';
-import { probeRedis, RedisStatsPool, type ServerStats } from './redis-probe.js';
+import { ProxyCallError, fetchProxyModel } from './proxy-client.js';
+import { computeSlots, evenMappings, formatRanges, slotCounts } from './slots-compute.js';
+import { probeRedis, type ServerStats } from './redis-probe.js';
 import { DashboardError, badGateway, badRequest, conflict, notFound, unavailable } from './errors.js';
 import { SlotActions } from './slot-actions.js';
 import { SentinelHa } from './sentinel-ha.js';
-import { withReplicaGroups } from './replica-groups.js';
+import { ProxySync, proxyFailureText, type ProxyRuntime } from './proxy-sync.js';
+import { StatsPoller } from './stats-poller.js';
+import { checkAddr, parseSlotId, reachableAdminAddr } from './input.js';
+import type { PushReport } from './push-report.js';
 
-export interface PushFailure {
-  id: number;
-  token: string;
-  admin_addr: string;
-  error: string;
-}
-
-/** What a push of slot tables to the proxies achieved. */
-export interface PushReport {
-  proxies: number;
-  acked: number;
-  failed: PushFailure[];
-}
-
-export interface ProxyRuntime {
-  /** Last stats answer. */
-  stats?: ProxyStatsReply;
-  /** Why the last stats poll failed. */
-  error?: string;
-  timeout?: boolean;
-  unixtime?: number;
-  last_push?: { unixtime: number; ok: boolean; error?: string };
-  /** True while the proxy's table is known or suspected to be out of date. */
-  needs_resync: boolean;
-  /** Client ops/s between the last two stats polls. */
-  ops_per_sec?: number;
-}
-
-interface RuntimeState extends ProxyRuntime {
-  lastSlotCheck: number;
-  repushing: boolean;
-  opsAt?: number;
-  opsTotal?: number;
-}
-
-const now = (): number => Math.floor(Date.now() / 1000);
-const describeProxy = (p: ProxyModel): string => `proxy ${p.id} (${p.admin_addr})`;
-const ADDR_RE = /^[^\s/]+:\d{1,5}$/;
-
-function checkAddr(addr: string, what: string): string {
-  if (!ADDR_RE.test(addr)) throw badRequest(`${what} "${addr}" is not host:port`);
-  const port = Number(addr.slice(addr.lastIndexOf(':') + 1));
-  if (port < 1 || port > 65535) throw badRequest(`${what} "${addr}" has a bad port`);
-  return addr;
-}
-
-export function parseGroupId(v: unknown): number {
-  const n = typeof v === 'string' && /^\d+$/.test(v) ? Number(v) : v;
-  if (!isValidGroupId(n)) throw badRequest(`group id must be an integer from ${MIN_GROUP_ID} to ${MAX_GROUP_ID}, got ${JSON.stringify(v)}`);
-  return n;
-}
-
-export function parseSlotId(v: unknown): number {
-  const n = typeof v === 'string' && /^\d+$/.test(v) ? Number(v) : v;
-  if (!isValidSlotId(n)) throw badRequest(`slot id must be an integer from 0 to ${MAX_SLOT_NUM - 1}, got ${JSON.stringify(v)}`);
-  return n;
-}
-
-/** A proxy model may carry 0.0.0.0:port when it listens on all interfaces: use the address we reached it at. */
-function reachableAdminAddr(modelAddr: string, calledAddr: string): string {
-  const i = modelAddr.lastIndexOf(':');
-  const host = i >= 0 ? modelAddr.slice(0, i) : '';
-  if (!modelAddr || ['', '0.0.0.0', '::', '[::]'].includes(host)) {
-    const ch = calledAddr.slice(0, calledAddr.lastIndexOf(':'));
-    return `${ch}:${i >= 0 ? modelAddr.slice(i + 1) : calledAddr.slice(calledAddr.lastIndexOf(':') + 1)}`;
-  }
-  return modelAddr;
-}
-
-function proxyFailureText(p: ProxyModel, e: unknown, what: string): string {
-  if (e instanceof ProxyCallError) {
-    if (e.kind === 'unreachable') return `${describeProxy(p)} unreachable: ${e.message}`;
-    if (e.kind === 'timeout') return `${describeProxy(p)} did not acknowledge ${what}: ${e.message}`;
-    return `${describeProxy(p)} refused ${what}: ${e.message}`;
-  }
-  return `${describeProxy(p)}: ${(e as Error).message}`;
-}
+export type { PushReport, PushFailure } from './push-report.js';
+export type { ProxyRuntime } from './proxy-sync.js';
+export { parseGroupId, parseSlotId } from './input.js';
 
 export class Topom {
   private slots: SlotMapping[];
@@ -111,11 +39,10 @@ export class Topom {
   private sentinel: SentinelModel;
   private fencedReason: string | null = null;
   private queue: Promise<unknown> = Promise.resolve();
-  private readonly runtime = new Map<string, RuntimeState>();
-  private readonly serverStats = new Map<string, ServerStats>();
-  private readonly statsPool: RedisStatsPool;
-  private pollTimer: NodeJS.Timeout | null = null;
-  private pollRound: Promise<void> | null = null;
+  /** Pushes to the proxies and what is known about each of them (proxy-sync.ts). */
+  private readonly sync: ProxySync;
+  /** Server and proxy stats, re-online of stale proxies (stats-poller.ts). */
+  private readonly poller: StatsPoller;
   /** True while a mutation runs (memory may be ahead of what the proxies were sent). */
   private mutating = false;
   /** Bumped whenever memory changes in a way that can change routing. */
@@ -137,22 +64,47 @@ export class Topom {
     this.groups = snap.groups;
     this.proxies = snap.proxies;
     this.sentinel = snap.sentinel;
-    this.statsPool = new RedisStatsPool(config.productAuth, config.statsTimeout);
     store.beforeWrite = () => this.assertActive();
-    this.actions = new SlotActions({
+    this.sync = new ProxySync({
+      config, log,
+      assertActive: () => this.assertActive(),
+      proxies: () => this.proxies.values(),
+      groups: () => this.groups,
+      sentinel: () => this.sentinel,
+      computedSlots: () => this.computedSlots(),
+    });
+    this.actions = this.newSlotActions();
+    this.ha = this.newSentinelHa();
+    this.poller = new StatsPoller({
+      config, log, sync: this.sync,
+      fenced: () => this.fenced,
+      groups: () => this.groups,
+      proxies: () => this.proxies.values(),
+      proxy: (token) => this.proxies.get(token),
+      computedSlots: () => this.computedSlots(),
+      mutating: () => this.mutating,
+      routingVersion: () => this.routingVersion,
+      sentinelWatch: () => ({ enabled: this.ha.watcher.enabled, caughtUp: this.ha.caughtUp, kick: (why) => this.ha.watcher.kick(why) }),
+      exclusive: (fn) => this.exclusive(fn),
+    });
+  }
+
+  private newSlotActions(): SlotActions {
+    const { config, log } = this;
+    return new SlotActions({
       config, log,
       exclusive: (fn) => this.exclusive(fn),
       mappings: () => this.slots,
       groups: () => this.groups,
       writeSlots: async (ms) => { await this.store.writeSlots(ms); this.setSlots(ms); },
       setSlots: (ms) => this.setSlots(ms),
-      pushAll: () => this.pushAll(),
+      pushAll: () => this.sync.pushAll(),
       removeProxy: async (token, why) => {
         const p = this.proxies.get(token);
         if (!p) return;
         await this.store.deleteProxy(token);
         this.proxies.delete(token);
-        this.runtime.delete(token);
+        this.sync.forget(token);
         this.log.warn({ id: p.id, token, admin: p.admin_addr, why }, 'proxy fenced out: removed from the product');
       },
       isFenced: () => this.fenced,
@@ -160,11 +112,15 @@ export class Topom {
         // Only fresh rates count (a proxy that stopped answering is not traffic).
         const fresh = Date.now() - 3 * Math.max(1000, this.config.statsPeriod);
         let sum = 0;
-        for (const r of this.runtime.values()) if (!r.error && (r.opsAt ?? 0) >= fresh) sum += r.ops_per_sec ?? 0;
+        for (const r of this.sync.allStates()) if (!r.error && (r.opsAt ?? 0) >= fresh) sum += r.ops_per_sec ?? 0;
         return sum;
       },
     });
-    this.ha = new SentinelHa({
+  }
+
+  private newSentinelHa(): SentinelHa {
+    const { config, log, store } = this;
+    return new SentinelHa({
       config, log, store,
       fenced: () => this.fenced,
       groups: () => this.groups,
@@ -172,11 +128,11 @@ export class Topom {
       sentinel: () => this.sentinel,
       setSentinel: (x) => { this.sentinel = x; },
       exclusive: (fn) => this.exclusive(fn),
-      pushAll: () => this.pushAll(),
+      pushAll: () => this.sync.pushAll(),
       markSync: (gids, report) => this.markSync(gids, report),
       proxies: () => [...this.proxies.values()],
-      proxyClient: (p) => this.client(p),
-      serverStats: (a) => this.serverStats.get(a),
+      proxyClient: (p) => this.sync.client(p),
+      serverStats: (a) => this.poller.serverStatsOf(a),
     });
   }
 
@@ -198,9 +154,7 @@ export class Topom {
     this.fencedReason = reason;
     void this.actions.stop();
     this.ha.stop();
-    if (this.pollTimer) clearTimeout(this.pollTimer);
-    this.pollTimer = null;
-    this.statsPool.close();
+    this.poller.stop();
   }
 
   private setSlots(ms: readonly SlotMapping[]): void {
@@ -214,21 +168,16 @@ export class Topom {
   startPolling(): void {
     this.actions.start();
     void this.ha.start().catch((e: Error) => this.log.warn({ err: e.message }, 'sentinel watcher start failed'));
-    const tick = (): void => {
-      if (this.fencedReason) return;
-      this.pollRound = this.pollOnce().catch((e: Error) => { this.log.warn({ err: e.message }, 'stats poll failed'); });
-      void this.pollRound.then(() => {
-        if (!this.fencedReason) this.pollTimer = setTimeout(tick, this.config.statsPeriod);
-      });
-    };
-    tick();
+    this.poller.start();
   }
+
+  /** One stats round now (tests and the CLI's fresh reads). */
+  pollOnce(): Promise<void> { return this.poller.pollOnce(); }
 
   /** Fences and waits for running operations and the current poll to end. */
   async close(reason = 'closed'): Promise<void> {
     this.fence(reason);
-    await Promise.allSettled([this.queue, this.pollRound, this.actions.stop()]);
-    this.statsPool.close();
+    await Promise.allSettled([this.queue, this.poller.done(), this.actions.stop()]);
   }
 
   /** Runs `fn` after every earlier mutation finished. */
@@ -265,20 +214,15 @@ export class Topom {
   /** The table every proxy gets (no per-proxy context yet: replica groups are empty). */
   computedSlots(): Slot[] { return computeSlots(this.slots, this.groups); }
 
-  serverStatsOf(addr: string): ServerStats | undefined { return this.serverStats.get(addr); }
+  serverStatsOf(addr: string): ServerStats | undefined { return this.poller.serverStatsOf(addr); }
 
-  proxyRuntime(token: string): ProxyRuntime | undefined {
-    const r = this.runtime.get(token);
-    if (!r) return undefined;
-    const { lastSlotCheck: _a, repushing: _b, ...pub } = r;
-    return pub;
-  }
+  proxyRuntime(token: string): ProxyRuntime | undefined { return this.sync.publicState(token); }
 
   /** Codis's Stats, plus slot counts per group. */
   stats(): Record<string, unknown> {
     const serverStats: Record<string, ServerStats> = {};
     for (const g of this.groups.values()) for (const s of g.servers) {
-      const st = this.serverStats.get(s.server);
+      const st = this.poller.serverStatsOf(s.server);
       if (st) serverStats[s.server] = st;
     }
     const proxyStats: Record<string, ProxyRuntime> = {};
@@ -302,24 +246,14 @@ export class Topom {
     let servers = 0, serversUp = 0, proxiesUp = 0;
     for (const g of this.groups.values()) for (const s of g.servers) {
       servers++;
-      const st = this.serverStats.get(s.server);
+      const st = this.poller.serverStatsOf(s.server);
       if (st && !st.error) serversUp++;
     }
     for (const p of this.proxies.values()) {
-      const r = this.runtime.get(p.token);
+      const r = this.sync.publicState(p.token);
       if (r?.stats && !r.error) proxiesUp++;
     }
     return { groups: this.groups.size, servers, serversUp, proxies: this.proxies.size, proxiesUp, slotsAssigned: this.slots.filter((s) => s.group_id !== 0).length };
-  }
-
-  private rt(token: string): RuntimeState {
-    let r = this.runtime.get(token);
-    if (!r) { r = { needs_resync: false, lastSlotCheck: 0, repushing: false }; this.runtime.set(token, r); }
-    return r;
-  }
-
-  private client(p: ProxyModel): ProxyClient {
-    return new ProxyClient(p.admin_addr, this.config.productName, this.config.productAuth, p.token, this.config.proxyPushTimeout);
   }
 
   private getGroup(gid: number): Group {
@@ -348,42 +282,7 @@ export class Topom {
     throw notFound(`no proxy with token, id or address "${ref}"`);
   }
 
-  // ---- pushing ------------------------------------------------------------------------------------
-
-  /** Sends the full table (and with `start`, the start command) to one proxy; returns the error text or null. */
-  private async pushOne(p: ProxyModel, table: Slot[], start: boolean): Promise<string | null> {
-    const r = this.rt(p.token);
-    const c = this.client(p);
-    let what = 'the slot table';
-    try {
-      this.assertActive();
-      await c.fillSlots(withReplicaGroups(table, this.groups, p));
-      if (start) {
-        what = 'start'; await c.start();
-        // (A proxy without sentinels follows nothing: no need to send it an empty list.)
-        if (this.sentinel.servers.length > 0) { what = 'the sentinel list'; await c.setSentinels(this.sentinel.servers); }
-      }
-      r.last_push = { unixtime: now(), ok: true };
-      r.needs_resync = false;
-      r.lastSlotCheck = Date.now();
-      return null;
-    } catch (e) {
-      const msg = e instanceof DashboardError ? e.message : proxyFailureText(p, e, what);
-      r.last_push = { unixtime: now(), ok: false, error: msg };
-      r.needs_resync = true;
-      this.log.warn({ proxy: p.token, admin: p.admin_addr, err: msg }, 'slot table push failed');
-      return msg;
-    }
-  }
-
-  /** Pushes the current table to every proxy in parallel; never throws for a proxy's failure. */
-  private async pushAll(start = false): Promise<PushReport> {
-    const table = this.computedSlots();
-    const list = [...this.proxies.values()];
-    const results = await Promise.all(list.map(async (p) => ({ p, err: await this.pushOne(p, table, start) })));
-    const failed = results.filter((r) => r.err !== null).map(({ p, err }) => ({ id: p.id, token: p.token, admin_addr: p.admin_addr, error: err! }));
-    return { proxies: list.length, acked: list.length - failed.length, failed };
-  }
+  // ---- sync state ---------------------------------------------------------------------------------
 
   /** After a push: a group is out of sync while some proxy may route it by an old table. */
   private async markSync(gids: Iterable<number>, report: PushReport): Promise<void> {
@@ -455,7 +354,7 @@ export class Topom {
       this.log.info({ gid, addr, role }, 'server added');
       let push: PushReport | undefined;
       if (role === 'master' && this.slotsUsing(gid).length > 0) {
-        push = await this.pushAll();
+        push = await this.sync.pushAll();
         await this.markSync([gid], push);
       }
       return { group: structuredClone(this.groups.get(gid)!), role, redis_version: info.redis_version ?? '', push };
@@ -493,7 +392,7 @@ export class Topom {
   resync(gid?: number): Promise<{ push: PushReport }> {
     return this.exclusive(async () => {
       if (gid !== undefined) this.getGroup(gid);
-      const push = await this.pushAll();
+      const push = await this.sync.pushAll();
       await this.markSync(gid !== undefined ? [gid] : this.groups.keys(), push);
       return { push };
     });
@@ -542,7 +441,7 @@ export class Topom {
     await this.store.writeSlots(changes);
     this.setSlots(changes.map((m) => ({ ...m, action: {} })));
     this.log.info({ changed: changes.length, groups: [...affected] }, 'slots assigned');
-    const push = await this.pushAll();
+    const push = await this.sync.pushAll();
     await this.markSync(affected, push);
     return { changed: changes.length, push };
   }
@@ -589,25 +488,7 @@ export class Topom {
   onlineProxy(addr: string, mode: 'create' | 'online'): Promise<{ proxy: ProxyModel; push: PushReport }> {
     checkAddr(addr, 'proxy admin address');
     return this.exclusive(async () => {
-      let model: ProxyModel;
-      try {
-        model = await fetchProxyModel(addr, this.config.proxyPushTimeout);
-      } catch (e) {
-        throw badGateway(`cannot read the proxy model at ${addr}: ${(e as Error).message}`, e);
-      }
-      if (typeof model?.token !== 'string' || !model.token) throw badGateway(`${addr} did not answer with a proxy model (no token)`);
-      if (model.product_name !== this.config.productName) {
-        throw conflict(`proxy at ${addr} belongs to product "${model.product_name}", this dashboard manages "${this.config.productName}"`);
-      }
-      const p: ProxyModel = { ...model, admin_addr: reachableAdminAddr(model.admin_addr, addr) };
-      try {
-        await this.client(p).xping();
-      } catch (e) {
-        if (e instanceof ProxyCallError && e.kind === 'rejected') {
-          throw conflict(`proxy at ${addr} rejected the dashboard's xauth: its product_auth differs from this dashboard's (${e.message})`);
-        }
-        throw badGateway(proxyFailureText(p, e, 'xping'), e);
-      }
+      const p = await this.checkedProxyModel(addr);
       const existing = this.proxies.get(p.token);
       if (existing && mode === 'create') throw conflict(`proxy ${existing.id} (token ${p.token}) is already registered; use online or reinit`);
       // A record with the same admin address but another token is a previous incarnation of this proxy.
@@ -617,30 +498,55 @@ export class Topom {
       for (const o of stale) {
         await this.store.deleteProxy(o.token);
         this.proxies.delete(o.token);
-        this.runtime.delete(o.token);
+        this.sync.forget(o.token);
         this.log.info({ old: o.token, token: p.token, admin: p.admin_addr }, 'replaced the record of a previous proxy at the same admin address');
       }
       await this.store.writeProxy(p);
       this.proxies.set(p.token, p);
       this.log.info({ id: p.id, token: p.token, admin: p.admin_addr, proxy: p.proxy_addr }, existing ? 'proxy online again' : 'proxy registered');
-      const err = await this.pushOne(p, this.computedSlots(), true);
-      const push = { proxies: 1, acked: err ? 0 : 1, failed: err ? [{ id: p.id, token: p.token, admin_addr: p.admin_addr, error: err }] : [] };
-      if (err) throw badGateway(`proxy ${p.id} is registered but could not be initialised: ${err}; it will be retried automatically`);
+      const push = await this.sync.pushReportOne(p, true);
+      const err = push.failed[0]?.error;
+      if (err !== undefined) throw badGateway(`proxy ${p.id} is registered but could not be initialised: ${err}; it will be retried automatically`);
       return { proxy: { ...p }, push };
     });
+  }
+
+  /** The model of the proxy at `addr`, checked: same product, and it accepts this dashboard's xauth. */
+  private async checkedProxyModel(addr: string): Promise<ProxyModel> {
+    let model: ProxyModel;
+    try {
+      model = await fetchProxyModel(addr, this.config.proxyPushTimeout);
+    } catch (e) {
+      throw badGateway(`cannot read the proxy model at ${addr}: ${(e as Error).message}`, e);
+    }
+    if (typeof model?.token !== 'string' || !model.token) throw badGateway(`${addr} did not answer with a proxy model (no token)`);
+    if (model.product_name !== this.config.productName) {
+      throw conflict(`proxy at ${addr} belongs to product "${model.product_name}", this dashboard manages "${this.config.productName}"`);
+    }
+    const p: ProxyModel = { ...model, admin_addr: reachableAdminAddr(model.admin_addr, addr) };
+    try {
+      await this.sync.client(p).xping();
+    } catch (e) {
+      if (e instanceof ProxyCallError && e.kind === 'rejected') {
+        throw conflict(`proxy at ${addr} rejected the dashboard's xauth: its product_auth differs from this dashboard's (${e.message})`);
+      }
+      throw badGateway(proxyFailureText(p, e, 'xping'), e);
+    }
+    return p;
   }
 
   /** Pushes the full table to one proxy (or all) and starts it (Codis ReinitProxy). */
   reinitProxy(ref: string | null): Promise<{ push: PushReport }> {
     return this.exclusive(async () => {
       if (ref === null) {
-        const push = await this.pushAll(true);
+        const push = await this.sync.pushAll(true);
         return { push };
       }
       const p = this.lookupProxy(ref);
-      const err = await this.pushOne(p, this.computedSlots(), true);
-      if (err) throw badGateway(err);
-      return { push: { proxies: 1, acked: 1, failed: [] } };
+      const push = await this.sync.pushReportOne(p, true);
+      const err = push.failed[0]?.error;
+      if (err !== undefined) throw badGateway(err);
+      return { push };
     });
   }
 
@@ -651,7 +557,7 @@ export class Topom {
       let shutdown = 'ok';
       try {
         this.assertActive();
-        await this.client(p).shutdown();
+        await this.sync.client(p).shutdown();
       } catch (e) {
         const msg = e instanceof DashboardError ? e.message : proxyFailureText(p, e, 'shutdown');
         if (!force) throw badGateway(`${msg}; it was not removed. Use force to remove it anyway`, e);
@@ -660,7 +566,7 @@ export class Topom {
       }
       await this.store.deleteProxy(p.token);
       this.proxies.delete(p.token);
-      this.runtime.delete(p.token);
+      this.sync.forget(p.token);
       this.log.info({ id: p.id, token: p.token, admin: p.admin_addr, force }, 'proxy removed');
       return { proxy: { ...p }, shutdown };
     });
@@ -674,8 +580,7 @@ export class Topom {
     this.groups = snap.groups;
     this.proxies = snap.proxies;
     this.sentinel = snap.sentinel;
-    for (const t of [...this.runtime.keys()]) if (!this.proxies.has(t)) this.runtime.delete(t);
-    for (const r of this.runtime.values()) r.lastSlotCheck = 0; // re-verify every proxy's table
+    this.sync.retain(new Set(this.proxies.keys())); // and re-verify every proxy's table
   }
 
   /** Drops the cached state and reads everything from the store again (after external edits). */
@@ -685,82 +590,4 @@ export class Topom {
       return { groups: this.groups.size, proxies: this.proxies.size, assigned: this.slots.filter((s) => s.group_id).length };
     });
   }
-
-  // ---- background ---------------------------------------------------------------------------------
-
-  /** One round: INFO of every server, stats of every proxy; re-push proxies whose table is missing or stale. */
-  async pollOnce(): Promise<void> {
-    if (this.fencedReason) return;
-    const addrs = new Set<string>();
-    for (const g of this.groups.values()) for (const s of g.servers) addrs.add(s.server);
-    this.statsPool.retain(addrs);
-    for (const a of [...this.serverStats.keys()]) if (!addrs.has(a)) this.serverStats.delete(a);
-    await Promise.all([
-      ...[...addrs].map(async (a) => {
-        const st = await this.statsPool.poll(a);
-        if (!this.fencedReason) this.serverStats.set(a, st);
-      }),
-      ...[...this.proxies.values()].map((p) => this.pollProxy(p)),
-    ]);
-  }
-
-  private async pollProxy(p: ProxyModel): Promise<void> {
-    const r = this.rt(p.token);
-    const c = new ProxyClient(p.admin_addr, this.config.productName, this.config.productAuth, p.token, this.config.statsTimeout);
-    let why: string | null = null;
-    try {
-      const st = await c.stats();
-      if (r.error) this.log.info({ proxy: p.token, admin: p.admin_addr }, 'proxy answers again');
-      const t = Date.now(), total = st.ops?.total;
-      if (typeof total === 'number' && r.opsAt !== undefined && r.opsTotal !== undefined && t > r.opsAt) {
-        r.ops_per_sec = Math.max(0, Math.round(((total - r.opsTotal) * 1000) / (t - r.opsAt)));
-      }
-      r.opsAt = t; r.opsTotal = total;
-      Object.assign(r, { stats: st, error: undefined, timeout: undefined, unixtime: now() });
-      if (st.online === false) why = 'it answers but is not online';
-      else if (r.needs_resync) why = 'its last push failed';
-      else if (!this.mutating && Date.now() - r.lastSlotCheck >= Math.max(3 * this.config.statsPeriod, 1000)) {
-        // Compare only against a settled state: no mutation ran while the table was fetched.
-        const v0 = this.routingVersion;
-        const actual = await c.slots();
-        if (!this.mutating && v0 === this.routingVersion) {
-          r.lastSlotCheck = Date.now();
-          const expected = this.computedSlots();
-          const diff = slotDifferences(expected, actual);
-          if (diff.length) why = `its slot table differs in ${diff.length} slot(s) (${formatRanges(diff).slice(0, 60)})`;
-          // The proxy may have followed a sentinel failover before us: catch up first, then compare again.
-          if (diff.length && this.ha.watcher.enabled) {
-            const v1 = this.routingVersion;
-            await this.ha.watcher.kick('a proxy table differs');
-            if (this.routingVersion !== v1 || this.mutating) why = null;
-            // Still ahead of us (our sentinel view lags): pushing our table would send its writes back
-            // to the old master. Our watcher catches up by itself; then the tables agree.
-            else if (diff.every((sid) => differsOnlyInMaster(expected[sid]!, actual.find((a) => a.id === sid), (gid) => this.groups.get(gid)?.servers.map((x) => x.server) ?? []))) {
-              why = null;
-            }
-          }
-        }
-      }
-    } catch (e) {
-      const msg = proxyFailureText(p, e, 'stats');
-      if (!r.error) this.log.warn({ proxy: p.token, admin: p.admin_addr, err: msg }, 'proxy stopped answering stats polls');
-      Object.assign(r, { error: msg, timeout: e instanceof ProxyCallError && e.kind === 'timeout' ? true : undefined, unixtime: now() });
-      r.needs_resync = true;
-      return;
-    }
-    // Until the sentinels were asked once, the table may name a master that failed over meanwhile.
-    if (!why || r.repushing || this.fencedReason || !this.ha.caughtUp) return;
-    r.repushing = true;
-    try {
-      await this.exclusive(async () => {
-        const cur = this.proxies.get(p.token);
-        if (!cur) return;
-        this.log.info({ proxy: cur.token, admin: cur.admin_addr, why }, 'pushing the full slot table again (re-online)');
-        await this.pushOne(cur, this.computedSlots(), true);
-      });
-    } catch { /* fenced, or reported in last_push */ } finally {
-      r.repushing = false;
-    }
-  }
 }
-

@@ -5,6 +5,7 @@
 // Master names are `<product>-<gid>` (Codis).
 import { createRequire } from 'node:module';
 import type { Redis } from 'ioredis';
+import { parseAddr, tryParseAddr } from '../util/address.js';
 
 // ioredis (~25 MB resident) is loaded on first use only: a proxy that follows no sentinels never pays for it.
 const requireCjs = createRequire(import.meta.url);
@@ -20,14 +21,9 @@ export function groupOfName(product: string, name: string): number | null {
   return /^\d+$/.test(rest) ? Number(rest) : null;
 }
 
-function splitAddr(addr: string): { host: string; port: number } {
-  const i = addr.lastIndexOf(':');
-  return { host: addr.slice(0, i), port: Number(addr.slice(i + 1)) };
-}
-
 /** A short-lived connection (fails fast, never retries), for one-off commands. */
 export function oneShot(addr: string, timeoutMs: number, password = ''): Redis {
-  const { host, port } = splitAddr(addr);
+  const { host, port } = parseAddr(addr);
   const r = new (RedisClient())({
     host, port, password: password || undefined, lazyConnect: true, connectTimeout: timeoutMs, commandTimeout: timeoutMs,
     maxRetriesPerRequest: 0, enableOfflineQueue: true, retryStrategy: () => null, enableReadyCheck: false,
@@ -148,7 +144,9 @@ export class SwitchSubscriber {
     for (const [a, r] of this.subs) if (!keep.has(a)) { r.disconnect(); this.subs.delete(a); }
     for (const a of servers) {
       if (this.subs.has(a)) continue;
-      const { host, port } = splitAddr(a);
+      const hp = tryParseAddr(a);
+      if (!hp) continue; // (the dashboard checks sentinel addresses when they are added)
+      const { host, port } = hp;
       const r = new (RedisClient())({
         host, port, connectTimeout: 1000, maxRetriesPerRequest: null, enableReadyCheck: false,
         retryStrategy: (n: number) => Math.min(200 * n, 2000), autoResubscribe: true,

@@ -6,7 +6,7 @@ import { parseSlots, type Slot } from '../models/slot.js';
 import type { ProxyModel } from '../models/proxy.js';
 import type { StatsSnapshot } from './stats.js';
 import { renderMetrics } from './metrics.js';
-import { splitHostPort } from './config.js';
+import { parseAddr } from '../util/address.js';
 import { VERSION } from '../version.js';
 
 /** What the API needs from a proxy (one process, or the primary of --workers N). */
@@ -95,7 +95,7 @@ export async function startAdminApi(ctl: ProxyControl, addr: string): Promise<{ 
     setImmediate(() => { void ctl.shutdown(); });
     return 'OK';
   });
-  const { host, port } = splitHostPort(addr);
+  const { host, port } = parseAddr(addr, { allowEmptyHost: true, allowPortZero: true });
   await app.listen({ host, port });
   const a = app.server.address();
   return { app, port: typeof a === 'object' && a ? a.port : port };

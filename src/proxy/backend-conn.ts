@@ -2,6 +2,7 @@
 // writes requests batched per event-loop turn, matches replies to requests in FIFO order, reconnects
 // with back-off, and fails every queued request at once with an error reply when the link dies.
 import net from 'node:net';
+import { parseAddr } from '../util/address.js';
 import { scanReply, replyNeed, isErrorReply } from '../resp/reply-scanner.js';
 import { encodeCommand, errorReply } from '../resp/encode.js';
 
@@ -91,8 +92,7 @@ export class BackendConn {
   };
 
   private connect(): void {
-    const i = this.addr.lastIndexOf(':');
-    const host = this.addr.slice(0, i), port = Number(this.addr.slice(i + 1));
+    const { host, port } = parseAddr(this.addr);
     this.state = 'connecting';
     const s = net.connect({ host, port, noDelay: true });
     this.socket = s;

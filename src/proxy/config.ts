@@ -116,11 +116,3 @@ export function toProxyConfig(v: OptionValues): ProxyConfig {
 
 export const defaultProxyConfig = (): ProxyConfig => toProxyConfig(defaults(PROXY_OPTIONS));
 
-export function splitHostPort(addr: string): { host: string; port: number } {
-  const i = addr.lastIndexOf(':');
-  if (i < 0) throw new Error(`"${addr}" is not host:port`);
-  const host = addr.slice(0, i).replace(/^\[|\]$/g, '') || '0.0.0.0';
-  const port = Number(addr.slice(i + 1));
-  if (!Number.isInteger(port) || port < 0 || port > 65535) throw new Error(`"${addr}" has a bad port`);
-  return { host, port };
-}

@@ -6,7 +6,8 @@ import { BackendPool } from './backend-pool.js';
 import { ProxyStats, snapshotOf, type StatsSnapshot } from './stats.js';
 import { migrationStats } from './migrate-on-access.js';
 import { Session } from './session.js';
-import { splitHostPort, type ProxyConfig } from './config.js';
+import type { ProxyConfig } from './config.js';
+import { parseAddr } from '../util/address.js';
 import type { ProxyContext } from './context.js';
 import { errorReply } from '../resp/encode.js';
 import type { Slot } from '../models/slot.js';
@@ -48,7 +49,7 @@ export class ProxyServer {
 
   /** Starts listening on proxy_addr; resolves with the bound port. */
   listen(): Promise<number> {
-    const { host, port } = splitHostPort(this.ctx.config.proxyAddr);
+    const { host, port } = parseAddr(this.ctx.config.proxyAddr, { allowEmptyHost: true, allowPortZero: true });
     const server = net.createServer({ noDelay: true }, (socket) => this.accept(socket));
     this.server = server;
     return new Promise((resolve, reject) => {

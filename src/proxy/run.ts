@@ -9,6 +9,7 @@ import type { ProxyConfig } from './config.js';
 import { newProxyModel, proxyXAuth, type ProxyModel } from '../models/proxy.js';
 import type { Slot } from '../models/slot.js';
 import type { Logger } from '../util/log.js';
+import { formatAddr, hostOf } from '../util/address.js';
 import { startRegistration, type Registration } from './registration.js';
 
 type ToWorker =
@@ -178,9 +179,8 @@ export async function runProxy(config: ProxyConfig, initialSlots: Slot[] | null,
 
   const admin = await startAdminApi(ctl, config.adminAddr);
   stopAdmin = async () => { await admin.app.close(); };
-  const host = config.proxyAddr.slice(0, config.proxyAddr.lastIndexOf(':'));
-  const adminHost = config.adminAddr.slice(0, config.adminAddr.lastIndexOf(':'));
-  model = newProxyModel({ product: config.productName, proxyAddr: `${host}:${proxyPort}`, adminAddr: `${adminHost}:${admin.port}`, datacenter: config.datacenter });
+  const proxyAddr = formatAddr(hostOf(config.proxyAddr), proxyPort), adminAddr = formatAddr(hostOf(config.adminAddr), admin.port);
+  model = newProxyModel({ product: config.productName, proxyAddr, adminAddr, datacenter: config.datacenter });
   (ctl as { xauth: string }).xauth = proxyXAuth(config.productName, config.productAuth, model.token);
   let registration: Registration | null = null;
   if (config.dashboardAddr || config.coordinator) {

@@ -2,6 +2,7 @@
 // hides the socket error). One deadline covers connect, request and the whole reply. Network
 // failures throw HttpCallError with kind 'unreachable' or 'timeout' and the socket's own message.
 import http from 'node:http';
+import { parseAddr } from './address.js';
 
 export class HttpCallError extends Error {
   override readonly name = 'HttpCallError';
@@ -18,9 +19,8 @@ export interface HttpReply {
 }
 
 export function httpJson(method: 'GET' | 'PUT', addr: string, path: string, o: { timeoutMs: number; body?: unknown; headers?: Record<string, string> }): Promise<HttpReply> {
-  const i = addr.lastIndexOf(':');
-  const host = addr.slice(0, i).replace(/^\[|\]$/g, '');
-  const port = Number(addr.slice(i + 1));
+  let host: string, port: number;
+  try { ({ host, port } = parseAddr(addr)); } catch (e) { return Promise.reject(new HttpCallError('unreachable', (e as Error).message)); }
   const payload = o.body === undefined ? undefined : Buffer.from(JSON.stringify(o.body));
   return new Promise((resolve, reject) => {
     let done = false;

@@ -4,7 +4,8 @@ import type { Group } from '../../models/group.js';
 import type { SlotMapping } from '../../models/slot-mapping.js';
 import type { ProxyModel } from '../../models/proxy.js';
 import type { ServerStats } from '../../dashboard/redis-probe.js';
-import type { ProxyRuntime, PushReport } from '../../dashboard/topom.js';
+import type { ProxyRuntime } from '../../dashboard/proxy-sync.js';
+import type { PushReport } from '../../dashboard/push-report.js';
 import { formatRanges } from '../../dashboard/slots-compute.js';
 
 export interface StatsReply {

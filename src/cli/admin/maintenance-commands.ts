@@ -50,6 +50,7 @@ function requireProduct(opts: Opts): string {
   return opts.product;
 }
 
+// (Longer than ~60 lines on purpose: a flat list of subcommand definitions, one block each.)
 export function addMaintenanceCommands(admin: Command, h: MaintenanceHelpers): void {
   admin.command('config-dump').description("write a product's metadata (slots, groups, proxies, sentinels) as JSON; needs --coordinator and --product")
     .option('--out <file>', 'write to a file instead of stdout')

@@ -84,6 +84,7 @@ function runs(ids: number[]): Array<[number, number]> {
   return out;
 }
 
+// (Longer than ~60 lines on purpose: a flat list of subcommand definitions, one block each.)
 export function addMigrationCommands(slots: Command, h: AdminHelpers): void {
   const afterQueue = async (opts: Opts, c: DashboardClient, summary: string, body: unknown): Promise<void> => {
     if (!opts.wait) { h.out(opts, body, () => summary + '\n'); return; }

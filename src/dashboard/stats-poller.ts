@@ -1,0 +1,162 @@
+// The dashboard's background loop (Codis topom_stats.go + its auto re-online): every stats_period it
+// reads INFO from every group server and stats from every proxy, keeps the last answers for the
+// stats API, and re-pushes a proxy whose table is missing or stale (it restarted, its last push
+// failed, or its table differs from the model's) — but never a proxy that is only ahead of the
+// dashboard by a sentinel failover.
+import type { Logger } from '../util/log.js';
+import type { Group } from '../models/group.js';
+import type { ProxyModel } from '../models/proxy.js';
+import type { Slot } from '../models/slot.js';
+import type { DashboardConfig } from './config.js';
+import { ProxyCallError, type ProxyClient } from './proxy-client.js';
+import { RedisStatsPool, type ServerStats } from './redis-probe.js';
+import { differsOnlyInMaster, formatRanges, slotDifferences } from './slots-compute.js';
+import { proxyFailureText, unixNow, type ProxySync, type RuntimeState } from './proxy-sync.js';
+
+/** What the loop reads from the Topom it serves. */
+export interface StatsPollerHost {
+  readonly config: DashboardConfig;
+  readonly log: Logger;
+  readonly sync: ProxySync;
+  fenced(): boolean;
+  groups(): ReadonlyMap<number, Group>;
+  proxies(): Iterable<ProxyModel>;
+  proxy(token: string): ProxyModel | undefined;
+  computedSlots(): Slot[];
+  /** True while a mutation runs (memory may be ahead of what the proxies were sent). */
+  mutating(): boolean;
+  /** Bumped whenever memory changes in a way that can change routing. */
+  routingVersion(): number;
+  /** The sentinel watcher: asked to catch up before a differing table is re-pushed. */
+  sentinelWatch(): { enabled: boolean; caughtUp: boolean; kick(why: string): Promise<void> };
+  exclusive<T>(fn: () => Promise<T>): Promise<T>;
+}
+
+export class StatsPoller {
+  private readonly serverStats = new Map<string, ServerStats>();
+  private readonly pool: RedisStatsPool;
+  private timer: NodeJS.Timeout | null = null;
+  private round: Promise<void> | null = null;
+  private stopped = false;
+
+  constructor(private readonly h: StatsPollerHost) {
+    this.pool = new RedisStatsPool(h.config.productAuth, h.config.statsTimeout);
+  }
+
+  serverStatsOf(addr: string): ServerStats | undefined { return this.serverStats.get(addr); }
+
+  /** Polls now and then every stats_period until stopped. */
+  start(): void {
+    const tick = (): void => {
+      if (this.stopped || this.h.fenced()) return;
+      this.round = this.pollOnce().catch((e: Error) => { this.h.log.warn({ err: e.message }, 'stats poll failed'); });
+      void this.round.then(() => {
+        if (!this.stopped && !this.h.fenced()) this.timer = setTimeout(tick, this.h.config.statsPeriod);
+      });
+    };
+    tick();
+  }
+
+  /** Stops the timer and closes the connections; `done()` waits for the running round. */
+  stop(): void {
+    this.stopped = true;
+    if (this.timer) clearTimeout(this.timer);
+    this.timer = null;
+    this.pool.close();
+  }
+
+  async done(): Promise<void> {
+    await this.round;
+    this.pool.close();
+  }
+
+  /** One round: INFO of every server, stats of every proxy; re-push proxies whose table is missing or stale. */
+  async pollOnce(): Promise<void> {
+    if (this.h.fenced()) return;
+    const addrs = new Set<string>();
+    for (const g of this.h.groups().values()) for (const s of g.servers) addrs.add(s.server);
+    this.pool.retain(addrs);
+    for (const a of [...this.serverStats.keys()]) if (!addrs.has(a)) this.serverStats.delete(a);
+    await Promise.all([
+      ...[...addrs].map(async (a) => {
+        const st = await this.pool.poll(a);
+        if (!this.h.fenced()) this.serverStats.set(a, st);
+      }),
+      ...[...this.h.proxies()].map((p) => this.pollProxy(p)),
+    ]);
+  }
+
+  private async pollProxy(p: ProxyModel): Promise<void> {
+    const r = this.h.sync.state(p.token);
+    const c = this.h.sync.client(p, this.h.config.statsTimeout);
+    let why: string | null;
+    try {
+      why = await this.readStats(p, c, r);
+    } catch (e) {
+      const msg = proxyFailureText(p, e, 'stats');
+      if (!r.error) this.h.log.warn({ proxy: p.token, admin: p.admin_addr, err: msg }, 'proxy stopped answering stats polls');
+      Object.assign(r, { error: msg, timeout: e instanceof ProxyCallError && e.kind === 'timeout' ? true : undefined, unixtime: unixNow() });
+      r.needs_resync = true;
+      return;
+    }
+    // Until the sentinels were asked once, the table may name a master that failed over meanwhile.
+    if (why) await this.repush(p, r, why);
+  }
+
+  /** Reads a proxy's stats into `r`; returns why its table must be pushed again, or null. */
+  private async readStats(p: ProxyModel, c: ProxyClient, r: RuntimeState): Promise<string | null> {
+    const st = await c.stats();
+    if (r.error) this.h.log.info({ proxy: p.token, admin: p.admin_addr }, 'proxy answers again');
+    const t = Date.now(), total = st.ops?.total;
+    if (typeof total === 'number' && r.opsAt !== undefined && r.opsTotal !== undefined && t > r.opsAt) {
+      r.ops_per_sec = Math.max(0, Math.round(((total - r.opsTotal) * 1000) / (t - r.opsAt)));
+    }
+    r.opsAt = t; r.opsTotal = total;
+    Object.assign(r, { stats: st, error: undefined, timeout: undefined, unixtime: unixNow() });
+    if (st.online === false) return 'it answers but is not online';
+    if (r.needs_resync) return 'its last push failed';
+    if (this.h.mutating() || Date.now() - r.lastSlotCheck < Math.max(3 * this.h.config.statsPeriod, 1000)) return null;
+    return this.checkTable(c, r);
+  }
+
+  /** Compares the proxy's table with the model's, only against a settled state (no mutation ran meanwhile). */
+  private async checkTable(c: ProxyClient, r: RuntimeState): Promise<string | null> {
+    const v0 = this.h.routingVersion();
+    const actual = await c.slots();
+    if (this.h.mutating() || v0 !== this.h.routingVersion()) return null;
+    r.lastSlotCheck = Date.now();
+    const expected = this.h.computedSlots();
+    const diff = slotDifferences(expected, actual);
+    if (diff.length === 0) return null;
+    const why = `its slot table differs in ${diff.length} slot(s) (${formatRanges(diff).slice(0, 60)})`;
+    const watch = this.h.sentinelWatch();
+    if (!watch.enabled) return why;
+    // The proxy may have followed a sentinel failover before us: catch up first, then compare again.
+    const v1 = this.h.routingVersion();
+    await watch.kick('a proxy table differs');
+    if (this.h.routingVersion() !== v1 || this.h.mutating()) return null;
+    // Still ahead of us (our sentinel view lags): pushing our table would send its writes back to the
+    // old master. Our watcher catches up by itself; then the tables agree.
+    const serversOf = (gid: number): string[] => this.h.groups().get(gid)?.servers.map((x) => x.server) ?? [];
+    const onlyMaster = diff.every((sid) => {
+      const e = expected[sid];
+      return e !== undefined && differsOnlyInMaster(e, actual.find((a) => a.id === sid), serversOf);
+    });
+    return onlyMaster ? null : why;
+  }
+
+  private async repush(p: ProxyModel, r: RuntimeState, why: string): Promise<void> {
+    if (r.repushing || this.h.fenced() || !this.h.sentinelWatch().caughtUp) return;
+    r.repushing = true;
+    try {
+      await this.h.exclusive(async () => {
+        const cur = this.h.proxy(p.token);
+        if (!cur) return;
+        this.h.log.info({ proxy: cur.token, admin: cur.admin_addr, why }, 'pushing the full slot table again (re-online)');
+        await this.h.sync.pushOne(cur, this.h.computedSlots(), true);
+      });
+    } catch { /* fenced, or reported in last_push */ } finally {
+      r.repushing = false;
+    }
+  }
+}
