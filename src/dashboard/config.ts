@@ -34,6 +34,8 @@ export const DASHBOARD_OPTIONS: OptionSpec[] = [
   { key: 'sentinel_failover_timeout', type: 'duration', default: '5m', doc: 'SENTINEL SET failover-timeout.' },
   { key: 'sentinel_notification_script', type: 'string', default: '', doc: 'SENTINEL SET notification-script (empty: none).' },
   { key: 'sentinel_client_reconfig_script', type: 'string', default: '', doc: 'SENTINEL SET client-reconfig-script (empty: none).' },
+  { key: 'group_min_replicas_to_write', type: 'int', default: 1, doc: 'Set as `min-replicas-to-write` on every server of a group that has replicas (capped at its replica count; 0 = off): a master cut off from its replicas refuses writes (NOREPLICAS) after group_min_replicas_max_lag, which bounds the acknowledged writes a partition can lose. A group whose replicas are all down refuses writes until one is back.' },
+  { key: 'group_min_replicas_max_lag', type: 'duration', default: '10s', doc: 'Set as `min-replicas-max-lag` (whole seconds): how long after its last replica acknowledgement a master still accepts writes. An isolated master acknowledges writes for at most this + 1 s.' },
 ];
 
 export interface DashboardConfig {
@@ -67,6 +69,8 @@ export interface DashboardConfig {
   sentinelFailoverTimeout: number;
   sentinelNotificationScript: string;
   sentinelClientReconfigScript: string;
+  groupMinReplicasToWrite: number;
+  groupMinReplicasMaxLag: number;
 }
 
 export function toDashboardConfig(v: OptionValues): DashboardConfig {
@@ -104,6 +108,8 @@ export function toDashboardConfig(v: OptionValues): DashboardConfig {
     sentinelFailoverTimeout: n('sentinel_failover_timeout'),
     sentinelNotificationScript: s('sentinel_notification_script'),
     sentinelClientReconfigScript: s('sentinel_client_reconfig_script'),
+    groupMinReplicasToWrite: Math.max(0, n('group_min_replicas_to_write')),
+    groupMinReplicasMaxLag: Math.max(1000, n('group_min_replicas_max_lag')),
   };
   if (cfg.sentinelQuorum < 1) throw new Error('sentinel_quorum must be at least 1');
   if (cfg.sentinelDownAfter < 100) throw new Error('sentinel_down_after must be at least 100ms');

@@ -1,0 +1,50 @@
+// Bounds the writes a cut-off master can acknowledge. Redis replication is asynchronous: a master
+// isolated from its replicas (and from the sentinels that then promote one of them) keeps accepting
+// writes, and every one of them is thrown away when it rejoins as a replica. With
+// `min-replicas-to-write N` / `min-replicas-max-lag S` a master refuses writes (NOREPLICAS) once fewer
+// than N replicas acknowledged within S seconds, so an isolated master stops acknowledging about S
+// (+1, Redis's ack period) seconds after the cut. The dashboard keeps both settings on every server of
+// every group that has replicas (replicas too, so a promoted one has them already), re-applied after a
+// server restarts (new run_id) or the group or the settings change. N is capped at the group's
+// replica count, and 0 disables it: the price is that a group whose replicas are all down refuses
+// writes until one is back (add replicas, or lower the setting, to trade that against data loss).
+import type { Group } from '../models/group.js';
+
+export interface WriteSafetyConfig {
+  /** group_min_replicas_to_write (0 = off). */
+  minReplicasToWrite: number;
+  /** group_min_replicas_max_lag, in ms (Redis takes whole seconds, at least 1). */
+  minReplicasMaxLagMs: number;
+}
+
+/** The two Redis settings a server of `group` should have. */
+export function wantedSettings(c: WriteSafetyConfig, group: Group): { toWrite: number; maxLagSec: number } {
+  const replicas = Math.max(0, group.servers.length - 1);
+  return { toWrite: Math.min(Math.max(0, c.minReplicasToWrite), replicas), maxLagSec: Math.max(1, Math.round(c.minReplicasMaxLagMs / 1000)) };
+}
+
+export class WriteSafety {
+  /** addr -> "<run_id>/<toWrite>/<lag>" last applied there. */
+  private readonly applied = new Map<string, string>();
+
+  constructor(private readonly c: WriteSafetyConfig) {}
+
+  /**
+   * Applies the settings to `addr` (a server of `group`) unless they were already applied to this
+   * run of it. `command` runs one Redis command on the server. Returns true if it set them now.
+   */
+  async ensure(addr: string, runId: string | undefined, group: Group, command: (...args: string[]) => Promise<unknown>): Promise<boolean> {
+    if (!runId) return false;
+    const w = wantedSettings(this.c, group);
+    const stamp = `${runId}/${w.toWrite}/${w.maxLagSec}`;
+    if (this.applied.get(addr) === stamp) return false;
+    await command('CONFIG', 'SET', 'min-replicas-max-lag', String(w.maxLagSec), 'min-replicas-to-write', String(w.toWrite));
+    this.applied.set(addr, stamp);
+    return true;
+  }
+
+  /** Forgets servers no longer in any group. */
+  retain(keep: Set<string>): void {
+    for (const a of [...this.applied.keys()]) if (!keep.has(a)) this.applied.delete(a);
+  }
+}
