@@ -13,10 +13,11 @@
 // within about a second after etcd comes back (short gRPC reconnect backoff). With several members a
 // call that times out on one is retried on another, and a failing member is skipped for a while.
 import {
-  Etcd3, GRPCDeadlineExceededError, GRPCUnavailableError, isRecoverableError, type IOptions, type Lease as EtcdLease,
+  Etcd3, GRPCDeadlineExceededError, isRecoverableError, type IOptions, type Lease as EtcdLease,
   type IWatchResponse, type Watcher,
 } from 'etcd3';
 import { childPath, validatePath } from './paths.js';
+import { MemberHealth } from './etcd-member-health.js';
 import {
   DEFAULT_EPHEMERAL_TTL_MS, DEFAULT_TIMEOUT_MS, StoreError, coalesce, delay, LossNotifier, withTimeout,
   type EphemeralHandle, type FencedWriter, type Lease, type LockOptions, type Store, type StoreOptions, type Unwatch, updatePipelined,
@@ -62,32 +63,6 @@ function retryPolicy(attempts: number, retryDeadline: boolean): GlobalPolicy {
   } as unknown as GlobalPolicy;
 }
 
-/**
- * Per-endpoint breaker for a multi-member cluster: after a call to a member fails as unreachable or
- * times out, calls skip that member (the pool tries the next) for 1 s, doubling up to 16 s while it
- * keeps failing; one success closes it. Without it a partitioned member costs every third call a
- * full timeout. With a single endpoint there is nothing to skip to, so no breaker is used.
- */
-class HostBreaker {
-  private openUntil = 0;
-  private backoffMs = 1000;
-  async execute<T>(fn: (ctx: { signal: AbortSignal; attempt: number }) => Promise<T> | T): Promise<T> {
-    if (Date.now() < this.openUntil) throw new Error('etcd member skipped: it failed recently (breaker open)');
-    try {
-      const r = await fn({ signal: new AbortController().signal, attempt: 0 });
-      this.backoffMs = 1000;
-      return r;
-    } catch (e) {
-      // Only signs of an unreachable member: etcd3 also counts e.g. a cancelled stream as recoverable.
-      if (e instanceof GRPCDeadlineExceededError || e instanceof GRPCUnavailableError) {
-        this.openUntil = Date.now() + this.backoffMs;
-        this.backoffMs = Math.min(16000, this.backoffMs * 2);
-      }
-      throw e;
-    }
-  }
-}
-
 /** Watch stream reconnect backoff: 100 ms doubling to 1 s (etcd3's default grows to 30 s). */
 function watchBackoff(ms = 100): WatchBackoff {
   return { duration: ms, next: () => watchBackoff(Math.min(ms * 2, 1000)) } as unknown as WatchBackoff;
@@ -102,6 +77,8 @@ export class EtcdStore implements Store {
   private closed = false;
   private readonly keepers = new Set<LeaseKeeper>();
   private readonly watchers = new Set<() => Promise<void>>();
+  /** Health of each member of a multi-member cluster (etcd-member-health.ts); null for one endpoint. */
+  private readonly health: MemberHealth | null;
 
   private constructor(private readonly opts: EtcdStoreOptions) {
     if (opts.endpoints.length === 0) throw new StoreError('UNAVAILABLE', 'etcd: no endpoints given', 'etcd');
@@ -110,6 +87,7 @@ export class EtcdStore implements Store {
     this.ephemeralTtlMs = opts.ephemeralTtlMs ?? DEFAULT_EPHEMERAL_TTL_MS;
     const timeoutMs = this.timeoutMs;
     const several = opts.endpoints.length > 1;
+    this.health = several ? new MemberHealth(opts.endpoints) : null;
     // With several members, one attempt may take only a share of the timeout, so a call that first
     // lands on an unreachable member still has time to be retried on another.
     const attemptMs = several ? Math.max(1000, Math.floor(timeoutMs / opts.endpoints.length)) : timeoutMs;
@@ -119,7 +97,7 @@ export class EtcdStore implements Store {
       dialTimeout: timeoutMs,
       defaultCallOptions: (ctx) => (ctx.isStream ? {} : { deadline: new Date(Date.now() + attemptMs) }),
       faultHandling: {
-        host: () => (several ? new HostBreaker() : passthroughPolicy) as unknown as HostPolicy,
+        host: (h: string) => (this.health ? this.health.policyFor(h) : passthroughPolicy) as unknown as HostPolicy,
         global: retryPolicy(Math.max(2, opts.endpoints.length), several),
         watchBackoff: watchBackoff(),
       },
@@ -141,6 +119,7 @@ export class EtcdStore implements Store {
     try {
       await s.op('connect', '/', () => s.client.get('/').exists());
     } catch (e) {
+      s.health?.stop();
       s.client.close();
       throw e;
     }
@@ -311,6 +290,7 @@ export class EtcdStore implements Store {
     await Promise.all([...this.keepers].map((k) => k.stop(true).catch(() => undefined)));
     await Promise.all([...this.watchers].map((w) => w()));
     this.closed = true;
+    this.health?.stop();
     this.client.close();
   }
 

@@ -198,3 +198,156 @@ export async function isolateDashboardHost(o: ScenarioOptions): Promise<Scenario
     };
   });
 }
+
+/** The dashboard flag value the layout runs with, or the default, in seconds. */
+function maxLagSec(o: ScenarioOptions): number {
+  const args = o.dashboardArgs ?? [];
+  const i = args.lastIndexOf('--group-min-replicas-max-lag');
+  const v = i >= 0 ? args[i + 1] : '3s';
+  return Number(/^(\d+)s$/.exec(v ?? '')?.[1] ?? 3);
+}
+
+function minReplicasOff(o: ScenarioOptions): boolean {
+  const args = o.dashboardArgs ?? [];
+  const i = args.lastIndexOf('--group-min-replicas-to-write');
+  return i >= 0 && args[i + 1] === '0';
+}
+
+/**
+ * Partition h1 (master of group 1, the active dashboard, a proxy, a sentinel, a coordinator member)
+ * together with the clients away from h2 and h3 (the majority, where the test process stays). The
+ * clients can only write through h1's proxy, so group 1's old master keeps taking their writes until
+ * min-replicas-to-write stops it; the majority promotes a replica. After healing, the old master
+ * rejoins as a replica and whatever it acknowledged on the minority side is gone. Expect: every lost
+ * write was acknowledged within min_replicas_max_lag + 1 s (+ slack) of the cut.
+ */
+export async function isolateMasterHost(o: ScenarioOptions): Promise<ScenarioResult> {
+  return withCluster(o, [], async (c) => {
+    const w = startWorkload(c.net, 'clients', { proxies: proxyAddrs(c, ['h1']), pauseMs: 2 });
+    await w.waitAcks(300);
+    const faultAt = Date.now() - w.record.startedAt;
+    o.log?.('split {h1, clients} from {h2, h3}');
+    await c.net.split(['h1', 'clients']);
+    const h2 = c.dashboards.get('h2')!.addr;
+    await waitActiveDashboard(c, (a) => a === h2, 60000);
+    const newMaster = await waitFailover(c, async () => h2, 1, 'h1', 60000);
+    const lag = maxLagSec(o);
+    let refusedAtMs = -1;
+    if (!minReplicasOff(o)) {
+      await waitFor('the minority master to refuse writes (NOREPLICAS)', () => {
+        const e = w.record.errors.find((x) => x.atMs > faultAt && /NOREPLICAS/.test(x.message));
+        if (e) refusedAtMs = e.atMs - faultAt;
+        return e !== undefined;
+      }, 60000, 100);
+    }
+    // Let the minority side run a while longer (a few more seconds of attempts) before healing.
+    const hold = Date.now() - w.record.startedAt + (lag + 3) * 1000;
+    await waitFor('the partition to have lasted max-lag + 3 s', () => Date.now() - w.record.startedAt >= hold, 60000, 100);
+    const minorityAcks = w.record.acks.filter((a) => a.atMs > faultAt && groupOfKey(a.key) === 1);
+    const lastMinorityAckMs = minorityAcks.length ? minorityAcks.at(-1)!.atMs - faultAt : 0;
+    o.log?.('heal');
+    const healAt = Date.now() - w.record.startedAt;
+    await c.net.heal();
+    const old = c.groups[0]!.master.addr;
+    await waitFor(`the old master ${old} to rejoin as a replica`, async () => {
+      const { rawCommand } = await import('../../../src/util/redis-server.js');
+      const [host, port] = [old.slice(0, old.lastIndexOf(':')), Number(old.slice(old.lastIndexOf(':') + 1))];
+      return /role:slave/.test(await rawCommand(host, port, 'INFO replication'));
+    }, 60000, 250);
+    await waitGroupWrites(w, 1, healAt, 30, 60000);
+    const r = await finish(c, w, faultAt, (a) => groupOfKey(a.key) === 1, 'h2');
+    const lostAfterCut = r.lost.filter((a) => a.atMs > faultAt);
+    return {
+      fault: 'partition a master\'s host (+ clients) from the majority', coordinator: o.coordinator, acked: r.acked, lost: r.lost, unavailableMs: r.unavailableMs,
+      facts: {
+        minReplicasToWrite: minReplicasOff(o) ? 0 : 1, maxLagSec: lag, newMaster,
+        minorityRefusedAfterMs: refusedAtMs, lastMinorityAckAfterCutMs: lastMinorityAckMs, minorityAcksOfGroup1: minorityAcks.length,
+        lostAckedAfterCut: lostAfterCut.length,
+        lostLatestAfterCutMs: Math.max(0, ...lostAfterCut.map((a) => a.atMs - faultAt)),
+        boundMs: (lag + 1) * 1000,
+      },
+      notes: [],
+    };
+  });
+}
+
+/**
+ * kill -9 the coordinator members on h2 and h3 (quorum lost; h1's member stays up). Expect: proxies
+ * keep serving with their last tables; both dashboards stop acting and say why (/health 503 with a
+ * reason; a mutation is refused); after the members restart a dashboard is active again and a
+ * mutation succeeds.
+ */
+export async function loseCoordinatorQuorum(o: ScenarioOptions): Promise<ScenarioResult> {
+  return withCluster(o, [], async (c) => {
+    const w = startWorkload(c.net, 'clients', { proxies: proxyAddrs(c), pauseMs: 2 });
+    await w.waitAcks(300);
+    const faultAt = Date.now() - w.record.startedAt;
+    o.log?.('kill -9 the coordinator members on h2 and h3');
+    await Promise.all(['h2', 'h3'].map((h) => c.coordinatorMembers.get(h as HostName)!.kill9()));
+    const h1 = c.dashboards.get('h1')!.addr;
+    let reason = '';
+    await waitFor('the active dashboard to stop acting', async () => {
+      const hl = await dashboardHealth(h1).catch(() => ({ status: 'unreachable', reason: '' }));
+      reason = hl.reason ?? '';
+      return hl.status === 'standby';
+    }, 60000, 200);
+    const stoppedAfterMs = Date.now() - w.record.startedAt - faultAt;
+    const refused = await httpJson('PUT', h1, `/api/topom/group/create/${c.token}/4`, { timeoutMs: 10000 });
+    await w.waitAcks(500, 60000); // proxies keep serving with their last tables
+    const gapDuring = longestGap(w.record.acks, faultAt, Date.now() - w.record.startedAt);
+    o.log?.('restart the coordinator members');
+    await Promise.all(['h2', 'h3'].map((h) => c.coordinatorMembers.get(h as HostName)!.restart()));
+    const back = await waitActiveDashboard(c, (a) => a !== null, 90000);
+    let mutated = false;
+    await waitFor('a mutation to succeed again', async () => {
+      const r = await httpJson('PUT', back, `/api/topom/group/create/${c.token}/4`, { timeoutMs: 10000 });
+      mutated = r.status === 200;
+      return mutated;
+    }, 60000, 500);
+    const resumedAfterMs = Date.now() - w.record.startedAt - faultAt;
+    await w.waitAcks(200);
+    const r = await finish(c, w, faultAt, () => true, 'h1');
+    return {
+      fault: 'lose coordinator quorum (2 of 3 members killed, then restarted)', coordinator: o.coordinator, acked: r.acked, lost: r.lost, unavailableMs: r.unavailableMs,
+      facts: {
+        dashboardStoppedAfterMs: stoppedAfterMs, standbyReason: reason.slice(0, 160),
+        mutationRefusedStatus: refused.status, longestAckGapWithoutQuorumMs: gapDuring,
+        mutationSucceededAgain: mutated, resumedAfterMs,
+      },
+      notes: [],
+    };
+  });
+}
+
+/**
+ * Isolate h3 (its proxy, and also group 3's master, a sentinel and a coordinator member). The clients
+ * use a list of all proxies and move on when theirs stops answering (what a discovery client does; no
+ * front door here). Expect: the worker that used h3's proxy acknowledges writes to the other groups
+ * again within its timeout plus a reconnect; group 3 after its failover.
+ */
+export async function isolateProxyHost(o: ScenarioOptions): Promise<ScenarioResult> {
+  return withCluster(o, [], async (c) => {
+    const proxies = proxyAddrs(c, ['h1', 'h2', 'h3']);
+    const w = startWorkload(c.net, 'clients', { proxies, workers: 3, pauseMs: 2 });
+    await w.waitAcks(300);
+    const faultAt = Date.now() - w.record.startedAt;
+    o.log?.('isolate host h3');
+    await c.net.isolate('h3');
+    // Worker 2 started on proxies[2], h3's proxy.
+    const moved = (a: Ack): boolean => a.key.startsWith('w:2:') && a.atMs > faultAt && groupOfKey(a.key) !== 3;
+    await waitFor('the client on h3\'s proxy to write through another proxy', () => w.record.acks.some(moved), 60000, 100);
+    const movedAfterMs = w.record.acks.find(moved)!.atMs - faultAt;
+    const dash = c.dashboards.get('h1')!.addr;
+    await waitFailover(c, async () => dash, 3, 'h3', 60000);
+    await waitGroupWrites(w, 3, faultAt, 30, 60000);
+    o.log?.('heal');
+    await c.net.heal();
+    await w.waitAcks(200);
+    const r = await finish(c, w, faultAt, (a) => groupOfKey(a.key) === 3, 'h1');
+    return {
+      fault: 'isolate a proxy\'s host', coordinator: o.coordinator, acked: r.acked, lost: r.lost, unavailableMs: r.unavailableMs,
+      facts: { clientMovedAfterMs: movedAfterMs, lostAckedBeforeFaultMs: Math.max(0, ...r.lost.map((a) => faultAt - a.atMs)), lostAckedAfterCut: r.lost.filter((a) => a.atMs > faultAt).length },
+      notes: ['clients pick proxies from a list and move on a timeout (1.5 s); the HAProxy front door / discovery client of another branch would do the same for unmodified clients'],
+    };
+  });
+}
