@@ -265,6 +265,8 @@ export async function isolateMasterHost(o: ScenarioOptions): Promise<ScenarioRes
         lostAckedAfterCut: lostAfterCut.length,
         lostLatestAfterCutMs: Math.max(0, ...lostAfterCut.map((a) => a.atMs - faultAt)),
         boundMs: (lag + 1) * 1000,
+        lostAckedBeforeCut: r.lost.length - lostAfterCut.length,
+        lostAckedBeforeFaultMs: Math.max(0, ...r.lost.map((a) => faultAt - a.atMs)),
       },
       notes: [],
     };
