@@ -11,6 +11,7 @@ command -v nutcracker     >/dev/null || [ -x /usr/sbin/nutcracker ] || need+=(nu
 command -v etcd           >/dev/null || need+=(etcd-server)
 [ -x /usr/share/zookeeper/bin/zkServer.sh ] || need+=(zookeeper)
 command -v taskset        >/dev/null || need+=(util-linux)
+command -v ip             >/dev/null || need+=(iproute2)
 if [ ${#need[@]} -gt 0 ]; then
   SUDO=""; [ "$(id -u)" = 0 ] || SUDO=sudo
   echo "installing Debian packages: ${need[*]}"
