@@ -90,7 +90,8 @@ export class StatsPoller {
         this.serverStats.set(a, st);
         const g = groupOf.get(a);
         if (g && !st.error) {
-          await this.writeSafety.ensure(a, st.stats.run_id, g, (...args) => this.pool.command(a, ...args))
+          const connected = st.stats.role === 'master' ? Number(st.stats.connected_slaves ?? 0) : null;
+          await this.writeSafety.ensure(a, st.stats.run_id, g, (...args) => this.pool.command(a, ...args), connected)
             .then((set) => { if (set) this.h.log.info({ server: a, group: g.id }, 'min-replicas-to-write / min-replicas-max-lag applied'); })
             .catch((e: Error) => this.h.log.warn({ server: a, err: e.message }, 'cannot set min-replicas-to-write on a group server'));
         }

@@ -6,8 +6,12 @@
 // (+1, Redis's ack period) seconds after the cut. The dashboard keeps both settings on every server of
 // every group that has replicas (replicas too, so a promoted one has them already), re-applied after a
 // server restarts (new run_id) or the group or the settings change. N is capped at the group's
-// replica count, and 0 disables it: the price is that a group whose replicas are all down refuses
-// writes until one is back (add replicas, or lower the setting, to trade that against data loss).
+// replica count, and 0 disables it. On a master N is also capped at the replicas it has connected:
+// a replica whose process died (its connection closed) or a failover that left the new master alone
+// does not make the group refuse writes until the replica is back. A replica behind a partition stays
+// connected in the master's view until repl-timeout (60 s by default) — far longer than a dashboard on
+// the master's side keeps its lease (lock_ttl), after which it is fenced and changes nothing — so a
+// cut-off master is never relaxed: it stops acknowledging after max-lag + 1 s.
 import type { Group } from '../models/group.js';
 
 export interface WriteSafetyConfig {
@@ -17,10 +21,14 @@ export interface WriteSafetyConfig {
   minReplicasMaxLagMs: number;
 }
 
-/** The two Redis settings a server of `group` should have. */
-export function wantedSettings(c: WriteSafetyConfig, group: Group): { toWrite: number; maxLagSec: number } {
+/**
+ * The two Redis settings a server of `group` should have; `connectedReplicas`: how many replicas the
+ * server (a master) has connected now (INFO connected_slaves), null for a replica.
+ */
+export function wantedSettings(c: WriteSafetyConfig, group: Group, connectedReplicas: number | null = null): { toWrite: number; maxLagSec: number } {
   const replicas = Math.max(0, group.servers.length - 1);
-  return { toWrite: Math.min(Math.max(0, c.minReplicasToWrite), replicas), maxLagSec: Math.max(1, Math.round(c.minReplicasMaxLagMs / 1000)) };
+  const cap = connectedReplicas === null ? replicas : Math.min(replicas, Math.max(0, connectedReplicas));
+  return { toWrite: Math.min(Math.max(0, c.minReplicasToWrite), cap), maxLagSec: Math.max(1, Math.round(c.minReplicasMaxLagMs / 1000)) };
 }
 
 export class WriteSafety {
@@ -33,9 +41,9 @@ export class WriteSafety {
    * Applies the settings to `addr` (a server of `group`) unless they were already applied to this
    * run of it. `command` runs one Redis command on the server. Returns true if it set them now.
    */
-  async ensure(addr: string, runId: string | undefined, group: Group, command: (...args: string[]) => Promise<unknown>): Promise<boolean> {
+  async ensure(addr: string, runId: string | undefined, group: Group, command: (...args: string[]) => Promise<unknown>, connectedReplicas: number | null = null): Promise<boolean> {
     if (!runId) return false;
-    const w = wantedSettings(this.c, group);
+    const w = wantedSettings(this.c, group, connectedReplicas);
     const stamp = `${runId}/${w.toWrite}/${w.maxLagSec}`;
     if (this.applied.get(addr) === stamp) return false;
     await command('CONFIG', 'SET', 'min-replicas-max-lag', String(w.maxLagSec), 'min-replicas-to-write', String(w.toWrite));

@@ -1,8 +1,9 @@
 // Write safety on a group (src/dashboard/write-safety.ts) against real redis-servers: the settings the
 // dashboard applies (min-replicas-to-write capped at the replica count, min-replicas-max-lag in whole
-// seconds), applied once per server run and again after a restart, and what they buy: a master whose
-// only replica is gone refuses writes (NOREPLICAS) within max-lag + ~1 s, and takes them again once the
-// replica is back. Expected duration: ~10 s.
+// seconds, capped on a master at its connected replicas), applied once per server run and again after a
+// restart, and what they buy: a master whose only replica stops acknowledging (frozen, as behind a
+// partition) refuses writes (NOREPLICAS) within max-lag + ~1 s, and takes them again once it is back.
+// Expected duration: ~10 s.
 import { after, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { RedisStatsPool } from '../../src/dashboard/redis-probe.js';
@@ -27,7 +28,15 @@ test('wanted settings: capped at the replica count, 0 turns it off, lag in whole
   assert.deepEqual(wantedSettings({ minReplicasToWrite: 0, minReplicasMaxLagMs: 3000 }, group(['a:1', 'b:1'])), { toWrite: 0, maxLagSec: 3 });
 });
 
-test('a master whose replica is gone refuses writes within max-lag + 1 s, and takes them again when it is back', async () => {
+test('on a master, capped at the replicas it has connected (a dead replica process or a lone new master does not block writes)', () => {
+  const c = { minReplicasToWrite: 1, minReplicasMaxLagMs: 3000 };
+  assert.equal(wantedSettings(c, group(['a:1', 'b:1', 'c:1']), 2).toWrite, 1);
+  assert.equal(wantedSettings(c, group(['a:1', 'b:1']), 0).toWrite, 0);
+  assert.equal(wantedSettings({ ...c, minReplicasToWrite: 2 }, group(['a:1', 'b:1', 'c:1']), 1).toWrite, 1);
+  assert.equal(wantedSettings(c, group(['a:1', 'b:1']), null).toWrite, 1, 'a replica gets the full setting, ready for its promotion');
+});
+
+test('a master whose replica stops acknowledging refuses writes within max-lag + 1 s, and takes them again when it is back; re-applied after a restart', async () => {
   const master = await startRedisServer();
   started.push(master);
   let replica = await startRedisServer({ config: [`replicaof ${master.host} ${master.port}`] });
@@ -42,13 +51,21 @@ test('a master whose replica is gone refuses writes within max-lag + 1 s, and ta
   assert.match(await rawCommand(master.host, master.port, 'CONFIG GET min-replicas-max-lag'), /\r\n1\r\n/);
   assert.match(await rawCommand(master.host, master.port, 'SET k before'), /^\+OK/);
 
-  await replica.kill9();
+  // A frozen replica is what a partition looks like to the master: the connection stays, acks stop.
+  process.kill(replica.proc.pid, 'SIGSTOP');
   const t0 = Date.now();
-  await waitFor('the master to refuse writes', async () => /^-NOREPLICAS/.test(await rawCommand(master.host, master.port, 'SET k during')), 10000, 50);
-  const refusedAfter = Date.now() - t0;
-  assert.ok(refusedAfter <= 1000 + 1000 + 1500, `refused ${refusedAfter} ms after the replica died (max-lag 1 s + ack period 1 s + slack)`);
+  try {
+    await waitFor('the master to refuse writes', async () => /^-NOREPLICAS/.test(await rawCommand(master.host, master.port, 'SET k during')), 10000, 50);
+    const refusedAfter = Date.now() - t0;
+    assert.ok(refusedAfter <= 1000 + 1000 + 1500, `refused ${refusedAfter} ms after the replica stopped acknowledging (max-lag 1 s + ack period 1 s + slack)`);
+    assert.match(await rawCommand(master.host, master.port, 'INFO replication'), /connected_slaves:1/, 'the master still counts the frozen replica as connected');
+  } finally {
+    process.kill(replica.proc.pid, 'SIGCONT');
+  }
+  await waitFor('the master to take writes again', async () => /^\+OK/.test(await rawCommand(master.host, master.port, 'SET k resumed')), 10000, 50);
 
   // A restarted server (no persistence) lost the settings: a new run_id makes them apply again.
+  await replica.kill9();
   await replica.restart();
   replica = started[1]!;
   await waitFor('the replica to be linked again', async () => /master_link_status:up/.test(await rawCommand(replica.host, replica.port, 'INFO replication')), 15000, 50);
