@@ -640,22 +640,48 @@ class ZkLock implements Lease {
     throw this.session.error('IO', 'delete', path, `ZooKeeper error ${r}`);
   }
 
+  /** When the last request that got an answer was sent: the server heard from the session then. */
+  private lastHeardAt = Date.now();
+  private lastProbeAt = 0;
+  private probing = false;
+
   async start(): Promise<void> {
     this.session.client.on('expired', () => this.lose('the ZooKeeper session expired'));
     const timeout = this.session.negotiatedTimeoutMs;
+    // The client notices a dead connection (a partition: no reset, just silence) only late, so the
+    // lock also probes the server (an exists on the lock node every timeout/6) and counts as lost
+    // once nothing was answered for 2/3 of the session timeout — before the server can expire the
+    // session and hand the lock to someone else.
     this.timer = setInterval(() => {
       const gone = this.session.disconnectedForMs;
+      const silent = Date.now() - this.lastHeardAt;
       if (gone > timeout / 2) this.lose(`disconnected from ZooKeeper for ${gone} ms (session timeout ${timeout} ms)`);
+      else if (silent > (timeout * 2) / 3) this.lose(`no answer from ZooKeeper for ${silent} ms (session timeout ${timeout} ms)`);
+      else if (!this.probing && Date.now() - this.lastProbeAt >= timeout / 6) void this.probe();
     }, Math.max(50, Math.floor(timeout / 10)));
     this.timer.unref();
     const watcher = (): void => void this.check(watcher);
     await this.check(watcher);
   }
 
+  private async probe(): Promise<void> {
+    this.probing = true;
+    const sentAt = Date.now();
+    this.lastProbeAt = sentAt;
+    try {
+      await this.store.rawStat(this.session, 'lock', this.path);
+      this.lastHeardAt = Math.max(this.lastHeardAt, sentAt);
+    } catch { /* no answer: the timer decides */ } finally {
+      this.probing = false;
+    }
+  }
+
   private async check(watcher: () => void): Promise<void> {
     if (!this.held) return;
+    const sentAt = Date.now();
     try {
       const st = await this.store.rawStat(this.session, 'lock', this.path, watcher);
+      this.lastHeardAt = Math.max(this.lastHeardAt, sentAt);
       if (!st) this.lose('the lock node was deleted by someone else');
       else if (!st.ephemeralOwner.equals(this.session.sessionId)) this.lose('the lock node was replaced by another owner');
     } catch {
