@@ -61,8 +61,17 @@ class ZkSession {
     // node-zookeeper-client has no timeout for the session handshake once the TCP connection is up,
     // and a ZooKeeper that is still starting can accept a connection and never answer it (seen after
     // restarts): drop such a connection so the client retries instead of waiting forever.
+    // Nor does it notice a connected server that went silent (a network partition resets nothing):
+    // while connected, a probe (exists /) goes out every second, and a socket whose probe is not
+    // answered within max(1.5 s, min(3 s, session timeout / 3)) is dropped, so the client moves the
+    // session to another server of the ensemble.
     this.watchdog = setInterval(() => {
       const sock = this.internals.socket;
+      if (!this.closed && this.connected && sock && !sock.destroyed) {
+        this.pendingSocket = null;
+        this.probeLiveness(sock);
+        return;
+      }
       if (this.closed || this.connected || !sock || sock.destroyed) {
         this.pendingSocket = null;
         return;
@@ -75,6 +84,26 @@ class ZkSession {
       }
     }, 500);
     this.watchdog.unref();
+  }
+
+  private probe: { sock: unknown; sentAt: number } | null = null;
+  private lastProbeAt = 0;
+
+  private probeLiveness(sock: { destroy(): void }): void {
+    const now = Date.now();
+    if (this.probe) {
+      const limit = Math.max(1500, Math.min(3000, this.client.getSessionTimeout() / 3));
+      if (this.probe.sock === sock && now - this.probe.sentAt > limit) {
+        this.probe = null;
+        sock.destroy();
+      }
+      return;
+    }
+    if (now - this.lastProbeAt < 1000) return;
+    this.lastProbeAt = now;
+    const p = { sock, sentAt: now };
+    this.probe = p;
+    this.client.exists('/', undefined, () => { if (this.probe === p) this.probe = null; });
   }
 
   private get internals(): ConnectionManagerInternals {

@@ -163,8 +163,8 @@ export async function isolateDashboardHost(o: ScenarioOptions): Promise<Scenario
       }
       return { done, pending };
     };
-    await waitFor('the migration to be under way', async () => (await slotState()).done >= 2, 60000, 200);
-    const before = await slotState();
+    let before = { done: 0, pending: 0 };
+    await waitFor('the migration to be under way', async () => { before = await slotState(); return before.done >= 2; }, 60000, 200);
     const faultAt = Date.now() - w.record.startedAt;
     const cutWall = Date.now();
     o.log?.(`isolate host h1 (migration ${before.done}/${before.done + before.pending} slots done)`);
@@ -176,7 +176,9 @@ export async function isolateDashboardHost(o: ScenarioOptions): Promise<Scenario
     // A migration step needs every proxy's acknowledgement; the isolated proxy on h1 cannot give it
     // (and is not fenced out automatically: it may still serve clients on its side), so the
     // migration waits until the partition heals.
-    const duringPartition = await slotState();
+    // (The test's own coordinator session may have been on h1's member: retried until it moved.)
+    let duringPartition = { done: 0, pending: 0 };
+    await waitFor('the slot states', async () => { duringPartition = await slotState(); return true; }, 60000, 300);
     o.log?.(`heal (migration ${duringPartition.done}/${duringPartition.done + duringPartition.pending} slots done)`);
     await c.net.heal();
     await waitFor('the old dashboard to answer as standby', async () => (await dashboardHealth(h1)).status === 'standby', 30000, 200);
