@@ -7,8 +7,8 @@
 //   ephemeral     key bound to its own lease (TTL = ephemeralTtlMs), kept alive by the client
 //   lock          txn put-if-absent bound to a lease of ttlMs (rounded up to whole seconds)
 // Loss: if no keepalive succeeded for 3/4 of the TTL (the server may expire the lease at any moment
-// after that), if etcd reports the lease gone, or if the key is deleted/replaced (watched), a lock
-// reports onLost and an ephemeral node is re-created under a new lease.
+// after that), if etcd reports the lease gone, or if the key is deleted/replaced (watched; a lock reads
+// its key every TTL/8 instead), a lock reports onLost and an ephemeral node is re-created under a new lease.
 // Every unary call carries a gRPC deadline and an outer timer (timeoutMs); the client reconnects
 // within about a second after etcd comes back (short gRPC reconnect backoff). With several members a
 // call that times out on one is retried on another, and a failing member is skipped for a while.
@@ -364,23 +364,48 @@ class LeaseKeeper implements EphemeralHandle, Lease {
   }
 
   async start(op: string): Promise<void> {
-    // Watch first, so a delete right after the put is not missed.
-    this.watcher = await this.store.openWatcher(op, this.path);
-    try {
+    if (this.mode === 'lock') {
+      // A lock does not wait for a watch stream (one left on a partitioned member can take seconds
+      // to be replaced, and a standby must take over promptly): it reads its key on every tick
+      // instead, and its writes are fenced by the lease anyway.
       await this.bind(op, true);
-    } catch (e) {
-      await this.closeWatcher();
-      throw e;
+    } else {
+      // Watch first, so a delete right after the put is not missed.
+      this.watcher = await this.store.openWatcher(op, this.path);
+      try {
+        await this.bind(op, true);
+      } catch (e) {
+        await this.closeWatcher();
+        throw e;
+      }
+      this.attachWatcher(this.watcher);
     }
-    this.attachWatcher(this.watcher);
     this.store.register(this);
     const every = Math.max(50, Math.floor((this.ttlSec * 1000) / 8));
     this.timer = setInterval(() => {
       if (this.active && !this.recovering && Date.now() - this.lastOk > this.ttlSec * 750) {
         this.handleLoss(`no lease keepalive succeeded for ${Date.now() - this.lastOk} ms (lease ttl ${this.ttlSec} s)`);
+      } else if (this.mode === 'lock' && !this.checkingOwner) {
+        void this.checkOwner();
       }
     }, every);
     this.timer.unref();
+  }
+
+  private checkingOwner = false;
+
+  /** Lock mode: is the key still there and bound to our lease? (Unanswered: the keepalive check decides.) */
+  private async checkOwner(): Promise<void> {
+    this.checkingOwner = true;
+    try {
+      const res = await this.store.op('lock', this.path, () => this.store.etcd.get(this.path).exec());
+      const kv = res.kvs[0];
+      if (!this.held) return;
+      if (!kv) this.handleLoss('the key was deleted by someone else');
+      else if (String(kv.lease) !== this.leaseId) this.handleLoss('the key was replaced by another owner');
+    } catch { /* unreachable: the keepalive check decides */ } finally {
+      this.checkingOwner = false;
+    }
   }
 
   private attachWatcher(w: Watcher): void {
