@@ -34,7 +34,7 @@ export const DASHBOARD_OPTIONS: OptionSpec[] = [
   { key: 'sentinel_failover_timeout', type: 'duration', default: '5m', doc: 'SENTINEL SET failover-timeout.' },
   { key: 'sentinel_notification_script', type: 'string', default: '', doc: 'SENTINEL SET notification-script (empty: none).' },
   { key: 'sentinel_client_reconfig_script', type: 'string', default: '', doc: 'SENTINEL SET client-reconfig-script (empty: none).' },
-  { key: 'group_min_replicas_to_write', type: 'int', default: 1, doc: 'Set as `min-replicas-to-write` on every server of a group that has replicas (capped at its replica count, and on a master at the replicas it has connected; 0 = off): a master cut off from its replicas refuses writes (NOREPLICAS) after group_min_replicas_max_lag, which bounds the acknowledged writes a partition can lose.' },
+  { key: 'group_min_replicas_to_write', type: 'int', default: 0, doc: 'Set as `min-replicas-to-write` on every server of a group that has replicas (capped at its replica count, and on a master at the replicas it has connected; 0 = off, the default for now). 1 is recommended on several hosts: a master cut off from its replicas then refuses writes (NOREPLICAS) after group_min_replicas_max_lag, which bounds the acknowledged writes a partition can lose; the price is NOREPLICAS while a new master has no replica yet and no dashboard is there to lower it.' },
   { key: 'group_min_replicas_max_lag', type: 'duration', default: '10s', doc: 'Set as `min-replicas-max-lag` (whole seconds): how long after its last replica acknowledgement a master still accepts writes. An isolated master acknowledges writes for at most this + 1 s.' },
 ];
 

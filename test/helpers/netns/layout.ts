@@ -128,7 +128,7 @@ export async function startMultiHostCluster(o: LayoutOptions): Promise<MultiHost
     const dashArgs = (h: HostName): string[] => [
       '--coordinator', coordinator, '--product-name', product, '--admin-addr', `${addrOf(h)}:${DASHBOARD_PORT}`,
       '--sentinel-down-after', '2s', '--sentinel-failover-timeout', '10s', '--sentinel-quorum', '2',
-      '--lock-ttl', '3s', '--lock-retry', '300ms', '--stats-period', '500ms', '--log-level', 'info', '--group-min-replicas-max-lag', '3s',
+      '--lock-ttl', '3s', '--lock-retry', '300ms', '--stats-period', '500ms', '--log-level', 'info', '--group-min-replicas-max-lag', '3s', '--group-min-replicas-to-write', '1',
       ...(o.dashboardArgs ?? []),
     ];
     const d1 = startShardisProcess('dashboard', dashArgs('h1'), join(dir, 'dashboard-h1.log'), { netns: nsOf('h1') });
