@@ -5,6 +5,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { execFileSync, spawnSync } from 'node:child_process';
+import { rmSync } from 'node:fs';
 import { HostNetwork, sweepLeftovers } from '../helpers/netns/hosts.js';
 import { startRedisServer, rawCommand } from '../../src/util/redis-server.js';
 
@@ -43,6 +44,7 @@ test('hosts talk over the bridge; isolate, split and heal cut and restore it; ki
     assert.equal(spawnSync('ip', ['route', 'show', 'match', a.addr], { encoding: 'utf8' }).stdout.includes('sdmh-'), false, 'no control route left');
   } finally {
     if (!destroyed) await net.destroy();
+    rmSync(`/tmp/sdmh-harness-${process.pid}`, { recursive: true, force: true });
   }
 });
 

@@ -3,7 +3,7 @@
 // dashboards, clients in a 4th namespace), with a write workload running and every acknowledged write
 // read back key by key afterwards. The other scenarios (minority-side master, coordinator quorum loss,
 // proxy host, and all of them on ZooKeeper) run in `npm run bench:partitions`.
-// Needs root (network namespaces). Expected duration: ~100 s (two clusters of ~20 processes each).
+// Needs root (network namespaces). Expected duration: ~50–100 s (two clusters of ~25 processes each).
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { execFileSync } from 'node:child_process';

@@ -4,7 +4,7 @@
 // the next one or two hosts); the active dashboard runs on h1 and a standby on h2. Every process binds to its
 // host's address (fixed ports: each host has its own port space). Used by the partition tests and
 // `npm run bench:partitions`.
-import { mkdirSync, mkdtempSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { HostNetwork } from './hosts.js';
@@ -61,7 +61,8 @@ export interface MultiHostCluster {
   /** The dashboard's groups as it reports them (servers[0] = master), from `dashboardAddr`. */
   dashboardGroups(dashboardAddr: string): Promise<Array<{ id: number; servers: Array<{ server: string }> }>>;
   hostOf(addr: string): HostName;
-  stop(): Promise<void>;
+  /** Stops everything and deletes the namespaces; the working directory (logs) too, unless `keepDir` or it was given. */
+  stop(keepDir?: boolean): Promise<void>;
 }
 
 export async function startMultiHostCluster(o: LayoutOptions): Promise<MultiHostCluster> {
@@ -79,12 +80,13 @@ export async function startMultiHostCluster(o: LayoutOptions): Promise<MultiHost
   const coordinatorMembers = new Map<HostName, { kill9(): Promise<void>; restart(): Promise<void>; running(): boolean }>();
   const stores: Store[] = [];
   let stopCoordinator: () => Promise<void> = async () => undefined;
-  const stop = async (): Promise<void> => {
+  const stop = async (keepDir = false): Promise<void> => {
     await Promise.all(stores.map((s) => s.close().catch(() => undefined)));
     // Graceful where possible (so dashboards release the lock), then the namespaces go with -9.
     await Promise.all([...proxies.values(), ...dashboards.values()].map((p) => p.proc.stop(3000).catch(() => undefined)));
     await stopCoordinator().catch(() => undefined);
     await net.destroy();
+    if (!keepDir && !o.dir) rmSync(dir, { recursive: true, force: true });
   };
   try {
     const members = HOSTS.map((h) => ({ host: addrOf(h), netns: nsOf(h) }));
@@ -192,7 +194,7 @@ export async function startMultiHostCluster(o: LayoutOptions): Promise<MultiHost
     };
     return cluster;
   } catch (e) {
-    await stop();
+    await stop(true);
     throw e;
   }
 }

@@ -36,11 +36,15 @@ export const groupOfKey = (key: string): number => Math.floor((slotOf(key) * 3) 
 
 async function withCluster<T>(o: ScenarioOptions, extraDashArgs: string[], fn: (c: MultiHostCluster) => Promise<T>): Promise<T> {
   const c = await startMultiHostCluster({ coordinator: o.coordinator, dir: o.dir, dashboardArgs: [...extraDashArgs, ...(o.dashboardArgs ?? [])] });
+  let result: T;
   try {
-    return await fn(c);
-  } finally {
-    await c.stop();
+    result = await fn(c);
+  } catch (e) {
+    await c.stop(true); // keep the logs of a failed run
+    throw new Error(`${(e as Error).message} (logs: ${c.dir})`, { cause: e });
   }
+  await c.stop();
+  return result;
 }
 
 const proxyAddrs = (c: MultiHostCluster, hosts?: HostName[]): string[] =>
