@@ -7,18 +7,20 @@
 //   ephemeral     key bound to its own lease (TTL = ephemeralTtlMs), kept alive by the client
 //   lock          txn put-if-absent bound to a lease of ttlMs (rounded up to whole seconds)
 // Loss: if no keepalive succeeded for 3/4 of the TTL (the server may expire the lease at any moment
-// after that), if etcd reports the lease gone, or if the key is deleted/replaced (watched), a lock
-// reports onLost and an ephemeral node is re-created under a new lease.
+// after that), if etcd reports the lease gone, or if the key is deleted/replaced (watched; a lock reads
+// its key every TTL/8 instead), a lock reports onLost and an ephemeral node is re-created under a new lease.
 // Every unary call carries a gRPC deadline and an outer timer (timeoutMs); the client reconnects
-// within about a second after etcd comes back (short gRPC reconnect backoff, no circuit breaker).
+// within about a second after etcd comes back (short gRPC reconnect backoff). With several members a
+// call that times out on one is retried on another, and a failing member is skipped for a while.
 import {
   Etcd3, GRPCDeadlineExceededError, isRecoverableError, type IOptions, type Lease as EtcdLease,
   type IWatchResponse, type Watcher,
 } from 'etcd3';
 import { childPath, validatePath } from './paths.js';
+import { MemberHealth } from './etcd-member-health.js';
 import {
   DEFAULT_EPHEMERAL_TTL_MS, DEFAULT_TIMEOUT_MS, StoreError, coalesce, delay, LossNotifier, withTimeout,
-  type EphemeralHandle, type Lease, type LockOptions, type Store, type StoreOptions, type Unwatch, updatePipelined,
+  type EphemeralHandle, type FencedWriter, type Lease, type LockOptions, type Store, type StoreOptions, type Unwatch, updatePipelined,
 } from './store.js';
 
 export interface EtcdStoreOptions extends StoreOptions {
@@ -39,8 +41,12 @@ const passthroughPolicy = {
     Promise.resolve().then(() => fn({ signal: new AbortController().signal, attempt: 0 })),
 };
 
-/** Retries recoverable errors so a call moves on to the next endpoint (the pool rotates hosts). */
-function retryPolicy(attempts: number): GlobalPolicy {
+/**
+ * Retries recoverable errors so a call moves on to the next endpoint (the pool rotates hosts); with
+ * several endpoints also a call that ran into its deadline (a member cut off by a partition does not
+ * refuse connections, it just never answers).
+ */
+function retryPolicy(attempts: number, retryDeadline: boolean): GlobalPolicy {
   return {
     execute: async <T>(fn: (ctx: { signal: AbortSignal; attempt: number }) => Promise<T> | T): Promise<T> => {
       let last: unknown;
@@ -49,7 +55,7 @@ function retryPolicy(attempts: number): GlobalPolicy {
           return await fn({ signal: new AbortController().signal, attempt: i });
         } catch (e) {
           last = e;
-          if (!(e instanceof Error) || !isRecoverableError(e)) throw e;
+          if (!(e instanceof Error) || !(isRecoverableError(e) || (retryDeadline && e instanceof GRPCDeadlineExceededError))) throw e;
         }
       }
       throw last;
@@ -71,6 +77,8 @@ export class EtcdStore implements Store {
   private closed = false;
   private readonly keepers = new Set<LeaseKeeper>();
   private readonly watchers = new Set<() => Promise<void>>();
+  /** Health of each member of a multi-member cluster (etcd-member-health.ts); null for one endpoint. */
+  private readonly health: MemberHealth | null;
 
   private constructor(opts: EtcdStoreOptions) {
     if (opts.endpoints.length === 0) throw new StoreError('UNAVAILABLE', 'etcd: no endpoints given', 'etcd');
@@ -78,20 +86,29 @@ export class EtcdStore implements Store {
     this.timeoutMs = opts.timeoutMs ?? DEFAULT_TIMEOUT_MS;
     this.ephemeralTtlMs = opts.ephemeralTtlMs ?? DEFAULT_EPHEMERAL_TTL_MS;
     const timeoutMs = this.timeoutMs;
+    const several = opts.endpoints.length > 1;
+    this.health = several ? new MemberHealth(opts.endpoints) : null;
+    // With several members, one attempt may take only a share of the timeout, so a call that first
+    // lands on an unreachable member still has time to be retried on another.
+    const attemptMs = several ? Math.max(1000, Math.floor(timeoutMs / opts.endpoints.length)) : timeoutMs;
     this.client = new Etcd3({
       hosts: opts.endpoints.map((e) => (/^https?:\/\//.test(e) ? e : `http://${e}`)),
       auth: opts.auth,
       dialTimeout: timeoutMs,
-      defaultCallOptions: (ctx) => (ctx.isStream ? {} : { deadline: new Date(Date.now() + timeoutMs) }),
+      defaultCallOptions: (ctx) => (ctx.isStream ? {} : { deadline: new Date(Date.now() + attemptMs) }),
       faultHandling: {
-        host: () => passthroughPolicy as unknown as HostPolicy,
-        global: retryPolicy(Math.max(2, opts.endpoints.length)),
+        host: (h: string) => (this.health ? this.health.policyFor(h) : passthroughPolicy) as unknown as HostPolicy,
+        global: retryPolicy(Math.max(2, opts.endpoints.length), several),
         watchBackoff: watchBackoff(),
       },
       grpcOptions: {
         'grpc.initial_reconnect_backoff_ms': 100,
         'grpc.min_reconnect_backoff_ms': 100,
         'grpc.max_reconnect_backoff_ms': 1000,
+        // A member cut off by a partition neither answers nor resets the connection: without
+        // keepalive pings a watch or lease-keepalive stream on it would hang forever. 5 s is the
+        // shortest interval etcd accepts by default (--grpc-keepalive-min-time).
+        ...(several ? { 'grpc.keepalive_time_ms': 5000, 'grpc.keepalive_timeout_ms': 2000 } : {}),
       },
     });
   }
@@ -102,6 +119,7 @@ export class EtcdStore implements Store {
     try {
       await s.op('connect', '/', () => s.client.get('/').exists());
     } catch (e) {
+      s.health?.stop();
       s.client.close();
       throw e;
     }
@@ -272,6 +290,7 @@ export class EtcdStore implements Store {
     await Promise.all([...this.keepers].map((k) => k.stop(true).catch(() => undefined)));
     await Promise.all([...this.watchers].map((w) => w()));
     this.closed = true;
+    this.health?.stop();
     this.client.close();
   }
 
@@ -345,23 +364,48 @@ class LeaseKeeper implements EphemeralHandle, Lease {
   }
 
   async start(op: string): Promise<void> {
-    // Watch first, so a delete right after the put is not missed.
-    this.watcher = await this.store.openWatcher(op, this.path);
-    try {
+    if (this.mode === 'lock') {
+      // A lock does not wait for a watch stream (one left on a partitioned member can take seconds
+      // to be replaced, and a standby must take over promptly): it reads its key on every tick
+      // instead, and its writes are fenced by the lease anyway.
       await this.bind(op, true);
-    } catch (e) {
-      await this.closeWatcher();
-      throw e;
+    } else {
+      // Watch first, so a delete right after the put is not missed.
+      this.watcher = await this.store.openWatcher(op, this.path);
+      try {
+        await this.bind(op, true);
+      } catch (e) {
+        await this.closeWatcher();
+        throw e;
+      }
+      this.attachWatcher(this.watcher);
     }
-    this.attachWatcher(this.watcher);
     this.store.register(this);
     const every = Math.max(50, Math.floor((this.ttlSec * 1000) / 8));
     this.timer = setInterval(() => {
       if (this.active && !this.recovering && Date.now() - this.lastOk > this.ttlSec * 750) {
         this.handleLoss(`no lease keepalive succeeded for ${Date.now() - this.lastOk} ms (lease ttl ${this.ttlSec} s)`);
+      } else if (this.mode === 'lock' && !this.checkingOwner) {
+        void this.checkOwner();
       }
     }, every);
     this.timer.unref();
+  }
+
+  private checkingOwner = false;
+
+  /** Lock mode: is the key still there and bound to our lease? (Unanswered: the keepalive check decides.) */
+  private async checkOwner(): Promise<void> {
+    this.checkingOwner = true;
+    try {
+      const res = await this.store.op('lock', this.path, () => this.store.etcd.get(this.path).exec());
+      const kv = res.kvs[0];
+      if (!this.held) return;
+      if (!kv) this.handleLoss('the key was deleted by someone else');
+      else if (String(kv.lease) !== this.leaseId) this.handleLoss('the key was replaced by another owner');
+    } catch { /* unreachable: the keepalive check decides */ } finally {
+      this.checkingOwner = false;
+    }
   }
 
   private attachWatcher(w: Watcher): void {
@@ -451,6 +495,36 @@ class LeaseKeeper implements EphemeralHandle, Lease {
       }
     } else {
       void r.catch(() => undefined); // best effort: frees the key sooner if etcd is reachable
+    }
+  }
+
+  /** Fenced writes: one txn per ≤64 operations, each guarded by `lock key's lease == ours`. */
+  readonly fenced: FencedWriter = {
+    update: (path, data) => this.fencedTxn('update', [[path, data]]),
+    updateMany: async (entries) => {
+      for (const [p] of entries) validatePath(p);
+      for (let i = 0; i < entries.length; i += 64) await this.fencedTxn('update', entries.slice(i, i + 64));
+    },
+    delete: async (path) => {
+      validatePath(path);
+      const below = await this.store.op('delete', path, () => this.store.etcd.getAll().prefix(`${path}/`).count());
+      if (below > 0) throw new StoreError('NOT_EMPTY', `${this.store.describe}: delete ${path}: node has children`, 'etcd', path);
+      await this.fencedTxn('delete', [[path, null]]);
+    },
+  };
+
+  private async fencedTxn(op: string, entries: ReadonlyArray<readonly [string, Buffer | null]>): Promise<void> {
+    const first = entries[0]?.[0];
+    if (first === undefined) return;
+    for (const [p] of entries) validatePath(p);
+    const lost = (why: string): StoreError => new StoreError('LOST', `${this.store.describe}: ${op} ${first}: refused, ${why}`, 'etcd', first);
+    if (this.mode !== 'lock' || !this.held) throw this.loss.lost ?? lost('the lock is not held');
+    const etcd = this.store.etcd;
+    const ops = entries.map(([p, d]) => (d === null ? etcd.delete().key(p) : etcd.put(p).value(d)));
+    const res = await this.store.op(op, first, () => etcd.if(this.path, 'Lease', '==', this.leaseId).then(...ops).commit());
+    if (!res.succeeded) {
+      this.handleLoss('a fenced write found the lock key gone or owned by another lease');
+      throw lost('the lock key is gone or owned by another lease');
     }
   }
 

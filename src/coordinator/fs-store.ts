@@ -21,7 +21,7 @@ import { childPath, segments, validatePath } from './paths.js';
 import { DataFileLock } from './fs-flock.js';
 import {
   DEFAULT_EPHEMERAL_TTL_MS, DEFAULT_POLL_INTERVAL_MS, DEFAULT_TIMEOUT_MS, StoreError, coalesce, delay, LossNotifier,
-  type EphemeralHandle, type Lease, type LockOptions, type Store, type StoreErrorCode, type StoreOptions, type Unwatch,
+  type EphemeralHandle, type FencedWriter, type Lease, type LockOptions, type Store, type StoreErrorCode, type StoreOptions, type Unwatch,
 } from './store.js';
 
 export interface FsStoreOptions extends StoreOptions {
@@ -300,7 +300,12 @@ export class FsStore implements Store {
     });
   }
 
-  async updateMany(entries: ReadonlyArray<readonly [string, Buffer]>): Promise<void> {
+  updateMany(entries: ReadonlyArray<readonly [string, Buffer]>): Promise<void> {
+    return this.guardedUpdateMany(entries);
+  }
+
+  /** @internal `guard` runs under the mutation lock before anything is written, and may throw to refuse. */
+  async guardedUpdateMany(entries: ReadonlyArray<readonly [string, Buffer]>, guard?: () => Promise<void>): Promise<void> {
     for (const [p] of entries) validatePath(p);
     if (entries.length === 0) return;
     const first = entries[0]![0];
@@ -309,6 +314,7 @@ export class FsStore implements Store {
     // per directory; each file is written, synced and renamed into place as in update(), 64 in
     // parallel (the journal commits their syncs together).
     await this.locked('update', first, async () => {
+      if (guard) await guard();
       const byDir = new Map<string, Array<readonly [string, Buffer]>>();
       for (const e of entries) {
         const dir = dirname(this.dataFile(e[0]));
@@ -334,10 +340,16 @@ export class FsStore implements Store {
     });
   }
 
-  async update(path: string, data: Buffer): Promise<void> {
+  update(path: string, data: Buffer): Promise<void> {
+    return this.guardedUpdate(path, data);
+  }
+
+  /** @internal See `guardedUpdateMany`. */
+  async guardedUpdate(path: string, data: Buffer, guard?: () => Promise<void>): Promise<void> {
     validatePath(path);
     this.checkOpen('update', path);
     await this.locked('update', path, async () => {
+      if (guard) await guard();
       try {
         // A live ephemeral node stays ephemeral; a stale owner record must not adopt the new value.
         if ((await this.ownerState(path)).state === 'stale') await fsp.unlink(this.ownerFile(path)).catch(() => undefined);
@@ -348,10 +360,16 @@ export class FsStore implements Store {
     });
   }
 
-  async delete(path: string): Promise<void> {
+  delete(path: string): Promise<void> {
+    return this.guardedDelete(path);
+  }
+
+  /** @internal See `guardedUpdateMany`. */
+  async guardedDelete(path: string, guard?: () => Promise<void>): Promise<void> {
     validatePath(path);
     this.checkOpen('delete', path);
     await this.locked('delete', path, async () => {
+      if (guard) await guard();
       try {
         const k = await this.nodeKind(path);
         if (k === 'dir') {
@@ -507,6 +525,14 @@ export class FsStore implements Store {
   /** @internal */ register(k: Keeper): void { this.keepers.add(k); }
   /** @internal */ unregister(k: Keeper): void { this.keepers.delete(k); }
 
+  /** @internal Throws 'LOST' unless the lock at `path` is live and its owner record carries `token`. */
+  async assertOwner(op: string, target: string, path: string, token: string): Promise<void> {
+    const st = await this.ownerState(path);
+    if (st.state !== 'live' || st.owner?.token !== token) {
+      throw this.err('LOST', op, target, `refused: the lock ${path} is ${st.state === 'none' ? 'gone' : st.state === 'stale' ? 'stale' : 'owned by another process'}`);
+    }
+  }
+
   /** @internal Touches the owner record if it is still ours; false if it was removed or replaced. */
   async heartbeat(path: string, token: string): Promise<boolean> {
     const r = await this.readOwner(path);
@@ -579,6 +605,18 @@ class Keeper implements EphemeralHandle, Lease {
 
   get held(): boolean {
     return this.active && this.loss.lost === null;
+  }
+
+  /** Fenced writes: the lock's owner record must still carry this lease's token, checked under the writers' mutation lock. */
+  readonly fenced: FencedWriter = {
+    update: (path, data) => this.store.guardedUpdate(path, data, () => this.guard('update', path)),
+    updateMany: (entries) => this.store.guardedUpdateMany(entries, () => this.guard('update', entries[0]?.[0] ?? this.path)),
+    delete: (path) => this.store.guardedDelete(path, () => this.guard('delete', path)),
+  };
+
+  private async guard(op: string, target: string): Promise<void> {
+    if (this.mode !== 'lock' || !this.held) throw this.loss.lost ?? this.store.makeErr('LOST', op, target, 'refused: the lock is not held');
+    await this.store.assertOwner(op, target, this.path, this.record.token);
   }
 
   start(): void {

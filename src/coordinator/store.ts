@@ -28,9 +28,26 @@ export interface EphemeralHandle {
   onLost(cb: (err: StoreError) => void): void;
 }
 
+/**
+ * Writes that the coordinator applies only while a lease still owns its lock, checked in the same
+ * atomic step as the write (etcd: a txn comparing the lock key's lease; ZooKeeper: a multi-op with a
+ * check of the lock node, sent in the lock's own session, which cannot outlive the lock; filesystem:
+ * the lock's owner token re-read under the writers' mutation lock). A write refused because the lock
+ * is no longer ours fails with 'LOST' (and the lease reports `onLost`). Nodes written this way are
+ * persistent (an ephemeral node's value must be changed through its own handle).
+ */
+export interface FencedWriter {
+  update(path: string, data: Buffer): Promise<void>;
+  /** Like `Store.updateMany` (not atomic as a whole; each part is fenced). */
+  updateMany(entries: ReadonlyArray<readonly [string, Buffer]>): Promise<void>;
+  delete(path: string): Promise<void>;
+}
+
 /** An exclusive, lease-based lock (`Store.acquireLock`). */
 export interface Lease {
   readonly path: string;
+  /** Writes fenced by this lease: refused by the coordinator once another owner may hold the lock. */
+  readonly fenced: FencedWriter;
   /** False once the lease was released or lost. */
   readonly held: boolean;
   /** Deletes the lock node so another owner can acquire it at once. Idempotent. */

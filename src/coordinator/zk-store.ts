@@ -11,11 +11,11 @@
 // Every request is bounded by timeoutMs: ZooKeeper clients queue requests while disconnected, so
 // without it a call would wait for the server forever. A request that timed out may still be applied
 // if the connection comes back (its outcome is unknown, as with any timeout).
-import zookeeper, { type Client, type Exception, type Stat } from 'node-zookeeper-client';
+import zookeeper, { type Client, type Exception, type Stat, type Transaction } from 'node-zookeeper-client';
 import { childPath, parentPath, validatePath } from './paths.js';
 import {
   DEFAULT_EPHEMERAL_TTL_MS, DEFAULT_TIMEOUT_MS, StoreError, coalesce, delay, LossNotifier,
-  type EphemeralHandle, type Lease, type LockOptions, type Store, type StoreErrorCode, type StoreOptions, type Unwatch, updatePipelined,
+  type EphemeralHandle, type FencedWriter, type Lease, type LockOptions, type Store, type StoreErrorCode, type StoreOptions, type Unwatch, updatePipelined,
 } from './store.js';
 
 const { CreateMode, Exception: ZkException, State } = zookeeper;
@@ -61,8 +61,17 @@ class ZkSession {
     // node-zookeeper-client has no timeout for the session handshake once the TCP connection is up,
     // and a ZooKeeper that is still starting can accept a connection and never answer it (seen after
     // restarts): drop such a connection so the client retries instead of waiting forever.
+    // Nor does it notice a connected server that went silent (a network partition resets nothing):
+    // while connected, a probe (exists /) goes out every second, and a socket whose probe is not
+    // answered within max(1.5 s, min(3 s, session timeout / 3)) is dropped, so the client moves the
+    // session to another server of the ensemble.
     this.watchdog = setInterval(() => {
       const sock = this.internals.socket;
+      if (!this.closed && this.connected && sock && !sock.destroyed) {
+        this.pendingSocket = null;
+        this.probeLiveness(sock);
+        return;
+      }
       if (this.closed || this.connected || !sock || sock.destroyed) {
         this.pendingSocket = null;
         return;
@@ -75,6 +84,26 @@ class ZkSession {
       }
     }, 500);
     this.watchdog.unref();
+  }
+
+  private probe: { sock: unknown; sentAt: number } | null = null;
+  private lastProbeAt = 0;
+
+  private probeLiveness(sock: { destroy(): void }): void {
+    const now = Date.now();
+    if (this.probe) {
+      const limit = Math.max(1500, Math.min(3000, this.client.getSessionTimeout() / 3));
+      if (this.probe.sock === sock && now - this.probe.sentAt > limit) {
+        this.probe = null;
+        sock.destroy();
+      }
+      return;
+    }
+    if (now - this.lastProbeAt < 1000) return;
+    this.lastProbeAt = now;
+    const p = { sock, sentAt: now };
+    this.probe = p;
+    this.client.exists('/', undefined, () => { if (this.probe === p) this.probe = null; });
   }
 
   private get internals(): ConnectionManagerInternals {
@@ -268,7 +297,8 @@ export class ZkStore implements Store {
     }
   }
 
-  private async ensureParents(session: ZkSession, op: string, path: string): Promise<void> {
+  /** @internal */
+  async ensureParents(session: ZkSession, op: string, path: string): Promise<void> {
     const chain: string[] = [];
     for (let p = parentPath(path); p && p !== '/'; p = parentPath(p)) chain.unshift(p);
     for (const p of chain) {
@@ -560,22 +590,127 @@ class ZkLock implements Lease {
     return this.active && this.loss.lost === null;
   }
 
+  /**
+   * Fenced writes go through the lock's own session (which ends when the lock is lost: expiry,
+   * disconnect past half the timeout, node deleted) as a multi-op that first checks the lock node.
+   */
+  readonly fenced: FencedWriter = {
+    update: (path, data) => this.whileHeld('update', path, () => this.fencedUpdate(path, data)),
+    updateMany: async (entries) => {
+      for (const [p] of entries) validatePath(p);
+      for (let i = 0; i < entries.length; i += 64) {
+        await Promise.all(entries.slice(i, i + 64).map(([p, d]) => this.whileHeld('update', p, () => this.fencedUpdate(p, d))));
+      }
+    },
+    delete: (path) => this.whileHeld('delete', path, () => this.fencedDelete(path)),
+  };
+
+  /** A failure after the lock was lost (its session is closed then) is reported as the refusal it is. */
+  private async whileHeld(op: string, path: string, fn: () => Promise<void>): Promise<void> {
+    try {
+      await fn();
+    } catch (e) {
+      if (!this.held && !(e instanceof StoreError && e.code === 'LOST')) throw this.refused(op, path, `the lock was lost (${this.loss.lost?.message ?? 'released'})`);
+      throw e;
+    }
+  }
+
+  private refused(op: string, path: string, why: string): StoreError {
+    return new StoreError('LOST', `${this.store.describe}: ${op} ${path}: refused, ${why}`, 'zookeeper', path);
+  }
+
+  /** Commits `[check lock node, ...ops]`; 'lost' if the lock node is gone, 'target' if an op on `path` failed with `code`. */
+  private async multi(op: string, path: string, build: (tx: Transaction) => Transaction): Promise<'ok' | 'lost' | number> {
+    if (!this.held) throw this.loss.lost ?? this.refused(op, path, 'the lock is not held');
+    const s = this.session;
+    // The multi's check sees only that the lock node exists; its owner is compared just before, in
+    // the same session (ZooKeeper orders one session's requests), so a node re-created by another
+    // owner is caught too unless it is replaced in the one round trip between the two.
+    const owner = await this.store.rawStat(s, op, this.path);
+    if (!owner || !owner.ephemeralOwner.equals(s.sessionId)) {
+      this.lose('a fenced write found the lock node gone or owned by another session');
+      return 'lost';
+    }
+    try {
+      await s.call<unknown>(op, path, (cb) => build(s.client.transaction().check(this.path, -1)).commit(cb));
+      return 'ok';
+    } catch (e) {
+      const code = zkCode(e);
+      if (code === undefined || code === ZkException.SESSION_EXPIRED || code === ZkException.CONNECTION_LOSS) throw s.mapErr(op, path, e);
+      const st = await this.store.rawStat(s, op, this.path).catch(() => null);
+      if (!st || !st.ephemeralOwner.equals(s.sessionId)) {
+        this.lose('a fenced write found the lock node gone or owned by another session');
+        return 'lost';
+      }
+      return code;
+    }
+  }
+
+  private async fencedUpdate(path: string, data: Buffer): Promise<void> {
+    validatePath(path);
+    for (let i = 0; i < 3; i++) {
+      const exists = await this.store.rawStat(this.session, 'update', path);
+      if (!exists) await this.store.ensureParents(this.session, 'update', path);
+      const r = await this.multi('update', path, (tx) => (exists ? tx.setData(path, data, -1) : tx.create(path, data, CreateMode.PERSISTENT)));
+      if (r === 'ok') return;
+      if (r === 'lost') throw this.refused('update', path, 'the lock node is gone or owned by another session');
+      // NO_NODE / NODE_EXISTS on the target: it was deleted or created meanwhile; try the other way
+    }
+    throw this.session.error('IO', 'update', path, 'node keeps being created and deleted concurrently');
+  }
+
+  private async fencedDelete(path: string): Promise<void> {
+    validatePath(path);
+    if (!(await this.store.rawStat(this.session, 'delete', path))) return;
+    const r = await this.multi('delete', path, (tx) => tx.remove(path, -1));
+    if (r === 'ok' || r === ZkException.NO_NODE) return;
+    if (r === 'lost') throw this.refused('delete', path, 'the lock node is gone or owned by another session');
+    if (r === ZkException.NOT_EMPTY) throw this.session.error('NOT_EMPTY', 'delete', path, 'node has children');
+    throw this.session.error('IO', 'delete', path, `ZooKeeper error ${r}`);
+  }
+
+  /** When the last request that got an answer was sent: the server heard from the session then. */
+  private lastHeardAt = Date.now();
+  private lastProbeAt = 0;
+  private probing = false;
+
   async start(): Promise<void> {
     this.session.client.on('expired', () => this.lose('the ZooKeeper session expired'));
     const timeout = this.session.negotiatedTimeoutMs;
+    // The client notices a dead connection (a partition: no reset, just silence) only late, so the
+    // lock also probes the server (an exists on the lock node every timeout/6) and counts as lost
+    // once nothing was answered for 2/3 of the session timeout — before the server can expire the
+    // session and hand the lock to someone else.
     this.timer = setInterval(() => {
       const gone = this.session.disconnectedForMs;
+      const silent = Date.now() - this.lastHeardAt;
       if (gone > timeout / 2) this.lose(`disconnected from ZooKeeper for ${gone} ms (session timeout ${timeout} ms)`);
+      else if (silent > (timeout * 2) / 3) this.lose(`no answer from ZooKeeper for ${silent} ms (session timeout ${timeout} ms)`);
+      else if (!this.probing && Date.now() - this.lastProbeAt >= timeout / 6) void this.probe();
     }, Math.max(50, Math.floor(timeout / 10)));
     this.timer.unref();
     const watcher = (): void => void this.check(watcher);
     await this.check(watcher);
   }
 
+  private async probe(): Promise<void> {
+    this.probing = true;
+    const sentAt = Date.now();
+    this.lastProbeAt = sentAt;
+    try {
+      await this.store.rawStat(this.session, 'lock', this.path);
+      this.lastHeardAt = Math.max(this.lastHeardAt, sentAt);
+    } catch { /* no answer: the timer decides */ } finally {
+      this.probing = false;
+    }
+  }
+
   private async check(watcher: () => void): Promise<void> {
     if (!this.held) return;
+    const sentAt = Date.now();
     try {
       const st = await this.store.rawStat(this.session, 'lock', this.path, watcher);
+      this.lastHeardAt = Math.max(this.lastHeardAt, sentAt);
       if (!st) this.lose('the lock node was deleted by someone else');
       else if (!st.ephemeralOwner.equals(this.session.sessionId)) this.lose('the lock node was replaced by another owner');
     } catch {

@@ -80,7 +80,17 @@ declare module 'node-zookeeper-client' {
 
   export type Watcher = (event: Event) => void;
 
+  /** A multi-op: all operations apply, or none. */
+  export class Transaction {
+    check(path: string, version?: number): Transaction;
+    create(path: string, data: Buffer | undefined, mode: number): Transaction;
+    setData(path: string, data: Buffer | null, version?: number): Transaction;
+    remove(path: string, version?: number): Transaction;
+    commit(cb: (err: Exception | Error | null, results?: Array<{ type: number; err?: number }>) => void): void;
+  }
+
   export class Client extends EventEmitter {
+    transaction(): Transaction;
     connect(): void;
     close(): void;
     getState(): State;

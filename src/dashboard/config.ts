@@ -38,6 +38,8 @@ export const DASHBOARD_OPTIONS: OptionSpec[] = [
   { key: 'sentinel_failover_timeout', type: 'duration', default: '5m', doc: 'SENTINEL SET failover-timeout.' },
   { key: 'sentinel_notification_script', type: 'string', default: '', doc: 'SENTINEL SET notification-script (empty: none).' },
   { key: 'sentinel_client_reconfig_script', type: 'string', default: '', doc: 'SENTINEL SET client-reconfig-script (empty: none).' },
+  { key: 'group_min_replicas_to_write', type: 'int', default: 0, doc: 'Set as `min-replicas-to-write` on every server of a group that has replicas (capped at its replica count, and on a master at the replicas it has connected; 0 = off, the default for now). 1 is recommended on several hosts: a master cut off from its replicas then refuses writes (NOREPLICAS) after group_min_replicas_max_lag, which bounds the acknowledged writes a partition can lose; the price is NOREPLICAS while a new master has no replica yet and no dashboard is there to lower it.' },
+  { key: 'group_min_replicas_max_lag', type: 'duration', default: '10s', doc: 'Set as `min-replicas-max-lag` (whole seconds): how long after its last replica acknowledgement a master still accepts writes. An isolated master acknowledges writes for at most this + 1 s.' },
 ];
 
 export interface DashboardConfig {
@@ -75,6 +77,8 @@ export interface DashboardConfig {
   sentinelClientReconfigScript: string;
   /** The web console may show data without the admin token. */
   consoleReadOnly: boolean;
+  groupMinReplicasToWrite: number;
+  groupMinReplicasMaxLag: number;
 }
 
 export function toDashboardConfig(v: OptionValues): DashboardConfig {
@@ -114,6 +118,8 @@ export function toDashboardConfig(v: OptionValues): DashboardConfig {
     sentinelNotificationScript: s('sentinel_notification_script'),
     sentinelClientReconfigScript: s('sentinel_client_reconfig_script'),
     consoleReadOnly: v.console_read_only === true,
+    groupMinReplicasToWrite: Math.max(0, n('group_min_replicas_to_write')),
+    groupMinReplicasMaxLag: Math.max(1000, n('group_min_replicas_max_lag')),
   };
   if (cfg.sentinelQuorum < 1) throw new Error('sentinel_quorum must be at least 1');
   if (cfg.sentinelDownAfter < 100) throw new Error('sentinel_down_after must be at least 100ms');

@@ -140,6 +140,17 @@ export class RedisStatsPool {
     }
   }
 
+  /** Runs one command on the pooled connection to `addr` (dialed if needed). */
+  async command(addr: string, ...args: string[]): Promise<unknown> {
+    let c = this.conns.get(addr);
+    if (!c || !c.alive) {
+      c?.close();
+      c = await open(addr, this.auth, this.timeoutMs);
+      this.conns.set(addr, c);
+    }
+    return c.command(...args);
+  }
+
   /** Closes connections to servers no longer in `keep`. */
   retain(keep: Set<string>): void {
     for (const [a, c] of this.conns) if (!keep.has(a)) { c.close(); this.conns.delete(a); }

@@ -119,6 +119,8 @@ class LockLoop {
         resolve(err.message);
       });
     });
+    // Every metadata write from now on is fenced by this lease in the coordinator itself.
+    this.pstore.writer = lease.fenced;
     topom = await this.load(lease, model);
     if (!topom) return;
     if (!lease.held) { await topom.close('product lock lost while loading'); return; }

@@ -10,6 +10,7 @@ import type { Slot } from '../models/slot.js';
 import type { DashboardConfig } from './config.js';
 import { ProxyCallError, type ProxyClient } from './proxy-client.js';
 import { RedisStatsPool, type ServerStats } from './redis-probe.js';
+import { WriteSafety } from './write-safety.js';
 import { differsOnlyInMaster, formatRanges, slotDifferences } from './slots-compute.js';
 import { proxyFailureText, unixNow, type ProxySync, type RuntimeState } from './proxy-sync.js';
 
@@ -38,9 +39,12 @@ export class StatsPoller {
   private timer: NodeJS.Timeout | null = null;
   private round: Promise<void> | null = null;
   private stopped = false;
+  /** Keeps min-replicas-to-write / -max-lag on the group servers (write-safety.ts). */
+  private readonly writeSafety: WriteSafety;
 
   constructor(private readonly h: StatsPollerHost) {
     this.pool = new RedisStatsPool(h.config.productAuth, h.config.statsTimeout);
+    this.writeSafety = new WriteSafety({ minReplicasToWrite: h.config.groupMinReplicasToWrite, minReplicasMaxLagMs: h.config.groupMinReplicasMaxLag });
   }
 
   serverStatsOf(addr: string): ServerStats | undefined { return this.serverStats.get(addr); }
@@ -74,13 +78,23 @@ export class StatsPoller {
   async pollOnce(): Promise<void> {
     if (this.h.fenced()) return;
     const addrs = new Set<string>();
-    for (const g of this.h.groups().values()) for (const s of g.servers) addrs.add(s.server);
+    const groupOf = new Map<string, Group>();
+    for (const g of this.h.groups().values()) for (const s of g.servers) { addrs.add(s.server); groupOf.set(s.server, g); }
     this.pool.retain(addrs);
+    this.writeSafety.retain(addrs);
     for (const a of [...this.serverStats.keys()]) if (!addrs.has(a)) this.serverStats.delete(a);
     await Promise.all([
       ...[...addrs].map(async (a) => {
         const st = await this.pool.poll(a);
-        if (!this.h.fenced()) this.serverStats.set(a, st);
+        if (this.h.fenced()) return;
+        this.serverStats.set(a, st);
+        const g = groupOf.get(a);
+        if (g && !st.error) {
+          const connected = st.stats.role === 'master' ? Number(st.stats.connected_slaves ?? 0) : null;
+          await this.writeSafety.ensure(a, st.stats.run_id, g, (...args) => this.pool.command(a, ...args), connected)
+            .then((set) => { if (set) this.h.log.info({ server: a, group: g.id }, 'min-replicas-to-write / min-replicas-max-lag applied'); })
+            .catch((e: Error) => this.h.log.warn({ server: a, err: e.message }, 'cannot set min-replicas-to-write on a group server'));
+        }
       }),
       ...[...this.h.proxies()].map((p) => this.pollProxy(p)),
     ]);

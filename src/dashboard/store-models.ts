@@ -3,7 +3,7 @@
 // so a store written by Codis can be loaded and ours can be read by Codis tools.
 import {
   groupDir, groupPath, idFromPath, proxyDir, proxyPath, proxyTokenFromPath, sentinelPath, slotPath, slotsDir, topomPath,
-  type Store,
+  type FencedWriter, type Store,
 } from '../coordinator/index.js';
 import { encodeGroup, parseGroup, type Group } from '../models/group.js';
 import { encodeSlotMapping, offlineSlot, parseSlotMapping, type SlotMapping } from '../models/slot-mapping.js';
@@ -47,8 +47,15 @@ function parseJson(buf: Buffer, path: string): unknown {
 export class ProductStore {
   /** Called before every write; throws to refuse it (the dashboard's fence after a lost lease). */
   beforeWrite: () => void = () => {};
+  /**
+   * Where writes go: the product lock's `Lease.fenced` while a dashboard holds it (run.ts sets it),
+   * so the coordinator itself refuses a write from a dashboard whose lease another one has taken.
+   */
+  writer: FencedWriter;
 
-  constructor(readonly store: Store, readonly product: string) {}
+  constructor(readonly store: Store, readonly product: string) {
+    this.writer = store;
+  }
 
   async readTopom(): Promise<TopomModel | null> {
     const b = await this.store.read(topomPath(this.product));
@@ -109,31 +116,31 @@ export class ProductStore {
 
   async writeSlots(ms: readonly SlotMapping[]): Promise<void> {
     this.beforeWrite();
-    await this.store.updateMany(ms.map((m) => [slotPath(this.product, m.id), encodeJson(encodeSlotMapping(m))] as const));
+    await this.writer.updateMany(ms.map((m) => [slotPath(this.product, m.id), encodeJson(encodeSlotMapping(m))] as const));
   }
 
   async writeGroup(g: Group): Promise<void> {
     this.beforeWrite();
-    await this.store.update(groupPath(this.product, g.id), encodeJson(encodeGroup(g)));
+    await this.writer.update(groupPath(this.product, g.id), encodeJson(encodeGroup(g)));
   }
 
   async deleteGroup(id: number): Promise<void> {
     this.beforeWrite();
-    await this.store.delete(groupPath(this.product, id));
+    await this.writer.delete(groupPath(this.product, id));
   }
 
   async writeProxy(p: ProxyModel): Promise<void> {
     this.beforeWrite();
-    await this.store.update(proxyPath(this.product, p.token), encodeJson(p));
+    await this.writer.update(proxyPath(this.product, p.token), encodeJson(p));
   }
 
   async deleteProxy(token: string): Promise<void> {
     this.beforeWrite();
-    await this.store.delete(proxyPath(this.product, token));
+    await this.writer.delete(proxyPath(this.product, token));
   }
 
   async writeSentinel(s: SentinelModel): Promise<void> {
     this.beforeWrite();
-    await this.store.update(sentinelPath(this.product), encodeJson(encodeSentinel(s)));
+    await this.writer.update(sentinelPath(this.product), encodeJson(encodeSentinel(s)));
   }
 }

@@ -18,6 +18,16 @@ export interface EtcdServerOptions {
   args?: string[];
   /** How long to wait for /health. Default 20000 ms. */
   startTimeoutMs?: number;
+  /** Run inside this Linux network namespace (multi-host tests); `host` is then its address. */
+  netns?: string;
+  /** Member name (default `shardis-<clientPort>`). */
+  name?: string;
+  /**
+   * Members of a multi-member cluster as `name=http://host:peerPort,...` (this member included), and
+   * the cluster token they share (see `startEtcdCluster`). Default: a cluster of this member alone.
+   */
+  initialCluster?: string;
+  clusterToken?: string;
 }
 
 export interface EtcdServer extends ManagedServer {
@@ -47,7 +57,7 @@ export async function startEtcd(opts: EtcdServerOptions = {}): Promise<EtcdServe
   const peerPort = opts.peerPort ?? (await freePort(host));
   const dir = opts.dir ?? mkdtempSync(join(tmpdir(), `shardis-etcd-${clientPort}-`));
   mkdirSync(dir, { recursive: true });
-  const name = `shardis-${clientPort}`;
+  const name = opts.name ?? `shardis-${clientPort}`;
   const args = [
     '--name', name,
     '--data-dir', join(dir, 'data'),
@@ -55,9 +65,9 @@ export async function startEtcd(opts: EtcdServerOptions = {}): Promise<EtcdServe
     '--advertise-client-urls', `http://${host}:${clientPort}`,
     '--listen-peer-urls', `http://${host}:${peerPort}`,
     '--initial-advertise-peer-urls', `http://${host}:${peerPort}`,
-    '--initial-cluster', `${name}=http://${host}:${peerPort}`,
+    '--initial-cluster', opts.initialCluster ?? `${name}=http://${host}:${peerPort}`,
     '--initial-cluster-state', 'new',
-    '--initial-cluster-token', name,
+    '--initial-cluster-token', opts.clusterToken ?? name,
     '--heartbeat-interval', '50',
     '--election-timeout', '500',
     '--logger', 'zap',
@@ -67,7 +77,7 @@ export async function startEtcd(opts: EtcdServerOptions = {}): Promise<EtcdServe
   const logFile = join(dir, 'etcd.log');
   const server = await startManaged({
     what: `etcd on ${host}:${clientPort}`, logFile, timeoutMs: opts.startTimeoutMs ?? 20000,
-    spawn: () => spawnTracked(opts.bin ?? 'etcd', args, { logFile }),
+    spawn: () => spawnTracked(opts.bin ?? 'etcd', args, { logFile, netns: opts.netns }),
     ready: () => healthy(host, clientPort),
   });
   return Object.assign(server, { endpoints: [`${host}:${clientPort}`], host, clientPort, peerPort, dir });

@@ -29,8 +29,16 @@ export interface Spawned {
   kill9(): Promise<void>;
 }
 
-export function spawnTracked(cmd: string, args: string[], opts: SpawnOptions & { logFile?: string } = {}): Spawned {
+/**
+ * `netns`: run the command inside that Linux network namespace (`ip netns exec NS cmd ...`, which
+ * execs in place, so `pid` is the command's own pid). Used by the multi-host test harness.
+ */
+export function spawnTracked(cmd: string, args: string[], opts: SpawnOptions & { logFile?: string; netns?: string } = {}): Spawned {
   hookExit();
+  if (opts.netns) {
+    args = ['netns', 'exec', opts.netns, cmd, ...args];
+    cmd = 'ip';
+  }
   const stdio: SpawnOptions['stdio'] = opts.logFile
     ? ['ignore', openSync(opts.logFile, 'a'), openSync(opts.logFile, 'a')]
     : (opts.stdio ?? ['ignore', 'ignore', 'inherit']);

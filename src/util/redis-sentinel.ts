@@ -15,6 +15,8 @@ export interface RedisSentinelOptions {
   /** Extra config lines. */
   config?: string[];
   bin?: string;
+  /** Run inside this Linux network namespace (multi-host tests); `host` is then its address. */
+  netns?: string;
 }
 
 /** `restart` starts it again on the same port with the config it rewrote. */
@@ -44,7 +46,7 @@ export async function startRedisSentinel(opts: RedisSentinelOptions = {}): Promi
   ].join('\n') + '\n');
   const server = await startManaged({
     what: `redis-sentinel on ${host}:${port}`, logFile: join(dir, 'sentinel.log'), timeoutMs: 10000, everyMs: 30,
-    spawn: () => spawnTracked(opts.bin ?? 'redis-sentinel', [conf], { stdio: ['ignore', 'ignore', 'inherit'] }),
+    spawn: () => spawnTracked(opts.bin ?? 'redis-sentinel', [conf], { stdio: ['ignore', 'ignore', 'inherit'], netns: opts.netns }),
     ready: async () => (await rawCommand(host, port, 'PING')).includes('PONG'),
   });
   return Object.assign(server, { host, port, addr: `${host}:${port}`, dir });

@@ -21,6 +21,8 @@ export interface RedisServerOptions {
   /** Extra config lines, e.g. ['replicaof 127.0.0.1 7000']. */
   config?: string[];
   bin?: string;
+  /** Run inside this Linux network namespace (multi-host tests); `host` is then its address. */
+  netns?: string;
 }
 
 export interface RedisServer extends ManagedServer {
@@ -77,7 +79,7 @@ export async function startRedisServer(opts: RedisServerOptions = {}): Promise<R
   writeFileSync(conf, lines.join('\n') + '\n');
   const server = await startManaged({
     what: `redis-server on ${host}:${port}`, logFile: join(dir, 'redis.log'), timeoutMs: 10000, everyMs: 30,
-    spawn: () => spawnTracked(opts.bin ?? 'redis-server', [conf], { stdio: ['ignore', 'ignore', 'inherit'] }),
+    spawn: () => spawnTracked(opts.bin ?? 'redis-server', [conf], { stdio: ['ignore', 'ignore', 'inherit'], netns: opts.netns }),
     // Our server, not another one that took the port first: it reports our (unique) dir.
     ready: async () => (await rawCommand(host, port, 'CONFIG GET dir', opts.password)).includes(realpathSync(dir)),
   });

@@ -15,8 +15,9 @@ export interface ShardisProcess {
   waitLine(re: RegExp, timeoutMs?: number): Promise<RegExpExecArray>;
 }
 
-export function startShardisProcess(subcommand: string, args: string[], logFile: string): ShardisProcess {
-  const proc = spawnTracked(process.execPath, [SHARDIS_BIN, subcommand, ...args], { stdio: ['ignore', 'pipe', 'pipe'] });
+/** `opts.netns`: run it inside that network namespace (multi-host tests). */
+export function startShardisProcess(subcommand: string, args: string[], logFile: string, opts: { netns?: string } = {}): ShardisProcess {
+  const proc = spawnTracked(process.execPath, [SHARDIS_BIN, subcommand, ...args], { stdio: ['ignore', 'pipe', 'pipe'], netns: opts.netns });
   const log = createWriteStream(logFile, { flags: 'a' });
   proc.child.stderr!.pipe(log);
   let stderrTail = '';
@@ -44,15 +45,15 @@ export function startShardisProcess(subcommand: string, args: string[], logFile:
 }
 
 /** Starts `shardis proxy ARGS` and waits for its ready line. */
-export async function startProxyProcess(args: string[], logFile: string): Promise<{ proc: Spawned; port: number; adminPort: number }> {
-  const p = startShardisProcess('proxy', args, logFile);
+export async function startProxyProcess(args: string[], logFile: string, opts: { netns?: string } = {}): Promise<{ proc: Spawned; port: number; adminPort: number }> {
+  const p = startShardisProcess('proxy', args, logFile, opts);
   const m = await p.waitLine(/proxy_port=(\d+) admin_port=(\d+)/);
   return { proc: p.proc, port: Number(m[1]), adminPort: Number(m[2]) };
 }
 
 /** Starts `shardis dashboard ARGS` and waits until it is active. */
-export async function startDashboardProcess(args: string[], logFile: string): Promise<{ proc: Spawned; adminPort: number }> {
-  const p = startShardisProcess('dashboard', args, logFile);
+export async function startDashboardProcess(args: string[], logFile: string, opts: { netns?: string } = {}): Promise<{ proc: Spawned; adminPort: number }> {
+  const p = startShardisProcess('dashboard', args, logFile, opts);
   const m = await p.waitLine(/^shardis dashboard ready admin_port=(\d+)/);
   return { proc: p.proc, adminPort: Number(m[1]) };
 }

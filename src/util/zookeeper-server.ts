@@ -25,6 +25,13 @@ export interface ZooKeeperServerOptions {
   config?: string[];
   /** Default 30000 ms (a JVM start). */
   startTimeoutMs?: number;
+  /** Run inside this Linux network namespace (multi-host tests); `host` is then its address. */
+  netns?: string;
+  /**
+   * Member of an ensemble (see `startZooKeeperEnsemble`): this server's id and every member's
+   * `server.N=host:quorumPort:electionPort` line. Default: standalone.
+   */
+  ensemble?: { myId: number; servers: string[] };
 }
 
 export interface ZooKeeperServer extends ManagedServer {
@@ -54,6 +61,7 @@ export async function startZooKeeper(opts: ZooKeeperServerOptions = {}): Promise
   const dir = opts.dir ?? mkdtempSync(join(tmpdir(), `shardis-zk-${port}-`));
   const dataDir = join(dir, 'data');
   mkdirSync(dataDir, { recursive: true });
+  if (opts.ensemble) writeFileSync(join(dataDir, 'myid'), `${opts.ensemble.myId}\n`);
   const tick = opts.tickTimeMs ?? 500;
   const cfg = join(dir, 'zoo.cfg');
   writeFileSync(cfg, [
@@ -69,6 +77,7 @@ export async function startZooKeeper(opts: ZooKeeperServerOptions = {}): Promise
     'forceSync=no',
     'preAllocSize=1024',
     'autopurge.purgeInterval=0',
+    ...(opts.ensemble ? ['initLimit=20', 'syncLimit=4', 'quorumListenOnAllIPs=false', ...opts.ensemble.servers] : []),
     ...(opts.config ?? []),
   ].join('\n') + '\n');
   const classPath = opts.classPath ?? '/usr/share/java/zookeeper.jar';
@@ -80,12 +89,12 @@ export async function startZooKeeper(opts: ZooKeeperServerOptions = {}): Promise
     '-Dzookeeper.admin.enableServer=false',
     `-Dzookeeper.log.dir=${dir}`,
     '-cp', classPath,
-    'org.apache.zookeeper.server.ZooKeeperServerMain', cfg,
+    opts.ensemble ? 'org.apache.zookeeper.server.quorum.QuorumPeerMain' : 'org.apache.zookeeper.server.ZooKeeperServerMain', cfg,
   ];
   const server = await startManaged({
     what: `ZooKeeper on ${host}:${port}`, logFile, timeoutMs: opts.startTimeoutMs ?? 30000,
-    spawn: () => spawnTracked(opts.java ?? 'java', args, { logFile, cwd: dir }),
-    ready: async () => /Mode: standalone/.test(await fourLetterWord(host, port, 'srvr')),
+    spawn: () => spawnTracked(opts.java ?? 'java', args, { logFile, cwd: dir, netns: opts.netns }),
+    ready: async () => (opts.ensemble ? /Mode: (leader|follower)/ : /Mode: standalone/).test(await fourLetterWord(host, port, 'srvr')),
   });
   return Object.assign(server, { connect: `${host}:${port}`, host, port, dir });
 }
