@@ -94,12 +94,12 @@ export async function startMultiHostCluster(o: LayoutOptions): Promise<MultiHost
     if (o.coordinator === 'etcd') {
       const c = await startEtcdCluster(members, { dir });
       coordinator = `etcd:${c.endpoints.join(',')}`;
-      stopCoordinator = c.stop;
+      stopCoordinator = () => c.stop();
       HOSTS.forEach((h, i) => coordinatorMembers.set(h, c.members[i]!));
     } else {
       const c = await startZooKeeperEnsemble(members, { dir, tickTimeMs: 500, maxSessionTimeoutMs: 20000 });
       coordinator = `zookeeper:${c.connect}`;
-      stopCoordinator = c.stop;
+      stopCoordinator = () => c.stop();
       HOSTS.forEach((h, i) => coordinatorMembers.set(h, c.members[i]!));
     }
 
