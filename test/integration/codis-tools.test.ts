@@ -290,7 +290,9 @@ describe('Codis 3.2 tools against Shardis', { skip: haveTools ? false : `Codis t
     assert.equal(o.config.coordinator_addr, join(dir, 'up', 'coordinator'));
     await eventually('stats of the proxy and of every server', async () => {
       const st = await feOk('GET', `/api/topom/stats/${XAUTH}`);
-      return st.proxy.models.every((p: Json) => st.proxy.stats[p.token]?.stats) && st.group.models.every((g: Json) => g.servers.every((s: Json) => st.group.stats[s.server]?.stats));
+      return st.proxy.models.every((p: Json) => st.proxy.stats[p.token]?.stats) && st.group.models.every((g: Json) => g.servers.every((s: Json) => st.group.stats[s.server]?.stats))
+        // A replica re-pointed by the earlier promote may still be in its initial sync (link down).
+        && st.group.models.every((g: Json) => g.servers.every((x: Json, i: number) => i === 0 || st.group.stats[x.server]?.stats?.master_link_status === 'up'));
     });
     const st = await feOk('GET', `/api/topom/stats/${XAUTH}`);
     // processProxyStats
