@@ -32,7 +32,9 @@ async function fanout(port: number): Promise<{ deliveredPerSec: number; publishP
   try {
     for (let i = 0; i < SUBSCRIBERS; i++) {
       const s = new Redis({ host: HOST, port });
-      s.on('message', () => { delivered++; });
+      s.on('message', () => {
+        delivered++;
+      });
       await s.subscribe('bench:fanout');
       subs.push(s);
     }
@@ -58,7 +60,8 @@ async function fanout(port: number): Promise<{ deliveredPerSec: number; publishP
 
 /** BLPOP blocked first, then LPUSH from another connection: time from LPUSH sent to BLPOP answered. */
 async function blpopRoundTrip(port: number): Promise<{ p50: number; p99: number; mean: number }> {
-  const popper = new Redis({ host: HOST, port }), pusher = new Redis({ host: HOST, port });
+  const popper = new Redis({ host: HOST, port }),
+    pusher = new Redis({ host: HOST, port });
   const lat: number[] = [];
   try {
     await pusher.del('{bench}q');
@@ -92,19 +95,28 @@ async function main(): Promise<void> {
     const slotsFile = join(tmp, 'slots.json');
     writeFileSync(slotsFile, JSON.stringify(evenSlots(servers.slice(0, 2).map((s, i) => ({ id: i + 1, addr: s.addr })))));
     const port = await freePort(HOST);
-    const p = await startProxyProcess(['--fillslots', slotsFile, '--proxy-addr', `${HOST}:${port}`, '--admin-addr', `${HOST}:0`], join(tmp, 'shardis.log'));
+    const p = await startProxyProcess(
+      ['--fillslots', slotsFile, '--proxy-addr', `${HOST}:${port}`, '--admin-addr', `${HOST}:0`],
+      join(tmp, 'shardis.log'),
+    );
     stops.push(() => p.proc.stop());
     const rows: string[] = [];
     const results: Record<string, { fan: Awaited<ReturnType<typeof fanout>>; rt: Awaited<ReturnType<typeof blpopRoundTrip>> }> = {};
-    for (const [name, prt] of [['redis (direct)', direct.port], ['shardis', p.port]] as const) {
+    for (const [name, prt] of [
+      ['redis (direct)', direct.port],
+      ['shardis', p.port],
+    ] as const) {
       console.log(`${name}: fan-out ...`);
       const fan = await fanout(prt);
       console.log(`${name}: BLPOP/LPUSH ...`);
       const rt = await blpopRoundTrip(prt);
       results[name] = { fan, rt };
-      rows.push(`| ${name} | ${Math.round(fan.deliveredPerSec)} | ${Math.round(fan.publishPerSec)} | ${rt.p50.toFixed(3)} | ${rt.p99.toFixed(3)} | ${rt.mean.toFixed(3)} |`);
+      rows.push(
+        `| ${name} | ${Math.round(fan.deliveredPerSec)} | ${Math.round(fan.publishPerSec)} | ${rt.p50.toFixed(3)} | ${rt.p99.toFixed(3)} | ${rt.mean.toFixed(3)} |`,
+      );
     }
-    const d = results['redis (direct)']!, s = results['shardis']!;
+    const d = results['redis (direct)']!,
+      s = results['shardis']!;
     const report = [
       `# Apps benchmark — ${new Date().toISOString()}`,
       '',
@@ -138,4 +150,7 @@ async function main(): Promise<void> {
   }
 }
 
-main().catch((e: unknown) => { console.error(e); process.exitCode = 1; });
+main().catch((e: unknown) => {
+  console.error(e);
+  process.exitCode = 1;
+});

@@ -15,13 +15,24 @@ import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { Command } from 'commander';
 import {
-  firstWriteOk, infoReplication, masterOf, restartServer, serverAt, startHaCluster, waitReplicaUp, Workload,
+  firstWriteOk,
+  infoReplication,
+  masterOf,
+  restartServer,
+  serverAt,
+  startHaCluster,
+  waitReplicaUp,
+  Workload,
 } from '../test/helpers/ha-cluster.js';
 import { VERSION } from '../src/version.js';
 
 const ROOT = fileURLToPath(new URL('../../', import.meta.url));
 const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
-const median = (xs: number[]): number => { const s = [...xs].sort((a, b) => a - b); const m = s.length >> 1; return s.length % 2 ? s[m]! : (s[m - 1]! + s[m]!) / 2; };
+const median = (xs: number[]): number => {
+  const s = [...xs].sort((a, b) => a - b);
+  const m = s.length >> 1;
+  return s.length % 2 ? s[m]! : (s[m - 1]! + s[m]!) / 2;
+};
 
 interface Run {
   run: number;
@@ -40,7 +51,8 @@ async function main(): Promise<void> {
     .option('--runs <n>', 'kill -9 runs', (v) => Number(v), 5)
     .option('--down-after <ms>', 'sentinel down-after-milliseconds', (v) => Number(v), 1000)
     .option('--no-report', 'print only, no report file')
-    .parse().opts<{ runs: number; downAfter: number; report: boolean }>();
+    .parse()
+    .opts<{ runs: number; downAfter: number; report: boolean }>();
   const h = await startHaCluster({ groups: 2, replicas: 1, proxies: 2, downAfterMs: o.downAfter });
   const runs: Run[] = [];
   try {
@@ -68,11 +80,15 @@ async function main(): Promise<void> {
       for (let j = 0; j < entries.length; j += 500) {
         const part = entries.slice(j, j + 500);
         const vals = await h.proxyClients[0]!.mget(...part.map(([k]) => k));
-        part.forEach(([, v], n) => { if (vals[n] !== v) lost++; });
+        part.forEach(([, v], n) => {
+          if (vals[n] !== v) lost++;
+        });
       }
       const promoted = await masterOf(h, gid).catch(() => '?');
       runs.push({ run: i, gid, killed: master, promoted, windowsMs, lagBytes, acked: entries.length, lost, errors: wl.errors });
-      process.stdout.write(`run ${i}: group ${gid} ${master} killed → ${promoted}; first write after ${windowsMs.map((w) => (w / 1000).toFixed(2)).join(' / ')} s; lag at kill ${lagBytes} B; ${lost} of ${entries.length} acked writes lost\n`);
+      process.stdout.write(
+        `run ${i}: group ${gid} ${master} killed → ${promoted}; first write after ${windowsMs.map((w) => (w / 1000).toFixed(2)).join(' / ')} s; lag at kill ${lagBytes} B; ${lost} of ${entries.length} acked writes lost\n`,
+      );
       await restartServer(h, master);
     }
   } finally {
@@ -99,9 +115,12 @@ async function main(): Promise<void> {
     '',
     '| run | group | killed | promoted | first write, proxy 1 / 2 (s) | lag at kill (bytes) | acked writes | lost | errors during failover |',
     '|---|---|---|---|---|---|---|---|---|',
-    ...runs.map((r) => `| ${r.run} | ${r.gid} | ${r.killed} | ${r.promoted} | ${r.windowsMs.map((w) => (w / 1000).toFixed(2)).join(' / ')} | ${r.lagBytes} | ${r.acked} | ${r.lost} | ${r.errors} |`),
+    ...runs.map(
+      (r) =>
+        `| ${r.run} | ${r.gid} | ${r.killed} | ${r.promoted} | ${r.windowsMs.map((w) => (w / 1000).toFixed(2)).join(' / ')} | ${r.lagBytes} | ${r.acked} | ${r.lost} | ${r.errors} |`,
+    ),
     '',
-    'Reading: the window is down-after (the sentinels agree the master is down) plus the election and promotion (~1 s), plus the proxies\'',
+    "Reading: the window is down-after (the sentinels agree the master is down) plus the election and promotion (~1 s), plus the proxies'",
     'reaction to +switch-master (majority SENTINEL MASTERS + ROLE, a few ms). Writes acknowledged by the old master but not yet replicated',
     '(the lag at the kill) are lost with asynchronous replication; with a lag of 0 bytes nothing is lost.',
     '',
@@ -113,4 +132,10 @@ async function main(): Promise<void> {
   process.stdout.write(`report: ${file}\n`);
 }
 
-main().then(() => process.exit(0), (e: Error) => { process.stderr.write(`failover-bench: ${e.stack ?? e.message}\n`); process.exit(1); });
+main().then(
+  () => process.exit(0),
+  (e: Error) => {
+    process.stderr.write(`failover-bench: ${e.stack ?? e.message}\n`);
+    process.exit(1);
+  },
+);

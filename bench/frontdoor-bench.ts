@@ -20,35 +20,81 @@ import { VipLab, type FailoverResult } from '../test/helpers/vip-scenario.js';
 
 const args = process.argv.slice(2);
 const quick = args.includes('--quick');
-const numArg = (name: string, d: number): number => { const i = args.indexOf(name); return i >= 0 ? Number(args[i + 1]) : d; };
+const numArg = (name: string, d: number): number => {
+  const i = args.indexOf(name);
+  return i >= 0 ? Number(args[i + 1]) : d;
+};
 const RUNS = numArg('--runs', quick ? 2 : 5);
 const REQUESTS = numArg('--requests', quick ? 20000 : 100000);
 const ROUNDS = quick ? 1 : 3;
 
-interface BenchRow { target: string; test: string; rps: number; p50: number; p99: number }
+interface BenchRow {
+  target: string;
+  test: string;
+  rps: number;
+  p50: number;
+  p99: number;
+}
 
 function redisBenchmark(port: number, test: string): BenchRow | null {
-  const out = execFileSync('redis-benchmark', ['-h', '127.0.0.1', '-p', String(port), '-t', test, '-n', String(REQUESTS), '-c', '50', '-r', '100000', '--csv'], { encoding: 'utf8', timeout: 120000, stdio: ['ignore', 'pipe', 'ignore'] });
-  const line = out.trim().split('\n').find((l) => l.startsWith(`"${test.toUpperCase()}`));
+  const out = execFileSync(
+    'redis-benchmark',
+    ['-h', '127.0.0.1', '-p', String(port), '-t', test, '-n', String(REQUESTS), '-c', '50', '-r', '100000', '--csv'],
+    { encoding: 'utf8', timeout: 120000, stdio: ['ignore', 'pipe', 'ignore'] },
+  );
+  const line = out
+    .trim()
+    .split('\n')
+    .find((l) => l.startsWith(`"${test.toUpperCase()}`));
   if (!line) return null;
   const f = line.split(',').map((x) => x.replace(/"/g, ''));
   return { target: '', test: test.toUpperCase(), rps: Number(f[1]), p50: Number(f[4]), p99: Number(f[6]) };
 }
 
-const median = (xs: number[]): number => { const s = [...xs].sort((a, b) => a - b); return s.length ? s[Math.floor(s.length / 2)]! : NaN; };
+const median = (xs: number[]): number => {
+  const s = [...xs].sort((a, b) => a - b);
+  return s.length ? s[Math.floor(s.length / 2)]! : NaN;
+};
 
 async function throughput(): Promise<string[]> {
   const dir = mkdtempSync(join(tmpdir(), 'sdfd-bench-'));
-  const c = await startLocalCluster({ groups: 2, replicas: 0, proxies: 1, dir, basePort: 0, host: '127.0.0.1', product: 'sdfd-bench', sentinels: 0 });
+  const c = await startLocalCluster({
+    groups: 2,
+    replicas: 0,
+    proxies: 1,
+    dir,
+    basePort: 0,
+    host: '127.0.0.1',
+    product: 'sdfd-bench',
+    sentinels: 0,
+  });
   const proxy = c.info.proxies[0]!.addr;
-  const front = await freePort(), rt = await freePort();
+  const front = await freePort(),
+    rt = await freePort();
   const cfg = join(dir, 'haproxy.cfg');
-  writeFileSync(cfg, renderHaproxyConfig(await staticDirectory([proxy]).list(), { ...defaultHaproxyOptions(), bind: `127.0.0.1:${front}`, runtimeApi: `127.0.0.1:${rt}`, statsBind: '', maxconn: 2000 }));
+  writeFileSync(
+    cfg,
+    renderHaproxyConfig(await staticDirectory([proxy]).list(), {
+      ...defaultHaproxyOptions(),
+      bind: `127.0.0.1:${front}`,
+      runtimeApi: `127.0.0.1:${rt}`,
+      statsBind: '',
+      maxconn: 2000,
+    }),
+  );
   const haproxy = spawnTracked('haproxy', ['-db', '-f', cfg], { logFile: join(dir, 'haproxy.log') });
   const rows: BenchRow[] = [];
   try {
-    await waitFor('HAProxy up', async () => (await runtimeCommand(`127.0.0.1:${rt}`, 'show servers state', 1000)).includes(' 2 '), 15000, 100);
-    const targets: Array<[string, number]> = [['shardis', Number(proxy.split(':')[1])], ['haproxy->shardis', front]];
+    await waitFor(
+      'HAProxy up',
+      async () => (await runtimeCommand(`127.0.0.1:${rt}`, 'show servers state', 1000)).includes(' 2 '),
+      15000,
+      100,
+    );
+    const targets: Array<[string, number]> = [
+      ['shardis', Number(proxy.split(':')[1])],
+      ['haproxy->shardis', front],
+    ];
     for (const test of ['set', 'get']) for (const [, port] of targets) redisBenchmark(port, test); // warm-up
     for (let r = 0; r < ROUNDS; r++) {
       for (const test of ['set', 'get']) {
@@ -62,11 +108,22 @@ async function throughput(): Promise<string[]> {
     await haproxy.stop();
     await c.stop();
   }
-  const lines = ['| test | Shardis ops/s | HAProxy→Shardis ops/s | ratio | Shardis p99 ms | HAProxy→Shardis p99 ms | p99 ratio |', '|---|---|---|---|---|---|---|'];
+  const lines = [
+    '| test | Shardis ops/s | HAProxy→Shardis ops/s | ratio | Shardis p99 ms | HAProxy→Shardis p99 ms | p99 ratio |',
+    '|---|---|---|---|---|---|---|',
+  ];
   for (const test of ['SET', 'GET']) {
-    const a = rows.filter((x) => x.test === test && x.target === 'shardis'), b = rows.filter((x) => x.test === test && x.target === 'haproxy->shardis');
-    const [ra, rb, pa, pb] = [median(a.map((x) => x.rps)), median(b.map((x) => x.rps)), median(a.map((x) => x.p99)), median(b.map((x) => x.p99))];
-    lines.push(`| ${test} | ${Math.round(ra)} | ${Math.round(rb)} | ${(rb / ra).toFixed(2)} | ${pa.toFixed(3)} | ${pb.toFixed(3)} | ${(pb / pa).toFixed(2)} |`);
+    const a = rows.filter((x) => x.test === test && x.target === 'shardis'),
+      b = rows.filter((x) => x.test === test && x.target === 'haproxy->shardis');
+    const [ra, rb, pa, pb] = [
+      median(a.map((x) => x.rps)),
+      median(b.map((x) => x.rps)),
+      median(a.map((x) => x.p99)),
+      median(b.map((x) => x.p99)),
+    ];
+    lines.push(
+      `| ${test} | ${Math.round(ra)} | ${Math.round(rb)} | ${(rb / ra).toFixed(2)} | ${pa.toFixed(3)} | ${pb.toFixed(3)} | ${(pb / pa).toFixed(2)} |`,
+    );
   }
   return lines;
 }
@@ -94,7 +151,8 @@ async function failovers(): Promise<{ lines: string[]; results: FailoverResult[]
   const lines = ['| failover | runs | VIP takeover ms (median / max) | longest write gap ms (median / max) |', '|---|---|---|---|'];
   for (const kind of [...new Set(results.map((r) => r.kind))]) {
     const rs = results.filter((r) => r.kind === kind);
-    const t = rs.map((r) => r.takeoverMs), g = rs.map((r) => r.outageMs);
+    const t = rs.map((r) => r.takeoverMs),
+      g = rs.map((r) => r.outageMs);
     lines.push(`| ${kind} | ${rs.length} | ${median(t)} / ${Math.max(...t)} | ${median(g)} / ${Math.max(...g)} |`);
   }
   return { lines, results, ...v };
@@ -110,7 +168,9 @@ async function main(): Promise<void> {
     `# Front-door benchmark — ${started.toISOString().slice(0, 10)}`,
     '',
     `Command: \`npm run bench:frontdoor\` (${quick ? '--quick' : `${ROUNDS} rounds, ${REQUESTS} requests per redis-benchmark run, ${RUNS} failover runs of each kind`}).`,
-    `Machine: ${cpus().length} CPUs, load average ${loadavg().map((x) => x.toFixed(2)).join(' ')} at the end. Figures taken on a shared, loaded`,
+    `Machine: ${cpus().length} CPUs, load average ${loadavg()
+      .map((x) => x.toFixed(2))
+      .join(' ')} at the end. Figures taken on a shared, loaded`,
     'machine: read the ratios, not the absolute numbers.',
     '',
     '## Throughput: HAProxy → Shardis against Shardis alone (same run, interleaved)',
@@ -127,7 +187,7 @@ async function main(): Promise<void> {
     '(reconnecting within 20 ms of an error). "VIP takeover" = from the action to the VIP being configured on',
     'the other host; "longest write gap" = the longest time between two acknowledged writes around the failover.',
     'After kill -9 of keepalived the dead instance leaves the VIP on its host and its HAProxy keeps serving, so',
-    'writes barely stop (the client follows the new master\'s gratuitous ARP); after HAProxy stops, writes fail',
+    "writes barely stop (the client follows the new master's gratuitous ARP); after HAProxy stops, writes fail",
     'until the VIP has moved (vrrp_script fall 2 × interval 1 s).',
     '',
     ...fo.lines,
@@ -151,4 +211,7 @@ async function main(): Promise<void> {
   process.exit(0);
 }
 
-main().catch((e: Error) => { process.stderr.write(`frontdoor bench: ${e.stack ?? e.message}\n`); process.exit(1); });
+main().catch((e: Error) => {
+  process.stderr.write(`frontdoor bench: ${e.stack ?? e.message}\n`);
+  process.exit(1);
+});

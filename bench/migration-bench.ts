@@ -57,13 +57,19 @@ const put = async (path: string): Promise<unknown> => {
   if (r.status !== 200) throw new Error(`${path}: ${JSON.stringify(r.body)}`);
   return r.body;
 };
-const progress = async (): Promise<MigrationProgress> => (await call<{ progress: MigrationProgress }>('GET', dash!.addr, `/api/topom/slots/action/progress/${dash!.token}`)).body.progress;
+const progress = async (): Promise<MigrationProgress> =>
+  (await call<{ progress: MigrationProgress }>('GET', dash!.addr, `/api/topom/slots/action/progress/${dash!.token}`)).body.progress;
 
 async function waitDone(timeoutMs: number): Promise<MigrationProgress> {
-  return eventually('migration done', async () => {
-    const p = await progress();
-    return p.slots_pending + p.slots_in_progress === 0 && p.state === 'idle' ? p : null;
-  }, timeoutMs, 100);
+  return eventually(
+    'migration done',
+    async () => {
+      const p = await progress();
+      return p.slots_pending + p.slots_in_progress === 0 && p.state === 'idle' ? p : null;
+    },
+    timeoutMs,
+    100,
+  );
 }
 
 async function usedMemory(s: RedisServer): Promise<number> {
@@ -78,12 +84,15 @@ async function loadSmall(s: RedisServer, n: number, lo: number, hi: number, pref
   const c = new Redis({ port: s.port, host: '127.0.0.1' });
   const v = 'v'.repeat(100);
   let made = 0;
-  for (let i = 0; made < n; ) {
+  for (let i = 0; made < n;) {
     const args: string[] = [];
     for (; args.length < 2000 && made < n; i++) {
       const k = `${prefix}${i}`;
       const sl = slotOf(k);
-      if (sl >= lo && sl <= hi) { args.push(k, v); made++; }
+      if (sl >= lo && sl <= hi) {
+        args.push(k, v);
+        made++;
+      }
     }
     await c.mset(...args);
   }
@@ -94,24 +103,65 @@ const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms
 
 /** redis-benchmark in loop mode through the proxy (stopped by the caller with SIGTERM; bounded by a 10-minute timeout). */
 function startLoad(port: number): ChildProcess {
-  const c = spawn('timeout', ['600', 'redis-benchmark', '-h', '127.0.0.1', '-p', String(port), '-l', '-t', 'set,get', '-n', '50000', '-r', '100000', '-c', '50', '-d', '100', '-q'],
-    { stdio: 'ignore', detached: false });
+  const c = spawn(
+    'timeout',
+    [
+      '600',
+      'redis-benchmark',
+      '-h',
+      '127.0.0.1',
+      '-p',
+      String(port),
+      '-l',
+      '-t',
+      'set,get',
+      '-n',
+      '50000',
+      '-r',
+      '100000',
+      '-c',
+      '50',
+      '-d',
+      '100',
+      '-q',
+    ],
+    { stdio: 'ignore', detached: false },
+  );
   c.on('error', () => undefined);
   return c;
 }
 
 async function main(): Promise<void> {
   const lines: string[] = [];
-  const log = (s: string): void => { console.log(s); lines.push(s); };
+  const log = (s: string): void => {
+    console.log(s);
+    lines.push(s);
+  };
   servers.push(await startRedisServer(), await startRedisServer());
   const [g1, g2] = servers as [RedisServer, RedisServer];
   // The dashboard runs as its own process, as in production (its executor must not share the proxy's event loop).
   const dir = tempDir('shardis-migbench-');
-  const d = await startDashboardProcess(['--coordinator', `filesystem:${join(dir, 'coord')}`, '--product-name', P, '--admin-addr', '127.0.0.1:0',
-    '--log-level', 'warn', '--migration-batch-keys', String(BATCH_KEYS)], join(dir, 'dashboard.log'));
+  const d = await startDashboardProcess(
+    [
+      '--coordinator',
+      `filesystem:${join(dir, 'coord')}`,
+      '--product-name',
+      P,
+      '--admin-addr',
+      '127.0.0.1:0',
+      '--log-level',
+      'warn',
+      '--migration-batch-keys',
+      String(BATCH_KEYS),
+    ],
+    join(dir, 'dashboard.log'),
+  );
   await d.waitReady(60000);
   dash = { addr: d.addr, token: defaultAdminToken(P, ''), proc: d };
-  for (const [gid, s] of [[1, g1], [2, g2]] as const) {
+  for (const [gid, s] of [
+    [1, g1],
+    [2, g2],
+  ] as const) {
     await put(`/api/topom/group/create/{t}/${gid}`);
     await put(`/api/topom/group/add/{t}/${gid}/${s.addr}`);
   }
@@ -120,7 +170,9 @@ async function main(): Promise<void> {
   const r = await call('PUT', dash.addr, `/api/topom/proxy/online/${dash.token}/${proxy.adminAddr}`);
   if (r.status !== 200 && !/sentinel/.test(JSON.stringify(r.body))) throw new Error(JSON.stringify(r.body));
 
-  log(`# Shardis migration benchmark\n\n${new Date().toISOString()}, ${os.cpus().length} CPUs (${os.cpus()[0]?.model ?? '?'}), node ${process.version}, redis-server from Debian.`);
+  log(
+    `# Shardis migration benchmark\n\n${new Date().toISOString()}, ${os.cpus().length} CPUs (${os.cpus()[0]?.model ?? '?'}), node ${process.version}, redis-server from Debian.`,
+  );
   log(`Small keys: ${N_KEYS} × 100-byte values; big key: hash of ${BIG} fields.\n`);
 
   // ---- 1. small keys, no client load ----
@@ -134,9 +186,15 @@ async function main(): Promise<void> {
   const mb = (mem0 - mem1) / 1e6;
   log('## 1. Small keys, idle cluster (512 slots, group 1 → group 2)\n');
   const exs = p.executor_ms / 1000;
-  log(`| keys moved | wall time | keys/s (wall) | executor time | **keys/s (executor)** | MB/s (executor; source memory freed) |\n|---|---|---|---|---|---|`);
-  log(`| ${p.keys_moved} | ${secs.toFixed(2)} s | ${Math.round(p.keys_moved / secs)} | ${exs.toFixed(2)} s | **${Math.round(p.keys_moved / exs)}** | ${(mb / exs).toFixed(1)} |\n`);
-  log(`Wall time = executor time (SCAN + MIGRATE of the keys) + the state machine: ${Math.ceil(512 / 256)} batches × (locked push, migrating push, final push) and 3 coordinator writes per slot (batched; the filesystem coordinator fsyncs every file), a fixed cost independent of the number of keys.\n`);
+  log(
+    `| keys moved | wall time | keys/s (wall) | executor time | **keys/s (executor)** | MB/s (executor; source memory freed) |\n|---|---|---|---|---|---|`,
+  );
+  log(
+    `| ${p.keys_moved} | ${secs.toFixed(2)} s | ${Math.round(p.keys_moved / secs)} | ${exs.toFixed(2)} s | **${Math.round(p.keys_moved / exs)}** | ${(mb / exs).toFixed(1)} |\n`,
+  );
+  log(
+    `Wall time = executor time (SCAN + MIGRATE of the keys) + the state machine: ${Math.ceil(512 / 256)} batches × (locked push, migrating push, final push) and 3 coordinator writes per slot (batched; the filesystem coordinator fsyncs every file), a fixed cost independent of the number of keys.\n`,
+  );
 
   // ---- 2. client throughput without / with migration ----
   // A steady load (redis-benchmark in loop mode, SET and GET alternating) runs through the proxy for
@@ -148,7 +206,8 @@ async function main(): Promise<void> {
   try {
     const ops = (): number => proxy!.proxy.snapshot().opsTotal;
     const window = async (fn: () => Promise<void>): Promise<{ rate: number; secs: number }> => {
-      const o0 = ops(), t0 = performance.now();
+      const o0 = ops(),
+        t0 = performance.now();
       await fn();
       const secs = (performance.now() - t0) / 1000;
       return { rate: (ops() - o0) / secs, secs };
@@ -169,16 +228,28 @@ async function main(): Promise<void> {
       await sleep(2000);
       if (bases.length < 2) bases.push(await window(() => sleep(BASE_MS)));
     };
-    await migrate(`paced (\`migration_busy_percent\` ${BUSY}${BUSY === defaultDashboardConfig().migrationBusyPercent ? ', the default' : ''}: the executor rests while clients are active)`, BUSY, 0, 511, 1);
+    await migrate(
+      `paced (\`migration_busy_percent\` ${BUSY}${BUSY === defaultDashboardConfig().migrationBusyPercent ? ', the default' : ''}: the executor rests while clients are active)`,
+      BUSY,
+      0,
+      511,
+      1,
+    );
     await migrate('full speed (`slots busy 100`)', 100, 512, 1023, 1);
     await put(`/api/topom/slots/action/busy/{t}/${defaultDashboardConfig().migrationBusyPercent}`);
     log('## 2. Client throughput during a migration\n');
-    log(`Load: \`redis-benchmark -l -t set,get -n 50000 -r 100000 -c 50 -d 100\` through one proxy, the whole time; ops/s from the proxy's counter. Each migration moves 512 slots holding ${N_KEYS} preloaded keys plus the benchmark's keys. Normal is the mean of a window before the paced run (all slots on group 2) and one after it (slots split over both groups): the two layouts it goes between.\n`);
+    log(
+      `Load: \`redis-benchmark -l -t set,get -n 50000 -r 100000 -c 50 -d 100\` through one proxy, the whole time; ops/s from the proxy's counter. Each migration moves 512 slots holding ${N_KEYS} preloaded keys plus the benchmark's keys. Normal is the mean of a window before the paced run (all slots on group 2) and one after it (slots split over both groups): the two layouts it goes between.\n`,
+    );
     log('| | ops/s | of normal | migration time | keys moved | keys/s |\n|---|---|---|---|---|---|');
     const base = { rate: (bases[0]!.rate + bases[1]!.rate) / 2 };
-    log(`| no migration (mean of two ${(BASE_MS / 1000).toFixed(0)} s windows: ${bases.map((b) => Math.round(b.rate)).join(', ')}) | ${Math.round(base.rate)} | 100% | | | |`);
+    log(
+      `| no migration (mean of two ${(BASE_MS / 1000).toFixed(0)} s windows: ${bases.map((b) => Math.round(b.rate)).join(', ')}) | ${Math.round(base.rate)} | 100% | | | |`,
+    );
     for (const r of runs) {
-      log(`| during migration, ${r.label} | ${Math.round(r.rate)} | **${((r.rate / base.rate) * 100).toFixed(0)}%** | ${r.secs.toFixed(2)} s | ${r.keys} | ${Math.round(r.keys / r.secs)} |`);
+      log(
+        `| during migration, ${r.label} | ${Math.round(r.rate)} | **${((r.rate / base.rate) * 100).toFixed(0)}%** | ${r.secs.toFixed(2)} s | ${r.keys} | ${Math.round(r.keys / r.secs)} |`,
+      );
     }
     log('');
   } finally {
@@ -190,7 +261,9 @@ async function main(): Promise<void> {
   await sleep(4000); // the dashboard's stats polls see the cluster idle again (the executor goes back to full speed)
 
   // ---- 3. big key ----
-  const bigKey = (() => { for (let i = 0; ; i++) if (slotOf(`big:${i}`) === 600) return `big:${i}`; })();
+  const bigKey = (() => {
+    for (let i = 0; ; i++) if (slotOf(`big:${i}`) === 600) return `big:${i}`;
+  })();
   const c1 = new Redis({ port: g1.port, host: '127.0.0.1' }); // source: group 1 owns slot 600 now
   const fill = async (): Promise<void> => {
     for (let i = 0; i < BIG; i += 5000) {
@@ -211,7 +284,9 @@ async function main(): Promise<void> {
   await fill();
   // Chunked: move slot 600 to group 2 with the executor and watch the source's latency.
   const pinger = new Redis({ port: g1.port, host: '127.0.0.1' });
-  let maxStall = 0, pings = 0, running = true;
+  let maxStall = 0,
+    pings = 0,
+    running = true;
   const ping = (async () => {
     while (running) {
       const s = process.hrtime.bigint();
@@ -233,10 +308,18 @@ async function main(): Promise<void> {
   c1.disconnect();
   log(`## 3. Big key (hash, ${BIG} fields, ~${((big1 - big2) / 1e6).toFixed(0)} MB in redis)\n`);
   log(`| method | total time | source blocked for (longest stall) | elements/s |\n|---|---|---|---|`);
-  log(`| plain \`MIGRATE\` (one call) | ${migrateMs} ms | **${migrateMs} ms** (the whole call) | ${Math.round(BIG / (migrateMs / 1000))} |`);
-  log(`| Shardis chunked copy under the per-key lock | ${chunkMs} ms (incl. the slot's state machine) | **${maxStall.toFixed(1)} ms** (max of ${pings} PINGs, 1 ms apart) | ${Math.round(BIG / (chunkMs / 1000))} |\n`);
-  log('Requests for the big key itself wait (bounded, TRYAGAIN after migration_lock_wait) while it is copied; all other keys of the slot and the source stay served.\n');
-  log(`Reproduce: \`npm run bench:migration${quick ? ' -- --quick' : ''}\` (options: --keys N, --big N, --base-seconds N, --busy P, --batch-keys N).`);
+  log(
+    `| plain \`MIGRATE\` (one call) | ${migrateMs} ms | **${migrateMs} ms** (the whole call) | ${Math.round(BIG / (migrateMs / 1000))} |`,
+  );
+  log(
+    `| Shardis chunked copy under the per-key lock | ${chunkMs} ms (incl. the slot's state machine) | **${maxStall.toFixed(1)} ms** (max of ${pings} PINGs, 1 ms apart) | ${Math.round(BIG / (chunkMs / 1000))} |\n`,
+  );
+  log(
+    'Requests for the big key itself wait (bounded, TRYAGAIN after migration_lock_wait) while it is copied; all other keys of the slot and the source stay served.\n',
+  );
+  log(
+    `Reproduce: \`npm run bench:migration${quick ? ' -- --quick' : ''}\` (options: --keys N, --big N, --base-seconds N, --busy P, --batch-keys N).`,
+  );
 
   if (!quick) {
     const dir = join(ROOT, 'bench', 'reports');
@@ -247,4 +330,10 @@ async function main(): Promise<void> {
   }
 }
 
-main().then(cleanup, async (e) => { console.error(e); await cleanup(); process.exitCode = 1; }).finally(() => process.exit());
+main()
+  .then(cleanup, async (e) => {
+    console.error(e);
+    await cleanup();
+    process.exitCode = 1;
+  })
+  .finally(() => process.exit());

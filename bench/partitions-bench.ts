@@ -10,8 +10,13 @@ import { mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import {
-  isolateDashboardHost, isolateMasterHost, isolateProxyHost, killMasterHost, loseCoordinatorQuorum,
-  type ScenarioOptions, type ScenarioResult,
+  isolateDashboardHost,
+  isolateMasterHost,
+  isolateProxyHost,
+  killMasterHost,
+  loseCoordinatorQuorum,
+  type ScenarioOptions,
+  type ScenarioResult,
 } from '../test/helpers/netns/scenarios.js';
 import type { CoordinatorKind } from '../test/helpers/netns/layout.js';
 
@@ -20,7 +25,11 @@ const ROOT = fileURLToPath(new URL('../../', import.meta.url));
 const SCENARIOS: Record<string, { run: (o: ScenarioOptions) => Promise<ScenarioResult>; dashboardArgs?: string[]; label?: string }> = {
   'kill-master': { run: killMasterHost },
   'isolate-master': { run: isolateMasterHost },
-  'isolate-master-no-min-replicas': { run: isolateMasterHost, dashboardArgs: ['--group-min-replicas-to-write', '0'], label: ' (min-replicas-to-write 0)' },
+  'isolate-master-no-min-replicas': {
+    run: isolateMasterHost,
+    dashboardArgs: ['--group-min-replicas-to-write', '0'],
+    label: ' (min-replicas-to-write 0)',
+  },
   'isolate-dashboard': { run: isolateDashboardHost },
   'lose-quorum': { run: loseCoordinatorQuorum },
   'isolate-proxy': { run: isolateProxyHost },
@@ -42,7 +51,11 @@ async function main(): Promise<void> {
       const t0 = Date.now();
       process.stdout.write(`== ${name} on ${coordinator}\n`);
       try {
-        const r = await s.run({ coordinator, dashboardArgs: s.dashboardArgs, log: (m) => process.stdout.write(`   ${((Date.now() - t0) / 1000).toFixed(1)} s: ${m}\n`) });
+        const r = await s.run({
+          coordinator,
+          dashboardArgs: s.dashboardArgs,
+          log: (m) => process.stdout.write(`   ${((Date.now() - t0) / 1000).toFixed(1)} s: ${m}\n`),
+        });
         if (s.label) r.fault += s.label;
         rows.push({ name, coordinator, r, ms: Date.now() - t0 });
         process.stdout.write(`   unavailable ${r.unavailableMs} ms, acked ${r.acked}, lost ${r.lost.length}, ${JSON.stringify(r.facts)}\n`);
@@ -67,9 +80,15 @@ async function main(): Promise<void> {
     '',
     '| fault | coordinator | unavailable (s) | acked writes | acked writes lost | facts | run (s) |',
     '|---|---|---|---|---|---|---|',
-    ...rows.map(({ name, coordinator, r, error, ms }) => (r
-      ? `| ${r.fault} | ${coordinator} | ${(r.unavailableMs / 1000).toFixed(1)} | ${r.acked} | ${r.lost.length} | ${Object.entries(r.facts).map(([k, v]) => `${k}=${fmt(v)}`).join(', ')} | ${(ms / 1000).toFixed(0)} |`
-      : `| ${name} | ${coordinator} | — | — | — | FAILED: ${String(error).replace(/\|/g, '/').slice(0, 300)} | ${(ms / 1000).toFixed(0)} |`)),
+    ...rows.map(({ name, coordinator, r, error, ms }) =>
+      r
+        ? `| ${r.fault} | ${coordinator} | ${(r.unavailableMs / 1000).toFixed(1)} | ${r.acked} | ${r.lost.length} | ${Object.entries(
+            r.facts,
+          )
+            .map(([k, v]) => `${k}=${fmt(v)}`)
+            .join(', ')} | ${(ms / 1000).toFixed(0)} |`
+        : `| ${name} | ${coordinator} | — | — | — | FAILED: ${String(error).replace(/\|/g, '/').slice(0, 300)} | ${(ms / 1000).toFixed(0)} |`,
+    ),
     '',
     '"unavailable" is the longest stretch without an acknowledged write of the affected keys (the failed-over group, or all keys for',
     'quorum loss) between the fault and the end of the run, as the clients saw it. Facts are times in ms after the fault unless named.',

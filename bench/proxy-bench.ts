@@ -58,17 +58,22 @@ interface Opts {
 }
 
 function parseList<T extends string>(what: string, v: string, allowed: readonly T[]): T[] {
-  const items = v.split(',').map((s) => s.trim().toLowerCase()).filter(Boolean);
+  const items = v
+    .split(',')
+    .map((s) => s.trim().toLowerCase())
+    .filter(Boolean);
   for (const it of items) if (!allowed.includes(it as T)) throw new Error(`--${what}: unknown "${it}" (allowed: ${allowed.join(',')})`);
   if (items.length === 0) throw new Error(`--${what}: empty list`);
   return allowed.filter((a) => items.includes(a)); // canonical order
 }
 
-const posInt = (name: string) => (v: string): number => {
-  const n = Number(v);
-  if (!Number.isInteger(n) || n < 1) throw new Error(`--${name} must be a positive integer`);
-  return n;
-};
+const posInt =
+  (name: string) =>
+  (v: string): number => {
+    const n = Number(v);
+    if (!Number.isInteger(n) || n < 1) throw new Error(`--${name} must be a positive integer`);
+    return n;
+  };
 
 function parseOpts(argv: string[]): Opts {
   const cmd = new Command('proxy-bench')
@@ -88,11 +93,16 @@ function parseOpts(argv: string[]): Opts {
     .option('--out <file>', 'markdown report path (default bench/reports/proxy-<date>.md)')
     .option('--no-report', 'do not write the markdown report')
     .option('--keep', 'keep the temporary directory (logs, configs)')
-    .option('--twemproxy', 'run Shardis in Twemproxy mode (shardis nutcracker) from the same nutcracker.yml as nutcracker (another listen port); report twemproxy-<date>.md');
+    .option(
+      '--twemproxy',
+      'run Shardis in Twemproxy mode (shardis nutcracker) from the same nutcracker.yml as nutcracker (another listen port); report twemproxy-<date>.md',
+    );
   cmd.parse(argv, { from: 'user' });
   const o = cmd.opts<Record<string, unknown>>();
   const quick = Boolean(o.quick);
-  const pipelines = String(o.pipelines).split(',').map((s) => posInt('pipelines')(s.trim()));
+  const pipelines = String(o.pipelines)
+    .split(',')
+    .map((s) => posInt('pipelines')(s.trim()));
   return {
     rounds: (o.rounds as number | undefined) ?? (quick ? 1 : 3),
     requests: (o.requests as number | undefined) ?? (quick ? 20000 : 200000),
@@ -125,7 +135,12 @@ function requestsFor(o: Opts, test: TestName, pipeline: number): number {
 // Processes, pinning, RSS
 
 function have(cmd: string, args: string[]): boolean {
-  try { execFileSync(cmd, args, { stdio: 'ignore' }); return true; } catch { return false; }
+  try {
+    execFileSync(cmd, args, { stdio: 'ignore' });
+    return true;
+  } catch {
+    return false;
+  }
 }
 
 /** stdout + stderr of a short command (some tools print their version on stderr), or 'unknown'. */
@@ -142,10 +157,18 @@ function processTree(pid: number): number[] {
   const walk = (p: number): void => {
     out.push(p);
     let tasks: string[] = [];
-    try { tasks = readdirSync(`/proc/${p}/task`); } catch { return; }
+    try {
+      tasks = readdirSync(`/proc/${p}/task`);
+    } catch {
+      return;
+    }
     for (const t of tasks) {
       let children = '';
-      try { children = readFileSync(`/proc/${p}/task/${t}/children`, 'utf8'); } catch { continue; }
+      try {
+        children = readFileSync(`/proc/${p}/task/${t}/children`, 'utf8');
+      } catch {
+        continue;
+      }
       for (const c of children.trim().split(/\s+/).filter(Boolean)) walk(Number(c));
     }
   };
@@ -162,7 +185,9 @@ function rssBytes(pid: number): number {
   try {
     const m = /VmRSS:\s+(\d+)\s+kB/.exec(readFileSync(`/proc/${pid}/status`, 'utf8'));
     return m ? Number(m[1]) * 1024 : 0;
-  } catch { return 0; }
+  } catch {
+    return 0;
+  }
 }
 
 class RssSampler {
@@ -177,8 +202,14 @@ class RssSampler {
       if (total > (this.max.get(name) ?? 0)) this.max.set(name, total);
     }
   }
-  start(): void { this.sample(); this.timer = setInterval(() => this.sample(), 200); }
-  stop(): void { if (this.timer) clearInterval(this.timer); this.sample(); }
+  start(): void {
+    this.sample();
+    this.timer = setInterval(() => this.sample(), 200);
+  }
+  stop(): void {
+    if (this.timer) clearInterval(this.timer);
+    this.sample();
+  }
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -197,11 +228,20 @@ function exchange(port: number, payload: string, expectedLen: number, timeoutMs 
     const done = (err?: Error): void => {
       clearTimeout(t);
       s.destroy();
-      if (err) reject(err); else resolve(Buffer.concat(chunks).toString());
+      if (err) reject(err);
+      else resolve(Buffer.concat(chunks).toString());
     };
-    const t = setTimeout(() => done(new Error(`no complete reply within ${timeoutMs} ms (got ${JSON.stringify(Buffer.concat(chunks).toString().slice(0, 200))})`)), timeoutMs);
+    const t = setTimeout(
+      () =>
+        done(new Error(`no complete reply within ${timeoutMs} ms (got ${JSON.stringify(Buffer.concat(chunks).toString().slice(0, 200))})`)),
+      timeoutMs,
+    );
     s.on('connect', () => s.write(payload));
-    s.on('data', (d: Buffer) => { chunks.push(d); len += d.length; if (len >= expectedLen) done(); });
+    s.on('data', (d: Buffer) => {
+      chunks.push(d);
+      len += d.length;
+      if (len >= expectedLen) done();
+    });
     s.on('error', (e) => done(e));
   });
 }
@@ -218,7 +258,8 @@ async function populate(port: number, keyspace: number): Promise<void> {
     cmds++;
   }
   const reply = await exchange(port, payload, cmds * 5, 60000);
-  if (reply !== '+OK\r\n'.repeat(cmds)) throw new Error(`populate on port ${port}: unexpected reply ${JSON.stringify(reply.slice(0, 200))}`);
+  if (reply !== '+OK\r\n'.repeat(cmds))
+    throw new Error(`populate on port ${port}: unexpected reply ${JSON.stringify(reply.slice(0, 200))}`);
 }
 
 /** Checks SET/GET/MSET/MGET through a target return exactly what direct Redis would. */
@@ -235,8 +276,11 @@ async function sanityCheck(port: number, keyspace: number): Promise<string[]> {
   for (const [name, args, expected] of checks) {
     try {
       const got = await exchange(port, resp(args), expected.length, 5000);
-      if (got !== expected) problems.push(`${name}: expected ${JSON.stringify(expected.slice(0, 60))}, got ${JSON.stringify(got.slice(0, 120))}`);
-    } catch (e) { problems.push(`${name}: ${(e as Error).message}`); }
+      if (got !== expected)
+        problems.push(`${name}: expected ${JSON.stringify(expected.slice(0, 60))}, got ${JSON.stringify(got.slice(0, 120))}`);
+    } catch (e) {
+      problems.push(`${name}: ${(e as Error).message}`);
+    }
   }
   return problems;
 }
@@ -255,12 +299,30 @@ interface RunResult {
 }
 
 function benchArgs(o: Opts, port: number, test: TestName, pipeline: number, n: number): string[] {
-  const base = ['-h', HOST, '-p', String(port), '-c', String(o.clients), '-n', String(n), '-P', String(pipeline), '-r', String(o.keyspace), '--csv'];
+  const base = [
+    '-h',
+    HOST,
+    '-p',
+    String(port),
+    '-c',
+    String(o.clients),
+    '-n',
+    String(n),
+    '-P',
+    String(pipeline),
+    '-r',
+    String(o.keyspace),
+    '--csv',
+  ];
   switch (test) {
-    case 'set': return [...base, '-t', 'set'];
-    case 'get': return [...base, '-t', 'get'];
-    case 'mset': return [...base, 'mset', ...Array.from({ length: MULTI_KEYS }, () => ['key:__rand_int__', VALUE]).flat()];
-    case 'mget': return [...base, 'mget', ...Array.from({ length: MULTI_KEYS }, () => 'key:__rand_int__')];
+    case 'set':
+      return [...base, '-t', 'set'];
+    case 'get':
+      return [...base, '-t', 'get'];
+    case 'mset':
+      return [...base, 'mset', ...Array.from({ length: MULTI_KEYS }, () => ['key:__rand_int__', VALUE]).flat()];
+    case 'mget':
+      return [...base, 'mget', ...Array.from({ length: MULTI_KEYS }, () => 'key:__rand_int__')];
   }
 }
 
@@ -278,18 +340,38 @@ async function runBenchmark(o: Opts, pinned: boolean, port: number, test: TestNa
   currentBench = proc;
   let stdout = '';
   let stderr = '';
-  proc.child.stdout!.on('data', (d: Buffer) => { stdout += d.toString(); });
-  proc.child.stderr!.on('data', (d: Buffer) => { stderr = (stderr + d.toString()).slice(-20000); });
+  proc.child.stdout!.on('data', (d: Buffer) => {
+    stdout += d.toString();
+  });
+  proc.child.stderr!.on('data', (d: Buffer) => {
+    stderr = (stderr + d.toString()).slice(-20000);
+  });
   let timedOut = false;
-  const timer = setTimeout(() => { timedOut = true; void proc.kill9(); }, o.timeout * 1000);
+  const timer = setTimeout(() => {
+    timedOut = true;
+    void proc.kill9();
+  }, o.timeout * 1000);
   const code = await proc.exited;
   clearTimeout(timer);
   currentBench = undefined;
-  if (interrupted) await new Promise<never>(() => { /* exiting: never report this run */ });
+  if (interrupted)
+    await new Promise<never>(() => {
+      /* exiting: never report this run */
+    });
   const seconds = (Date.now() - started) / 1000;
   // redis-benchmark 7 prints progress with \r on stderr; keep only distinct real lines.
-  const errLines = [...new Set(stderr.split(/[\r\n]+/).map((l) => l.trim()).filter((l) => l && !l.includes('rps=')))];
-  const outLines = stdout.split(/\r?\n/).map((l) => l.trim()).filter(Boolean);
+  const errLines = [
+    ...new Set(
+      stderr
+        .split(/[\r\n]+/)
+        .map((l) => l.trim())
+        .filter((l) => l && !l.includes('rps=')),
+    ),
+  ];
+  const outLines = stdout
+    .split(/\r?\n/)
+    .map((l) => l.trim())
+    .filter(Boolean);
   const dataLine = outLines.find((l) => l.startsWith('"') && l !== CSV_HEADER);
   const otherOut = outLines.filter((l) => !l.startsWith('"'));
   const fail = (error: string): RunResult => ({ ok: false, rps: 0, p50: 0, p99: 0, seconds, error, stderr: [...otherOut, ...errLines] });
@@ -317,7 +399,18 @@ const fmtMs = (n: number): string => (Number.isFinite(n) ? n.toFixed(3) : '-');
 const fmtRatio = (n: number): string => (Number.isFinite(n) ? n.toFixed(2) : '-');
 const fmtMiB = (b: number | undefined): string => (b ? `${(b / 1024 / 1024).toFixed(1)} MiB` : '-');
 
-interface Row { test: string; pipeline: number; target: TargetName; ops: number; p50: number; p99: number; vsNut: number; vsRedis: number; ok: number; total: number }
+interface Row {
+  test: string;
+  pipeline: number;
+  target: TargetName;
+  ops: number;
+  p50: number;
+  p99: number;
+  vsNut: number;
+  vsRedis: number;
+  ok: number;
+  total: number;
+}
 
 function renderText(headers: string[], rows: string[][], rightAlign: boolean[]): string {
   const w = headers.map((h, i) => Math.max(h.length, ...rows.map((r) => r[i]!.length)));
@@ -336,7 +429,12 @@ function renderMarkdown(headers: string[], rows: string[][], rightAlign: boolean
 // ---------------------------------------------------------------------------------------------
 // Main
 
-interface Target { name: TargetName; port: number; pid?: number; note: string }
+interface Target {
+  name: TargetName;
+  port: number;
+  pid?: number;
+  note: string;
+}
 
 async function main(): Promise<void> {
   const o = parseOpts(process.argv.slice(2));
@@ -344,7 +442,13 @@ async function main(): Promise<void> {
   let cleaning: Promise<void> | undefined;
   const cleanup = (): Promise<void> => {
     cleaning ??= (async () => {
-      for (const c of cleanups.reverse()) { try { await c(); } catch { /* best effort */ } }
+      for (const c of cleanups.reverse()) {
+        try {
+          await c();
+        } catch {
+          /* best effort */
+        }
+      }
     })();
     return cleaning;
   };
@@ -360,10 +464,15 @@ async function main(): Promise<void> {
   const ncpu = os.availableParallelism?.() ?? os.cpus().length;
   let pinned = o.pin;
   let pinning = 'client (redis-benchmark) on CPU 0; redis-servers, nutcracker and shardis on CPU 1';
-  if (o.pin && !have('taskset', ['-V'])) { pinned = false; pinning = 'none: taskset not found, running unpinned'; }
-  else if (o.pin && ncpu < 2) { pinned = false; pinning = `none: only ${ncpu} CPU, running unpinned`; }
-  else if (!o.pin) pinning = 'none (--no-pin)';
-  if (o.targets.includes('nutcracker') && !have('nutcracker', ['-V'])) throw new Error('nutcracker not found (Debian package "nutcracker")');
+  if (o.pin && !have('taskset', ['-V'])) {
+    pinned = false;
+    pinning = 'none: taskset not found, running unpinned';
+  } else if (o.pin && ncpu < 2) {
+    pinned = false;
+    pinning = `none: only ${ncpu} CPU, running unpinned`;
+  } else if (!o.pin) pinning = 'none (--no-pin)';
+  if (o.targets.includes('nutcracker') && !have('nutcracker', ['-V']))
+    throw new Error('nutcracker not found (Debian package "nutcracker")');
   if (!have('redis-benchmark', ['--version'])) throw new Error('redis-benchmark not found (Debian package "redis-tools")');
   console.log(`pinning: ${pinning}`);
   // The orchestrator (this script) mostly sleeps; keep it on the client core.
@@ -382,10 +491,12 @@ async function main(): Promise<void> {
     }
     console.log(`redis-servers: ${servers.map((s) => s.addr).join(', ')}`);
     const targets: Target[] = [];
-    if (o.targets.includes('redis')) targets.push({ name: 'redis', port: servers[0]!.port, note: `direct to group 1 master ${servers[0]!.addr} only` });
+    if (o.targets.includes('redis'))
+      targets.push({ name: 'redis', port: servers[0]!.port, note: `direct to group 1 master ${servers[0]!.addr} only` });
 
     // 2. Twemproxy. (--twemproxy: Shardis gets the same file with its own listen port.)
-    const nutcrackerYml = (port: number): string => [
+    const nutcrackerYml = (port: number): string =>
+      [
         'shardis_bench:',
         `  listen: ${HOST}:${port}`,
         '  hash: fnv1a_64',
@@ -403,15 +514,29 @@ async function main(): Promise<void> {
       const statsPort = await freePort(HOST);
       const conf = join(tmp, 'nutcracker.yml');
       writeFileSync(conf, nutcrackerYml(port));
-      const proc = spawnTracked('nutcracker', ['-c', conf, '-o', join(tmp, 'nutcracker.log'), '-s', String(statsPort), '-a', HOST, '-p', join(tmp, 'nutcracker.pid')], { stdio: ['ignore', 'ignore', 'inherit'] });
+      const proc = spawnTracked(
+        'nutcracker',
+        ['-c', conf, '-o', join(tmp, 'nutcracker.log'), '-s', String(statsPort), '-a', HOST, '-p', join(tmp, 'nutcracker.pid')],
+        { stdio: ['ignore', 'ignore', 'inherit'] },
+      );
       cleanups.push(() => proc.stop());
-      await waitFor(`nutcracker on ${HOST}:${port}`, async () => {
-        if (proc.child.exitCode !== null) throw new Error(`nutcracker exited (see ${tmp}/nutcracker.log)`);
-        // nutcracker does not take inline commands: send PING as a RESP array.
-        return (await exchange(port, resp(['PING']), 7, 1000)).includes('PONG');
-      }, 10000, 50);
+      await waitFor(
+        `nutcracker on ${HOST}:${port}`,
+        async () => {
+          if (proc.child.exitCode !== null) throw new Error(`nutcracker exited (see ${tmp}/nutcracker.log)`);
+          // nutcracker does not take inline commands: send PING as a RESP array.
+          return (await exchange(port, resp(['PING']), 7, 1000)).includes('PONG');
+        },
+        10000,
+        50,
+      );
       if (pinned) pinTree(proc.pid, 1);
-      targets.push({ name: 'nutcracker', port, pid: proc.pid, note: `nutcracker ${nutcrackerVersion()}, fnv1a_64 + ketama, server_connections: 1` });
+      targets.push({
+        name: 'nutcracker',
+        port,
+        pid: proc.pid,
+        note: `nutcracker ${nutcrackerVersion()}, fnv1a_64 + ketama, server_connections: 1`,
+      });
       console.log(`nutcracker: ${HOST}:${port} (pid ${proc.pid})`);
     }
 
@@ -425,7 +550,12 @@ async function main(): Promise<void> {
         cleanups.push(() => p.proc.stop());
         await p.waitLine(/shardis nutcracker ready/);
         if (pinned) pinTree(p.proc.pid, 1);
-        targets.push({ name: 'shardis', port, pid: p.proc.pid, note: `shardis ${VERSION} in Twemproxy mode (shardis nutcracker), the same nutcracker.yml as nutcracker, one process` });
+        targets.push({
+          name: 'shardis',
+          port,
+          pid: p.proc.pid,
+          note: `shardis ${VERSION} in Twemproxy mode (shardis nutcracker), the same nutcracker.yml as nutcracker, one process`,
+        });
         console.log(`shardis (twemproxy mode): ${HOST}:${port} (pid ${p.proc.pid})`);
       } catch (e) {
         const msg = `shardis did not start, left out: ${(e as Error).message}`;
@@ -437,12 +567,18 @@ async function main(): Promise<void> {
       writeFileSync(slotsFile, JSON.stringify(evenSlots(servers.map((s, i) => ({ id: i + 1, addr: s.addr })))));
       const port = await freePort(HOST);
       try {
-        const p = await startProxyProcess([
-          '--fillslots', slotsFile, '--proxy-addr', `${HOST}:${port}`, '--admin-addr', `${HOST}:0`, '--workers', String(o.workers),
-        ], join(tmp, 'shardis.log'));
+        const p = await startProxyProcess(
+          ['--fillslots', slotsFile, '--proxy-addr', `${HOST}:${port}`, '--admin-addr', `${HOST}:0`, '--workers', String(o.workers)],
+          join(tmp, 'shardis.log'),
+        );
         cleanups.push(() => p.proc.stop());
         if (pinned) pinTree(p.proc.pid, 1);
-        targets.push({ name: 'shardis', port: p.port, pid: p.proc.pid, note: `shardis ${VERSION}, workers=${o.workers}, 2 groups x 512 slots` });
+        targets.push({
+          name: 'shardis',
+          port: p.port,
+          pid: p.proc.pid,
+          note: `shardis ${VERSION}, workers=${o.workers}, 2 groups x 512 slots`,
+        });
         console.log(`shardis: ${HOST}:${p.port} (pid ${p.proc.pid}, workers=${o.workers}, admin ${HOST}:${p.adminPort})`);
       } catch (e) {
         const msg = `shardis did not start, left out: ${(e as Error).message}`;
@@ -457,7 +593,11 @@ async function main(): Promise<void> {
     console.log(`populated ${o.keyspace} keys (key:000000000000 ..) on both servers`);
     for (const t of targets) {
       const problems = await sanityCheck(t.port, o.keyspace);
-      for (const p of problems) { const msg = `sanity check through ${t.name}: ${p}`; console.error(msg); notes.push(msg); }
+      for (const p of problems) {
+        const msg = `sanity check through ${t.name}: ${p}`;
+        console.error(msg);
+        notes.push(msg);
+      }
     }
 
     const proxyPids = new Map<string, number>(targets.filter((t) => t.pid !== undefined).map((t) => [t.name, t.pid!]));
@@ -467,10 +607,15 @@ async function main(): Promise<void> {
 
     // Warm-up (unrecorded): JIT, connection setup, CONFIG probing.
     if (o.warmup) {
-      for (const test of o.tests) for (const t of targets) {
-        const r = await runBenchmark(o, pinned, t.port, test, 16, Math.min(20000, requestsFor(o, test, 1)));
-        if (!r.ok) { const msg = `warm-up ${test} through ${t.name} failed: ${r.error}`; console.error(msg); notes.push(msg); }
-      }
+      for (const test of o.tests)
+        for (const t of targets) {
+          const r = await runBenchmark(o, pinned, t.port, test, 16, Math.min(20000, requestsFor(o, test, 1)));
+          if (!r.ok) {
+            const msg = `warm-up ${test} through ${t.name} failed: ${r.error}`;
+            console.error(msg);
+            notes.push(msg);
+          }
+        }
     }
 
     // The measured runs: rounds outermost, then test x pipeline, targets interleaved A B C.
@@ -482,52 +627,77 @@ async function main(): Promise<void> {
     const t0 = Date.now();
     const loadBefore = os.loadavg()[0]!;
     for (let round = 1; round <= o.rounds; round++) {
-      for (const test of o.tests) for (const pipeline of o.pipelines) {
-        const n = requestsFor(o, test, pipeline);
-        for (const t of targets) {
-          const r = await runBenchmark(o, pinned, t.port, test, pipeline, n);
-          done++;
-          const k = key(test, pipeline, t.name);
-          (results.get(k) ?? results.set(k, []).get(k)!).push(r);
-          for (const l of r.stderr) (stderrSeen.get(t.name) ?? stderrSeen.set(t.name, new Set()).get(t.name)!).add(l);
-          const status = r.ok ? `${fmtOps(r.rps).padStart(10)} ops/s  p50 ${fmtMs(r.p50)}  p99 ${fmtMs(r.p99)} ms  (${r.seconds.toFixed(1)} s)` : `FAILED: ${r.error}`;
-          console.log(`[${String(done).padStart(3)}/${totalRuns}] round ${round} ${test.toUpperCase().padEnd(4)} P${String(pipeline).padEnd(2)} n=${n} ${t.name.padEnd(10)} ${status}`);
-          if (!r.ok) notes.push(`round ${round} ${test} P${pipeline} through ${t.name}: ${r.error}`);
+      for (const test of o.tests)
+        for (const pipeline of o.pipelines) {
+          const n = requestsFor(o, test, pipeline);
+          for (const t of targets) {
+            const r = await runBenchmark(o, pinned, t.port, test, pipeline, n);
+            done++;
+            const k = key(test, pipeline, t.name);
+            (results.get(k) ?? results.set(k, []).get(k)!).push(r);
+            for (const l of r.stderr) (stderrSeen.get(t.name) ?? stderrSeen.set(t.name, new Set()).get(t.name)!).add(l);
+            const status = r.ok
+              ? `${fmtOps(r.rps).padStart(10)} ops/s  p50 ${fmtMs(r.p50)}  p99 ${fmtMs(r.p99)} ms  (${r.seconds.toFixed(1)} s)`
+              : `FAILED: ${r.error}`;
+            console.log(
+              `[${String(done).padStart(3)}/${totalRuns}] round ${round} ${test.toUpperCase().padEnd(4)} P${String(pipeline).padEnd(2)} n=${n} ${t.name.padEnd(10)} ${status}`,
+            );
+            if (!r.ok) notes.push(`round ${round} ${test} P${pipeline} through ${t.name}: ${r.error}`);
+          }
         }
-      }
     }
     sampler.stop();
     const elapsed = (Date.now() - t0) / 1000;
     const loadAfter = os.loadavg()[0]!;
-    for (const t of targets) if (t.pid !== undefined && !existsSync(`/proc/${t.pid}`)) notes.push(`${t.name} (pid ${t.pid}) was no longer running at the end`);
+    for (const t of targets)
+      if (t.pid !== undefined && !existsSync(`/proc/${t.pid}`)) notes.push(`${t.name} (pid ${t.pid}) was no longer running at the end`);
     for (const [name, lines] of stderrSeen) {
       for (const l of lines) {
-        const benign = l.includes('Could not fetch server CONFIG') ? ' (benign: redis-benchmark probes CONFIG GET at start; proxies do not serve CONFIG)' : '';
+        const benign = l.includes('Could not fetch server CONFIG')
+          ? ' (benign: redis-benchmark probes CONFIG GET at start; proxies do not serve CONFIG)'
+          : '';
         notes.push(`redis-benchmark output through ${name}: ${l}${benign}`);
       }
     }
 
     // 4. The table.
     const rows: Row[] = [];
-    for (const test of o.tests) for (const pipeline of o.pipelines) {
-      const med = new Map<TargetName, number>();
-      for (const t of targets) med.set(t.name, median((results.get(key(test, pipeline, t.name)) ?? []).filter((r) => r.ok).map((r) => r.rps)));
-      for (const t of targets) {
-        const rs = results.get(key(test, pipeline, t.name)) ?? [];
-        const ok = rs.filter((r) => r.ok);
-        const ops = med.get(t.name)!;
-        rows.push({
-          test: test === 'mset' || test === 'mget' ? `${test.toUpperCase()} (${MULTI_KEYS} keys)` : test.toUpperCase(),
-          pipeline, target: t.name, ops,
-          p50: median(ok.map((r) => r.p50)), p99: median(ok.map((r) => r.p99)),
-          vsNut: ops / (med.get('nutcracker') ?? NaN), vsRedis: ops / (med.get('redis') ?? NaN),
-          ok: ok.length, total: rs.length,
-        });
+    for (const test of o.tests)
+      for (const pipeline of o.pipelines) {
+        const med = new Map<TargetName, number>();
+        for (const t of targets)
+          med.set(t.name, median((results.get(key(test, pipeline, t.name)) ?? []).filter((r) => r.ok).map((r) => r.rps)));
+        for (const t of targets) {
+          const rs = results.get(key(test, pipeline, t.name)) ?? [];
+          const ok = rs.filter((r) => r.ok);
+          const ops = med.get(t.name)!;
+          rows.push({
+            test: test === 'mset' || test === 'mget' ? `${test.toUpperCase()} (${MULTI_KEYS} keys)` : test.toUpperCase(),
+            pipeline,
+            target: t.name,
+            ops,
+            p50: median(ok.map((r) => r.p50)),
+            p99: median(ok.map((r) => r.p99)),
+            vsNut: ops / (med.get('nutcracker') ?? NaN),
+            vsRedis: ops / (med.get('redis') ?? NaN),
+            ok: ok.length,
+            total: rs.length,
+          });
+        }
       }
-    }
     const headers = ['test', 'P', 'target', 'ops/s (median)', 'p50 ms', 'p99 ms', 'vs nutcracker', 'vs redis', 'runs ok'];
     const right = [false, true, false, true, true, true, true, true, true];
-    const cells = rows.map((r) => [r.test, String(r.pipeline), r.target, fmtOps(r.ops), fmtMs(r.p50), fmtMs(r.p99), fmtRatio(r.vsNut), fmtRatio(r.vsRedis), `${r.ok}/${r.total}`]);
+    const cells = rows.map((r) => [
+      r.test,
+      String(r.pipeline),
+      r.target,
+      fmtOps(r.ops),
+      fmtMs(r.p50),
+      fmtMs(r.p99),
+      fmtRatio(r.vsNut),
+      fmtRatio(r.vsRedis),
+      `${r.ok}/${r.total}`,
+    ]);
     const rssHeaders = ['proxy', 'RSS idle', 'RSS max during runs'];
     const rssCells = [...proxyPids.keys()].map((n) => [n, fmtMiB(sampler.idle.get(n)), fmtMiB(sampler.max.get(n))]);
 
@@ -541,7 +711,7 @@ async function main(): Promise<void> {
       `- node ${process.version}; redis-server ${redisVersion}; ${tryOutput('redis-benchmark', ['--version'])}; nutcracker ${nutcrackerVersion()}; shardis ${VERSION} @ ${gitRev}${gitDirty}`,
       `- pinning: ${pinning}`,
       `- 1-minute load average before / after the measured runs: ${loadBefore.toFixed(2)} / ${loadAfter.toFixed(2)} (other work on the machine skews results)`,
-      `- ${o.rounds} round(s), interleaved per test (${targets.map((t) => t.name).join(", ")} in turn); ${o.clients} clients; keyspace -r ${o.keyspace}, 3-byte values; MSET/MGET carry ${MULTI_KEYS} random keys each`,
+      `- ${o.rounds} round(s), interleaved per test (${targets.map((t) => t.name).join(', ')} in turn); ${o.clients} clients; keyspace -r ${o.keyspace}, 3-byte values; MSET/MGET carry ${MULTI_KEYS} random keys each`,
       `- requests per run: SET/GET ${requestsFor(o, 'set', 1)} at P1, ${requestsFor(o, 'set', 16)} at P>1; MSET/MGET ${requestsFor(o, 'mset', 1)} at P1, ${requestsFor(o, 'mset', 16)} at P>1; wall time of the measured runs ${elapsed.toFixed(0)} s`,
       ...targets.map((t) => `- ${t.name}: ${t.note}`),
     ];
@@ -587,7 +757,10 @@ async function main(): Promise<void> {
   }
 }
 
-main().then(() => process.exit(0), (e: unknown) => {
-  console.error(`proxy-bench: ${e instanceof Error ? e.message : String(e)}`);
-  process.exit(1);
-});
+main().then(
+  () => process.exit(0),
+  (e: unknown) => {
+    console.error(`proxy-bench: ${e instanceof Error ? e.message : String(e)}`);
+    process.exit(1);
+  },
+);

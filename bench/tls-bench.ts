@@ -29,7 +29,13 @@ const PIPELINES = [1, 16];
 type Mode = 'off' | 'client' | 'both';
 const MODES: Mode[] = ['off', 'client', 'both'];
 
-interface Row { mode: Mode; test: string; pipeline: number; rps: number[]; p99: number[] }
+interface Row {
+  mode: Mode;
+  test: string;
+  pipeline: number;
+  rps: number[];
+  p99: number[];
+}
 
 function median(v: number[]): number {
   const s = [...v].sort((a, b) => a - b);
@@ -38,8 +44,24 @@ function median(v: number[]): number {
 }
 
 function bench(port: number, tlsArgs: string[], test: string, pipeline: number): { rps: number; p99: number } {
-  const args = [...tlsArgs, '-h', '127.0.0.1', '-p', String(port), '-n', String(pipeline > 1 ? N * 4 : N), '-c', String(CLIENTS),
-    '-P', String(pipeline), '-t', test, '-r', '100000', '--csv'];
+  const args = [
+    ...tlsArgs,
+    '-h',
+    '127.0.0.1',
+    '-p',
+    String(port),
+    '-n',
+    String(pipeline > 1 ? N * 4 : N),
+    '-c',
+    String(CLIENTS),
+    '-P',
+    String(pipeline),
+    '-t',
+    test,
+    '-r',
+    '100000',
+    '--csv',
+  ];
   const r = spawnSync('redis-benchmark', args, { encoding: 'utf8', timeout: 300000 });
   const line = r.stdout.split('\n').find((l) => l.startsWith(`"${test.toUpperCase()}"`));
   if (!line) throw new Error(`redis-benchmark ${args.join(' ')} printed no result: ${r.stderr.slice(-300)}`);
@@ -66,9 +88,24 @@ async function main(): Promise<void> {
     writeFileSync(tlsSlots, JSON.stringify(evenSlots(servers.map((s, i) => ({ id: i + 1, addr: `127.0.0.1:${s.tlsPort!}` })))));
     const start = async (slots: string, backendTls: boolean, name: string): Promise<{ proc: Spawned; port: number; tlsPort: number }> => {
       const tlsPort = await freePort('127.0.0.1');
-      const p = await startProxyProcess(['--fillslots', slots, '--proxy-addr', '127.0.0.1:0', '--admin-addr', '127.0.0.1:0',
-        '--proxy-tls-addr', `127.0.0.1:${tlsPort}`, '--tls-cert-file', pki.serverCert, '--tls-key-file', pki.serverKey,
-        ...(backendTls ? ['--backend-tls', 'true', '--backend-tls-ca-cert-file', pki.caCert] : [])], join(tmp, `${name}.log`));
+      const p = await startProxyProcess(
+        [
+          '--fillslots',
+          slots,
+          '--proxy-addr',
+          '127.0.0.1:0',
+          '--admin-addr',
+          '127.0.0.1:0',
+          '--proxy-tls-addr',
+          `127.0.0.1:${tlsPort}`,
+          '--tls-cert-file',
+          pki.serverCert,
+          '--tls-key-file',
+          pki.serverKey,
+          ...(backendTls ? ['--backend-tls', 'true', '--backend-tls-ca-cert-file', pki.caCert] : []),
+        ],
+        join(tmp, `${name}.log`),
+      );
       stops.push(() => p.proc.stop());
       return { ...p, tlsPort };
     };
@@ -83,28 +120,45 @@ async function main(): Promise<void> {
     const rows = new Map<string, Row>();
     for (const m of MODES) bench(target[m].port, target[m].tls, 'set', 1); // warm-up
     for (let round = 0; round < ROUNDS; round++) {
-      for (const test of TESTS) for (const pipeline of PIPELINES) for (const mode of MODES) {
-        const r = bench(target[mode].port, target[mode].tls, test, pipeline);
-        const key = `${mode}/${test}/${pipeline}`;
-        const row = rows.get(key) ?? { mode, test, pipeline, rps: [], p99: [] };
-        row.rps.push(r.rps);
-        row.p99.push(r.p99);
-        rows.set(key, row);
-      }
+      for (const test of TESTS)
+        for (const pipeline of PIPELINES)
+          for (const mode of MODES) {
+            const r = bench(target[mode].port, target[mode].tls, test, pipeline);
+            const key = `${mode}/${test}/${pipeline}`;
+            const row = rows.get(key) ?? { mode, test, pipeline, rps: [], p99: [] };
+            row.rps.push(r.rps);
+            row.p99.push(r.p99);
+            rows.set(key, row);
+          }
     }
-    const lines = ['| test | pipeline | TLS | ops/s (median) | ratio to off | p99 ms | p99 ratio to off |', '|---|---|---|---|---|---|---|'];
-    for (const test of TESTS) for (const pipeline of PIPELINES) {
-      const off = rows.get(`off/${test}/${pipeline}`) as Row;
-      for (const mode of MODES) {
-        const r = rows.get(`${mode}/${test}/${pipeline}`) as Row;
-        lines.push(`| ${test.toUpperCase()} | ${pipeline} | ${mode} | ${median(r.rps).toFixed(0)} | ${(median(r.rps) / median(off.rps)).toFixed(2)} | ${median(r.p99).toFixed(2)} | ${(median(r.p99) / median(off.p99)).toFixed(2)} |`);
+    const lines = [
+      '| test | pipeline | TLS | ops/s (median) | ratio to off | p99 ms | p99 ratio to off |',
+      '|---|---|---|---|---|---|---|',
+    ];
+    for (const test of TESTS)
+      for (const pipeline of PIPELINES) {
+        const off = rows.get(`off/${test}/${pipeline}`) as Row;
+        for (const mode of MODES) {
+          const r = rows.get(`${mode}/${test}/${pipeline}`) as Row;
+          lines.push(
+            `| ${test.toUpperCase()} | ${pipeline} | ${mode} | ${median(r.rps).toFixed(0)} | ${(median(r.rps) / median(off.rps)).toFixed(2)} | ${median(r.p99).toFixed(2)} | ${(median(r.p99) / median(off.p99)).toFixed(2)} |`,
+          );
+        }
       }
-    }
-    const load = os.loadavg().map((x) => x.toFixed(2)).join(' ');
-    const text = [`# TLS cost through one Shardis proxy (${new Date().toISOString().slice(0, 10)})`, '',
+    const load = os
+      .loadavg()
+      .map((x) => x.toFixed(2))
+      .join(' ');
+    const text = [
+      `# TLS cost through one Shardis proxy (${new Date().toISOString().slice(0, 10)})`,
+      '',
       `redis-benchmark, ${CLIENTS} clients, ${N} requests (x4 at pipeline 16), ${ROUNDS} interleaved rounds, medians; 2 redis-servers (even slots).`,
       '"client": TLS from redis-benchmark to the proxy only; "both": also from the proxy to the redis-servers\' tls-port. EC P-256 certificates, TLS 1.3.',
-      `Machine: ${os.cpus().length} CPUs, load average at the end ${load}.`, '', ...lines, ''].join('\n');
+      `Machine: ${os.cpus().length} CPUs, load average at the end ${load}.`,
+      '',
+      ...lines,
+      '',
+    ].join('\n');
     console.log(text);
     if (!quick) {
       mkdirSync(join(ROOT, 'bench/reports'), { recursive: true });

@@ -11,8 +11,15 @@ const out = join(root, 'dist', 'ui');
 mkdirSync(out, { recursive: true });
 await build({
   entryPoints: [join(root, 'src', 'ui', 'main.tsx')],
-  bundle: true, minify: true, format: 'esm', target: 'es2020', outfile: join(out, 'app.js'),
-  jsx: 'automatic', jsxImportSource: 'preact', legalComments: 'none', logLevel: 'warning',
+  bundle: true,
+  minify: true,
+  format: 'esm',
+  target: 'es2020',
+  outfile: join(out, 'app.js'),
+  jsx: 'automatic',
+  jsxImportSource: 'preact',
+  legalComments: 'none',
+  logLevel: 'warning',
   tsconfig: join(root, 'tsconfig.ui.json'),
 });
 for (const f of ['index.html', 'app.css']) copyFileSync(join(root, 'src', 'ui', f), join(out, f));

@@ -16,7 +16,10 @@ import { fileURLToPath } from 'node:url';
 
 const here = dirname(fileURLToPath(import.meta.url));
 const argv = process.argv.slice(2);
-const opt = (name, dflt) => { const i = argv.indexOf(name); return i >= 0 ? argv[i + 1] : dflt; };
+const opt = (name, dflt) => {
+  const i = argv.indexOf(name);
+  return i >= 0 ? argv[i + 1] : dflt;
+};
 const BIN = opt('--bin', 'redis-server');
 const OUT = opt('--out', join(here, '..', 'src', 'commands', 'redis-7.0-commands.json'));
 
@@ -29,7 +32,10 @@ function freePort() {
   return new Promise((resolve, reject) => {
     const s = net.createServer();
     s.on('error', reject);
-    s.listen(0, '127.0.0.1', () => { const p = s.address().port; s.close(() => resolve(p)); });
+    s.listen(0, '127.0.0.1', () => {
+      const p = s.address().port;
+      s.close(() => resolve(p));
+    });
   });
 }
 
@@ -56,18 +62,25 @@ function connect(port) {
       }
     });
     sock.on('error', reject);
-    sock.on('connect', () => resolve({
-      call: (...args) => new Promise((res) => { waiters.push(res); sock.write(encodeCmd(args)); }),
-      close: () => sock.destroy(),
-    }));
+    sock.on('connect', () =>
+      resolve({
+        call: (...args) =>
+          new Promise((res) => {
+            waiters.push(res);
+            sock.write(encodeCmd(args));
+          }),
+        close: () => sock.destroy(),
+      }),
+    );
   });
 }
 
 async function startRedis() {
   const port = await freePort();
   const dir = mkdtempSync(join(tmpdir(), 'shardis-gen-commands-'));
-  const child = spawn(BIN, ['--port', String(port), '--bind', '127.0.0.1', '--save', '', '--appendonly', 'no', '--dir', dir],
-    { stdio: ['ignore', 'ignore', 'inherit'] });
+  const child = spawn(BIN, ['--port', String(port), '--bind', '127.0.0.1', '--save', '', '--appendonly', 'no', '--dir', dir], {
+    stdio: ['ignore', 'ignore', 'inherit'],
+  });
   const deadline = Date.now() + 10000;
   for (;;) {
     try {
@@ -75,25 +88,43 @@ async function startRedis() {
       const r = await c.call('PING');
       c.close();
       if (r.value.v === 'PONG') break;
-    } catch { /* not up yet */ }
+    } catch {
+      /* not up yet */
+    }
     if (Date.now() > deadline || child.exitCode !== null) throw new Error('redis-server did not start');
     await new Promise((r) => setTimeout(r, 50));
   }
-  return { port, stop: () => { child.kill('SIGKILL'); rmSync(dir, { recursive: true, force: true }); } };
+  return {
+    port,
+    stop: () => {
+      child.kill('SIGKILL');
+      rmSync(dir, { recursive: true, force: true });
+    },
+  };
 }
 
 // ---------------------------------------------------------------------------------------------
 // Wire value -> compact JSON (and back, for the self-check)
 
-const str = (x) => { if (x.t !== 'bulk' && x.t !== 'simple') throw new Error(`expected string, got ${x.t}`); return x.v; };
+const str = (x) => {
+  if (x.t !== 'bulk' && x.t !== 'simple') throw new Error(`expected string, got ${x.t}`);
+  return x.v;
+};
 const strs = (x) => x.v.map(str);
 /** A map of bulk keys to scalar/nested values -> plain object (order kept). */
 function plain(x) {
   switch (x.t) {
-    case 'bulk': case 'simple': case 'int': return x.v;
-    case 'map': return Object.fromEntries(x.v.map(([k, v]) => [str(k), docValue(str(k), v)]));
-    case 'array': case 'set': return x.v.map(plain);
-    default: throw new Error(`unexpected ${x.t}`);
+    case 'bulk':
+    case 'simple':
+    case 'int':
+      return x.v;
+    case 'map':
+      return Object.fromEntries(x.v.map(([k, v]) => [str(k), docValue(str(k), v)]));
+    case 'array':
+    case 'set':
+      return x.v.map(plain);
+    default:
+      throw new Error(`unexpected ${x.t}`);
   }
 }
 function docValue(key, v) {
@@ -108,8 +139,13 @@ function infoToJson(x) {
   return {
     name: str(name),
     entry: {
-      arity: arity.v, flags: strs(flags), first: first.v, last: last.v, step: step.v,
-      acl: strs(acl), tips: strs(tips),
+      arity: arity.v,
+      flags: strs(flags),
+      first: first.v,
+      last: last.v,
+      step: step.v,
+      acl: strs(acl),
+      tips: strs(tips),
       key_specs: keySpecs.v.map(plain),
     },
     subs: subs.v,
@@ -133,14 +169,24 @@ function encPlain(key, v) {
 }
 function encInfo(name, table) {
   const e = table[name];
-  return '*10\r\n' + enc.bulk(name) + enc.int(e.arity)
-    + `~${e.flags.length}\r\n` + e.flags.map(enc.simple).join('')
-    + enc.int(e.first) + enc.int(e.last) + enc.int(e.step)
-    + `~${e.acl.length}\r\n` + e.acl.map(enc.simple).join('')
-    + `~${e.tips.length}\r\n` + e.tips.map(enc.bulk).join('')
-    + `~${e.key_specs.length}\r\n` + e.key_specs.map((k) => encPlain('', k)).join('')
+  return (
+    '*10\r\n' +
+    enc.bulk(name) +
+    enc.int(e.arity) +
+    `~${e.flags.length}\r\n` +
+    e.flags.map(enc.simple).join('') +
+    enc.int(e.first) +
+    enc.int(e.last) +
+    enc.int(e.step) +
+    `~${e.acl.length}\r\n` +
+    e.acl.map(enc.simple).join('') +
+    `~${e.tips.length}\r\n` +
+    e.tips.map(enc.bulk).join('') +
+    `~${e.key_specs.length}\r\n` +
+    e.key_specs.map((k) => encPlain('', k)).join('') +
     // Redis 7.0 quirk: no subcommands is an empty *set*, otherwise an array.
-    + (e.subcommands ? `*${e.subcommands.length}\r\n` + e.subcommands.map((s) => encInfo(s, table)).join('') : '~0\r\n');
+    (e.subcommands ? `*${e.subcommands.length}\r\n` + e.subcommands.map((s) => encInfo(s, table)).join('') : '~0\r\n')
+  );
 }
 function encDocs(name, table, docsOrder) {
   const d = table[name].docs;
@@ -190,7 +236,8 @@ async function main() {
       table[name].docs = obj;
     };
 
-    const rawInfo = {}; const rawDocs = {};
+    const rawInfo = {};
+    const rawDocs = {};
     for (const name of topLevel) {
       const info = await c.call('COMMAND', 'INFO', name);
       addInfo(info.value.v[0]);
@@ -235,4 +282,7 @@ async function main() {
   }
 }
 
-main().catch((e) => { console.error(e); process.exit(1); });
+main().catch((e) => {
+  console.error(e);
+  process.exit(1);
+});

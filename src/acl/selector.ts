@@ -11,7 +11,10 @@ export const READ = 1;
 export const WRITE = 2;
 const ALL = READ | WRITE;
 
-export interface KeyPattern { pattern: string; perm: number }
+export interface KeyPattern {
+  pattern: string;
+  perm: number;
+}
 
 /** Why a rule was refused; the texts are Redis's (ACLSetUserStringError). */
 export type RuleError = 'syntax' | 'unknown' | 'allkeys' | 'allchannels' | 'firstarg-subcommand';
@@ -19,8 +22,10 @@ export type RuleError = 'syntax' | 'unknown' | 'allkeys' | 'allchannels' | 'firs
 export const RULE_ERROR_TEXT: Record<RuleError, string> = {
   syntax: 'Syntax error',
   unknown: 'Unknown command or category name in ACL',
-  allkeys: "Adding a pattern after the * pattern (or the 'allkeys' flag) is not valid and does not have any effect. Try 'resetkeys' to start with an empty list of patterns",
-  allchannels: "Adding a pattern after the * pattern (or the 'allchannels' flag) is not valid and does not have any effect. Try 'resetchannels' to start with an empty list of channels",
+  allkeys:
+    "Adding a pattern after the * pattern (or the 'allkeys' flag) is not valid and does not have any effect. Try 'resetkeys' to start with an empty list of patterns",
+  allchannels:
+    "Adding a pattern after the * pattern (or the 'allchannels' flag) is not valid and does not have any effect. Try 'resetchannels' to start with an empty list of channels",
   'firstarg-subcommand': 'Allowing first-arg of a subcommand is not supported',
 };
 

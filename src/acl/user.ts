@@ -38,13 +38,32 @@ export class AclUser {
     if (op === '') return null;
     const lower = op.toLowerCase();
     switch (lower) {
-      case 'on': this.enabled = true; this.disabled = false; return null;
-      case 'off': this.enabled = false; this.disabled = true; return null;
-      case 'nopass': this.nopass = true; this.passwords = []; return null;
-      case 'resetpass': this.nopass = false; this.passwords = []; return null;
-      case 'sanitize-payload': this.sanitizePayload = true; this.skipSanitizePayload = false; return null;
-      case 'skip-sanitize-payload': this.skipSanitizePayload = true; this.sanitizePayload = false; return null;
-      case 'clearselectors': return null;
+      case 'on':
+        this.enabled = true;
+        this.disabled = false;
+        return null;
+      case 'off':
+        this.enabled = false;
+        this.disabled = true;
+        return null;
+      case 'nopass':
+        this.nopass = true;
+        this.passwords = [];
+        return null;
+      case 'resetpass':
+        this.nopass = false;
+        this.passwords = [];
+        return null;
+      case 'sanitize-payload':
+        this.sanitizePayload = true;
+        this.skipSanitizePayload = false;
+        return null;
+      case 'skip-sanitize-payload':
+        this.skipSanitizePayload = true;
+        this.sanitizePayload = false;
+        return null;
+      case 'clearselectors':
+        return null;
       case 'reset':
         this.apply('resetpass');
         this.root.apply('resetkeys');

@@ -16,7 +16,10 @@ export function dashboardCommand(): Command {
     .option('--default-config', 'print a commented config with every option at its default and exit');
   addOptionFlags(cmd, DASHBOARD_OPTIONS);
   cmd.action(async (opts: Record<string, CliValue>) => {
-    if (opts.defaultConfig) { process.stdout.write(renderDefaultToml('shardis dashboard config', DASHBOARD_OPTIONS)); return; }
+    if (opts.defaultConfig) {
+      process.stdout.write(renderDefaultToml('shardis dashboard config', DASHBOARD_OPTIONS));
+      return;
+    }
     const base = opts.config ? loadToml(DASHBOARD_OPTIONS, String(opts.config)) : defaults(DASHBOARD_OPTIONS);
     const config = toDashboardConfig(applyFlags(DASHBOARD_OPTIONS, base, flagOverrides(DASHBOARD_OPTIONS, opts)));
     const log = makeLogger('dashboard', config.logLevel);
@@ -26,7 +29,10 @@ export function dashboardCommand(): Command {
       if (s === 'active') process.stdout.write(`shardis dashboard ready admin_port=${d.adminPort}\n`);
       else if (s === 'standby') process.stdout.write(`shardis dashboard standby admin_port=${d.adminPort}\n`);
     });
-    const onSignal = (sig: string): void => { log.info({ signal: sig }, 'signal received; releasing the product lock'); void d.stop(); };
+    const onSignal = (sig: string): void => {
+      log.info({ signal: sig }, 'signal received; releasing the product lock');
+      void d.stop();
+    };
     process.once('SIGTERM', onSignal);
     process.once('SIGINT', onSignal);
     await d.done;

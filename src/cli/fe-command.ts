@@ -6,8 +6,13 @@ import { makeLogger } from '../util/log.js';
 
 export function feCommand(): Command {
   return new Command('fe')
-    .description('serve the web console for every product of a coordinator (like codis-fe); API calls are forwarded to each product\'s dashboard')
-    .option('--coordinator <spec>', 'coordinator to find products in (/codis3/*/topom): filesystem:DIR, etcd:HOST:PORT, zookeeper:HOST:PORT')
+    .description(
+      "serve the web console for every product of a coordinator (like codis-fe); API calls are forwarded to each product's dashboard",
+    )
+    .option(
+      '--coordinator <spec>',
+      'coordinator to find products in (/codis3/*/topom): filesystem:DIR, etcd:HOST:PORT, zookeeper:HOST:PORT',
+    )
     .option('--dashboard-list <file>', 'JSON file [{"name": product, "dashboard": "host:port"}] instead of a coordinator')
     .option('--listen <addr>', 'address to serve on', '127.0.0.1:9090')
     .option('--log-level <level>', 'debug, info, warn, error', 'info')
@@ -15,7 +20,10 @@ export function feCommand(): Command {
       const log = makeLogger('fe', o.logLevel);
       const fe = await startFeServer({ listen: o.listen, coordinator: o.coordinator, dashboardListFile: o.dashboardList, log });
       process.stdout.write(`shardis fe listening url=${fe.url}\n`);
-      await new Promise<void>((resolve) => { process.once('SIGINT', resolve); process.once('SIGTERM', resolve); });
+      await new Promise<void>((resolve) => {
+        process.once('SIGINT', resolve);
+        process.once('SIGTERM', resolve);
+      });
       await fe.close();
       process.exit(0);
     });

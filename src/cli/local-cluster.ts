@@ -58,7 +58,12 @@ export async function startLocalCluster(o: LocalClusterOptions): Promise<LocalCl
   const sentinels: RedisSentinel[] = [];
   const procs: Spawned[] = [];
   const stop = async (): Promise<void> => {
-    await Promise.all(procs.slice().reverse().map((p) => p.stop()));
+    await Promise.all(
+      procs
+        .slice()
+        .reverse()
+        .map((p) => p.stop()),
+    );
     await Promise.all(sentinels.map((s) => s.stop()));
     await Promise.all(servers.map((s) => s.stop()));
   };
@@ -74,17 +79,27 @@ export async function startLocalCluster(o: LocalClusterOptions): Promise<LocalCl
       servers.push(master);
       const replicas: string[] = [];
       for (let r = 1; r <= o.replicas; r++) {
-        const rep = await startRedisServer({ host: o.host, port: port() || undefined, dir: join(dir, `group-${g}-${r}`), config: [`replicaof ${master.host} ${master.port}`] });
+        const rep = await startRedisServer({
+          host: o.host,
+          port: port() || undefined,
+          dir: join(dir, `group-${g}-${r}`),
+          config: [`replicaof ${master.host} ${master.port}`],
+        });
         servers.push(rep);
         replicas.push(rep.addr);
       }
       groups.push({ id: g, master: master.addr, replicas });
     }
     for (const s of servers) {
-      await waitFor(`replication on ${s.addr}`, async () => {
-        const info = await rawCommand(s.host, s.port, 'INFO replication');
-        return info.includes('role:master') || info.includes('master_link_status:up');
-      }, 15000, 100);
+      await waitFor(
+        `replication on ${s.addr}`,
+        async () => {
+          const info = await rawCommand(s.host, s.port, 'INFO replication');
+          return info.includes('role:master') || info.includes('master_link_status:up');
+        },
+        15000,
+        100,
+      );
     }
 
     for (let i = 0; i < (o.sentinels ?? 0); i++) {
@@ -92,7 +107,10 @@ export async function startLocalCluster(o: LocalClusterOptions): Promise<LocalCl
     }
 
     const coordinator = `filesystem:${join(dir, 'coordinator')}`;
-    const dash = await startDashboardProcess(['--coordinator', coordinator, '--product-name', o.product, '--admin-addr', `${o.host}:${dashboardPort}`, ...(o.dashboardArgs ?? [])], join(dir, 'dashboard.log'));
+    const dash = await startDashboardProcess(
+      ['--coordinator', coordinator, '--product-name', o.product, '--admin-addr', `${o.host}:${dashboardPort}`, ...(o.dashboardArgs ?? [])],
+      join(dir, 'dashboard.log'),
+    );
     procs.push(dash.proc);
     const dashAddr = `${o.host}:${dash.adminPort}`;
     const token = defaultAdminToken(o.product, '');
@@ -105,29 +123,57 @@ export async function startLocalCluster(o: LocalClusterOptions): Promise<LocalCl
     const known = JSON.stringify(existing.json ?? {});
     for (const g of groups) {
       if (!known.includes(`"${g.master}"`)) {
-        await put(`group/create/{token}/${g.id}`).catch(() => { /* already there after a restart */ });
+        await put(`group/create/{token}/${g.id}`).catch(() => {
+          /* already there after a restart */
+        });
         await put(`group/add/{token}/${g.id}/${g.master}`);
         for (const r of g.replicas) await put(`group/add/{token}/${g.id}/${r}`);
       }
     }
-    await put('slots/init-even/{token}').catch((e: Error) => { if (!/already assigned/.test(e.message)) throw e; });
+    await put('slots/init-even/{token}').catch((e: Error) => {
+      if (!/already assigned/.test(e.message)) throw e;
+    });
 
     // Sentinels: the dashboard makes each one monitor every group master as <product>-<gid>.
-    const knownSentinels = ((existing.json as { sentinels?: { model?: { servers?: string[] } } } | undefined)?.sentinels?.model?.servers) ?? [];
+    const knownSentinels =
+      (existing.json as { sentinels?: { model?: { servers?: string[] } } } | undefined)?.sentinels?.model?.servers ?? [];
     for (const s of sentinels) if (!knownSentinels.includes(s.addr)) await put(`sentinels/add/{token}/${s.addr}`);
 
-    const info: ClusterInfo = { product: o.product, dir, coordinator, dashboard: { addr: dashAddr, admin_token: token, pid: dash.proc.pid }, proxies: [], groups, sentinels: sentinels.map((s) => s.addr) };
+    const info: ClusterInfo = {
+      product: o.product,
+      dir,
+      coordinator,
+      dashboard: { addr: dashAddr, admin_token: token, pid: dash.proc.pid },
+      proxies: [],
+      groups,
+      sentinels: sentinels.map((s) => s.addr),
+    };
     for (let i = 0; i < o.proxies; i++) {
-      const p = await startProxyProcess([
-        '--dashboard', dashAddr, '--product-name', o.product,
-        '--proxy-addr', `${o.host}:${proxyPorts[i]}`, '--admin-addr', `${o.host}:${proxyAdminPorts[i]}`, ...(o.proxyArgs ?? []),
-      ], join(dir, `proxy-${i + 1}.log`));
+      const p = await startProxyProcess(
+        [
+          '--dashboard',
+          dashAddr,
+          '--product-name',
+          o.product,
+          '--proxy-addr',
+          `${o.host}:${proxyPorts[i]}`,
+          '--admin-addr',
+          `${o.host}:${proxyAdminPorts[i]}`,
+          ...(o.proxyArgs ?? []),
+        ],
+        join(dir, `proxy-${i + 1}.log`),
+      );
       procs.push(p.proc);
       const admin = `${o.host}:${p.adminPort}`;
-      await waitFor(`proxy ${admin} to receive its slot table`, async () => {
-        const r = await httpJson('GET', admin, '/health', { timeoutMs: 2000 });
-        return (r.json as { online?: boolean }).online === true;
-      }, 20000, 100);
+      await waitFor(
+        `proxy ${admin} to receive its slot table`,
+        async () => {
+          const r = await httpJson('GET', admin, '/health', { timeoutMs: 2000 });
+          return (r.json as { online?: boolean }).online === true;
+        },
+        20000,
+        100,
+      );
       info.proxies.push({ addr: `${o.host}:${p.port}`, admin, pid: p.proc.pid });
     }
     writeFileSync(join(dir, 'cluster.json'), JSON.stringify(info, null, 2) + '\n');

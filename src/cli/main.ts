@@ -22,9 +22,7 @@ async function main(): Promise<void> {
     await runProxyWorker(JSON.parse(process.env.SHARDIS_PROXY_CONFIG ?? '{}') as ProxyConfig);
     return;
   }
-  const program = new Command('shardis')
-    .version(VERSION)
-    .description('Shardis: Redis sharding proxy and control plane on stock Redis 7');
+  const program = new Command('shardis').version(VERSION).description('Shardis: Redis sharding proxy and control plane on stock Redis 7');
   const wanted = process.argv[2] !== undefined && process.argv[2] in SUBCOMMANDS ? [process.argv[2]] : Object.keys(SUBCOMMANDS);
   for (const name of wanted) program.addCommand(await SUBCOMMANDS[name]!());
   await program.parseAsync(process.argv);

@@ -25,19 +25,38 @@ export interface NutcrackerRunArgs {
 /** Reads the file, starts every pool, prints the ready line, and runs until SIGTERM/SIGINT. */
 export async function runNutcrackerFile(a: NutcrackerRunArgs): Promise<void> {
   const pools = readNutcrackerConfig(a.file);
-  const logger = pino({ name: 'twemproxy', level: a.logLevel, base: { pid: process.pid } }, a.logFile ? pino.destination({ dest: a.logFile, append: true, mkdir: true }) : pino.destination(2));
+  const logger = pino(
+    { name: 'twemproxy', level: a.logLevel, base: { pid: process.pid } },
+    a.logFile ? pino.destination({ dest: a.logFile, append: true, mkdir: true }) : pino.destination(2),
+  );
   const log = (msg: string, fields?: Record<string, unknown>): void => logger.info(fields ?? {}, msg);
   const running = await runTwemproxy({ pools, base: a.base, stats: a.stats, adminAddr: a.adminAddr, log });
   if (a.pidFile) writeFileSync(a.pidFile, `${process.pid}\n`);
-  const listen = running.servers.map((s) => `${s.pool.name}=${s.pool.listen.kind === 'tcp' ? running.ports.get(s.pool.name) : s.pool.listen.path}`).join(',');
-  logger.info({ pools: Object.fromEntries(running.ports), stats_port: running.statsPort, admin_port: running.adminPort }, 'twemproxy mode listening');
+  const listen = running.servers
+    .map((s) => `${s.pool.name}=${s.pool.listen.kind === 'tcp' ? running.ports.get(s.pool.name) : s.pool.listen.path}`)
+    .join(',');
+  logger.info(
+    { pools: Object.fromEntries(running.ports), stats_port: running.statsPort, admin_port: running.adminPort },
+    'twemproxy mode listening',
+  );
   process.stdout.write(`shardis nutcracker ready stats_port=${running.statsPort} admin_port=${running.adminPort} pools=${listen}\n`);
   await new Promise<void>((done) => {
     const stop = (): void => {
-      void running.shutdown().catch(() => { /* exiting anyway */ }).finally(() => {
-        if (a.pidFile) { try { unlinkSync(a.pidFile); } catch { /* already gone */ } }
-        done();
-      });
+      void running
+        .shutdown()
+        .catch(() => {
+          /* exiting anyway */
+        })
+        .finally(() => {
+          if (a.pidFile) {
+            try {
+              unlinkSync(a.pidFile);
+            } catch {
+              /* already gone */
+            }
+          }
+          done();
+        });
     };
     process.once('SIGTERM', stop);
     process.once('SIGINT', stop);
@@ -50,7 +69,9 @@ function describeStats(): string {
 
 export function nutcrackerCommand(): Command {
   const cmd = new Command('nutcracker')
-    .description('run as a drop-in for twemproxy (nutcracker): every pool of a nutcracker.yml, same placement and stats, Sentinel-aware pools')
+    .description(
+      'run as a drop-in for twemproxy (nutcracker): every pool of a nutcracker.yml, same placement and stats, Sentinel-aware pools',
+    )
     .option('-c, --conf-file <file>', 'configuration file', 'conf/nutcracker.yml')
     .option('-s, --stats-port <port>', 'stats monitoring port', '22222')
     .option('-a, --stats-addr <addr>', 'stats monitoring ip', '0.0.0.0')
@@ -64,7 +85,10 @@ export function nutcrackerCommand(): Command {
     .option('-D, --describe-stats', 'print stats description and exit')
     .option('--admin-addr <addr>', 'HTTP address for /metrics, /stats, /sentinels and /health (default: none)', '');
   cmd.action(async (o: Record<string, string | boolean | undefined>) => {
-    if (o.describeStats) { process.stdout.write(describeStats()); return; }
+    if (o.describeStats) {
+      process.stdout.write(describeStats());
+      return;
+    }
     const file = String(o.confFile);
     if (o.testConf) {
       readNutcrackerConfig(file); // throws with file:line on any error
@@ -84,8 +108,13 @@ export function nutcrackerCommand(): Command {
     }
     const verbose = Number(o.verbose);
     await runNutcrackerFile({
-      file: resolve(file), base: defaultProxyConfig(), stats: { host: String(o.statsAddr), port: statsPort }, adminAddr: String(o.adminAddr ?? ''),
-      logFile: o.output ? String(o.output) : '', logLevel: verbose >= 6 ? 'debug' : 'info', pidFile: o.pidFile ? String(o.pidFile) : '',
+      file: resolve(file),
+      base: defaultProxyConfig(),
+      stats: { host: String(o.statsAddr), port: statsPort },
+      adminAddr: String(o.adminAddr ?? ''),
+      logFile: o.output ? String(o.output) : '',
+      logLevel: verbose >= 6 ? 'debug' : 'info',
+      pidFile: o.pidFile ? String(o.pidFile) : '',
     });
     process.exit(0);
   });
@@ -95,6 +124,14 @@ export function nutcrackerCommand(): Command {
 /** `shardis proxy --nutcracker FILE`: the proxy's own options as defaults for every pool. */
 export async function runProxyNutcracker(file: string, base: ProxyConfig, statsAddr: string): Promise<void> {
   const stats = statsAddr ? parseAddr(statsAddr, { allowEmptyHost: true, allowPortZero: true }) : null;
-  await runNutcrackerFile({ file: resolve(file), base, stats, adminAddr: base.adminAddr, logFile: '', logLevel: base.logLevel, pidFile: '' });
+  await runNutcrackerFile({
+    file: resolve(file),
+    base,
+    stats,
+    adminAddr: base.adminAddr,
+    logFile: '',
+    logLevel: base.logLevel,
+    pidFile: '',
+  });
   process.exit(0);
 }

@@ -8,7 +8,8 @@ export type CliValue = string | boolean | string[] | undefined;
 const camel = (key: string): string => key.replace(/_([a-z0-9])/g, (_, c: string) => c.toUpperCase());
 
 export function addOptionFlags(cmd: Command, specs: OptionSpec[]): Command {
-  for (const s of specs) cmd.option(`${flagName(s.key)} <${s.type === 'bool' ? 'true|false' : s.type}>`, `${s.doc} [${JSON.stringify(s.default)}]`);
+  for (const s of specs)
+    cmd.option(`${flagName(s.key)} <${s.type === 'bool' ? 'true|false' : s.type}>`, `${s.doc} [${JSON.stringify(s.default)}]`);
   return cmd;
 }
 

@@ -19,13 +19,19 @@ export function proxyCommand(): Command {
     .option('--nutcracker-stats <addr>', 'with --nutcracker: host:port of nutcracker\'s stats port ("" for none)', '0.0.0.0:22222');
   addOptionFlags(cmd, PROXY_OPTIONS);
   cmd.action(async (opts: Record<string, CliValue>) => {
-    if (opts.defaultConfig) { process.stdout.write(renderDefaultToml('shardis proxy config', PROXY_OPTIONS)); return; }
+    if (opts.defaultConfig) {
+      process.stdout.write(renderDefaultToml('shardis proxy config', PROXY_OPTIONS));
+      return;
+    }
     const warnings: string[] = [];
-    const base = opts.config ? loadToml(PROXY_OPTIONS, String(opts.config), defaults(PROXY_OPTIONS), CODIS_IGNORED_PROXY_KEYS, (m) => warnings.push(m)) : defaults(PROXY_OPTIONS);
+    const base = opts.config
+      ? loadToml(PROXY_OPTIONS, String(opts.config), defaults(PROXY_OPTIONS), CODIS_IGNORED_PROXY_KEYS, (m) => warnings.push(m))
+      : defaults(PROXY_OPTIONS);
     if (opts.dashboard !== undefined) opts.dashboardAddr = opts.dashboard;
     const config = toProxyConfig(applyFlags(PROXY_OPTIONS, base, flagOverrides(PROXY_OPTIONS, opts)));
     if (opts.nutcracker !== undefined) {
-      if (config.workers > 1) throw new Error('--workers is not supported with --nutcracker yet (run one process per core on its own listen ports)');
+      if (config.workers > 1)
+        throw new Error('--workers is not supported with --nutcracker yet (run one process per core on its own listen ports)');
       const { runProxyNutcracker } = await import('./nutcracker-command.js');
       await runProxyNutcracker(String(opts.nutcracker), config, String(opts.nutcrackerStats ?? ''));
       return;
@@ -33,7 +39,11 @@ export function proxyCommand(): Command {
     let slots: Slot[] | null = null;
     if (opts.fillslots) {
       const file = String(opts.fillslots);
-      try { slots = parseSlots(JSON.parse(readFileSync(file, 'utf8'))); } catch (e) { throw new Error(`${file}: ${(e as Error).message}`); }
+      try {
+        slots = parseSlots(JSON.parse(readFileSync(file, 'utf8')));
+      } catch (e) {
+        throw new Error(`${file}: ${(e as Error).message}`);
+      }
     }
     const log = makeLogger('proxy', config.logLevel);
     for (const w of warnings) log.warn(w);

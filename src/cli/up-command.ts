@@ -23,60 +23,105 @@ export function upCommand(): Command {
     .option('--product <name>', 'product (cluster) name', 'shardis-demo')
     .option('--sentinels <n>', 'redis-sentinel processes watching every group (0 = no automatic failover)', int, 3)
     .option('--sentinel-down-after <duration>', 'how long a master must be unreachable before the sentinels fail it over', '5s')
-    .option('--codis-compat', 'let the unchanged codis-admin and codis-fe operate the dashboard (codis_compat_xauth = true: Codis\'s token, derived from the product name alone; for demos)')
+    .option(
+      '--codis-compat',
+      "let the unchanged codis-admin and codis-fe operate the dashboard (codis_compat_xauth = true: Codis's token, derived from the product name alone; for demos)",
+    )
     .option('--console-listen <addr>', 'address of the web console (shardis fe) started with the cluster; default <host>:0 (a free port)')
-    .option('--front <kind>', 'front door in front of the proxies: haproxy (one address for all proxies, on --base-port + 100), or none', 'none')
-    .action(async (o: { groups: number; replicas: number; proxies: number; dir: string; basePort: number; host: string; product: string; sentinels: number; sentinelDownAfter: string; codisCompat?: boolean; consoleListen?: string; front: string }) => {
-      if (o.groups < 1) throw new Error('--groups must be at least 1');
-      if (o.front !== 'haproxy' && o.front !== 'none') throw new Error(`--front must be haproxy or none, got "${o.front}"`);
-      if (o.proxies < 1) throw new Error('--proxies must be at least 1');
-      const c = await startLocalCluster({
-        ...o,
-        dashboardArgs: [
-          ...(o.sentinels > 0 ? ['--sentinel-down-after', o.sentinelDownAfter, '--sentinel-quorum', String(Math.floor(o.sentinels / 2) + 1)] : []),
-          ...(o.codisCompat ? ['--codis-compat-xauth', 'true'] : []),
-        ],
-      });
-      const i = c.info;
-      const fe = await startFeServer({ listen: o.consoleListen ?? `${o.host}:0`, coordinator: i.coordinator }).catch(async (e: Error) => { await c.stop(); throw e; });
-      let front: FrontDoor | null = null;
-      if (o.front === 'haproxy') {
-        try { front = await startFrontHaproxy(i, o); } catch (e) { await fe.close(); await c.stop(); throw e; }
-      }
-      const lines = [
-        `Web console: ${fe.url}?token=${i.dashboard.admin_token}#${i.product}`,
-        '',
-        ...(front ? [`Front door (HAProxy, pid ${front.pid}): redis-cli -h ${front.addr.split(':')[0]} -p ${front.addr.split(':')[1]}    stats: http://${front.stats}/   config: ${front.config}`, ''] : []),
-        `Shardis cluster "${i.product}" is up (data and logs in ${i.dir}).`,
-        '',
-        'Connect with any Redis client to a proxy:',
-        ...i.proxies.map((p, n) => `  proxy ${n + 1}: redis-cli -h ${hostOf(p.addr)} -p ${portTextOf(p.addr)}    admin API: http://${p.admin}/proxy   metrics: http://${p.admin}/metrics`),
-        '',
-        `Dashboard: http://${i.dashboard.addr}/topom   (admin token ${i.dashboard.admin_token})`,
-        `  manage it: npx shardis admin --dashboard ${i.dashboard.addr} --token ${i.dashboard.admin_token} overview`,
-        `Coordinator: ${i.coordinator}`,
-        ...(o.codisCompat ? [`Codis tools (codis_compat_xauth on): codis-admin --dashboard=${i.dashboard.addr} --list-group   codis-fe --filesystem=${i.coordinator.replace(/^filesystem:/, '')} --listen=127.0.0.1:9090`] : []),
-        '',
-        'Redis groups:',
-        ...i.groups.map((g) => `  group ${g.id}: master ${g.master}${g.replicas.length ? `, replicas ${g.replicas.join(', ')}` : ''}`),
-        '',
-        i.sentinels.length
-          ? `Sentinels (each monitors every group as ${i.product}-<gid>; down-after ${o.sentinelDownAfter}): ${i.sentinels.join(', ')}`
-          : 'Sentinels: none (--sentinels 0): no automatic failover',
-        '',
-        `Addresses as JSON: ${i.dir}/cluster.json`,
-        'Press Ctrl-C to stop everything.',
-      ];
-      process.stdout.write(lines.join('\n') + '\n');
-      await new Promise<void>((resolve) => {
-        process.once('SIGINT', resolve);
-        process.once('SIGTERM', resolve);
-      });
-      process.stdout.write('stopping...\n');
-      await front?.stop();
-      await fe.close();
-      await c.stop();
-      process.stdout.write('stopped.\n');
-      process.exit(0);
-    });
+    .option(
+      '--front <kind>',
+      'front door in front of the proxies: haproxy (one address for all proxies, on --base-port + 100), or none',
+      'none',
+    )
+    .action(
+      async (o: {
+        groups: number;
+        replicas: number;
+        proxies: number;
+        dir: string;
+        basePort: number;
+        host: string;
+        product: string;
+        sentinels: number;
+        sentinelDownAfter: string;
+        codisCompat?: boolean;
+        consoleListen?: string;
+        front: string;
+      }) => {
+        if (o.groups < 1) throw new Error('--groups must be at least 1');
+        if (o.front !== 'haproxy' && o.front !== 'none') throw new Error(`--front must be haproxy or none, got "${o.front}"`);
+        if (o.proxies < 1) throw new Error('--proxies must be at least 1');
+        const c = await startLocalCluster({
+          ...o,
+          dashboardArgs: [
+            ...(o.sentinels > 0
+              ? ['--sentinel-down-after', o.sentinelDownAfter, '--sentinel-quorum', String(Math.floor(o.sentinels / 2) + 1)]
+              : []),
+            ...(o.codisCompat ? ['--codis-compat-xauth', 'true'] : []),
+          ],
+        });
+        const i = c.info;
+        const fe = await startFeServer({ listen: o.consoleListen ?? `${o.host}:0`, coordinator: i.coordinator }).catch(async (e: Error) => {
+          await c.stop();
+          throw e;
+        });
+        let front: FrontDoor | null = null;
+        if (o.front === 'haproxy') {
+          try {
+            front = await startFrontHaproxy(i, o);
+          } catch (e) {
+            await fe.close();
+            await c.stop();
+            throw e;
+          }
+        }
+        const lines = [
+          `Web console: ${fe.url}?token=${i.dashboard.admin_token}#${i.product}`,
+          '',
+          ...(front
+            ? [
+                `Front door (HAProxy, pid ${front.pid}): redis-cli -h ${front.addr.split(':')[0]} -p ${front.addr.split(':')[1]}    stats: http://${front.stats}/   config: ${front.config}`,
+                '',
+              ]
+            : []),
+          `Shardis cluster "${i.product}" is up (data and logs in ${i.dir}).`,
+          '',
+          'Connect with any Redis client to a proxy:',
+          ...i.proxies.map(
+            (p, n) =>
+              `  proxy ${n + 1}: redis-cli -h ${hostOf(p.addr)} -p ${portTextOf(p.addr)}    admin API: http://${p.admin}/proxy   metrics: http://${p.admin}/metrics`,
+          ),
+          '',
+          `Dashboard: http://${i.dashboard.addr}/topom   (admin token ${i.dashboard.admin_token})`,
+          `  manage it: npx shardis admin --dashboard ${i.dashboard.addr} --token ${i.dashboard.admin_token} overview`,
+          `Coordinator: ${i.coordinator}`,
+          ...(o.codisCompat
+            ? [
+                `Codis tools (codis_compat_xauth on): codis-admin --dashboard=${i.dashboard.addr} --list-group   codis-fe --filesystem=${i.coordinator.replace(/^filesystem:/, '')} --listen=127.0.0.1:9090`,
+              ]
+            : []),
+          '',
+          'Redis groups:',
+          ...i.groups.map((g) => `  group ${g.id}: master ${g.master}${g.replicas.length ? `, replicas ${g.replicas.join(', ')}` : ''}`),
+          '',
+          i.sentinels.length
+            ? `Sentinels (each monitors every group as ${i.product}-<gid>; down-after ${o.sentinelDownAfter}): ${i.sentinels.join(', ')}`
+            : 'Sentinels: none (--sentinels 0): no automatic failover',
+          '',
+          `Addresses as JSON: ${i.dir}/cluster.json`,
+          'Press Ctrl-C to stop everything.',
+        ];
+        process.stdout.write(lines.join('\n') + '\n');
+        await new Promise<void>((resolve) => {
+          process.once('SIGINT', resolve);
+          process.once('SIGTERM', resolve);
+        });
+        process.stdout.write('stopping...\n');
+        await front?.stop();
+        await fe.close();
+        await c.stop();
+        process.stdout.write('stopped.\n');
+        process.exit(0);
+      },
+    );
 }

@@ -43,15 +43,24 @@ class Pool extends EventEmitter implements ProxyPool {
   private closed = false;
   private refreshing: Promise<void> | null = null;
 
-  constructor(private readonly dir: ProxyDirectory, private readonly o: PoolOptions) { super(); }
+  constructor(
+    private readonly dir: ProxyDirectory,
+    private readonly o: PoolOptions,
+  ) {
+    super();
+  }
 
   start(): void {
     const every = this.o.refreshMs ?? 1000;
     const tick = (): void => {
       if (this.closed) return;
-      this.refresh().catch((e: Error) => { this.emit('error', e); }).finally(() => {
-        if (!this.closed) this.timer = setTimeout(tick, every);
-      });
+      this.refresh()
+        .catch((e: Error) => {
+          this.emit('error', e);
+        })
+        .finally(() => {
+          if (!this.closed) this.timer = setTimeout(tick, every);
+        });
     };
     this.timer = setTimeout(tick, every);
   }
@@ -63,7 +72,9 @@ class Pool extends EventEmitter implements ProxyPool {
     return live[this.next]!;
   }
 
-  addresses(): string[] { return [...this.clients.keys()].sort(); }
+  addresses(): string[] {
+    return [...this.clients.keys()].sort();
+  }
 
   async waitReady(timeoutMs: number): Promise<boolean> {
     const deadline = Date.now() + timeoutMs;
@@ -75,7 +86,9 @@ class Pool extends EventEmitter implements ProxyPool {
   }
 
   refresh(): Promise<void> {
-    this.refreshing ??= this.apply().finally(() => { this.refreshing = null; });
+    this.refreshing ??= this.apply().finally(() => {
+      this.refreshing = null;
+    });
     return this.refreshing;
   }
 
@@ -93,7 +106,10 @@ class Pool extends EventEmitter implements ProxyPool {
       // while reconnecting would leave them pending forever); a timer makes sure it ends.
       if (c.status === 'ready') void c.quit().catch(() => c.disconnect());
       else if (c.status === 'wait' || c.status === 'end') c.disconnect();
-      else setTimeout(() => { if (c.status !== 'end') c.disconnect(); }, 10000).unref();
+      else
+        setTimeout(() => {
+          if (c.status !== 'end') c.disconnect();
+        }, 10000).unref();
     }
     for (const addr of wanted.keys()) {
       if (this.clients.has(addr)) continue;
@@ -106,8 +122,12 @@ class Pool extends EventEmitter implements ProxyPool {
         host: addr.slice(0, i),
         port: Number(addr.slice(i + 1)),
       });
-      c.on('error', () => { /* connection errors show as status != ready; the list refresh removes dead proxies */ });
-      c.on('close', () => { if (!this.closed && !this.removedClients.has(c)) void this.refresh().catch(() => undefined); });
+      c.on('error', () => {
+        /* connection errors show as status != ready; the list refresh removes dead proxies */
+      });
+      c.on('close', () => {
+        if (!this.closed && !this.removedClients.has(c)) void this.refresh().catch(() => undefined);
+      });
       this.clients.set(addr, c);
       this.emit('added', addr);
     }
@@ -133,7 +153,12 @@ export async function createPool(o: PoolOptions): Promise<ProxyPool> {
   else if (o.proxies) dir = staticDirectory(o.proxies);
   else throw new Error('createPool: give coordinator + product, dashboard, proxies or directory');
   const pool = new Pool(dir, o);
-  try { await pool.refresh(); } catch (e) { await pool.close(); throw e; }
+  try {
+    await pool.refresh();
+  } catch (e) {
+    await pool.close();
+    throw e;
+  }
   pool.start();
   await pool.waitReady(5000);
   return pool;

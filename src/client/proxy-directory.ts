@@ -28,7 +28,11 @@ const ADDR_RE = /^[^\s/]+:\d{1,5}$/;
 /** Parses one jodis entry ({addr, admin, token, state}); null when it is not usable. */
 export function parseJodisEntry(name: string, raw: Buffer): ProxyEntry | null {
   let j: { addr?: unknown; admin?: unknown; token?: unknown; state?: unknown };
-  try { j = JSON.parse(raw.toString()) as typeof j; } catch { return null; }
+  try {
+    j = JSON.parse(raw.toString()) as typeof j;
+  } catch {
+    return null;
+  }
   if (typeof j.addr !== 'string' || !ADDR_RE.test(j.addr)) return null;
   const token = typeof j.token === 'string' && j.token ? j.token : name.replace(/^proxy-/, '');
   const state = j.state === 'draining' ? 'draining' : j.state === undefined || j.state === 'online' ? 'online' : 'down';
@@ -43,20 +47,30 @@ export async function jodisDirectory(coordinator: string | Store, product: strin
   return {
     describe: `${store.describe} ${dir}`,
     async list() {
-      const names = await store.list(dir).catch((e: { code?: string }) => { if (e.code === 'BAD_PATH') throw e; return [] as string[]; });
-      const entries = await Promise.all(names.map(async (n) => {
-        const full = n.startsWith('/') ? n : `${dir}/${n}`; // Store.list gives full paths
-        const raw = await store.read(full).catch(() => null);
-        return raw ? parseJodisEntry(full.slice(full.lastIndexOf('/') + 1), raw) : null;
-      }));
+      const names = await store.list(dir).catch((e: { code?: string }) => {
+        if (e.code === 'BAD_PATH') throw e;
+        return [] as string[];
+      });
+      const entries = await Promise.all(
+        names.map(async (n) => {
+          const full = n.startsWith('/') ? n : `${dir}/${n}`; // Store.list gives full paths
+          const raw = await store.read(full).catch(() => null);
+          return raw ? parseJodisEntry(full.slice(full.lastIndexOf('/') + 1), raw) : null;
+        }),
+      );
       return entries.filter((e): e is ProxyEntry => e !== null).sort((a, b) => a.addr.localeCompare(b.addr));
     },
-    async close() { if (owned) await store.close(); },
+    async close() {
+      if (owned) await store.close();
+    },
   };
 }
 
 interface DashboardStats {
-  proxy?: { models?: Array<{ token?: string; proxy_addr?: string; admin_addr?: string }>; stats?: Record<string, { error?: string; stats?: { online?: boolean } }> };
+  proxy?: {
+    models?: Array<{ token?: string; proxy_addr?: string; admin_addr?: string }>;
+    stats?: Record<string, { error?: string; stats?: { online?: boolean } }>;
+  };
 }
 
 /** Reads the proxy list from a dashboard (HOST:PORT) and asks each proxy's /health whether it is draining. */
@@ -69,22 +83,28 @@ export function dashboardDirectory(dashboard: string, o: { timeoutMs?: number } 
       const r = await httpJson('GET', dashboard, '/topom/stats', { timeoutMs });
       if (r.status !== 200) throw new Error(`dashboard ${dashboard}: HTTP ${r.status}`);
       const p = (r.json as DashboardStats).proxy;
-      const out = await Promise.all((p?.models ?? []).map(async (m): Promise<ProxyEntry | null> => {
-        if (!m.token || !m.proxy_addr || !ADDR_RE.test(m.proxy_addr)) return null;
-        const admin = m.admin_addr ?? '';
-        let state: ProxyEntry['state'] = p?.stats?.[m.token]?.error ? 'down' : 'online';
-        if (admin) {
-          try {
-            const h = await httpJson('GET', admin, '/health', { timeoutMs });
-            const j = h.json as { online?: boolean; draining?: boolean } | undefined;
-            state = j?.draining ? 'draining' : j?.online === false ? 'down' : 'online';
-          } catch { state = 'down'; }
-        }
-        return { token: m.token, addr: m.proxy_addr, admin, state };
-      }));
+      const out = await Promise.all(
+        (p?.models ?? []).map(async (m): Promise<ProxyEntry | null> => {
+          if (!m.token || !m.proxy_addr || !ADDR_RE.test(m.proxy_addr)) return null;
+          const admin = m.admin_addr ?? '';
+          let state: ProxyEntry['state'] = p?.stats?.[m.token]?.error ? 'down' : 'online';
+          if (admin) {
+            try {
+              const h = await httpJson('GET', admin, '/health', { timeoutMs });
+              const j = h.json as { online?: boolean; draining?: boolean } | undefined;
+              state = j?.draining ? 'draining' : j?.online === false ? 'down' : 'online';
+            } catch {
+              state = 'down';
+            }
+          }
+          return { token: m.token, addr: m.proxy_addr, admin, state };
+        }),
+      );
       return out.filter((e): e is ProxyEntry => e !== null).sort((a, b) => a.addr.localeCompare(b.addr));
     },
-    async close() { /* nothing held */ },
+    async close() {
+      /* nothing held */
+    },
   };
 }
 

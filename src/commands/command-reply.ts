@@ -13,9 +13,7 @@
 //   proxy's refusal checks, with Redis's error messages.
 import { encode, errorReply, type RespValue } from '../resp/encode.js';
 import { keysAndFlags, type ArgsView, type CommandSpec, type DocValue, type KeySpecJson } from './keys.js';
-import {
-  COMMAND_HELP, checkArity, commandByName, isServed, lookupCommand, subcommandsOf, topLevelCommands,
-} from './table.js';
+import { COMMAND_HELP, checkArity, commandByName, isServed, lookupCommand, subcommandsOf, topLevelCommands } from './table.js';
 
 const bulk = (v: string | Buffer): RespValue => ({ t: 'bulk', v });
 const simple = (v: string): RespValue => ({ t: 'simple', v });
@@ -38,8 +36,14 @@ function infoValue(spec: CommandSpec, subs: CommandSpec[] | undefined): RespValu
   return {
     t: 'array',
     v: [
-      bulk(spec.name), int(m.arity), simpleSet(m.flags), int(m.first), int(m.last), int(m.step),
-      simpleSet(m.acl), { t: 'set', v: m.tips.map(bulk) },
+      bulk(spec.name),
+      int(m.arity),
+      simpleSet(m.flags),
+      int(m.first),
+      int(m.last),
+      int(m.step),
+      simpleSet(m.acl),
+      { t: 'set', v: m.tips.map(bulk) },
       { t: 'set', v: m.key_specs.map((k) => jsonToResp('', k)) },
       // Redis 7.0: no subcommands is an empty *set*, otherwise an array.
       subs === undefined ? { t: 'set', v: [] } : { t: 'array', v: subs.map((s) => infoValue(s, undefined)) },
@@ -58,7 +62,10 @@ const cache = new Map<string, Buffer>();
 function cached(key: string, make: () => RespValue, proto: 2 | 3): Buffer {
   const k = `${proto}:${key}`;
   let b = cache.get(k);
-  if (b === undefined) { b = encode(make(), proto); cache.set(k, b); }
+  if (b === undefined) {
+    b = encode(make(), proto);
+    cache.set(k, b);
+  }
   return b;
 }
 const raw = (v: Buffer): RespValue => ({ t: 'raw', v });
@@ -97,18 +104,28 @@ export function globMatch(pattern: string, text: string, nocase = true): boolean
         return false;
       }
       if (si >= s.length) return false;
-      if (c === '?') { pi++; si++; continue; }
+      if (c === '?') {
+        pi++;
+        si++;
+        continue;
+      }
       if (c === '[') {
         let q = pi + 1;
         const not = p[q] === '^';
         if (not) q++;
         let match = false;
         for (;;) {
-          if (q >= p.length) { q--; break; }
-          if (p[q] === '\\' && q + 1 < p.length) { q++; if (p[q] === s[si]) match = true; }
-          else if (p[q] === ']') break;
+          if (q >= p.length) {
+            q--;
+            break;
+          }
+          if (p[q] === '\\' && q + 1 < p.length) {
+            q++;
+            if (p[q] === s[si]) match = true;
+          } else if (p[q] === ']') break;
           else if (q + 2 < p.length && p[q + 1] === '-') {
-            let lo = p[q]!; let hi = p[q + 2]!;
+            let lo = p[q]!;
+            let hi = p[q + 2]!;
             if (lo > hi) [lo, hi] = [hi, lo];
             q += 2;
             if (s[si]! >= lo && s[si]! <= hi) match = true;
@@ -117,12 +134,14 @@ export function globMatch(pattern: string, text: string, nocase = true): boolean
         }
         if (not) match = !match;
         if (!match) return false;
-        pi = q + 1; si++;
+        pi = q + 1;
+        si++;
         continue;
       }
       if (c === '\\' && pi + 1 < p.length) pi++;
       if (p[pi] !== s[si]) return false;
-      pi++; si++;
+      pi++;
+      si++;
     }
     return si === s.length;
   };
@@ -154,10 +173,13 @@ function getKeys(a: ArgsView, withFlags: boolean, proto: 2 | 3): Buffer {
     return errorReply('ERR Invalid arguments specified for command');
   }
   const keyArg = (i: number): RespValue => bulk(sub.buf.subarray(sub.offs[2 * i]!, sub.offs[2 * i + 1]!));
-  return encode({
-    t: 'array',
-    v: r.keys.map((k, j) => (withFlags ? { t: 'array', v: [keyArg(k), simpleSet(r.flags[j]!)] } : keyArg(k))),
-  }, proto);
+  return encode(
+    {
+      t: 'array',
+      v: r.keys.map((k, j) => (withFlags ? { t: 'array', v: [keyArg(k), simpleSet(r.flags[j]!)] } : keyArg(k))),
+    },
+    proto,
+  );
 }
 
 /**
@@ -169,7 +191,8 @@ export function commandReply(args: ArgsView, proto: 2 | 3): Buffer {
     return encode({ t: 'array', v: served().map((s) => raw(infoServed(s, proto))) }, proto);
   }
   const spec = lookupCommand(args);
-  if (spec === undefined || spec.isContainer) return errorReply(`ERR unknown subcommand '${arg(args, 1).slice(0, 128)}'. Try COMMAND HELP.`);
+  if (spec === undefined || spec.isContainer)
+    return errorReply(`ERR unknown subcommand '${arg(args, 1).slice(0, 128)}'. Try COMMAND HELP.`);
   if (!checkArity(spec, args.argc)) return errorReply(spec.arityError);
   switch (spec.name) {
     case 'command|count':
@@ -184,9 +207,16 @@ export function commandReply(args: ArgsView, proto: 2 | 3): Buffer {
       if (kind === 'module') return encode({ t: 'array', v: [] }, proto); // no modules behind the proxy
       if (kind === 'aclcat') {
         const cat = `@${val.toLowerCase()}`;
-        return encode(listNames((s) => s.meta.acl.includes(cat)), proto);
+        return encode(
+          listNames((s) => s.meta.acl.includes(cat)),
+          proto,
+        );
       }
-      if (kind === 'pattern') return encode(listNames((s) => globMatch(val, s.name)), proto);
+      if (kind === 'pattern')
+        return encode(
+          listNames((s) => globMatch(val, s.name)),
+          proto,
+        );
       return errorReply('ERR syntax error');
     }
     case 'command|info': {

@@ -9,7 +9,11 @@ import { slotOfRange } from '../slots/hash.js';
 import { parseRedisInteger } from './redis-int.js';
 
 /** A parsed request: argument i is buf.subarray(offs[2*i], offs[2*i+1]). */
-export interface ArgsView { buf: Buffer; offs: Int32Array | number[]; argc: number }
+export interface ArgsView {
+  buf: Buffer;
+  offs: Int32Array | number[];
+  argc: number;
+}
 
 export type Policy =
   | { kind: 'keyed' }
@@ -32,7 +36,9 @@ export interface KeySpecJson {
 
 /** A value in the COMMAND DOCS part of the JSON (maps, bulk strings, ints, flag lists, history pairs). */
 export type DocValue = string | number | string[] | string[][] | DocMap[] | DocMap;
-export interface DocMap { [field: string]: DocValue }
+export interface DocMap {
+  [field: string]: DocValue;
+}
 
 /** One entry of redis-7.0-commands.json: COMMAND INFO fields plus the COMMAND DOCS map. */
 export interface CommandJson {
@@ -114,12 +120,12 @@ export interface CommandSpec {
 export type KeysResult =
   | { ok: true; keys: number[] /* arg indexes */ }
   | {
-    ok: false;
-    /** full error line without '-', e.g. 'ERR ...' */
-    error: string;
-    /** Set when the command's key specs are incomplete (MIGRATE): the proxy cannot know its keys. */
-    incomplete?: boolean;
-  };
+      ok: false;
+      /** full error line without '-', e.g. 'ERR ...' */
+      error: string;
+      /** Set when the command's key specs are incomplete (MIGRATE): the proxy cannot know its keys. */
+      incomplete?: boolean;
+    };
 
 // ------------------------------------------------------------------------------------------------
 // Compilation
@@ -127,7 +133,7 @@ export type KeysResult =
 const KEY_FLAG_ORDER = ['RO', 'RW', 'OW', 'RM', 'access', 'update', 'insert', 'delete', 'not_key', 'incomplete', 'variable_flags'];
 
 export function compileKeySpec(k: KeySpecJson): CompiledKeySpec {
-  const num = (o: { [f: string]: string | number }, f: string): number => (typeof o[f] === 'number' ? o[f] as number : 0);
+  const num = (o: { [f: string]: string | number }, f: string): number => (typeof o[f] === 'number' ? (o[f] as number) : 0);
   const bsType = k.begin_search.type;
   const fkType = k.find_keys.type;
   const kw = k.begin_search.spec['keyword'];
@@ -184,7 +190,10 @@ function parseIntArg(a: ArgsView, i: number): number {
   const b = a.buf;
   let p = s;
   let neg = false;
-  if (p < e && b[p] === 0x2d /* - */) { neg = true; p++; }
+  if (p < e && b[p] === 0x2d /* - */) {
+    neg = true;
+    p++;
+  }
   const digits = e - p;
   if (digits === 0 || digits > 19) return NaN;
   if (b[p] === 0x30 && (digits > 1 || neg)) return NaN; // "0" only: no "-0", no "01"
@@ -202,7 +211,12 @@ function parseIntArg(a: ArgsView, i: number): number {
 // numkeys error wording, per command family, as Redis 7.0 replies (checked against a live server by
 // test/unit/commands.test.ts). Fallback wording is used for commands not listed.
 
-interface NumkeysWording { notInt: string; negative: string; zero: string | undefined; tooMany: string }
+interface NumkeysWording {
+  notInt: string;
+  negative: string;
+  zero: string | undefined;
+  tooMany: string;
+}
 const INT_ERR = 'ERR value is not an integer or out of range';
 const SYNTAX = 'ERR syntax error';
 const TOO_MANY = "ERR Number of keys can't be greater than number of args";
@@ -212,13 +226,26 @@ const atLeastOne = (name: string): string => `ERR at least 1 input key is needed
 
 function numkeysWording(name: string): NumkeysWording {
   switch (name) {
-    case 'eval': case 'eval_ro': case 'evalsha': case 'evalsha_ro':
+    case 'eval':
+    case 'eval_ro':
+    case 'evalsha':
+    case 'evalsha_ro':
       return { notInt: INT_ERR, negative: NEGATIVE, zero: undefined, tooMany: TOO_MANY };
-    case 'fcall': case 'fcall_ro':
+    case 'fcall':
+    case 'fcall_ro':
       return { notInt: 'ERR Bad number of keys provided', negative: NEGATIVE, zero: undefined, tooMany: TOO_MANY };
-    case 'zunion': case 'zinter': case 'zdiff': case 'zunionstore': case 'zinterstore': case 'zdiffstore': case 'zintercard':
+    case 'zunion':
+    case 'zinter':
+    case 'zdiff':
+    case 'zunionstore':
+    case 'zinterstore':
+    case 'zdiffstore':
+    case 'zintercard':
       return { notInt: INT_ERR, negative: atLeastOne(name), zero: atLeastOne(name), tooMany: SYNTAX };
-    case 'lmpop': case 'blmpop': case 'zmpop': case 'bzmpop':
+    case 'lmpop':
+    case 'blmpop':
+    case 'zmpop':
+    case 'bzmpop':
       return { notInt: GT0, negative: GT0, zero: GT0, tooMany: SYNTAX };
     case 'sintercard':
       return { notInt: GT0, negative: GT0, zero: GT0, tooMany: TOO_MANY };
@@ -229,7 +256,10 @@ function numkeysWording(name: string): NumkeysWording {
 const wordingCache = new Map<string, NumkeysWording>();
 function wordingFor(spec: CommandSpec): NumkeysWording {
   let w = wordingCache.get(spec.name);
-  if (w === undefined) { w = numkeysWording(spec.name); wordingCache.set(spec.name, w); }
+  if (w === undefined) {
+    w = numkeysWording(spec.name);
+    wordingCache.set(spec.name, w);
+  }
   return w;
 }
 
@@ -291,9 +321,17 @@ function extract(spec: CommandSpec, a: ArgsView, flagsOut: Array<readonly string
       // it); negative startfrom searches backward from argc+startfrom down to 1.
       const kw = k.keyword!;
       if (k.startfrom > 0) {
-        for (let i = k.startfrom; i < argc - 1; i++) if (argIs(a, i, kw)) { first = i + 1; break; }
+        for (let i = k.startfrom; i < argc - 1; i++)
+          if (argIs(a, i, kw)) {
+            first = i + 1;
+            break;
+          }
       } else {
-        for (let i = argc + k.startfrom; i >= 1; i--) if (i < argc && argIs(a, i, kw)) { first = i + 1; break; }
+        for (let i = argc + k.startfrom; i >= 1; i--)
+          if (i < argc && argIs(a, i, kw)) {
+            first = i + 1;
+            break;
+          }
       }
       if (first === 0) continue; // keyword absent: this spec names no keys
     }
@@ -351,9 +389,15 @@ export function xreadBlockIndex(spec: CommandSpec, a: ArgsView): number {
   for (let i = 1; i < a.argc; i++) {
     const more = a.argc - i - 1;
     if (argIs(a, i, 'BLOCK') && more > 0) return i + 1;
-    if (argIs(a, i, 'COUNT') && more > 0) { i++; continue; }
+    if (argIs(a, i, 'COUNT') && more > 0) {
+      i++;
+      continue;
+    }
     if (argIs(a, i, 'STREAMS') && more > 0) return -1;
-    if (group && argIs(a, i, 'GROUP') && more >= 2) { i += 2; continue; }
+    if (group && argIs(a, i, 'GROUP') && more >= 2) {
+      i += 2;
+      continue;
+    }
     if (group && argIs(a, i, 'NOACK')) continue;
     return -1; // syntax error: Redis will say so
   }
@@ -370,7 +414,8 @@ function checkCopy(_spec: CommandSpec, a: ArgsView): string | undefined {
     if (argIs(a, i, 'REPLACE')) continue;
     if (argIs(a, i, 'DB') && i + 1 < a.argc) {
       i++;
-      if (parseRedisInteger(a.buf.toString('latin1', a.offs[2 * i]!, a.offs[2 * i + 1]!)) === null) return 'ERR value is not an integer or out of range';
+      if (parseRedisInteger(a.buf.toString('latin1', a.offs[2 * i]!, a.offs[2 * i + 1]!)) === null)
+        return 'ERR value is not an integer or out of range';
       continue;
     }
     return undefined;
@@ -390,8 +435,14 @@ function checkSort(spec: CommandSpec, a: ArgsView): string | undefined {
   for (let i = 2; i < a.argc; i++) {
     const left = a.argc - i - 1;
     if (argIs(a, i, 'ASC') || argIs(a, i, 'DESC') || argIs(a, i, 'ALPHA')) continue;
-    if (argIs(a, i, 'LIMIT') && left >= 2) { i += 2; continue; }
-    if (!ro && argIs(a, i, 'STORE') && left >= 1) { i += 1; continue; }
+    if (argIs(a, i, 'LIMIT') && left >= 2) {
+      i += 2;
+      continue;
+    }
+    if (!ro && argIs(a, i, 'STORE') && left >= 1) {
+      i += 1;
+      continue;
+    }
     const by = argIs(a, i, 'BY');
     if ((by || argIs(a, i, 'GET')) && left >= 1) {
       i += 1;
@@ -407,8 +458,10 @@ function checkSort(spec: CommandSpec, a: ArgsView): string | undefined {
         if (keySlot < 0) keySlot = slotOfRange(b, a.offs[2]!, a.offs[3]!);
         if (slotOfRange(b, s, star) === keySlot) continue;
       }
-      return `ERR command '${spec.display}' with a BY/GET pattern is not allowed: the keys it reads may be in other slots ` +
-        `(put a hash tag matching the sorted key's before the '*', e.g. '{tag}:*->field')`;
+      return (
+        `ERR command '${spec.display}' with a BY/GET pattern is not allowed: the keys it reads may be in other slots ` +
+        `(put a hash tag matching the sorted key's before the '*', e.g. '{tag}:*->field')`
+      );
     }
     return undefined; // syntax error: Redis will say so
   }
@@ -460,16 +513,25 @@ export function keysAndFlags(spec: CommandSpec, args: ArgsView): { keys: number[
   if (typeof r === 'string') return r;
   if (spec.name === 'set' && r.length === 1) {
     let get = false;
-    for (let i = 3; i < args.argc; i++) if (argIs(args, i, 'GET')) { get = true; break; }
+    for (let i = 3; i < args.argc; i++)
+      if (argIs(args, i, 'GET')) {
+        get = true;
+        break;
+      }
     flags[0] = get ? ['RW', 'access', 'update'] : ['OW', 'update'];
-  } else if ((spec.name === 'bitfield') && r.length === 1) {
+  } else if (spec.name === 'bitfield' && r.length === 1) {
     let ro = true;
     for (let i = 2; i < args.argc; i++) {
       const rem = args.argc - i - 1;
       if (argIs(args, i, 'GET') && rem >= 2) i += 2;
-      else if ((argIs(args, i, 'SET') || argIs(args, i, 'INCRBY')) && rem >= 3) { ro = false; break; }
-      else if (argIs(args, i, 'OVERFLOW') && rem >= 1) i += 1;
-      else { ro = false; break; }
+      else if ((argIs(args, i, 'SET') || argIs(args, i, 'INCRBY')) && rem >= 3) {
+        ro = false;
+        break;
+      } else if (argIs(args, i, 'OVERFLOW') && rem >= 1) i += 1;
+      else {
+        ro = false;
+        break;
+      }
     }
     flags[0] = ro ? ['RO', 'access'] : ['RW', 'access', 'update'];
   }

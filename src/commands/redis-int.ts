@@ -2,7 +2,8 @@
 // digit 1-9 followed by digits, no spaces, no '+', no leading zeros, within a signed 64-bit range.
 // Used where the proxy checks a numeric argument itself, so its errors match Redis's. Pure.
 
-const INT64_MIN = -(2n ** 63n), INT64_MAX = 2n ** 63n - 1n;
+const INT64_MIN = -(2n ** 63n),
+  INT64_MAX = 2n ** 63n - 1n;
 
 /**
  * The value of `text` if Redis would accept it as a long long, else null. Values beyond 2^53 come
@@ -12,7 +13,10 @@ export function parseRedisInteger(text: string): number | null {
   const n = text.length;
   if (n === 0 || n > 20) return null;
   let i = 0;
-  if (text.charCodeAt(0) === 45 /* - */) { i = 1; if (n === 1) return null; }
+  if (text.charCodeAt(0) === 45 /* - */) {
+    i = 1;
+    if (n === 1) return null;
+  }
   const first = text.charCodeAt(i);
   if (first === 48 /* 0 */) return n === 1 ? 0 : null; // '0' alone; '-0' and '01' are refused
   if (first < 49 || first > 57) return null;

@@ -16,11 +16,28 @@
 import { readFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import {
-  checkArity, compileKeySpec, specsIncomplete,
-  type AppFamily, type ArgsView, type CommandJson, type CommandSpec, type Policy,
+  checkArity,
+  compileKeySpec,
+  specsIncomplete,
+  type AppFamily,
+  type ArgsView,
+  type CommandJson,
+  type CommandSpec,
+  type Policy,
 } from './keys.js';
 
-export type { AppFamily, ArgsView, CommandSpec, Policy, KeysResult, CommandJson, CompiledKeySpec, KeySpecJson, DocMap, DocValue } from './keys.js';
+export type {
+  AppFamily,
+  ArgsView,
+  CommandSpec,
+  Policy,
+  KeysResult,
+  CommandJson,
+  CompiledKeySpec,
+  KeySpecJson,
+  DocMap,
+  DocValue,
+} from './keys.js';
 export { checkArity, keyIndexes, xreadBlockIndex } from './keys.js';
 
 // ================================================================================================
@@ -30,52 +47,201 @@ export { checkArity, keyIndexes, xreadBlockIndex } from './keys.js';
 /** Forwarded to the single slot of their keys (all keys must hash to one slot, else CROSSSLOT). */
 const KEYED: readonly string[] = [
   // strings
-  'append', 'decr', 'decrby', 'get', 'getdel', 'getex', 'getrange', 'getset', 'incr', 'incrby',
-  'incrbyfloat', 'lcs', 'msetnx', 'psetex', 'set', 'setex', 'setnx', 'setrange', 'strlen', 'substr',
+  'append',
+  'decr',
+  'decrby',
+  'get',
+  'getdel',
+  'getex',
+  'getrange',
+  'getset',
+  'incr',
+  'incrby',
+  'incrbyfloat',
+  'lcs',
+  'msetnx',
+  'psetex',
+  'set',
+  'setex',
+  'setnx',
+  'setrange',
+  'strlen',
+  'substr',
   // bitmaps
-  'bitcount', 'bitfield', 'bitfield_ro', 'bitop', 'bitpos', 'getbit', 'setbit',
+  'bitcount',
+  'bitfield',
+  'bitfield_ro',
+  'bitop',
+  'bitpos',
+  'getbit',
+  'setbit',
   // generic keyspace, one key or keys of one slot. COPY ... DB and MOVE are correct through the
   // proxy: a slot's group holds that slot in every DB.
-  'copy', 'move', 'dump', 'expire', 'expireat', 'expiretime', 'persist', 'pexpire', 'pexpireat', 'pexpiretime',
-  'pttl', 'rename', 'renamenx', 'restore', 'ttl', 'type',
-  'object|encoding', 'object|freq', 'object|idletime', 'object|refcount', 'memory|usage',
+  'copy',
+  'move',
+  'dump',
+  'expire',
+  'expireat',
+  'expiretime',
+  'persist',
+  'pexpire',
+  'pexpireat',
+  'pexpiretime',
+  'pttl',
+  'rename',
+  'renamenx',
+  'restore',
+  'ttl',
+  'type',
+  'object|encoding',
+  'object|freq',
+  'object|idletime',
+  'object|refcount',
+  'memory|usage',
   // SORT: BY/GET patterns reading keys outside the key's slot are refused by keyIndexes
-  'sort', 'sort_ro',
+  'sort',
+  'sort_ro',
   // lists
-  'lindex', 'linsert', 'llen', 'lmove', 'lmpop', 'lpop', 'lpos', 'lpush', 'lpushx', 'lrange', 'lrem',
-  'lset', 'ltrim', 'rpop', 'rpoplpush', 'rpush', 'rpushx',
+  'lindex',
+  'linsert',
+  'llen',
+  'lmove',
+  'lmpop',
+  'lpop',
+  'lpos',
+  'lpush',
+  'lpushx',
+  'lrange',
+  'lrem',
+  'lset',
+  'ltrim',
+  'rpop',
+  'rpoplpush',
+  'rpush',
+  'rpushx',
   // hashes
-  'hdel', 'hexists', 'hget', 'hgetall', 'hincrby', 'hincrbyfloat', 'hkeys', 'hlen', 'hmget', 'hmset',
-  'hrandfield', 'hscan', 'hset', 'hsetnx', 'hstrlen', 'hvals',
+  'hdel',
+  'hexists',
+  'hget',
+  'hgetall',
+  'hincrby',
+  'hincrbyfloat',
+  'hkeys',
+  'hlen',
+  'hmget',
+  'hmset',
+  'hrandfield',
+  'hscan',
+  'hset',
+  'hsetnx',
+  'hstrlen',
+  'hvals',
   // sets
-  'sadd', 'scard', 'sdiff', 'sdiffstore', 'sinter', 'sintercard', 'sinterstore', 'sismember',
-  'smembers', 'smismember', 'smove', 'spop', 'srandmember', 'srem', 'sscan', 'sunion', 'sunionstore',
+  'sadd',
+  'scard',
+  'sdiff',
+  'sdiffstore',
+  'sinter',
+  'sintercard',
+  'sinterstore',
+  'sismember',
+  'smembers',
+  'smismember',
+  'smove',
+  'spop',
+  'srandmember',
+  'srem',
+  'sscan',
+  'sunion',
+  'sunionstore',
   // sorted sets
-  'zadd', 'zcard', 'zcount', 'zdiff', 'zdiffstore', 'zincrby', 'zinter', 'zintercard', 'zinterstore',
-  'zlexcount', 'zmpop', 'zmscore', 'zpopmax', 'zpopmin', 'zrandmember', 'zrange', 'zrangebylex',
-  'zrangebyscore', 'zrangestore', 'zrank', 'zrem', 'zremrangebylex', 'zremrangebyrank',
-  'zremrangebyscore', 'zrevrange', 'zrevrangebylex', 'zrevrangebyscore', 'zrevrank', 'zscan', 'zscore',
-  'zunion', 'zunionstore',
+  'zadd',
+  'zcard',
+  'zcount',
+  'zdiff',
+  'zdiffstore',
+  'zincrby',
+  'zinter',
+  'zintercard',
+  'zinterstore',
+  'zlexcount',
+  'zmpop',
+  'zmscore',
+  'zpopmax',
+  'zpopmin',
+  'zrandmember',
+  'zrange',
+  'zrangebylex',
+  'zrangebyscore',
+  'zrangestore',
+  'zrank',
+  'zrem',
+  'zremrangebylex',
+  'zremrangebyrank',
+  'zremrangebyscore',
+  'zrevrange',
+  'zrevrangebylex',
+  'zrevrangebyscore',
+  'zrevrank',
+  'zscan',
+  'zscore',
+  'zunion',
+  'zunionstore',
   // streams (XREAD/XREADGROUP with BLOCK are served as blocking commands, src/proxy/apps/blocking.ts)
-  'xack', 'xadd', 'xautoclaim', 'xclaim', 'xdel', 'xlen', 'xpending', 'xrange', 'xread', 'xreadgroup',
-  'xrevrange', 'xsetid', 'xtrim',
-  'xgroup|create', 'xgroup|createconsumer', 'xgroup|delconsumer', 'xgroup|destroy', 'xgroup|setid',
-  'xinfo|consumers', 'xinfo|groups', 'xinfo|stream',
+  'xack',
+  'xadd',
+  'xautoclaim',
+  'xclaim',
+  'xdel',
+  'xlen',
+  'xpending',
+  'xrange',
+  'xread',
+  'xreadgroup',
+  'xrevrange',
+  'xsetid',
+  'xtrim',
+  'xgroup|create',
+  'xgroup|createconsumer',
+  'xgroup|delconsumer',
+  'xgroup|destroy',
+  'xgroup|setid',
+  'xinfo|consumers',
+  'xinfo|groups',
+  'xinfo|stream',
   // geo
-  'geoadd', 'geodist', 'geohash', 'geopos', 'georadius', 'georadius_ro', 'georadiusbymember',
-  'georadiusbymember_ro', 'geosearch', 'geosearchstore',
+  'geoadd',
+  'geodist',
+  'geohash',
+  'geopos',
+  'georadius',
+  'georadius_ro',
+  'georadiusbymember',
+  'georadiusbymember_ro',
+  'geosearch',
+  'geosearchstore',
   // hyperloglog
-  'pfadd', 'pfcount', 'pfmerge',
+  'pfadd',
+  'pfcount',
+  'pfmerge',
   // scripting: keys are the declared KEYS (numkeys 0 may go to any backend). Scripts must not touch
   // undeclared keys; SCRIPT/FUNCTION management is refused below.
-  'eval', 'eval_ro', 'evalsha', 'evalsha_ro', 'fcall', 'fcall_ro',
+  'eval',
+  'eval_ro',
+  'evalsha',
+  'evalsha_ro',
+  'fcall',
+  'fcall_ro',
 ];
 
 /** Split per group and merged by the proxy. */
 const SPLIT: { readonly [name: string]: 'mget' | 'mset' | 'sum' } = {
   mget: 'mget', // array of values, in request order
   mset: 'mset', // key/value pairs; +OK when every part succeeded (not atomic across groups)
-  del: 'sum', unlink: 'sum', exists: 'sum', touch: 'sum', // integer sum
+  del: 'sum',
+  unlink: 'sum',
+  exists: 'sum',
+  touch: 'sum', // integer sum
 };
 
 /**
@@ -85,20 +251,45 @@ const SPLIT: { readonly [name: string]: 'mget' | 'mset' | 'sum' } = {
  */
 export const LOCAL_COMMANDS = [
   // connection and session
-  'ping', 'echo', 'quit', 'reset', 'select', 'auth', 'hello',
-  'client|setname', 'client|getname', 'client|id', 'client|info', 'client|list', 'client|setinfo',
+  'ping',
+  'echo',
+  'quit',
+  'reset',
+  'select',
+  'auth',
+  'hello',
+  'client|setname',
+  'client|getname',
+  'client|id',
+  'client|info',
+  'client|list',
+  'client|setinfo',
   // COMMAND and all its subcommands (incl. plain COMMAND and COMMAND HELP): command-reply.ts
   'command',
   // server-wide, synthesized or fanned out by the proxy
-  'time', 'info', 'dbsize', 'flushdb', 'flushall',
+  'time',
+  'info',
+  'dbsize',
+  'flushdb',
+  'flushall',
   // the proxy's own slow log
-  'slowlog|get', 'slowlog|len', 'slowlog|reset',
+  'slowlog|get',
+  'slowlog|len',
+  'slowlog|reset',
   // replica-read opt-in for sessions that have written (READONLY / READWRITE)
-  'readonly', 'readwrite',
+  'readonly',
+  'readwrite',
   // Codis extras
-  'slotsmapping', 'slotshashkey',
+  'slotsmapping',
+  'slotshashkey',
   // ACL: the proxy's own client users (src/acl)
-  'acl|whoami', 'acl|list', 'acl|users', 'acl|getuser', 'acl|cat', 'acl|dryrun', 'acl|genpass',
+  'acl|whoami',
+  'acl|list',
+  'acl|users',
+  'acl|getuser',
+  'acl|cat',
+  'acl|dryrun',
+  'acl|genpass',
 ] as const;
 /** The names in LOCAL_COMMANDS ('command' stands for COMMAND and all its subcommands). */
 export type LocalCommandName = (typeof LOCAL_COMMANDS)[number];
@@ -110,11 +301,39 @@ export type LocalCommandName = (typeof LOCAL_COMMANDS)[number];
 const APP: ReadonlyArray<readonly [family: AppFamily, names: readonly string[]]> = [
   ['transaction', ['multi', 'exec', 'discard', 'watch', 'unwatch']],
   ['blocking', ['blpop', 'brpop', 'blmove', 'blmpop', 'bzpopmin', 'bzpopmax', 'bzmpop', 'brpoplpush', 'wait']],
-  ['pubsub', ['publish', 'spublish', 'subscribe', 'ssubscribe', 'psubscribe', 'unsubscribe', 'sunsubscribe',
-    'punsubscribe', 'pubsub|channels', 'pubsub|numsub', 'pubsub|numpat', 'pubsub|shardchannels', 'pubsub|shardnumsub']],
+  [
+    'pubsub',
+    [
+      'publish',
+      'spublish',
+      'subscribe',
+      'ssubscribe',
+      'psubscribe',
+      'unsubscribe',
+      'sunsubscribe',
+      'punsubscribe',
+      'pubsub|channels',
+      'pubsub|numsub',
+      'pubsub|numpat',
+      'pubsub|shardchannels',
+      'pubsub|shardnumsub',
+    ],
+  ],
   ['keyspace', ['scan', 'keys', 'randomkey']],
-  ['scripting', ['script|load', 'script|exists', 'script|flush', 'function|load', 'function|delete', 'function|flush',
-    'function|list', 'function|dump', 'function|restore']],
+  [
+    'scripting',
+    [
+      'script|load',
+      'script|exists',
+      'script|flush',
+      'function|load',
+      'function|delete',
+      'function|flush',
+      'function|list',
+      'function|dump',
+      'function|restore',
+    ],
+  ],
   ['cluster', ['cluster|slots', 'cluster|shards', 'cluster|nodes', 'cluster|info', 'cluster|keyslot', 'cluster|myid']],
 ];
 
@@ -122,19 +341,45 @@ const PUBSUB = 'only the pub/sub commands listed in the proxy documentation are 
 const CROSS_DB = 'SWAPDB cannot be atomic across the groups of a sharded cluster';
 const ADMIN = 'administrative command, not available through the proxy';
 const CLUSTER = 'only CLUSTER SLOTS, SHARDS, NODES, INFO, KEYSLOT and MYID are answered by the proxy (cluster_facade)';
-const SCRIPTING = 'SCRIPT KILL, SCRIPT DEBUG, FUNCTION KILL and FUNCTION STATS are not available through the proxy (SCRIPT LOAD/EXISTS/FLUSH and FUNCTION LOAD/DELETE/FLUSH/LIST/DUMP/RESTORE are)';
+const SCRIPTING =
+  'SCRIPT KILL, SCRIPT DEBUG, FUNCTION KILL and FUNCTION STATS are not available through the proxy (SCRIPT LOAD/EXISTS/FLUSH and FUNCTION LOAD/DELETE/FLUSH/LIST/DUMP/RESTORE are)';
 const CLIENT = 'only CLIENT SETNAME, GETNAME, ID, INFO, LIST and SETINFO are available through the proxy';
 const HELP = 'HELP is not available through the proxy';
-const ACL = 'only ACL WHOAMI, LIST, USERS, GETUSER, CAT, DRYRUN and GENPASS are available through the proxy: its users come from its configuration (acl_users, acl_file)';
+const ACL =
+  'only ACL WHOAMI, LIST, USERS, GETUSER, CAT, DRYRUN and GENPASS are available through the proxy: its users come from its configuration (acl_users, acl_file)';
 
 /** Refused with a reason shown to the client. */
 const DENIED: ReadonlyArray<readonly [reason: string, names: readonly string[]]> = [
   [PUBSUB, ['pubsub']],
   [CROSS_DB, ['swapdb']],
   [ACL, ['acl']],
-  [ADMIN, ['bgrewriteaof', 'bgsave', 'config', 'debug', 'failover', 'lastsave', 'latency', 'lolwut',
-    'memory', 'migrate', 'module', 'monitor', 'pfdebug', 'pfselftest', 'psync', 'replconf', 'replicaof',
-    'role', 'save', 'shutdown', 'slaveof', 'sync']],
+  [
+    ADMIN,
+    [
+      'bgrewriteaof',
+      'bgsave',
+      'config',
+      'debug',
+      'failover',
+      'lastsave',
+      'latency',
+      'lolwut',
+      'memory',
+      'migrate',
+      'module',
+      'monitor',
+      'pfdebug',
+      'pfselftest',
+      'psync',
+      'replconf',
+      'replicaof',
+      'role',
+      'save',
+      'shutdown',
+      'slaveof',
+      'sync',
+    ],
+  ],
   [CLUSTER, ['cluster', 'asking', 'restore-asking']],
   [SCRIPTING, ['script', 'function']],
   [CLIENT, ['client']],
@@ -144,34 +389,64 @@ const DENIED: ReadonlyArray<readonly [reason: string, names: readonly string[]]>
 /** Not Redis 7.0 commands: answered by the proxy, with metadata for COMMAND INFO/DOCS. */
 const PROXY_EXTRAS: { readonly [name: string]: CommandJson } = {
   slotsmapping: {
-    arity: -1, flags: ['loading', 'stale'], first: 0, last: 0, step: 0, acl: ['@slow'], tips: [], key_specs: [],
+    arity: -1,
+    flags: ['loading', 'stale'],
+    first: 0,
+    last: 0,
+    step: 0,
+    acl: ['@slow'],
+    tips: [],
+    key_specs: [],
     docs: {
-      summary: 'Returns the proxy\'s slot table: for each slot its id, backend address, migration source and replicas (Codis)',
-      since: '3.2.0', group: 'server', complexity: 'O(N) where N is the number of slots returned',
+      summary: "Returns the proxy's slot table: for each slot its id, backend address, migration source and replicas (Codis)",
+      since: '3.2.0',
+      group: 'server',
+      complexity: 'O(N) where N is the number of slots returned',
       arguments: [{ name: 'slot', type: 'integer', flags: ['optional'] }],
     },
   },
   slotshashkey: {
-    arity: -2, flags: ['loading', 'stale', 'fast'], first: 0, last: 0, step: 0, acl: ['@fast'], tips: [], key_specs: [],
+    arity: -2,
+    flags: ['loading', 'stale', 'fast'],
+    first: 0,
+    last: 0,
+    step: 0,
+    acl: ['@fast'],
+    tips: [],
+    key_specs: [],
     docs: {
       summary: 'Returns the slot of each given key (Codis hashing: crc32 of the hash tag modulo 1024)',
-      since: '3.2.0', group: 'server', complexity: 'O(N) where N is the number of keys',
+      since: '3.2.0',
+      group: 'server',
+      complexity: 'O(N) where N is the number of keys',
       arguments: [{ name: 'key', type: 'string', flags: ['multiple'] }],
     },
   },
   // Redis 7.2's CLIENT SETINFO, sent by current client libraries on connect; answered by the proxy.
   'client|setinfo': {
-    arity: 4, flags: ['noscript', 'loading', 'stale'], first: 0, last: 0, step: 0, acl: ['@slow', '@connection'], tips: [],
+    arity: 4,
+    flags: ['noscript', 'loading', 'stale'],
+    first: 0,
+    last: 0,
+    step: 0,
+    acl: ['@slow', '@connection'],
+    tips: [],
     key_specs: [],
     docs: {
       summary: 'Sets information specific to the client or connection.',
-      since: '7.2.0', group: 'connection', complexity: 'O(1)',
-      arguments: [{
-        name: 'attr', type: 'oneof', arguments: [
-          { name: 'libname', type: 'string', token: 'LIB-NAME' },
-          { name: 'libver', type: 'string', token: 'LIB-VER' },
-        ],
-      }],
+      since: '7.2.0',
+      group: 'connection',
+      complexity: 'O(1)',
+      arguments: [
+        {
+          name: 'attr',
+          type: 'oneof',
+          arguments: [
+            { name: 'libname', type: 'string', token: 'LIB-NAME' },
+            { name: 'libver', type: 'string', token: 'LIB-VER' },
+          ],
+        },
+      ],
     },
   },
 };
@@ -195,7 +470,11 @@ function loadJson(): CommandsFile {
   ];
   let lastErr: unknown;
   for (const u of candidates) {
-    try { return JSON.parse(readFileSync(fileURLToPath(u), 'utf8')) as CommandsFile; } catch (e) { lastErr = e; }
+    try {
+      return JSON.parse(readFileSync(fileURLToPath(u), 'utf8')) as CommandsFile;
+    } catch (e) {
+      lastErr = e;
+    }
   }
   throw new Error(`cannot read redis-7.0-commands.json: ${String(lastErr)}`);
 }
@@ -448,4 +727,3 @@ export function listedPolicies(): ReadonlyMap<string, Policy> {
 
 /** Names of the proxy-only commands (not in Redis 7.0). */
 export const PROXY_EXTRA_NAMES: readonly string[] = Object.keys(PROXY_EXTRAS);
-

@@ -14,9 +14,14 @@ export class MemberHealth {
   private readonly timer: NodeJS.Timeout;
   private running = false;
 
-  constructor(private readonly endpoints: string[], everyMs = 1000) {
+  constructor(
+    private readonly endpoints: string[],
+    everyMs = 1000,
+  ) {
     for (const e of endpoints) this.bad.set(MemberHealth.key(e), false);
-    this.timer = setInterval(() => { void this.check(); }, everyMs);
+    this.timer = setInterval(() => {
+      void this.check();
+    }, everyMs);
     this.timer.unref();
   }
 
@@ -29,15 +34,19 @@ export class MemberHealth {
     if (this.running) return;
     this.running = true;
     try {
-      await Promise.all(this.endpoints.map(async (e) => {
-        const url = `${/^https:\/\//.test(e) ? 'https' : 'http'}://${MemberHealth.key(e)}/health`;
-        let ok = false;
-        try {
-          const res = await fetch(url, { signal: AbortSignal.timeout(1000) });
-          ok = ((await res.json()) as { health?: unknown }).health === 'true';
-        } catch { /* unreachable or not answering: unhealthy */ }
-        this.bad.set(MemberHealth.key(e), !ok);
-      }));
+      await Promise.all(
+        this.endpoints.map(async (e) => {
+          const url = `${/^https:\/\//.test(e) ? 'https' : 'http'}://${MemberHealth.key(e)}/health`;
+          let ok = false;
+          try {
+            const res = await fetch(url, { signal: AbortSignal.timeout(1000) });
+            ok = ((await res.json()) as { health?: unknown }).health === 'true';
+          } catch {
+            /* unreachable or not answering: unhealthy */
+          }
+          this.bad.set(MemberHealth.key(e), !ok);
+        }),
+      );
     } finally {
       this.running = false;
     }
@@ -67,7 +76,10 @@ class HostBreaker {
   private openUntil = 0;
   private backoffMs = 1000;
 
-  constructor(private readonly endpoint: string, private readonly health: MemberHealth) {}
+  constructor(
+    private readonly endpoint: string,
+    private readonly health: MemberHealth,
+  ) {}
 
   execute: Execute = async (fn) => {
     if (Date.now() < this.openUntil || this.health.shouldSkip(this.endpoint)) {

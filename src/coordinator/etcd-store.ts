@@ -13,14 +13,32 @@
 // within about a second after etcd comes back (short gRPC reconnect backoff). With several members a
 // call that times out on one is retried on another, and a failing member is skipped for a while.
 import {
-  Etcd3, GRPCDeadlineExceededError, isRecoverableError, type IOptions, type Lease as EtcdLease,
-  type IWatchResponse, type Watcher,
+  Etcd3,
+  GRPCDeadlineExceededError,
+  isRecoverableError,
+  type IOptions,
+  type Lease as EtcdLease,
+  type IWatchResponse,
+  type Watcher,
 } from 'etcd3';
 import { childPath, validatePath } from './paths.js';
 import { MemberHealth } from './etcd-member-health.js';
 import {
-  DEFAULT_EPHEMERAL_TTL_MS, DEFAULT_TIMEOUT_MS, StoreError, coalesce, delay, LossNotifier, withTimeout,
-  type EphemeralHandle, type FencedWriter, type Lease, type LockOptions, type Store, type StoreOptions, type Unwatch, updatePipelined,
+  DEFAULT_EPHEMERAL_TTL_MS,
+  DEFAULT_TIMEOUT_MS,
+  StoreError,
+  coalesce,
+  delay,
+  LossNotifier,
+  withTimeout,
+  type EphemeralHandle,
+  type FencedWriter,
+  type Lease,
+  type LockOptions,
+  type Store,
+  type StoreOptions,
+  type Unwatch,
+  updatePipelined,
 } from './store.js';
 
 export interface EtcdStoreOptions extends StoreOptions {
@@ -135,7 +153,8 @@ export class EtcdStore implements Store {
     if (e instanceof GRPCDeadlineExceededError) code = 'TIMEOUT';
     else if (e instanceof Error && isRecoverableError(e)) code = 'UNAVAILABLE';
     else if (/unavailable|ECONNREFUSED|connect|No connection|closed/i.test(msg)) code = 'UNAVAILABLE';
-    const what = code === 'UNAVAILABLE' ? `etcd is unreachable (${msg})` : code === 'TIMEOUT' ? `timed out after ${this.timeoutMs} ms` : msg;
+    const what =
+      code === 'UNAVAILABLE' ? `etcd is unreachable (${msg})` : code === 'TIMEOUT' ? `timed out after ${this.timeoutMs} ms` : msg;
     return new StoreError(code, `${this.describe}: ${op} ${path}: ${what}`, 'etcd', path, { cause: e });
   }
 
@@ -143,22 +162,36 @@ export class EtcdStore implements Store {
   async op<T>(op: string, path: string, fn: () => Promise<T>): Promise<T> {
     if (this.closed) throw new StoreError('CLOSED', `${this.describe}: ${op} ${path}: store is closed`, 'etcd', path);
     try {
-      return await withTimeout(fn(), this.timeoutMs + 500, () =>
-        new StoreError('TIMEOUT', `${this.describe}: ${op} ${path}: no answer within ${this.timeoutMs} ms (is etcd running?)`, 'etcd', path));
+      return await withTimeout(
+        fn(),
+        this.timeoutMs + 500,
+        () =>
+          new StoreError(
+            'TIMEOUT',
+            `${this.describe}: ${op} ${path}: no answer within ${this.timeoutMs} ms (is etcd running?)`,
+            'etcd',
+            path,
+          ),
+      );
     } catch (e) {
       throw this.mapErr(op, path, e);
     }
   }
 
-  /** @internal */ get etcd(): Etcd3 { return this.client; }
-  /** @internal */ get isClosed(): boolean { return this.closed; }
+  /** @internal */ get etcd(): Etcd3 {
+    return this.client;
+  }
+  /** @internal */ get isClosed(): boolean {
+    return this.closed;
+  }
 
   // ---- Store --------------------------------------------------------------------------------------
 
   async create(path: string, data: Buffer): Promise<void> {
     validatePath(path);
     const res = await this.op('create', path, () =>
-      this.client.if(path, 'Create', '==', 0).then(this.client.put(path).value(data)).commit());
+      this.client.if(path, 'Create', '==', 0).then(this.client.put(path).value(data)).commit(),
+    );
     if (!res.succeeded) throw new StoreError('EXISTS', `${this.describe}: create ${path}: node already exists`, 'etcd', path);
   }
 
@@ -173,7 +206,8 @@ export class EtcdStore implements Store {
         .if(path, 'Create', '>', 0)
         .then(this.client.put(path).value(data).ignoreLease())
         .else(this.client.put(path).value(data))
-        .commit());
+        .commit(),
+    );
   }
 
   async delete(path: string): Promise<void> {
@@ -212,9 +246,14 @@ export class EtcdStore implements Store {
       w.on('data', (res: IWatchResponse) => {
         if (res.events.some((ev) => matches(ev.kv.key.toString()))) fire();
       });
-      w.on('disconnected', () => { disconnected = true; });
+      w.on('disconnected', () => {
+        disconnected = true;
+      });
       w.on('connected', () => {
-        if (disconnected) { disconnected = false; fire(); } // resumed: tell the caller to re-read
+        if (disconnected) {
+          disconnected = false;
+          fire();
+        } // resumed: tell the caller to re-read
       });
       // etcd cancels a watch it cannot resume (e.g. its revision was compacted): open a new one.
       w.on('error', () => {
@@ -228,7 +267,10 @@ export class EtcdStore implements Store {
       while (active && !this.closed) {
         try {
           const w = await this.openWatcher('watch', path);
-          if (!active) { void w.cancel().catch(() => undefined); return; }
+          if (!active) {
+            void w.cancel().catch(() => undefined);
+            return;
+          }
           attach(w);
           fire();
           return;
@@ -252,13 +294,21 @@ export class EtcdStore implements Store {
 
   /** @internal A connected etcd watcher on `path` and everything below it. */
   async openWatcher(op: string, path: string): Promise<Watcher> {
-    const w = this.client.watch().prefix(path === '/' ? '/' : path).watcher();
+    const w = this.client
+      .watch()
+      .prefix(path === '/' ? '/' : path)
+      .watcher();
     w.on('error', () => undefined); // an unhandled 'error' event would crash the process
     try {
-      await this.op(op, path, () => new Promise<void>((resolve, reject) => {
-        w.once('connected', () => resolve());
-        w.once('error', (e: unknown) => reject(e));
-      }));
+      await this.op(
+        op,
+        path,
+        () =>
+          new Promise<void>((resolve, reject) => {
+            w.once('connected', () => resolve());
+            w.once('error', (e: unknown) => reject(e));
+          }),
+      );
     } catch (e) {
       void w.cancel().catch(() => undefined);
       throw e;
@@ -294,9 +344,15 @@ export class EtcdStore implements Store {
     this.client.close();
   }
 
-  /** @internal */ register(k: LeaseKeeper): void { this.keepers.add(k); }
-  /** @internal */ unregister(k: LeaseKeeper): void { this.keepers.delete(k); }
-  /** @internal */ get timeout(): number { return this.timeoutMs; }
+  /** @internal */ register(k: LeaseKeeper): void {
+    this.keepers.add(k);
+  }
+  /** @internal */ unregister(k: LeaseKeeper): void {
+    this.keepers.delete(k);
+  }
+  /** @internal */ get timeout(): number {
+    return this.timeoutMs;
+  }
 }
 
 /**
@@ -353,7 +409,9 @@ class LeaseKeeper implements EphemeralHandle, Lease {
     this.lease = lease;
     this.leaseId = id;
     this.lastOk = Date.now();
-    lease.on('keepaliveSucceeded', () => { if (this.lease === lease) this.lastOk = Date.now(); });
+    lease.on('keepaliveSucceeded', () => {
+      if (this.lease === lease) this.lastOk = Date.now();
+    });
     lease.on('lost', (err: unknown) => {
       if (this.lease === lease) this.handleLoss(`etcd reports the lease gone (${err instanceof Error ? err.message : String(err)})`);
     });
@@ -403,7 +461,9 @@ class LeaseKeeper implements EphemeralHandle, Lease {
       if (!this.held) return;
       if (!kv) this.handleLoss('the key was deleted by someone else');
       else if (String(kv.lease) !== this.leaseId) this.handleLoss('the key was replaced by another owner');
-    } catch { /* unreachable: the keepalive check decides */ } finally {
+    } catch {
+      /* unreachable: the keepalive check decides */
+    } finally {
       this.checkingOwner = false;
     }
   }
@@ -429,7 +489,10 @@ class LeaseKeeper implements EphemeralHandle, Lease {
     while (this.active && !this.store.isClosed && !this.watcher) {
       try {
         const w = await this.store.openWatcher('watch', this.path);
-        if (!this.active) { void w.cancel().catch(() => undefined); return; }
+        if (!this.active) {
+          void w.cancel().catch(() => undefined);
+          return;
+        }
         this.watcher = w;
         this.attachWatcher(w);
         const kv = await this.store.op('watch', this.path, () => this.store.etcd.get(this.path).exec());
@@ -447,11 +510,15 @@ class LeaseKeeper implements EphemeralHandle, Lease {
     if (!this.active || this.loss.lost || this.recovering) return;
     const err = new StoreError('LOST', `${this.store.describe}: ${this.mode} ${this.path}: ${why}`, 'etcd', this.path);
     if (this.mode === 'lock') {
-      this.loss.loseForGood(err, () => { void this.teardown(false); });
+      this.loss.loseForGood(err, () => {
+        void this.teardown(false);
+      });
       return;
     }
     this.loss.report(err);
-    this.recovery ??= this.recover().finally(() => { this.recovery = null; });
+    this.recovery ??= this.recover().finally(() => {
+      this.recovery = null;
+    });
   }
 
   /** Ephemeral nodes: put the key again under a fresh lease until it works or the handle is removed. */
@@ -491,7 +558,13 @@ class LeaseKeeper implements EphemeralHandle, Lease {
       try {
         await r;
       } catch (e) {
-        throw new StoreError('UNAVAILABLE', `${this.store.describe}: release ${this.path}: could not revoke the lease (it expires by itself within ${this.ttlMs} ms): ${(e as Error).message}`, 'etcd', this.path, { cause: e });
+        throw new StoreError(
+          'UNAVAILABLE',
+          `${this.store.describe}: release ${this.path}: could not revoke the lease (it expires by itself within ${this.ttlMs} ms): ${(e as Error).message}`,
+          'etcd',
+          this.path,
+          { cause: e },
+        );
       }
     } else {
       void r.catch(() => undefined); // best effort: frees the key sooner if etcd is reachable
@@ -517,11 +590,17 @@ class LeaseKeeper implements EphemeralHandle, Lease {
     const first = entries[0]?.[0];
     if (first === undefined) return;
     for (const [p] of entries) validatePath(p);
-    const lost = (why: string): StoreError => new StoreError('LOST', `${this.store.describe}: ${op} ${first}: refused, ${why}`, 'etcd', first);
+    const lost = (why: string): StoreError =>
+      new StoreError('LOST', `${this.store.describe}: ${op} ${first}: refused, ${why}`, 'etcd', first);
     if (this.mode !== 'lock' || !this.held) throw this.loss.lost ?? lost('the lock is not held');
     const etcd = this.store.etcd;
     const ops = entries.map(([p, d]) => (d === null ? etcd.delete().key(p) : etcd.put(p).value(d)));
-    const res = await this.store.op(op, first, () => etcd.if(this.path, 'Lease', '==', this.leaseId).then(...ops).commit());
+    const res = await this.store.op(op, first, () =>
+      etcd
+        .if(this.path, 'Lease', '==', this.leaseId)
+        .then(...ops)
+        .commit(),
+    );
     if (!res.succeeded) {
       this.handleLoss('a fenced write found the lock key gone or owned by another lease');
       throw lost('the lock key is gone or owned by another lease');
@@ -529,7 +608,8 @@ class LeaseKeeper implements EphemeralHandle, Lease {
   }
 
   async update(data: Buffer): Promise<void> {
-    if (!this.active) throw new StoreError('CLOSED', `${this.store.describe}: update ${this.path}: ephemeral node was removed`, 'etcd', this.path);
+    if (!this.active)
+      throw new StoreError('CLOSED', `${this.store.describe}: update ${this.path}: ephemeral node was removed`, 'etcd', this.path);
     this.data = data;
     const id = this.leaseId;
     await this.store.op('update', this.path, () => this.store.etcd.put(this.path).value(data).lease(id).exec());

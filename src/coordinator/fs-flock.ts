@@ -62,7 +62,9 @@ export class DataFileLock {
       };
       child.on('error', (e) => fail(`could not run (is perl installed?): ${e.message}`));
       child.on('exit', (code, sig) => fail(`exited (${sig ?? code})`));
-      child.stdin.on('error', () => { /* reported by exit */ });
+      child.stdin.on('error', () => {
+        /* reported by exit */
+      });
       child.stdout.setEncoding('utf8');
       child.stdout.on('data', (d: string) => {
         if (this.child !== child) return;
@@ -71,8 +73,15 @@ export class DataFileLock {
         while ((nl = this.buf.indexOf('\n')) >= 0) {
           const line = this.buf.slice(0, nl);
           this.buf = this.buf.slice(nl + 1);
-          if (line === 'R') { if (this.waiting.length === 0) this.hold(false); resolve(); continue; }
-          if (line.startsWith('E ')) { fail(`cannot open it: ${line.slice(2)}`); continue; }
+          if (line === 'R') {
+            if (this.waiting.length === 0) this.hold(false);
+            resolve();
+            continue;
+          }
+          if (line.startsWith('E ')) {
+            fail(`cannot open it: ${line.slice(2)}`);
+            continue;
+          }
           this.waiting.shift()?.resolve(line);
           if (this.waiting.length === 0) this.hold(false);
         }
@@ -86,7 +95,13 @@ export class DataFileLock {
     const c = this.child;
     if (!c) return;
     const out = c.stdout as Readable & { ref?: () => void; unref?: () => void };
-    if (on) { c.ref(); out.ref?.(); } else { c.unref(); out.unref?.(); }
+    if (on) {
+      c.ref();
+      out.ref?.();
+    } else {
+      c.unref();
+      out.unref?.();
+    }
   }
 
   private async ask(cmd: 'T' | 'U'): Promise<string> {
@@ -104,7 +119,9 @@ export class DataFileLock {
   }
 
   /** The helper's pid while it runs (for tests and diagnostics). */
-  get helperPid(): number | undefined { return this.child?.pid; }
+  get helperPid(): number | undefined {
+    return this.child?.pid;
+  }
 
   /** Takes the flock, retrying until `deadline` (ms since epoch); throws FlockError when it stays held. */
   async acquire(deadline: number): Promise<void> {
@@ -113,7 +130,9 @@ export class DataFileLock {
       if (this.closed) throw new FlockError(`${this.file}: store closed`);
       if ((await this.ask('T')) === '1') return;
       if (Date.now() > deadline) {
-        throw new FlockError(`${this.file} stayed flocked by another process (a Codis tool or dashboard writing this coordinator directory?)`);
+        throw new FlockError(
+          `${this.file} stayed flocked by another process (a Codis tool or dashboard writing this coordinator directory?)`,
+        );
       }
       await new Promise((r) => setTimeout(r, backoff + Math.random() * backoff));
       backoff = Math.min(backoff * 2, 50);

@@ -20,8 +20,21 @@ import { basename, dirname, join } from 'node:path';
 import { childPath, segments, validatePath } from './paths.js';
 import { DataFileLock } from './fs-flock.js';
 import {
-  DEFAULT_EPHEMERAL_TTL_MS, DEFAULT_POLL_INTERVAL_MS, DEFAULT_TIMEOUT_MS, StoreError, coalesce, delay, LossNotifier,
-  type EphemeralHandle, type FencedWriter, type Lease, type LockOptions, type Store, type StoreErrorCode, type StoreOptions, type Unwatch,
+  DEFAULT_EPHEMERAL_TTL_MS,
+  DEFAULT_POLL_INTERVAL_MS,
+  DEFAULT_TIMEOUT_MS,
+  StoreError,
+  coalesce,
+  delay,
+  LossNotifier,
+  type EphemeralHandle,
+  type FencedWriter,
+  type Lease,
+  type LockOptions,
+  type Store,
+  type StoreErrorCode,
+  type StoreOptions,
+  type Unwatch,
 } from './store.js';
 
 export interface FsStoreOptions extends StoreOptions {
@@ -75,7 +88,10 @@ export class FsStore implements Store {
   private readonly keepers = new Set<Keeper>();
   private readonly watchers = new Set<() => void>();
 
-  private constructor(readonly root: string, opts: FsStoreOptions) {
+  private constructor(
+    readonly root: string,
+    opts: FsStoreOptions,
+  ) {
     this.describe = `filesystem ${root}`;
     this.dataDir = join(root, 'data');
     this.ephDir = join(root, 'ephemeral');
@@ -107,7 +123,13 @@ export class FsStore implements Store {
     if (e instanceof StoreError) return e;
     const c = errno(e);
     if (c === 'ENOTDIR' || c === 'EISDIR' || c === 'EEXIST') {
-      return this.err('CONFLICT', op, path, 'a path component is a file, or the node is a directory (the filesystem coordinator cannot hold both a value and children at one path)', e);
+      return this.err(
+        'CONFLICT',
+        op,
+        path,
+        'a path component is a file, or the node is a directory (the filesystem coordinator cannot hold both a value and children at one path)',
+        e,
+      );
     }
     return this.err('IO', op, path, (e as Error).message ?? String(e), e);
   }
@@ -131,7 +153,9 @@ export class FsStore implements Store {
     const run = prev.catch(() => undefined).then(() => this.lockedAcrossProcesses(op, path, fn));
     const tail = run.catch(() => undefined);
     localQueues.set(this.root, tail);
-    void tail.then(() => { if (localQueues.get(this.root) === tail) localQueues.delete(this.root); });
+    void tail.then(() => {
+      if (localQueues.get(this.root) === tail) localQueues.delete(this.root);
+    });
     return run;
   }
 
@@ -173,7 +197,9 @@ export class FsStore implements Store {
       if (flocked) await this.flock.release().catch(() => undefined);
       try {
         if ((await fsp.readFile(this.lockFile, 'utf8')) === content) await fsp.unlink(this.lockFile);
-      } catch { /* broken by someone else as stale: nothing to release */ }
+      } catch {
+        /* broken by someone else as stale: nothing to release */
+      }
     }
   }
 
@@ -190,7 +216,9 @@ export class FsStore implements Store {
     try {
       const o = JSON.parse(raw) as { pid?: unknown; host?: unknown };
       deadOwner = o.host === HOST && typeof o.pid === 'number' && !pidAlive(o.pid);
-    } catch { /* being written right now, or foreign: judge by age */ }
+    } catch {
+      /* being written right now, or foreign: judge by age */
+    }
     return { stale: deadOwner || Date.now() - mtimeMs > LOCKFILE_STALE_MS, raw };
   }
 
@@ -205,7 +233,9 @@ export class FsStore implements Store {
       try {
         const st = await fsp.stat(breaker);
         if (Date.now() - st.mtimeMs > 5000) await fsp.unlink(breaker);
-      } catch { /* gone */ }
+      } catch {
+        /* gone */
+      }
       return;
     }
     try {
@@ -241,7 +271,11 @@ export class FsStore implements Store {
     try {
       const [raw, st] = await Promise.all([fsp.readFile(f, 'utf8'), fsp.stat(f)]);
       let owner: OwnerRecord | null = null;
-      try { owner = JSON.parse(raw) as OwnerRecord; } catch { /* half-written: judged by age */ }
+      try {
+        owner = JSON.parse(raw) as OwnerRecord;
+      } catch {
+        /* half-written: judged by age */
+      }
       return { owner, mtimeMs: st.mtimeMs };
     } catch (e) {
       const c = errno(e);
@@ -275,7 +309,9 @@ export class FsStore implements Store {
   }
 
   private async removeNodeFiles(path: string): Promise<void> {
-    await fsp.unlink(this.dataFile(path)).catch((e: unknown) => { if (errno(e) !== 'ENOENT' && errno(e) !== 'ENOTDIR') throw e; });
+    await fsp.unlink(this.dataFile(path)).catch((e: unknown) => {
+      if (errno(e) !== 'ENOENT' && errno(e) !== 'ENOTDIR') throw e;
+    });
     await fsp.unlink(this.ownerFile(path)).catch(() => undefined);
   }
 
@@ -319,7 +355,10 @@ export class FsStore implements Store {
       for (const e of entries) {
         const dir = dirname(this.dataFile(e[0]));
         let l = byDir.get(dir);
-        if (!l) { l = []; byDir.set(dir, l); }
+        if (!l) {
+          l = [];
+          byDir.set(dir, l);
+        }
         l.push(e);
       }
       for (const [dir, list] of byDir) {
@@ -327,11 +366,14 @@ export class FsStore implements Store {
           await fsp.mkdir(dir, { recursive: true });
           const owned = new Set(await fsp.readdir(dirname(this.ownerFile(list[0]![0]))).catch(() => [] as string[]));
           for (let i = 0; i < list.length; i += 64) {
-            await Promise.all(list.slice(i, i + 64).map(async ([path, data]) => {
-              const file = this.dataFile(path);
-              if (owned.has(basename(file)) && (await this.ownerState(path)).state === 'stale') await fsp.unlink(this.ownerFile(path)).catch(() => undefined);
-              await this.writeAtomic(file, data, false);
-            }));
+            await Promise.all(
+              list.slice(i, i + 64).map(async ([path, data]) => {
+                const file = this.dataFile(path);
+                if (owned.has(basename(file)) && (await this.ownerState(path)).state === 'stale')
+                  await fsp.unlink(this.ownerFile(path)).catch(() => undefined);
+                await this.writeAtomic(file, data, false);
+              }),
+            );
           }
         } catch (e) {
           throw this.ioErr('update', list[0]![0], e);
@@ -417,7 +459,9 @@ export class FsStore implements Store {
     let owned = new Set<string>();
     try {
       owned = new Set(await fsp.readdir(path === '/' ? this.ephDir : this.ownerFile(path)));
-    } catch { /* no ephemeral children */ }
+    } catch {
+      /* no ephemeral children */
+    }
     const out: string[] = [];
     for (const d of entries) {
       const child = childPath(path, d.name);
@@ -456,7 +500,9 @@ export class FsStore implements Store {
           last = s;
           if (active) fire();
         }
-      } catch { /* transient I/O error: try again next tick */ }
+      } catch {
+        /* transient I/O error: try again next tick */
+      }
       if (active) {
         timer = setTimeout(() => void tick(), this.pollMs);
         timer.unref();
@@ -522,14 +568,23 @@ export class FsStore implements Store {
 
   // ---- used by Keeper -----------------------------------------------------------------------------
 
-  /** @internal */ register(k: Keeper): void { this.keepers.add(k); }
-  /** @internal */ unregister(k: Keeper): void { this.keepers.delete(k); }
+  /** @internal */ register(k: Keeper): void {
+    this.keepers.add(k);
+  }
+  /** @internal */ unregister(k: Keeper): void {
+    this.keepers.delete(k);
+  }
 
   /** @internal Throws 'LOST' unless the lock at `path` is live and its owner record carries `token`. */
   async assertOwner(op: string, target: string, path: string, token: string): Promise<void> {
     const st = await this.ownerState(path);
     if (st.state !== 'live' || st.owner?.token !== token) {
-      throw this.err('LOST', op, target, `refused: the lock ${path} is ${st.state === 'none' ? 'gone' : st.state === 'stale' ? 'stale' : 'owned by another process'}`);
+      throw this.err(
+        'LOST',
+        op,
+        target,
+        `refused: the lock ${path} is ${st.state === 'none' ? 'gone' : st.state === 'stale' ? 'stale' : 'owned by another process'}`,
+      );
     }
   }
 
@@ -622,9 +677,14 @@ class Keeper implements EphemeralHandle, Lease {
   start(): void {
     this.lastBeat = Date.now();
     this.store.register(this);
-    this.timer = setInterval(() => {
-      this.beatRun ??= this.beat().finally(() => { this.beatRun = null; });
-    }, Math.max(30, Math.floor(this.ttlMs / 3)));
+    this.timer = setInterval(
+      () => {
+        this.beatRun ??= this.beat().finally(() => {
+          this.beatRun = null;
+        });
+      },
+      Math.max(30, Math.floor(this.ttlMs / 3)),
+    );
     this.timer.unref();
   }
 
@@ -646,12 +706,16 @@ class Keeper implements EphemeralHandle, Lease {
       this.inLoss = false;
       return;
     }
-    const why = result === 'late'
-      ? `heartbeat was not refreshed within its ttl of ${this.ttlMs} ms (process stalled?)`
-      : 'the node or its owner record was removed or replaced by another process';
+    const why =
+      result === 'late'
+        ? `heartbeat was not refreshed within its ttl of ${this.ttlMs} ms (process stalled?)`
+        : 'the node or its owner record was removed or replaced by another process';
     const err = this.store.makeErr('LOST', this.mode === 'lock' ? 'lock' : 'ephemeral', this.path, why);
     if (this.mode === 'lock') {
-      this.loss.loseForGood(err, () => { this.stopTimer(); this.store.unregister(this); });
+      this.loss.loseForGood(err, () => {
+        this.stopTimer();
+        this.store.unregister(this);
+      });
       if (result === 'late') await this.store.removeIfOwned(this.path, this.record.token).catch(() => undefined);
       return;
     }
@@ -661,7 +725,9 @@ class Keeper implements EphemeralHandle, Lease {
       await this.store.rewrite(this.path, this.record, this.data);
       this.lastBeat = Date.now();
       this.inLoss = false;
-    } catch { /* retried on the next beat */ }
+    } catch {
+      /* retried on the next beat */
+    }
   }
 
   private stopTimer(): void {

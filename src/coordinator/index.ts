@@ -42,7 +42,10 @@ export function specFromNameAndAddr(name: string, addr: string, options: StoreOp
     case 'filesystem':
       return { kind, root: a, ...options };
     case 'etcd': {
-      const endpoints = a.split(',').map((e) => e.trim()).filter(Boolean);
+      const endpoints = a
+        .split(',')
+        .map((e) => e.trim())
+        .filter(Boolean);
       for (const e of endpoints) {
         if (!/^(https?:\/\/)?[^\s/:,]+:\d+\/?$/.test(e)) bad(`coordinator etcd: endpoint "${e}" is not host:port`);
       }
@@ -69,9 +72,12 @@ export function parseStoreSpec(text: string, options: StoreOptions = {}): StoreS
 /** The inverse of `parseStoreSpec` (options are not included). */
 export function formatStoreSpec(spec: StoreSpec): string {
   switch (spec.kind) {
-    case 'filesystem': return `filesystem:${spec.root}`;
-    case 'etcd': return `etcd:${spec.endpoints.join(',')}`;
-    case 'zookeeper': return `zookeeper:${spec.servers}`;
+    case 'filesystem':
+      return `filesystem:${spec.root}`;
+    case 'etcd':
+      return `etcd:${spec.endpoints.join(',')}`;
+    case 'zookeeper':
+      return `zookeeper:${spec.servers}`;
   }
 }
 
@@ -82,10 +88,14 @@ export function formatStoreSpec(spec: StoreSpec): string {
 export async function openStore(spec: StoreSpec | string, options: StoreOptions = {}): Promise<Store> {
   const s = typeof spec === 'string' ? parseStoreSpec(spec, options) : { ...spec, ...options };
   switch (s.kind) {
-    case 'filesystem': return FsStore.open(s);
-    case 'etcd': return (await import('./etcd-store.js')).EtcdStore.open(s);
-    case 'zookeeper': return (await import('./zk-store.js')).ZkStore.open(s);
-    default: return bad(`unknown coordinator kind "${(s as { kind: string }).kind}"`);
+    case 'filesystem':
+      return FsStore.open(s);
+    case 'etcd':
+      return (await import('./etcd-store.js')).EtcdStore.open(s);
+    case 'zookeeper':
+      return (await import('./zk-store.js')).ZkStore.open(s);
+    default:
+      return bad(`unknown coordinator kind "${(s as { kind: string }).kind}"`);
   }
 }
 

@@ -143,8 +143,14 @@ export function withTimeout<T>(p: Promise<T>, ms: number, onTimeout: () => Store
   return new Promise<T>((resolve, reject) => {
     const t = setTimeout(() => reject(onTimeout()), ms);
     p.then(
-      (v) => { clearTimeout(t); resolve(v); },
-      (e: unknown) => { clearTimeout(t); reject(e); },
+      (v) => {
+        clearTimeout(t);
+        resolve(v);
+      },
+      (e: unknown) => {
+        clearTimeout(t);
+        reject(e);
+      },
     );
   });
 }
@@ -165,14 +171,21 @@ export function coalesce(fn: () => void | Promise<void>): () => void {
     try {
       do {
         again = false;
-        try { await fn(); } catch { /* a watcher's own error is its business */ }
+        try {
+          await fn();
+        } catch {
+          /* a watcher's own error is its business */
+        }
       } while (again);
     } finally {
       running = false;
     }
   };
   return () => {
-    if (running) { again = true; return; }
+    if (running) {
+      again = true;
+      return;
+    }
     void run();
   };
 }
@@ -187,7 +200,9 @@ export class LossNotifier {
   private final: StoreError | null = null;
 
   /** The error of a loss for good, or null. */
-  get lost(): StoreError | null { return this.final; }
+  get lost(): StoreError | null {
+    return this.final;
+  }
 
   onLost(cb: (err: StoreError) => void): void {
     this.cbs.add(cb);
@@ -211,12 +226,19 @@ export class LossNotifier {
 /** Calls each callback with `err`, isolating their exceptions. */
 export function notifyAll(cbs: Iterable<(err: StoreError) => void>, err: StoreError): void {
   for (const cb of cbs) {
-    try { cb(err); } catch { /* ignore */ }
+    try {
+      cb(err);
+    } catch {
+      /* ignore */
+    }
   }
 }
 
 /** `Store.updateMany` for servers that pipeline requests: all paths validated first, then 64 at a time. */
-export async function updatePipelined(entries: ReadonlyArray<readonly [string, Buffer]>, update: (path: string, data: Buffer) => Promise<void>): Promise<void> {
+export async function updatePipelined(
+  entries: ReadonlyArray<readonly [string, Buffer]>,
+  update: (path: string, data: Buffer) => Promise<void>,
+): Promise<void> {
   for (const [p] of entries) validatePath(p);
   for (let i = 0; i < entries.length; i += 64) {
     await Promise.all(entries.slice(i, i + 64).map(([p, d]) => update(p, d)));

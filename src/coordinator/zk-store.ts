@@ -14,8 +14,21 @@
 import zookeeper, { type Client, type Exception, type Stat, type Transaction } from 'node-zookeeper-client';
 import { childPath, parentPath, validatePath } from './paths.js';
 import {
-  DEFAULT_EPHEMERAL_TTL_MS, DEFAULT_TIMEOUT_MS, StoreError, coalesce, delay, LossNotifier,
-  type EphemeralHandle, type FencedWriter, type Lease, type LockOptions, type Store, type StoreErrorCode, type StoreOptions, type Unwatch, updatePipelined,
+  DEFAULT_EPHEMERAL_TTL_MS,
+  DEFAULT_TIMEOUT_MS,
+  StoreError,
+  coalesce,
+  delay,
+  LossNotifier,
+  type EphemeralHandle,
+  type FencedWriter,
+  type Lease,
+  type LockOptions,
+  type Store,
+  type StoreErrorCode,
+  type StoreOptions,
+  type Unwatch,
+  updatePipelined,
 } from './store.js';
 
 const { CreateMode, Exception: ZkException, State } = zookeeper;
@@ -47,7 +60,12 @@ class ZkSession {
   private pendingSocket: unknown = null;
   private pendingSince = 0;
 
-  constructor(readonly servers: string, sessionTimeoutMs: number, private readonly describe: string, private readonly timeoutMs: number) {
+  constructor(
+    readonly servers: string,
+    sessionTimeoutMs: number,
+    private readonly describe: string,
+    private readonly timeoutMs: number,
+  ) {
     this.client = zookeeper.createClient(servers, { sessionTimeout: sessionTimeoutMs, spinDelay: 250, retries: 0 });
     this.client.on('state', (s) => {
       if (s === State.SYNC_CONNECTED || s === State.CONNECTED_READ_ONLY) {
@@ -103,7 +121,9 @@ class ZkSession {
     this.lastProbeAt = now;
     const p = { sock, sentAt: now };
     this.probe = p;
-    this.client.exists('/', undefined, () => { if (this.probe === p) this.probe = null; });
+    this.client.exists('/', undefined, () => {
+      if (this.probe === p) this.probe = null;
+    });
   }
 
   private get internals(): ConnectionManagerInternals {
@@ -119,7 +139,6 @@ class ZkSession {
   get disconnectedForMs(): number {
     return this.disconnectedAt === null ? 0 : Date.now() - this.disconnectedAt;
   }
-
 
   /** The session timeout the server granted (valid once connected). */
   get negotiatedTimeoutMs(): number {
@@ -137,7 +156,10 @@ class ZkSession {
         this.client.removeListener('connected', onUp);
         reject(this.error('UNAVAILABLE', op, path, `cannot connect to ZooKeeper within ${this.timeoutMs} ms`));
       }, this.timeoutMs);
-      const onUp = (): void => { clearTimeout(t); resolve(); };
+      const onUp = (): void => {
+        clearTimeout(t);
+        resolve();
+      };
       this.client.once('connected', onUp);
     });
   }
@@ -151,13 +173,20 @@ class ZkSession {
     const c = zkCode(e);
     const msg = e instanceof Error ? e.message : String(e);
     switch (c) {
-      case ZkException.NODE_EXISTS: return this.error('EXISTS', op, path, 'node already exists', e);
-      case ZkException.NOT_EMPTY: return this.error('NOT_EMPTY', op, path, 'node has children', e);
-      case ZkException.NO_CHILDREN_FOR_EPHEMERALS: return this.error('CONFLICT', op, path, 'a parent is an ephemeral node (they cannot have children)', e);
-      case ZkException.CONNECTION_LOSS: return this.error('UNAVAILABLE', op, path, 'connection to ZooKeeper lost', e);
-      case ZkException.SESSION_EXPIRED: return this.error('UNAVAILABLE', op, path, 'ZooKeeper session expired (reconnecting)', e);
-      case ZkException.OPERATION_TIMEOUT: return this.error('TIMEOUT', op, path, 'ZooKeeper operation timed out', e);
-      default: return this.error('IO', op, path, msg, e);
+      case ZkException.NODE_EXISTS:
+        return this.error('EXISTS', op, path, 'node already exists', e);
+      case ZkException.NOT_EMPTY:
+        return this.error('NOT_EMPTY', op, path, 'node has children', e);
+      case ZkException.NO_CHILDREN_FOR_EPHEMERALS:
+        return this.error('CONFLICT', op, path, 'a parent is an ephemeral node (they cannot have children)', e);
+      case ZkException.CONNECTION_LOSS:
+        return this.error('UNAVAILABLE', op, path, 'connection to ZooKeeper lost', e);
+      case ZkException.SESSION_EXPIRED:
+        return this.error('UNAVAILABLE', op, path, 'ZooKeeper session expired (reconnecting)', e);
+      case ZkException.OPERATION_TIMEOUT:
+        return this.error('TIMEOUT', op, path, 'ZooKeeper operation timed out', e);
+      default:
+        return this.error('IO', op, path, msg, e);
     }
   }
 
@@ -169,9 +198,11 @@ class ZkSession {
       const t = setTimeout(() => {
         if (done) return;
         done = true;
-        reject(this.connected
-          ? this.error('TIMEOUT', op, path, `no answer from ZooKeeper within ${this.timeoutMs} ms`)
-          : this.error('UNAVAILABLE', op, path, `not connected to ZooKeeper (waited ${this.timeoutMs} ms; is it running?)`));
+        reject(
+          this.connected
+            ? this.error('TIMEOUT', op, path, `no answer from ZooKeeper within ${this.timeoutMs} ms`)
+            : this.error('UNAVAILABLE', op, path, `not connected to ZooKeeper (waited ${this.timeoutMs} ms; is it running?)`),
+        );
       }, this.timeoutMs);
       try {
         start((err, res) => {
@@ -195,7 +226,11 @@ class ZkSession {
     this.closed = true;
     clearInterval(this.watchdog);
     const cm = this.internals;
-    try { this.client.close(); } catch { /* already closed */ }
+    try {
+      this.client.close();
+    } catch {
+      /* already closed */
+    }
     cm.connect = () => undefined;
     // node-zookeeper-client may still have a reconnect timer or half-open socket: sweep for a while.
     const until = Date.now() + 3000;
@@ -256,7 +291,9 @@ export class ZkStore implements Store {
   private newSession(): ZkSession {
     const s = new ZkSession(this.opts.servers, this.ephemeralTtlMs, this.describe, this.timeoutMs);
     s.client.on('expired', () => void this.onExpired(s));
-    s.client.on('connected', () => { if (this.session === s) this.rearmAll(); });
+    s.client.on('connected', () => {
+      if (this.session === s) this.rearmAll();
+    });
     return s;
   }
 
@@ -341,9 +378,15 @@ export class ZkStore implements Store {
     }
   }
 
-  /** @internal */ get current(): ZkSession { return this.s; }
-  /** @internal */ get isClosed(): boolean { return this.closed; }
-  /** @internal */ get timeout(): number { return this.timeoutMs; }
+  /** @internal */ get current(): ZkSession {
+    return this.s;
+  }
+  /** @internal */ get isClosed(): boolean {
+    return this.closed;
+  }
+  /** @internal */ get timeout(): number {
+    return this.timeoutMs;
+  }
 
   // ---- Store --------------------------------------------------------------------------------------
 
@@ -393,7 +436,10 @@ export class ZkStore implements Store {
     const s = this.s;
     try {
       const kids = await s.call<string[]>('list', path, (cb) => s.client.getChildren(path, undefined, cb));
-      return kids.filter((k) => !(path === '/' && k === 'zookeeper')).sort().map((k) => childPath(path, k));
+      return kids
+        .filter((k) => !(path === '/' && k === 'zookeeper'))
+        .sort()
+        .map((k) => childPath(path, k));
     } catch (e) {
       if (zkCode(e) === ZkException.NO_NODE) return [];
       throw s.mapErr('list', path, e);
@@ -414,7 +460,11 @@ export class ZkStore implements Store {
       const fn = (): void => {
         if (!w.active || w.watcher !== fn) return;
         w.armed = false;
-        void this.arm(w).catch(() => undefined).finally(() => { if (w.active) w.fire(); });
+        void this.arm(w)
+          .catch(() => undefined)
+          .finally(() => {
+            if (w.active) w.fire();
+          });
       };
       w.watcher = fn;
     }
@@ -435,7 +485,12 @@ export class ZkStore implements Store {
   private rearmAll(): void {
     for (const w of this.watches) {
       if (w.armed) continue;
-      void this.arm(w).then(() => { if (w.active) w.fire(); }, () => undefined);
+      void this.arm(w).then(
+        () => {
+          if (w.active) w.fire();
+        },
+        () => undefined,
+      );
     }
   }
 
@@ -488,8 +543,12 @@ export class ZkStore implements Store {
     this.session.close();
   }
 
-  /** @internal */ forgetEphemeral(e: ZkEphemeral): void { this.ephemerals.delete(e); }
-  /** @internal */ forgetLock(l: ZkLock): void { this.locks.delete(l); }
+  /** @internal */ forgetEphemeral(e: ZkEphemeral): void {
+    this.ephemerals.delete(e);
+  }
+  /** @internal */ forgetLock(l: ZkLock): void {
+    this.locks.delete(l);
+  }
 }
 
 /** An ephemeral znode in the store's shared session, re-created after session expiry or deletion. */
@@ -499,7 +558,11 @@ class ZkEphemeral implements EphemeralHandle {
   private readonly loss = new LossNotifier();
   private watcher: (() => void) | null = null;
 
-  constructor(private readonly store: ZkStore, readonly path: string, private data: Buffer) {}
+  constructor(
+    private readonly store: ZkStore,
+    readonly path: string,
+    private data: Buffer,
+  ) {}
 
   /** Watches our own node so a deletion by someone else is noticed. */
   async watchSelf(): Promise<void> {
@@ -534,7 +597,9 @@ class ZkEphemeral implements EphemeralHandle {
   }
 
   private startRecovery(): void {
-    this.recovery ??= this.recover().finally(() => { this.recovery = null; });
+    this.recovery ??= this.recover().finally(() => {
+      this.recovery = null;
+    });
   }
 
   /** Creates the node again in the current session until that works or the handle is removed. */
@@ -558,7 +623,8 @@ class ZkEphemeral implements EphemeralHandle {
   }
 
   async update(data: Buffer): Promise<void> {
-    if (!this.active) throw new StoreError('CLOSED', `${this.store.describe}: update ${this.path}: ephemeral node was removed`, 'zookeeper', this.path);
+    if (!this.active)
+      throw new StoreError('CLOSED', `${this.store.describe}: update ${this.path}: ephemeral node was removed`, 'zookeeper', this.path);
     this.data = data;
     const s = this.store.current;
     if (!(await this.store.rawSetData(s, 'update', this.path, data))) this.startRecovery();
@@ -584,7 +650,11 @@ class ZkLock implements Lease {
   private readonly loss = new LossNotifier();
   private timer: NodeJS.Timeout | undefined;
 
-  constructor(private readonly store: ZkStore, private readonly session: ZkSession, readonly path: string) {}
+  constructor(
+    private readonly store: ZkStore,
+    private readonly session: ZkSession,
+    readonly path: string,
+  ) {}
 
   get held(): boolean {
     return this.active && this.loss.lost === null;
@@ -610,7 +680,8 @@ class ZkLock implements Lease {
     try {
       await fn();
     } catch (e) {
-      if (!this.held && !(e instanceof StoreError && e.code === 'LOST')) throw this.refused(op, path, `the lock was lost (${this.loss.lost?.message ?? 'released'})`);
+      if (!this.held && !(e instanceof StoreError && e.code === 'LOST'))
+        throw this.refused(op, path, `the lock was lost (${this.loss.lost?.message ?? 'released'})`);
       throw e;
     }
   }
@@ -651,7 +722,9 @@ class ZkLock implements Lease {
     for (let i = 0; i < 3; i++) {
       const exists = await this.store.rawStat(this.session, 'update', path);
       if (!exists) await this.store.ensureParents(this.session, 'update', path);
-      const r = await this.multi('update', path, (tx) => (exists ? tx.setData(path, data, -1) : tx.create(path, data, CreateMode.PERSISTENT)));
+      const r = await this.multi('update', path, (tx) =>
+        exists ? tx.setData(path, data, -1) : tx.create(path, data, CreateMode.PERSISTENT),
+      );
       if (r === 'ok') return;
       if (r === 'lost') throw this.refused('update', path, 'the lock node is gone or owned by another session');
       // NO_NODE / NODE_EXISTS on the target: it was deleted or created meanwhile; try the other way
@@ -681,13 +754,16 @@ class ZkLock implements Lease {
     // lock also probes the server (an exists on the lock node every timeout/6) and counts as lost
     // once nothing was answered for 2/3 of the session timeout — before the server can expire the
     // session and hand the lock to someone else.
-    this.timer = setInterval(() => {
-      const gone = this.session.disconnectedForMs;
-      const silent = Date.now() - this.lastHeardAt;
-      if (gone > timeout / 2) this.lose(`disconnected from ZooKeeper for ${gone} ms (session timeout ${timeout} ms)`);
-      else if (silent > (timeout * 2) / 3) this.lose(`no answer from ZooKeeper for ${silent} ms (session timeout ${timeout} ms)`);
-      else if (!this.probing && Date.now() - this.lastProbeAt >= timeout / 6) void this.probe();
-    }, Math.max(50, Math.floor(timeout / 10)));
+    this.timer = setInterval(
+      () => {
+        const gone = this.session.disconnectedForMs;
+        const silent = Date.now() - this.lastHeardAt;
+        if (gone > timeout / 2) this.lose(`disconnected from ZooKeeper for ${gone} ms (session timeout ${timeout} ms)`);
+        else if (silent > (timeout * 2) / 3) this.lose(`no answer from ZooKeeper for ${silent} ms (session timeout ${timeout} ms)`);
+        else if (!this.probing && Date.now() - this.lastProbeAt >= timeout / 6) void this.probe();
+      },
+      Math.max(50, Math.floor(timeout / 10)),
+    );
     this.timer.unref();
     const watcher = (): void => void this.check(watcher);
     await this.check(watcher);
@@ -700,7 +776,9 @@ class ZkLock implements Lease {
     try {
       await this.store.rawStat(this.session, 'lock', this.path);
       this.lastHeardAt = Math.max(this.lastHeardAt, sentAt);
-    } catch { /* no answer: the timer decides */ } finally {
+    } catch {
+      /* no answer: the timer decides */
+    } finally {
       this.probing = false;
     }
   }
@@ -740,7 +818,13 @@ class ZkLock implements Lease {
       await this.store.rawRemove(this.session, 'release', this.path);
     } catch (e) {
       const why = e instanceof Error ? e.message : String(e);
-      throw new StoreError('UNAVAILABLE', `${this.store.describe}: release ${this.path}: could not delete the lock node (it disappears by itself when the session times out): ${why}`, 'zookeeper', this.path, { cause: e });
+      throw new StoreError(
+        'UNAVAILABLE',
+        `${this.store.describe}: release ${this.path}: could not delete the lock node (it disappears by itself when the session times out): ${why}`,
+        'zookeeper',
+        this.path,
+        { cause: e },
+      );
     } finally {
       this.shutdown(); // closing the session removes the node anyway
     }

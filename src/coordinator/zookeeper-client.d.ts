@@ -97,13 +97,23 @@ declare module 'node-zookeeper-client' {
     getSessionId(): Buffer;
     getSessionTimeout(): number;
     addAuthInfo(scheme: string, auth: Buffer): void;
-    create(path: string, data: Buffer | undefined, acls: ACL[], mode: number, cb: (err: Exception | Error | null, path?: string) => void): void;
+    create(
+      path: string,
+      data: Buffer | undefined,
+      acls: ACL[],
+      mode: number,
+      cb: (err: Exception | Error | null, path?: string) => void,
+    ): void;
     create(path: string, data: Buffer | undefined, mode: number, cb: (err: Exception | Error | null, path?: string) => void): void;
     remove(path: string, version: number, cb: (err: Exception | Error | null) => void): void;
     setData(path: string, data: Buffer | null, version: number, cb: (err: Exception | Error | null, stat?: Stat) => void): void;
     getData(path: string, watcher: Watcher | undefined, cb: (err: Exception | Error | null, data?: Buffer, stat?: Stat) => void): void;
     exists(path: string, watcher: Watcher | undefined, cb: (err: Exception | Error | null, stat?: Stat | null) => void): void;
-    getChildren(path: string, watcher: Watcher | undefined, cb: (err: Exception | Error | null, children?: string[], stat?: Stat) => void): void;
+    getChildren(
+      path: string,
+      watcher: Watcher | undefined,
+      cb: (err: Exception | Error | null, children?: string[], stat?: Stat) => void,
+    ): void;
     on(event: 'state', listener: (state: State) => void): this;
     on(event: 'connected' | 'connectedReadOnly' | 'disconnected' | 'expired' | 'authenticationFailed', listener: () => void): this;
     once(event: 'state', listener: (state: State) => void): this;

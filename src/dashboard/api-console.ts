@@ -36,7 +36,10 @@ export function registerConsoleRoutes(app: FastifyInstance, host: DashboardHost)
 
   const tick = (): void => {
     const t = host.current();
-    if (!t) { seen = null; return; }
+    if (!t) {
+      seen = null;
+      return;
+    }
     const now = Date.now();
     if (t !== seen) {
       recorder.resetBaseline();
@@ -47,23 +50,36 @@ export function registerConsoleRoutes(app: FastifyInstance, host: DashboardHost)
     if (!latencyBusy && now - lastLatency >= LATENCY_MS) {
       latencyBusy = true;
       lastLatency = now;
-      void sampleLatency(t).finally(() => { latencyBusy = false; });
+      void sampleLatency(t).finally(() => {
+        latencyBusy = false;
+      });
     }
   };
   const sampleLatency = async (t: Topom): Promise<void> => {
     const per = new Map<string, number[]>();
     let bounds: number[] = [];
-    await Promise.all(t.proxyList().map(async (p) => {
-      try {
-        const r = await httpJson('GET', p.admin_addr, '/metrics', { timeoutMs: 1500 });
-        const h = r.status === 200 && typeof r.json === 'string' ? parseLatencyHistogram(r.json) : null;
-        if (h) { per.set(p.token, h.counts); bounds = h.boundsUs; }
-      } catch { /* unreachable proxy: its samples are skipped */ }
-    }));
+    await Promise.all(
+      t.proxyList().map(async (p) => {
+        try {
+          const r = await httpJson('GET', p.admin_addr, '/metrics', { timeoutMs: 1500 });
+          const h = r.status === 200 && typeof r.json === 'string' ? parseLatencyHistogram(r.json) : null;
+          if (h) {
+            per.set(p.token, h.counts);
+            bounds = h.boundsUs;
+          }
+        } catch {
+          /* unreachable proxy: its samples are skipped */
+        }
+      }),
+    );
     recorder.observeLatency(per, bounds);
   };
   const timer = setInterval(() => {
-    try { tick(); } catch (e) { host.log.warn({ err: (e as Error).message }, 'console sampler failed'); }
+    try {
+      tick();
+    } catch (e) {
+      host.log.warn({ err: (e as Error).message }, 'console sampler failed');
+    }
   }, SAMPLE_MS);
   timer.unref();
 
@@ -77,7 +93,12 @@ export function registerConsoleRoutes(app: FastifyInstance, host: DashboardHost)
   app.addHook('onSend', async (req: Req, reply, payload) => {
     if (req.method === 'PUT' && req.routeOptions.url === PROMOTE && reply.statusCode >= 400 && hasToken(req, config.adminToken)) {
       let why = `HTTP ${reply.statusCode}`;
-      try { const e = (JSON.parse(String(payload)) as { error?: unknown }).error; if (typeof e === 'string') why = e; } catch { /* not JSON */ }
+      try {
+        const e = (JSON.parse(String(payload)) as { error?: unknown }).error;
+        if (typeof e === 'string') why = e;
+      } catch {
+        /* not JSON */
+      }
       recorder.promotionFailed(Number(req.params.gid), req.params.addr ?? '', why, Date.now());
     }
     return payload;
@@ -95,21 +116,33 @@ export function registerConsoleRoutes(app: FastifyInstance, host: DashboardHost)
     const ok = hasToken(req, config.adminToken);
     if (ok || config.consoleReadOnly) return ok;
     const given = Boolean(req.params.token && req.params.token !== '_') || Boolean(req.headers.authorization);
-    throw new DashboardError(given ? 403 : 401, 'invalid admin token: the console needs the admin token of this product (read-only viewing is off: console_read_only = false)');
+    throw new DashboardError(
+      given ? 403 : 401,
+      'invalid admin token: the console needs the admin token of this product (read-only viewing is off: console_read_only = false)',
+    );
   };
   const message = (authed: boolean, sinceT: number, sinceEvent: number, full: boolean): ConsoleLive => {
     const t = host.current();
     const base = { product: config.productName, t: Date.now(), authed, full };
     if (!t) return { ...base, standby: host.standbyReason(), samples: [], events: [], slot_ops: null };
     return {
-      ...base, dashboard: { addr: t.model.admin_addr, coordinator: config.coordinator, version: VERSION }, stats: t.stats(), samples: recorder.samplesAfter(sinceT), events: recorder.eventsAfter(sinceEvent), slot_ops: recorder.slotOps(),
+      ...base,
+      dashboard: { addr: t.model.admin_addr, coordinator: config.coordinator, version: VERSION },
+      stats: t.stats(),
+      samples: recorder.samplesAfter(sinceT),
+      events: recorder.eventsAfter(sinceEvent),
+      slot_ops: recorder.slotOps(),
     };
   };
 
   // ---- the page ------------------------------------------------------------------------------------
   const serve = (name: string, req: Req, reply: FastifyReply): FastifyReply => {
     const a = consoleAsset(name);
-    if (!a) return reply.code(404).type('text/plain').send(name === '' ? CONSOLE_NOT_BUILT : `no such console file: ${name}`);
+    if (!a)
+      return reply
+        .code(404)
+        .type('text/plain')
+        .send(name === '' ? CONSOLE_NOT_BUILT : `no such console file: ${name}`);
     void reply.header('cache-control', 'no-cache').type(a.type);
     if (/\bgzip\b/.test(String(req.headers['accept-encoding'] ?? ''))) return reply.header('content-encoding', 'gzip').send(a.gzip);
     return reply.send(a.body);
@@ -120,7 +153,10 @@ export function registerConsoleRoutes(app: FastifyInstance, host: DashboardHost)
 
   // ---- data ----------------------------------------------------------------------------------------
   app.get('/api/topom/console/info', async (): Promise<ConsoleInfo> => ({
-    product: config.productName, version: VERSION, read_only: config.consoleReadOnly, active: host.current() !== null,
+    product: config.productName,
+    version: VERSION,
+    read_only: config.consoleReadOnly,
+    active: host.current() !== null,
   }));
   app.get('/api/topom/console/snapshot/:token', async (req: Req) => {
     const authed = allowed(req);
@@ -131,7 +167,12 @@ export function registerConsoleRoutes(app: FastifyInstance, host: DashboardHost)
     const every = Math.min(60, Math.max(1, Math.round(Number(req.query.interval) || 3))) * 1000;
     reply.hijack();
     const res = reply.raw;
-    res.writeHead(200, { 'content-type': 'text/event-stream; charset=utf-8', 'cache-control': 'no-cache', connection: 'keep-alive', 'x-accel-buffering': 'no' });
+    res.writeHead(200, {
+      'content-type': 'text/event-stream; charset=utf-8',
+      'cache-control': 'no-cache',
+      connection: 'keep-alive',
+      'x-accel-buffering': 'no',
+    });
     streams.add(res);
     let lastT = 0;
     let lastEvent = 0;
@@ -147,7 +188,10 @@ export function registerConsoleRoutes(app: FastifyInstance, host: DashboardHost)
     };
     send();
     const iv = setInterval(send, every);
-    const stop = (): void => { clearInterval(iv); streams.delete(res); };
+    const stop = (): void => {
+      clearInterval(iv);
+      streams.delete(res);
+    };
     req.raw.on('close', stop);
     res.on('close', stop);
   });

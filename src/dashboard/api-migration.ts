@@ -16,7 +16,8 @@ function bool01(v: string | undefined, what: string): boolean {
 }
 
 function count(v: string | undefined, what: string): number {
-  if (!v || !/^\d+$/.test(v) || Number(v) < 1 || Number(v) > 1024) throw badRequest(`${what} must be an integer from 1 to 1024, got "${v}"`);
+  if (!v || !/^\d+$/.test(v) || Number(v) < 1 || Number(v) > 1024)
+    throw badRequest(`${what} must be an integer from 1 to 1024, got "${v}"`);
   return Number(v);
 }
 
@@ -24,9 +25,11 @@ export function registerMigrationRoutes(app: FastifyInstance, put: Put, getAuthe
   const P = '/api/topom/slots/action';
   put(`${P}/create/:token/:sid/:gid`, (req, t) => t.actions.createOne(parseSlotId(req.params.sid), parseGroupId(req.params.gid)));
   put(`${P}/create-some/:token/:src/:dst/:num`, (req, t) =>
-    t.actions.createSome(parseGroupId(req.params.src), parseGroupId(req.params.dst), count(req.params.num, 'num')));
+    t.actions.createSome(parseGroupId(req.params.src), parseGroupId(req.params.dst), count(req.params.num, 'num')),
+  );
   put(`${P}/create-range/:token/:beg/:end/:gid`, (req, t) =>
-    t.actions.createRange(parseSlotId(req.params.beg), parseSlotId(req.params.end), parseGroupId(req.params.gid)));
+    t.actions.createRange(parseSlotId(req.params.beg), parseSlotId(req.params.end), parseGroupId(req.params.gid)),
+  );
   put(`${P}/remove/:token/:sid`, (req, t) => t.actions.remove(parseSlotId(req.params.sid)));
   put(`${P}/remove-pending/:token`, (_req, t) => t.actions.removeAllPending());
   put(`${P}/interval/:token/:us`, async (req, t) => {
@@ -38,9 +41,15 @@ export function registerMigrationRoutes(app: FastifyInstance, put: Put, getAuthe
     return t.actions.setBusyPercent(p);
   });
   put(`${P}/disabled/:token/:value`, async (req, t) => t.actions.setDisabled(bool01(req.params.value, 'disabled')));
-  put(`${P}/drain/:token/:gid/:confirm`, (req, t) => t.actions.drainGroup(parseGroupId(req.params.gid), bool01(req.params.confirm, 'confirm')));
+  put(`${P}/drain/:token/:gid/:confirm`, (req, t) =>
+    t.actions.drainGroup(parseGroupId(req.params.gid), bool01(req.params.confirm, 'confirm')),
+  );
   // Codis's tools read the rebalance plan as a flat {"<slot>": gid}.
-  put('/api/topom/slots/rebalance/:token/:confirm', (req, t) => t.actions.rebalance(bool01(req.params.confirm, 'confirm')), (r) => (r as { plan: unknown }).plan);
+  put(
+    '/api/topom/slots/rebalance/:token/:confirm',
+    (req, t) => t.actions.rebalance(bool01(req.params.confirm, 'confirm')),
+    (r) => (r as { plan: unknown }).plan,
+  );
   getAuthed(`${P}/progress/:token`, (_r, t) => t.actions.statsSection());
   app.get('/topom/slots/progress', async () => active().actions.statsSection());
 }

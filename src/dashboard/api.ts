@@ -54,7 +54,9 @@ function buildMetrics(host: DashboardHost): Registry {
   reg.setDefaultLabels(labels);
   const gauge = (name: string, help: string, value: (t: Topom) => number, standbyValue = 0): void => {
     new Gauge({
-      name, help, registers: [reg],
+      name,
+      help,
+      registers: [reg],
       collect(this: Gauge) {
         const t = host.current();
         this.set(t ? value(t) : standbyValue);
@@ -75,8 +77,15 @@ function buildMetrics(host: DashboardHost): Registry {
 function newApp(host: DashboardHost): FastifyInstance {
   const app = Fastify({ logger: false, bodyLimit: 8 * 1024 * 1024 });
   const parseBody = (_req: FastifyRequest, body: string, done: (err: Error | null, v?: unknown) => void): void => {
-    if (!body || !body.trim()) { done(null, undefined); return; }
-    try { done(null, JSON.parse(body)); } catch (e) { done(badRequest(`request body is not valid JSON: ${(e as Error).message}`)); }
+    if (!body || !body.trim()) {
+      done(null, undefined);
+      return;
+    }
+    try {
+      done(null, JSON.parse(body));
+    } catch (e) {
+      done(badRequest(`request body is not valid JSON: ${(e as Error).message}`));
+    }
   };
   app.removeAllContentTypeParsers();
   app.addContentTypeParser('*', { parseAs: 'string' }, parseBody);
@@ -85,8 +94,15 @@ function newApp(host: DashboardHost): FastifyInstance {
     let status = 500;
     if (err instanceof DashboardError) status = err.status;
     else if (err.statusCode && err.statusCode >= 400 && err.statusCode < 600) status = err.statusCode;
-    if (status >= 500) host.log.warn({ method: req.method, url: req.url.replace(/\/api\/topom\/([a-z-]+(?:\/[a-z-]+)?)\/[^/]+/, '/api/topom/$1/…'), err: err.message }, 'API call failed');
-    if (isCodisClient(req, host.config.productName)) { sendCodisError(reply, err.message); return; }
+    if (status >= 500)
+      host.log.warn(
+        { method: req.method, url: req.url.replace(/\/api\/topom\/([a-z-]+(?:\/[a-z-]+)?)\/[^/]+/, '/api/topom/$1/…'), err: err.message },
+        'API call failed',
+      );
+    if (isCodisClient(req, host.config.productName)) {
+      sendCodisError(reply, err.message);
+      return;
+    }
     void reply.code(status).send({ error: err.message });
   });
   app.setNotFoundHandler((req, reply) => {
@@ -111,10 +127,15 @@ function newRoutes(host: DashboardHost, app: FastifyInstance): Routes {
     if ((inPath && tokensEqual(inPath, config.adminToken)) || (bearer && tokensEqual(bearer, config.adminToken))) return;
     if (inPath && config.codisCompatXauth && tokensEqual(inPath, codisXAuth)) return;
     if (inPath && tokensEqual(inPath, codisXAuth)) {
-      throw new DashboardError(403, `invalid xauth: this is Codis's product-only token, which this dashboard accepts only with codis_compat_xauth = true (weaker security: see the README, "Coming from Codis")`);
+      throw new DashboardError(
+        403,
+        `invalid xauth: this is Codis's product-only token, which this dashboard accepts only with codis_compat_xauth = true (weaker security: see the README, "Coming from Codis")`,
+      );
     }
-    throw new DashboardError(inPath || bearer ? 403 : 401,
-      'invalid admin token: pass the dashboard admin_token in the path or as "Authorization: Bearer <token>" (by default it is derived from product_name and product_auth; `shardis admin --product P --product-auth A` computes it)');
+    throw new DashboardError(
+      inPath || bearer ? 403 : 401,
+      'invalid admin token: pass the dashboard admin_token in the path or as "Authorization: Bearer <token>" (by default it is derived from product_name and product_auth; `shardis admin --product P --product-auth A` computes it)',
+    );
   };
   const logCall = (req: Req): void => {
     host.log.info({ method: req.method, route: req.routeOptions.url }, 'API call');
@@ -129,7 +150,10 @@ function newRoutes(host: DashboardHost, app: FastifyInstance): Routes {
     });
   };
   const getAuthed = (path: string, fn: (req: Req, t: Topom) => unknown): void => {
-    app.get(path, async (req: Req) => { auth(req); return fn(req, active()); });
+    app.get(path, async (req: Req) => {
+      auth(req);
+      return fn(req, active());
+    });
   };
   return { app, active, put, getAuthed, auth, logCall, codis };
 }
@@ -139,7 +163,14 @@ function registerOpenReads(host: DashboardHost, r: Routes): void {
   const { app, active, getAuthed, codis } = r;
   const { config } = host;
   const overview = (t: Topom, req: FastifyRequest): Record<string, unknown> => {
-    const o = { version: VERSION, compile: '', active: true, config: { ...publicDashboardConfig(config), log_level: host.log.level }, model: t.model, stats: t.stats() };
+    const o = {
+      version: VERSION,
+      compile: '',
+      active: true,
+      config: { ...publicDashboardConfig(config), log_level: host.log.level },
+      model: t.model,
+      stats: t.stats(),
+    };
     return codis(req) ? codisOverviewView(o) : o;
   };
   const stats = (t: Topom, req: FastifyRequest): Record<string, unknown> => (codis(req) ? codisStatsView(t.stats()) : t.stats());
@@ -179,7 +210,8 @@ function registerDashboardRoutes(host: DashboardHost, r: Routes): void {
   });
   put('/api/topom/loglevel/:token/:level', async (req) => {
     const level = (req.params.level ?? '').toLowerCase();
-    if (!['trace', 'debug', 'info', 'warn', 'error', 'fatal'].includes(level)) throw badRequest(`unknown log level "${req.params.level}" (debug, info, warn, error)`);
+    if (!['trace', 'debug', 'info', 'warn', 'error', 'fatal'].includes(level))
+      throw badRequest(`unknown log level "${req.params.level}" (debug, info, warn, error)`);
     host.log.level = level;
     return { level };
   });
@@ -192,7 +224,9 @@ function registerGroupRoutes({ app, put, active }: Routes): void {
   put('/api/topom/group/create/:token/:gid', (req, t) => t.createGroup(parseGroupId(req.params.gid)));
   put('/api/topom/group/remove/:token/:gid', (req, t) => t.removeGroup(parseGroupId(req.params.gid)));
   put('/api/topom/group/add/:token/:gid/:addr', (req, t) => t.addServer(parseGroupId(req.params.gid), param(req, 'addr')));
-  put('/api/topom/group/add/:token/:gid/:addr/:datacenter', (req, t) => t.addServer(parseGroupId(req.params.gid), param(req, 'addr'), req.params.datacenter));
+  put('/api/topom/group/add/:token/:gid/:addr/:datacenter', (req, t) =>
+    t.addServer(parseGroupId(req.params.gid), param(req, 'addr'), req.params.datacenter),
+  );
   put('/api/topom/group/del/:token/:gid/:addr', (req, t) => t.delServer(parseGroupId(req.params.gid), param(req, 'addr')));
   put('/api/topom/group/resync/:token/:gid', (req, t) => t.resync(parseGroupId(req.params.gid)));
   put('/api/topom/group/resync-all/:token', (_req, t) => t.resync());
@@ -200,14 +234,20 @@ function registerGroupRoutes({ app, put, active }: Routes): void {
   put('/api/topom/group/action/create/:token/:addr', (req, t) => t.ha.syncAction(param(req, 'addr')));
   put('/api/topom/group/action/remove/:token/:addr', (req, t) => t.ha.syncRemoveAction(param(req, 'addr')));
   app.get('/api/topom/group/info/:addr', async (req: Req) => active().serverInfo(param(req, 'addr')));
-  put('/api/topom/group/replica-groups/:token/:gid/:addr/:value', (req, t) => t.ha.setReplicaGroup(parseGroupId(req.params.gid), param(req, 'addr'), parseBool01(req.params.value, 'value')));
-  put('/api/topom/group/replica-groups-all/:token/:value', (req, t) => t.ha.setReplicaGroup(null, null, parseBool01(req.params.value, 'value')));
+  put('/api/topom/group/replica-groups/:token/:gid/:addr/:value', (req, t) =>
+    t.ha.setReplicaGroup(parseGroupId(req.params.gid), param(req, 'addr'), parseBool01(req.params.value, 'value')),
+  );
+  put('/api/topom/group/replica-groups-all/:token/:value', (req, t) =>
+    t.ha.setReplicaGroup(null, null, parseBool01(req.params.value, 'value')),
+  );
 }
 
 function registerSentinelRoutes({ app, put, getAuthed, active }: Routes): void {
   put('/api/topom/sentinels/add/:token/:addr', (req, t) => t.ha.addSentinel(param(req, 'addr')));
   put('/api/topom/sentinels/del/:token/:addr', (req, t) => t.ha.delSentinel(param(req, 'addr'), false));
-  put('/api/topom/sentinels/del/:token/:addr/:force', (req, t) => t.ha.delSentinel(param(req, 'addr'), parseBool01(req.params.force, 'force')));
+  put('/api/topom/sentinels/del/:token/:addr/:force', (req, t) =>
+    t.ha.delSentinel(param(req, 'addr'), parseBool01(req.params.force, 'force')),
+  );
   put('/api/topom/sentinels/resync-all/:token', (_req, t) => t.ha.resyncAll());
   app.get('/api/topom/sentinels/info/:addr', async (req: Req) => active().ha.info(param(req, 'addr')));
   app.get('/api/topom/sentinels/info/:addr/monitored', async (req: Req) => active().ha.monitored(param(req, 'addr')));
@@ -220,7 +260,9 @@ function registerProxyRoutes({ put }: Routes): void {
   put('/api/topom/proxy/reinit/:token/:proxy', (req, t) => t.reinitProxy(param(req, 'proxy')));
   put('/api/topom/proxy/reinit-all/:token', (_req, t) => t.reinitProxy(null));
   put('/api/topom/proxy/remove/:token/:proxy', (req, t) => t.removeProxy(param(req, 'proxy'), false));
-  put('/api/topom/proxy/remove/:token/:proxy/:force', (req, t) => t.removeProxy(param(req, 'proxy'), parseBool01(req.params.force, 'force')));
+  put('/api/topom/proxy/remove/:token/:proxy/:force', (req, t) =>
+    t.removeProxy(param(req, 'proxy'), parseBool01(req.params.force, 'force')),
+  );
 }
 
 function registerSlotRoutes(r: Routes): void {

@@ -54,7 +54,11 @@ function mapValues(o: unknown, fn: (v: unknown) => unknown): unknown {
   return Object.fromEntries(Object.entries(o).map(([k, v]) => [k, fn(v)]));
 }
 
-interface SentinelMasterView { addr?: string; flags?: string; num_slaves?: number }
+interface SentinelMasterView {
+  addr?: string;
+  flags?: string;
+  num_slaves?: number;
+}
 
 /** Codis's per-sentinel RedisStats: `stats` with INFO's sentinel_masters / masterN lines, `error` as RemoteError. */
 function sentinelEntry(entry: unknown, sentinels: number): unknown {

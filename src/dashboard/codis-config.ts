@@ -8,11 +8,18 @@ import { codisBytes, codisDuration } from '../util/codis-units.js';
 /** Codis's coordinator_name / coordinator_addr for a Shardis coordinator spec. */
 export function codisCoordinator(spec: string): { name: string; addr: string } {
   let s: StoreSpec;
-  try { s = parseStoreSpec(spec); } catch { return { name: '', addr: spec }; }
+  try {
+    s = parseStoreSpec(spec);
+  } catch {
+    return { name: '', addr: spec };
+  }
   switch (s.kind) {
-    case 'filesystem': return { name: 'filesystem', addr: s.root };
-    case 'etcd': return { name: 'etcd', addr: s.endpoints.join(',') };
-    case 'zookeeper': return { name: 'zookeeper', addr: s.servers };
+    case 'filesystem':
+      return { name: 'filesystem', addr: s.root };
+    case 'etcd':
+      return { name: 'etcd', addr: s.endpoints.join(',') };
+    case 'zookeeper':
+      return { name: 'zookeeper', addr: s.servers };
   }
 }
 

@@ -7,39 +7,149 @@ import { codisConfigFields } from './codis-config.js';
 import { parseAddr } from '../util/address.js';
 
 export const DASHBOARD_OPTIONS: OptionSpec[] = [
-  { key: 'coordinator', type: 'string', default: '', doc: 'Where metadata and the product lock live: filesystem:DIR, etcd:HOST:PORT[,..] or zookeeper:HOST:PORT[,..]. Empty: use coordinator_name + coordinator_addr.' },
-  { key: 'coordinator_name', type: 'string', default: 'filesystem', doc: 'Codis-style coordinator kind (filesystem, etcd, zookeeper); used when `coordinator` is empty.' },
-  { key: 'coordinator_addr', type: 'string', default: '/tmp/shardis', doc: 'Codis-style coordinator address (directory, or comma-separated host:port list); used when `coordinator` is empty.' },
+  {
+    key: 'coordinator',
+    type: 'string',
+    default: '',
+    doc: 'Where metadata and the product lock live: filesystem:DIR, etcd:HOST:PORT[,..] or zookeeper:HOST:PORT[,..]. Empty: use coordinator_name + coordinator_addr.',
+  },
+  {
+    key: 'coordinator_name',
+    type: 'string',
+    default: 'filesystem',
+    doc: 'Codis-style coordinator kind (filesystem, etcd, zookeeper); used when `coordinator` is empty.',
+  },
+  {
+    key: 'coordinator_addr',
+    type: 'string',
+    default: '/tmp/shardis',
+    doc: 'Codis-style coordinator address (directory, or comma-separated host:port list); used when `coordinator` is empty.',
+  },
   { key: 'product_name', type: 'string', default: 'shardis-demo', doc: 'Cluster (product) name; one active dashboard per product.' },
-  { key: 'product_auth', type: 'string', default: '', doc: 'Redis password of the group servers (AUTH); also part of the proxies\' API key.' },
-  { key: 'admin_addr', type: 'string', default: '127.0.0.1:18080', doc: 'Address of the dashboard HTTP API (host:port; port 0 picks a free one).' },
-  { key: 'admin_token', type: 'string', default: '', doc: 'Token for mutating API calls. Empty: derived as sha256("Shardis-Admin-[product]-[product_auth]"), first 32 hex chars.' },
-  { key: 'codis_compat_xauth', type: 'bool', default: false, doc: 'Also accept Codis 3.2\'s dashboard token, sha256("Codis-XAuth-[product]") (first 32 hex chars), so the unchanged codis-admin and codis-fe can operate this dashboard. WEAKER: that token is derived from the product name alone (anyone who knows the name can change the cluster); turn it on only where the API is reachable by trusted hosts, e.g. for a migration from Codis.' },
-  { key: 'lock_ttl', type: 'duration', default: '5s', doc: 'How long the product lock outlives a dashboard that died without releasing it (kill -9, network cut).' },
+  {
+    key: 'product_auth',
+    type: 'string',
+    default: '',
+    doc: "Redis password of the group servers (AUTH); also part of the proxies' API key.",
+  },
+  {
+    key: 'admin_addr',
+    type: 'string',
+    default: '127.0.0.1:18080',
+    doc: 'Address of the dashboard HTTP API (host:port; port 0 picks a free one).',
+  },
+  {
+    key: 'admin_token',
+    type: 'string',
+    default: '',
+    doc: 'Token for mutating API calls. Empty: derived as sha256("Shardis-Admin-[product]-[product_auth]"), first 32 hex chars.',
+  },
+  {
+    key: 'codis_compat_xauth',
+    type: 'bool',
+    default: false,
+    doc: 'Also accept Codis 3.2\'s dashboard token, sha256("Codis-XAuth-[product]") (first 32 hex chars), so the unchanged codis-admin and codis-fe can operate this dashboard. WEAKER: that token is derived from the product name alone (anyone who knows the name can change the cluster); turn it on only where the API is reachable by trusted hosts, e.g. for a migration from Codis.',
+  },
+  {
+    key: 'lock_ttl',
+    type: 'duration',
+    default: '5s',
+    doc: 'How long the product lock outlives a dashboard that died without releasing it (kill -9, network cut).',
+  },
   { key: 'lock_retry', type: 'duration', default: '1s', doc: 'How often a standby dashboard retries to take the product lock.' },
-  { key: 'proxy_push_timeout', type: 'duration', default: '3s', doc: 'Time a proxy has to acknowledge a slot table push (or any admin call) before it is reported unreachable.' },
-  { key: 'stats_period', type: 'duration', default: '1s', doc: 'How often servers and proxies are polled for stats (and proxies with a stale table re-pushed).' },
+  {
+    key: 'proxy_push_timeout',
+    type: 'duration',
+    default: '3s',
+    doc: 'Time a proxy has to acknowledge a slot table push (or any admin call) before it is reported unreachable.',
+  },
+  {
+    key: 'stats_period',
+    type: 'duration',
+    default: '1s',
+    doc: 'How often servers and proxies are polled for stats (and proxies with a stale table re-pushed).',
+  },
   { key: 'stats_timeout', type: 'duration', default: '1s', doc: 'Time one stats poll of a server or proxy may take.' },
   { key: 'coordinator_timeout', type: 'duration', default: '5s', doc: 'Upper bound for one coordinator operation.' },
-  { key: 'migration_parallel_slots', type: 'int', default: 256, doc: 'Slots migrated together in one batch (one pass over each source moves the keys of all of them).' },
+  {
+    key: 'migration_parallel_slots',
+    type: 'int',
+    default: 256,
+    doc: 'Slots migrated together in one batch (one pass over each source moves the keys of all of them).',
+  },
   { key: 'migration_batch_keys', type: 'int', default: 200, doc: 'Keys per MIGRATE call of the background executor.' },
-  { key: 'migration_big_key_elements', type: 'int', default: 10000, doc: 'Collections with more elements are copied in chunks under a per-key lock instead of one blocking MIGRATE.' },
+  {
+    key: 'migration_big_key_elements',
+    type: 'int',
+    default: 10000,
+    doc: 'Collections with more elements are copied in chunks under a per-key lock instead of one blocking MIGRATE.',
+  },
   { key: 'migration_chunk_elements', type: 'int', default: 500, doc: 'Elements per chunk when copying a big key.' },
   { key: 'migration_timeout', type: 'duration', default: '30s', doc: 'Timeout of one MIGRATE call.' },
-  { key: 'migration_busy_percent', type: 'int', default: 10, doc: 'While clients are active (the proxies report more than 100 ops/s), the background executor keeps each source busy at most this share of the time: after each batch it rests for the time the batch took × (100 − p) / p, and proxies move the keys clients touch meanwhile. On an idle cluster it runs at full speed. 100 = always full speed; also settable through the API.' },
-  { key: 'migration_interval', type: 'int', default: 0, doc: 'Sleep between migration batches, in microseconds (0..1000000); also settable through the API.' },
-  { key: 'migration_fence_timeout', type: 'duration', default: '10s', doc: 'A proxy whose admin API refuses connections (its process is gone) for this long while a migration step needs its acknowledgement is removed (fenced out). A proxy that answers slowly or not at all is never removed automatically: the step waits (remove it with proxy remove --force).' },
-  { key: 'console_read_only', type: 'bool', default: false, doc: 'Let the web console (`/console/`, `shardis fe`) show this product without the admin token (read-only: every action still needs the token).' },
+  {
+    key: 'migration_busy_percent',
+    type: 'int',
+    default: 10,
+    doc: 'While clients are active (the proxies report more than 100 ops/s), the background executor keeps each source busy at most this share of the time: after each batch it rests for the time the batch took × (100 − p) / p, and proxies move the keys clients touch meanwhile. On an idle cluster it runs at full speed. 100 = always full speed; also settable through the API.',
+  },
+  {
+    key: 'migration_interval',
+    type: 'int',
+    default: 0,
+    doc: 'Sleep between migration batches, in microseconds (0..1000000); also settable through the API.',
+  },
+  {
+    key: 'migration_fence_timeout',
+    type: 'duration',
+    default: '10s',
+    doc: 'A proxy whose admin API refuses connections (its process is gone) for this long while a migration step needs its acknowledgement is removed (fenced out). A proxy that answers slowly or not at all is never removed automatically: the step waits (remove it with proxy remove --force).',
+  },
+  {
+    key: 'console_read_only',
+    type: 'bool',
+    default: false,
+    doc: 'Let the web console (`/console/`, `shardis fe`) show this product without the admin token (read-only: every action still needs the token).',
+  },
   { key: 'log_level', type: 'string', default: 'info', doc: 'Log level: debug, info, warn, error.' },
-  { key: 'sentinel_client_timeout', type: 'duration', default: '10s', doc: 'Deadline of one sentinel admin command (MONITOR, SET, REMOVE, FLUSHCONFIG).' },
-  { key: 'sentinel_quorum', type: 'int', default: 2, doc: 'SENTINEL MONITOR quorum: sentinels that must agree a master is down before a failover.' },
-  { key: 'sentinel_parallel_syncs', type: 'int', default: 1, doc: 'SENTINEL SET parallel-syncs: replicas re-pointed at a new master at once.' },
-  { key: 'sentinel_down_after', type: 'duration', default: '30s', doc: 'SENTINEL SET down-after-milliseconds: how long a master must be unreachable to be considered down.' },
+  {
+    key: 'sentinel_client_timeout',
+    type: 'duration',
+    default: '10s',
+    doc: 'Deadline of one sentinel admin command (MONITOR, SET, REMOVE, FLUSHCONFIG).',
+  },
+  {
+    key: 'sentinel_quorum',
+    type: 'int',
+    default: 2,
+    doc: 'SENTINEL MONITOR quorum: sentinels that must agree a master is down before a failover.',
+  },
+  {
+    key: 'sentinel_parallel_syncs',
+    type: 'int',
+    default: 1,
+    doc: 'SENTINEL SET parallel-syncs: replicas re-pointed at a new master at once.',
+  },
+  {
+    key: 'sentinel_down_after',
+    type: 'duration',
+    default: '30s',
+    doc: 'SENTINEL SET down-after-milliseconds: how long a master must be unreachable to be considered down.',
+  },
   { key: 'sentinel_failover_timeout', type: 'duration', default: '5m', doc: 'SENTINEL SET failover-timeout.' },
   { key: 'sentinel_notification_script', type: 'string', default: '', doc: 'SENTINEL SET notification-script (empty: none).' },
   { key: 'sentinel_client_reconfig_script', type: 'string', default: '', doc: 'SENTINEL SET client-reconfig-script (empty: none).' },
-  { key: 'group_min_replicas_to_write', type: 'int', default: 0, doc: 'Set as `min-replicas-to-write` on every server of a group that has replicas (capped at its replica count, and on a master at the replicas it has connected; 0 = off, the default for now). 1 is recommended on several hosts: a master cut off from its replicas then refuses writes (NOREPLICAS) after group_min_replicas_max_lag, which bounds the acknowledged writes a partition can lose; the price is NOREPLICAS while a new master has no replica yet and no dashboard is there to lower it.' },
-  { key: 'group_min_replicas_max_lag', type: 'duration', default: '10s', doc: 'Set as `min-replicas-max-lag` (whole seconds): how long after its last replica acknowledgement a master still accepts writes. An isolated master acknowledges writes for at most this + 1 s.' },
+  {
+    key: 'group_min_replicas_to_write',
+    type: 'int',
+    default: 0,
+    doc: 'Set as `min-replicas-to-write` on every server of a group that has replicas (capped at its replica count, and on a master at the replicas it has connected; 0 = off, the default for now). 1 is recommended on several hosts: a master cut off from its replicas then refuses writes (NOREPLICAS) after group_min_replicas_max_lag, which bounds the acknowledged writes a partition can lose; the price is NOREPLICAS while a new master has no replica yet and no dashboard is there to lower it.',
+  },
+  {
+    key: 'group_min_replicas_max_lag',
+    type: 'duration',
+    default: '10s',
+    doc: 'Set as `min-replicas-max-lag` (whole seconds): how long after its last replica acknowledgement a master still accepts writes. An isolated master acknowledges writes for at most this + 1 s.',
+  },
 ];
 
 export interface DashboardConfig {
@@ -123,7 +233,11 @@ export function toDashboardConfig(v: OptionValues): DashboardConfig {
   };
   if (cfg.sentinelQuorum < 1) throw new Error('sentinel_quorum must be at least 1');
   if (cfg.sentinelDownAfter < 100) throw new Error('sentinel_down_after must be at least 100ms');
-  try { parseAddr(cfg.adminAddr, { allowEmptyHost: true, allowPortZero: true }); } catch (e) { throw new Error(`admin_addr: ${(e as Error).message}`); }
+  try {
+    parseAddr(cfg.adminAddr, { allowEmptyHost: true, allowPortZero: true });
+  } catch (e) {
+    throw new Error(`admin_addr: ${(e as Error).message}`);
+  }
   if (cfg.lockTtl < 1000) throw new Error('lock_ttl must be at least 1s');
   if (cfg.lockRetry < 50) throw new Error('lock_retry must be at least 50ms');
   if (cfg.proxyPushTimeout < 100) throw new Error('proxy_push_timeout must be at least 100ms');
@@ -138,12 +252,22 @@ export const defaultDashboardConfig = (): DashboardConfig => toDashboardConfig(d
 /** The config as shown by the API: no secrets. */
 export function publicDashboardConfig(c: DashboardConfig): Record<string, unknown> {
   return {
-    coordinator: c.coordinator, product_name: c.productName, product_auth: c.productAuth ? '***' : '',
-    admin_addr: c.adminAddr, admin_token: c.adminTokenDerived ? '(derived from product_name and product_auth)' : '***',
-    lock_ttl_ms: c.lockTtl, lock_retry_ms: c.lockRetry, proxy_push_timeout_ms: c.proxyPushTimeout,
-    stats_period_ms: c.statsPeriod, stats_timeout_ms: c.statsTimeout, log_level: c.logLevel,
-    sentinel_quorum: c.sentinelQuorum, sentinel_parallel_syncs: c.sentinelParallelSyncs, sentinel_down_after_ms: c.sentinelDownAfter,
-    sentinel_failover_timeout_ms: c.sentinelFailoverTimeout, sentinel_client_timeout_ms: c.sentinelClientTimeout,
+    coordinator: c.coordinator,
+    product_name: c.productName,
+    product_auth: c.productAuth ? '***' : '',
+    admin_addr: c.adminAddr,
+    admin_token: c.adminTokenDerived ? '(derived from product_name and product_auth)' : '***',
+    lock_ttl_ms: c.lockTtl,
+    lock_retry_ms: c.lockRetry,
+    proxy_push_timeout_ms: c.proxyPushTimeout,
+    stats_period_ms: c.statsPeriod,
+    stats_timeout_ms: c.statsTimeout,
+    log_level: c.logLevel,
+    sentinel_quorum: c.sentinelQuorum,
+    sentinel_parallel_syncs: c.sentinelParallelSyncs,
+    sentinel_down_after_ms: c.sentinelDownAfter,
+    sentinel_failover_timeout_ms: c.sentinelFailoverTimeout,
+    sentinel_client_timeout_ms: c.sentinelClientTimeout,
     codis_compat_xauth: c.codisCompatXauth,
     // Codis 3.2's Config fields (names and types as codis-admin and codis-fe decode them).
     ...codisConfigFields(c),

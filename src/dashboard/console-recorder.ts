@@ -15,9 +15,21 @@ const arr = (v: unknown): unknown[] => (Array.isArray(v) ? v : []);
 const num = (v: unknown): number | undefined => (typeof v === 'number' && Number.isFinite(v) ? v : undefined);
 const str = (v: unknown): string => (typeof v === 'string' ? v : '');
 
-interface GroupView { master: string; servers: Map<string, string>; promoting: string }
-interface SlotView { gid: number; actionState: string; target: number }
-interface ProxyView { id: number; addr: string; error: string }
+interface GroupView {
+  master: string;
+  servers: Map<string, string>;
+  promoting: string;
+}
+interface SlotView {
+  gid: number;
+  actionState: string;
+  target: number;
+}
+interface ProxyView {
+  id: number;
+  addr: string;
+  error: string;
+}
 interface View {
   groups: Map<number, GroupView>;
   slots: SlotView[];
@@ -50,7 +62,10 @@ function viewOf(stats: unknown): View {
     const id = num(go.id);
     if (id === undefined) continue;
     const servers = new Map<string, string>();
-    for (const sv of arr(go.servers)) { const so = obj(sv); if (str(so.server)) servers.set(str(so.server), str(so.datacenter)); }
+    for (const sv of arr(go.servers)) {
+      const so = obj(sv);
+      if (str(so.server)) servers.set(str(so.server), str(so.datacenter));
+    }
     groups.set(id, { master: str(obj(arr(go.servers)[0]).server), servers, promoting: str(obj(go.promoting).state) });
   }
   const serverErrors = new Map<string, string>();
@@ -73,14 +88,25 @@ function viewOf(stats: unknown): View {
     const token = str(po.token);
     if (!token) continue;
     const r = obj(pstats[token]);
-    proxies.set(token, { id: num(po.id) ?? 0, addr: str(po.proxy_addr) || str(po.admin_addr), error: str(r.error) || (r.timeout === true ? 'timeout' : '') });
+    proxies.set(token, {
+      id: num(po.id) ?? 0,
+      addr: str(po.proxy_addr) || str(po.admin_addr),
+      error: str(r.error) || (r.timeout === true ? 'timeout' : ''),
+    });
   }
   const sent = obj(s.sentinels);
   const sentinels = new Set(arr(obj(sent.model).servers).map(str).filter(Boolean));
   const switches: View['switches'] = [];
   for (const w of arr(obj(sent.watcher).recent_switches)) {
     const wo = obj(w);
-    const rec = { unixtime: num(wo.unixtime) ?? 0, gid: num(wo.gid) ?? 0, from: str(wo.from), to: str(wo.to), epoch: num(wo.epoch) ?? 0, key: '' };
+    const rec = {
+      unixtime: num(wo.unixtime) ?? 0,
+      gid: num(wo.gid) ?? 0,
+      from: str(wo.from),
+      to: str(wo.to),
+      epoch: num(wo.epoch) ?? 0,
+      key: '',
+    };
     rec.key = `${rec.unixtime}/${rec.gid}/${rec.to}/${rec.epoch}`;
     switches.push(rec);
   }
@@ -125,10 +151,18 @@ export class ConsoleRecorder {
     this.slotRates = null;
   }
 
-  eventsAfter(id: number): ConsoleEvent[] { return this.events.filter((e) => e.id > id); }
-  samplesAfter(t: number): ConsoleSample[] { return this.samples.filter((s) => s.t > t); }
-  lastEventId(): number { return this.nextId - 1; }
-  slotOps(): number[] | null { return this.slotRates; }
+  eventsAfter(id: number): ConsoleEvent[] {
+    return this.events.filter((e) => e.id > id);
+  }
+  samplesAfter(t: number): ConsoleSample[] {
+    return this.samples.filter((s) => s.t > t);
+  }
+  lastEventId(): number {
+    return this.nextId - 1;
+  }
+  slotOps(): number[] | null {
+    return this.slotRates;
+  }
 
   /** Diffs `stats` against the previous snapshot into events; samples ops/s; updates per-slot rates. */
   observe(stats: unknown, now: number): void {
@@ -173,21 +207,33 @@ export class ConsoleRecorder {
       const p = this.latencyPrev.get(token);
       this.latencyPrev.set(token, counts);
       if (!p) continue;
-      counts.forEach((c, i) => { const d = Math.max(0, c - (p[i] ?? 0)); delta[i]! += d; total += d; });
+      counts.forEach((c, i) => {
+        const d = Math.max(0, c - (p[i] ?? 0));
+        delta[i]! += d;
+        total += d;
+      });
     }
     for (const k of [...this.latencyPrev.keys()]) if (!perProxy.has(k)) this.latencyPrev.delete(k);
-    if (total === 0) { this.p99 = null; return; }
+    if (total === 0) {
+      this.p99 = null;
+      return;
+    }
     let cum = 0;
     for (let i = 0; i < delta.length; i++) {
       cum += delta[i]!;
-      if (cum >= total * 0.99) { this.p99 = boundsUs[i] ?? (boundsUs[boundsUs.length - 1]! * 2); return; }
+      if (cum >= total * 0.99) {
+        this.p99 = boundsUs[i] ?? boundsUs[boundsUs.length - 1]! * 2;
+        return;
+      }
     }
   }
 
   private diff(a: View, b: View, now: number): void {
     for (const [id, g] of b.groups) {
       const old = a.groups.get(id);
-      if (!old) { this.add('group', `group ${id} created`, now, id); }
+      if (!old) {
+        this.add('group', `group ${id} created`, now, id);
+      }
       for (const [sv, dc] of g.servers) {
         if (!old?.servers.has(sv)) this.add('server', `server ${sv} added to group ${id}${dc ? ` (datacenter ${dc})` : ''}`, now, id);
       }
@@ -196,8 +242,11 @@ export class ConsoleRecorder {
       if (!old.promoting && g.promoting) this.add('promotion', `group ${id}: promotion started (${g.promoting})`, now, id);
       if (old.master && g.master && old.master !== g.master) {
         const asked = this.promotions.get(id);
-        if (asked && asked.addr === g.master && now - asked.t < 120000) { this.promotions.delete(id); this.add('promotion', `group ${id}: ${g.master} promoted to master (was ${old.master})`, now, id); }
-        else if (old.promoting || g.promoting) this.add('promotion', `group ${id}: ${g.master} promoted to master (was ${old.master})`, now, id);
+        if (asked && asked.addr === g.master && now - asked.t < 120000) {
+          this.promotions.delete(id);
+          this.add('promotion', `group ${id}: ${g.master} promoted to master (was ${old.master})`, now, id);
+        } else if (old.promoting || g.promoting)
+          this.add('promotion', `group ${id}: ${g.master} promoted to master (was ${old.master})`, now, id);
         else this.add('failover', `group ${id}: failover, master ${old.master} → ${g.master}`, now, id);
       } else if (old.promoting && !g.promoting && old.master === g.master) {
         this.add('promotion', `group ${id}: promotion ended, master still ${g.master}`, now, id);
@@ -218,8 +267,19 @@ export class ConsoleRecorder {
         else cancelled.push(i);
       } else if (!x.actionState && !y.actionState && x.gid !== y.gid) push(done, `${x.gid}→${y.gid}`, i);
     }
-    for (const [k, ids] of queued) { const [f, t] = k.split('→'); this.add('migration', `migration queued: slots ${formatRanges(ids)} from group ${f} to group ${t}`, now, Number(t)); }
-    for (const [k, ids] of done) { const [f, t] = k.split('→'); this.add('migration', `slots ${formatRanges(ids)} now served by group ${t} (was ${f === '0' ? 'offline' : `group ${f}`})`, now, Number(t)); }
+    for (const [k, ids] of queued) {
+      const [f, t] = k.split('→');
+      this.add('migration', `migration queued: slots ${formatRanges(ids)} from group ${f} to group ${t}`, now, Number(t));
+    }
+    for (const [k, ids] of done) {
+      const [f, t] = k.split('→');
+      this.add(
+        'migration',
+        `slots ${formatRanges(ids)} now served by group ${t} (was ${f === '0' ? 'offline' : `group ${f}`})`,
+        now,
+        Number(t),
+      );
+    }
     if (cancelled.length) this.add('migration', `migration cancelled: slots ${formatRanges(cancelled)}`, now);
 
     for (const [token, p] of b.proxies) {
@@ -230,21 +290,29 @@ export class ConsoleRecorder {
     }
     for (const [token, p] of a.proxies) if (!b.proxies.has(token)) this.add('proxy', `proxy ${p.id} (${p.addr}) removed`, now);
 
-    for (const [addr, err] of b.serverErrors) if (!a.serverErrors.has(addr)) this.add('server', `server ${addr} not answering: ${err}`, now, gidOf(b, addr));
-    for (const addr of a.serverErrors.keys()) if (!b.serverErrors.has(addr) && serverKnown(b, addr)) this.add('server', `server ${addr} answers again`, now, gidOf(b, addr));
+    for (const [addr, err] of b.serverErrors)
+      if (!a.serverErrors.has(addr)) this.add('server', `server ${addr} not answering: ${err}`, now, gidOf(b, addr));
+    for (const addr of a.serverErrors.keys())
+      if (!b.serverErrors.has(addr) && serverKnown(b, addr)) this.add('server', `server ${addr} answers again`, now, gidOf(b, addr));
 
     for (const s of b.sentinels) if (!a.sentinels.has(s)) this.add('sentinel', `sentinel ${s} added`, now);
     for (const s of a.sentinels) if (!b.sentinels.has(s)) this.add('sentinel', `sentinel ${s} removed`, now);
     for (const w of b.switches) {
       if (a.switchKeys.has(w.key)) continue;
-      this.add('switch-master', `sentinels: +switch-master group ${w.gid} ${w.from} → ${w.to} (epoch ${w.epoch})`, w.unixtime ? w.unixtime * 1000 : now, w.gid);
+      this.add(
+        'switch-master',
+        `sentinels: +switch-master group ${w.gid} ${w.from} → ${w.to} (epoch ${w.epoch})`,
+        w.unixtime ? w.unixtime * 1000 : now,
+        w.gid,
+      );
     }
   }
 }
 
 function push(m: Map<string, number[]>, k: string, v: number): void {
   const l = m.get(k);
-  if (l) l.push(v); else m.set(k, [v]);
+  if (l) l.push(v);
+  else m.set(k, [v]);
 }
 
 function gidOf(v: View, addr: string): number | undefined {
@@ -252,7 +320,9 @@ function gidOf(v: View, addr: string): number | undefined {
   return undefined;
 }
 
-function serverKnown(v: View, addr: string): boolean { return gidOf(v, addr) !== undefined; }
+function serverKnown(v: View, addr: string): boolean {
+  return gidOf(v, addr) !== undefined;
+}
 
 /** Sums the proxy's Prometheus latency histogram over commands: cumulative counts per `le` bound. */
 export function parseLatencyHistogram(text: string): { boundsUs: number[]; counts: number[] } | null {

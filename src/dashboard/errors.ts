@@ -2,7 +2,11 @@
 // into `{"error": message}` with that status.
 export class DashboardError extends Error {
   override readonly name = 'DashboardError';
-  constructor(readonly status: number, message: string, options?: { cause?: unknown }) {
+  constructor(
+    readonly status: number,
+    message: string,
+    options?: { cause?: unknown },
+  ) {
     super(message, options);
   }
 }

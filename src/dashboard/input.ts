@@ -20,7 +20,11 @@ export function parseSlotId(v: unknown): number {
 
 /** `addr` if it is host:port with a port from 1 to 65535; else a 400 naming `what`. */
 export function checkAddr(addr: string, what: string): string {
-  try { parseAddr(addr); } catch (e) { throw badRequest(`${what}: ${(e as Error).message}`); }
+  try {
+    parseAddr(addr);
+  } catch (e) {
+    throw badRequest(`${what}: ${(e as Error).message}`);
+  }
   return addr;
 }
 

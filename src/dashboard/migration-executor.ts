@@ -108,18 +108,29 @@ const isInternal = (k: Buffer): boolean => k.length >= INTERNAL.length && k.suba
 /** Redis connections by (addr, db), created on demand. */
 class Conns {
   private readonly map = new Map<string, Redis>();
-  constructor(private readonly auth: string, private readonly timeoutMs: number) {}
+  constructor(
+    private readonly auth: string,
+    private readonly timeoutMs: number,
+  ) {}
   get(addr: string, db: number): Redis {
     const key = `${addr}/${db}`;
     let c = this.map.get(key);
     if (!c) {
       const { host, port } = parseAddr(addr);
       c = new Redis({
-        host, port, db, password: this.auth || undefined,
-        lazyConnect: false, maxRetriesPerRequest: 2, enableOfflineQueue: true, commandTimeout: this.timeoutMs + 5000,
+        host,
+        port,
+        db,
+        password: this.auth || undefined,
+        lazyConnect: false,
+        maxRetriesPerRequest: 2,
+        enableOfflineQueue: true,
+        commandTimeout: this.timeoutMs + 5000,
         retryStrategy: (n) => Math.min(n * 100, 2000),
       });
-      c.on('error', () => { /* reported by the failing command */ });
+      c.on('error', () => {
+        /* reported by the failing command */
+      });
       this.map.set(key, c);
     }
     return c;
@@ -151,14 +162,16 @@ export class MigrationExecutor {
     this.conns = new Conns(o.auth, o.timeoutMs);
   }
 
-  close(): void { this.conns.close(); }
+  close(): void {
+    this.conns.close();
+  }
 
   /** When the current batch of work started (for busyPercent). */
   private workStart = 0;
 
   private async between(): Promise<void> {
     const p = this.o.busyPercent();
-    if (this.workStart > 0 && p < 100) await sleep((performance.now() - this.workStart) * (100 - p) / p);
+    if (this.workStart > 0 && p < 100) await sleep(((performance.now() - this.workStart) * (100 - p)) / p);
     while (this.o.paused() && !this.o.stopped()) await sleep(100);
     if (this.o.stopped()) throw new ExecutorStopped('migration stopped');
     const us = this.o.intervalUs();
@@ -172,7 +185,8 @@ export class MigrationExecutor {
     for (let pass = 0; ; pass++) {
       progress.passes++;
       const info = String(await admin.info('keyspace'));
-      let found = 0, failed = 0;
+      let found = 0,
+        failed = 0;
       for (const db of dbsWithKeys(info)) {
         const c = this.conns.get(source, db);
         let cursor = '0';
@@ -203,7 +217,13 @@ export class MigrationExecutor {
   }
 
   /** Big keys proxies are waiting for: copied before anything else. */
-  private async bigKeysRequested(c: Redis, source: string, db: number, targets: ReadonlyMap<number, string>, progress: ExecutorProgress): Promise<void> {
+  private async bigKeysRequested(
+    c: Redis,
+    source: string,
+    db: number,
+    targets: ReadonlyMap<number, string>,
+    progress: ExecutorProgress,
+  ): Promise<void> {
     const keys = (await c.callBuffer('SPOP', BIGKEYS_KEY, '16')) as Buffer[] | null;
     if (!keys || keys.length === 0) return;
     const mine = keys.filter((k) => targets.has(slotOf(k)));
@@ -215,12 +235,22 @@ export class MigrationExecutor {
    * with up to batchKeys keys and bigKeyElements elements (the script checks locks and sizes and
    * MIGRATEs in one atomic step on the source); big and locked keys are then copied in chunks.
    */
-  private async moveKeys(c: Redis, source: string, db: number, keys: Buffer[], targets: ReadonlyMap<number, string>, progress: ExecutorProgress): Promise<void> {
+  private async moveKeys(
+    c: Redis,
+    source: string,
+    db: number,
+    keys: Buffer[],
+    targets: ReadonlyMap<number, string>,
+    progress: ExecutorProgress,
+  ): Promise<void> {
     const byTarget = new Map<string, Buffer[]>();
     for (const k of keys) {
       const to = targets.get(slotOf(k))!;
       let l = byTarget.get(to);
-      if (!l) { l = []; byTarget.set(to, l); }
+      if (!l) {
+        l = [];
+        byTarget.set(to, l);
+      }
       l.push(k);
     }
     const big: Array<{ key: Buffer; to: string }> = [];
@@ -243,7 +273,10 @@ export class MigrationExecutor {
     }
     for (const { key, to } of big) {
       await this.between();
-      if (await this.copyBigKey(c, source, db, key, to, progress)) { progress.keysMoved++; progress.bigKeysMoved++; }
+      if (await this.copyBigKey(c, source, db, key, to, progress)) {
+        progress.keysMoved++;
+        progress.bigKeysMoved++;
+      }
     }
   }
 
@@ -341,7 +374,15 @@ export class MigrationExecutor {
    * entries whose message was deleted from the stream (XCLAIM ignores them; Redis drops them from the
    * PEL at the next claim anyway).
    */
-  private async copyStream(c: Redis, t: Redis, key: Buffer, tmp: Buffer, tmpTtl: string, refresh: () => Promise<void>, progress: ExecutorProgress): Promise<void> {
+  private async copyStream(
+    c: Redis,
+    t: Redis,
+    key: Buffer,
+    tmp: Buffer,
+    tmpTtl: string,
+    refresh: () => Promise<void>,
+    progress: ExecutorProgress,
+  ): Promise<void> {
     const n = this.o.chunkElements;
     let from = '-';
     for (;;) {
@@ -387,8 +428,15 @@ export class MigrationExecutor {
     }
     const info = fieldsOf((await c.callBuffer('XINFO', 'STREAM', key)) as unknown[]);
     if ((await t.exists(tmp)) === 1) {
-      await t.call('XSETID', tmp, String(info.get('last-generated-id')), 'ENTRIESADDED', String((info.get('entries-added') as number | undefined) ?? 0),
-        'MAXDELETEDID', String((info.get('max-deleted-entry-id') as Buffer | undefined) ?? '0-0'));
+      await t.call(
+        'XSETID',
+        tmp,
+        String(info.get('last-generated-id')),
+        'ENTRIESADDED',
+        String((info.get('entries-added') as number | undefined) ?? 0),
+        'MAXDELETEDID',
+        String((info.get('max-deleted-entry-id') as Buffer | undefined) ?? '0-0'),
+      );
     }
   }
 }

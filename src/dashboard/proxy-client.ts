@@ -9,7 +9,11 @@ export type ProxyFailure = 'unreachable' | 'timeout' | 'rejected';
 
 export class ProxyCallError extends Error {
   override readonly name = 'ProxyCallError';
-  constructor(readonly kind: ProxyFailure, message: string, readonly status?: number) {
+  constructor(
+    readonly kind: ProxyFailure,
+    message: string,
+    readonly status?: number,
+  ) {
     super(message);
   }
 }
@@ -31,7 +35,11 @@ async function call<T>(method: 'GET' | 'PUT', adminAddr: string, path: string, t
     throw new ProxyCallError('unreachable', (e as Error).message);
   }
   if (r.status < 200 || r.status >= 300) {
-    throw new ProxyCallError('rejected', `${method} ${path.replace(/\/api\/proxy\/([a-z]+)\/[0-9a-f]+/, '/api/proxy/$1/…')}: HTTP ${r.status} ${replyError(r)}`, r.status);
+    throw new ProxyCallError(
+      'rejected',
+      `${method} ${path.replace(/\/api\/proxy\/([a-z]+)\/[0-9a-f]+/, '/api/proxy/$1/…')}: HTTP ${r.status} ${replyError(r)}`,
+      r.status,
+    );
   }
   return r.json as T;
 }
@@ -43,16 +51,38 @@ export function fetchProxyModel(adminAddr: string, timeoutMs: number): Promise<P
 
 export class ProxyClient {
   readonly xauth: string;
-  constructor(readonly adminAddr: string, product: string, productAuth: string, token: string, readonly timeoutMs: number) {
+  constructor(
+    readonly adminAddr: string,
+    product: string,
+    productAuth: string,
+    token: string,
+    readonly timeoutMs: number,
+  ) {
     this.xauth = proxyXAuth(product, productAuth, token);
   }
 
-  model(): Promise<ProxyModel> { return fetchProxyModel(this.adminAddr, this.timeoutMs); }
-  async xping(): Promise<void> { await call('GET', this.adminAddr, `/api/proxy/xping/${this.xauth}`, this.timeoutMs); }
-  stats(timeoutMs = this.timeoutMs): Promise<ProxyStatsReply> { return call('GET', this.adminAddr, `/api/proxy/stats/${this.xauth}`, timeoutMs); }
-  slots(timeoutMs = this.timeoutMs): Promise<Slot[]> { return call('GET', this.adminAddr, `/api/proxy/slots/${this.xauth}`, timeoutMs); }
-  async fillSlots(slots: Slot[]): Promise<void> { await call('PUT', this.adminAddr, `/api/proxy/fillslots/${this.xauth}`, this.timeoutMs, slots); }
-  async start(): Promise<void> { await call('PUT', this.adminAddr, `/api/proxy/start/${this.xauth}`, this.timeoutMs); }
-  async shutdown(): Promise<void> { await call('PUT', this.adminAddr, `/api/proxy/shutdown/${this.xauth}`, this.timeoutMs); }
-  async setSentinels(servers: string[]): Promise<void> { await call('PUT', this.adminAddr, `/api/proxy/sentinels/${this.xauth}`, this.timeoutMs, { servers }); }
+  model(): Promise<ProxyModel> {
+    return fetchProxyModel(this.adminAddr, this.timeoutMs);
+  }
+  async xping(): Promise<void> {
+    await call('GET', this.adminAddr, `/api/proxy/xping/${this.xauth}`, this.timeoutMs);
+  }
+  stats(timeoutMs = this.timeoutMs): Promise<ProxyStatsReply> {
+    return call('GET', this.adminAddr, `/api/proxy/stats/${this.xauth}`, timeoutMs);
+  }
+  slots(timeoutMs = this.timeoutMs): Promise<Slot[]> {
+    return call('GET', this.adminAddr, `/api/proxy/slots/${this.xauth}`, timeoutMs);
+  }
+  async fillSlots(slots: Slot[]): Promise<void> {
+    await call('PUT', this.adminAddr, `/api/proxy/fillslots/${this.xauth}`, this.timeoutMs, slots);
+  }
+  async start(): Promise<void> {
+    await call('PUT', this.adminAddr, `/api/proxy/start/${this.xauth}`, this.timeoutMs);
+  }
+  async shutdown(): Promise<void> {
+    await call('PUT', this.adminAddr, `/api/proxy/shutdown/${this.xauth}`, this.timeoutMs);
+  }
+  async setSentinels(servers: string[]): Promise<void> {
+    await call('PUT', this.adminAddr, `/api/proxy/sentinels/${this.xauth}`, this.timeoutMs, { servers });
+  }
 }

@@ -71,7 +71,10 @@ export class ProxySync {
   /** The run-time record of a proxy (created on first use). */
   state(token: string): RuntimeState {
     let r = this.runtime.get(token);
-    if (!r) { r = { needs_resync: false, lastSlotCheck: 0, repushing: false }; this.runtime.set(token, r); }
+    if (!r) {
+      r = { needs_resync: false, lastSlotCheck: 0, repushing: false };
+      this.runtime.set(token, r);
+    }
     return r;
   }
 
@@ -83,10 +86,14 @@ export class ProxySync {
     return pub;
   }
 
-  allStates(): IterableIterator<RuntimeState> { return this.runtime.values(); }
+  allStates(): IterableIterator<RuntimeState> {
+    return this.runtime.values();
+  }
 
   /** Forgets a removed proxy. */
-  forget(token: string): void { this.runtime.delete(token); }
+  forget(token: string): void {
+    this.runtime.delete(token);
+  }
 
   /** Keeps only the records of `tokens` and makes the stats loop re-check every table. */
   retain(tokens: ReadonlySet<string>): void {
@@ -108,10 +115,14 @@ export class ProxySync {
       this.h.assertActive();
       await c.fillSlots(withReplicaGroups(table, this.h.groups(), p));
       if (start) {
-        what = 'start'; await c.start();
+        what = 'start';
+        await c.start();
         // (A proxy without sentinels follows nothing: no need to send it an empty list.)
         const sentinels = this.h.sentinel().servers;
-        if (sentinels.length > 0) { what = 'the sentinel list'; await c.setSentinels(sentinels); }
+        if (sentinels.length > 0) {
+          what = 'the sentinel list';
+          await c.setSentinels(sentinels);
+        }
       }
       r.last_push = { unixtime: unixNow(), ok: true };
       r.needs_resync = false;

@@ -16,7 +16,7 @@ export function planRebalance(slots: readonly SlotMapping[], eligible: readonly 
   const gids = [...new Set(eligible)].sort((a, b) => a - b);
   if (gids.length === 0) throw new Error('no group to balance onto: every group is empty or excluded');
   const isEligible = new Set(gids);
-  const owner = (m: SlotMapping): number => ((m.action.state ?? '') !== '' ? m.action.target_id ?? 0 : m.group_id);
+  const owner = (m: SlotMapping): number => ((m.action.state ?? '') !== '' ? (m.action.target_id ?? 0) : m.group_id);
   const count = new Map<number, number>(gids.map((g) => [g, 0]));
   const idle = new Map<number, number[]>(gids.map((g) => [g, []]));
   const pool: number[] = [];

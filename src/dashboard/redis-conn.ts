@@ -17,15 +17,27 @@ export class RedisReplyError extends Error {
 
 function plain(v: RespValue): Reply {
   switch (v.t) {
-    case 'simple': case 'error': case 'verbatim': return v.v;
-    case 'bulk': return typeof v.v === 'string' ? v.v : v.v.toString('utf8');
-    case 'int': return Number(v.v);
-    case 'double': return v.v;
-    case 'bool': return v.v ? 1 : 0;
-    case 'null': return null;
-    case 'array': case 'set': return v.v.map(plain);
-    case 'map': return v.v.flatMap(([k, x]) => [plain(k), plain(x)]);
-    case 'raw': return v.v.toString('utf8');
+    case 'simple':
+    case 'error':
+    case 'verbatim':
+      return v.v;
+    case 'bulk':
+      return typeof v.v === 'string' ? v.v : v.v.toString('utf8');
+    case 'int':
+      return Number(v.v);
+    case 'double':
+      return v.v;
+    case 'bool':
+      return v.v ? 1 : 0;
+    case 'null':
+      return null;
+    case 'array':
+    case 'set':
+      return v.v.map(plain);
+    case 'map':
+      return v.v.flatMap(([k, x]) => [plain(k), plain(x)]);
+    case 'raw':
+      return v.v.toString('utf8');
   }
 }
 
@@ -35,7 +47,10 @@ export class RedisConn {
   private waiting: { resolve: (v: Reply) => void; reject: (e: Error) => void } | null = null;
   private dead: Error | null = null;
 
-  private constructor(private readonly sock: net.Socket, private readonly timeoutMs: number) {
+  private constructor(
+    private readonly sock: net.Socket,
+    private readonly timeoutMs: number,
+  ) {
     sock.on('data', (d: Buffer) => {
       this.buf = this.buf.length ? Buffer.concat([this.buf, d]) : d;
       this.drain();
@@ -54,8 +69,14 @@ export class RedisConn {
     const { host, port } = parseAddr(addr);
     return new Promise((resolve, reject) => {
       const sock = net.connect({ host, port, noDelay: true });
-      const t = setTimeout(() => { sock.destroy(); reject(new Error('timed out')); }, timeoutMs);
-      sock.once('error', (e) => { clearTimeout(t); reject(e); });
+      const t = setTimeout(() => {
+        sock.destroy();
+        reject(new Error('timed out'));
+      }, timeoutMs);
+      sock.once('error', (e) => {
+        clearTimeout(t);
+        reject(e);
+      });
       sock.once('connect', () => {
         clearTimeout(t);
         sock.removeAllListeners('error');
@@ -64,7 +85,9 @@ export class RedisConn {
     });
   }
 
-  get alive(): boolean { return this.dead === null && !this.sock.destroyed; }
+  get alive(): boolean {
+    return this.dead === null && !this.sock.destroyed;
+  }
 
   private drain(): void {
     const w = this.waiting;
@@ -81,17 +104,28 @@ export class RedisConn {
     if (!r) return;
     this.buf = this.buf.subarray(r[1]);
     this.waiting = null;
-    if (r[0].t === 'error') w.reject(new RedisReplyError(r[0].v)); else w.resolve(plain(r[0]));
+    if (r[0].t === 'error') w.reject(new RedisReplyError(r[0].v));
+    else w.resolve(plain(r[0]));
   }
 
   command(...args: string[]): Promise<Reply> {
     if (this.dead) return Promise.reject(this.dead);
     if (this.waiting) return Promise.reject(new Error('a command is already in flight'));
     return new Promise<Reply>((resolve, reject) => {
-      const t = setTimeout(() => { this.waiting = null; this.close(); reject(new Error('timed out')); }, this.timeoutMs);
+      const t = setTimeout(() => {
+        this.waiting = null;
+        this.close();
+        reject(new Error('timed out'));
+      }, this.timeoutMs);
       this.waiting = {
-        resolve: (v) => { clearTimeout(t); resolve(v); },
-        reject: (e) => { clearTimeout(t); reject(e); },
+        resolve: (v) => {
+          clearTimeout(t);
+          resolve(v);
+        },
+        reject: (e) => {
+          clearTimeout(t);
+          reject(e);
+        },
       };
       this.sock.write(encodeCommand(args));
       this.drain();

@@ -7,10 +7,28 @@ import { RedisConn, RedisReplyError } from './redis-conn.js';
 
 /** INFO fields the dashboard shows per server (plus every `dbN` keyspace line). */
 const INFO_FIELDS = [
-  'redis_version', 'redis_mode', 'run_id', 'uptime_in_seconds', 'role', 'master_host', 'master_port', 'master_link_status',
-  'master_link_down_since_seconds', 'connected_slaves', 'connected_clients', 'used_memory', 'used_memory_human', 'maxmemory',
-  'maxmemory_human', 'maxmemory_policy', 'instantaneous_ops_per_sec', 'total_commands_processed', 'loading', 'rdb_bgsave_in_progress',
-  'master_repl_offset', 'slave_repl_offset',
+  'redis_version',
+  'redis_mode',
+  'run_id',
+  'uptime_in_seconds',
+  'role',
+  'master_host',
+  'master_port',
+  'master_link_status',
+  'master_link_down_since_seconds',
+  'connected_slaves',
+  'connected_clients',
+  'used_memory',
+  'used_memory_human',
+  'maxmemory',
+  'maxmemory_human',
+  'maxmemory_policy',
+  'instantaneous_ops_per_sec',
+  'total_commands_processed',
+  'loading',
+  'rdb_bgsave_in_progress',
+  'master_repl_offset',
+  'slave_repl_offset',
 ];
 
 export interface ServerStats {
@@ -52,7 +70,12 @@ export function summarizeInfo(info: Record<string, string>): Pick<ServerStats, '
 async function open(addr: string, auth: string, timeoutMs: number): Promise<RedisConn> {
   const c = await RedisConn.connect(addr, timeoutMs);
   if (auth) {
-    try { await c.command('AUTH', auth); } catch (e) { c.close(); throw e; }
+    try {
+      await c.command('AUTH', auth);
+    } catch (e) {
+      c.close();
+      throw e;
+    }
   }
   return c;
 }
@@ -63,7 +86,8 @@ function redisError(addr: string, e: unknown): string {
   const msg = err?.message ?? String(e);
   if (/^NOAUTH/i.test(msg)) return `redis at ${addr} requires a password: set product_auth to its requirepass`;
   if (/^WRONGPASS|invalid password|invalid username-password/i.test(msg)) return `redis at ${addr} rejected product_auth: ${msg}`;
-  if (/without any password configured|no password is set/i.test(msg)) return `redis at ${addr} has no password but product_auth is set: ${msg}`;
+  if (/without any password configured|no password is set/i.test(msg))
+    return `redis at ${addr} has no password but product_auth is set: ${msg}`;
   if (msg === 'timed out') return `redis at ${addr} did not answer in time`;
   if (err?.code === 'ECONNREFUSED') return `cannot connect to redis at ${addr}: connection refused (is redis-server running there?)`;
   if (err?.code === 'ENOTFOUND' || err?.code === 'EAI_AGAIN') return `cannot resolve the host of ${addr}`;
@@ -118,7 +142,10 @@ export async function infoFull(addr: string, auth: string, timeoutMs: number): P
 /** Keeps one connection per server for stats polling; a failed connection is dropped and redialed next time. */
 export class RedisStatsPool {
   private readonly conns = new Map<string, RedisConn>();
-  constructor(private readonly auth: string, private readonly timeoutMs: number) {}
+  constructor(
+    private readonly auth: string,
+    private readonly timeoutMs: number,
+  ) {}
 
   async poll(addr: string): Promise<ServerStats> {
     const unixtime = Math.floor(Date.now() / 1000);
@@ -153,7 +180,11 @@ export class RedisStatsPool {
 
   /** Closes connections to servers no longer in `keep`. */
   retain(keep: Set<string>): void {
-    for (const [a, c] of this.conns) if (!keep.has(a)) { c.close(); this.conns.delete(a); }
+    for (const [a, c] of this.conns)
+      if (!keep.has(a)) {
+        c.close();
+        this.conns.delete(a);
+      }
   }
 
   close(): void {

@@ -9,7 +9,10 @@ import type { Slot } from '../models/slot.js';
 import { hostOf } from '../util/address.js';
 
 /** The replica groups of `g` as seen from `proxy` (priority order, empty groups dropped). */
-export function replicaGroupsFor(g: Group | undefined, proxy: Pick<ProxyModel, 'admin_addr' | 'proxy_addr' | 'datacenter'> | null): string[][] {
+export function replicaGroupsFor(
+  g: Group | undefined,
+  proxy: Pick<ProxyModel, 'admin_addr' | 'proxy_addr' | 'datacenter'> | null,
+): string[][] {
   if (!g || isPromoting(g) || g.servers.length <= 1) return [];
   const host = proxy ? hostOf(proxy.proxy_addr || proxy.admin_addr) : '';
   const dc = proxy?.datacenter ?? '';
@@ -30,7 +33,10 @@ export function withReplicaGroups(table: readonly Slot[], groups: ReadonlyMap<nu
   return table.map((s) => {
     if (!s.backend_addr || !s.backend_addr_group_id || s.migrate_from || s.locked) return s;
     let rg = cache.get(s.backend_addr_group_id);
-    if (rg === undefined) { rg = replicaGroupsFor(groups.get(s.backend_addr_group_id), proxy); cache.set(s.backend_addr_group_id, rg); }
+    if (rg === undefined) {
+      rg = replicaGroupsFor(groups.get(s.backend_addr_group_id), proxy);
+      cache.set(s.backend_addr_group_id, rg);
+    }
     return rg.length ? { ...s, replica_groups: rg } : s;
   });
 }

@@ -48,7 +48,13 @@ interface RunState {
 function setState(rs: RunState, s: DashboardState): void {
   if (s === rs.state) return;
   rs.state = s;
-  for (const cb of rs.listeners) { try { cb(s); } catch { /* listener's problem */ } }
+  for (const cb of rs.listeners) {
+    try {
+      cb(s);
+    } catch {
+      /* listener's problem */
+    }
+  }
 }
 
 /** The loop that takes the product lock, runs a Topom while holding it, and goes back to standby when it is lost. */
@@ -70,8 +76,11 @@ class LockLoop {
   private async describeHolder(): Promise<string> {
     try {
       const t = await this.pstore.readTopom();
-      if (t) return `the product lock ${this.lockPath} is held by the dashboard at ${t.admin_addr || '?'} (pid ${t.pid}, since ${t.start_time || '?'})`;
-    } catch { /* fall through */ }
+      if (t)
+        return `the product lock ${this.lockPath} is held by the dashboard at ${t.admin_addr || '?'} (pid ${t.pid}, since ${t.start_time || '?'})`;
+    } catch {
+      /* fall through */
+    }
     return `the product lock ${this.lockPath} is held by another owner`;
   }
 
@@ -79,7 +88,10 @@ class LockLoop {
     while (!this.rs.stopping) {
       const model = newTopomModel(this.config.productName, this.adminAddr);
       const lease = await this.tryLock(model);
-      if (!lease) { await this.waitAsStandby(); continue; }
+      if (!lease) {
+        await this.waitAsStandby();
+        continue;
+      }
       this.lastStandbyLog = '';
       await this.runWhileHeld(lease, model);
     }
@@ -99,7 +111,11 @@ class LockLoop {
     const rs = this.rs;
     if (!rs.standbyReason.startsWith('cannot take')) rs.standbyReason = await this.describeHolder();
     if (rs.standbyReason !== this.lastStandbyLog) {
-      this.log.info({ product: this.config.productName, reason: rs.standbyReason }, 'standby: another dashboard is active for this product; retrying every %d ms', this.config.lockRetry);
+      this.log.info(
+        { product: this.config.productName, reason: rs.standbyReason },
+        'standby: another dashboard is active for this product; retrying every %d ms',
+        this.config.lockRetry,
+      );
       this.lastStandbyLog = rs.standbyReason;
     }
     setState(rs, 'standby');
@@ -109,7 +125,8 @@ class LockLoop {
 
   /** Loads and runs a Topom until the lease is lost (then standby) or stop() is asked (then release). */
   private async runWhileHeld(lease: Lease, model: TopomModel): Promise<void> {
-    const rs = this.rs, log = this.log;
+    const rs = this.rs,
+      log = this.log;
     let topom: Topom | null = null;
     const lost = new Promise<string>((resolve) => {
       lease.onLost((err) => {
@@ -123,7 +140,10 @@ class LockLoop {
     this.pstore.writer = lease.fenced;
     topom = await this.load(lease, model);
     if (!topom) return;
-    if (!lease.held) { await topom.close('product lock lost while loading'); return; }
+    if (!lease.held) {
+      await topom.close('product lock lost while loading');
+      return;
+    }
     rs.current = topom;
     topom.startPolling();
     log.info({ product: this.config.productName, admin: this.adminAddr, token: topom.model.token }, 'active: holding the product lock');
@@ -161,14 +181,25 @@ export async function runDashboard(config: DashboardConfig, log: Logger): Promis
   const pstore = new ProductStore(store, config.productName);
   let stopRequested!: () => void;
   const rs: RunState = {
-    state: 'starting', current: null, standbyReason: 'starting up', stopping: false, listeners: [],
-    stopSignal: new Promise<void>((r) => { stopRequested = r; }),
+    state: 'starting',
+    current: null,
+    standbyReason: 'starting up',
+    stopping: false,
+    listeners: [],
+    stopSignal: new Promise<void>((r) => {
+      stopRequested = r;
+    }),
   };
   const host: DashboardHost = {
-    config, log,
+    config,
+    log,
     current: () => rs.current,
     standbyReason: () => rs.standbyReason,
-    requestShutdown: () => { setImmediate(() => { void stop(); }); },
+    requestShutdown: () => {
+      setImmediate(() => {
+        void stop();
+      });
+    },
   };
   let api: Awaited<ReturnType<typeof startDashboardApi>>;
   try {
@@ -181,26 +212,33 @@ export async function runDashboard(config: DashboardConfig, log: Logger): Promis
   const adminAddr = formatAddr(isWildcardHost(cfgHost) ? os.hostname() : cfgHost, api.port);
 
   let resolveDone!: () => void;
-  const done = new Promise<void>((r) => { resolveDone = r; });
-  const looping = new LockLoop(config, log, store, pstore, adminAddr, rs).run()
-    .catch((e: Error) => { log.error({ err: e.message }, 'dashboard loop failed'); });
+  const done = new Promise<void>((r) => {
+    resolveDone = r;
+  });
+  const looping = new LockLoop(config, log, store, pstore, adminAddr, rs).run().catch((e: Error) => {
+    log.error({ err: e.message }, 'dashboard loop failed');
+  });
   let stoppingPromise: Promise<void> | null = null;
-  const stop = (): Promise<void> => (stoppingPromise ??= (async () => {
-    rs.stopping = true;
-    stopRequested();
-    await looping;
-    await api.app.close().catch(() => undefined);
-    await store.close().catch(() => undefined);
-    setState(rs, 'stopped');
-    resolveDone();
-  })());
+  const stop = (): Promise<void> =>
+    (stoppingPromise ??= (async () => {
+      rs.stopping = true;
+      stopRequested();
+      await looping;
+      await api.app.close().catch(() => undefined);
+      await store.close().catch(() => undefined);
+      setState(rs, 'stopped');
+      resolveDone();
+    })());
 
   return {
     adminPort: api.port,
     adminAddr,
     state: () => rs.state,
     topom: () => rs.current,
-    onState: (cb) => { rs.listeners.push(cb); if (rs.state !== 'starting') cb(rs.state); },
+    onState: (cb) => {
+      rs.listeners.push(cb);
+      if (rs.state !== 'starting') cb(rs.state);
+    },
     stop,
     done,
   };

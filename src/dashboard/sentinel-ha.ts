@@ -18,7 +18,15 @@ import type { ProductStore } from './store-models.js';
 import type { ProxyClient } from './proxy-client.js';
 import type { ServerStats } from './redis-probe.js';
 import { parseInfo } from './redis-probe.js';
-import { configureSentinel, monitoredBy, probeSentinel, removeGroup, removeProduct, sentinelInfo, type MonitorTarget } from './sentinel-ops.js';
+import {
+  configureSentinel,
+  monitoredBy,
+  probeSentinel,
+  removeGroup,
+  removeProduct,
+  sentinelInfo,
+  type MonitorTarget,
+} from './sentinel-ops.js';
 import { badGateway, badRequest, conflict, notFound } from './errors.js';
 import type { PushReport } from './push-report.js';
 
@@ -54,7 +62,10 @@ export class SentinelHa {
 
   constructor(private readonly h: HaHost) {
     this.watcher = new MasterWatcher({
-      product: h.config.productName, auth: h.config.productAuth, timeoutMs: Math.min(h.config.sentinelClientTimeout, 2000), pollMs: 3000,
+      product: h.config.productName,
+      auth: h.config.productAuth,
+      timeoutMs: Math.min(h.config.sentinelClientTimeout, 2000),
+      pollMs: 3000,
       current: () => this.currentMasters(),
       apply: (changes) => h.exclusive(() => this.applyChanges(changes, 'sentinel failover')).then(() => undefined),
       log: (msg, fields) => h.log.info(fields ?? {}, msg),
@@ -77,7 +88,9 @@ export class SentinelHa {
     this.caughtUp = true;
     const tick = (): void => {
       if (this.h.fenced()) return;
-      void this.tick().finally(() => { if (!this.h.fenced()) this.timer = setTimeout(tick, this.h.config.statsPeriod); });
+      void this.tick().finally(() => {
+        if (!this.h.fenced()) this.timer = setTimeout(tick, this.h.config.statsPeriod);
+      });
     };
     this.timer = setTimeout(tick, this.h.config.statsPeriod);
   }
@@ -98,7 +111,10 @@ export class SentinelHa {
       if (!g || isPromoting(g) || g.servers[0]?.server === c.to) continue;
       const i = g.servers.findIndex((s) => s.server === c.to);
       if (i < 0) {
-        this.h.log.warn({ gid: c.gid, addr: c.to }, 'sentinels elected a master that is not a server of the group; add it to the group to follow it');
+        this.h.log.warn(
+          { gid: c.gid, addr: c.to },
+          'sentinels elected a master that is not a server of the group; add it to the group to follow it',
+        );
         continue;
       }
       const next = structuredClone(g);
@@ -108,11 +124,17 @@ export class SentinelHa {
       await this.h.store.writeGroup(next);
       this.h.setGroup(next);
       applied.push(c);
-      this.h.log.warn({ gid: c.gid, from: c.from, to: c.to, epoch: c.epoch, why }, 'group master switched by sentinel failover; recorded in the coordinator');
+      this.h.log.warn(
+        { gid: c.gid, from: c.from, to: c.to, epoch: c.epoch, why },
+        'group master switched by sentinel failover; recorded in the coordinator',
+      );
     }
     if (applied.length) {
       const push = await this.h.pushAll();
-      await this.h.markSync(applied.map((c) => c.gid), push);
+      await this.h.markSync(
+        applied.map((c) => c.gid),
+        push,
+      );
     }
     return applied;
   }
@@ -134,7 +156,13 @@ export class SentinelHa {
     const s = this.h.sentinel();
     if (s.servers.length > 0 && s.out_of_sync && !this.resyncing) {
       this.resyncing = true;
-      try { await this.resyncAll(); } catch (e) { this.h.log.warn({ err: (e as Error).message }, 'automatic sentinel resync failed; will retry'); } finally { this.resyncing = false; }
+      try {
+        await this.resyncAll();
+      } catch (e) {
+        this.h.log.warn({ err: (e as Error).message }, 'automatic sentinel resync failed; will retry');
+      } finally {
+        this.resyncing = false;
+      }
     }
     await this.fixStrayMasters().catch((e: Error) => this.h.log.warn({ err: e.message }, 'stray master check failed'));
   }
@@ -165,7 +193,10 @@ export class SentinelHa {
           const v = this.watcher.lastView;
           if (!v || v.masters.get(g.id)?.addr !== master) continue;
         }
-        this.h.log.warn({ gid: g.id, addr: s.server, master }, 'server reports role master but is a replica of the group: sending REPLICAOF');
+        this.h.log.warn(
+          { gid: g.id, addr: s.server, master },
+          'server reports role master but is a replica of the group: sending REPLICAOF',
+        );
         await this.h.exclusive(() => this.pointAt(s.server, master));
         this.strayMasters.delete(s.server);
       }
@@ -194,7 +225,11 @@ export class SentinelHa {
     return this.h.exclusive(async () => {
       const cur = this.h.sentinel();
       if (cur.servers.includes(addr)) throw conflict(`sentinel ${addr} is already added`);
-      try { await probeSentinel(addr, this.h.config.sentinelClientTimeout); } catch (e) { throw badGateway((e as Error).message, e); }
+      try {
+        await probeSentinel(addr, this.h.config.sentinelClientTimeout);
+      } catch (e) {
+        throw badGateway((e as Error).message, e);
+      }
       await this.storeSentinel({ servers: [...cur.servers, addr], out_of_sync: true });
       this.h.log.info({ addr }, 'sentinel added');
       const resync = await this.resyncInner();
@@ -210,7 +245,11 @@ export class SentinelHa {
       try {
         removed = await removeProduct(addr, this.h.config.productName, this.h.config.sentinelClientTimeout);
       } catch (e) {
-        if (!force) throw badGateway(`cannot remove the product's masters from sentinel ${addr}: ${(e as Error).message}; use force to drop it anyway`, e);
+        if (!force)
+          throw badGateway(
+            `cannot remove the product's masters from sentinel ${addr}: ${(e as Error).message}; use force to drop it anyway`,
+            e,
+          );
       }
       await this.storeSentinel({ servers: cur.servers.filter((s) => s !== addr), out_of_sync: cur.out_of_sync });
       this.watcher.setServers(this.h.sentinel().servers);
@@ -237,8 +276,11 @@ export class SentinelHa {
     if (servers.length > 0) {
       // Without a majority the dashboard cannot know whether a failover happened: configuring the
       // reachable sentinels from its own view could undo one. Refuse; the tick retries.
-      view = await resolveMajority(servers, this.h.config.productName, Math.min(this.h.config.sentinelClientTimeout, 2000))
-        .catch((e: Error) => { throw conflict(`cannot resync the sentinels: ${e.message}`); });
+      view = await resolveMajority(servers, this.h.config.productName, Math.min(this.h.config.sentinelClientTimeout, 2000)).catch(
+        (e: Error) => {
+          throw conflict(`cannot resync the sentinels: ${e.message}`);
+        },
+      );
       caughtUp = await this.applyChanges(await this.confirmedChanges(view), 'sentinel resync');
     }
     const unsettled = new Set<number>();
@@ -252,14 +294,24 @@ export class SentinelHa {
       if (g.servers.length === 0) continue;
       const master = g.servers[0]!.server;
       const seen = view?.masters.get(g.id);
-      if (isPromoting(g) || unsettled.has(g.id) || (seen && seen.addr !== master)) { skipped.push(g.id); continue; }
+      if (isPromoting(g) || unsettled.has(g.id) || (seen && seen.addr !== master)) {
+        skipped.push(g.id);
+        continue;
+      }
       targets.push({ gid: g.id, master });
     }
     const results: Record<string, unknown> = {};
     let failed = 0;
-    await Promise.all(servers.map(async (s) => {
-      try { results[s] = await configureSentinel(s, this.h.config.productName, targets, this.h.config); } catch (e) { failed++; results[s] = { error: (e as Error).message }; }
-    }));
+    await Promise.all(
+      servers.map(async (s) => {
+        try {
+          results[s] = await configureSentinel(s, this.h.config.productName, targets, this.h.config);
+        } catch (e) {
+          failed++;
+          results[s] = { error: (e as Error).message };
+        }
+      }),
+    );
     this.watcher.setServers(servers);
     const push = await this.pushSentinelsToProxies();
     const ok = failed === 0 && skipped.length === 0 && push.length === 0;
@@ -272,9 +324,15 @@ export class SentinelHa {
   async pushSentinelsToProxies(): Promise<string[]> {
     const servers = this.h.sentinel().servers;
     const failed: string[] = [];
-    await Promise.all(this.h.proxies().map(async (p) => {
-      try { await this.h.proxyClient(p).setSentinels(servers); } catch (e) { failed.push(`proxy ${p.id} (${p.admin_addr}): ${(e as Error).message}`); }
-    }));
+    await Promise.all(
+      this.h.proxies().map(async (p) => {
+        try {
+          await this.h.proxyClient(p).setSentinels(servers);
+        } catch (e) {
+          failed.push(`proxy ${p.id} (${p.admin_addr}): ${(e as Error).message}`);
+        }
+      }),
+    );
     this.lastSentinelPush = { unixtime: Math.floor(Date.now() / 1000), failed };
     return failed;
   }
@@ -283,12 +341,16 @@ export class SentinelHa {
 
   info(addr: string): Promise<Record<string, string>> {
     if (!isValidAddr(addr)) throw badRequest(`"${addr}" is not host:port`);
-    return sentinelInfo(addr, this.h.config.sentinelClientTimeout).catch((e: Error) => { throw badGateway(`sentinel ${addr}: ${e.message}`, e); });
+    return sentinelInfo(addr, this.h.config.sentinelClientTimeout).catch((e: Error) => {
+      throw badGateway(`sentinel ${addr}: ${e.message}`, e);
+    });
   }
 
   monitored(addr: string): Promise<unknown> {
     if (!isValidAddr(addr)) throw badRequest(`"${addr}" is not host:port`);
-    return monitoredBy(addr, this.h.config.productName, this.h.config.sentinelClientTimeout).catch((e: Error) => { throw badGateway(`sentinel ${addr}: ${e.message}`, e); });
+    return monitoredBy(addr, this.h.config.productName, this.h.config.sentinelClientTimeout).catch((e: Error) => {
+      throw badGateway(`sentinel ${addr}: ${e.message}`, e);
+    });
   }
 
   /**
@@ -303,13 +365,28 @@ export class SentinelHa {
     const groups = [...this.h.groups().values()].filter((g) => g.servers.length > 0);
     for (const s of this.h.sentinel().servers) {
       const a = view?.answers.get(s);
-      if (!a) { perSentinel[s] = { error: 'not asked yet' }; continue; }
-      if (!Array.isArray(a)) { perSentinel[s] = a; disagreements.push(`sentinel ${s} does not answer: ${a.error}`); continue; }
-      perSentinel[s] = { masters: Object.fromEntries(a.map((m: MonitoredMaster) => [m.name, { addr: m.addr, epoch: m.epoch, flags: m.flags, num_slaves: m.num_slaves, quorum: m.quorum }])) };
+      if (!a) {
+        perSentinel[s] = { error: 'not asked yet' };
+        continue;
+      }
+      if (!Array.isArray(a)) {
+        perSentinel[s] = a;
+        disagreements.push(`sentinel ${s} does not answer: ${a.error}`);
+        continue;
+      }
+      perSentinel[s] = {
+        masters: Object.fromEntries(
+          a.map((m: MonitoredMaster) => [
+            m.name,
+            { addr: m.addr, epoch: m.epoch, flags: m.flags, num_slaves: m.num_slaves, quorum: m.quorum },
+          ]),
+        ),
+      };
       for (const g of groups) {
         const m = a.find((x) => x.gid === g.id);
         if (!m) disagreements.push(`sentinel ${s} does not monitor group ${g.id}`);
-        else if (m.addr !== g.servers[0]!.server) disagreements.push(`sentinel ${s} sees ${m.addr} as master of group ${g.id}, the dashboard has ${g.servers[0]!.server}`);
+        else if (m.addr !== g.servers[0]!.server)
+          disagreements.push(`sentinel ${s} sees ${m.addr} as master of group ${g.id}, the dashboard has ${g.servers[0]!.server}`);
       }
     }
     return {
@@ -330,12 +407,24 @@ export class SentinelHa {
       const touched: number[] = [];
       let changed = 0;
       if (gid !== null && !this.h.groups().has(gid)) throw notFound(`group ${gid} does not exist`);
-      if (gid !== null && addr !== null && !this.h.groups().get(gid)!.servers.some((s) => s.server === addr)) throw notFound(`server ${addr} is not in group ${gid}`);
+      if (
+        gid !== null &&
+        addr !== null &&
+        !this.h
+          .groups()
+          .get(gid)!
+          .servers.some((s) => s.server === addr)
+      )
+        throw notFound(`server ${addr} is not in group ${gid}`);
       for (const g of [...this.h.groups().values()]) {
         if (gid !== null && g.id !== gid) continue;
         const next = structuredClone(g);
         let n = 0;
-        for (const s of next.servers) if ((addr === null || s.server === addr) && s.replica_group !== value) { s.replica_group = value; n++; }
+        for (const s of next.servers)
+          if ((addr === null || s.server === addr) && s.replica_group !== value) {
+            s.replica_group = value;
+            n++;
+          }
         if (n === 0) continue;
         await this.h.store.writeGroup(next);
         this.h.setGroup(next);
@@ -433,7 +522,8 @@ export class SentinelHa {
         throw conflict(`promotion of ${addr} in group ${gid} rolled back: ${why}`);
       };
       const locked = await this.h.pushAll();
-      if (locked.failed.length) return rollback(`${locked.failed.length} proxy(ies) did not take the lock: ${locked.failed.map((f) => f.error).join('; ')}`);
+      if (locked.failed.length)
+        return rollback(`${locked.failed.length} proxy(ies) did not take the lock: ${locked.failed.map((f) => f.error).join('; ')}`);
       let offset = 0;
       try {
         await redisCall(oldMaster, t, ['CLIENT', 'PAUSE', String(Math.max(10000, 3 * t)), 'WRITE'], auth);
@@ -445,9 +535,14 @@ export class SentinelHa {
       const deadline = Date.now() + 10000;
       for (;;) {
         let have = -1;
-        try { have = Number(parseInfo(String(await redisCall(addr, t, ['INFO', 'replication'], auth))).master_repl_offset ?? -1); } catch { /* retry */ }
+        try {
+          have = Number(parseInfo(String(await redisCall(addr, t, ['INFO', 'replication'], auth))).master_repl_offset ?? -1);
+        } catch {
+          /* retry */
+        }
         if (have >= offset) break;
-        if (Date.now() > deadline) return rollback(`${addr} did not reach the master's replication offset ${offset} within 10 s (it has ${have})`);
+        if (Date.now() > deadline)
+          return rollback(`${addr} did not reach the master's replication offset ${offset} within 10 s (it has ${have})`);
         await sleep(20);
       }
       const waited = Date.now() - started;
@@ -469,14 +564,22 @@ export class SentinelHa {
         await redisCall(old.server, t, ['CLIENT', 'KILL', 'TYPE', 'normal'], auth).catch(() => undefined);
         await redisCall(old.server, t, ['CLIENT', 'UNPAUSE'], auth);
       } catch (e) {
-        this.h.log.warn({ gid, addr: old.server, err: (e as Error).message }, 'could not re-point the old master; it stays paused until the pause ends');
+        this.h.log.warn(
+          { gid, addr: old.server, err: (e as Error).message },
+          'could not re-point the old master; it stays paused until the pause ends',
+        );
       }
-      for (const s of next.servers.slice(1, -1)) await this.pointAt(s.server, addr).catch((e: Error) => this.h.log.warn({ gid, addr: s.server, err: e.message }, 'could not re-point a replica'));
+      for (const s of next.servers.slice(1, -1))
+        await this.pointAt(s.server, addr).catch((e: Error) =>
+          this.h.log.warn({ gid, addr: s.server, err: e.message }, 'could not re-point a replica'),
+        );
       const push = await this.h.pushAll();
       await this.h.markSync([gid], push);
       if (this.h.sentinel().servers.length) {
         await this.storeSentinel({ ...this.h.sentinel(), out_of_sync: true });
-        await this.resyncInner().catch((e: Error) => this.h.log.warn({ err: e.message }, 'sentinel resync after promote failed; will retry'));
+        await this.resyncInner().catch((e: Error) =>
+          this.h.log.warn({ err: e.message }, 'sentinel resync after promote failed; will retry'),
+        );
       }
       this.h.log.info({ gid, from: oldMaster, to: addr, offset, waited_ms: waited }, 'group master promoted (planned switchover)');
       return { group: structuredClone(this.h.groups().get(gid)!), offset, waited_ms: waited };

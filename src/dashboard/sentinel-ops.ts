@@ -39,7 +39,12 @@ export async function probeSentinel(addr: string, timeoutMs: number): Promise<Re
  * removed groups are dropped, a master whose address differs is re-monitored, and every master gets
  * the configured options (SENTINEL SET). Returns what changed.
  */
-export async function configureSentinel(addr: string, product: string, targets: readonly MonitorTarget[], cfg: DashboardConfig): Promise<{ removed: string[]; monitored: string[] }> {
+export async function configureSentinel(
+  addr: string,
+  product: string,
+  targets: readonly MonitorTarget[],
+  cfg: DashboardConfig,
+): Promise<{ removed: string[]; monitored: string[] }> {
   const t = cfg.sentinelClientTimeout;
   const have = new Map((await sentinelMasters(addr, product, t)).map((m) => [m.gid, m]));
   const want = new Map(targets.map((x) => [x.gid, x]));
@@ -61,17 +66,25 @@ export async function configureSentinel(addr: string, product: string, targets: 
       monitored.push(name);
     }
     const set = [
-      'SENTINEL', 'SET', name,
-      'down-after-milliseconds', String(cfg.sentinelDownAfter),
-      'failover-timeout', String(cfg.sentinelFailoverTimeout),
-      'parallel-syncs', String(cfg.sentinelParallelSyncs),
-      'quorum', String(cfg.sentinelQuorum),
+      'SENTINEL',
+      'SET',
+      name,
+      'down-after-milliseconds',
+      String(cfg.sentinelDownAfter),
+      'failover-timeout',
+      String(cfg.sentinelFailoverTimeout),
+      'parallel-syncs',
+      String(cfg.sentinelParallelSyncs),
+      'quorum',
+      String(cfg.sentinelQuorum),
     ];
     if (cfg.productAuth) set.push('auth-pass', cfg.productAuth);
     await redisCall(addr, t, set);
     // Scripts can only be set when the sentinel allows it (sentinel deny-scripts-reconfig no).
-    if (cfg.sentinelNotificationScript) await redisCall(addr, t, ['SENTINEL', 'SET', name, 'notification-script', cfg.sentinelNotificationScript]);
-    if (cfg.sentinelClientReconfigScript) await redisCall(addr, t, ['SENTINEL', 'SET', name, 'client-reconfig-script', cfg.sentinelClientReconfigScript]);
+    if (cfg.sentinelNotificationScript)
+      await redisCall(addr, t, ['SENTINEL', 'SET', name, 'notification-script', cfg.sentinelNotificationScript]);
+    if (cfg.sentinelClientReconfigScript)
+      await redisCall(addr, t, ['SENTINEL', 'SET', name, 'client-reconfig-script', cfg.sentinelClientReconfigScript]);
   }
   if (removed.length || monitored.length) await redisCall(addr, t, ['SENTINEL', 'FLUSHCONFIG']).catch(() => undefined);
   return { removed, monitored };
@@ -108,12 +121,14 @@ export interface MonitoredGroup extends MonitoredMaster {
 /** The product's masters the sentinel monitors, with the replicas it knows for each. */
 export async function monitoredBy(addr: string, product: string, timeoutMs: number): Promise<MonitoredGroup[]> {
   const masters = await sentinelMasters(addr, product, timeoutMs);
-  return Promise.all(masters.map(async (m) => {
-    const reps = await redisCall(addr, timeoutMs, ['SENTINEL', 'REPLICAS', m.name]);
-    const replicas = (Array.isArray(reps) ? reps : []).map((r) => {
-      const o = pairs(r);
-      return { addr: `${o.ip}:${o.port}`, flags: o.flags ?? '', master_link_status: o['master-link-status'] ?? '' };
-    });
-    return { ...m, replicas };
-  }));
+  return Promise.all(
+    masters.map(async (m) => {
+      const reps = await redisCall(addr, timeoutMs, ['SENTINEL', 'REPLICAS', m.name]);
+      const replicas = (Array.isArray(reps) ? reps : []).map((r) => {
+        const o = pairs(r);
+        return { addr: `${o.ip}:${o.port}`, flags: o.flags ?? '', master_link_status: o['master-link-status'] ?? '' };
+      });
+      return { ...m, replicas };
+    }),
+  );
 }

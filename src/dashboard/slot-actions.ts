@@ -136,15 +136,23 @@ export class SlotActions {
     let index = this.maxIndex();
     const checked = new Set<number>();
     for (const [sid, gid] of pairs) {
-      if (!checked.has(gid)) { this.checkTarget(gid); checked.add(gid); }
+      if (!checked.has(gid)) {
+        this.checkTarget(gid);
+        checked.add(gid);
+      }
       const m = maps[sid]!;
       if (hasAction(m)) {
-        if (strict) throw conflict(`slot ${sid} already has a migration action (${m.action.state} → group ${m.action.target_id ?? 0}); cancel it first or wait for it`);
-        skipped.push(sid); continue;
+        if (strict)
+          throw conflict(
+            `slot ${sid} already has a migration action (${m.action.state} → group ${m.action.target_id ?? 0}); cancel it first or wait for it`,
+          );
+        skipped.push(sid);
+        continue;
       }
       if (m.group_id === gid) {
         if (strict) throw conflict(`slot ${sid} is already in group ${gid}`);
-        skipped.push(sid); continue;
+        skipped.push(sid);
+        continue;
       }
       queued.push({ id: sid, group_id: m.group_id, action: { index: ++index, state: ActionState.Pending, target_id: gid } });
     }
@@ -174,9 +182,16 @@ export class SlotActions {
     if (src === dst) throw badRequest('source and target group are the same');
     return this.host.exclusive(() => {
       if (!this.host.groups().has(src)) throw notFound(`group ${src} does not exist`);
-      const ids = this.host.mappings().filter((m) => m.group_id === src && !hasAction(m)).slice(0, num).map((m) => m.id);
+      const ids = this.host
+        .mappings()
+        .filter((m) => m.group_id === src && !hasAction(m))
+        .slice(0, num)
+        .map((m) => m.id);
       if (ids.length === 0) throw conflict(`group ${src} has no idle slot to migrate`);
-      return this.queue(ids.map((id) => [id, dst]), true);
+      return this.queue(
+        ids.map((id) => [id, dst]),
+        true,
+      );
     });
   }
 
@@ -185,7 +200,8 @@ export class SlotActions {
     return this.host.exclusive(async () => {
       const m = this.host.mappings()[sid]!;
       if (!hasAction(m)) throw notFound(`slot ${sid} has no migration action`);
-      if (m.action.state !== ActionState.Pending) throw conflict(`slot ${sid} is ${m.action.state}: only a pending action can be cancelled`);
+      if (m.action.state !== ActionState.Pending)
+        throw conflict(`slot ${sid} is ${m.action.state}: only a pending action can be cancelled`);
       await this.host.writeSlots([{ id: sid, group_id: m.group_id, action: {} }]);
       return { removed: sid };
     });
@@ -194,7 +210,10 @@ export class SlotActions {
   /** Cancels every pending action (the batch in progress finishes). */
   removeAllPending(): Promise<{ removed: number }> {
     return this.host.exclusive(async () => {
-      const list = this.host.mappings().filter((m) => m.action.state === ActionState.Pending).map((m) => ({ id: m.id, group_id: m.group_id, action: {} }));
+      const list = this.host
+        .mappings()
+        .filter((m) => m.action.state === ActionState.Pending)
+        .map((m) => ({ id: m.id, group_id: m.group_id, action: {} }));
       if (list.length) await this.host.writeSlots(list);
       return { removed: list.length };
     });
@@ -231,7 +250,11 @@ export class SlotActions {
   rebalance(confirm: boolean): Promise<{ plan: Record<string, number>; queued: number }> {
     return this.host.exclusive(async () => {
       let plan: Map<number, number>;
-      try { plan = planRebalance(this.host.mappings(), this.eligibleGroups()); } catch (e) { throw conflict((e as Error).message); }
+      try {
+        plan = planRebalance(this.host.mappings(), this.eligibleGroups());
+      } catch (e) {
+        throw conflict((e as Error).message);
+      }
       const out = Object.fromEntries([...plan].map(([s, g]) => [String(s), g]));
       if (!confirm || plan.size === 0) return { plan: out, queued: 0 };
       const r = await this.queue([...plan], false);
@@ -244,7 +267,11 @@ export class SlotActions {
     return this.host.exclusive(async () => {
       if (!this.host.groups().has(gid)) throw notFound(`group ${gid} does not exist`);
       let plan: Map<number, number>;
-      try { plan = planRebalance(this.host.mappings(), this.eligibleGroups(gid)); } catch (e) { throw conflict(`cannot empty group ${gid}: ${(e as Error).message}`); }
+      try {
+        plan = planRebalance(this.host.mappings(), this.eligibleGroups(gid));
+      } catch (e) {
+        throw conflict(`cannot empty group ${gid}: ${(e as Error).message}`);
+      }
       const out = Object.fromEntries([...plan].map(([s, g]) => [String(s), g]));
       if (!confirm || plan.size === 0) return { plan: out, queued: 0 };
       const r = await this.queue([...plan], false);
@@ -256,29 +283,44 @@ export class SlotActions {
 
   progress(): MigrationProgress {
     const maps = this.host.mappings();
-    let pending = 0, inProgress = 0;
+    let pending = 0,
+      inProgress = 0;
     const batch: MigrationProgress['batch'] = [];
     for (const m of maps) {
       const st = m.action.state ?? '';
       if (st === ActionState.Pending) pending++;
-      else if (IN_PROGRESS.has(st)) { inProgress++; batch.push({ id: m.id, from: m.group_id, to: m.action.target_id ?? 0, state: st }); }
+      else if (IN_PROGRESS.has(st)) {
+        inProgress++;
+        batch.push({ id: m.id, from: m.group_id, to: m.action.target_id ?? 0, state: st });
+      }
     }
     const now = Date.now();
     while (this.samples.length > 1 && now - this.samples[0]![0] > 5000) this.samples.shift();
     let rate = 0;
     if (this.samples.length > 1) {
-      const [t0, k0] = this.samples[0]!, [t1, k1] = this.samples[this.samples.length - 1]!;
+      const [t0, k0] = this.samples[0]!,
+        [t1, k1] = this.samples[this.samples.length - 1]!;
       if (t1 > t0) rate = Math.round(((k1 - k0) * 1000) / (t1 - t0));
     }
     const p = this.progressNow;
-    const state: MigrationProgress['state'] = pending + inProgress === 0 && !this.runActive ? 'idle' : this.disabled ? 'paused' : this.waitingFor ? 'waiting' : 'running';
+    const state: MigrationProgress['state'] =
+      pending + inProgress === 0 && !this.runActive ? 'idle' : this.disabled ? 'paused' : this.waitingFor ? 'waiting' : 'running';
     return {
-      state, batch, slots_pending: pending, slots_in_progress: inProgress, slots_done: this.doneSinceIdle,
+      state,
+      batch,
+      slots_pending: pending,
+      slots_in_progress: inProgress,
+      slots_done: this.doneSinceIdle,
       slots_total: this.doneSinceIdle + pending + inProgress,
       ...(this.runEnded ? { finished_unixtime: Math.floor(this.runEnded / 1000) } : {}),
-      keys_moved: p.keysMoved, big_keys_moved: p.bigKeysMoved, bytes_moved: p.bytesMoved, keys_per_sec: rate,
-      errors: p.errors, last_error: p.lastError,
-      waiting_for: this.waitingFor || (this.blocked ? `${this.blocked} pending slot(s) target a group without a master (or promoting)` : ''),
+      keys_moved: p.keysMoved,
+      big_keys_moved: p.bigKeysMoved,
+      bytes_moved: p.bytesMoved,
+      keys_per_sec: rate,
+      errors: p.errors,
+      last_error: p.lastError,
+      waiting_for:
+        this.waitingFor || (this.blocked ? `${this.blocked} pending slot(s) target a group without a master (or promoting)` : ''),
       started_unixtime: this.runStarted ? Math.floor(this.runStarted / 1000) : 0,
       elapsed_ms: this.runStarted ? (this.runEnded || now) - this.runStarted : 0,
       executor_ms: this.executorMs,
@@ -287,12 +329,21 @@ export class SlotActions {
 
   /** Codis's stats slot_action section, plus our progress. */
   statsSection(): Record<string, unknown> {
-    return { interval: this.intervalUs, busy_percent: this.busyPercent, busy_percent_now: this.currentBusyPercent(), disabled: this.disabled, progress: { status: this.status, ...this.progress() }, executor: this.executors };
+    return {
+      interval: this.intervalUs,
+      busy_percent: this.busyPercent,
+      busy_percent_now: this.currentBusyPercent(),
+      disabled: this.disabled,
+      progress: { status: this.status, ...this.progress() },
+      executor: this.executors,
+    };
   }
 
   // ---- the loop -----------------------------------------------------------------------------------
 
-  private kick(): void { this.wake?.(); }
+  private kick(): void {
+    this.wake?.();
+  }
 
   start(): void {
     if (this.running) return;
@@ -311,8 +362,15 @@ export class SlotActions {
 
   private async idle(ms: number): Promise<void> {
     await new Promise<void>((r) => {
-      const t = setTimeout(() => { this.wake = null; r(); }, ms);
-      this.wake = () => { clearTimeout(t); this.wake = null; r(); };
+      const t = setTimeout(() => {
+        this.wake = null;
+        r();
+      }, ms);
+      this.wake = () => {
+        clearTimeout(t);
+        this.wake = null;
+        r();
+      };
     });
   }
 
@@ -341,7 +399,10 @@ export class SlotActions {
   }
 
   private inProgressIds(): number[] {
-    return this.host.mappings().filter((m) => IN_PROGRESS.has(m.action.state ?? '')).map((m) => m.id);
+    return this.host
+      .mappings()
+      .filter((m) => IN_PROGRESS.has(m.action.state ?? ''))
+      .map((m) => m.id);
   }
 
   /** One unit of work; false if there was nothing to do. */
@@ -353,15 +414,23 @@ export class SlotActions {
       const started = await this.host.exclusive(async () => {
         const all = this.host.mappings().filter((m) => m.action.state === ActionState.Pending);
         // A target group without a master (or promoting) keeps its slots pending until it has one.
-        const ready = (gid: number): boolean => { const g = this.host.groups().get(gid); return !!g && groupMaster(g) !== '' && !isPromoting(g); };
+        const ready = (gid: number): boolean => {
+          const g = this.host.groups().get(gid);
+          return !!g && groupMaster(g) !== '' && !isPromoting(g);
+        };
         const pending = all.filter((m) => ready(m.action.target_id ?? 0));
         this.blocked = all.length - pending.length;
         if (pending.length === 0) return false;
         pending.sort((a, b) => (a.action.index ?? 0) - (b.action.index ?? 0) || a.id - b.id);
         const take = pending.slice(0, this.host.config.migrationParallelSlots);
         if (!this.runActive) {
-          this.runActive = true; this.runStarted = Date.now(); this.runEnded = 0; this.doneSinceIdle = 0;
-          Object.assign(this.progressNow, newProgress()); this.samples.length = 0; this.executorMs = 0;
+          this.runActive = true;
+          this.runStarted = Date.now();
+          this.runEnded = 0;
+          this.doneSinceIdle = 0;
+          Object.assign(this.progressNow, newProgress());
+          this.samples.length = 0;
+          this.executorMs = 0;
         }
         // pending → prepared directly: `preparing` routes exactly like `pending`, so it is only
         // stored when a failed push rolls a batch back (one coordinator write per slot saved).
@@ -369,7 +438,10 @@ export class SlotActions {
         return true;
       });
       if (!started) {
-        if (this.runActive) { this.runActive = false; this.runEnded = Date.now(); }
+        if (this.runActive) {
+          this.runActive = false;
+          this.runEnded = Date.now();
+        }
         return false;
       }
       batch = this.inProgressIds();
@@ -377,13 +449,20 @@ export class SlotActions {
     }
     // A batch already under way goes on to `migrating` even while paused (never leave slots locked);
     // the executor then waits for the resume.
-    if (!this.runActive) { this.runActive = true; this.runStarted = Date.now(); this.runEnded = 0; }
+    if (!this.runActive) {
+      this.runActive = true;
+      this.runStarted = Date.now();
+      this.runEnded = 0;
+    }
     const t0 = performance.now();
     await this.toPrepared();
     const t1 = performance.now();
     await this.toMigrating();
     // toPrepared: lock push (after `prepared` was stored); toMigrating: migrating push, then its write.
-    this.host.log.info({ lockPushMs: Math.round(t1 - t0), migratingMs: Math.round(performance.now() - t1) }, 'slot migration batch migrating');
+    this.host.log.info(
+      { lockPushMs: Math.round(t1 - t0), migratingMs: Math.round(performance.now() - t1) },
+      'slot migration batch migrating',
+    );
     await this.migrate();
     await this.finish();
     return true;
@@ -428,11 +507,18 @@ export class SlotActions {
     const failing = new Set(report.failed.map((f) => f.token));
     for (const t of [...this.refusedSince.keys()]) if (!failing.has(t)) this.refusedSince.delete(t);
     for (const f of report.failed) {
-      if (!/ECONNREFUSED/.test(f.error)) { this.refusedSince.delete(f.token); left.push(f); continue; }
+      if (!/ECONNREFUSED/.test(f.error)) {
+        this.refusedSince.delete(f.token);
+        left.push(f);
+        continue;
+      }
       const since = this.refusedSince.get(f.token) ?? now;
       this.refusedSince.set(f.token, since);
       if (now - since >= this.host.config.migrationFenceTimeout) {
-        await this.host.removeProxy(f.token, `its admin API has refused connections for ${Math.round((now - since) / 1000)} s during a slot migration`);
+        await this.host.removeProxy(
+          f.token,
+          `its admin API has refused connections for ${Math.round((now - since) / 1000)} s during a slot migration`,
+        );
         this.refusedSince.delete(f.token);
       } else left.push(f);
     }
@@ -448,14 +534,22 @@ export class SlotActions {
       if (preparing.length) await this.setState(preparing, ActionState.Prepared);
       let report = await this.host.pushAll();
       let left = await this.fence(report);
-      if (left.length === 0 && report.failed.length > 0) { report = await this.host.pushAll(); left = report.failed; }
+      if (left.length === 0 && report.failed.length > 0) {
+        report = await this.host.pushAll();
+        left = report.failed;
+      }
       const ids = [...preparing, ...unacked].map((m) => m.id);
       if (left.length > 0) {
         // Unlock again (back to preparing) and retry later.
-        await this.setState(this.withState(ActionState.Prepared).filter((m) => ids.includes(m.id)), ActionState.Preparing);
+        await this.setState(
+          this.withState(ActionState.Prepared).filter((m) => ids.includes(m.id)),
+          ActionState.Preparing,
+        );
         await this.host.pushAll();
         const f = left[0]!;
-        throw new RetryLater(`${left.length} proxy(ies) did not acknowledge the locked slot table (e.g. proxy ${f.id} at ${f.admin_addr}: ${f.error}); the migration waits for them (a proxy whose process is gone is removed after ${this.host.config.migrationFenceTimeout} ms; remove a hung one with proxy remove --force)`);
+        throw new RetryLater(
+          `${left.length} proxy(ies) did not acknowledge the locked slot table (e.g. proxy ${f.id} at ${f.admin_addr}: ${f.error}); the migration waits for them (a proxy whose process is gone is removed after ${this.host.config.migrationFenceTimeout} ms; remove a hung one with proxy remove --force)`,
+        );
       }
       for (const id of ids) this.preparedAcked.add(id);
     });
@@ -468,7 +562,10 @@ export class SlotActions {
       if (prepared.length === 0) return;
       const report = await this.pushThenPersist(prepared.map((m) => ({ ...m, action: { ...m.action, state: ActionState.Migrating } })));
       if (report.failed.length) {
-        this.host.log.warn({ failed: report.failed.length }, 'some proxies did not take the migrating table; they stay locked until re-pushed');
+        this.host.log.warn(
+          { failed: report.failed.length },
+          'some proxies did not take the migrating table; they stay locked until re-pushed',
+        );
       }
     });
   }
@@ -486,20 +583,33 @@ export class SlotActions {
       if (!to) throw new RetryLater(`slot ${m.id}: target group ${m.action.target_id} has no master`);
       if (from === to) continue;
       let t = bySource.get(from);
-      if (!t) { t = new Map(); bySource.set(from, t); }
+      if (!t) {
+        t = new Map();
+        bySource.set(from, t);
+      }
       t.set(m.id, to);
     }
     if (bySource.size === 0) return;
     const c = this.host.config;
     const ex = new MigrationExecutor({
-      auth: c.productAuth, batchKeys: c.migrationBatchKeys, bigKeyElements: c.migrationBigKeyElements,
-      chunkElements: c.migrationChunkElements, timeoutMs: c.migrationTimeout, lockTtlMs: 10000,
-      intervalUs: () => this.intervalUs, busyPercent: () => this.currentBusyPercent(), paused: () => this.disabled, stopped: () => this.stopped || this.host.isFenced(),
+      auth: c.productAuth,
+      batchKeys: c.migrationBatchKeys,
+      bigKeyElements: c.migrationBigKeyElements,
+      chunkElements: c.migrationChunkElements,
+      timeoutMs: c.migrationTimeout,
+      lockTtlMs: 10000,
+      intervalUs: () => this.intervalUs,
+      busyPercent: () => this.currentBusyPercent(),
+      paused: () => this.disabled,
+      stopped: () => this.stopped || this.host.isFenced(),
       log: this.host.log,
     });
     this.executor = ex;
     this.executors = bySource.size;
-    const sampler = setInterval(() => { this.samples.push([Date.now(), this.progressNow.keysMoved]); if (this.samples.length > 200) this.samples.shift(); }, 250);
+    const sampler = setInterval(() => {
+      this.samples.push([Date.now(), this.progressNow.keysMoved]);
+      if (this.samples.length > 200) this.samples.shift();
+    }, 250);
     const t0 = Date.now();
     try {
       await Promise.all([...bySource].map(([src, targets]) => ex.run(src, targets, this.progressNow)));
@@ -532,7 +642,10 @@ export class SlotActions {
         throw e;
       }
       for (const m of finished) this.preparedAcked.delete(m.id);
-      this.host.log.info({ slots: formatRanges(finished.map((m) => m.id)), count: finished.length, failedPushes: report.failed.length }, 'slot migration batch finished');
+      this.host.log.info(
+        { slots: formatRanges(finished.map((m) => m.id)), count: finished.length, failedPushes: report.failed.length },
+        'slot migration batch finished',
+      );
     });
   }
 }

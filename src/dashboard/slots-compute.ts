@@ -16,10 +16,14 @@ function isGroupLocked(groups: GroupIndex, gid: number): boolean {
 function isSlotLocked(m: SlotMapping, groups: GroupIndex): boolean {
   const target = m.action.target_id ?? 0;
   switch (m.action.state ?? '') {
-    case ActionState.Prepared: return true;
-    case ActionState.Migrating: return isGroupLocked(groups, m.group_id) || isGroupLocked(groups, target);
-    case ActionState.Finished: return isGroupLocked(groups, target);
-    default: return isGroupLocked(groups, m.group_id);
+    case ActionState.Prepared:
+      return true;
+    case ActionState.Migrating:
+      return isGroupLocked(groups, m.group_id) || isGroupLocked(groups, target);
+    case ActionState.Finished:
+      return isGroupLocked(groups, target);
+    default:
+      return isGroupLocked(groups, m.group_id);
   }
 }
 
@@ -30,11 +34,17 @@ export function toSlot(m: SlotMapping, groups: GroupIndex, forwardMethod?: numbe
   const addr = (gid: number): string => groupMaster(groups.get(gid));
   const set = (gid: number): void => {
     const a = addr(gid);
-    if (a) { slot.backend_addr = a; slot.backend_addr_group_id = gid; }
+    if (a) {
+      slot.backend_addr = a;
+      slot.backend_addr_group_id = gid;
+    }
   };
   const from = (gid: number): void => {
     const a = addr(gid);
-    if (a) { slot.migrate_from = a; slot.migrate_from_group_id = gid; }
+    if (a) {
+      slot.migrate_from = a;
+      slot.migrate_from_group_id = gid;
+    }
   };
   switch (m.action.state ?? '') {
     case ActionState.Prepared:
@@ -64,7 +74,11 @@ export function computeSlots(slots: readonly SlotMapping[], groups: GroupIndex, 
 export function evenMappings(groupIds: readonly number[]): SlotMapping[] {
   if (groupIds.length === 0) throw new Error('no group has a server');
   const ids = [...groupIds].sort((a, b) => a - b);
-  return Array.from({ length: MAX_SLOT_NUM }, (_, i) => ({ id: i, group_id: ids[Math.floor((i * ids.length) / MAX_SLOT_NUM)]!, action: {} }));
+  return Array.from({ length: MAX_SLOT_NUM }, (_, i) => ({
+    id: i,
+    group_id: ids[Math.floor((i * ids.length) / MAX_SLOT_NUM)]!,
+    action: {},
+  }));
 }
 
 /** Ids of the slots where `actual` routes differently from `expected` (missing entries count). */
@@ -74,11 +88,14 @@ export function slotDifferences(expected: readonly Slot[], actual: readonly Slot
   const diff: number[] = [];
   for (const e of expected) {
     const a = byId.get(e.id);
-    if (!a
-      || (a.backend_addr ?? '') !== (e.backend_addr ?? '')
-      || (a.backend_addr ? a.backend_addr_group_id ?? 0 : 0) !== (e.backend_addr ? e.backend_addr_group_id ?? 0 : 0)
-      || (a.migrate_from ?? '') !== (e.migrate_from ?? '')
-      || (a.locked ?? false) !== (e.locked ?? false)) diff.push(e.id);
+    if (
+      !a ||
+      (a.backend_addr ?? '') !== (e.backend_addr ?? '') ||
+      (a.backend_addr ? (a.backend_addr_group_id ?? 0) : 0) !== (e.backend_addr ? (e.backend_addr_group_id ?? 0) : 0) ||
+      (a.migrate_from ?? '') !== (e.migrate_from ?? '') ||
+      (a.locked ?? false) !== (e.locked ?? false)
+    )
+      diff.push(e.id);
   }
   return diff;
 }
@@ -90,10 +107,16 @@ export function slotDifferences(expected: readonly Slot[], actual: readonly Slot
  */
 export function differsOnlyInMaster(e: Slot, a: Slot | undefined, members: (gid: number) => readonly string[]): boolean {
   if (!a || (a.locked ?? false) !== (e.locked ?? false)) return false;
-  if ((a.backend_addr_group_id ?? 0) !== (e.backend_addr_group_id ?? 0) || (a.migrate_from_group_id ?? 0) !== (e.migrate_from_group_id ?? 0)) return false;
+  if (
+    (a.backend_addr_group_id ?? 0) !== (e.backend_addr_group_id ?? 0) ||
+    (a.migrate_from_group_id ?? 0) !== (e.migrate_from_group_id ?? 0)
+  )
+    return false;
   const sameGroup = (want: string | undefined, got: string | undefined, gid: number | undefined): boolean =>
     (want ?? '') === (got ?? '') || (!!want && !!got && members(gid ?? 0).includes(got));
-  return sameGroup(e.backend_addr, a.backend_addr, e.backend_addr_group_id) && sameGroup(e.migrate_from, a.migrate_from, e.migrate_from_group_id);
+  return (
+    sameGroup(e.backend_addr, a.backend_addr, e.backend_addr_group_id) && sameGroup(e.migrate_from, a.migrate_from, e.migrate_from_group_id)
+  );
 }
 
 /** Slots per group id (0 = offline). */

@@ -44,16 +44,23 @@ export class StatsPoller {
 
   constructor(private readonly h: StatsPollerHost) {
     this.pool = new RedisStatsPool(h.config.productAuth, h.config.statsTimeout);
-    this.writeSafety = new WriteSafety({ minReplicasToWrite: h.config.groupMinReplicasToWrite, minReplicasMaxLagMs: h.config.groupMinReplicasMaxLag });
+    this.writeSafety = new WriteSafety({
+      minReplicasToWrite: h.config.groupMinReplicasToWrite,
+      minReplicasMaxLagMs: h.config.groupMinReplicasMaxLag,
+    });
   }
 
-  serverStatsOf(addr: string): ServerStats | undefined { return this.serverStats.get(addr); }
+  serverStatsOf(addr: string): ServerStats | undefined {
+    return this.serverStats.get(addr);
+  }
 
   /** Polls now and then every stats_period until stopped. */
   start(): void {
     const tick = (): void => {
       if (this.stopped || this.h.fenced()) return;
-      this.round = this.pollOnce().catch((e: Error) => { this.h.log.warn({ err: e.message }, 'stats poll failed'); });
+      this.round = this.pollOnce().catch((e: Error) => {
+        this.h.log.warn({ err: e.message }, 'stats poll failed');
+      });
       void this.round.then(() => {
         if (!this.stopped && !this.h.fenced()) this.timer = setTimeout(tick, this.h.config.statsPeriod);
       });
@@ -79,7 +86,11 @@ export class StatsPoller {
     if (this.h.fenced()) return;
     const addrs = new Set<string>();
     const groupOf = new Map<string, Group>();
-    for (const g of this.h.groups().values()) for (const s of g.servers) { addrs.add(s.server); groupOf.set(s.server, g); }
+    for (const g of this.h.groups().values())
+      for (const s of g.servers) {
+        addrs.add(s.server);
+        groupOf.set(s.server, g);
+      }
     this.pool.retain(addrs);
     this.writeSafety.retain(addrs);
     for (const a of [...this.serverStats.keys()]) if (!addrs.has(a)) this.serverStats.delete(a);
@@ -91,8 +102,11 @@ export class StatsPoller {
         const g = groupOf.get(a);
         if (g && !st.error) {
           const connected = st.stats.role === 'master' ? Number(st.stats.connected_slaves ?? 0) : null;
-          await this.writeSafety.ensure(a, st.stats.run_id, g, (...args) => this.pool.command(a, ...args), connected)
-            .then((set) => { if (set) this.h.log.info({ server: a, group: g.id }, 'min-replicas-to-write / min-replicas-max-lag applied'); })
+          await this.writeSafety
+            .ensure(a, st.stats.run_id, g, (...args) => this.pool.command(a, ...args), connected)
+            .then((set) => {
+              if (set) this.h.log.info({ server: a, group: g.id }, 'min-replicas-to-write / min-replicas-max-lag applied');
+            })
             .catch((e: Error) => this.h.log.warn({ server: a, err: e.message }, 'cannot set min-replicas-to-write on a group server'));
         }
       }),
@@ -109,7 +123,11 @@ export class StatsPoller {
     } catch (e) {
       const msg = proxyFailureText(p, e, 'stats');
       if (!r.error) this.h.log.warn({ proxy: p.token, admin: p.admin_addr, err: msg }, 'proxy stopped answering stats polls');
-      Object.assign(r, { error: msg, timeout: e instanceof ProxyCallError && e.kind === 'timeout' ? true : undefined, unixtime: unixNow() });
+      Object.assign(r, {
+        error: msg,
+        timeout: e instanceof ProxyCallError && e.kind === 'timeout' ? true : undefined,
+        unixtime: unixNow(),
+      });
       r.needs_resync = true;
       return;
     }
@@ -121,11 +139,13 @@ export class StatsPoller {
   private async readStats(p: ProxyModel, c: ProxyClient, r: RuntimeState): Promise<string | null> {
     const st = await c.stats();
     if (r.error) this.h.log.info({ proxy: p.token, admin: p.admin_addr }, 'proxy answers again');
-    const t = Date.now(), total = st.ops?.total;
+    const t = Date.now(),
+      total = st.ops?.total;
     if (typeof total === 'number' && r.opsAt !== undefined && r.opsTotal !== undefined && t > r.opsAt) {
       r.ops_per_sec = Math.max(0, Math.round(((total - r.opsTotal) * 1000) / (t - r.opsAt)));
     }
-    r.opsAt = t; r.opsTotal = total;
+    r.opsAt = t;
+    r.opsTotal = total;
     // Codis's ops.qps (codis-fe sums it): a proxy that does not report it gets the rate measured here.
     if (st.ops && typeof st.ops.qps !== 'number') st.ops.qps = r.ops_per_sec ?? 0;
     Object.assign(r, { stats: st, error: undefined, timeout: undefined, unixtime: unixNow() });
@@ -153,10 +173,21 @@ export class StatsPoller {
     if (this.h.routingVersion() !== v1 || this.h.mutating()) return null;
     // Still ahead of us (our sentinel view lags): pushing our table would send its writes back to the
     // old master. Our watcher catches up by itself; then the tables agree.
-    const serversOf = (gid: number): string[] => this.h.groups().get(gid)?.servers.map((x) => x.server) ?? [];
+    const serversOf = (gid: number): string[] =>
+      this.h
+        .groups()
+        .get(gid)
+        ?.servers.map((x) => x.server) ?? [];
     const onlyMaster = diff.every((sid) => {
       const e = expected[sid];
-      return e !== undefined && differsOnlyInMaster(e, actual.find((a) => a.id === sid), serversOf);
+      return (
+        e !== undefined &&
+        differsOnlyInMaster(
+          e,
+          actual.find((a) => a.id === sid),
+          serversOf,
+        )
+      );
     });
     return onlyMaster ? null : why;
   }
@@ -171,7 +202,9 @@ export class StatsPoller {
         this.h.log.info({ proxy: cur.token, admin: cur.admin_addr, why }, 'pushing the full slot table again (re-online)');
         await this.h.sync.pushOne(cur, this.h.computedSlots(), true);
       });
-    } catch { /* fenced, or reported in last_push */ } finally {
+    } catch {
+      /* fenced, or reported in last_push */
+    } finally {
       r.repushing = false;
     }
   }

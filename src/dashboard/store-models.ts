@@ -2,8 +2,18 @@
 // paths (/codis3/<product>/{topom, slots/slot-NNNN, group/group-NNNN, proxy/proxy-<token>, sentinel}),
 // so a store written by Codis can be loaded and ours can be read by Codis tools.
 import {
-  groupDir, groupPath, idFromPath, proxyDir, proxyPath, proxyTokenFromPath, sentinelPath, slotPath, slotsDir, topomPath,
-  type FencedWriter, type Store,
+  groupDir,
+  groupPath,
+  idFromPath,
+  proxyDir,
+  proxyPath,
+  proxyTokenFromPath,
+  sentinelPath,
+  slotPath,
+  slotsDir,
+  topomPath,
+  type FencedWriter,
+  type Store,
 } from '../coordinator/index.js';
 import { encodeGroup, parseGroup, type Group } from '../models/group.js';
 import { encodeSlotMapping, offlineSlot, parseSlotMapping, type SlotMapping } from '../models/slot-mapping.js';
@@ -23,9 +33,19 @@ export function parseProxyModel(input: unknown, where = 'proxy'): ProxyModel {
   const n = (k: string): number => (typeof o[k] === 'number' ? (o[k] as number) : 0);
   if (!s('token')) throw new Error(`${where}: token is missing`);
   return {
-    id: n('id'), token: s('token'), start_time: s('start_time'), admin_addr: s('admin_addr'), proto_type: s('proto_type'),
-    proxy_addr: s('proxy_addr'), jodis_path: s('jodis_path'), product_name: s('product_name'), pid: n('pid'), pwd: s('pwd'),
-    sys: s('sys'), hostname: s('hostname'), datacenter: s('datacenter'),
+    id: n('id'),
+    token: s('token'),
+    start_time: s('start_time'),
+    admin_addr: s('admin_addr'),
+    proto_type: s('proto_type'),
+    proxy_addr: s('proxy_addr'),
+    jodis_path: s('jodis_path'),
+    product_name: s('product_name'),
+    pid: n('pid'),
+    pwd: s('pwd'),
+    sys: s('sys'),
+    hostname: s('hostname'),
+    datacenter: s('datacenter'),
   };
 }
 
@@ -53,7 +73,10 @@ export class ProductStore {
    */
   writer: FencedWriter;
 
-  constructor(readonly store: Store, readonly product: string) {
+  constructor(
+    readonly store: Store,
+    readonly product: string,
+  ) {
     this.writer = store;
   }
 
@@ -65,40 +88,46 @@ export class ProductStore {
   async loadSlots(): Promise<SlotMapping[]> {
     const slots = Array.from({ length: MAX_SLOT_NUM }, (_, i) => offlineSlot(i));
     const paths = await this.store.list(slotsDir(this.product));
-    await Promise.all(paths.map(async (p) => {
-      const id = idFromPath(p);
-      if (id === null || id >= MAX_SLOT_NUM) return;
-      const b = await this.store.read(p);
-      if (!b) return;
-      const m = parseSlotMapping(parseJson(b, p), p);
-      if (m.id !== id) throw new Error(`${p}: holds slot ${m.id}`);
-      slots[id] = m;
-    }));
+    await Promise.all(
+      paths.map(async (p) => {
+        const id = idFromPath(p);
+        if (id === null || id >= MAX_SLOT_NUM) return;
+        const b = await this.store.read(p);
+        if (!b) return;
+        const m = parseSlotMapping(parseJson(b, p), p);
+        if (m.id !== id) throw new Error(`${p}: holds slot ${m.id}`);
+        slots[id] = m;
+      }),
+    );
     return slots;
   }
 
   async loadGroups(): Promise<Map<number, Group>> {
     const out = new Map<number, Group>();
     const paths = await this.store.list(groupDir(this.product));
-    await Promise.all(paths.map(async (p) => {
-      if (idFromPath(p) === null) return;
-      const b = await this.store.read(p);
-      if (!b) return;
-      const g = parseGroup(parseJson(b, p), p);
-      out.set(g.id, g);
-    }));
+    await Promise.all(
+      paths.map(async (p) => {
+        if (idFromPath(p) === null) return;
+        const b = await this.store.read(p);
+        if (!b) return;
+        const g = parseGroup(parseJson(b, p), p);
+        out.set(g.id, g);
+      }),
+    );
     return new Map([...out.entries()].sort((a, b) => a[0] - b[0]));
   }
 
   async loadProxies(): Promise<Map<string, ProxyModel>> {
     const list: ProxyModel[] = [];
     const paths = await this.store.list(proxyDir(this.product));
-    await Promise.all(paths.map(async (p) => {
-      if (proxyTokenFromPath(p) === null) return;
-      const b = await this.store.read(p);
-      if (!b) return;
-      list.push(parseProxyModel(parseJson(b, p), p));
-    }));
+    await Promise.all(
+      paths.map(async (p) => {
+        if (proxyTokenFromPath(p) === null) return;
+        const b = await this.store.read(p);
+        if (!b) return;
+        list.push(parseProxyModel(parseJson(b, p), p));
+      }),
+    );
     list.sort((a, b) => a.id - b.id || a.token.localeCompare(b.token));
     return new Map(list.map((p) => [p.token, p]));
   }
@@ -110,7 +139,12 @@ export class ProductStore {
   }
 
   async loadAll(): Promise<ProductSnapshot> {
-    const [slots, groups, proxies, sentinel] = await Promise.all([this.loadSlots(), this.loadGroups(), this.loadProxies(), this.loadSentinel()]);
+    const [slots, groups, proxies, sentinel] = await Promise.all([
+      this.loadSlots(),
+      this.loadGroups(),
+      this.loadProxies(),
+      this.loadSentinel(),
+    ]);
     return { slots, groups, proxies, sentinel };
   }
 

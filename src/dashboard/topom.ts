@@ -7,9 +7,7 @@
 // Once fenced (the product lock was lost, or the dashboard is closing) nothing is written or pushed.
 import type { Logger } from '../util/log.js';
 import { isStoreError } from '../coordinator/index.js';
-import {
-  isPromoting, isValidGroupId, MAX_GROUP_ID, MIN_GROUP_ID, newGroup, newGroupServer, type Group,
-} from '../models/group.js';
+import { isPromoting, isValidGroupId, MAX_GROUP_ID, MIN_GROUP_ID, newGroup, newGroupServer, type Group } from '../models/group.js';
 import { hasAction, parseSlotMapping, type SlotMapping } from '../models/slot-mapping.js';
 import type { SentinelModel } from '../models/sentinel.js';
 import type { ProxyModel } from '../models/proxy.js';
@@ -66,7 +64,8 @@ export class Topom {
     this.sentinel = snap.sentinel;
     store.beforeWrite = () => this.assertActive();
     this.sync = new ProxySync({
-      config, log,
+      config,
+      log,
       assertActive: () => this.assertActive(),
       proxies: () => this.proxies.values(),
       groups: () => this.groups,
@@ -76,7 +75,9 @@ export class Topom {
     this.actions = this.newSlotActions();
     this.ha = this.newSentinelHa();
     this.poller = new StatsPoller({
-      config, log, sync: this.sync,
+      config,
+      log,
+      sync: this.sync,
       fenced: () => this.fenced,
       groups: () => this.groups,
       proxies: () => this.proxies.values(),
@@ -92,11 +93,15 @@ export class Topom {
   private newSlotActions(): SlotActions {
     const { config, log } = this;
     return new SlotActions({
-      config, log,
+      config,
+      log,
       exclusive: (fn) => this.exclusive(fn),
       mappings: () => this.slots,
       groups: () => this.groups,
-      writeSlots: async (ms) => { await this.store.writeSlots(ms); this.setSlots(ms); },
+      writeSlots: async (ms) => {
+        await this.store.writeSlots(ms);
+        this.setSlots(ms);
+      },
       setSlots: (ms) => this.setSlots(ms),
       pushAll: () => this.sync.pushAll(),
       removeProxy: async (token, why) => {
@@ -121,12 +126,19 @@ export class Topom {
   private newSentinelHa(): SentinelHa {
     const { config, log, store } = this;
     return new SentinelHa({
-      config, log, store,
+      config,
+      log,
+      store,
       fenced: () => this.fenced,
       groups: () => this.groups,
-      setGroup: (g) => { this.groups.set(g.id, g); this.routingVersion++; },
+      setGroup: (g) => {
+        this.groups.set(g.id, g);
+        this.routingVersion++;
+      },
       sentinel: () => this.sentinel,
-      setSentinel: (x) => { this.sentinel = x; },
+      setSentinel: (x) => {
+        this.sentinel = x;
+      },
       exclusive: (fn) => this.exclusive(fn),
       pushAll: () => this.sync.pushAll(),
       markSync: (gids, report) => this.markSync(gids, report),
@@ -140,13 +152,18 @@ export class Topom {
   static async load(config: DashboardConfig, store: ProductStore, model: TopomModel, log: Logger): Promise<Topom> {
     const snap = await store.loadAll();
     const t = new Topom(config, store, model, log, snap);
-    log.info({ groups: snap.groups.size, proxies: snap.proxies.size, assigned: snap.slots.filter((s) => s.group_id).length }, 'metadata loaded from the coordinator');
+    log.info(
+      { groups: snap.groups.size, proxies: snap.proxies.size, assigned: snap.slots.filter((s) => s.group_id).length },
+      'metadata loaded from the coordinator',
+    );
     return t;
   }
 
   // ---- lifecycle ----------------------------------------------------------------------------------
 
-  get fenced(): boolean { return this.fencedReason !== null; }
+  get fenced(): boolean {
+    return this.fencedReason !== null;
+  }
 
   /** Stops acting at once: no more writes, pushes or polls. */
   fence(reason: string): void {
@@ -172,7 +189,9 @@ export class Topom {
   }
 
   /** One stats round now (tests and the CLI's fresh reads). */
-  pollOnce(): Promise<void> { return this.poller.pollOnce(); }
+  pollOnce(): Promise<void> {
+    return this.poller.pollOnce();
+  }
 
   /** Fences and waits for running operations and the current poll to end. */
   async close(reason = 'closed'): Promise<void> {
@@ -191,7 +210,11 @@ export class Topom {
         if (isStoreError(e)) {
           // Memory may be ahead of the store now: re-read what was persisted.
           this.log.error({ err: e.message }, 'coordinator write failed; reloading metadata');
-          try { await this.reloadNow(); } catch { /* keep what we have */ }
+          try {
+            await this.reloadNow();
+          } catch {
+            /* keep what we have */
+          }
           throw new DashboardError(503, `coordinator error: ${e.message}`, { cause: e });
         }
         throw e;
@@ -206,25 +229,40 @@ export class Topom {
 
   // ---- views --------------------------------------------------------------------------------------
 
-  slotMappings(): SlotMapping[] { return this.slots.map((m) => ({ ...m, action: { ...m.action } })); }
-  groupList(): Group[] { return [...this.groups.values()].sort((a, b) => a.id - b.id).map((g) => structuredClone(g)); }
-  proxyList(): ProxyModel[] { return [...this.proxies.values()].sort((a, b) => a.id - b.id).map((p) => ({ ...p })); }
-  sentinelModel(): SentinelModel { return structuredClone(this.sentinel); }
+  slotMappings(): SlotMapping[] {
+    return this.slots.map((m) => ({ ...m, action: { ...m.action } }));
+  }
+  groupList(): Group[] {
+    return [...this.groups.values()].sort((a, b) => a.id - b.id).map((g) => structuredClone(g));
+  }
+  proxyList(): ProxyModel[] {
+    return [...this.proxies.values()].sort((a, b) => a.id - b.id).map((p) => ({ ...p }));
+  }
+  sentinelModel(): SentinelModel {
+    return structuredClone(this.sentinel);
+  }
 
   /** The table every proxy gets (no per-proxy context yet: replica groups are empty). */
-  computedSlots(): Slot[] { return computeSlots(this.slots, this.groups); }
+  computedSlots(): Slot[] {
+    return computeSlots(this.slots, this.groups);
+  }
 
-  serverStatsOf(addr: string): ServerStats | undefined { return this.poller.serverStatsOf(addr); }
+  serverStatsOf(addr: string): ServerStats | undefined {
+    return this.poller.serverStatsOf(addr);
+  }
 
-  proxyRuntime(token: string): ProxyRuntime | undefined { return this.sync.publicState(token); }
+  proxyRuntime(token: string): ProxyRuntime | undefined {
+    return this.sync.publicState(token);
+  }
 
   /** Codis's Stats, plus slot counts per group. */
   stats(): Record<string, unknown> {
     const serverStats: Record<string, ServerStats> = {};
-    for (const g of this.groups.values()) for (const s of g.servers) {
-      const st = this.poller.serverStatsOf(s.server);
-      if (st) serverStats[s.server] = st;
-    }
+    for (const g of this.groups.values())
+      for (const s of g.servers) {
+        const st = this.poller.serverStatsOf(s.server);
+        if (st) serverStats[s.server] = st;
+      }
     const proxyStats: Record<string, ProxyRuntime> = {};
     for (const p of this.proxies.values()) {
       const r = this.proxyRuntime(p.token);
@@ -243,17 +281,27 @@ export class Topom {
 
   /** Numbers for /metrics. */
   counters(): { groups: number; servers: number; serversUp: number; proxies: number; proxiesUp: number; slotsAssigned: number } {
-    let servers = 0, serversUp = 0, proxiesUp = 0;
-    for (const g of this.groups.values()) for (const s of g.servers) {
-      servers++;
-      const st = this.poller.serverStatsOf(s.server);
-      if (st && !st.error) serversUp++;
-    }
+    let servers = 0,
+      serversUp = 0,
+      proxiesUp = 0;
+    for (const g of this.groups.values())
+      for (const s of g.servers) {
+        servers++;
+        const st = this.poller.serverStatsOf(s.server);
+        if (st && !st.error) serversUp++;
+      }
     for (const p of this.proxies.values()) {
       const r = this.sync.publicState(p.token);
       if (r?.stats && !r.error) proxiesUp++;
     }
-    return { groups: this.groups.size, servers, serversUp, proxies: this.proxies.size, proxiesUp, slotsAssigned: this.slots.filter((s) => s.group_id !== 0).length };
+    return {
+      groups: this.groups.size,
+      servers,
+      serversUp,
+      proxies: this.proxies.size,
+      proxiesUp,
+      slotsAssigned: this.slots.filter((s) => s.group_id !== 0).length,
+    };
   }
 
   private getGroup(gid: number): Group {
@@ -331,10 +379,13 @@ export class Topom {
     return this.exclusive(async () => {
       const g = this.getGroup(gid);
       if (g.servers.length > 0) {
-        throw conflict(`group ${gid} still has ${g.servers.length} server(s) (${g.servers.map((s) => s.server).join(', ')}); remove them first`);
+        throw conflict(
+          `group ${gid} still has ${g.servers.length} server(s) (${g.servers.map((s) => s.server).join(', ')}); remove them first`,
+        );
       }
       const used = this.slotsUsing(gid);
-      if (used.length) throw conflict(`group ${gid} still owns ${used.length} slots (${formatRanges(used)}); move them before removing the group`);
+      if (used.length)
+        throw conflict(`group ${gid} still owns ${used.length} slots (${formatRanges(used)}); move them before removing the group`);
       await this.store.deleteGroup(gid);
       this.groups.delete(gid);
       this.log.info({ gid }, 'group removed');
@@ -342,7 +393,11 @@ export class Topom {
     });
   }
 
-  addServer(gid: number, addr: string, datacenter = ''): Promise<{ group: Group; role: 'master' | 'replica'; redis_version: string; push?: PushReport }> {
+  addServer(
+    gid: number,
+    addr: string,
+    datacenter = '',
+  ): Promise<{ group: Group; role: 'master' | 'replica'; redis_version: string; push?: PushReport }> {
     checkAddr(addr, 'server address');
     return this.exclusive(async () => {
       const g = this.getGroup(gid);
@@ -383,10 +438,18 @@ export class Topom {
       if (isPromoting(g)) throw conflict(`group ${gid} is promoting a server; wait until it finished`);
       if (index === 0) {
         if (g.servers.length > 1) {
-          throw conflict(`${addr} is the master of group ${gid}, which still has ${g.servers.length - 1} replica(s) (${g.servers.slice(1).map((s) => s.server).join(', ')}); remove the replicas first`);
+          throw conflict(
+            `${addr} is the master of group ${gid}, which still has ${g.servers.length - 1} replica(s) (${g.servers
+              .slice(1)
+              .map((s) => s.server)
+              .join(', ')}); remove the replicas first`,
+          );
         }
         const used = this.slotsUsing(gid);
-        if (used.length) throw conflict(`group ${gid} still owns ${used.length} slots (${formatRanges(used)}); move them before removing the master ${addr}`);
+        if (used.length)
+          throw conflict(
+            `group ${gid} still owns ${used.length} slots (${formatRanges(used)}); move them before removing the master ${addr}`,
+          );
       }
       const next = structuredClone(g);
       if (next.servers[index]!.replica_group) next.out_of_sync = true;
@@ -421,10 +484,15 @@ export class Topom {
     const seen = new Set<number>();
     input.forEach((raw, i) => {
       let m: SlotMapping;
-      try { m = parseSlotMapping(raw, `entry ${i}`); } catch (e) { throw badRequest((e as Error).message); }
+      try {
+        m = parseSlotMapping(raw, `entry ${i}`);
+      } catch (e) {
+        throw badRequest((e as Error).message);
+      }
       if (hasAction(m)) throw badRequest(`slot ${m.id}: an assignment cannot carry an action (action.state "${m.action.state}")`);
       if (seen.has(m.id)) throw badRequest(`slot ${m.id} appears twice`);
-      if (m.group_id !== 0 && !isValidGroupId(m.group_id)) throw badRequest(`slot ${m.id}: group_id must be 0 (offline) or ${MIN_GROUP_ID}..${MAX_GROUP_ID}`);
+      if (m.group_id !== 0 && !isValidGroupId(m.group_id))
+        throw badRequest(`slot ${m.id}: group_id must be 0 (offline) or ${MIN_GROUP_ID}..${MAX_GROUP_ID}`);
       seen.add(m.id);
       wanted.push({ id: m.id, group_id: m.group_id, action: {} });
     });
@@ -442,12 +510,17 @@ export class Topom {
     const busy = wanted.filter((m) => hasAction(this.slots[m.id]!)).map((m) => m.id);
     if (busy.length) {
       const first = this.slots[busy[0]!]!;
-      throw conflict(`${busy.length} slot(s) have a migration action (${formatRanges(busy)}; slot ${first.id} is ${first.action.state} → group ${first.action.target_id ?? 0}); wait for it to finish or cancel it first`);
+      throw conflict(
+        `${busy.length} slot(s) have a migration action (${formatRanges(busy)}; slot ${first.id} is ${first.action.state} → group ${first.action.target_id ?? 0}); wait for it to finish or cancel it first`,
+      );
     }
     const changes = wanted.filter((m) => this.slots[m.id]!.group_id !== m.group_id);
     if (changes.length === 0) return { changed: 0 };
     const affected = new Set<number>();
-    for (const m of changes) { affected.add(m.group_id); affected.add(this.slots[m.id]!.group_id); }
+    for (const m of changes) {
+      affected.add(m.group_id);
+      affected.add(this.slots[m.id]!.group_id);
+    }
     affected.delete(0);
     await this.store.writeSlots(changes);
     this.setSlots(changes.map((m) => ({ ...m, action: {} })));
@@ -468,21 +541,28 @@ export class Topom {
   /** Slots → offline (group 0). Accepts ids or SlotMappings. */
   assignOffline(input: unknown): Promise<{ changed: number; push?: PushReport }> {
     if (!Array.isArray(input)) throw badRequest('body must be a JSON array of slot ids or slot mappings');
-    return this.assignSlots(input.map((x, i) => {
-      if (typeof x === 'number') return { id: parseSlotId(x), group_id: 0 };
-      if (typeof x === 'object' && x !== null && 'id' in x) return { id: (x as { id: unknown }).id, group_id: 0 };
-      throw badRequest(`entry ${i}: expected a slot id or {"id": N}`);
-    }));
+    return this.assignSlots(
+      input.map((x, i) => {
+        if (typeof x === 'number') return { id: parseSlotId(x), group_id: 0 };
+        if (typeof x === 'object' && x !== null && 'id' in x) return { id: (x as { id: unknown }).id, group_id: 0 };
+        throw badRequest(`entry ${i}: expected a slot id or {"id": N}`);
+      }),
+    );
   }
 
   /** Spreads all 1024 slots evenly (contiguous ranges) over the groups that have a master. */
   initEven(force: boolean): Promise<{ changed: number; groups: number[]; push?: PushReport }> {
     return this.exclusive(async () => {
-      const gids = [...this.groups.values()].filter((g) => g.servers.length > 0 && !isPromoting(g)).map((g) => g.id).sort((a, b) => a - b);
+      const gids = [...this.groups.values()]
+        .filter((g) => g.servers.length > 0 && !isPromoting(g))
+        .map((g) => g.id)
+        .sort((a, b) => a - b);
       if (gids.length === 0) throw conflict('no group has a server; create a group and add a server to it first');
       const assigned = this.slots.filter((m) => m.group_id !== 0).length;
       if (assigned > 0 && !force) {
-        throw conflict(`${assigned} slots are already assigned; init-even is for an empty layout. Use force to reassign them without moving data (keys in slots that change group become unreachable), or migrate instead`);
+        throw conflict(
+          `${assigned} slots are already assigned; init-even is for an empty layout. Use force to reassign them without moving data (keys in slots that change group become unreachable), or migrate instead`,
+        );
       }
       const r = await this.assignNow(evenMappings(gids));
       return { ...r, groups: gids };
@@ -501,7 +581,8 @@ export class Topom {
     return this.exclusive(async () => {
       const p = await this.checkedProxyModel(addr);
       const existing = this.proxies.get(p.token);
-      if (existing && mode === 'create') throw conflict(`proxy ${existing.id} (token ${p.token}) is already registered; use online or reinit`);
+      if (existing && mode === 'create')
+        throw conflict(`proxy ${existing.id} (token ${p.token}) is already registered; use online or reinit`);
       // A record with the same admin address but another token is a previous incarnation of this proxy.
       const stale = [...this.proxies.values()].filter((o) => o.token !== p.token && o.admin_addr === p.admin_addr);
       const maxId = Math.max(0, ...[...this.proxies.values()].map((o) => o.id));
@@ -510,14 +591,21 @@ export class Topom {
         await this.store.deleteProxy(o.token);
         this.proxies.delete(o.token);
         this.sync.forget(o.token);
-        this.log.info({ old: o.token, token: p.token, admin: p.admin_addr }, 'replaced the record of a previous proxy at the same admin address');
+        this.log.info(
+          { old: o.token, token: p.token, admin: p.admin_addr },
+          'replaced the record of a previous proxy at the same admin address',
+        );
       }
       await this.store.writeProxy(p);
       this.proxies.set(p.token, p);
-      this.log.info({ id: p.id, token: p.token, admin: p.admin_addr, proxy: p.proxy_addr }, existing ? 'proxy online again' : 'proxy registered');
+      this.log.info(
+        { id: p.id, token: p.token, admin: p.admin_addr, proxy: p.proxy_addr },
+        existing ? 'proxy online again' : 'proxy registered',
+      );
       const push = await this.sync.pushReportOne(p, true);
       const err = push.failed[0]?.error;
-      if (err !== undefined) throw badGateway(`proxy ${p.id} is registered but could not be initialised: ${err}; it will be retried automatically`);
+      if (err !== undefined)
+        throw badGateway(`proxy ${p.id} is registered but could not be initialised: ${err}; it will be retried automatically`);
       return { proxy: { ...p }, push };
     });
   }

@@ -25,7 +25,11 @@ export interface WriteSafetyConfig {
  * The two Redis settings a server of `group` should have; `connectedReplicas`: how many replicas the
  * server (a master) has connected now (INFO connected_slaves), null for a replica.
  */
-export function wantedSettings(c: WriteSafetyConfig, group: Group, connectedReplicas: number | null = null): { toWrite: number; maxLagSec: number } {
+export function wantedSettings(
+  c: WriteSafetyConfig,
+  group: Group,
+  connectedReplicas: number | null = null,
+): { toWrite: number; maxLagSec: number } {
   const replicas = Math.max(0, group.servers.length - 1);
   const cap = connectedReplicas === null ? replicas : Math.min(replicas, Math.max(0, connectedReplicas));
   return { toWrite: Math.min(Math.max(0, c.minReplicasToWrite), cap), maxLagSec: Math.max(1, Math.round(c.minReplicasMaxLagMs / 1000)) };
@@ -41,7 +45,13 @@ export class WriteSafety {
    * Applies the settings to `addr` (a server of `group`) unless they were already applied to this
    * run of it. `command` runs one Redis command on the server. Returns true if it set them now.
    */
-  async ensure(addr: string, runId: string | undefined, group: Group, command: (...args: string[]) => Promise<unknown>, connectedReplicas: number | null = null): Promise<boolean> {
+  async ensure(
+    addr: string,
+    runId: string | undefined,
+    group: Group,
+    command: (...args: string[]) => Promise<unknown>,
+    connectedReplicas: number | null = null,
+  ): Promise<boolean> {
     if (!runId) return false;
     const w = wantedSettings(this.c, group, connectedReplicas);
     const stamp = `${runId}/${w.toWrite}/${w.maxLagSec}`;

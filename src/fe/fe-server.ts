@@ -27,7 +27,10 @@ export interface FeServer {
   close(): Promise<void>;
 }
 
-interface Product { name: string; dashboard: string | null }
+interface Product {
+  name: string;
+  dashboard: string | null;
+}
 
 const RELOAD_MS = 5000;
 
@@ -36,7 +39,8 @@ function readDashboardList(file: string): Product[] {
   if (!Array.isArray(v)) throw new Error(`${file}: expected a JSON array of {"name", "dashboard"}`);
   return v.map((e, i) => {
     const o = (e ?? {}) as Record<string, unknown>;
-    if (typeof o.name !== 'string' || typeof o.dashboard !== 'string') throw new Error(`${file}: entry ${i} needs "name" and "dashboard" strings`);
+    if (typeof o.name !== 'string' || typeof o.dashboard !== 'string')
+      throw new Error(`${file}: entry ${i} needs "name" and "dashboard" strings`);
     return { name: o.name, dashboard: o.dashboard };
   });
 }
@@ -48,7 +52,12 @@ async function readCoordinator(store: Store, known: Map<string, string | null>):
     let dashboard: string | null = null;
     const raw = await store.read(`/codis3/${name}/topom`).catch(() => null);
     if (raw) {
-      try { const a = (JSON.parse(raw.toString()) as { admin_addr?: unknown }).admin_addr; dashboard = typeof a === 'string' && a ? a : null; } catch { dashboard = null; }
+      try {
+        const a = (JSON.parse(raw.toString()) as { admin_addr?: unknown }).admin_addr;
+        dashboard = typeof a === 'string' && a ? a : null;
+      } catch {
+        dashboard = null;
+      }
     }
     out.push({ name, dashboard: dashboard ?? known.get(name) ?? null });
   }
@@ -56,7 +65,8 @@ async function readCoordinator(store: Store, known: Map<string, string | null>):
 }
 
 export async function startFeServer(o: FeOptions): Promise<FeServer> {
-  if (!o.coordinator === !o.dashboardListFile) throw new Error('shardis fe needs exactly one of --coordinator SPEC or --dashboard-list FILE');
+  if (!o.coordinator === !o.dashboardListFile)
+    throw new Error('shardis fe needs exactly one of --coordinator SPEC or --dashboard-list FILE');
   if (o.dashboardListFile) readDashboardList(o.dashboardListFile); // fail at start on a bad file
   const store = o.coordinator ? await openStore(o.coordinator) : null;
   const known = new Map<string, string | null>();
@@ -73,7 +83,9 @@ export async function startFeServer(o: FeOptions): Promise<FeServer> {
         loadedAt = Date.now();
       } catch (e) {
         o.log?.warn({ err: (e as Error).message }, 'fe: cannot read the product list');
-      } finally { loading = null; }
+      } finally {
+        loading = null;
+      }
     })();
     await loading;
   };
@@ -84,15 +96,26 @@ export async function startFeServer(o: FeOptions): Promise<FeServer> {
   };
 
   const forward = (req: http.IncomingMessage, res: http.ServerResponse, url: URL, p: Product): void => {
-    if (!p.dashboard) { json(res, 503, { error: `product ${p.name} has no active dashboard (no /codis3/${p.name}/topom in the coordinator)` }); return; }
+    if (!p.dashboard) {
+      json(res, 503, { error: `product ${p.name} has no active dashboard (no /codis3/${p.name}/topom in the coordinator)` });
+      return;
+    }
     url.searchParams.delete('forward');
     let hp: HostPort;
-    try { hp = parseAddr(p.dashboard); } catch (e) { json(res, 502, { error: `product ${p.name}: bad dashboard address: ${(e as Error).message}` }); return; }
+    try {
+      hp = parseAddr(p.dashboard);
+    } catch (e) {
+      json(res, 502, { error: `product ${p.name}: bad dashboard address: ${(e as Error).message}` });
+      return;
+    }
     const headers = { ...req.headers, host: p.dashboard };
-    const up = http.request({ host: hp.host, port: hp.port, method: req.method, path: url.pathname + url.search, headers, timeout: 15000 }, (r) => {
-      res.writeHead(r.statusCode ?? 502, r.headers);
-      r.pipe(res);
-    });
+    const up = http.request(
+      { host: hp.host, port: hp.port, method: req.method, path: url.pathname + url.search, headers, timeout: 15000 },
+      (r) => {
+        res.writeHead(r.statusCode ?? 502, r.headers);
+        r.pipe(res);
+      },
+    );
     up.on('timeout', () => up.destroy(new Error('timed out')));
     up.on('error', (e) => {
       if (!res.headersSent) json(res, 502, { error: `dashboard ${p.dashboard} of product ${p.name} is unreachable: ${e.message}` });
@@ -109,7 +132,10 @@ export async function startFeServer(o: FeOptions): Promise<FeServer> {
       if (fwd !== null) {
         await reload();
         const p = products.find((x) => x.name === fwd);
-        if (!p) { json(res, 403, { error: `unknown product "${fwd}"` }); return; }
+        if (!p) {
+          json(res, 403, { error: `unknown product "${fwd}"` });
+          return;
+        }
         forward(req, res, url, p);
         return;
       }
@@ -127,16 +153,26 @@ export async function startFeServer(o: FeOptions): Promise<FeServer> {
           res.end(req.method === 'HEAD' ? undefined : gz ? a.gzip : a.body);
           return;
         }
-        if (name === '') { res.writeHead(404, { 'content-type': 'text/plain' }); res.end(CONSOLE_NOT_BUILT); return; }
+        if (name === '') {
+          res.writeHead(404, { 'content-type': 'text/plain' });
+          res.end(CONSOLE_NOT_BUILT);
+          return;
+        }
       }
       json(res, 404, { error: `no such path: ${url.pathname} (API calls need ?forward=<product>)` });
-    })().catch((e: Error) => { if (!res.headersSent) json(res, 500, { error: e.message }); else res.destroy(); });
+    })().catch((e: Error) => {
+      if (!res.headersSent) json(res, 500, { error: e.message });
+      else res.destroy();
+    });
   });
   const listen = parseAddr(o.listen, { allowEmptyHost: true, allowPortZero: true });
   const host = listen.host;
   await new Promise<void>((resolve, reject) => {
     server.once('error', reject);
-    server.listen(listen.port, host, () => { server.off('error', reject); resolve(); });
+    server.listen(listen.port, host, () => {
+      server.off('error', reject);
+      resolve();
+    });
   });
   const a = server.address();
   const port = typeof a === 'object' && a ? a.port : listen.port;

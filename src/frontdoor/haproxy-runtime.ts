@@ -14,11 +14,20 @@ export async function runtimeCommand(api: string, cmd: string, timeoutMs = 5000)
     const i = api.lastIndexOf(':');
     const sock = api.startsWith('/') ? net.connect(api) : net.connect(Number(api.slice(i + 1)), api.slice(0, i));
     const chunks: Buffer[] = [];
-    const t = setTimeout(() => { sock.destroy(); reject(new RuntimeApiError(`HAProxy Runtime API ${api}: no answer to "${cmd.split(' ')[0]}" within ${timeoutMs} ms`)); }, timeoutMs);
+    const t = setTimeout(() => {
+      sock.destroy();
+      reject(new RuntimeApiError(`HAProxy Runtime API ${api}: no answer to "${cmd.split(' ')[0]}" within ${timeoutMs} ms`));
+    }, timeoutMs);
     sock.on('connect', () => sock.end(cmd + '\n'));
     sock.on('data', (d: Buffer) => chunks.push(d));
-    sock.on('error', (e) => { clearTimeout(t); reject(new RuntimeApiError(`HAProxy Runtime API ${api}: ${e.message}`)); });
-    sock.on('close', () => { clearTimeout(t); resolve(Buffer.concat(chunks).toString()); });
+    sock.on('error', (e) => {
+      clearTimeout(t);
+      reject(new RuntimeApiError(`HAProxy Runtime API ${api}: ${e.message}`));
+    });
+    sock.on('close', () => {
+      clearTimeout(t);
+      resolve(Buffer.concat(chunks).toString());
+    });
   });
 }
 
@@ -51,7 +60,9 @@ export async function serverSessions(api: string, backend: string): Promise<Map<
   const text = await runtimeCommand(api, 'show stat');
   const lines = text.split('\n');
   const head = (lines[0] ?? '').replace(/^# /, '').split(',');
-  const px = head.indexOf('pxname'), sv = head.indexOf('svname'), scur = head.indexOf('scur');
+  const px = head.indexOf('pxname'),
+    sv = head.indexOf('svname'),
+    scur = head.indexOf('scur');
   const m = new Map<string, number>();
   for (const l of lines.slice(1)) {
     const f = l.split(',');
@@ -112,7 +123,12 @@ export async function removeServer(api: string, backend: string, name: string): 
  * The whole drain of one server: weight 0, wait (up to waitMs) for its sessions to end, then remove it
  * (retrying `del server` until `removeDeadlineMs` while the proxy closes its last connections).
  */
-export async function drainAndRemove(api: string, backend: string, name: string, o: { waitMs: number; removeDeadlineMs: number; beforeRemove?: () => Promise<void> }): Promise<{ waitedMs: number; removed: boolean }> {
+export async function drainAndRemove(
+  api: string,
+  backend: string,
+  name: string,
+  o: { waitMs: number; removeDeadlineMs: number; beforeRemove?: () => Promise<void> },
+): Promise<{ waitedMs: number; removed: boolean }> {
   const t0 = Date.now();
   const present = await startDrain(api, backend, name);
   while (present && Date.now() - t0 < o.waitMs) {

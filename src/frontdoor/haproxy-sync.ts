@@ -66,27 +66,45 @@ export function startHaproxySync(o: SyncOptions): HaproxySync {
       if (!byName.has(name) || drains.has(name)) continue;
       draining.push(name);
       o.log?.info({ server: name }, 'draining proxy out of HAProxy');
-      drains.set(name, drainAndRemove(o.runtimeApi, o.backend, name, { waitMs: o.drainWaitMs, removeDeadlineMs: 60000 })
-        .then((r) => { o.log?.info({ server: name, ...r }, r.removed ? 'proxy removed from HAProxy' : 'proxy still has sessions; will retry'); })
-        .catch((e: Error) => { o.log?.warn({ server: name, err: e.message }, 'drain failed; will retry'); })
-        .finally(() => { drains.delete(name); }));
+      drains.set(
+        name,
+        drainAndRemove(o.runtimeApi, o.backend, name, { waitMs: o.drainWaitMs, removeDeadlineMs: 60000 })
+          .then((r) => {
+            o.log?.info({ server: name, ...r }, r.removed ? 'proxy removed from HAProxy' : 'proxy still has sessions; will retry');
+          })
+          .catch((e: Error) => {
+            o.log?.warn({ server: name, err: e.message }, 'drain failed; will retry');
+          })
+          .finally(() => {
+            drains.delete(name);
+          }),
+      );
     }
     return { added, draining };
   };
 
   const syncOnce = (): Promise<{ added: string[]; draining: string[] }> => {
-    running ??= pass().finally(() => { running = null; });
+    running ??= pass().finally(() => {
+      running = null;
+    });
     return running;
   };
   const tick = (): void => {
     if (stopped) return;
-    syncOnce().catch((e: Error) => { o.log?.warn({ err: e.message }, 'front-door sync pass failed'); })
-      .finally(() => { if (!stopped) timer = setTimeout(tick, o.intervalMs); });
+    syncOnce()
+      .catch((e: Error) => {
+        o.log?.warn({ err: e.message }, 'front-door sync pass failed');
+      })
+      .finally(() => {
+        if (!stopped) timer = setTimeout(tick, o.intervalMs);
+      });
   };
   timer = setTimeout(tick, 0);
   return {
     syncOnce,
-    get pendingDrains() { return new Set(drains.keys()); },
+    get pendingDrains() {
+      return new Set(drains.keys());
+    },
     stop: async () => {
       stopped = true;
       if (timer) clearTimeout(timer);

@@ -98,7 +98,7 @@ export function renderKeepalivedConfig(o: KeepalivedOptions): string {
     '    nopreempt',
   ];
   if (o.check.kind === 'redis-pair') {
-    L.push('    # The notify hook only logs: promotion and demotion are Sentinel\'s job, never keepalived\'s.');
+    L.push("    # The notify hook only logs: promotion and demotion are Sentinel's job, never keepalived's.");
   }
   if (o.peers.length > 0) {
     L.push('    # Unicast adverts (no multicast needed); do not fall back to multicast without peers.');

@@ -18,8 +18,13 @@ export interface NginxOptions {
 }
 
 export const defaultNginxOptions = (): NginxOptions => ({
-  bind: '0.0.0.0:6379', maxConnsPerServer: 1000, failTimeoutS: 5, idleTimeout: '1h',
-  streamModule: '/usr/lib/nginx/modules/ngx_stream_module.so', pidFile: '/run/nginx-shardis.pid', product: 'shardis',
+  bind: '0.0.0.0:6379',
+  maxConnsPerServer: 1000,
+  failTimeoutS: 5,
+  idleTimeout: '1h',
+  streamModule: '/usr/lib/nginx/modules/ngx_stream_module.so',
+  pidFile: '/run/nginx-shardis.pid',
+  product: 'shardis',
 });
 
 export function renderNginxConfig(proxies: ProxyEntry[], o: NginxOptions): string {

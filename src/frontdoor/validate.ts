@@ -21,7 +21,10 @@ export function parseVip(vip: string): { addr: string; cidr: string } {
 
 export function checkInterface(name: string, sysfs = '/sys/class/net'): void {
   if (!/^[\w.@:-]{1,15}$/.test(name)) throw new FrontdoorInputError(`--interface "${name}" is not an interface name`);
-  if (!existsSync(`${sysfs}/${name}`)) throw new FrontdoorInputError(`--interface "${name}": no such network interface on this host (see \`ip link\`; --no-interface-check to generate for another host)`);
+  if (!existsSync(`${sysfs}/${name}`))
+    throw new FrontdoorInputError(
+      `--interface "${name}": no such network interface on this host (see \`ip link\`; --no-interface-check to generate for another host)`,
+    );
 }
 
 export function checkPeer(p: string): string {
@@ -38,6 +41,7 @@ export function checkHostPort(v: string, what: string): string {
 
 export function intIn(v: string | number, what: string, min: number, max: number): number {
   const n = Number(v);
-  if (!Number.isInteger(n) || n < min || n > max) throw new FrontdoorInputError(`${what} must be an integer from ${min} to ${max}, got "${v}"`);
+  if (!Number.isInteger(n) || n < min || n > max)
+    throw new FrontdoorInputError(`${what} must be an integer from ${min} to ${max}, got "${v}"`);
   return n;
 }

@@ -38,7 +38,14 @@ export interface WatcherStatus {
   switches: number;
 }
 
-export interface SwitchRecord { unixtime: number; gid: number; from: string; to: string; epoch: number; why: string }
+export interface SwitchRecord {
+  unixtime: number;
+  gid: number;
+  from: string;
+  to: string;
+  epoch: number;
+  why: string;
+}
 
 export class MasterWatcher {
   private readonly sub: SwitchSubscriber;
@@ -72,7 +79,9 @@ export class MasterWatcher {
     if (this.servers.length > 0) void this.kick('sentinel list set');
   }
 
-  get enabled(): boolean { return this.servers.length > 0; }
+  get enabled(): boolean {
+    return this.servers.length > 0;
+  }
 
   /** Re-resolve soon (coalesced). Resolves when a resolution that started after the call ended. */
   kick(why: string): Promise<void> {
@@ -82,7 +91,9 @@ export class MasterWatcher {
       this.againWhy = why;
       return this.running.then(() => this.running ?? undefined);
     }
-    this.running = this.loop(why).finally(() => { this.running = null; });
+    this.running = this.loop(why).finally(() => {
+      this.running = null;
+    });
     return this.running;
   }
 
@@ -90,7 +101,11 @@ export class MasterWatcher {
     let reason = why;
     for (;;) {
       this.again = false;
-      try { await this.resolveOnce(reason); } catch (e) { this.o.log?.('sentinel resolution failed', { err: (e as Error).message }); }
+      try {
+        await this.resolveOnce(reason);
+      } catch (e) {
+        this.o.log?.('sentinel resolution failed', { err: (e as Error).message });
+      }
       if (!this.again || this.closed) return;
       reason = this.againWhy;
     }
@@ -110,20 +125,27 @@ export class MasterWatcher {
     this.status.masters = Object.fromEntries([...view.masters].map(([g, m]) => [String(g), m]));
     const cur = this.o.current();
     const changes: MasterChange[] = [];
-    await Promise.all([...view.masters].map(async ([gid, m]) => {
-      const from = cur.get(gid);
-      if (from === undefined || from === m.addr) return;
-      if (m.epoch < (this.appliedEpoch.get(gid) ?? 0)) {
-        this.o.log?.('ignoring an older sentinel configuration', { gid, addr: m.addr, epoch: m.epoch, applied: this.appliedEpoch.get(gid) });
-        return;
-      }
-      const role = await roleOf(m.addr, this.o.timeoutMs, this.o.auth);
-      if (role !== 'master') {
-        this.o.log?.('sentinels name a new master that does not answer ROLE master yet', { gid, addr: m.addr, role });
-        return;
-      }
-      changes.push({ gid, from, to: m.addr, epoch: m.epoch });
-    }));
+    await Promise.all(
+      [...view.masters].map(async ([gid, m]) => {
+        const from = cur.get(gid);
+        if (from === undefined || from === m.addr) return;
+        if (m.epoch < (this.appliedEpoch.get(gid) ?? 0)) {
+          this.o.log?.('ignoring an older sentinel configuration', {
+            gid,
+            addr: m.addr,
+            epoch: m.epoch,
+            applied: this.appliedEpoch.get(gid),
+          });
+          return;
+        }
+        const role = await roleOf(m.addr, this.o.timeoutMs, this.o.auth);
+        if (role !== 'master') {
+          this.o.log?.('sentinels name a new master that does not answer ROLE master yet', { gid, addr: m.addr, role });
+          return;
+        }
+        changes.push({ gid, from, to: m.addr, epoch: m.epoch });
+      }),
+    );
     if (changes.length === 0 || this.closed) return;
     await this.o.apply(changes, view);
     for (const c of changes) {

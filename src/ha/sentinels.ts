@@ -35,10 +35,20 @@ export function gidOfName(names: MasterNames, name: string): number | null {
 export function oneShot(addr: string, timeoutMs: number, password = ''): Redis {
   const { host, port } = parseAddr(addr);
   const r = new (RedisClient())({
-    host, port, password: password || undefined, lazyConnect: true, connectTimeout: timeoutMs, commandTimeout: timeoutMs,
-    maxRetriesPerRequest: 0, enableOfflineQueue: true, retryStrategy: () => null, enableReadyCheck: false,
+    host,
+    port,
+    password: password || undefined,
+    lazyConnect: true,
+    connectTimeout: timeoutMs,
+    commandTimeout: timeoutMs,
+    maxRetriesPerRequest: 0,
+    enableOfflineQueue: true,
+    retryStrategy: () => null,
+    enableReadyCheck: false,
   });
-  r.on('error', () => { /* reported through the command's rejection */ });
+  r.on('error', () => {
+    /* reported through the command's rejection */
+  });
   return r;
 }
 
@@ -90,8 +100,13 @@ export async function sentinelMasters(addr: string, product: MasterNames, timeou
     const gid = gidOfName(product, o.name ?? '');
     if (gid === null) continue;
     out.push({
-      gid, name: o.name!, addr: `${o.ip}:${o.port}`, epoch: Number(o['config-epoch'] ?? 0), flags: o.flags ?? '',
-      num_slaves: Number(o['num-slaves'] ?? 0), quorum: Number(o.quorum ?? 0),
+      gid,
+      name: o.name!,
+      addr: `${o.ip}:${o.port}`,
+      epoch: Number(o['config-epoch'] ?? 0),
+      flags: o.flags ?? '',
+      num_slaves: Number(o['num-slaves'] ?? 0),
+      quorum: Number(o.quorum ?? 0),
     });
   }
   return out;
@@ -113,9 +128,15 @@ export interface MajorityView {
  */
 export async function resolveMajority(sentinels: readonly string[], product: MasterNames, timeoutMs: number): Promise<MajorityView> {
   const answers = new Map<string, MonitoredMaster[] | { error: string }>();
-  await Promise.all(sentinels.map(async (s) => {
-    try { answers.set(s, await sentinelMasters(s, product, timeoutMs)); } catch (e) { answers.set(s, { error: (e as Error).message }); }
-  }));
+  await Promise.all(
+    sentinels.map(async (s) => {
+      try {
+        answers.set(s, await sentinelMasters(s, product, timeoutMs));
+      } catch (e) {
+        answers.set(s, { error: (e as Error).message });
+      }
+    }),
+  );
   const ok = [...answers.values()].filter((a): a is MonitoredMaster[] => Array.isArray(a));
   const need = Math.floor(sentinels.length / 2) + 1;
   if (ok.length < need) {
@@ -127,12 +148,15 @@ export async function resolveMajority(sentinels: readonly string[], product: Mas
   // claimed for two addresses is left undecided until the sentinels agree.
   const masters = new Map<number, { addr: string; epoch: number }>();
   const ambiguous = new Set<number>();
-  for (const list of ok) for (const m of list) {
-    if (m.flags.includes('failover_in_progress')) continue;
-    const cur = masters.get(m.gid);
-    if (!cur || m.epoch > cur.epoch) { masters.set(m.gid, { addr: m.addr, epoch: m.epoch }); ambiguous.delete(m.gid); }
-    else if (m.epoch === cur.epoch && m.addr !== cur.addr) ambiguous.add(m.gid);
-  }
+  for (const list of ok)
+    for (const m of list) {
+      if (m.flags.includes('failover_in_progress')) continue;
+      const cur = masters.get(m.gid);
+      if (!cur || m.epoch > cur.epoch) {
+        masters.set(m.gid, { addr: m.addr, epoch: m.epoch });
+        ambiguous.delete(m.gid);
+      } else if (m.epoch === cur.epoch && m.addr !== cur.addr) ambiguous.add(m.gid);
+    }
   for (const g of ambiguous) masters.delete(g);
   return { masters, answers, answered: ok.length, asked: sentinels.length };
 }
@@ -144,30 +168,48 @@ export async function resolveMajority(sentinels: readonly string[], product: Mas
  */
 export class SwitchSubscriber {
   private readonly subs = new Map<string, Redis>();
-  constructor(private readonly product: MasterNames, private readonly onEvent: (why: string) => void) {}
+  constructor(
+    private readonly product: MasterNames,
+    private readonly onEvent: (why: string) => void,
+  ) {}
 
-  get servers(): string[] { return [...this.subs.keys()]; }
+  get servers(): string[] {
+    return [...this.subs.keys()];
+  }
 
   /** Replaces the sentinel list (keeps the subscriptions of sentinels still listed). */
   set(servers: readonly string[]): void {
     const keep = new Set(servers);
-    for (const [a, r] of this.subs) if (!keep.has(a)) { r.disconnect(); this.subs.delete(a); }
+    for (const [a, r] of this.subs)
+      if (!keep.has(a)) {
+        r.disconnect();
+        this.subs.delete(a);
+      }
     for (const a of servers) {
       if (this.subs.has(a)) continue;
       const hp = tryParseAddr(a);
       if (!hp) continue; // (the dashboard checks sentinel addresses when they are added)
       const { host, port } = hp;
       const r = new (RedisClient())({
-        host, port, connectTimeout: 1000, maxRetriesPerRequest: null, enableReadyCheck: false,
-        retryStrategy: (n: number) => Math.min(200 * n, 2000), autoResubscribe: true,
+        host,
+        port,
+        connectTimeout: 1000,
+        maxRetriesPerRequest: null,
+        enableReadyCheck: false,
+        retryStrategy: (n: number) => Math.min(200 * n, 2000),
+        autoResubscribe: true,
       });
-      r.on('error', () => { /* reconnects by itself */ });
+      r.on('error', () => {
+        /* reconnects by itself */
+      });
       r.on('ready', () => this.onEvent(`subscribed to ${a}`));
       r.on('message', (channel: string, msg: string) => {
         const name = msg.split(' ')[0] ?? '';
         if (gidOfName(this.product, name) !== null) this.onEvent(`${channel} from ${a}: ${msg}`);
       });
-      r.subscribe('+switch-master').catch(() => { /* retried on reconnect */ });
+      r.subscribe('+switch-master').catch(() => {
+        /* retried on reconnect */
+      });
       this.subs.set(a, r);
     }
   }

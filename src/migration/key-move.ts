@@ -66,7 +66,13 @@ return table.concat(st)
 `;
 
 /** ARGV of MIGRATE_KEYS_SCRIPT (the proxies and the dashboard's executor both call it). */
-export function migrateKeysArgs(target: string, db: number, o: { timeoutMs: number; auth: string; bigKeyElements: number }, capElements: number, queueBig: boolean): string[] {
+export function migrateKeysArgs(
+  target: string,
+  db: number,
+  o: { timeoutMs: number; auth: string; bigKeyElements: number },
+  capElements: number,
+  queueBig: boolean,
+): string[] {
   const { host, port } = parseAddr(target);
   return [host, String(port), String(db), String(o.timeoutMs), o.auth, String(o.bigKeyElements), String(capElements), queueBig ? '1' : '0'];
 }

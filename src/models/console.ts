@@ -14,7 +14,7 @@ export interface ConsoleSample {
 }
 
 export type ConsoleEventKind =
-  | 'failover' | 'switch-master' | 'promotion' | 'migration' | 'group' | 'server' | 'proxy' | 'sentinel' | 'dashboard';
+  'failover' | 'switch-master' | 'promotion' | 'migration' | 'group' | 'server' | 'proxy' | 'sentinel' | 'dashboard';
 
 export interface ConsoleEvent {
   /** Increasing within one dashboard process. */

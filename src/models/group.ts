@@ -80,7 +80,12 @@ export function parseGroup(input: unknown, where = 'group'): Group {
 export function encodeGroup(g: Group): Record<string, unknown> {
   return {
     id: g.id,
-    servers: g.servers.map((s) => ({ server: s.server, datacenter: s.datacenter, action: { ...s.action }, replica_group: s.replica_group })),
+    servers: g.servers.map((s) => ({
+      server: s.server,
+      datacenter: s.datacenter,
+      action: { ...s.action },
+      replica_group: s.replica_group,
+    })),
     promoting: { ...g.promoting },
     out_of_sync: g.out_of_sync,
   };

@@ -31,8 +31,18 @@ export function proxyXAuth(product: string, auth: string, token: string): string
 export function newProxyModel(o: { product: string; proxyAddr: string; adminAddr: string; datacenter: string }): ProxyModel {
   const token = proxyToken(o.product, o.proxyAddr, o.adminAddr);
   return {
-    id: 0, token, start_time: new Date().toISOString(), admin_addr: o.adminAddr, proto_type: 'tcp4', proxy_addr: o.proxyAddr,
-    jodis_path: `/jodis/${o.product}/proxy-${token}`, product_name: o.product, pid: process.pid, pwd: process.cwd(),
-    sys: `${os.type()} ${os.release()} ${os.arch()}`, hostname: os.hostname(), datacenter: o.datacenter,
+    id: 0,
+    token,
+    start_time: new Date().toISOString(),
+    admin_addr: o.adminAddr,
+    proto_type: 'tcp4',
+    proxy_addr: o.proxyAddr,
+    jodis_path: `/jodis/${o.product}/proxy-${token}`,
+    product_name: o.product,
+    pid: process.pid,
+    pwd: process.cwd(),
+    sys: `${os.type()} ${os.release()} ${os.arch()}`,
+    hostname: os.hostname(),
+    datacenter: o.datacenter,
   };
 }

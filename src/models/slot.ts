@@ -20,7 +20,8 @@ export function parseSlots(input: unknown): Slot[] {
     if (typeof raw !== 'object' || raw === null) throw new Error(`slot entry ${i} is not an object`);
     const s = raw as Record<string, unknown>;
     const id = s.id;
-    if (typeof id !== 'number' || !Number.isInteger(id) || id < 0 || id >= 1024) throw new Error(`slot entry ${i}: id must be an integer in [0,1024)`);
+    if (typeof id !== 'number' || !Number.isInteger(id) || id < 0 || id >= 1024)
+      throw new Error(`slot entry ${i}: id must be an integer in [0,1024)`);
     const str = (k: string): string | undefined => {
       const v = s[k];
       if (v === undefined || v === null || v === '') return undefined;
@@ -38,7 +39,9 @@ export function parseSlots(input: unknown): Slot[] {
       migrate_from: str('migrate_from'),
       migrate_from_group_id: num('migrate_from_group_id'),
       forward_method: num('forward_method'),
-      replica_groups: Array.isArray(rg) ? rg.map((g) => (Array.isArray(g) ? g.filter((a): a is string => typeof a === 'string') : [])) : undefined,
+      replica_groups: Array.isArray(rg)
+        ? rg.map((g) => (Array.isArray(g) ? g.filter((a): a is string => typeof a === 'string') : []))
+        : undefined,
     };
   });
 }

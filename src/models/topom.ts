@@ -17,7 +17,12 @@ export function newTopomModel(product: string, adminAddr: string): TopomModel {
   const start = new Date().toISOString();
   const token = createHash('md5').update(`Shardis-Topom@${os.hostname()}-${product}-${adminAddr}-${process.pid}-${start}`).digest('hex');
   return {
-    token, start_time: start, admin_addr: adminAddr, product_name: product, pid: process.pid, pwd: process.cwd(),
+    token,
+    start_time: start,
+    admin_addr: adminAddr,
+    product_name: product,
+    pid: process.pid,
+    pwd: process.cwd(),
     sys: `${os.type()} ${os.release()} ${os.arch()} ${os.hostname()}`,
   };
 }
@@ -27,7 +32,12 @@ export function parseTopom(input: unknown): TopomModel {
   const o = (typeof input === 'object' && input !== null ? input : {}) as Record<string, unknown>;
   const s = (k: string): string => (typeof o[k] === 'string' ? (o[k] as string) : '');
   return {
-    token: s('token'), start_time: s('start_time'), admin_addr: s('admin_addr'), product_name: s('product_name'),
-    pid: typeof o.pid === 'number' ? o.pid : 0, pwd: s('pwd'), sys: s('sys'),
+    token: s('token'),
+    start_time: s('start_time'),
+    admin_addr: s('admin_addr'),
+    product_name: s('product_name'),
+    pid: typeof o.pid === 'number' ? o.pid : 0,
+    pwd: s('pwd'),
+    sys: s('sys'),
   };
 }

@@ -20,14 +20,19 @@ function subRequest(req: Request, from: number): Request {
   return { buf: req.buf, offs, argc: req.argc - from, raw: req.raw, inline: req.inline };
 }
 
-export const ACL_HANDLERS: Record<'acl|whoami' | 'acl|list' | 'acl|users' | 'acl|getuser' | 'acl|cat' | 'acl|dryrun' | 'acl|genpass', Handler> = {
+export const ACL_HANDLERS: Record<
+  'acl|whoami' | 'acl|list' | 'acl|users' | 'acl|getuser' | 'acl|cat' | 'acl|dryrun' | 'acl|genpass',
+  Handler
+> = {
   'acl|whoami': (s) => encode(s.aclUser ? bulk(s.aclUser.name) : nil, s.proto),
   'acl|list': (s) => encode(arr(s.ctx.acl.list().map((l) => bulk(l))), s.proto),
   'acl|users': (s) => encode(arr(s.ctx.acl.names().map((n) => bulk(n))), s.proto),
   'acl|getuser': (s, req) => {
     const u = s.ctx.acl.get(argStr(req, 2));
     if (u === undefined) return encode(nil, s.proto);
-    const fields: Array<[RespValue, RespValue]> = u.getUser().map(([k, v]) => [bulk(k), typeof v === 'string' ? bulk(v) : arr(v.map((x) => bulk(x)))]);
+    const fields: Array<[RespValue, RespValue]> = u
+      .getUser()
+      .map(([k, v]) => [bulk(k), typeof v === 'string' ? bulk(v) : arr(v.map((x) => bulk(x)))]);
     // Redis sends "flags" as a set in RESP3.
     const flags = fields[0];
     if (flags && s.proto === 3 && flags[1].t === 'array') flags[1] = { t: 'set', v: flags[1].v };
@@ -38,7 +43,9 @@ export const ACL_HANDLERS: Record<'acl|whoami' | 'acl|list' | 'acl|users' | 'acl
     const name = argStr(req, 2).toLowerCase();
     const j = ACL_CATEGORIES.indexOf(name as (typeof ACL_CATEGORIES)[number]);
     if (j < 0) return errorReply(`ERR Unknown category '${argStr(req, 2)}'`);
-    const names = commandIndex().byId.filter((c) => c.categories & (1 << j)).map((c) => bulk(c.fullName));
+    const names = commandIndex()
+      .byId.filter((c) => c.categories & (1 << j))
+      .map((c) => bulk(c.fullName));
     return encode(arr(names), s.proto);
   },
   'acl|dryrun': (s, req) => {
@@ -55,10 +62,13 @@ export const ACL_HANDLERS: Record<'acl|whoami' | 'acl|list' | 'acl|users' | 'acl
     let bits = 256;
     if (req.argc === 3) {
       const n = parseRedisInteger(argStr(req, 2));
-      if (n === null || n <= 0 || n > 4096) return errorReply('ERR ACL GENPASS argument must be the number of bits for the output password, a positive number up to 4096');
+      if (n === null || n <= 0 || n > 4096)
+        return errorReply('ERR ACL GENPASS argument must be the number of bits for the output password, a positive number up to 4096');
       bits = n;
     }
-    const hex = randomBytes(Math.ceil(bits / 8)).toString('hex').slice(0, Math.ceil(bits / 4));
+    const hex = randomBytes(Math.ceil(bits / 8))
+      .toString('hex')
+      .slice(0, Math.ceil(bits / 4));
     return encode(bulk(hex), s.proto);
   },
 };

@@ -39,11 +39,26 @@ function statsJson(s: StatsSnapshot, online: boolean, rate: RateMeter, primaryOn
     online,
     closed: codis.closed,
     ops: {
-      total: s.opsTotal, fails: s.opsErrors, qps: codis.qps, redis: { errors: codis.redisErrors },
-      cmd: s.commands.map((c) => ({ opstr: c.name.toUpperCase(), calls: c.calls, usecs: Math.round(c.usecs), usecs_percall: c.calls ? Math.round(c.usecs / c.calls) : 0, fails: c.errors })),
+      total: s.opsTotal,
+      fails: s.opsErrors,
+      qps: codis.qps,
+      redis: { errors: codis.redisErrors },
+      cmd: s.commands.map((c) => ({
+        opstr: c.name.toUpperCase(),
+        calls: c.calls,
+        usecs: Math.round(c.usecs),
+        usecs_percall: c.calls ? Math.round(c.usecs / c.calls) : 0,
+        fails: c.errors,
+      })),
     },
     sessions: { total: s.sessionsTotal, alive: s.sessionsAlive },
-    migration: { move_calls: s.migration.calls, keys_moved: s.migration.keysMoved, in_place: s.migration.inPlace, waits: s.migration.waits, errors: s.migration.errors },
+    migration: {
+      move_calls: s.migration.calls,
+      keys_moved: s.migration.keysMoved,
+      in_place: s.migration.inPlace,
+      waits: s.migration.waits,
+      errors: s.migration.errors,
+    },
     protocol_errors: s.protocolErrors,
     // Requests routed to each slot (index = slot id), cumulative since start or the last stats reset.
     slot_ops: s.slotOps,
@@ -57,11 +72,17 @@ function statsJson(s: StatsSnapshot, online: boolean, rate: RateMeter, primaryOn
 
 /** `https`: serve over TLS with these options (admin_tls). */
 export async function startAdminApi(ctl: ProxyControl, addr: string, https?: TlsOptions): Promise<{ app: FastifyInstance; port: number }> {
-  const app = (https ? Fastify({ logger: false, bodyLimit: 16 * 1024 * 1024, https }) : Fastify({ logger: false, bodyLimit: 16 * 1024 * 1024 })) as unknown as FastifyInstance;
+  const app = (https
+    ? Fastify({ logger: false, bodyLimit: 16 * 1024 * 1024, https })
+    : Fastify({ logger: false, bodyLimit: 16 * 1024 * 1024 })) as unknown as FastifyInstance;
   const rate = new RateMeter();
-  const stats = async (): Promise<Record<string, unknown>> => statsJson(await ctl.snapshot(), ctl.online(), rate, ctl.config().backend_primary_only !== false);
+  const stats = async (): Promise<Record<string, unknown>> =>
+    statsJson(await ctl.snapshot(), ctl.online(), rate, ctl.config().backend_primary_only !== false);
   const auth = (xauth: string): void => {
-    if (xauth !== ctl.xauth) throw Object.assign(new Error('invalid xauth: use the proxy xauth derived from product_name, product_auth and the proxy token'), { statusCode: 403 });
+    if (xauth !== ctl.xauth)
+      throw Object.assign(new Error('invalid xauth: use the proxy xauth derived from product_name, product_auth and the proxy token'), {
+        statusCode: 403,
+      });
   };
   app.setErrorHandler((err: Error & { statusCode?: number }, _req, reply) => {
     const code = err.statusCode && err.statusCode >= 400 ? err.statusCode : 500;
@@ -75,7 +96,14 @@ export async function startAdminApi(ctl: ProxyControl, addr: string, https?: Tls
     await ctl.setDraining(req.params.on !== '0');
     return 'OK';
   });
-  app.get('/proxy', async () => ({ version: VERSION, compile: '', config: ctl.config(), model: ctl.model(), stats: await stats(), slots: ctl.slots() }));
+  app.get('/proxy', async () => ({
+    version: VERSION,
+    compile: '',
+    config: ctl.config(),
+    model: ctl.model(),
+    stats: await stats(),
+    slots: ctl.slots(),
+  }));
   app.get('/proxy/model', async () => ctl.model());
   app.get('/api/proxy/model', async () => ctl.model());
   app.get('/proxy/stats', async () => stats());
@@ -84,13 +112,26 @@ export async function startAdminApi(ctl: ProxyControl, addr: string, https?: Tls
     void reply.header('content-type', 'text/plain; version=0.0.4; charset=utf-8');
     return renderMetrics(await ctl.snapshot(), ctl.product);
   });
-  app.get<{ Params: { xauth: string } }>('/api/proxy/xping/:xauth', async (req) => { auth(req.params.xauth); return 'OK'; });
-  app.get<{ Params: { xauth: string } }>('/api/proxy/stats/:xauth', async (req) => { auth(req.params.xauth); return stats(); });
-  app.get<{ Params: { xauth: string } }>('/api/proxy/slots/:xauth', async (req) => { auth(req.params.xauth); return ctl.slots(); });
+  app.get<{ Params: { xauth: string } }>('/api/proxy/xping/:xauth', async (req) => {
+    auth(req.params.xauth);
+    return 'OK';
+  });
+  app.get<{ Params: { xauth: string } }>('/api/proxy/stats/:xauth', async (req) => {
+    auth(req.params.xauth);
+    return stats();
+  });
+  app.get<{ Params: { xauth: string } }>('/api/proxy/slots/:xauth', async (req) => {
+    auth(req.params.xauth);
+    return ctl.slots();
+  });
   app.put<{ Params: { xauth: string } }>('/api/proxy/fillslots/:xauth', async (req) => {
     auth(req.params.xauth);
     let slots: Slot[];
-    try { slots = parseSlots(req.body); } catch (e) { throw Object.assign(new Error(`bad slot table: ${(e as Error).message}`), { statusCode: 400 }); }
+    try {
+      slots = parseSlots(req.body);
+    } catch (e) {
+      throw Object.assign(new Error(`bad slot table: ${(e as Error).message}`), { statusCode: 400 });
+    }
     await ctl.fillSlots(slots);
     return 'OK';
   });
@@ -105,13 +146,26 @@ export async function startAdminApi(ctl: ProxyControl, addr: string, https?: Tls
     await ctl.setSentinels(servers as string[]);
     return 'OK';
   });
-  app.get<{ Params: { xauth: string } }>('/api/proxy/sentinels/:xauth', async (req) => { auth(req.params.xauth); return ctl.sentinels ? ctl.sentinels() : null; });
+  app.get<{ Params: { xauth: string } }>('/api/proxy/sentinels/:xauth', async (req) => {
+    auth(req.params.xauth);
+    return ctl.sentinels ? ctl.sentinels() : null;
+  });
   app.get('/proxy/sentinels', async () => (ctl.sentinels ? ctl.sentinels() : null));
-  app.put<{ Params: { xauth: string } }>('/api/proxy/start/:xauth', async (req) => { auth(req.params.xauth); await ctl.start(); return 'OK'; });
-  app.put<{ Params: { xauth: string } }>('/api/proxy/stats/reset/:xauth', async (req) => { auth(req.params.xauth); await ctl.resetStats(); return 'OK'; });
+  app.put<{ Params: { xauth: string } }>('/api/proxy/start/:xauth', async (req) => {
+    auth(req.params.xauth);
+    await ctl.start();
+    return 'OK';
+  });
+  app.put<{ Params: { xauth: string } }>('/api/proxy/stats/reset/:xauth', async (req) => {
+    auth(req.params.xauth);
+    await ctl.resetStats();
+    return 'OK';
+  });
   app.put<{ Params: { xauth: string } }>('/api/proxy/shutdown/:xauth', async (req) => {
     auth(req.params.xauth);
-    setImmediate(() => { void ctl.shutdown(); });
+    setImmediate(() => {
+      void ctl.shutdown();
+    });
     return 'OK';
   });
   const { host, port } = parseAddr(addr, { allowEmptyHost: true, allowPortZero: true });

@@ -35,7 +35,11 @@ export interface BackendOptions {
 
 export type BackendState = 'idle' | 'connecting' | 'connected' | 'down' | 'closed';
 
-const IGNORE: ReplySink = { onReply() { /* keepalive PING */ } };
+const IGNORE: ReplySink = {
+  onReply() {
+    /* keepalive PING */
+  },
+};
 
 export class BackendConn {
   state: BackendState = 'idle';
@@ -62,11 +66,16 @@ export class BackendConn {
     private readonly opts: BackendOptions,
   ) {}
 
-  get inflight(): number { return this.sinks.length - this.head; }
+  get inflight(): number {
+    return this.sinks.length - this.head;
+  }
 
   /** Sends one request (already RESP-encoded); its reply goes to `sink`. */
   send(raw: Buffer, sink: ReplySink): void {
-    if (this.state === 'closed') { sink.onReply(errorReply(`ERR backend ${this.addr} connection closed`)); return; }
+    if (this.state === 'closed') {
+      sink.onReply(errorReply(`ERR backend ${this.addr} connection closed`));
+      return;
+    }
     if (this.socket === null) {
       if (this.state === 'down' && Date.now() < this.retryAt) {
         sink.onReply(errorReply(`ERR backend ${this.addr} is down: ${this.lastError}`));
@@ -92,7 +101,8 @@ export class BackendConn {
   }
 
   private readonly flush = (): void => {
-    const out = this.outbox, bytes = this.outboxBytes;
+    const out = this.outbox,
+      bytes = this.outboxBytes;
     this.outbox = [];
     this.outboxBytes = 0;
     const s = this.socket;
@@ -112,7 +122,9 @@ export class BackendConn {
       s.setNoDelay(true);
     } else {
       s = net.connect({
-        host, port, noDelay: true,
+        host,
+        port,
+        noDelay: true,
         onread: {
           buffer: Buffer.allocUnsafe(READ_BUFFER),
           callback: (n: number, buf: Uint8Array): boolean => {
@@ -126,7 +138,10 @@ export class BackendConn {
       });
     }
     this.socket = s;
-    this.rest = null; this.held = []; this.heldLen = 0; this.need = 0;
+    this.rest = null;
+    this.held = [];
+    this.heldLen = 0;
+    this.need = 0;
     const timer = setTimeout(() => this.fail(s, `connect timeout after ${this.opts.connectTimeout} ms`), this.opts.connectTimeout);
     s.once(t ? 'secureConnect' : 'connect', () => {
       clearTimeout(timer);
@@ -136,11 +151,19 @@ export class BackendConn {
       this.failures = 0;
     });
     if (t) s.on('data', (chunk: Buffer) => this.onData(s, chunk));
-    s.on('error', (e) => { clearTimeout(timer); this.fail(s, e.message); });
-    s.on('close', () => { clearTimeout(timer); this.fail(s, 'connection closed by server'); });
+    s.on('error', (e) => {
+      clearTimeout(timer);
+      this.fail(s, e.message);
+    });
+    s.on('close', () => {
+      clearTimeout(timer);
+      this.fail(s, 'connection closed by server');
+    });
     // Handshake, pipelined ahead of any request: its replies come first.
     const check = (what: string): ReplySink => ({
-      onReply: (r) => { if (isErrorReply(r)) this.fail(s, `${what} failed: ${r.toString('latin1', 1, Math.min(r.length, 200)).trim()}`); },
+      onReply: (r) => {
+        if (isErrorReply(r)) this.fail(s, `${what} failed: ${r.toString('latin1', 1, Math.min(r.length, 200)).trim()}`);
+      },
     });
     if (this.opts.auth) this.write(encodeCommand(['AUTH', this.opts.auth]), check('AUTH'));
     if (this.db !== 0) this.write(encodeCommand(['SELECT', String(this.db)]), check(`SELECT ${this.db}`));
@@ -154,24 +177,47 @@ export class BackendConn {
     if (this.rest === null) buf = chunk;
     else {
       if (this.need > 0 && this.rest.length + this.heldLen + chunk.length < this.need) {
-        this.held.push(chunk); this.heldLen += chunk.length;
+        this.held.push(chunk);
+        this.heldLen += chunk.length;
         return;
       }
       buf = Buffer.concat([this.rest, ...this.held, chunk]);
-      this.rest = null; this.held = []; this.heldLen = 0; this.need = 0;
+      this.rest = null;
+      this.held = [];
+      this.heldLen = 0;
+      this.need = 0;
     }
     let pos = 0;
     const len = buf.length;
     while (pos < len) {
       let end: number;
-      try { end = scanReply(buf, pos); } catch (e) { this.fail(s, (e as Error).message); return; }
-      if (end < 0) { this.rest = buf.subarray(pos); this.need = replyNeed; return; }
-      if (buf[pos] === 62 /* > push: not a reply */) { pos = end; continue; }
-      if (this.head >= this.sinks.length) { this.fail(s, 'reply without a request (stream out of sync)'); return; }
-      if (buf[pos] === 45 /* - */ && this.opts.onTrouble && buf.toString('latin1', pos, pos + 9) === '-READONLY') this.opts.onTrouble(this.addr, 'READONLY reply');
+      try {
+        end = scanReply(buf, pos);
+      } catch (e) {
+        this.fail(s, (e as Error).message);
+        return;
+      }
+      if (end < 0) {
+        this.rest = buf.subarray(pos);
+        this.need = replyNeed;
+        return;
+      }
+      if (buf[pos] === 62 /* > push: not a reply */) {
+        pos = end;
+        continue;
+      }
+      if (this.head >= this.sinks.length) {
+        this.fail(s, 'reply without a request (stream out of sync)');
+        return;
+      }
+      if (buf[pos] === 45 /* - */ && this.opts.onTrouble && buf.toString('latin1', pos, pos + 9) === '-READONLY')
+        this.opts.onTrouble(this.addr, 'READONLY reply');
       const sink = this.sinks[this.head]!;
       this.sinks[this.head++] = IGNORE;
-      if (this.head > 1024 && this.head * 2 > this.sinks.length) { this.sinks = this.sinks.slice(this.head); this.head = 0; }
+      if (this.head > 1024 && this.head * 2 > this.sinks.length) {
+        this.sinks = this.sinks.slice(this.head);
+        this.head = 0;
+      }
       sink.onReply(buf.subarray(pos, end));
       pos = end;
       if (this.socket !== s) return; // a sink's callback failed the connection
@@ -189,8 +235,12 @@ export class BackendConn {
     // The first failures retry at once; then exponential back-off from 50 ms to 5 s.
     const delay = this.failures <= 3 ? 0 : Math.min(5000, 50 * 2 ** Math.min(this.failures - 4, 7));
     this.retryAt = Date.now() + delay;
-    const sinks = this.sinks, head = this.head;
-    this.sinks = []; this.head = 0; this.outbox = []; this.outboxBytes = 0;
+    const sinks = this.sinks,
+      head = this.head;
+    this.sinks = [];
+    this.head = 0;
+    this.outbox = [];
+    this.outboxBytes = 0;
     const err = errorReply(`ERR backend ${this.addr} connection lost: ${reason}`);
     for (let i = head; i < sinks.length; i++) sinks[i]!.onReply(err);
     if (this.state !== 'closed') this.opts.onTrouble?.(this.addr, reason);
@@ -202,7 +252,12 @@ export class BackendConn {
     if (s === null) return;
     if (this.inflight > 0 && this.opts.recvTimeout > 0 && now - this.lastActivity > this.opts.recvTimeout) {
       this.fail(s, `no reply for ${this.opts.recvTimeout} ms`);
-    } else if (this.inflight === 0 && this.opts.pingPeriod > 0 && now - this.lastActivity > this.opts.pingPeriod && this.state === 'connected') {
+    } else if (
+      this.inflight === 0 &&
+      this.opts.pingPeriod > 0 &&
+      now - this.lastActivity > this.opts.pingPeriod &&
+      this.state === 'connected'
+    ) {
       this.write(Buffer.from('*1\r\n$4\r\nPING\r\n'), IGNORE);
     }
   }

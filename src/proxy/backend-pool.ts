@@ -3,7 +3,10 @@
 import { BackendConn, type BackendOptions } from './backend-conn.js';
 
 function closeWhenIdle(c: BackendConn, deadline: number): void {
-  if (c.inflight === 0 || Date.now() >= deadline) { c.close(); return; }
+  if (c.inflight === 0 || Date.now() >= deadline) {
+    c.close();
+    return;
+  }
   setTimeout(() => closeWhenIdle(c, deadline), 50).unref();
 }
 
@@ -11,7 +14,10 @@ export class BackendPool {
   private readonly sets = new Map<string, BackendConn[]>();
   private readonly timer: NodeJS.Timeout;
 
-  constructor(private readonly opts: BackendOptions, private readonly parallel: number) {
+  constructor(
+    private readonly opts: BackendOptions,
+    private readonly parallel: number,
+  ) {
     this.timer = setInterval(() => {
       const now = Date.now();
       for (const set of this.sets.values()) for (const c of set) c.tick(now);
@@ -53,7 +59,8 @@ export class BackendPool {
   states(): Array<{ addr: string; db: number; proto: number; state: string; inflight: number; sent: number; lastError: string }> {
     const out = [];
     for (const set of this.sets.values()) {
-      for (const c of set) out.push({ addr: c.addr, db: c.db, proto: c.proto, state: c.state, inflight: c.inflight, sent: c.sent, lastError: c.lastError });
+      for (const c of set)
+        out.push({ addr: c.addr, db: c.db, proto: c.proto, state: c.state, inflight: c.inflight, sent: c.sent, lastError: c.lastError });
     }
     return out;
   }

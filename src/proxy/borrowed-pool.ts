@@ -18,10 +18,19 @@ export class BorrowedConn {
   idleSince = 0;
   /** Closed by discard() (counted once). */
   discarded = false;
-  constructor(readonly key: string, readonly conn: BackendConn) {}
-  get addr(): string { return this.conn.addr; }
-  get usable(): boolean { return this.conn.state !== 'closed' && this.conn.state !== 'down'; }
-  send(raw: Buffer, onReply: (r: Buffer) => void): void { this.conn.send(raw, { onReply }); }
+  constructor(
+    readonly key: string,
+    readonly conn: BackendConn,
+  ) {}
+  get addr(): string {
+    return this.conn.addr;
+  }
+  get usable(): boolean {
+    return this.conn.state !== 'closed' && this.conn.state !== 'down';
+  }
+  send(raw: Buffer, onReply: (r: Buffer) => void): void {
+    this.conn.send(raw, { onReply });
+  }
 }
 
 export interface BorrowedPoolOptions {
@@ -44,13 +53,18 @@ export class BorrowedPool {
   borrowedTotal = 0;
   refused = 0;
 
-  constructor(private readonly backend: BackendOptions, private readonly opts: BorrowedPoolOptions) {
+  constructor(
+    private readonly backend: BackendOptions,
+    private readonly opts: BorrowedPoolOptions,
+  ) {
     this.timer = setInterval(() => this.reap(Date.now()), 1000);
     this.timer.unref();
   }
 
   /** Connections open to `addr` (in use + idle). */
-  openTo(addr: string): number { return this.open.get(addr) ?? 0; }
+  openTo(addr: string): number {
+    return this.open.get(addr) ?? 0;
+  }
 
   inUse(): number {
     let n = 0;
@@ -65,7 +79,10 @@ export class BorrowedPool {
     const list = this.idle.get(key);
     while (list !== undefined && list.length > 0) {
       const c = list.pop()!;
-      if (c.usable) { this.borrowedTotal++; return c; }
+      if (c.usable) {
+        this.borrowedTotal++;
+        return c;
+      }
       this.discard(c);
     }
     const n = this.openTo(addr);
@@ -77,7 +94,9 @@ export class BorrowedPool {
     // No onTrouble: a dedicated connection's loss is reported to its borrower, not to the HA watcher.
     const conn = new BackendConn(addr, db, proto, { ...this.backend, onTrouble: undefined });
     const c = new BorrowedConn(key, conn);
-    c.send(CLIENT_ID, (r) => { c.clientId = integerOf(r) ?? -1; });
+    c.send(CLIENT_ID, (r) => {
+      c.clientId = integerOf(r) ?? -1;
+    });
     this.borrowedTotal++;
     return c;
   }
@@ -85,10 +104,19 @@ export class BorrowedPool {
   /** Returns a connection whose last reply has arrived and that carries no session state. */
   giveBack(c: BorrowedConn): void {
     if (c.discarded) return;
-    if (!c.usable || c.conn.inflight > 0) { this.discard(c); return; }
+    if (!c.usable || c.conn.inflight > 0) {
+      this.discard(c);
+      return;
+    }
     let list = this.idle.get(c.key);
-    if (list === undefined) { list = []; this.idle.set(c.key, list); }
-    if (list.length >= this.opts.maxIdle) { this.discard(c); return; }
+    if (list === undefined) {
+      list = [];
+      this.idle.set(c.key, list);
+    }
+    if (list.length >= this.opts.maxIdle) {
+      this.discard(c);
+      return;
+    }
     c.idleSince = Date.now();
     list.push(c);
   }
@@ -103,14 +131,16 @@ export class BorrowedPool {
 
   private forget(c: BorrowedConn): void {
     const n = this.openTo(c.addr) - 1;
-    if (n <= 0) this.open.delete(c.addr); else this.open.set(c.addr, n);
+    if (n <= 0) this.open.delete(c.addr);
+    else this.open.set(c.addr, n);
   }
 
   private reap(now: number): void {
     for (const [key, list] of this.idle) {
       const keep = list.filter((c) => c.usable && now - c.idleSince < this.opts.idleMs);
       for (const c of list) if (!keep.includes(c)) this.discard(c);
-      if (keep.length === 0) this.idle.delete(key); else this.idle.set(key, keep);
+      if (keep.length === 0) this.idle.delete(key);
+      else this.idle.set(key, keep);
     }
   }
 

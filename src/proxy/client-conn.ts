@@ -74,9 +74,13 @@ export class ClientConnection implements Flushable, IdleWatched {
   }
 
   /** Why the proxy stopped reading from this client ('' = reading). */
-  get pausedFor(): PauseReason { return this.holds > 0 ? 'migrate' : this.paused; }
+  get pausedFor(): PauseReason {
+    return this.holds > 0 ? 'migrate' : this.paused;
+  }
 
-  isClosed(): boolean { return this.closed; }
+  isClosed(): boolean {
+    return this.closed;
+  }
 
   close(): void {
     if (this.closed) return;
@@ -90,7 +94,10 @@ export class ClientConnection implements Flushable, IdleWatched {
   drain(): void {
     if (this.quitting) return;
     this.quitting = true;
-    if (this.paused !== '' && this.holds === 0) { this.paused = ''; this.socket.resume(); }
+    if (this.paused !== '' && this.holds === 0) {
+      this.paused = '';
+      this.socket.resume();
+    }
     if (this.owner.queued === 0) this.finish();
   }
 
@@ -103,11 +110,15 @@ export class ClientConnection implements Flushable, IdleWatched {
     // keepReading (a blocking command): the socket keeps being read, so a client that goes away is
     // seen at once; input is only buffered (bounded: reading pauses past HELD_INPUT_MAX bytes).
     if (this.holds++ === 0 && this.paused === '' && !keepReading) this.socket.pause();
-    void task().catch(() => { /* the task answers its own request */ }).then(() => {
-      if (--this.holds > 0 || this.closed) return;
-      this.drainParser();
-      if (this.readable()) this.socket.resume();
-    });
+    void task()
+      .catch(() => {
+        /* the task answers its own request */
+      })
+      .then(() => {
+        if (--this.holds > 0 || this.closed) return;
+        this.drainParser();
+        if (this.readable()) this.socket.resume();
+      });
   }
 
   /** Queues a reply for this turn's write (a reply at the head of the queue, or an out-of-band frame). */
@@ -125,14 +136,18 @@ export class ClientConnection implements Flushable, IdleWatched {
   /** After replies left the queue: finish a QUIT/EOF, or resume reading once below the limits. */
   afterReplies(): void {
     const queued = this.owner.queued;
-    if (this.quitting) { if (queued === 0) this.finish(); return; }
+    if (this.quitting) {
+      if (queued === 0) this.finish();
+      return;
+    }
     if (this.paused !== '') this.maybeResume();
     else if (this.eof && queued === 0 && this.holds === 0) this.drainParser();
   }
 
   /** Writes the replies collected during this I/O callback in one go (one syscall per connection). */
   flushOut(): void {
-    const out = this.out, bytes = this.outBytes;
+    const out = this.out,
+      bytes = this.outBytes;
     this.out = [];
     this.outBytes = 0;
     if (this.closed || out.length === 0) return;
@@ -141,12 +156,18 @@ export class ClientConnection implements Flushable, IdleWatched {
     if (this.socket.writableLength > this.config.sessionMaxOutbuf) this.pause('outbuf');
   }
 
-  lastIo(): number { return this.lastActive > this.lastWrite ? this.lastActive : this.lastWrite; }
+  lastIo(): number {
+    return this.lastActive > this.lastWrite ? this.lastActive : this.lastWrite;
+  }
 
   /** Idle past session_recv_timeout: closed unless a request is still waiting for its reply. */
-  onIdle(): void { if (this.owner.queued === 0) this.close(); }
+  onIdle(): void {
+    if (this.owner.queued === 0) this.close();
+  }
 
-  private readable(): boolean { return this.paused === '' && this.holds === 0 && !this.quitting && !this.closed; }
+  private readable(): boolean {
+    return this.paused === '' && this.holds === 0 && !this.quitting && !this.closed;
+  }
 
   private finish(): void {
     if (this.finished) return;
@@ -173,7 +194,11 @@ export class ClientConnection implements Flushable, IdleWatched {
     // What is left is a partial request (or requests held back while paused): bounded per client.
     if (this.parser.buffered > this.config.maxQueryBuf && !this.quitting) {
       this.stats.queryBufferOverflows++;
-      this.owner.onProtocolError(errorReply(`ERR Protocol error: client query buffer over session_max_querybuf (${this.config.maxQueryBuf} bytes), closing the connection`));
+      this.owner.onProtocolError(
+        errorReply(
+          `ERR Protocol error: client query buffer over session_max_querybuf (${this.config.maxQueryBuf} bytes), closing the connection`,
+        ),
+      );
       this.drain();
     }
   }
@@ -181,11 +206,16 @@ export class ClientConnection implements Flushable, IdleWatched {
   private drainParser(): void {
     if (this.parsing) return;
     this.parsing = true;
-    try { this.parseLoop(); } finally { this.parsing = false; }
+    try {
+      this.parseLoop();
+    } finally {
+      this.parsing = false;
+    }
   }
 
   private parseLoop(): void {
-    const max = this.config.sessionMaxPipeline, maxOut = this.config.sessionMaxOutbuf;
+    const max = this.config.sessionMaxPipeline,
+      maxOut = this.config.sessionMaxOutbuf;
     while (this.readable()) {
       let req: Request | null;
       try {
@@ -210,7 +240,10 @@ export class ClientConnection implements Flushable, IdleWatched {
 
   private pause(why: 'pipeline' | 'outbuf'): void {
     // Already paused at the pipeline limit: a full output buffer is now the reason that matters (CLIENT LIST, stats).
-    if (this.paused === 'pipeline' && why === 'outbuf') { this.paused = why; return; }
+    if (this.paused === 'pipeline' && why === 'outbuf') {
+      this.paused = why;
+      return;
+    }
     if (this.paused !== '') return;
     this.paused = why;
     if (this.holds === 0) this.socket.pause();

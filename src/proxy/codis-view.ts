@@ -12,7 +12,9 @@ export function codisProxyConfig(c: ProxyConfig): Record<string, unknown> {
     proto_type: 'tcp4',
     proxy_addr: c.proxyAddr,
     admin_addr: c.adminAddr,
-    jodis_name: '', jodis_addr: '', jodis_auth: '',
+    jodis_name: '',
+    jodis_addr: '',
+    jodis_auth: '',
     jodis_timeout: codisDuration(c.jodisTimeout),
     jodis_compatible: false,
     product_name: c.productName,
@@ -48,22 +50,40 @@ export class RateMeter {
     const u = process.cpuUsage();
     const cpuUs = u.user + u.system;
     if (this.at === 0 || opsTotal < this.ops) {
-      this.at = now; this.ops = opsTotal; this.cpuUs = cpuUs;
+      this.at = now;
+      this.ops = opsTotal;
+      this.cpuUs = cpuUs;
     } else if (now - this.at >= 1000) {
       const secs = (now - this.at) / 1000;
       this.qps = Math.max(0, Math.round((opsTotal - this.ops) / secs));
       this.cpu = Math.max(0, (cpuUs - this.cpuUs) / 1e6 / secs);
-      this.at = now; this.ops = opsTotal; this.cpuUs = cpuUs;
+      this.at = now;
+      this.ops = opsTotal;
+      this.cpuUs = cpuUs;
     }
     return { qps: this.qps, cpu: this.cpu };
   }
 }
 
 /** Codis's stats fields for a snapshot (merged into the admin API's stats JSON). */
-export function codisStatsFields(s: StatsSnapshot, rate: { qps: number; cpu: number }, primaryOnly: boolean): {
-  closed: boolean; qps: number; redisErrors: number; rusage: { now: string; cpu: number }; backend: { primary_only: boolean };
+export function codisStatsFields(
+  s: StatsSnapshot,
+  rate: { qps: number; cpu: number },
+  primaryOnly: boolean,
+): {
+  closed: boolean;
+  qps: number;
+  redisErrors: number;
+  rusage: { now: string; cpu: number };
+  backend: { primary_only: boolean };
 } {
   let redisErrors = 0;
   for (const c of s.commands) redisErrors += c.errors;
-  return { closed: false, qps: rate.qps, redisErrors, rusage: { now: new Date().toISOString(), cpu: rate.cpu }, backend: { primary_only: primaryOnly } };
+  return {
+    closed: false,
+    qps: rate.qps,
+    redisErrors,
+    rusage: { now: new Date().toISOString(), cpu: rate.cpu },
+    backend: { primary_only: primaryOnly },
+  };
 }

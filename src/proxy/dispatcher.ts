@@ -47,19 +47,35 @@ export function dispatch(s: SessionHost, req: Request, premigrated = -1): void {
   const spec = lookupCommand(req);
   const bad = precheckCommand(spec, req);
   // Unknown command or subcommand: answered, not counted under any command.
-  if (spec === undefined || (spec.isContainer && req.argc >= 2)) { s.reply(null, errorReply(bad)); return; }
+  if (spec === undefined || (spec.isContainer && req.argc >= 2)) {
+    s.reply(null, errorReply(bad));
+    return;
+  }
   const cmd = ctx.stats.command(spec.name);
   s.lastCommand = spec.name;
-  if (bad !== '' && spec.name === 'exec' && s.apps.tx.multi) { s.apps.tx.reset(s.apps.host); s.reply(cmd, s.tx.execRejected(bad)); return; }
-  if (bad !== '') { s.reply(cmd, spec.name === 'exec' ? s.tx.execRejected(bad) : errorReply(bad)); return; }
-  if (!s.authed && !NO_AUTH.has(spec.name)) { s.reply(cmd, spec.name === 'exec' ? s.tx.execRejected(NOAUTH) : errorReply(NOAUTH)); return; }
+  if (bad !== '' && spec.name === 'exec' && s.apps.tx.multi) {
+    s.apps.tx.reset(s.apps.host);
+    s.reply(cmd, s.tx.execRejected(bad));
+    return;
+  }
+  if (bad !== '') {
+    s.reply(cmd, spec.name === 'exec' ? s.tx.execRejected(bad) : errorReply(bad));
+    return;
+  }
+  if (!s.authed && !NO_AUTH.has(spec.name)) {
+    s.reply(cmd, spec.name === 'exec' ? s.tx.execRejected(NOAUTH) : errorReply(NOAUTH));
+    return;
+  }
   // ACL (src/acl): the default unrestricted user skips this with one property check.
   const user = s.aclUser;
   if (user !== null && !user.root.unrestricted) {
     const denied = ctx.acl.deny(user, spec, req);
     if (denied !== null) {
       ctx.stats.aclDenied++;
-      if (spec.name === 'exec') { s.reply(cmd, s.tx.execRejected(denied)); return; }
+      if (spec.name === 'exec') {
+        s.reply(cmd, s.tx.execRejected(denied));
+        return;
+      }
       s.tx.flagRejected();
       s.reply(cmd, errorReply(denied));
       return;
@@ -67,12 +83,18 @@ export function dispatch(s: SessionHost, req: Request, premigrated = -1): void {
   }
   const policy = spec.policy;
   const refused = ctx.placement.refuse?.(spec.name) ?? null;
-  if (refused !== null) { s.reply(cmd, errorReply(refused)); return; }
+  if (refused !== null) {
+    s.reply(cmd, errorReply(refused));
+    return;
+  }
   // Transactions (transaction.ts): MULTI/EXEC/DISCARD/WATCH, and every command while one is open.
   const tx = s.tx;
   if (tx.mode !== 'none' || (policy.kind === 'denied' && TransactionState.isControl(spec))) {
     const r = TransactionState.isControl(spec) ? tx.control(spec, spec.deniedError) : tx.intercept(spec);
-    if (r !== null) { s.reply(cmd, r); return; }
+    if (r !== null) {
+      s.reply(cmd, r);
+      return;
+    }
   }
   if (!spec.readonly && policy.kind !== 'local' && policy.kind !== 'denied') s.wroteOnce = true;
   switch (policy.kind) {
@@ -83,18 +105,35 @@ export function dispatch(s: SessionHost, req: Request, premigrated = -1): void {
       runLocal(s, spec, req, cmd);
       return;
     case 'app':
-      if (ctx.placement.servesApps === false) { s.reply(cmd, errorReply(`ERR '${spec.name}' is not available in Twemproxy mode (transactions, blocking commands, pub/sub and keyspace scans need the Codis slot layout)`)); return; }
+      if (ctx.placement.servesApps === false) {
+        s.reply(
+          cmd,
+          errorReply(
+            `ERR '${spec.name}' is not available in Twemproxy mode (transactions, blocking commands, pub/sub and keyspace scans need the Codis slot layout)`,
+          ),
+        );
+        return;
+      }
       s.apps.dispatch(spec, req, cmd);
       return;
     case 'split': {
-      if (!ctx.online) { s.reply(cmd, OFFLINE); return; }
-      if (policy.merge === 'mset' && (req.argc - 1) % 2 !== 0) { s.reply(cmd, errorReply(spec.arityError)); return; }
+      if (!ctx.online) {
+        s.reply(cmd, OFFLINE);
+        return;
+      }
+      if (policy.merge === 'mset' && (req.argc - 1) % 2 !== 0) {
+        s.reply(cmd, errorReply(spec.arityError));
+        return;
+      }
       const router = ctx.router;
       if (ctx.placement.unsettled !== 0 && premigrated !== router.version) {
         const step = policy.merge === 'mset' ? 2 : 1;
         const idx: number[] = [];
         for (let i = 1; i < req.argc; i += step) idx.push(i);
-        if (touchesUnsettled(s, req, idx) && !ctx.migration.goneKeys.allGone(router, req, idx)) { viaMigration(s, req, idx); return; }
+        if (touchesUnsettled(s, req, idx) && !ctx.migration.goneKeys.allGone(router, req, idx)) {
+          viaMigration(s, req, idx);
+          return;
+        }
       }
       const plan = planSplit(policy.merge, req, ctx.placement, ctx.stats.slotOps);
       if (typeof plan === 'string') s.forward(plan, req.raw, s.defer(cmd, req));
@@ -103,10 +142,19 @@ export function dispatch(s: SessionHost, req: Request, premigrated = -1): void {
       return;
     }
     case 'keyed': {
-      if (!ctx.online) { s.reply(cmd, OFFLINE); return; }
-      if ((spec.name === 'xread' || spec.name === 'xreadgroup') && xreadBlockIndex(spec, req) >= 0) { s.apps.blocking(spec, req, cmd); return; }
+      if (!ctx.online) {
+        s.reply(cmd, OFFLINE);
+        return;
+      }
+      if ((spec.name === 'xread' || spec.name === 'xreadgroup') && xreadBlockIndex(spec, req) >= 0) {
+        s.apps.blocking(spec, req, cmd);
+        return;
+      }
       const kr = keyIndexes(spec, req);
-      if (!kr.ok) { s.reply(cmd, errorReply(kr.error)); return; }
+      if (!kr.ok) {
+        s.reply(cmd, errorReply(kr.error));
+        return;
+      }
       const keys = kr.keys;
       const place = ctx.placement;
       let unit = 0;
@@ -121,13 +169,20 @@ export function dispatch(s: SessionHost, req: Request, premigrated = -1): void {
           }
         }
       }
-      if (place.unsettled !== 0 && premigrated !== ctx.router.version && ctx.router.isUnsettled(unit)
-        && !ctx.migration.goneKeys.allGone(ctx.router, req, keys)) {
+      if (
+        place.unsettled !== 0 &&
+        premigrated !== ctx.router.version &&
+        ctx.router.isUnsettled(unit) &&
+        !ctx.migration.goneKeys.allGone(ctx.router, req, keys)
+      ) {
         viaMigration(s, req, keys, spec);
         return;
       }
       const addr = place.backendOf(unit);
-      if (addr === '') { s.reply(cmd, errorReply(place.noBackendError(unit))); return; }
+      if (addr === '') {
+        s.reply(cmd, errorReply(place.noBackendError(unit)));
+        return;
+      }
       ctx.stats.slotOps[unit]!++;
       // Replica reads (replica-reads.ts): only read-only commands, only before the session's first other command.
       const rr = ctx.replicas;
@@ -160,9 +215,13 @@ function viaMigration(s: SessionHost, req: Request, argIdx: number[], spec?: Com
   const router = ctx.router;
   const m = ctx.migration;
   const version = router.version;
-  const move = (): Promise<Buffer | null> => prepareKeys(m, s, router, req, argIdx, {
-    auth: c.productAuth, timeoutMs: 5000, bigKeyElements: c.migrationBigKeyElements, lockWaitMs: c.migrationLockWait,
-  });
+  const move = (): Promise<Buffer | null> =>
+    prepareKeys(m, s, router, req, argIdx, {
+      auth: c.productAuth,
+      timeoutMs: 5000,
+      bigKeyElements: c.migrationBigKeyElements,
+      lockWaitMs: c.migrationLockWait,
+    });
   // A one-key request first tries to run where its key still is (see runInPlace).
   const inPlace = spec !== undefined && argIdx.length === 1 && s.proto === 2 && canRunInPlace(spec, req.argc);
   const step = async (): Promise<Buffer | null | { ran: Buffer }> => {

@@ -31,10 +31,15 @@ export class IdleSweeper {
 
   delete(c: IdleWatched): void {
     this.watched.delete(c);
-    if (this.watched.size === 0 && this.timer !== null) { clearInterval(this.timer); this.timer = null; }
+    if (this.watched.size === 0 && this.timer !== null) {
+      clearInterval(this.timer);
+      this.timer = null;
+    }
   }
 
-  get size(): number { return this.watched.size; }
+  get size(): number {
+    return this.watched.size;
+  }
 
   private sweep(): void {
     const deadline = Date.now() - this.limit;

@@ -4,7 +4,21 @@
 // command table's LOCAL_COMMANDS, in a map typed against that list: a missing or extra handler fails
 // the build. A handler returns the reply, or undefined when it answers later itself (fan-outs).
 import type { Request } from '../resp/request-parser.js';
-import { encode, errorReply, OK, PONG, bulkReply, intReply, bulk, int, arr, map, nil, encodeCommand, type RespValue } from '../resp/encode.js';
+import {
+  encode,
+  errorReply,
+  OK,
+  PONG,
+  bulkReply,
+  intReply,
+  bulk,
+  int,
+  arr,
+  map,
+  nil,
+  encodeCommand,
+  type RespValue,
+} from '../resp/encode.js';
 import { integerOf, isErrorReply } from '../resp/reply-scanner.js';
 import { slotOf } from '../slots/hash.js';
 import type { CommandSpec } from '../commands/keys.js';
@@ -41,10 +55,12 @@ function authenticate(s: SessionHost, user: string | null, pass: Buffer): string
 
 export function clientListLine(s: SessionInfo, laddr: string): string {
   const now = Date.now();
-  return `id=${s.id} addr=${s.remote} laddr=${laddr} fd=0 name=${s.name} age=${Math.floor((now - s.createdAt) / 1000)} ` +
+  return (
+    `id=${s.id} addr=${s.remote} laddr=${laddr} fd=0 name=${s.name} age=${Math.floor((now - s.createdAt) / 1000)} ` +
     `idle=${Math.floor((now - s.lastActive) / 1000)} flags=N db=${s.db} sub=0 psub=0 ssub=0 multi=-1 qbuf=0 qbuf-free=0 argv-mem=0 ` +
     `multi-mem=0 rbs=0 rbp=0 obl=0 oll=${s.queued} omem=0 tot-mem=0 events=r cmd=${s.lastCommand || 'NULL'} user=${s.aclUser?.name ?? 'default'} redir=-1 ` +
-    `resp=${s.proto} lib-name=${s.libName} lib-ver=${s.libVer}`;
+    `resp=${s.proto} lib-name=${s.libName} lib-ver=${s.libVer}`
+  );
 }
 
 function helloReply(s: SessionHost): RespValue {
@@ -61,15 +77,25 @@ function helloReply(s: SessionHost): RespValue {
 }
 
 /** Sends `args` to every group master on the session's db and merges the replies. */
-function toAllMasters(s: SessionHost, req: Request, cmd: CommandStats, args: string[], merge: (replies: Buffer[]) => Buffer): Buffer | undefined {
+function toAllMasters(
+  s: SessionHost,
+  req: Request,
+  cmd: CommandStats,
+  args: string[],
+  merge: (replies: Buffer[]) => Buffer,
+): Buffer | undefined {
   const masters = s.ctx.placement.masters();
   if (!s.ctx.online || masters.length === 0) return errorReply('ERR proxy is not online yet (no slot table)');
   const raw = encodeCommand(args);
-  s.fanout(masters.map((addr) => ({ addr, raw })), s.defer(cmd, req), (replies) => {
-    const bad = replies.findIndex(isErrorReply);
-    if (bad >= 0) return errorReply(`ERR ${args[0]} failed on ${masters[bad]}: ${replies[bad]!.toString('utf8', 1).trim()}`);
-    return merge(replies);
-  });
+  s.fanout(
+    masters.map((addr) => ({ addr, raw })),
+    s.defer(cmd, req),
+    (replies) => {
+      const bad = replies.findIndex(isErrorReply);
+      if (bad >= 0) return errorReply(`ERR ${args[0]} failed on ${masters[bad]}: ${replies[bad]!.toString('utf8', 1).trim()}`);
+      return merge(replies);
+    },
+  );
   return undefined;
 }
 
@@ -98,7 +124,12 @@ const HANDLERS: { readonly [name in LocalCommandName]: LocalHandler } = {
   },
   reset: (s) => {
     s.apps.reset();
-    s.db = 0; s.proto = 2; s.name = ''; s.resetConns(); s.tx.reset(); s.replicaReadsOptIn = false;
+    s.db = 0;
+    s.proto = 2;
+    s.name = '';
+    s.resetConns();
+    s.tx.reset();
+    s.replicaReadsOptIn = false;
     s.aclUser = s.ctx.acl.initialUser() ?? null;
     s.authed = s.aclUser !== null;
     return RESET_REPLY;
@@ -107,8 +138,11 @@ const HANDLERS: { readonly [name in LocalCommandName]: LocalHandler } = {
     const txt = argStr(req, 1);
     const db = parseRedisInt32(txt);
     if (db === null) {
-      return errorReply(parseRedisInteger(txt) === null ? 'ERR value is not an integer or out of range'
-        : 'ERR value is out of range, value must between -2147483648 and 2147483647');
+      return errorReply(
+        parseRedisInteger(txt) === null
+          ? 'ERR value is not an integer or out of range'
+          : 'ERR value is out of range, value must between -2147483648 and 2147483647',
+      );
     }
     if (db < 0 || db >= s.ctx.config.databases) return errorReply('ERR DB index is out of range');
     s.db = db;
@@ -116,7 +150,12 @@ const HANDLERS: { readonly [name in LocalCommandName]: LocalHandler } = {
     return OK;
   },
   auth: (s, req) => {
-    const err = req.argc === 2 ? authenticate(s, null, arg(req, 1)) : req.argc === 3 ? authenticate(s, argStr(req, 1), arg(req, 2)) : 'ERR syntax error';
+    const err =
+      req.argc === 2
+        ? authenticate(s, null, arg(req, 1))
+        : req.argc === 3
+          ? authenticate(s, argStr(req, 1), arg(req, 2))
+          : 'ERR syntax error';
     return err === null ? OK : errorReply(err);
   },
   hello: (s, req) => {
@@ -129,11 +168,13 @@ const HANDLERS: { readonly [name in LocalCommandName]: LocalHandler } = {
       proto = v;
     }
     let name: string | null = null;
-    let user: string | null = null, pass: Buffer = Buffer.alloc(0);
+    let user: string | null = null,
+      pass: Buffer = Buffer.alloc(0);
     for (let i = 2; i < req.argc; i++) {
       const opt = argUpper(req, i);
       if (opt === 'AUTH' && i + 2 < req.argc) {
-        user = argStr(req, i + 1); pass = arg(req, i + 2);
+        user = argStr(req, i + 1);
+        pass = arg(req, i + 2);
         i += 2;
       } else if (opt === 'SETNAME' && i + 1 < req.argc) {
         name = argStr(req, i + 1);
@@ -144,10 +185,16 @@ const HANDLERS: { readonly [name in LocalCommandName]: LocalHandler } = {
       const err = authenticate(s, user, pass);
       if (err !== null) return errorReply(err);
     }
-    if (!s.authed) return errorReply('NOAUTH HELLO must be called with the client already authenticated, otherwise the HELLO <proto> AUTH <user> <pass> option can be used to authenticate the client and select the RESP protocol version at the same time');
+    if (!s.authed)
+      return errorReply(
+        'NOAUTH HELLO must be called with the client already authenticated, otherwise the HELLO <proto> AUTH <user> <pass> option can be used to authenticate the client and select the RESP protocol version at the same time',
+      );
     if (name !== null && /[^\x21-\x7e]/.test(name)) return errorReply(CLIENT_NAME_ERROR);
     if (name !== null) s.name = name;
-    if (proto !== s.proto) { s.proto = proto; s.resetConns(); }
+    if (proto !== s.proto) {
+      s.proto = proto;
+      s.resetConns();
+    }
     return encode(helloReply(s), s.proto);
   },
   'client|setname': (s, req) => {
@@ -159,7 +206,8 @@ const HANDLERS: { readonly [name in LocalCommandName]: LocalHandler } = {
   'client|getname': (s) => (s.name ? bulkReply(s.name) : encode(nil, s.proto)),
   'client|id': (s) => intReply(s.id),
   'client|setinfo': (s, req) => {
-    const attr = argUpper(req, 2), val = argStr(req, 3);
+    const attr = argUpper(req, 2),
+      val = argStr(req, 3);
     if (/[\s]/.test(val)) return errorReply(`ERR ${attr} cannot contain spaces, newlines or special characters.`);
     if (attr === 'LIB-NAME') s.libName = val;
     else if (attr === 'LIB-VER') s.libVer = val;
@@ -170,7 +218,8 @@ const HANDLERS: { readonly [name in LocalCommandName]: LocalHandler } = {
   'client|list': (s, req) => {
     let sessions = [...s.ctx.sessions];
     if (req.argc === 4 && argUpper(req, 2) === 'TYPE') {
-      if (!['NORMAL', 'MASTER', 'REPLICA', 'SLAVE', 'PUBSUB'].includes(argUpper(req, 3))) return errorReply(`ERR Unknown client type '${argStr(req, 3)}'`);
+      if (!['NORMAL', 'MASTER', 'REPLICA', 'SLAVE', 'PUBSUB'].includes(argUpper(req, 3)))
+        return errorReply(`ERR Unknown client type '${argStr(req, 3)}'`);
       if (argUpper(req, 3) !== 'NORMAL') sessions = [];
     } else if (req.argc > 3 && argUpper(req, 2) === 'ID') {
       const ids: number[] = [];
@@ -181,7 +230,10 @@ const HANDLERS: { readonly [name in LocalCommandName]: LocalHandler } = {
       }
       // Redis lists them in the order asked (and once per mention).
       const byId = new Map(sessions.map((x) => [x.id, x]));
-      sessions = ids.flatMap((id) => { const x = byId.get(id); return x ? [x] : []; });
+      sessions = ids.flatMap((id) => {
+        const x = byId.get(id);
+        return x ? [x] : [];
+      });
     } else if (req.argc !== 2) return errorReply('ERR syntax error');
     return encode({ t: 'verbatim', v: sessions.map((x) => clientListLine(x, s.ctx.config.proxyAddr) + '\n').join('') }, s.proto);
   },
@@ -200,9 +252,11 @@ const HANDLERS: { readonly [name in LocalCommandName]: LocalHandler } = {
       return encode({ t: 'verbatim', v: infoReply(s.ctx, sections, null) }, s.proto);
     }
     return toAllMasters(s, req, cmd, ['INFO', 'keyspace'], (replies) =>
-      encode({ t: 'verbatim', v: infoReply(s.ctx, sections, keyspaceOf(replies)) }, s.proto));
+      encode({ t: 'verbatim', v: infoReply(s.ctx, sections, keyspaceOf(replies)) }, s.proto),
+    );
   },
-  dbsize: (s, req, cmd) => toAllMasters(s, req, cmd, ['DBSIZE'], (replies) => intReply(replies.reduce((a, r) => a + (integerOf(r) ?? 0), 0))),
+  dbsize: (s, req, cmd) =>
+    toAllMasters(s, req, cmd, ['DBSIZE'], (replies) => intReply(replies.reduce((a, r) => a + (integerOf(r) ?? 0), 0))),
   flushdb: (s, req, cmd, spec) => flush(s, req, cmd, spec),
   flushall: (s, req, cmd, spec) => flush(s, req, cmd, spec),
   'slowlog|get': (s, req) => {
@@ -216,14 +270,28 @@ const HANDLERS: { readonly [name in LocalCommandName]: LocalHandler } = {
     return encode(s.ctx.stats.slowlog.get(count), s.proto);
   },
   'slowlog|len': (s) => intReply(s.ctx.stats.slowlog.length),
-  'slowlog|reset': (s) => { s.ctx.stats.slowlog.reset(); return OK; },
-  readonly: (s) => { s.replicaReadsOptIn = true; return OK; },
-  readwrite: (s) => { s.replicaReadsOptIn = false; return OK; },
+  'slowlog|reset': (s) => {
+    s.ctx.stats.slowlog.reset();
+    return OK;
+  },
+  readonly: (s) => {
+    s.replicaReadsOptIn = true;
+    return OK;
+  },
+  readwrite: (s) => {
+    s.replicaReadsOptIn = false;
+    return OK;
+  },
   slotsmapping: (s, req) => {
     const router = s.ctx.router;
     const entry = (id: number): RespValue => {
       const sl = router.slot(id);
-      return arr([int(id), bulk(sl.backend_addr ?? ''), bulk(sl.migrate_from ?? ''), arr((sl.replica_groups ?? []).map((g) => arr(g.map((a) => bulk(a)))))]);
+      return arr([
+        int(id),
+        bulk(sl.backend_addr ?? ''),
+        bulk(sl.migrate_from ?? ''),
+        arr((sl.replica_groups ?? []).map((g) => arr(g.map((a) => bulk(a))))),
+      ]);
     };
     if (req.argc === 1) return encode(arr(Array.from({ length: 1024 }, (_, i) => entry(i))), s.proto);
     const txt = argStr(req, 1);
@@ -254,8 +322,9 @@ function flush(s: SessionHost, req: Request, cmd: CommandStats, spec: CommandSpe
 const BY_SPEC = new Map<CommandSpec, LocalHandler>();
 for (const spec of allCommands()) {
   if (spec.policy.kind !== 'local') continue;
-  const h = (HANDLERS as { readonly [name: string]: LocalHandler | undefined })[spec.name]
-    ?? (spec.parent !== undefined ? (HANDLERS as { readonly [name: string]: LocalHandler | undefined })[spec.parent] : undefined);
+  const h =
+    (HANDLERS as { readonly [name: string]: LocalHandler | undefined })[spec.name] ??
+    (spec.parent !== undefined ? (HANDLERS as { readonly [name: string]: LocalHandler | undefined })[spec.parent] : undefined);
   if (h === undefined) throw new Error(`local command '${spec.name}' has no handler`);
   BY_SPEC.set(spec, h);
 }

@@ -41,9 +41,19 @@ export interface MigrationHost {
 }
 
 /** Runs a script on `addr` by its SHA; EVAL loads it when the server does not know it (NOSCRIPT). */
-async function evalScript(m: MigrationState, h: MigrationHost, addr: string, script: string, keys: Buffer[], args: Array<string | Buffer>): Promise<Buffer> {
+async function evalScript(
+  m: MigrationState,
+  h: MigrationHost,
+  addr: string,
+  script: string,
+  keys: Buffer[],
+  args: Array<string | Buffer>,
+): Promise<Buffer> {
   let sha = m.shas.get(script);
-  if (sha === undefined) { sha = createHash('sha1').update(script).digest('hex'); m.shas.set(script, sha); }
+  if (sha === undefined) {
+    sha = createHash('sha1').update(script).digest('hex');
+    m.shas.set(script, sha);
+  }
   const r = await send(h, addr, encodeCommand(['EVALSHA', sha, String(keys.length), ...keys, ...args]));
   if (r.toString('latin1', 0, 9) !== '-NOSCRIPT') return r;
   return send(h, addr, encodeCommand(['EVAL', script, String(keys.length), ...keys, ...args]));
@@ -80,15 +90,24 @@ export class GoneKeys {
       e = { gen, keys: new Set() };
       this.slots.set(slot, e);
     }
-    if (this.size >= this.max) { this.slots.clear(); this.size = 0; e = { gen, keys: new Set() }; this.slots.set(slot, e); }
-    if (!e.keys.has(key)) { e.keys.add(key); this.size++; }
+    if (this.size >= this.max) {
+      this.slots.clear();
+      this.size = 0;
+      e = { gen, keys: new Set() };
+      this.slots.set(slot, e);
+    }
+    if (!e.keys.has(key)) {
+      e.keys.add(key);
+      this.size++;
+    }
   }
 
   /** True when every key (argument indexes) of `req` in a migrating slot is known gone and no slot is locked. */
   allGone(router: Router, req: Request, argIdx: readonly number[]): boolean {
     const { buf, offs } = req;
     for (const i of argIdx) {
-      const s = offs[2 * i]!, e = offs[2 * i + 1]!;
+      const s = offs[2 * i]!,
+        e = offs[2 * i + 1]!;
       const slot = slotOfRange(buf, s, e);
       if (router.isLocked(slot)) return false;
       if (router.migrateFromOf(slot) === '') continue;
@@ -97,7 +116,6 @@ export class GoneKeys {
     return true;
   }
 }
-
 
 /**
  * KEYS = the request's one key; ARGV = the request. Runs the request on the source, atomically, if
@@ -133,9 +151,16 @@ export const canRunInPlace = (spec: CommandSpec, argc: number): boolean =>
  * request by the table — or 'locked' when the key or slot is locked (then take the move path, which
  * waits).
  */
-export async function runInPlace(m: MigrationState, h: MigrationHost, router: Router, req: Request, keyIdx: number): Promise<Buffer | 'gone' | 'locked'> {
+export async function runInPlace(
+  m: MigrationState,
+  h: MigrationHost,
+  router: Router,
+  req: Request,
+  keyIdx: number,
+): Promise<Buffer | 'gone' | 'locked'> {
   const { buf, offs } = req;
-  const s = offs[2 * keyIdx]!, e = offs[2 * keyIdx + 1]!;
+  const s = offs[2 * keyIdx]!,
+    e = offs[2 * keyIdx + 1]!;
   const slot = slotOfRange(buf, s, e);
   if (router.isLocked(slot)) return 'locked';
   const from = router.migrateFromOf(slot);
@@ -145,7 +170,10 @@ export async function runInPlace(m: MigrationState, h: MigrationHost, router: Ro
   for (let i = 0; i < req.argc; i++) args.push(buf.subarray(offs[2 * i]!, offs[2 * i + 1]!));
   const key = buf.subarray(s, e);
   const r = await evalScript(m, h, from, IN_PLACE_SCRIPT, [key], args);
-  if (r.equals(ABSENT)) { m.goneKeys.add(router, slot, key.toString('latin1'), gen); return 'gone'; }
+  if (r.equals(ABSENT)) {
+    m.goneKeys.add(router, slot, key.toString('latin1'), gen);
+    return 'gone';
+  }
   if (r.equals(LOCKED)) return 'locked';
   m.stats.inPlace++;
   return r;
@@ -158,9 +186,15 @@ function statusOf(r: Buffer): string | null {
   return r.toString('latin1', nl + 2, nl + 2 + Number(r.toString('latin1', 1, nl)));
 }
 
-
 /** The key-move script on `addr`: no element cap, big keys queued for the executor. */
-async function runScript(m: MigrationState, h: MigrationHost, addr: string, keys: Buffer[], target: string, o: MigrateOptions): Promise<Buffer> {
+async function runScript(
+  m: MigrationState,
+  h: MigrationHost,
+  addr: string,
+  keys: Buffer[],
+  target: string,
+  o: MigrateOptions,
+): Promise<Buffer> {
   m.stats.calls++;
   return evalScript(m, h, addr, MIGRATE_KEYS_SCRIPT, keys, migrateKeysArgs(target, h.db, o, 0, true));
 }
@@ -196,10 +230,17 @@ class MoveBatcher {
     const idx = keys.map((k) => {
       const name = k.toString('latin1');
       let i = b.index.get(name);
-      if (i === undefined) { i = b.keys.length; b.index.set(name, i); b.keys.push(k); }
+      if (i === undefined) {
+        i = b.keys.length;
+        b.index.set(name, i);
+        b.keys.push(k);
+      }
       return i;
     });
-    if (!this.scheduled) { this.scheduled = true; setImmediate(() => this.flush()); }
+    if (!this.scheduled) {
+      this.scheduled = true;
+      setImmediate(() => this.flush());
+    }
     return new Promise((resolve) => b.waiters.push({ host: h, idx, resolve }));
   }
 
@@ -245,7 +286,14 @@ export class MigrationState {
  * to their target, waiting for locked slots and locked keys. Resolves with null when the request can
  * now be routed by the slot table, or with an error reply.
  */
-export async function prepareKeys(m: MigrationState, h: MigrationHost, router: Router, req: Request, argIdx: readonly number[], o: MigrateOptions): Promise<Buffer | null> {
+export async function prepareKeys(
+  m: MigrationState,
+  h: MigrationHost,
+  router: Router,
+  req: Request,
+  argIdx: readonly number[],
+  o: MigrateOptions,
+): Promise<Buffer | null> {
   const deadline = Date.now() + o.lockWaitMs;
   let delay = 1;
   // A locked slot is waited for until the next table change (the unlock), a locked key by polling.
@@ -263,16 +311,23 @@ export async function prepareKeys(m: MigrationState, h: MigrationHost, router: R
     let locked = -1;
     const groups = new Map<string, { from: string; to: string; keys: Buffer[]; slots: number[] }>();
     for (const i of argIdx) {
-      const s = offs[2 * i]!, e = offs[2 * i + 1]!;
+      const s = offs[2 * i]!,
+        e = offs[2 * i + 1]!;
       const slot = slotOfRange(buf, s, e);
-      if (router.isLocked(slot)) { locked = slot; break; }
+      if (router.isLocked(slot)) {
+        locked = slot;
+        break;
+      }
       const from = router.migrateFromOf(slot);
       if (from === '') continue;
       const to = router.backendOf(slot);
       if (to === '' || to === from) continue;
       const gk = `${from}>${to}`;
       let g = groups.get(gk);
-      if (g === undefined) { g = { from, to, keys: [], slots: [] }; groups.set(gk, g); }
+      if (g === undefined) {
+        g = { from, to, keys: [], slots: [] };
+        groups.set(gk, g);
+      }
       g.keys.push(buf.subarray(s, e));
       g.slots.push(slot);
     }
@@ -287,7 +342,8 @@ export async function prepareKeys(m: MigrationState, h: MigrationHost, router: R
     const results = await Promise.all(list.map((g) => m.batcher.move(h, g.from, g.to, g.keys, o)));
     let retry = false;
     for (let gi = 0; gi < list.length; gi++) {
-      const r = results[gi]!, g = list[gi]!;
+      const r = results[gi]!,
+        g = list[gi]!;
       if (typeof r !== 'string') return r;
       // Moved or never on the source: on the target now — unless the table changed meanwhile (then
       // the generation differs and the entries are simply never matched).

@@ -15,15 +15,23 @@ export const COALESCE_MAX = 64 * 1024;
 
 /** Writes `bufs` (`bytes` long in all) to `w` with one write() call when the batch is small. */
 export function writeBatch(w: Pick<Writable, 'write' | 'cork' | 'uncork'>, bufs: readonly Buffer[], bytes: number): void {
-  if (bufs.length === 1) { w.write(bufs[0]!); return; }
-  if (bytes <= COALESCE_MAX) { w.write(Buffer.concat(bufs, bytes)); return; }
+  if (bufs.length === 1) {
+    w.write(bufs[0]!);
+    return;
+  }
+  if (bytes <= COALESCE_MAX) {
+    w.write(Buffer.concat(bufs, bytes));
+    return;
+  }
   w.cork();
   for (const b of bufs) w.write(b);
   w.uncork();
 }
 
 /** Something with replies waiting to be written. */
-export interface Flushable { flushOut(): void }
+export interface Flushable {
+  flushOut(): void;
+}
 
 export class OutputFlusher {
   /** The idle-session sweep of this proxy's client connections (session_recv_timeout). */

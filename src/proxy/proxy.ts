@@ -33,39 +33,72 @@ export class ProxyServer {
 
   /** `log`: where the proxy's own events go (default: a pino logger named 'proxy' on stderr). */
   constructor(config: ProxyConfig, worker = 0, log: Logger = makeLogger('proxy', config.logLevel)) {
-    const pool = new BackendPool({
-      auth: config.productAuth, connectTimeout: config.backendConnectTimeout, recvTimeout: config.backendRecvTimeout,
-      pingPeriod: config.backendPingPeriod, maxPipeline: config.backendMaxPipeline, keepalive: config.backendKeepalive,
-      ...(config.tls.backend ? { tls: backendTlsOptions(config.tls) ?? {} } : {}),
-      onTrouble: (addr, why) => {
-        // At most one re-resolution per 100 ms however many requests fail.
-        const t = Date.now();
-        if (t - this.lastTrouble < 100) return;
-        this.lastTrouble = t;
-        this.ha.backendTrouble(addr, why);
+    const pool = new BackendPool(
+      {
+        auth: config.productAuth,
+        connectTimeout: config.backendConnectTimeout,
+        recvTimeout: config.backendRecvTimeout,
+        pingPeriod: config.backendPingPeriod,
+        maxPipeline: config.backendMaxPipeline,
+        keepalive: config.backendKeepalive,
+        ...(config.tls.backend ? { tls: backendTlsOptions(config.tls) ?? {} } : {}),
+        onTrouble: (addr, why) => {
+          // At most one re-resolution per 100 ms however many requests fail.
+          const t = Date.now();
+          if (t - this.lastTrouble < 100) return;
+          this.lastTrouble = t;
+          this.ha.backendTrouble(addr, why);
+        },
       },
-    }, config.backendParallel);
+      config.backendParallel,
+    );
     const router = new Router();
-    const apps = new AppsRuntime({
-      auth: config.productAuth, connectTimeout: config.backendConnectTimeout, recvTimeout: 0, pingPeriod: 0,
-      maxPipeline: config.backendMaxPipeline, keepalive: config.backendKeepalive,
-      ...(config.tls.backend ? { tls: backendTlsOptions(config.tls) ?? {} } : {}),
-    }, { maxPerServer: config.backendMaxBorrowed, maxIdle: 16, idleMs: 60_000 }, router, pool);
+    const apps = new AppsRuntime(
+      {
+        auth: config.productAuth,
+        connectTimeout: config.backendConnectTimeout,
+        recvTimeout: 0,
+        pingPeriod: 0,
+        maxPipeline: config.backendMaxPipeline,
+        keepalive: config.backendKeepalive,
+        ...(config.tls.backend ? { tls: backendTlsOptions(config.tls) ?? {} } : {}),
+      },
+      { maxPerServer: config.backendMaxBorrowed, maxIdle: 16, idleMs: 60_000 },
+      router,
+      pool,
+    );
     this.ctx = {
-      config, router, placement: router, pool, stats: new ProxyStats(config.slowlogMaxLen), sessions: new Set(), online: false, worker,
-      migration: new MigrationState(), flusher: new OutputFlusher(), nextSessionId: 1, acl: aclUsersOf(config), apps,
+      config,
+      router,
+      placement: router,
+      pool,
+      stats: new ProxyStats(config.slowlogMaxLen),
+      sessions: new Set(),
+      online: false,
+      worker,
+      migration: new MigrationState(),
+      flusher: new OutputFlusher(),
+      nextSessionId: 1,
+      acl: aclUsersOf(config),
+      apps,
     };
     const haLog = log.child({ component: 'proxy-ha', worker });
     this.ctx.replicas = new ReplicaReads(!config.primaryOnly);
     this.ha = new ProxySentinels({
-      product: config.productName, auth: config.productAuth, router: this.ctx.router,
+      product: config.productName,
+      auth: config.productAuth,
+      router: this.ctx.router,
       fill: (slots) => this.applySlots(slots),
-      log: (msg, fields) => { haLog.info(fields ?? {}, msg); },
+      log: (msg, fields) => {
+        haLog.info(fields ?? {}, msg);
+      },
     });
   }
 
   /** The sentinels to follow (pushed by the dashboard); [] stops following. */
-  setSentinels(servers: string[]): void { this.ha.setServers(servers); }
+  setSentinels(servers: string[]): void {
+    this.ha.setServers(servers);
+  }
 
   /** Starts listening on proxy_addr; resolves with the bound port. */
   listen(): Promise<number> {
@@ -90,11 +123,16 @@ export class ProxyServer {
     if (c.addr === '') return Promise.resolve(null);
     const { host, port } = parseAddr(c.addr, { allowEmptyHost: true, allowPortZero: true });
     const server = tls.createServer({ ...serverTlsOptions(c), noDelay: true, allowHalfOpen: true }, (socket) => {
-      if (!clientCertAcceptable(socket, c)) { socket.destroy(); return; }
+      if (!clientCertAcceptable(socket, c)) {
+        socket.destroy();
+        return;
+      }
       this.accept(socket);
     });
     // A failed handshake is the client's problem, not the proxy's.
-    server.on('tlsClientError', () => { this.ctx.stats.tlsHandshakeErrors++; });
+    server.on('tlsClientError', () => {
+      this.ctx.stats.tlsHandshakeErrors++;
+    });
     this.tlsServer = server;
     return new Promise((resolve, reject) => {
       server.once('error', reject);
@@ -140,7 +178,9 @@ export class ProxyServer {
     this.ctx.apps.onTableChange();
   }
 
-  snapshot(): StatsSnapshot { return snapshotOf(this.ctx.stats, this.ctx.pool.states(), this.ctx.migration.stats); }
+  snapshot(): StatsSnapshot {
+    return snapshotOf(this.ctx.stats, this.ctx.pool.states(), this.ctx.migration.stats);
+  }
 
   /** Stops accepting, waits (up to shutdown_timeout) for queued replies to be written, then closes. */
   async shutdown(): Promise<void> {

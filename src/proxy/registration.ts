@@ -26,7 +26,9 @@ export function startRegistration(config: ProxyConfig, model: () => ProxyModel, 
   let state: 'online' | 'draining' = 'online';
   let timer: NodeJS.Timeout | null = null;
   let resolveRegistered!: () => void;
-  const registered = new Promise<void>((r) => { resolveRegistered = r; });
+  const registered = new Promise<void>((r) => {
+    resolveRegistered = r;
+  });
 
   const dashboardAddr = async (): Promise<string> => {
     if (config.dashboardAddr) return config.dashboardAddr;
@@ -66,7 +68,11 @@ export function startRegistration(config: ProxyConfig, model: () => ProxyModel, 
     } catch (e) {
       failures++;
       const next = Math.min(5000, 250 * 2 ** Math.min(failures, 5));
-      if (failures === 1 || failures % 10 === 0) log.warn({ err: (e as Error).message, retryMs: next }, 'cannot register with the dashboard yet; serving with the current slot table');
+      if (failures === 1 || failures % 10 === 0)
+        log.warn(
+          { err: (e as Error).message, retryMs: next },
+          'cannot register with the dashboard yet; serving with the current slot table',
+        );
       if (!closed) timer = setTimeout(() => void loop(), next);
     }
   };

@@ -50,7 +50,9 @@ export class ReplyQueue {
   constructor(private readonly owner: ReplyQueueOwner) {}
 
   /** Requests dispatched and not yet answered to the client. */
-  get length(): number { return this.items.length - this.head; }
+  get length(): number {
+    return this.items.length - this.head;
+  }
 
   /** Queues a reply that is already known (null stats: protocol-level replies, not counted as commands). */
   reply(cmd: CommandStats | null, r: Buffer): void {
@@ -87,10 +89,18 @@ export class ReplyQueue {
         if (isErr) ctx.stats.opsErrors++;
       }
       owner.emit(r);
-      if (isErr && p.cmd !== null && ctx.config.breakOnFailure) { owner.drain(); break; }
+      if (isErr && p.cmd !== null && ctx.config.breakOnFailure) {
+        owner.drain();
+        break;
+      }
     }
-    if (this.head === q.length) { q.length = 0; this.head = 0; }
-    else if (this.head > 4096) { q.splice(0, this.head); this.head = 0; }
+    if (this.head === q.length) {
+      q.length = 0;
+      this.head = 0;
+    } else if (this.head > 4096) {
+      q.splice(0, this.head);
+      this.head = 0;
+    }
     owner.afterReplies();
   }
 }
@@ -100,13 +110,19 @@ export class MultiReply {
   private readonly replies: Buffer[];
   private left: number;
 
-  constructor(private readonly parent: ReplySink, n: number, private readonly merge: (replies: Buffer[]) => Buffer) {
+  constructor(
+    private readonly parent: ReplySink,
+    n: number,
+    private readonly merge: (replies: Buffer[]) => Buffer,
+  ) {
     this.replies = new Array<Buffer>(n);
     this.left = n;
   }
 
   /** The sink for part `i`. */
-  part(i: number): ReplySink { return new PartSink(this, i); }
+  part(i: number): ReplySink {
+    return new PartSink(this, i);
+  }
 
   /** Stores part `i`'s reply; merges once every part has answered. */
   got(i: number, r: Buffer): void {
@@ -116,12 +132,21 @@ export class MultiReply {
 
   private done(): void {
     let out: Buffer;
-    try { out = this.merge(this.replies); } catch (e) { out = errorReply(`ERR proxy could not merge replies: ${(e as Error).message}`); }
+    try {
+      out = this.merge(this.replies);
+    } catch (e) {
+      out = errorReply(`ERR proxy could not merge replies: ${(e as Error).message}`);
+    }
     this.parent.onReply(out);
   }
 }
 
 class PartSink implements ReplySink {
-  constructor(private readonly multi: MultiReply, private readonly i: number) {}
-  onReply(r: Buffer): void { this.multi.got(this.i, r); }
+  constructor(
+    private readonly multi: MultiReply,
+    private readonly i: number,
+  ) {}
+  onReply(r: Buffer): void {
+    this.multi.got(this.i, r);
+  }
 }

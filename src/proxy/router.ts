@@ -23,29 +23,49 @@ export class Router implements Placement {
   /** Resolves at the next table change, or after `ms` (requests waiting for a locked slot). */
   nextChange(ms: number): Promise<void> {
     return new Promise((resolve) => {
-      const done = (): void => { clearTimeout(t); this.changeWaiters.delete(done); resolve(); };
+      const done = (): void => {
+        clearTimeout(t);
+        this.changeWaiters.delete(done);
+        resolve();
+      };
       const t = setTimeout(done, ms);
       this.changeWaiters.add(done);
     });
   }
 
-  unitOf(buf: Uint8Array, start: number, end: number): number { return slotOfRange(buf, start, end); }
-  noBackendError(slot: number): string { return `ERR slot ${slot} is not served by any group (no backend in the slot table)`; }
+  unitOf(buf: Uint8Array, start: number, end: number): number {
+    return slotOfRange(buf, start, end);
+  }
+  noBackendError(slot: number): string {
+    return `ERR slot ${slot} is not served by any group (no backend in the slot table)`;
+  }
   crossError(command: string): string {
     return `CROSSSLOT Keys in request don't hash to the same slot (command '${command}'); use a {hash tag} to keep them together`;
   }
-  backendOf(slot: number): string { return this.backend[slot]!; }
+  backendOf(slot: number): string {
+    return this.backend[slot]!;
+  }
   /** The source of a slot under migration ('' if it is not migrating). */
-  migrateFromOf(slot: number): string { return this.from[slot]!; }
-  isLocked(slot: number): boolean { return this.lockedFlag[slot] === 1; }
-  isUnsettled(slot: number): boolean { return this.lockedFlag[slot] === 1 || this.from[slot] !== ''; }
-  generation(slot: number): number { return this.gen[slot]!; }
+  migrateFromOf(slot: number): string {
+    return this.from[slot]!;
+  }
+  isLocked(slot: number): boolean {
+    return this.lockedFlag[slot] === 1;
+  }
+  isUnsettled(slot: number): boolean {
+    return this.lockedFlag[slot] === 1 || this.from[slot] !== '';
+  }
+  generation(slot: number): number {
+    return this.gen[slot]!;
+  }
 
   /** Applies slot entries (only the ids given change). */
   fill(slots: Slot[]): void {
     for (const s of slots) {
       this.entries[s.id] = { ...s };
-      const backend = s.backend_addr ?? '', from = s.backend_addr ? s.migrate_from ?? '' : '', locked = s.locked ? 1 : 0;
+      const backend = s.backend_addr ?? '',
+        from = s.backend_addr ? (s.migrate_from ?? '') : '',
+        locked = s.locked ? 1 : 0;
       if (backend !== this.backend[s.id] || from !== this.from[s.id] || locked !== this.lockedFlag[s.id]) this.gen[s.id]!++;
       this.backend[s.id] = backend;
       this.from[s.id] = from;
@@ -58,8 +78,12 @@ export class Router implements Placement {
     for (const w of [...this.changeWaiters]) w();
   }
 
-  slots(): Slot[] { return this.entries.map((s) => ({ ...s })); }
-  slot(id: number): Slot { return { ...this.entries[id]! }; }
+  slots(): Slot[] {
+    return this.entries.map((s) => ({ ...s }));
+  }
+  slot(id: number): Slot {
+    return { ...this.entries[id]! };
+  }
 
   /** Distinct backend addresses in the table (the group masters), in first-slot order. */
   masters(): string[] {
@@ -69,5 +93,7 @@ export class Router implements Placement {
     return [...seen];
   }
 
-  servedSlots(): number { return this.backend.filter(Boolean).length; }
+  servedSlots(): number {
+    return this.backend.filter(Boolean).length;
+  }
 }

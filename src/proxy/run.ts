@@ -54,13 +54,21 @@ export function singleProcessControl(proxy: ProxyServer, model: () => ProxyModel
     online: () => proxy.ctx.online,
     slots: () => proxy.ctx.router.slots(),
     fillSlots: (s) => proxy.fillSlotsAndDrain(s),
-    start: async () => { proxy.ctx.online = true; },
+    start: async () => {
+      proxy.ctx.online = true;
+    },
     snapshot: async () => proxy.snapshot(),
-    resetStats: async () => { proxy.ctx.stats.reset(); },
+    resetStats: async () => {
+      proxy.ctx.stats.reset();
+    },
     shutdown,
-    setSentinels: async (servers) => { proxy.setSentinels(servers); },
+    setSentinels: async (servers) => {
+      proxy.setSentinels(servers);
+    },
     sentinels: async () => proxy.ha.status(),
-    setDraining: async (on) => { proxy.ctx.draining = on; },
+    setDraining: async (on) => {
+      proxy.ctx.draining = on;
+    },
     draining: () => proxy.ctx.draining === true,
   };
 }
@@ -68,10 +76,19 @@ export function singleProcessControl(proxy: ProxyServer, model: () => ProxyModel
 /** Entry point of a worker process (called by the CLI when cluster.isWorker). */
 export async function runProxyWorker(config: ProxyConfig): Promise<void> {
   const proxy = new ProxyServer(config, cluster.worker?.id ?? 0);
-  const send = (m: FromWorker): void => { process.send?.(m); };
+  const send = (m: FromWorker): void => {
+    process.send?.(m);
+  };
   process.on('message', (m: ToWorker) => {
     // Acknowledged only once requests sent to the old backends of changed slots have been answered.
-    if (m.t === 'fill') void proxy.fillSlotsAndDrain(m.slots).then(() => 'ok', (e: Error) => e.message).then((status) => send({ t: 'filled', id: m.id, status }));
+    if (m.t === 'fill')
+      void proxy
+        .fillSlotsAndDrain(m.slots)
+        .then(
+          () => 'ok',
+          (e: Error) => e.message,
+        )
+        .then((status) => send({ t: 'filled', id: m.id, status }));
     else if (m.t === 'stats') send({ t: 'stats', id: m.id, snap: proxy.snapshot() });
     else if (m.t === 'reset') proxy.ctx.stats.reset();
     else if (m.t === 'sentinels') proxy.setSentinels(m.servers);
@@ -79,8 +96,12 @@ export async function runProxyWorker(config: ProxyConfig): Promise<void> {
     else if (m.t === 'drain') proxy.ctx.draining = m.on;
     else if (m.t === 'shutdown') void proxy.shutdown().then(() => process.exit(0));
   });
-  process.on('SIGTERM', () => { /* the primary coordinates shutdown */ });
-  process.on('SIGINT', () => { /* idem */ });
+  process.on('SIGTERM', () => {
+    /* the primary coordinates shutdown */
+  });
+  process.on('SIGINT', () => {
+    /* idem */
+  });
   try {
     const port = await proxy.listen();
     await proxy.listenTls();
@@ -96,7 +117,9 @@ export async function runProxy(config: ProxyConfig, initialSlots: Slot[] | null,
   let proxyPort: number;
   let ctl: ProxyControl;
   let resolveDone!: () => void;
-  const done = new Promise<void>((r) => { resolveDone = r; });
+  const done = new Promise<void>((r) => {
+    resolveDone = r;
+  });
   let stopping: Promise<void> | null = null;
   let slotsNow: Slot[] = [];
   let online = false;
@@ -108,12 +131,13 @@ export async function runProxy(config: ProxyConfig, initialSlots: Slot[] | null,
     const tlsPort = await proxy.listenTls();
     if (tlsPort !== null) log.info({ tls_port: tlsPort }, 'proxy accepts TLS clients');
     if (initialSlots) proxy.fillSlots(initialSlots);
-    const shutdown = (): Promise<void> => (stopping ??= (async () => {
-      log.info('proxy shutting down');
-      await proxy.shutdown();
-      await stopAdmin();
-      resolveDone();
-    })());
+    const shutdown = (): Promise<void> =>
+      (stopping ??= (async () => {
+        log.info('proxy shutting down');
+        await proxy.shutdown();
+        await stopAdmin();
+        resolveDone();
+      })());
     ctl = singleProcessControl(proxy, () => model, shutdown);
   } else {
     const workers: Worker[] = [];
@@ -123,32 +147,56 @@ export async function runProxy(config: ProxyConfig, initialSlots: Slot[] | null,
     let drainingNow = false;
     let nextId = 1;
     cluster.setupPrimary({ args: process.argv.slice(2), silent: false });
-    const ports = await Promise.all(Array.from({ length: config.workers }, () => new Promise<number>((resolve, reject) => {
-      const w = cluster.fork({ SHARDIS_PROXY_WORKER: '1', SHARDIS_PROXY_CONFIG: JSON.stringify(config) });
-      workers.push(w);
-      w.on('message', (m: FromWorker) => {
-        if (m.t === 'ready') resolve(m.port);
-        else if (m.t === 'error') reject(new Error(m.message));
-        else {
-          const p = asks.get(m.id);
-          if (p) { p.got.push(m.t === 'stats' ? m.snap : m.status); if (p.got.length === p.want) { asks.delete(m.id); p.done(p.got); } }
-        }
-      });
-      w.on('exit', (code) => {
-        if (!stopping) log.error({ worker: w.id, code }, 'proxy worker exited unexpectedly');
-      });
-    })));
+    const ports = await Promise.all(
+      Array.from(
+        { length: config.workers },
+        () =>
+          new Promise<number>((resolve, reject) => {
+            const w = cluster.fork({ SHARDIS_PROXY_WORKER: '1', SHARDIS_PROXY_CONFIG: JSON.stringify(config) });
+            workers.push(w);
+            w.on('message', (m: FromWorker) => {
+              if (m.t === 'ready') resolve(m.port);
+              else if (m.t === 'error') reject(new Error(m.message));
+              else {
+                const p = asks.get(m.id);
+                if (p) {
+                  p.got.push(m.t === 'stats' ? m.snap : m.status);
+                  if (p.got.length === p.want) {
+                    asks.delete(m.id);
+                    p.done(p.got);
+                  }
+                }
+              }
+            });
+            w.on('exit', (code) => {
+              if (!stopping) log.error({ worker: w.id, code }, 'proxy worker exited unexpectedly');
+            });
+          }),
+      ),
+    );
     proxyPort = ports[0]!;
-    const broadcast = (m: ToWorker): void => { for (const w of workers) if (w.isConnected()) w.send(m); };
+    const broadcast = (m: ToWorker): void => {
+      for (const w of workers) if (w.isConnected()) w.send(m);
+    };
     /** Sends `msg(id)` to every live worker; resolves with their replies (or what came within `timeoutMs`). */
-    const askAll = (msg: (id: number) => ToWorker, timeoutMs: number): Promise<unknown[]> => new Promise((resolve) => {
-      const id = nextId++;
-      const live = workers.filter((w) => w.isConnected());
-      if (live.length === 0) { resolve([]); return; }
-      asks.set(id, { want: live.length, got: [], done: resolve });
-      for (const w of live) w.send(msg(id));
-      setTimeout(() => { const p = asks.get(id); if (p) { asks.delete(id); resolve(p.got); } }, timeoutMs).unref();
-    });
+    const askAll = (msg: (id: number) => ToWorker, timeoutMs: number): Promise<unknown[]> =>
+      new Promise((resolve) => {
+        const id = nextId++;
+        const live = workers.filter((w) => w.isConnected());
+        if (live.length === 0) {
+          resolve([]);
+          return;
+        }
+        asks.set(id, { want: live.length, got: [], done: resolve });
+        for (const w of live) w.send(msg(id));
+        setTimeout(() => {
+          const p = asks.get(id);
+          if (p) {
+            asks.delete(id);
+            resolve(p.got);
+          }
+        }, timeoutMs).unref();
+      });
     const fill = async (s: Slot[]): Promise<void> => {
       const byId = new Map(slotsNow.map((x) => [x.id, x]));
       for (const x of s) byId.set(x.id, x);
@@ -157,19 +205,28 @@ export async function runProxy(config: ProxyConfig, initialSlots: Slot[] | null,
       const want = workers.filter((w) => w.isConnected()).length;
       const acks = await askAll((id) => ({ t: 'fill', id, slots: s }), config.backendRecvTimeout + 5000);
       const bad = acks.filter((a) => a !== 'ok');
-      if (acks.length < want || bad.length > 0) throw new Error(`only ${acks.length - bad.length} of ${want} workers applied the slot table${bad.length ? `: ${String(bad[0])}` : ''}`);
+      if (acks.length < want || bad.length > 0)
+        throw new Error(
+          `only ${acks.length - bad.length} of ${want} workers applied the slot table${bad.length ? `: ${String(bad[0])}` : ''}`,
+        );
     };
     if (initialSlots) await fill(initialSlots);
-    const shutdown = (): Promise<void> => (stopping ??= (async () => {
-      log.info('proxy shutting down (all workers)');
-      await Promise.all(workers.map((w) => new Promise<void>((r) => {
-        if (!w.isConnected()) return r();
-        w.once('exit', () => r());
-        w.send({ t: 'shutdown' } satisfies ToWorker);
-      })));
-      await stopAdmin();
-      resolveDone();
-    })());
+    const shutdown = (): Promise<void> =>
+      (stopping ??= (async () => {
+        log.info('proxy shutting down (all workers)');
+        await Promise.all(
+          workers.map(
+            (w) =>
+              new Promise<void>((r) => {
+                if (!w.isConnected()) return r();
+                w.once('exit', () => r());
+                w.send({ t: 'shutdown' } satisfies ToWorker);
+              }),
+          ),
+        );
+        await stopAdmin();
+        resolveDone();
+      })());
     ctl = {
       product: config.productName,
       xauth: '',
@@ -178,20 +235,35 @@ export async function runProxy(config: ProxyConfig, initialSlots: Slot[] | null,
       online: () => online,
       slots: () => Array.from({ length: 1024 }, (_, id) => slotsNow.find((x) => x.id === id) ?? { id }),
       fillSlots: fill,
-      start: async () => { online = true; },
-      snapshot: async () => mergeSnapshots(await askAll((id) => ({ t: 'stats', id }), 2000) as StatsSnapshot[]),
+      start: async () => {
+        online = true;
+      },
+      snapshot: async () => mergeSnapshots((await askAll((id) => ({ t: 'stats', id }), 2000)) as StatsSnapshot[]),
       resetStats: async () => broadcast({ t: 'reset' }),
       shutdown,
-      setSentinels: async (servers) => { sentinelsNow = servers; broadcast({ t: 'sentinels', servers }); },
+      setSentinels: async (servers) => {
+        sentinelsNow = servers;
+        broadcast({ t: 'sentinels', servers });
+      },
       sentinels: async () => ({ servers: sentinelsNow, workers: await askAll((id) => ({ t: 'ha', id }), 2000) }),
-      setDraining: async (on) => { drainingNow = on; broadcast({ t: 'drain', on }); },
+      setDraining: async (on) => {
+        drainingNow = on;
+        broadcast({ t: 'drain', on });
+      },
       draining: () => drainingNow,
     };
   }
 
-  const admin = await startAdminApi(ctl, config.adminAddr, config.tls.admin ? serverTlsOptions({ ...config.tls, authClients: 'no' }) : undefined);
-  stopAdmin = async () => { await admin.app.close(); };
-  const proxyAddr = formatAddr(hostOf(config.proxyAddr), proxyPort), adminAddr = formatAddr(hostOf(config.adminAddr), admin.port);
+  const admin = await startAdminApi(
+    ctl,
+    config.adminAddr,
+    config.tls.admin ? serverTlsOptions({ ...config.tls, authClients: 'no' }) : undefined,
+  );
+  stopAdmin = async () => {
+    await admin.app.close();
+  };
+  const proxyAddr = formatAddr(hostOf(config.proxyAddr), proxyPort),
+    adminAddr = formatAddr(hostOf(config.adminAddr), admin.port);
   model = newProxyModel({ product: config.productName, proxyAddr, adminAddr, datacenter: config.datacenter });
   (ctl as { xauth: string }).xauth = proxyXAuth(config.productName, config.productAuth, model.token);
   let registration: Registration | null = null;
@@ -200,11 +272,21 @@ export async function runProxy(config: ProxyConfig, initialSlots: Slot[] | null,
     const reg = registration;
     const setDraining = ctl.setDraining;
     // The discovery entry says "draining" too, so discovery clients move off before the proxy stops.
-    if (setDraining) ctl.setDraining = async (on) => { await setDraining(on); await reg.setState(on ? 'draining' : 'online'); };
+    if (setDraining)
+      ctl.setDraining = async (on) => {
+        await setDraining(on);
+        await reg.setState(on ? 'draining' : 'online');
+      };
     const stopAdminOnly = stopAdmin;
-    stopAdmin = async () => { await registration?.close(); await stopAdminOnly(); };
+    stopAdmin = async () => {
+      await registration?.close();
+      await stopAdminOnly();
+    };
   }
-  const onSignal = (sig: string): void => { log.info({ signal: sig }, 'signal received'); void ctl.shutdown(); };
+  const onSignal = (sig: string): void => {
+    log.info({ signal: sig }, 'signal received');
+    void ctl.shutdown();
+  };
   process.once('SIGTERM', onSignal);
   process.once('SIGINT', onSignal);
   return { control: ctl, proxyPort, adminPort: admin.port, done, registered: registration?.registered ?? Promise.resolve() };

@@ -54,19 +54,28 @@ export class ProxySentinels {
 
   constructor(private readonly o: ProxySentinelOptions) {
     this.watcher = new MasterWatcher({
-      product: o.product, auth: o.auth, timeoutMs: o.timeoutMs ?? 1000, pollMs: o.pollMs ?? 3000,
+      product: o.product,
+      auth: o.auth,
+      timeoutMs: o.timeoutMs ?? 1000,
+      pollMs: o.pollMs ?? 3000,
       current: () => mastersOfTable(o.router.slots()),
       apply: (changes) => {
         const rewritten = rewriteMasters(this.o.router.slots(), changes);
         this.applying = true;
-        try { this.o.fill(rewritten); } finally { this.applying = false; }
+        try {
+          this.o.fill(rewritten);
+        } finally {
+          this.applying = false;
+        }
         for (const c of changes) this.switchedGroups.add(c.gid);
       },
       log: o.log,
     });
   }
 
-  setServers(servers: readonly string[]): void { this.watcher.setServers(servers); }
+  setServers(servers: readonly string[]): void {
+    this.watcher.setServers(servers);
+  }
 
   /** After a table push from the dashboard: check it against the sentinels (unless we pushed it). */
   afterFill(): void {
@@ -85,5 +94,7 @@ export class ProxySentinels {
     return { ...this.watcher.status, switched_groups: [...this.switchedGroups] };
   }
 
-  close(): void { this.watcher.close(); }
+  close(): void {
+    this.watcher.close();
+  }
 }

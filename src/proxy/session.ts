@@ -38,7 +38,10 @@ export class Session implements SessionHost, ClientConnOwner, ReplyQueueOwner {
   private readonly replies: ReplyQueue;
   private readonly conns = new Map<string, BackendConn>();
 
-  constructor(socket: net.Socket, readonly ctx: ProxyContext) {
+  constructor(
+    socket: net.Socket,
+    readonly ctx: ProxyContext,
+  ) {
     this.id = ctx.nextSessionId++;
     this.remote = `${socket.remoteAddress ?? '?'}:${socket.remotePort ?? 0}`;
     this.aclUser = ctx.acl.initialUser() ?? null;
@@ -50,17 +53,29 @@ export class Session implements SessionHost, ClientConnOwner, ReplyQueueOwner {
     ctx.sessions.add(this);
   }
 
-  get queued(): number { return this.replies.length; }
-  get pausedFor(): PauseReason { return this.conn.pausedFor; }
-  get lastActive(): number { return this.conn.lastActive; }
+  get queued(): number {
+    return this.replies.length;
+  }
+  get pausedFor(): PauseReason {
+    return this.conn.pausedFor;
+  }
+  get lastActive(): number {
+    return this.conn.lastActive;
+  }
 
   // ---- ClientConnOwner
 
-  onRequest(req: Request): void { dispatch(this, req); }
+  onRequest(req: Request): void {
+    dispatch(this, req);
+  }
 
-  onProtocolError(reply: Buffer): void { this.replies.reply(null, reply); }
+  onProtocolError(reply: Buffer): void {
+    this.replies.reply(null, reply);
+  }
 
-  onEof(): void { this.apps.onClientEof(); }
+  onEof(): void {
+    this.apps.onClientEof();
+  }
 
   onClosed(): void {
     this.apps.close();
@@ -70,21 +85,41 @@ export class Session implements SessionHost, ClientConnOwner, ReplyQueueOwner {
 
   // ---- ReplyQueueOwner
 
-  emit(reply: Buffer): void { this.conn.write(reply); }
-  afterReplies(): void { this.conn.afterReplies(); }
+  emit(reply: Buffer): void {
+    this.conn.write(reply);
+  }
+  afterReplies(): void {
+    this.conn.afterReplies();
+  }
 
   // ---- SessionHost
 
-  close(): void { this.conn.close(); }
-  drain(): void { this.conn.drain(); }
-  isClosed(): boolean { return this.conn.isClosed(); }
-  hold(task: () => Promise<void>, keepReading = false): void { this.conn.hold(task, keepReading); }
-  reply(cmd: CommandStats | null, r: Buffer): void { this.replies.reply(cmd, r); }
-  defer(cmd: CommandStats | null, req: Request | null = null): ReplySink { return this.replies.defer(cmd, req); }
+  close(): void {
+    this.conn.close();
+  }
+  drain(): void {
+    this.conn.drain();
+  }
+  isClosed(): boolean {
+    return this.conn.isClosed();
+  }
+  hold(task: () => Promise<void>, keepReading = false): void {
+    this.conn.hold(task, keepReading);
+  }
+  reply(cmd: CommandStats | null, r: Buffer): void {
+    this.replies.reply(cmd, r);
+  }
+  defer(cmd: CommandStats | null, req: Request | null = null): ReplySink {
+    return this.replies.defer(cmd, req);
+  }
   /** An out-of-band frame (e.g. a pub/sub message), written with this turn's replies. */
-  push(frame: Buffer): void { if (!this.conn.isClosed()) this.conn.write(frame); }
+  push(frame: Buffer): void {
+    if (!this.conn.isClosed()) this.conn.write(frame);
+  }
   /** Reply bytes not yet taken by the client's socket. */
-  pendingOutput(): number { return this.conn.pendingOutput(); }
+  pendingOutput(): number {
+    return this.conn.pendingOutput();
+  }
 
   /** The backend connection this session uses for `addr` (same one every time, for ordering). */
   private backend(addr: string): BackendConn {
@@ -96,7 +131,9 @@ export class Session implements SessionHost, ClientConnOwner, ReplyQueueOwner {
     return c;
   }
 
-  resetConns(): void { this.conns.clear(); }
+  resetConns(): void {
+    this.conns.clear();
+  }
 
   forward(addr: string, raw: Buffer, sink: ReplySink): void {
     const track = this.ctx.placement.track;
@@ -104,7 +141,10 @@ export class Session implements SessionHost, ClientConnOwner, ReplyQueueOwner {
   }
 
   fanout(parts: ReadonlyArray<{ addr: string; raw: Buffer }>, sink: ReplySink, merge: (replies: Buffer[]) => Buffer): void {
-    if (parts.length === 0) { sink.onReply(merge([])); return; }
+    if (parts.length === 0) {
+      sink.onReply(merge([]));
+      return;
+    }
     const m = new MultiReply(sink, parts.length, merge);
     for (let i = 0; i < parts.length; i++) this.forward(parts[i]!.addr, parts[i]!.raw, m.part(i));
   }

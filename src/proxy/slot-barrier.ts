@@ -16,8 +16,12 @@ export function changedBackends(router: Router, next: readonly Slot[]): Set<stri
   const out = new Set<string>();
   for (const s of next) {
     const cur = router.slot(s.id);
-    if ((cur.backend_addr ?? '') === (s.backend_addr ?? '') && (cur.migrate_from ?? '') === (s.migrate_from ?? '')
-      && (cur.locked ?? false) === (s.locked ?? false)) continue;
+    if (
+      (cur.backend_addr ?? '') === (s.backend_addr ?? '') &&
+      (cur.migrate_from ?? '') === (s.migrate_from ?? '') &&
+      (cur.locked ?? false) === (s.locked ?? false)
+    )
+      continue;
     if (cur.backend_addr) out.add(cur.backend_addr);
     if (cur.migrate_from) out.add(cur.migrate_from);
   }
@@ -36,6 +40,10 @@ export function drainConns(conns: readonly BackendConn[], timeoutMs: number): Pr
   const waits = conns.map((c) => new Promise<void>((r) => c.send(PING, { onReply: () => r() })));
   if (waits.length === 0) return Promise.resolve();
   let t: NodeJS.Timeout | undefined;
-  return Promise.race([Promise.all(waits).then(() => undefined), new Promise<void>((r) => { t = setTimeout(r, timeoutMs); })])
-    .finally(() => clearTimeout(t));
+  return Promise.race([
+    Promise.all(waits).then(() => undefined),
+    new Promise<void>((r) => {
+      t = setTimeout(r, timeoutMs);
+    }),
+  ]).finally(() => clearTimeout(t));
 }

@@ -7,8 +7,14 @@ import type { Placement } from './placement.js';
 
 export type MergeKind = 'mget' | 'mset' | 'sum';
 
-export interface SplitPart { addr: string; raw: Buffer }
-export interface SplitPlan { parts: SplitPart[]; merge: (replies: Buffer[]) => Buffer }
+export interface SplitPart {
+  addr: string;
+  raw: Buffer;
+}
+export interface SplitPlan {
+  parts: SplitPart[];
+  merge: (replies: Buffer[]) => Buffer;
+}
 
 const digits = (n: number): number => (n < 10 ? 1 : n < 100 ? 2 : n < 1000 ? 3 : String(n).length);
 
@@ -26,13 +32,17 @@ function writeHead(out: Buffer, p: number, c: number, n: number): number {
 /** A request for argument indexes `idx` of `req` (argument 0, the name, is always included), built in one buffer. */
 function subRequest(req: Request, idx: number[]): Buffer {
   const { buf, offs } = req;
-  const sizeOf = (i: number): number => { const l = offs[2 * i + 1]! - offs[2 * i]!; return 3 + digits(l) + l + 2; };
+  const sizeOf = (i: number): number => {
+    const l = offs[2 * i + 1]! - offs[2 * i]!;
+    return 3 + digits(l) + l + 2;
+  };
   let size = 3 + digits(idx.length + 1) + sizeOf(0);
   for (const i of idx) size += sizeOf(i);
   const out = Buffer.allocUnsafe(size);
   let p = writeHead(out, 0, 42 /* * */, idx.length + 1);
   const add = (i: number): void => {
-    const st = offs[2 * i]!, l = offs[2 * i + 1]! - st;
+    const st = offs[2 * i]!,
+      l = offs[2 * i + 1]! - st;
     p = writeHead(out, p, 36 /* $ */, l);
     p += buf.copy(out, p, st, st + l + 2); // the data and its CRLF
   };
@@ -44,7 +54,8 @@ function subRequest(req: Request, idx: number[]): Buffer {
 /** Where the elements of an array reply start, if it is an array of exactly `n` elements; -1 otherwise. */
 function elementsStart(reply: Buffer, n: number): number {
   if (reply[0] !== 42 /* * */) return -1;
-  let p = 1, v = 0;
+  let p = 1,
+    v = 0;
   while (p < reply.length && reply[p] !== 13) v = v * 10 + (reply[p++]! - 48);
   return v === n && reply[p + 1] === 10 ? p + 2 : -1;
 }
@@ -72,7 +83,10 @@ export function planSplit(kind: MergeKind, req: Request, place: Placement, unitO
     if (unitOps !== undefined) unitOps[slot]!++;
     let gi = 0;
     while (gi < addrs.length && addrs[gi] !== addr) gi++;
-    if (gi === addrs.length) { addrs.push(addr); groups.push([]); }
+    if (gi === addrs.length) {
+      addrs.push(addr);
+      groups.push([]);
+    }
     groupOfKey[k] = gi;
     const g = groups[gi]!;
     g.push(i);
@@ -104,7 +118,8 @@ export function planSplit(kind: MergeKind, req: Request, place: Placement, unitO
           let p = out.write(head, 0, 'latin1');
           for (let k = 0; k < keyCount; k++) {
             const gi = groupOfKey[k]!;
-            const r = replies[gi]!, s = cursor[gi]!;
+            const r = replies[gi]!,
+              s = cursor[gi]!;
             const e = scanReply(r, s);
             if (e < 0) throw new Error('unexpected MGET reply from backend');
             p += r.copy(out, p, s, e);

@@ -28,7 +28,9 @@ export class CommandStats {
 export class ProxyStats {
   readonly startTime = Date.now();
   readonly slowlog: SlowLog;
-  constructor(slowlogMaxLen = 128) { this.slowlog = new SlowLog(slowlogMaxLen); }
+  constructor(slowlogMaxLen = 128) {
+    this.slowlog = new SlowLog(slowlogMaxLen);
+  }
   opsTotal = 0;
   opsErrors = 0;
   sessionsTotal = 0;
@@ -51,12 +53,19 @@ export class ProxyStats {
 
   command(name: string): CommandStats {
     let c = this.commands.get(name);
-    if (c === undefined) { c = new CommandStats(name); this.commands.set(name, c); }
+    if (c === undefined) {
+      c = new CommandStats(name);
+      this.commands.set(name, c);
+    }
     return c;
   }
 
   reset(): void {
-    this.opsTotal = 0; this.opsErrors = 0; this.protocolErrors = 0; this.rejectedConnections = 0; this.netInputBytes = 0;
+    this.opsTotal = 0;
+    this.opsErrors = 0;
+    this.protocolErrors = 0;
+    this.rejectedConnections = 0;
+    this.netInputBytes = 0;
     this.commands.clear();
     this.slotOps.fill(0);
   }
@@ -80,31 +89,75 @@ export interface StatsSnapshot {
   slotOps: number[];
 }
 
-export interface MigrationCounters { calls: number; keysMoved: number; inPlace: number; waits: number; errors: number }
+export interface MigrationCounters {
+  calls: number;
+  keysMoved: number;
+  inPlace: number;
+  waits: number;
+  errors: number;
+}
 
 export function snapshotOf(s: ProxyStats, backends: StatsSnapshot['backends'], migration: MigrationCounters): StatsSnapshot {
   return {
-    startTime: s.startTime, opsTotal: s.opsTotal, opsErrors: s.opsErrors, sessionsTotal: s.sessionsTotal,
-    sessionsAlive: s.sessionsAlive, protocolErrors: s.protocolErrors, rejectedConnections: s.rejectedConnections,
-    commands: [...s.commands.values()].map((c) => ({ name: c.name, calls: c.calls, usecs: c.usecs, errors: c.errors, buckets: [...c.buckets] })),
-    backends, rss: process.memoryUsage().rss, migration: { ...migration }, slotOps: Array.from(s.slotOps),
+    startTime: s.startTime,
+    opsTotal: s.opsTotal,
+    opsErrors: s.opsErrors,
+    sessionsTotal: s.sessionsTotal,
+    sessionsAlive: s.sessionsAlive,
+    protocolErrors: s.protocolErrors,
+    rejectedConnections: s.rejectedConnections,
+    commands: [...s.commands.values()].map((c) => ({
+      name: c.name,
+      calls: c.calls,
+      usecs: c.usecs,
+      errors: c.errors,
+      buckets: [...c.buckets],
+    })),
+    backends,
+    rss: process.memoryUsage().rss,
+    migration: { ...migration },
+    slotOps: Array.from(s.slotOps),
   };
 }
 
 export function mergeSnapshots(list: StatsSnapshot[]): StatsSnapshot {
   const cmds = new Map<string, StatsSnapshot['commands'][number]>();
-  const out: StatsSnapshot = { startTime: Math.min(...list.map((x) => x.startTime)), opsTotal: 0, opsErrors: 0, sessionsTotal: 0, sessionsAlive: 0, protocolErrors: 0, rejectedConnections: 0, commands: [], backends: [], rss: 0,
-    migration: { calls: 0, keysMoved: 0, inPlace: 0, waits: 0, errors: 0 }, slotOps: new Array<number>(SLOT_OPS_LEN).fill(0) };
+  const out: StatsSnapshot = {
+    startTime: Math.min(...list.map((x) => x.startTime)),
+    opsTotal: 0,
+    opsErrors: 0,
+    sessionsTotal: 0,
+    sessionsAlive: 0,
+    protocolErrors: 0,
+    rejectedConnections: 0,
+    commands: [],
+    backends: [],
+    rss: 0,
+    migration: { calls: 0, keysMoved: 0, inPlace: 0, waits: 0, errors: 0 },
+    slotOps: new Array<number>(SLOT_OPS_LEN).fill(0),
+  };
   for (const s of list) {
-    out.opsTotal += s.opsTotal; out.opsErrors += s.opsErrors; out.sessionsTotal += s.sessionsTotal; out.sessionsAlive += s.sessionsAlive;
-    out.protocolErrors += s.protocolErrors; out.rejectedConnections += s.rejectedConnections; out.rss += s.rss;
+    out.opsTotal += s.opsTotal;
+    out.opsErrors += s.opsErrors;
+    out.sessionsTotal += s.sessionsTotal;
+    out.sessionsAlive += s.sessionsAlive;
+    out.protocolErrors += s.protocolErrors;
+    out.rejectedConnections += s.rejectedConnections;
+    out.rss += s.rss;
     out.backends.push(...s.backends);
     for (const k of Object.keys(out.migration) as Array<keyof MigrationCounters>) out.migration[k] += s.migration[k];
     for (let i = 0; i < SLOT_OPS_LEN; i++) out.slotOps[i] = (out.slotOps[i] ?? 0) + (s.slotOps[i] ?? 0);
     for (const c of s.commands) {
       const cur = cmds.get(c.name);
       if (!cur) cmds.set(c.name, { ...c, buckets: [...c.buckets] });
-      else { cur.calls += c.calls; cur.usecs += c.usecs; cur.errors += c.errors; c.buckets.forEach((b, i) => { cur.buckets[i] = (cur.buckets[i] ?? 0) + b; }); }
+      else {
+        cur.calls += c.calls;
+        cur.usecs += c.usecs;
+        cur.errors += c.errors;
+        c.buckets.forEach((b, i) => {
+          cur.buckets[i] = (cur.buckets[i] ?? 0) + b;
+        });
+      }
     }
   }
   out.commands = [...cmds.values()].sort((a, b) => a.name.localeCompare(b.name));

@@ -29,10 +29,14 @@ export class TransactionState {
   private notRun: Buffer = EXECABORT;
 
   /** True for the commands this state answers itself (MULTI, EXEC, DISCARD, WATCH). */
-  static isControl(spec: CommandSpec): boolean { return CONTROL.has(spec.name); }
+  static isControl(spec: CommandSpec): boolean {
+    return CONTROL.has(spec.name);
+  }
 
   /** Leaves any transaction (RESET, connection reuse). */
-  reset(): void { this.mode = 'none'; }
+  reset(): void {
+    this.mode = 'none';
+  }
 
   /**
    * The reply to MULTI / EXEC / DISCARD / WATCH, given that the proxy cannot run transactions
@@ -44,7 +48,9 @@ export class TransactionState {
       case 'multi':
         if (this.mode !== 'none') return NESTED;
         this.mode = 'failed';
-        this.notRun = errorReply(`ERR command not run: this session is inside a transaction that the proxy refused at MULTI (${refusal.replace(/^ERR /, '')}); send DISCARD, or EXEC (which answers EXECABORT)`);
+        this.notRun = errorReply(
+          `ERR command not run: this session is inside a transaction that the proxy refused at MULTI (${refusal.replace(/^ERR /, '')}); send DISCARD, or EXEC (which answers EXECABORT)`,
+        );
         return errorReply(refusal);
       case 'exec':
         if (this.mode === 'none') return EXEC_WITHOUT;

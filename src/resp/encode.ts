@@ -43,12 +43,24 @@ export function intReply(n: number | bigint): Buffer {
 
 function write(out: Buffer[], val: RespValue, proto: 2 | 3): void {
   switch (val.t) {
-    case 'simple': out.push(Buffer.from(`+${val.v.replace(/[\r\n]+/g, ' ')}\r\n`)); return;
-    case 'error': out.push(errorReply(val.v)); return;
-    case 'int': out.push(intReply(val.v)); return;
-    case 'bulk': out.push(bulkReply(val.v)); return;
-    case 'null': out.push(proto === 3 ? NULL_3 : NULL_BULK_2); return;
-    case 'raw': out.push(val.v); return;
+    case 'simple':
+      out.push(Buffer.from(`+${val.v.replace(/[\r\n]+/g, ' ')}\r\n`));
+      return;
+    case 'error':
+      out.push(errorReply(val.v));
+      return;
+    case 'int':
+      out.push(intReply(val.v));
+      return;
+    case 'bulk':
+      out.push(bulkReply(val.v));
+      return;
+    case 'null':
+      out.push(proto === 3 ? NULL_3 : NULL_BULK_2);
+      return;
+    case 'raw':
+      out.push(val.v);
+      return;
     case 'double':
       if (proto === 3) out.push(Buffer.from(`,${Number.isFinite(val.v) ? val.v : val.v > 0 ? 'inf' : val.v < 0 ? '-inf' : 'nan'}\r\n`));
       else out.push(bulkReply(String(val.v)));
@@ -69,7 +81,10 @@ function write(out: Buffer[], val: RespValue, proto: 2 | 3): void {
       return;
     case 'map':
       out.push(Buffer.from(proto === 3 ? `%${val.v.length}\r\n` : `*${val.v.length * 2}\r\n`));
-      for (const [k, v] of val.v) { write(out, k, proto); write(out, v, proto); }
+      for (const [k, v] of val.v) {
+        write(out, k, proto);
+        write(out, v, proto);
+      }
       return;
   }
 }

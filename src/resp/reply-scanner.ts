@@ -17,8 +17,12 @@ function lineEnd(buf: Buffer, from: number): number {
 }
 
 function readLen(buf: Buffer, start: number, end: number): number {
-  let i = start, neg = false;
-  if (buf[i] === 45) { neg = true; i++; }
+  let i = start,
+    neg = false;
+  if (buf[i] === 45) {
+    neg = true;
+    i++;
+  }
   let n = 0;
   for (; i < end; i++) n = n * 10 + (buf[i]! - 48);
   return neg ? -n : n;
@@ -32,36 +36,62 @@ export function scanReply(buf: Buffer, pos: number): number {
   const origin = pos;
   let remaining = 1;
   while (remaining > 0) {
-    if (pos >= buf.length) { replyNeed = 0; return -1; }
+    if (pos >= buf.length) {
+      replyNeed = 0;
+      return -1;
+    }
     const type = buf[pos]!;
     const le = lineEnd(buf, pos + 1);
-    if (le < 0) { replyNeed = 0; return -1; }
+    if (le < 0) {
+      replyNeed = 0;
+      return -1;
+    }
     remaining--;
     switch (type) {
-      case 43: case 45: case 58: case 95: case 44: case 35: case 40: // + - : _ , # (
+      case 43:
+      case 45:
+      case 58:
+      case 95:
+      case 44:
+      case 35:
+      case 40: // + - : _ , # (
         pos = le + 2;
         break;
-      case 36: case 33: case 61: { // $ ! = (blob types)
+      case 36:
+      case 33:
+      case 61: {
+        // $ ! = (blob types)
         const len = readLen(buf, pos + 1, le);
-        if (len < 0) { pos = le + 2; break; }
+        if (len < 0) {
+          pos = le + 2;
+          break;
+        }
         const end = le + 2 + len + 2;
-        if (end > buf.length) { replyNeed = end - origin; return -1; }
+        if (end > buf.length) {
+          replyNeed = end - origin;
+          return -1;
+        }
         pos = end;
         break;
       }
-      case 42: case 126: case 62: { // * ~ > (aggregates of n)
+      case 42:
+      case 126:
+      case 62: {
+        // * ~ > (aggregates of n)
         const n = readLen(buf, pos + 1, le);
         if (n > 0) remaining += n;
         pos = le + 2;
         break;
       }
-      case 37: { // % map
+      case 37: {
+        // % map
         const n = readLen(buf, pos + 1, le);
         if (n > 0) remaining += 2 * n;
         pos = le + 2;
         break;
       }
-      case 124: { // | attribute: its pairs, then the value it annotates
+      case 124: {
+        // | attribute: its pairs, then the value it annotates
         const n = readLen(buf, pos + 1, le);
         remaining += 2 * Math.max(n, 0) + 1;
         pos = le + 2;

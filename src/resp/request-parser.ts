@@ -20,15 +20,20 @@ export interface Request {
 
 export class ProtocolError extends Error {}
 
-const CR = 13, LF = 10;
+const CR = 13,
+  LF = 10;
 
 /**
  * Reads a decimal integer from buf[start, end). Returns NaN when it is not one, or when it is too
  * long to be a sane length.
  */
 function readInt(buf: Buffer, start: number, end: number): number {
-  let i = start, neg = false;
-  if (i < end && buf[i] === 45 /* - */) { neg = true; i++; }
+  let i = start,
+    neg = false;
+  if (i < end && buf[i] === 45 /* - */) {
+    neg = true;
+    i++;
+  }
   if (i === end || end - i > 15) return NaN;
   let n = 0;
   for (; i < end; i++) {
@@ -59,13 +64,16 @@ export function splitInline(line: string): string[] | null {
     while (i < n && /\s/.test(line[i]!)) i++;
     if (i >= n) return out;
     let cur = '';
-    let inq = false, insq = false, done = false;
+    let inq = false,
+      insq = false,
+      done = false;
     while (!done) {
       const c = line[i];
       if (inq) {
         if (c === undefined) return null;
         if (c === '\\' && line[i + 1] === 'x' && /^[0-9a-fA-F]{2}$/.test(line.slice(i + 2, i + 4))) {
-          cur += String.fromCharCode(parseInt(line.slice(i + 2, i + 4), 16)); i += 3;
+          cur += String.fromCharCode(parseInt(line.slice(i + 2, i + 4), 16));
+          i += 3;
         } else if (c === '\\' && i + 1 < n) {
           i++;
           const e = line[i]!;
@@ -76,8 +84,10 @@ export function splitInline(line: string): string[] | null {
         } else cur += c;
       } else if (insq) {
         if (c === undefined) return null;
-        if (c === '\\' && line[i + 1] === "'") { i++; cur += "'"; }
-        else if (c === "'") {
+        if (c === '\\' && line[i + 1] === "'") {
+          i++;
+          cur += "'";
+        } else if (c === "'") {
           if (i + 1 < n && !/\s/.test(line[i + 1]!)) return null;
           done = true;
         } else cur += c;
@@ -124,7 +134,9 @@ export class RequestParser {
   constructor(private readonly limits: ParserLimits = DEFAULT_LIMITS) {}
 
   /** Bytes received but not yet returned as requests. */
-  get buffered(): number { return this.buf.length - this.pos + this.heldLen; }
+  get buffered(): number {
+    return this.buf.length - this.pos + this.heldLen;
+  }
 
   feed(chunk: Buffer): void {
     if (this.need > 0 && this.buf.length - this.pos + this.heldLen + chunk.length < this.need) {
@@ -165,7 +177,10 @@ export class RequestParser {
       // Over the limit: Redis's wording for a length it will not take (tools match on it).
       if (argc > this.limits.maxArrayLen) throw new ProtocolError('Protocol error: invalid multibulk length');
       let p = eol + 2;
-      if (argc <= 0) { this.pos = p; continue; } // *0 / *-1: ignored, as redis does
+      if (argc <= 0) {
+        this.pos = p;
+        continue;
+      } // *0 / *-1: ignored, as redis does
       const offs = new Array<number>(argc * 2);
       for (let i = 0; i < argc; i++) {
         if (p >= buf.length) return this.wait(start, 0);
@@ -195,7 +210,10 @@ export class RequestParser {
   private wait(start: number, need: number): null {
     // Keep the partial frame; if we know how many bytes it needs, hold chunks until they arrive.
     this.need = need;
-    if (start > 0) { this.buf = this.buf.subarray(start); this.pos = 0; }
+    if (start > 0) {
+      this.buf = this.buf.subarray(start);
+      this.pos = 0;
+    }
     return null;
   }
 

@@ -12,21 +12,31 @@ export function decodeValue(buf: Buffer, pos = 0): [RespValue, number] | undefin
   const line = buf.toString('utf8', pos + 1, eol);
   let p = eol + 2;
   switch (type) {
-    case '+': return [{ t: 'simple', v: line }, p];
-    case '-': return [{ t: 'error', v: line }, p];
-    case ':': return [{ t: 'int', v: Number(line) }, p];
-    case '(': return [{ t: 'int', v: BigInt(line) }, p];
-    case '_': return [{ t: 'null' }, p];
-    case ',': return [{ t: 'double', v: line === 'inf' ? Infinity : line === '-inf' ? -Infinity : Number(line) }, p];
-    case '#': return [{ t: 'bool', v: line === 't' }, p];
-    case '$': case '=': {
+    case '+':
+      return [{ t: 'simple', v: line }, p];
+    case '-':
+      return [{ t: 'error', v: line }, p];
+    case ':':
+      return [{ t: 'int', v: Number(line) }, p];
+    case '(':
+      return [{ t: 'int', v: BigInt(line) }, p];
+    case '_':
+      return [{ t: 'null' }, p];
+    case ',':
+      return [{ t: 'double', v: line === 'inf' ? Infinity : line === '-inf' ? -Infinity : Number(line) }, p];
+    case '#':
+      return [{ t: 'bool', v: line === 't' }, p];
+    case '$':
+    case '=': {
       const n = Number(line);
       if (n < 0) return [{ t: 'null' }, p];
       if (buf.length < p + n + 2) return undefined;
       const text = buf.toString('utf8', p, p + n);
       return [type === '$' ? { t: 'bulk', v: text } : { t: 'verbatim', format: text.slice(0, 3), v: text.slice(4) }, p + n + 2];
     }
-    case '*': case '~': case '%': {
+    case '*':
+    case '~':
+    case '%': {
       const n = Number(line);
       if (n < 0) return [{ t: 'null' }, p];
       const items: RespValue[] = [];
@@ -43,6 +53,7 @@ export function decodeValue(buf: Buffer, pos = 0): [RespValue, number] | undefin
       }
       return [{ t: type === '~' ? 'set' : 'array', v: items }, p];
     }
-    default: throw new Error(`unexpected RESP type byte ${JSON.stringify(type)}`);
+    default:
+      throw new Error(`unexpected RESP type byte ${JSON.stringify(type)}`);
   }
 }

@@ -10,7 +10,8 @@ import { DISTRIBUTIONS, type DistributionName } from './distribution.js';
 
 export class NutcrackerConfigError extends Error {}
 
-export type NutListen = { kind: 'tcp'; host: string; port: number; text: string } | { kind: 'unix'; path: string; mode: number; text: string };
+export type NutListen =
+  { kind: 'tcp'; host: string; port: number; text: string } | { kind: 'unix'; path: string; mode: number; text: string };
 
 export interface NutServer {
   /** `host:port` (or the socket path) the proxy connects to at start. */
@@ -55,16 +56,35 @@ export interface NutPool {
 }
 
 const POOL_KEYS = new Set([
-  'listen', 'hash', 'hash_tag', 'distribution', 'timeout', 'backlog', 'preconnect', 'redis', 'redis_auth', 'redis_db',
-  'server_connections', 'auto_eject_hosts', 'server_retry_timeout', 'server_failure_limit', 'client_connections',
-  'tcpkeepalive', 'reuseport', 'servers', 'sentinels',
+  'listen',
+  'hash',
+  'hash_tag',
+  'distribution',
+  'timeout',
+  'backlog',
+  'preconnect',
+  'redis',
+  'redis_auth',
+  'redis_db',
+  'server_connections',
+  'auto_eject_hosts',
+  'server_retry_timeout',
+  'server_failure_limit',
+  'client_connections',
+  'tcpkeepalive',
+  'reuseport',
+  'servers',
+  'sentinels',
 ]);
 
-function validPort(p: number): boolean { return Number.isInteger(p) && p > 0 && p < 65536; }
+function validPort(p: number): boolean {
+  return Number.isInteger(p) && p > 0 && p < 65536;
+}
 
 /** nutcracker's string_compare: shorter first, then bytewise. */
 export function compareNames(a: { name: string }, b: { name: string }): number {
-  const x = Buffer.from(a.name), y = Buffer.from(b.name);
+  const x = Buffer.from(a.name),
+    y = Buffer.from(b.name);
   return x.length !== y.length ? x.length - y.length : Buffer.compare(x, y);
 }
 
@@ -80,7 +100,8 @@ export function parseServerLine(value: string): Omit<NutServer, 'line'> | string
   const weightText = pname.slice(wi + 1);
   const rest = pname.slice(0, wi);
   const unix = value.startsWith('/');
-  let host = rest, port = 0;
+  let host = rest,
+    port = 0;
   if (!unix) {
     const pi = rest.lastIndexOf(':');
     if (pi < 0) return format;
@@ -103,7 +124,8 @@ function parseListen(v: string): NutListen | string {
     const sp = v.lastIndexOf(' ');
     if (sp < 0) return { kind: 'unix', path: v, mode: 0, text: v };
     const perm = v.slice(sp + 1);
-    if (!/^[0-7]+$/.test(perm) || parseInt(perm, 8) > 0o777) return 'has an invalid file permission in "socket_path permission" format string';
+    if (!/^[0-7]+$/.test(perm) || parseInt(perm, 8) > 0o777)
+      return 'has an invalid file permission in "socket_path permission" format string';
     return { kind: 'unix', path: v.slice(0, sp), mode: parseInt(perm, 8), text: v };
   }
   const i = v.lastIndexOf(':');
@@ -119,7 +141,11 @@ function parseListen(v: string): NutListen | string {
 /** Reads and validates a nutcracker.yml file. Throws NutcrackerConfigError naming `file:line`. */
 export function readNutcrackerConfig(file: string): NutPool[] {
   let text: string;
-  try { text = readFileSync(file, 'utf8'); } catch (e) { throw new NutcrackerConfigError(`${file}: cannot read: ${(e as Error).message}`); }
+  try {
+    text = readFileSync(file, 'utf8');
+  } catch (e) {
+    throw new NutcrackerConfigError(`${file}: cannot read: ${(e as Error).message}`);
+  }
   return parseNutcrackerConfig(text, file);
 }
 
@@ -128,10 +154,17 @@ export function parseNutcrackerConfig(text: string, file = 'nutcracker.yml'): Nu
   const lc = new LineCounter();
   const doc = parseDocument(text, { lineCounter: lc, uniqueKeys: true, prettyErrors: false });
   const lineOf = (n: Node | Pair | null | undefined): number => {
-    const r = n && 'range' in n ? n.range : n && 'key' in n && n.key && typeof n.key === 'object' && 'range' in n.key ? (n.key as Node).range : undefined;
+    const r =
+      n && 'range' in n
+        ? n.range
+        : n && 'key' in n && n.key && typeof n.key === 'object' && 'range' in n.key
+          ? (n.key as Node).range
+          : undefined;
     return r ? lc.linePos(r[0]).line : 0;
   };
-  const fail = (line: number, msg: string): never => { throw new NutcrackerConfigError(`${file}:${line}: ${msg}`); };
+  const fail = (line: number, msg: string): never => {
+    throw new NutcrackerConfigError(`${file}:${line}: ${msg}`);
+  };
   const first = doc.errors[0];
   if (first !== undefined) fail(first.linePos?.[0]?.line ?? 0, `malformed YAML: ${first.message.split('\n')[0]}`);
   const root = doc.contents;
@@ -176,13 +209,23 @@ export function parseNutcrackerConfig(text: string, file = 'nutcracker.yml'): Nu
     const listen = parseListen(listenText!);
     if (typeof listen === 'string') return fail(at('listen'), `directive "listen:" ${listen}`);
     const hash = scalar('hash') ?? 'fnv1a_64';
-    if (!isHashName(hash)) return fail(at('hash'), `directive "hash:" has an unknown hash function '${hash}' (one of one_at_a_time, md5, crc16, crc32, crc32a, fnv1_64, fnv1a_64, fnv1_32, fnv1a_32, hsieh, murmur, jenkins)`);
+    if (!isHashName(hash))
+      return fail(
+        at('hash'),
+        `directive "hash:" has an unknown hash function '${hash}' (one of one_at_a_time, md5, crc16, crc32, crc32a, fnv1_64, fnv1a_64, fnv1_32, fnv1a_32, hsieh, murmur, jenkins)`,
+      );
     const distribution = scalar('distribution') ?? 'ketama';
-    if (!(DISTRIBUTIONS as readonly string[]).includes(distribution)) fail(at('distribution'), `directive "distribution:" has an unknown distribution '${distribution}' (ketama, modula or random)`);
+    if (!(DISTRIBUTIONS as readonly string[]).includes(distribution))
+      fail(at('distribution'), `directive "distribution:" has an unknown distribution '${distribution}' (ketama, modula or random)`);
     const hashTag = scalar('hash_tag') ?? '';
-    if (seen.has('hash_tag') && Buffer.byteLength(hashTag) !== 2) fail(at('hash_tag'), 'directive "hash_tag:" must be exactly two characters, e.g. "{}"');
+    if (seen.has('hash_tag') && Buffer.byteLength(hashTag) !== 2)
+      fail(at('hash_tag'), 'directive "hash_tag:" must be exactly two characters, e.g. "{}"');
     const redis = bool('redis', false);
-    if (!redis) fail(seen.has('redis') ? at('redis') : poolLine, `pool '${poolName}' is a memcached pool (nutcracker's default without "redis: true"); Shardis serves Redis pools only`);
+    if (!redis)
+      fail(
+        seen.has('redis') ? at('redis') : poolLine,
+        `pool '${poolName}' is a memcached pool (nutcracker's default without "redis: true"); Shardis serves Redis pools only`,
+      );
     const redisAuth = scalar('redis_auth') ?? '';
     if (redisAuth.length >= 256) fail(at('redis_auth'), 'directive "redis_auth:" must be shorter than 256 characters');
     const serverConnections = num('server_connections', 1);
@@ -191,14 +234,17 @@ export function parseNutcrackerConfig(text: string, file = 'nutcracker.yml'): Nu
     const timeout = timeoutText === undefined ? -1 : num('timeout', -1, -1);
     const serversNode = seen.get('servers');
     if (serversNode === undefined) return fail(poolLine, `pool '${poolName}' has no servers`);
-    if (!isSeq(serversNode) || serversNode.items.length === 0) return fail(at('servers'), `pool '${poolName}' has no servers ("servers:" must be a list)`);
+    if (!isSeq(serversNode) || serversNode.items.length === 0)
+      return fail(at('servers'), `pool '${poolName}' has no servers ("servers:" must be a list)`);
     const servers: NutServer[] = [];
     for (const it of serversNode.items) {
       const line = lineOf(it as Node) || at('servers');
-      if (!isScalar(it) || it.value === null || typeof it.value === 'object') fail(line, 'a server must be a "host:port:weight [name]" string');
+      if (!isScalar(it) || it.value === null || typeof it.value === 'object')
+        fail(line, 'a server must be a "host:port:weight [name]" string');
       const parsed = parseServerLine(String((it as { value: unknown }).value).trim());
       if (typeof parsed === 'string') fail(line, `server '${String((it as { value: unknown }).value)}' ${parsed}`);
-      if ((parsed as Omit<NutServer, 'line'>).port === 0) fail(line, `server '${String((it as { value: unknown }).value)}' is a unix socket: Shardis connects to servers over TCP only`);
+      if ((parsed as Omit<NutServer, 'line'>).port === 0)
+        fail(line, `server '${String((it as { value: unknown }).value)}' is a unix socket: Shardis connects to servers over TCP only`);
       servers.push({ ...(parsed as Omit<NutServer, 'line'>), line });
     }
     // nutcracker sorts a pool's servers by name (shorter first, then bytewise; conf_validate_server):
@@ -207,7 +253,11 @@ export function parseNutcrackerConfig(text: string, file = 'nutcracker.yml'): Nu
     const byName = new Map<string, NutServer>();
     for (const s of servers) {
       const dup = byName.get(s.name);
-      if (dup) fail(Math.max(s.line, dup.line), `pool '${poolName}' has servers with the same name '${s.name}' (lines ${Math.min(s.line, dup.line)} and ${Math.max(s.line, dup.line)})`);
+      if (dup)
+        fail(
+          Math.max(s.line, dup.line),
+          `pool '${poolName}' has servers with the same name '${s.name}' (lines ${Math.min(s.line, dup.line)} and ${Math.max(s.line, dup.line)})`,
+        );
       byName.set(s.name, s);
     }
     const sentinels: string[] = [];
@@ -221,15 +271,32 @@ export function parseNutcrackerConfig(text: string, file = 'nutcracker.yml'): Nu
         if (!m || !validPort(Number(m[2]))) fail(line, `sentinel '${v}' is not host:port[:weight]`);
         sentinels.push(`${m![1]}:${m![2]}`);
       }
-      for (const s of servers) if (s.givenName === '') fail(s.line, `server '${s.pname}' in a sentinel pool needs a name: the Sentinel master name ("host:port:weight mastername")`);
+      for (const s of servers)
+        if (s.givenName === '')
+          fail(s.line, `server '${s.pname}' in a sentinel pool needs a name: the Sentinel master name ("host:port:weight mastername")`);
     }
     pools.push({
-      name: poolName, line: poolLine, listen, hash, hashTag, distribution: distribution as DistributionName,
-      timeout, backlog: num('backlog', 512), preconnect: bool('preconnect', false), redis, redisAuth,
-      redisDb: num('redis_db', 0), serverConnections, autoEjectHosts: bool('auto_eject_hosts', false),
-      serverRetryTimeout: num('server_retry_timeout', 30000), serverFailureLimit: num('server_failure_limit', 2),
-      clientConnections: num('client_connections', 0), tcpkeepalive: bool('tcpkeepalive', false), reuseport: bool('reuseport', false),
-      servers, sentinels,
+      name: poolName,
+      line: poolLine,
+      listen,
+      hash,
+      hashTag,
+      distribution: distribution as DistributionName,
+      timeout,
+      backlog: num('backlog', 512),
+      preconnect: bool('preconnect', false),
+      redis,
+      redisAuth,
+      redisDb: num('redis_db', 0),
+      serverConnections,
+      autoEjectHosts: bool('auto_eject_hosts', false),
+      serverRetryTimeout: num('server_retry_timeout', 30000),
+      serverFailureLimit: num('server_failure_limit', 2),
+      clientConnections: num('client_connections', 0),
+      tcpkeepalive: bool('tcpkeepalive', false),
+      reuseport: bool('reuseport', false),
+      servers,
+      sentinels,
     });
   }
   if (pools.length === 0) fail(1, 'has no pools');

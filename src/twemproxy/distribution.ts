@@ -20,12 +20,21 @@ const KETAMA_POINTS_PER_SERVER = 160;
 const KETAMA_MAX_HOSTLEN = 273;
 
 /** Sorted ketama points (value, server index) of the live servers. */
-export interface Continuum { values: Uint32Array; index: Uint32Array }
+export interface Continuum {
+  values: Uint32Array;
+  index: Uint32Array;
+}
 
 /** Builds the ketama continuum of the servers flagged live (nutcracker's ketama_update). */
 export function buildKetama(servers: readonly DistServer[], live: readonly boolean[]): Continuum {
-  let nlive = 0, total = 0;
-  servers.forEach((s, i) => { if (live[i]) { nlive++; total += s.weight; } });
+  let nlive = 0,
+    total = 0;
+  servers.forEach((s, i) => {
+    if (live[i]) {
+      nlive++;
+      total += s.weight;
+    }
+  });
   const points: Array<{ v: number; i: number }> = [];
   const f = Math.fround;
   servers.forEach((s, i) => {
@@ -48,7 +57,8 @@ export function buildKetama(servers: readonly DistServer[], live: readonly boole
 /** First point with value >= hash; past the end wraps to the first point (nutcracker's ketama_dispatch). */
 export function ketamaDispatch(c: Continuum, hash: number): number {
   const n = c.values.length;
-  let left = 0, right = n;
+  let left = 0,
+    right = n;
   while (left < right) {
     const mid = (left + right) >>> 1;
     if (c.values[mid]! < hash) left = mid + 1;
@@ -60,7 +70,9 @@ export function ketamaDispatch(c: Continuum, hash: number): number {
 /** modula: one entry per unit of weight per live server, in config order. */
 export function buildModula(servers: readonly DistServer[], live: readonly boolean[]): Uint32Array {
   const out: number[] = [];
-  servers.forEach((s, i) => { if (live[i]) for (let w = 0; w < s.weight; w++) out.push(i); });
+  servers.forEach((s, i) => {
+    if (live[i]) for (let w = 0; w < s.weight; w++) out.push(i);
+  });
   return Uint32Array.from(out);
 }
 
@@ -68,7 +80,11 @@ export function buildModula(servers: readonly DistServer[], live: readonly boole
 export function hashTagRange(buf: Uint8Array, start: number, end: number, tag: readonly [number, number] | null): [number, number] {
   if (tag === null) return [start, end];
   let ts = -1;
-  for (let i = start; i < end; i++) if (buf[i] === tag[0]) { ts = i; break; }
+  for (let i = start; i < end; i++)
+    if (buf[i] === tag[0]) {
+      ts = i;
+      break;
+    }
   if (ts < 0) return [start, end];
   for (let j = ts + 1; j < end; j++) {
     if (buf[j] === tag[1]) return j - ts > 1 ? [ts + 1, j] : [start, end];
@@ -104,9 +120,15 @@ export class PoolDistribution {
     this.rebuild();
   }
 
-  get serverCount(): number { return this.o.servers.length; }
-  get liveCount(): number { return this.liveList.length; }
-  isLive(i: number): boolean { return this.live[i] === true; }
+  get serverCount(): number {
+    return this.o.servers.length;
+  }
+  get liveCount(): number {
+    return this.liveList.length;
+  }
+  isLive(i: number): boolean {
+    return this.live[i] === true;
+  }
 
   /** Replaces the live set (ejections and returns) and rebuilds the distribution. */
   setLive(live: readonly boolean[]): void {
@@ -117,7 +139,9 @@ export class PoolDistribution {
 
   private rebuild(): void {
     this.liveList = [];
-    this.live.forEach((v, i) => { if (v) this.liveList.push(i); });
+    this.live.forEach((v, i) => {
+      if (v) this.liveList.push(i);
+    });
     if (this.liveList.length === 0) return; // nutcracker keeps its old continuum; requests fail before it is used
     if (this.o.distribution === 'ketama') this.continuum = buildKetama(this.o.servers, this.live);
     else if (this.o.distribution === 'modula') this.modula = buildModula(this.o.servers, this.live);
@@ -132,15 +156,26 @@ export class PoolDistribution {
     if (n === 1) return 0;
     if (this.liveList.length === 0) return -1;
     if (this.o.distribution === 'random') return this.liveList[Math.floor(this.random() * this.liveList.length)]!;
-    let s = start, e = end;
+    let s = start,
+      e = end;
     const tag = this.tag;
     if (tag !== null) {
       // hashTagRange without allocating (hot path).
       let ts = -1;
-      for (let i = start; i < end; i++) if (buf[i] === tag[0]) { ts = i; break; }
+      for (let i = start; i < end; i++)
+        if (buf[i] === tag[0]) {
+          ts = i;
+          break;
+        }
       if (ts >= 0) {
         for (let j = ts + 1; j < end; j++) {
-          if (buf[j] === tag[1]) { if (j - ts > 1) { s = ts + 1; e = j; } break; }
+          if (buf[j] === tag[1]) {
+            if (j - ts > 1) {
+              s = ts + 1;
+              e = j;
+            }
+            break;
+          }
         }
       }
     }

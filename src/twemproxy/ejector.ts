@@ -28,7 +28,10 @@ export class Ejector {
   private nextRebuild = 0;
   private readonly now: () => number;
 
-  constructor(private readonly dist: PoolDistribution, private readonly o: EjectorOptions) {
+  constructor(
+    private readonly dist: PoolDistribution,
+    private readonly o: EjectorOptions,
+  ) {
     const n = dist.serverCount;
     this.failures = new Array<number>(n).fill(0);
     this.nextRetry = new Array<number>(n).fill(0);
@@ -64,7 +67,12 @@ export class Ejector {
     const t = this.now();
     if (t <= this.nextRebuild) return this.dist.liveCount > 0;
     const back: number[] = [];
-    this.nextRetry.forEach((r, i) => { if (r > 0 && r <= t) { this.nextRetry[i] = 0; back.push(i); } });
+    this.nextRetry.forEach((r, i) => {
+      if (r > 0 && r <= t) {
+        this.nextRetry[i] = 0;
+        back.push(i);
+      }
+    });
     this.apply();
     if (back.length > 0) this.o.onReturn?.(back);
     return this.dist.liveCount > 0;

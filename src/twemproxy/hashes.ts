@@ -7,9 +7,20 @@ import { createHash } from 'node:crypto';
 export type HashFn = (buf: Uint8Array, start: number, end: number) => number;
 
 export const HASH_NAMES = [
-  'one_at_a_time', 'md5', 'crc16', 'crc32', 'crc32a', 'fnv1_64', 'fnv1a_64', 'fnv1_32', 'fnv1a_32', 'hsieh', 'murmur', 'jenkins',
+  'one_at_a_time',
+  'md5',
+  'crc16',
+  'crc32',
+  'crc32a',
+  'fnv1_64',
+  'fnv1a_64',
+  'fnv1_32',
+  'fnv1a_32',
+  'hsieh',
+  'murmur',
+  'jenkins',
 ] as const;
-export type HashName = typeof HASH_NAMES[number];
+export type HashName = (typeof HASH_NAMES)[number];
 
 /** A byte as C's signed `char` converted to uint32 (as an int32 bit pattern). */
 const sx = (b: number): number => (b >= 0x80 ? b | 0xffffff00 : b);
@@ -85,8 +96,10 @@ export function crc32a(buf: Uint8Array, start: number, end: number): number {
 
 // The low 32 bits of a 64-bit FNV product depend only on the low 32 bits of its factors, so the
 // 64-bit variants (nutcracker returns the low 32 bits) run in 32-bit arithmetic.
-const FNV64_INIT_LO = 0x84222325, FNV64_PRIME_LO = 0x000001b3;
-const FNV32_INIT = 2166136261, FNV32_PRIME = 16777619;
+const FNV64_INIT_LO = 0x84222325,
+  FNV64_PRIME_LO = 0x000001b3;
+const FNV32_INIT = 2166136261,
+  FNV32_PRIME = 16777619;
 
 function fnv1(init: number, prime: number): HashFn {
   return (buf, start, end) => {
@@ -184,17 +197,33 @@ const rot = (x: number, k: number): number => (x << k) | (x >>> (32 - k));
 /** Bob Jenkins' lookup3 `hashlittle` with `initval` (a = b = c = 0xdeadbeef + len + initval). */
 export function lookup3(buf: Uint8Array, start: number, end: number, initval: number): number {
   let length = end - start;
-  let a = (0xdeadbeef + length + initval) | 0, b = a, c = a;
+  let a = (0xdeadbeef + length + initval) | 0,
+    b = a,
+    c = a;
   let p = start;
   const u32 = (i: number): number => buf[i]! | (buf[i + 1]! << 8) | (buf[i + 2]! << 16) | (buf[i + 3]! << 24);
   while (length > 12) {
-    a = (a + u32(p)) | 0; b = (b + u32(p + 4)) | 0; c = (c + u32(p + 8)) | 0;
-    a = (a - c) | 0; a ^= rot(c, 4); c = (c + b) | 0;
-    b = (b - a) | 0; b ^= rot(a, 6); a = (a + c) | 0;
-    c = (c - b) | 0; c ^= rot(b, 8); b = (b + a) | 0;
-    a = (a - c) | 0; a ^= rot(c, 16); c = (c + b) | 0;
-    b = (b - a) | 0; b ^= rot(a, 19); a = (a + c) | 0;
-    c = (c - b) | 0; c ^= rot(b, 4); b = (b + a) | 0;
+    a = (a + u32(p)) | 0;
+    b = (b + u32(p + 4)) | 0;
+    c = (c + u32(p + 8)) | 0;
+    a = (a - c) | 0;
+    a ^= rot(c, 4);
+    c = (c + b) | 0;
+    b = (b - a) | 0;
+    b ^= rot(a, 6);
+    a = (a + c) | 0;
+    c = (c - b) | 0;
+    c ^= rot(b, 8);
+    b = (b + a) | 0;
+    a = (a - c) | 0;
+    a ^= rot(c, 16);
+    c = (c + b) | 0;
+    b = (b - a) | 0;
+    b ^= rot(a, 19);
+    a = (a + c) | 0;
+    c = (c - b) | 0;
+    c ^= rot(b, 4);
+    b = (b + a) | 0;
     length -= 12;
     p += 12;
   }
@@ -204,13 +233,20 @@ export function lookup3(buf: Uint8Array, start: number, end: number, initval: nu
   a = (a + (byte(0) | (byte(1) << 8) | (byte(2) << 16) | (byte(3) << 24))) | 0;
   b = (b + (byte(4) | (byte(5) << 8) | (byte(6) << 16) | (byte(7) << 24))) | 0;
   c = (c + (byte(8) | (byte(9) << 8) | (byte(10) << 16) | (byte(11) << 24))) | 0;
-  c ^= b; c = (c - rot(b, 14)) | 0;
-  a ^= c; a = (a - rot(c, 11)) | 0;
-  b ^= a; b = (b - rot(a, 25)) | 0;
-  c ^= b; c = (c - rot(b, 16)) | 0;
-  a ^= c; a = (a - rot(c, 4)) | 0;
-  b ^= a; b = (b - rot(a, 14)) | 0;
-  c ^= b; c = (c - rot(b, 24)) | 0;
+  c ^= b;
+  c = (c - rot(b, 14)) | 0;
+  a ^= c;
+  a = (a - rot(c, 11)) | 0;
+  b ^= a;
+  b = (b - rot(a, 25)) | 0;
+  c ^= b;
+  c = (c - rot(b, 16)) | 0;
+  a ^= c;
+  a = (a - rot(c, 4)) | 0;
+  b ^= a;
+  b = (b - rot(a, 14)) | 0;
+  c ^= b;
+  c = (c - rot(b, 24)) | 0;
   return c >>> 0;
 }
 
@@ -220,7 +256,18 @@ export function jenkins(buf: Uint8Array, start: number, end: number): number {
 }
 
 export const HASHES: Readonly<Record<HashName, HashFn>> = {
-  one_at_a_time: oneAtATime, md5, crc16, crc32, crc32a, fnv1_64, fnv1a_64, fnv1_32, fnv1a_32, hsieh, murmur, jenkins,
+  one_at_a_time: oneAtATime,
+  md5,
+  crc16,
+  crc32,
+  crc32a,
+  fnv1_64,
+  fnv1a_64,
+  fnv1_32,
+  fnv1a_32,
+  hsieh,
+  murmur,
+  jenkins,
 };
 
 export function isHashName(s: string): s is HashName {

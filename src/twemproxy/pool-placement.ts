@@ -14,7 +14,11 @@ import { newPoolCounters, newServerCounters, type PoolCounters, type ServerCount
 const CONN_ERROR_PREFIX = Buffer.from('-ERR backend ');
 
 class TrackedSink implements ReplySink {
-  constructor(private readonly pool: TwemPlacement, private readonly server: number, private readonly inner: ReplySink) {}
+  constructor(
+    private readonly pool: TwemPlacement,
+    private readonly server: number,
+    private readonly inner: ReplySink,
+  ) {}
   onReply(reply: Buffer): void {
     this.pool.replied(this.server, reply);
     this.inner.onReply(reply);
@@ -33,10 +37,16 @@ export class TwemPlacement implements Placement {
   readonly serverCounters: ServerCounters[];
   private readonly selectRefusal: string;
 
-  constructor(readonly pool: NutPool, o: { now?: () => number; log?(msg: string, fields?: Record<string, unknown>): void } = {}) {
+  constructor(
+    readonly pool: NutPool,
+    o: { now?: () => number; log?(msg: string, fields?: Record<string, unknown>): void } = {},
+  ) {
     this.dist = new PoolDistribution({ hash: pool.hash, distribution: pool.distribution, hashTag: pool.hashTag, servers: pool.servers });
     this.ejector = new Ejector(this.dist, {
-      autoEject: pool.autoEjectHosts, failureLimit: pool.serverFailureLimit, retryTimeoutMs: pool.serverRetryTimeout, now: o.now,
+      autoEject: pool.autoEjectHosts,
+      failureLimit: pool.serverFailureLimit,
+      retryTimeoutMs: pool.serverRetryTimeout,
+      now: o.now,
       onEject: (i, until) => {
         this.counters.server_ejects++;
         this.serverCounters[i]!.server_ejected_at = this.ejector.ejectedAt[i]!;
@@ -55,10 +65,14 @@ export class TwemPlacement implements Placement {
     return this.dist.serverOf(buf, start, end);
   }
 
-  backendOf(unit: number): string { return unit < 0 ? '' : this.addrs[unit] ?? ''; }
+  backendOf(unit: number): string {
+    return unit < 0 ? '' : (this.addrs[unit] ?? '');
+  }
 
   /** Every server of the pool (DBSIZE, FLUSHDB, INFO keyspace fan out to all of them). */
-  masters(): string[] { return [...this.addrs]; }
+  masters(): string[] {
+    return [...this.addrs];
+  }
 
   noBackendError(): string {
     this.counters.forward_error++;
@@ -66,14 +80,18 @@ export class TwemPlacement implements Placement {
   }
 
   crossError(command: string): string {
-    const hint = this.pool.hashTag ? `use the hash_tag "${this.pool.hashTag}" to keep the keys together` : 'set a hash_tag on the pool to keep keys together';
+    const hint = this.pool.hashTag
+      ? `use the hash_tag "${this.pool.hashTag}" to keep the keys together`
+      : 'set a hash_tag on the pool to keep keys together';
     return `CROSSSLOT Keys in request don't hash to the same server of pool '${this.pool.name}' (command '${command}'); ${hint}`;
   }
 
   /** Transactions, blocking calls, pub/sub and scans are not served in this mode (nutcracker refuses them too). */
   readonly servesApps = false;
 
-  refuse(command: string): string | null { return command === 'select' ? this.selectRefusal : null; }
+  refuse(command: string): string | null {
+    return command === 'select' ? this.selectRefusal : null;
+  }
 
   track(addr: string, raw: Buffer, sink: ReplySink): ReplySink {
     const i = this.index.get(addr);
@@ -87,7 +105,10 @@ export class TwemPlacement implements Placement {
   /** A reply to a tracked request arrived (a server's reply resets its failure count). */
   replied(i: number, reply: Buffer): void {
     const c = this.serverCounters[i]!;
-    if (reply.length > CONN_ERROR_PREFIX.length && reply.compare(CONN_ERROR_PREFIX, 0, CONN_ERROR_PREFIX.length, 0, CONN_ERROR_PREFIX.length) === 0) {
+    if (
+      reply.length > CONN_ERROR_PREFIX.length &&
+      reply.compare(CONN_ERROR_PREFIX, 0, CONN_ERROR_PREFIX.length, 0, CONN_ERROR_PREFIX.length) === 0
+    ) {
       this.counters.forward_error++;
       return;
     }

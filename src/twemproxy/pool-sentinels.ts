@@ -11,17 +11,30 @@ import type { TwemPlacement } from './pool-placement.js';
 export class PoolSentinels {
   readonly watcher: MasterWatcher;
 
-  constructor(private readonly pool: NutPool, placement: TwemPlacement, private readonly changed: () => void,
-    private readonly log: (msg: string, fields?: Record<string, unknown>) => void, o: { pollMs?: number; timeoutMs?: number } = {}) {
+  constructor(
+    private readonly pool: NutPool,
+    placement: TwemPlacement,
+    private readonly changed: () => void,
+    private readonly log: (msg: string, fields?: Record<string, unknown>) => void,
+    o: { pollMs?: number; timeoutMs?: number } = {},
+  ) {
     const byName = new Map(pool.servers.map((s, i) => [s.givenName, i]));
     this.watcher = new MasterWatcher({
       product: (name) => byName.get(name) ?? null,
-      auth: pool.redisAuth, timeoutMs: o.timeoutMs ?? 1000, pollMs: o.pollMs ?? 3000,
+      auth: pool.redisAuth,
+      timeoutMs: o.timeoutMs ?? 1000,
+      pollMs: o.pollMs ?? 3000,
       current: () => new Map(placement.addrs.map((a, i) => [i, a])),
       apply: (changes) => {
         for (const c of changes) {
           placement.moveServer(c.gid, c.to);
-          log('pool server moved to its new master', { pool: pool.name, server: pool.servers[c.gid]!.givenName, from: c.from, to: c.to, epoch: c.epoch });
+          log('pool server moved to its new master', {
+            pool: pool.name,
+            server: pool.servers[c.gid]!.givenName,
+            from: c.from,
+            to: c.to,
+            epoch: c.epoch,
+          });
         }
         this.changed();
       },
@@ -34,14 +47,24 @@ export class PoolSentinels {
     this.watcher.setServers(this.pool.sentinels);
     await this.watcher.kick('start');
     const st = this.watcher.status.last_resolve;
-    if (!st?.ok) this.log('could not resolve the pool masters from the sentinels at start; using the addresses in the file until they answer', { pool: this.pool.name, error: st?.error });
+    if (!st?.ok)
+      this.log('could not resolve the pool masters from the sentinels at start; using the addresses in the file until they answer', {
+        pool: this.pool.name,
+        error: st?.error,
+      });
     const unknown = this.pool.servers.filter((_, i) => st?.ok && this.watcher.status.masters[String(i)] === undefined);
     for (const s of unknown) this.log('no sentinel majority knows this master name', { pool: this.pool.name, master: s.givenName });
   }
 
-  backendTrouble(addr: string, why: string): void { void this.watcher.kick(`backend ${addr}: ${why}`); }
+  backendTrouble(addr: string, why: string): void {
+    void this.watcher.kick(`backend ${addr}: ${why}`);
+  }
 
-  status(): WatcherStatus { return this.watcher.status; }
+  status(): WatcherStatus {
+    return this.watcher.status;
+  }
 
-  close(): void { this.watcher.close(); }
+  close(): void {
+    this.watcher.close();
+  }
 }

@@ -22,7 +22,13 @@ import { AppsRuntime } from '../proxy/apps/runtime.js';
 
 /** Every connection of the pool uses the pool's redis_db, whatever the session's db says. */
 class FixedDbPool extends BackendPool {
-  constructor(opts: ConstructorParameters<typeof BackendPool>[0], parallel: number, private readonly fixedDb: number) { super(opts, parallel); }
+  constructor(
+    opts: ConstructorParameters<typeof BackendPool>[0],
+    parallel: number,
+    private readonly fixedDb: number,
+  ) {
+    super(opts, parallel);
+  }
   override get(addr: string, _db: number, proto: 2 | 3, sessionId: number): BackendConn {
     return super.get(addr, this.fixedDb, proto, sessionId);
   }
@@ -42,7 +48,7 @@ export function poolProxyConfig(base: ProxyConfig, pool: NutPool): ProxyConfig {
     backendParallel: pool.serverConnections,
     backendConnectTimeout: timed ? pool.timeout : base.backendConnectTimeout,
     backendRecvTimeout: timed ? pool.timeout : base.backendRecvTimeout,
-    backendKeepalive: pool.tcpkeepalive ? (base.backendKeepalive || 75000) : 0,
+    backendKeepalive: pool.tcpkeepalive ? base.backendKeepalive || 75000 : 0,
     maxClients: pool.clientConnections > 0 ? pool.clientConnections : base.maxClients,
     databases: Math.max(base.databases, pool.redisDb + 1),
     primaryOnly: true,
@@ -55,29 +61,60 @@ export class PoolServer {
   readonly sentinels: PoolSentinels | null;
   private server: net.Server | null = null;
   private closing = false;
-  constructor(readonly pool: NutPool, base: ProxyConfig, log: Logger) {
+  constructor(
+    readonly pool: NutPool,
+    base: ProxyConfig,
+    log: Logger,
+  ) {
     const config = poolProxyConfig(base, pool);
     this.placement = new TwemPlacement(pool, { log });
-    const backends = new FixedDbPool({
-      auth: pool.redisAuth, connectTimeout: config.backendConnectTimeout, recvTimeout: config.backendRecvTimeout,
-      pingPeriod: config.backendPingPeriod, maxPipeline: config.backendMaxPipeline, keepalive: config.backendKeepalive,
-      onTrouble: (addr, why) => {
-        if (why !== 'READONLY reply' && why !== 'connection closed by the proxy') this.placement.connectionFailed(addr, why);
-        this.sentinels?.backendTrouble(addr, why);
+    const backends = new FixedDbPool(
+      {
+        auth: pool.redisAuth,
+        connectTimeout: config.backendConnectTimeout,
+        recvTimeout: config.backendRecvTimeout,
+        pingPeriod: config.backendPingPeriod,
+        maxPipeline: config.backendMaxPipeline,
+        keepalive: config.backendKeepalive,
+        onTrouble: (addr, why) => {
+          if (why !== 'READONLY reply' && why !== 'connection closed by the proxy') this.placement.connectionFailed(addr, why);
+          this.sentinels?.backendTrouble(addr, why);
+        },
       },
-    }, config.backendParallel, pool.redisDb);
+      config.backendParallel,
+      pool.redisDb,
+    );
     const router = new Router();
     // Never used for traffic: the placement refuses the commands it serves (servesApps = false).
-    const apps = new AppsRuntime({ auth: pool.redisAuth, connectTimeout: config.backendConnectTimeout, recvTimeout: 0, pingPeriod: 0,
-      maxPipeline: config.backendMaxPipeline, keepalive: config.backendKeepalive }, { maxPerServer: 1, maxIdle: 0, idleMs: 1000 }, router, backends);
+    const apps = new AppsRuntime(
+      {
+        auth: pool.redisAuth,
+        connectTimeout: config.backendConnectTimeout,
+        recvTimeout: 0,
+        pingPeriod: 0,
+        maxPipeline: config.backendMaxPipeline,
+        keepalive: config.backendKeepalive,
+      },
+      { maxPerServer: 1, maxIdle: 0, idleMs: 1000 },
+      router,
+      backends,
+    );
     this.ctx = {
-      config, router, pool: backends, stats: new ProxyStats(config.slowlogMaxLen), sessions: new Set(), online: true, worker: 0,
-      placement: this.placement, migration: new MigrationState(), flusher: new OutputFlusher(), nextSessionId: 1,
-      acl: new AclUsers([], config.sessionAuth), apps,
+      config,
+      router,
+      pool: backends,
+      stats: new ProxyStats(config.slowlogMaxLen),
+      sessions: new Set(),
+      online: true,
+      worker: 0,
+      placement: this.placement,
+      migration: new MigrationState(),
+      flusher: new OutputFlusher(),
+      nextSessionId: 1,
+      acl: new AclUsers([], config.sessionAuth),
+      apps,
     };
-    this.sentinels = pool.sentinels.length > 0
-      ? new PoolSentinels(pool, this.placement, () => this.refreshServers(), log)
-      : null;
+    this.sentinels = pool.sentinels.length > 0 ? new PoolSentinels(pool, this.placement, () => this.refreshServers(), log) : null;
   }
 
   /** After a server moved (Sentinel failover): connections to its old address close once idle. */
@@ -93,7 +130,11 @@ export class PoolServer {
     this.server = server;
     const l = this.pool.listen;
     if (l.kind === 'unix') {
-      try { if (lstatSync(l.path).isSocket()) unlinkSync(l.path); } catch { /* no stale socket */ }
+      try {
+        if (lstatSync(l.path).isSocket()) unlinkSync(l.path);
+      } catch {
+        /* no stale socket */
+      }
     }
     const port = await new Promise<number>((resolve, reject) => {
       server.once('error', reject);
@@ -113,7 +154,12 @@ export class PoolServer {
   private preconnect(): void {
     const ping = Buffer.from('*1\r\n$4\r\nPING\r\n');
     for (const addr of this.placement.addrs) {
-      for (let i = 0; i < this.pool.serverConnections; i++) this.ctx.pool.get(addr, this.pool.redisDb, 2, i).send(ping, { onReply() { /* connection check */ } });
+      for (let i = 0; i < this.pool.serverConnections; i++)
+        this.ctx.pool.get(addr, this.pool.redisDb, 2, i).send(ping, {
+          onReply() {
+            /* connection check */
+          },
+        });
     }
   }
 
@@ -130,8 +176,12 @@ export class PoolServer {
 
   /** Per server: connected backend connections and requests waiting for a reply. */
   serverState(addr: string): { connected: number; inflight: number } {
-    let connected = 0, inflight = 0;
-    for (const c of this.ctx.pool.connsTo(addr)) { if (c.state === 'connected') connected++; inflight += c.inflight; }
+    let connected = 0,
+      inflight = 0;
+    for (const c of this.ctx.pool.connsTo(addr)) {
+      if (c.state === 'connected') connected++;
+      inflight += c.inflight;
+    }
     return { connected, inflight };
   }
 

@@ -40,17 +40,23 @@ export async function runTwemproxy(o: TwemproxyRunOptions): Promise<TwemproxyRun
   };
   try {
     for (const s of servers) {
-      try { ports.set(s.pool.name, await s.start()); } catch (e) {
+      try {
+        ports.set(s.pool.name, await s.start());
+      } catch (e) {
         throw new Error(`pool '${s.pool.name}' (line ${s.pool.line}): cannot listen on ${s.pool.listen.text}: ${(e as Error).message}`);
       }
     }
     if (o.stats) {
-      try { stats = await startStatsPort(o.stats.host, o.stats.port, () => statsDocument(servers, startTime)); } catch (e) {
+      try {
+        stats = await startStatsPort(o.stats.host, o.stats.port, () => statsDocument(servers, startTime));
+      } catch (e) {
         throw new Error(`cannot open the stats port ${o.stats.host}:${o.stats.port}: ${(e as Error).message}`);
       }
     }
     if (o.adminAddr) {
-      try { admin = await startTwemAdmin(o.adminAddr, servers, startTime); } catch (e) {
+      try {
+        admin = await startTwemAdmin(o.adminAddr, servers, startTime);
+      } catch (e) {
         throw new Error(`cannot open the admin address ${o.adminAddr}: ${(e as Error).message}`);
       }
     }

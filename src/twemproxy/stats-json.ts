@@ -4,17 +4,32 @@
 
 export const POOL_FIELDS = ['client_eof', 'client_err', 'client_connections', 'server_ejects', 'forward_error', 'fragments'] as const;
 export const SERVER_FIELDS = [
-  'server_eof', 'server_err', 'server_timedout', 'server_connections', 'server_ejected_at', 'requests', 'request_bytes',
-  'responses', 'response_bytes', 'in_queue', 'in_queue_bytes', 'out_queue', 'out_queue_bytes',
+  'server_eof',
+  'server_err',
+  'server_timedout',
+  'server_connections',
+  'server_ejected_at',
+  'requests',
+  'request_bytes',
+  'responses',
+  'response_bytes',
+  'in_queue',
+  'in_queue_bytes',
+  'out_queue',
+  'out_queue_bytes',
 ] as const;
 
-export type PoolCounters = Record<typeof POOL_FIELDS[number], number>;
-export type ServerCounters = Record<typeof SERVER_FIELDS[number], number>;
+export type PoolCounters = Record<(typeof POOL_FIELDS)[number], number>;
+export type ServerCounters = Record<(typeof SERVER_FIELDS)[number], number>;
 
 export const newPoolCounters = (): PoolCounters => Object.fromEntries(POOL_FIELDS.map((f) => [f, 0])) as PoolCounters;
 export const newServerCounters = (): ServerCounters => Object.fromEntries(SERVER_FIELDS.map((f) => [f, 0])) as ServerCounters;
 
-export interface StatsPool { name: string; counters: PoolCounters; servers: Array<{ name: string; counters: ServerCounters }> }
+export interface StatsPool {
+  name: string;
+  counters: PoolCounters;
+  servers: Array<{ name: string; counters: ServerCounters }>;
+}
 
 export interface StatsDocument {
   service: string;
@@ -32,8 +47,12 @@ export function renderStats(head: Omit<StatsDocument, 'pools'>, pools: readonly 
   const num = (k: string, v: number): string => `"${k}":${Math.trunc(v)}`;
   const q = (s: string): string => JSON.stringify(s);
   const parts = [
-    `"service":${q(head.service)}`, `"source":${q(head.source)}`, `"version":${q(head.version)}`,
-    num('uptime', head.uptime), num('timestamp', head.timestamp), num('total_connections', head.total_connections),
+    `"service":${q(head.service)}`,
+    `"source":${q(head.source)}`,
+    `"version":${q(head.version)}`,
+    num('uptime', head.uptime),
+    num('timestamp', head.timestamp),
+    num('total_connections', head.total_connections),
     num('curr_connections', head.curr_connections),
   ];
   for (const p of pools) {
@@ -72,7 +91,13 @@ export function parseStats(text: string): StatsDocument {
     pools.set(k, { counters, servers });
   }
   return {
-    service: str('service'), source: str('source'), version: str('version'), uptime: int(raw, 'uptime', ''), timestamp: int(raw, 'timestamp', ''),
-    total_connections: int(raw, 'total_connections', ''), curr_connections: int(raw, 'curr_connections', ''), pools,
+    service: str('service'),
+    source: str('source'),
+    version: str('version'),
+    uptime: int(raw, 'uptime', ''),
+    timestamp: int(raw, 'timestamp', ''),
+    total_connections: int(raw, 'total_connections', ''),
+    curr_connections: int(raw, 'curr_connections', ''),
+    pools,
   };
 }

@@ -11,8 +11,12 @@ import type { PoolServer } from './pool-server.js';
 import { newPoolCounters, POOL_FIELDS, renderStats, SERVER_FIELDS, type ServerCounters, type StatsPool } from './stats-json.js';
 
 /** The current stats of all pools, in nutcracker's terms. */
-export function collectStats(pools: readonly PoolServer[], startTime: number): { head: Parameters<typeof renderStats>[0]; pools: StatsPool[] } {
-  let total = 0, curr = 0;
+export function collectStats(
+  pools: readonly PoolServer[],
+  startTime: number,
+): { head: Parameters<typeof renderStats>[0]; pools: StatsPool[] } {
+  let total = 0,
+    curr = 0;
   const out: StatsPool[] = [];
   for (const p of pools) {
     const st = p.ctx.stats;
@@ -33,9 +37,13 @@ export function collectStats(pools: readonly PoolServer[], startTime: number): {
     out.push({ name: p.pool.name, counters, servers });
   }
   const head = {
-    service: 'nutcracker', source: hostname(), version: `0.5.0 (shardis ${VERSION})`,
-    uptime: Math.floor((Date.now() - startTime) / 1000), timestamp: Math.floor(Date.now() / 1000),
-    total_connections: total, curr_connections: curr,
+    service: 'nutcracker',
+    source: hostname(),
+    version: `0.5.0 (shardis ${VERSION})`,
+    uptime: Math.floor((Date.now() - startTime) / 1000),
+    timestamp: Math.floor(Date.now() / 1000),
+    total_connections: total,
+    curr_connections: curr,
   };
   return { head, pools: out };
 }
@@ -49,17 +57,35 @@ export function statsDocument(pools: readonly PoolServer[], startTime: number): 
 /** nutcracker's stats port: one document per connection. */
 export function startStatsPort(host: string, port: number, render: () => string): Promise<net.Server> {
   const server = net.createServer((s) => {
-    s.on('error', () => { /* client went away */ });
+    s.on('error', () => {
+      /* client went away */
+    });
     s.end(render());
   });
   return new Promise((resolve, reject) => {
     server.once('error', reject);
-    server.listen({ host, port }, () => { server.off('error', reject); resolve(server); });
+    server.listen({ host, port }, () => {
+      server.off('error', reject);
+      resolve(server);
+    });
   });
 }
 
 const esc = (v: string): string => v.replace(/\\/g, '\\\\').replace(/"/g, '\\"').replace(/\n/g, '\\n');
-const COUNTER_FIELDS = new Set(['client_eof', 'client_err', 'server_ejects', 'forward_error', 'fragments', 'server_eof', 'server_err', 'server_timedout', 'requests', 'request_bytes', 'responses', 'response_bytes']);
+const COUNTER_FIELDS = new Set([
+  'client_eof',
+  'client_err',
+  'server_ejects',
+  'forward_error',
+  'fragments',
+  'server_eof',
+  'server_err',
+  'server_timedout',
+  'requests',
+  'request_bytes',
+  'responses',
+  'response_bytes',
+]);
 
 /** Prometheus text: nutcracker's counters with pool/server labels, plus ops and sessions per pool. */
 export function renderTwemMetrics(pools: readonly PoolServer[]): string {
@@ -70,39 +96,93 @@ export function renderTwemMetrics(pools: readonly PoolServer[]): string {
   };
   const doc = collectStats(pools, Date.now()).pools;
   for (const f of POOL_FIELDS) {
-    family(`shardis_twemproxy_pool_${f}${COUNTER_FIELDS.has(f) ? '_total' : ''}`, COUNTER_FIELDS.has(f) ? 'counter' : 'gauge', `nutcracker pool stat ${f}.`,
-      doc.map((p) => [`pool="${esc(p.name)}"`, p.counters[f]]));
+    family(
+      `shardis_twemproxy_pool_${f}${COUNTER_FIELDS.has(f) ? '_total' : ''}`,
+      COUNTER_FIELDS.has(f) ? 'counter' : 'gauge',
+      `nutcracker pool stat ${f}.`,
+      doc.map((p) => [`pool="${esc(p.name)}"`, p.counters[f]]),
+    );
   }
   for (const f of SERVER_FIELDS) {
     const rows: Array<[string, number]> = [];
-    for (const p of doc) for (const s of p.servers) rows.push([`pool="${esc(p.name)}",server="${esc(s.name)}"`, f === 'server_ejected_at' ? s.counters[f] / 1e6 : s.counters[f]]);
-    family(`shardis_twemproxy_server_${f}${COUNTER_FIELDS.has(f) ? '_total' : ''}`, COUNTER_FIELDS.has(f) ? 'counter' : 'gauge',
-      f === 'server_ejected_at' ? 'Unix time (s) of the server\'s last ejection, 0 if never.' : `nutcracker server stat ${f}.`, rows);
+    for (const p of doc)
+      for (const s of p.servers)
+        rows.push([`pool="${esc(p.name)}",server="${esc(s.name)}"`, f === 'server_ejected_at' ? s.counters[f] / 1e6 : s.counters[f]]);
+    family(
+      `shardis_twemproxy_server_${f}${COUNTER_FIELDS.has(f) ? '_total' : ''}`,
+      COUNTER_FIELDS.has(f) ? 'counter' : 'gauge',
+      f === 'server_ejected_at' ? "Unix time (s) of the server's last ejection, 0 if never." : `nutcracker server stat ${f}.`,
+      rows,
+    );
   }
-  family('shardis_twemproxy_server_live', 'gauge', '1 when the server is in the distribution (not ejected).',
-    pools.flatMap((p) => p.pool.servers.map((s, i): [string, number] => [`pool="${esc(p.pool.name)}",server="${esc(s.name)}"`, p.placement.dist.isLive(i) ? 1 : 0])));
-  family('shardis_proxy_ops_total', 'counter', 'Commands answered.', pools.map((p) => [`pool="${esc(p.pool.name)}"`, p.ctx.stats.opsTotal]));
-  family('shardis_proxy_ops_errors_total', 'counter', 'Commands answered with an error reply.', pools.map((p) => [`pool="${esc(p.pool.name)}"`, p.ctx.stats.opsErrors]));
-  family('shardis_proxy_sessions_alive', 'gauge', 'Client sessions open now.', pools.map((p) => [`pool="${esc(p.pool.name)}"`, p.ctx.stats.sessionsAlive]));
-  family('shardis_twemproxy_sentinel_switches_total', 'counter', 'Pool servers moved to a new master after a Sentinel failover.',
-    pools.filter((p) => p.sentinels).map((p) => [`pool="${esc(p.pool.name)}"`, p.sentinels!.status().switches]));
+  family(
+    'shardis_twemproxy_server_live',
+    'gauge',
+    '1 when the server is in the distribution (not ejected).',
+    pools.flatMap((p) =>
+      p.pool.servers.map((s, i): [string, number] => [
+        `pool="${esc(p.pool.name)}",server="${esc(s.name)}"`,
+        p.placement.dist.isLive(i) ? 1 : 0,
+      ]),
+    ),
+  );
+  family(
+    'shardis_proxy_ops_total',
+    'counter',
+    'Commands answered.',
+    pools.map((p) => [`pool="${esc(p.pool.name)}"`, p.ctx.stats.opsTotal]),
+  );
+  family(
+    'shardis_proxy_ops_errors_total',
+    'counter',
+    'Commands answered with an error reply.',
+    pools.map((p) => [`pool="${esc(p.pool.name)}"`, p.ctx.stats.opsErrors]),
+  );
+  family(
+    'shardis_proxy_sessions_alive',
+    'gauge',
+    'Client sessions open now.',
+    pools.map((p) => [`pool="${esc(p.pool.name)}"`, p.ctx.stats.sessionsAlive]),
+  );
+  family(
+    'shardis_twemproxy_sentinel_switches_total',
+    'counter',
+    'Pool servers moved to a new master after a Sentinel failover.',
+    pools.filter((p) => p.sentinels).map((p) => [`pool="${esc(p.pool.name)}"`, p.sentinels!.status().switches]),
+  );
   return out.join('\n') + '\n';
 }
 
 /** HTTP admin: /metrics, /stats (the stats document), /sentinels, /health. */
 export function startTwemAdmin(addr: string, pools: readonly PoolServer[], startTime: number): Promise<http.Server> {
   const server = http.createServer((req, res) => {
-    const send = (code: number, type: string, body: string): void => { res.writeHead(code, { 'content-type': type }); res.end(body); };
+    const send = (code: number, type: string, body: string): void => {
+      res.writeHead(code, { 'content-type': type });
+      res.end(body);
+    };
     const path = (req.url ?? '/').split('?')[0];
     if (path === '/metrics') send(200, 'text/plain; version=0.0.4', renderTwemMetrics(pools));
     else if (path === '/stats') send(200, 'application/json', statsDocument(pools, startTime));
-    else if (path === '/sentinels') send(200, 'application/json', JSON.stringify(Object.fromEntries(pools.filter((p) => p.sentinels).map((p) => [p.pool.name, p.sentinels!.status()]))));
-    else if (path === '/health') send(200, 'application/json', JSON.stringify({ status: 'ok', mode: 'twemproxy', version: VERSION, pools: pools.map((p) => p.pool.name) }));
+    else if (path === '/sentinels')
+      send(
+        200,
+        'application/json',
+        JSON.stringify(Object.fromEntries(pools.filter((p) => p.sentinels).map((p) => [p.pool.name, p.sentinels!.status()]))),
+      );
+    else if (path === '/health')
+      send(
+        200,
+        'application/json',
+        JSON.stringify({ status: 'ok', mode: 'twemproxy', version: VERSION, pools: pools.map((p) => p.pool.name) }),
+      );
     else send(404, 'application/json', JSON.stringify({ error: `no such path ${path}: try /metrics, /stats, /sentinels, /health` }));
   });
   const { host, port } = parseAddr(addr, { allowEmptyHost: true, allowPortZero: true });
   return new Promise((resolve, reject) => {
     server.once('error', reject);
-    server.listen({ host, port }, () => { server.off('error', reject); resolve(server); });
+    server.listen({ host, port }, () => {
+      server.off('error', reject);
+      resolve(server);
+    });
   });
 }

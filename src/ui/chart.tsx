@@ -20,23 +20,47 @@ export function Chart(p: ChartProps) {
     const el = box.current;
     if (!el) return undefined;
     const width = Math.max(260, el.clientWidth || 480);
-    plot.current = new uPlot({
-      width, height: 170,
-      legend: { show: false },
-      cursor: { show: true, drag: { x: false, y: false } },
-      scales: { x: { time: true }, y: { range: (_u, _min, max) => [0, max > 0 ? max * 1.15 : 1] } },
-      axes: [{ stroke: '#c9d1d9', grid: { stroke: '#30363d' }, ticks: { stroke: '#30363d' } }, { stroke: '#c9d1d9', grid: { stroke: '#30363d' }, ticks: { stroke: '#30363d' }, size: 60, values: (_u, v) => v.map((x) => `${x}${p.unit}`) }],
-      series: [{}, { label: p.title, stroke: p.color, width: 2, fill: `${p.color}22`, spanGaps: false, points: { show: false } }],
-    }, [p.xs, p.ys], el);
-    const onResize = (): void => { plot.current?.setSize({ width: Math.max(260, el.clientWidth), height: 170 }); };
+    plot.current = new uPlot(
+      {
+        width,
+        height: 170,
+        legend: { show: false },
+        cursor: { show: true, drag: { x: false, y: false } },
+        scales: { x: { time: true }, y: { range: (_u, _min, max) => [0, max > 0 ? max * 1.15 : 1] } },
+        axes: [
+          { stroke: '#c9d1d9', grid: { stroke: '#30363d' }, ticks: { stroke: '#30363d' } },
+          {
+            stroke: '#c9d1d9',
+            grid: { stroke: '#30363d' },
+            ticks: { stroke: '#30363d' },
+            size: 60,
+            values: (_u, v) => v.map((x) => `${x}${p.unit}`),
+          },
+        ],
+        series: [{}, { label: p.title, stroke: p.color, width: 2, fill: `${p.color}22`, spanGaps: false, points: { show: false } }],
+      },
+      [p.xs, p.ys],
+      el,
+    );
+    const onResize = (): void => {
+      plot.current?.setSize({ width: Math.max(260, el.clientWidth), height: 170 });
+    };
     window.addEventListener('resize', onResize);
-    return () => { window.removeEventListener('resize', onResize); plot.current?.destroy(); plot.current = null; };
+    return () => {
+      window.removeEventListener('resize', onResize);
+      plot.current?.destroy();
+      plot.current = null;
+    };
   }, []);
-  useEffect(() => { plot.current?.setData([p.xs, p.ys]); }, [p.xs, p.ys]);
+  useEffect(() => {
+    plot.current?.setData([p.xs, p.ys]);
+  }, [p.xs, p.ys]);
   const last = p.ys[p.ys.length - 1];
   return (
     <figure class="chart" data-testid={p.testId}>
-      <figcaption>{p.title} <b>{last === null || last === undefined ? '–' : `${last}${p.unit}`}</b> <span class="muted">last 15 min</span></figcaption>
+      <figcaption>
+        {p.title} <b>{last === null || last === undefined ? '–' : `${last}${p.unit}`}</b> <span class="muted">last 15 min</span>
+      </figcaption>
       <div ref={box} />
     </figure>
   );

@@ -27,9 +27,16 @@ export type CallResult = { ok: true; body: Record<string, unknown> } | { ok: fal
 async function readReply(r: Response): Promise<CallResult> {
   const text = await r.text();
   let body: unknown = text;
-  try { body = JSON.parse(text); } catch { /* plain text */ }
-  if (r.ok) return { ok: true, body: body !== null && typeof body === 'object' ? body as Record<string, unknown> : { reply: body } };
-  const err = body !== null && typeof body === 'object' && typeof (body as { error?: unknown }).error === 'string' ? (body as { error: string }).error : text;
+  try {
+    body = JSON.parse(text);
+  } catch {
+    /* plain text */
+  }
+  if (r.ok) return { ok: true, body: body !== null && typeof body === 'object' ? (body as Record<string, unknown>) : { reply: body } };
+  const err =
+    body !== null && typeof body === 'object' && typeof (body as { error?: unknown }).error === 'string'
+      ? (body as { error: string }).error
+      : text;
   return { ok: false, status: r.status, error: err || `HTTP ${r.status}` };
 }
 
@@ -45,7 +52,7 @@ export async function call(site: Site, product: string, method: 'GET' | 'PUT', p
 
 export async function fetchInfo(site: Site, product: string): Promise<ConsoleInfo | { error: string }> {
   const r = await call(site, product, 'GET', '/api/topom/console/info', null);
-  return r.ok ? r.body as unknown as ConsoleInfo : { error: r.error };
+  return r.ok ? (r.body as unknown as ConsoleInfo) : { error: r.error };
 }
 
 /** Finds out where the page is served from: `shardis fe` answers /list, a dashboard does not. */
@@ -56,9 +63,11 @@ export async function detectSite(): Promise<Site> {
       const v: unknown = await r.json();
       if (Array.isArray(v)) return { fe: true, products: v.filter((x): x is string => typeof x === 'string') };
     }
-  } catch { /* not fe */ }
+  } catch {
+    /* not fe */
+  }
   const r = await fetch('/api/topom/console/info');
-  const info = await r.json() as ConsoleInfo;
+  const info = (await r.json()) as ConsoleInfo;
   return { fe: false, products: [info.product] };
 }
 
@@ -85,7 +94,11 @@ export class LiveFeed {
     this.es = es;
     es.onmessage = (ev: MessageEvent<string>) => {
       let m: ConsoleLive;
-      try { m = JSON.parse(ev.data) as ConsoleLive; } catch { return; }
+      try {
+        m = JSON.parse(ev.data) as ConsoleLive;
+      } catch {
+        return;
+      }
       if (this.downSince || m.full) this.onState({ kind: 'live', since: Date.now() });
       this.downSince = 0;
       this.onMessage(m);
@@ -96,7 +109,13 @@ export class LiveFeed {
       this.es = null;
       if (!this.downSince) this.downSince = Date.now();
       this.onState({ kind: 'down', since: this.downSince, error: 'the dashboard (or the fe) does not answer' });
-      this.retry = setTimeout(() => { this.retry = null; this.start(); }, Math.max(1000, this.intervalMs));
+      this.retry = setTimeout(
+        () => {
+          this.retry = null;
+          this.start();
+        },
+        Math.max(1000, this.intervalMs),
+      );
     };
   }
 

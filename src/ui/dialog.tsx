@@ -19,7 +19,9 @@ export function ConfirmDialog({ pending, onClose }: { pending: Pending; onClose:
   const [error, setError] = useState('');
   const cancel = useRef<HTMLButtonElement>(null);
   const box = useRef<HTMLDivElement>(null);
-  useEffect(() => { cancel.current?.focus(); }, []);
+  useEffect(() => {
+    cancel.current?.focus();
+  }, []);
   useEffect(() => {
     const onKey = (e: KeyboardEvent): void => {
       if (e.key === 'Escape' && !busy) onClose(null);
@@ -29,9 +31,16 @@ export function ConfirmDialog({ pending, onClose }: { pending: Pending; onClose:
       const first = buttons[0];
       const last = buttons[buttons.length - 1];
       if (!first || !last) return;
-      if (e.shiftKey && document.activeElement === first) { e.preventDefault(); last.focus(); }
-      else if (!e.shiftKey && document.activeElement === last) { e.preventDefault(); first.focus(); }
-      else if (!box.current?.contains(document.activeElement)) { e.preventDefault(); first.focus(); }
+      if (e.shiftKey && document.activeElement === first) {
+        e.preventDefault();
+        last.focus();
+      } else if (!e.shiftKey && document.activeElement === last) {
+        e.preventDefault();
+        first.focus();
+      } else if (!box.current?.contains(document.activeElement)) {
+        e.preventDefault();
+        first.focus();
+      }
     };
     window.addEventListener('keydown', onKey);
     return () => window.removeEventListener('keydown', onKey);
@@ -41,7 +50,10 @@ export function ConfirmDialog({ pending, onClose }: { pending: Pending; onClose:
     setError('');
     const r = await pending.run();
     setBusy(false);
-    if (r.ok) { pending.done?.(r.body); onClose(r); } else setError(`${r.status ? `HTTP ${r.status}: ` : ''}${r.error}`);
+    if (r.ok) {
+      pending.done?.(r.body);
+      onClose(r);
+    } else setError(`${r.status ? `HTTP ${r.status}: ` : ''}${r.error}`);
   };
   return (
     <div class="overlay">
@@ -49,10 +61,20 @@ export function ConfirmDialog({ pending, onClose }: { pending: Pending; onClose:
         <h3>{pending.danger ? 'Careful' : 'Confirm'}</h3>
         <p id="dlg-q">{pending.question}</p>
         {pending.detail ? <pre class="detail">{pending.detail}</pre> : null}
-        {error ? <p class="error" role="alert" data-testid="dialog-error">{error}</p> : null}
+        {error ? (
+          <p class="error" role="alert" data-testid="dialog-error">
+            {error}
+          </p>
+        ) : null}
         <div class="buttons">
-          <button ref={cancel} onClick={() => onClose(null)} disabled={busy}>{error ? 'Close' : 'Cancel'}</button>
-          {error ? null : <button class={pending.danger ? 'danger' : 'primary'} onClick={() => void ok()} disabled={busy} data-testid="confirm-ok">{busy ? 'Working…' : 'OK, do it'}</button>}
+          <button ref={cancel} onClick={() => onClose(null)} disabled={busy}>
+            {error ? 'Close' : 'Cancel'}
+          </button>
+          {error ? null : (
+            <button class={pending.danger ? 'danger' : 'primary'} onClick={() => void ok()} disabled={busy} data-testid="confirm-ok">
+              {busy ? 'Working…' : 'OK, do it'}
+            </button>
+          )}
         </div>
       </div>
     </div>

@@ -20,8 +20,15 @@ export function fakeMessage(size: { groups: number; replicas: number; proxies: n
       const addr = `10.0.${g}.${r + 1}:6379`;
       servers.push({ server: addr, datacenter: `dc${(r % 2) + 1}`, action: {}, replica_group: r > 0 });
       stats[addr] = {
-        stats: { role: r === 0 ? 'master' : 'slave', master_addr: r === 0 ? undefined : `10.0.${g}.1:6379`, master_link_status: r === 0 ? undefined : 'up', used_memory: String(1e8 + g * 1e6 + tick), maxmemory: String(4e9) },
-        dbs: { 0: 100000 + g * 10 + (tick % 7) }, unixtime: Math.floor(now / 1000),
+        stats: {
+          role: r === 0 ? 'master' : 'slave',
+          master_addr: r === 0 ? undefined : `10.0.${g}.1:6379`,
+          master_link_status: r === 0 ? undefined : 'up',
+          used_memory: String(1e8 + g * 1e6 + tick),
+          maxmemory: String(4e9),
+        },
+        dbs: { 0: 100000 + g * 10 + (tick % 7) },
+        unixtime: Math.floor(now / 1000),
       };
     }
     models.push({ id: g, servers, promoting: {}, out_of_sync: false });
@@ -38,21 +45,52 @@ export function fakeMessage(size: { groups: number; replicas: number; proxies: n
     const token = `fake${p}`;
     pmodels.push({ id: p, token, proxy_addr: `10.1.0.${p}:19000`, admin_addr: `10.1.0.${p}:11080`, datacenter: `dc${(p % 2) + 1}` });
     pstats[token] = {
-      ops_per_sec: 1000 + ((p * 37 + tick * 11) % 500), needs_resync: false, unixtime: Math.floor(now / 1000),
-      stats: { online: true, ops: { total: 1e6 + tick * 1000, fails: p % 5 }, sessions: { total: 100 + p, alive: 10 + (p % 4) }, backends: Array.from({ length: size.groups }, () => ({ state: 'connected' })) },
+      ops_per_sec: 1000 + ((p * 37 + tick * 11) % 500),
+      needs_resync: false,
+      unixtime: Math.floor(now / 1000),
+      stats: {
+        online: true,
+        ops: { total: 1e6 + tick * 1000, fails: p % 5 },
+        sessions: { total: 100 + p, alive: 10 + (p % 4) },
+        backends: Array.from({ length: size.groups }, () => ({ state: 'connected' })),
+      },
     };
   }
   const samples: ConsoleSample[] = [];
   const n = full ? 450 : 1;
-  for (let i = n - 1; i >= 0; i--) samples.push({ t: now - i * 2000, ops: 60000 + Math.round(5000 * Math.sin((tick - i) / 20)), p99_us: 1000 + ((tick - i) % 5) * 250 });
+  for (let i = n - 1; i >= 0; i--)
+    samples.push({ t: now - i * 2000, ops: 60000 + Math.round(5000 * Math.sin((tick - i) / 20)), p99_us: 1000 + ((tick - i) % 5) * 250 });
   return {
-    product: 'fake', t: now, authed: true, full,
+    product: 'fake',
+    t: now,
+    authed: true,
+    full,
     dashboard: { addr: '127.0.0.1:18080', coordinator: 'fake', version: 'fake' },
     stats: {
-      closed: false, slots, slot_counts: Object.fromEntries(models.map((m) => [String(m.id), per])),
-      group: { models, stats }, proxy: { models: pmodels, stats: pstats },
-      slot_action: { interval: 0, busy_percent: 10, disabled: false, progress: { state: 'running', slots_done: tick % 50, slots_total: 50, keys_moved: tick * 100, keys_per_sec: 5000, elapsed_ms: tick * 1000 } },
-      sentinels: { model: { servers: ['10.2.0.1:26379', '10.2.0.2:26379', '10.2.0.3:26379'], out_of_sync: false }, stats: {}, masters: {}, disagreements: [] },
+      closed: false,
+      slots,
+      slot_counts: Object.fromEntries(models.map((m) => [String(m.id), per])),
+      group: { models, stats },
+      proxy: { models: pmodels, stats: pstats },
+      slot_action: {
+        interval: 0,
+        busy_percent: 10,
+        disabled: false,
+        progress: {
+          state: 'running',
+          slots_done: tick % 50,
+          slots_total: 50,
+          keys_moved: tick * 100,
+          keys_per_sec: 5000,
+          elapsed_ms: tick * 1000,
+        },
+      },
+      sentinels: {
+        model: { servers: ['10.2.0.1:26379', '10.2.0.2:26379', '10.2.0.3:26379'], out_of_sync: false },
+        stats: {},
+        masters: {},
+        disagreements: [],
+      },
     },
     samples,
     events: [{ id: tick + 1, t: now, kind: 'migration', text: `fake event ${tick}` }],

@@ -1,5 +1,7 @@
 // Turns a rebalance/drain plan ({"slot": targetGroup}) into readable lines: "group 2 <== 0-99, 300".
-export function planCount(plan: Record<string, number>): number { return Object.keys(plan).length; }
+export function planCount(plan: Record<string, number>): number {
+  return Object.keys(plan).length;
+}
 
 export function formatPlan(plan: Record<string, number>): string {
   const by = new Map<number, number[]>();

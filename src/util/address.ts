@@ -53,7 +53,11 @@ export function parseAddr(addr: string, o: ParseAddrOptions = {}): HostPort {
 
 /** parseAddr, or null instead of an error. */
 export function tryParseAddr(addr: string, o: ParseAddrOptions = {}): HostPort | null {
-  try { return parseAddr(addr, o); } catch { return null; }
+  try {
+    return parseAddr(addr, o);
+  } catch {
+    return null;
+  }
 }
 
 /** True when `addr` is a valid `host:port` with a port from 1 to 65535. */

@@ -23,21 +23,41 @@ export interface EtcdCluster {
   stop(): Promise<void>;
 }
 
-export async function startEtcdCluster(specs: EtcdMemberSpec[], o: { dir: string; token?: string; args?: string[]; startTimeoutMs?: number }): Promise<EtcdCluster> {
+export async function startEtcdCluster(
+  specs: EtcdMemberSpec[],
+  o: { dir: string; token?: string; args?: string[]; startTimeoutMs?: number },
+): Promise<EtcdCluster> {
   if (specs.length === 0) throw new Error('an etcd cluster needs at least one member');
   const token = o.token ?? `shardis-etcd-${process.pid}-${Date.now()}`;
-  const members = specs.map((s, i) => ({ ...s, name: `m${i + 1}`, clientPort: s.clientPort ?? 2379, peerPort: s.peerPort ?? 2380, dir: join(o.dir, `etcd-m${i + 1}`) }));
+  const members = specs.map((s, i) => ({
+    ...s,
+    name: `m${i + 1}`,
+    clientPort: s.clientPort ?? 2379,
+    peerPort: s.peerPort ?? 2380,
+    dir: join(o.dir, `etcd-m${i + 1}`),
+  }));
   const initialCluster = members.map((m) => `${m.name}=http://${m.host}:${m.peerPort}`).join(',');
   for (const m of members) mkdirSync(m.dir, { recursive: true });
-  const started = await Promise.allSettled(members.map((m) => startEtcd({
-    host: m.host, netns: m.netns, clientPort: m.clientPort, peerPort: m.peerPort, dir: m.dir, name: m.name,
-    initialCluster, clusterToken: token, startTimeoutMs: o.startTimeoutMs ?? 30000,
-    // A shared 2-core machine stalls processes for hundreds of ms: a 1 s election timeout keeps the
-    // leader from flapping while still electing within seconds after a real loss.
-    // --pre-vote: a member that was cut off does not force a new election (and cost every lease a
-    // leader change) when it comes back; etcd 3.4 has it off by default.
-    args: ['--heartbeat-interval', '100', '--election-timeout', '1000', '--pre-vote', ...(o.args ?? [])],
-  })));
+  const started = await Promise.allSettled(
+    members.map((m) =>
+      startEtcd({
+        host: m.host,
+        netns: m.netns,
+        clientPort: m.clientPort,
+        peerPort: m.peerPort,
+        dir: m.dir,
+        name: m.name,
+        initialCluster,
+        clusterToken: token,
+        startTimeoutMs: o.startTimeoutMs ?? 30000,
+        // A shared 2-core machine stalls processes for hundreds of ms: a 1 s election timeout keeps the
+        // leader from flapping while still electing within seconds after a real loss.
+        // --pre-vote: a member that was cut off does not force a new election (and cost every lease a
+        // leader change) when it comes back; etcd 3.4 has it off by default.
+        args: ['--heartbeat-interval', '100', '--election-timeout', '1000', '--pre-vote', ...(o.args ?? [])],
+      }),
+    ),
+  );
   const ok = started.flatMap((r) => (r.status === 'fulfilled' ? [r.value] : []));
   const failed = started.find((r): r is PromiseRejectedResult => r.status === 'rejected');
   if (failed) {
@@ -47,6 +67,8 @@ export async function startEtcdCluster(specs: EtcdMemberSpec[], o: { dir: string
   return {
     members: ok,
     endpoints: ok.map((m) => `${m.host}:${m.clientPort}`),
-    stop: async () => { await Promise.all(ok.map((m) => m.stop())); },
+    stop: async () => {
+      await Promise.all(ok.map((m) => m.stop()));
+    },
   };
 }

@@ -28,7 +28,12 @@ export async function freePort(host = '127.0.0.1'): Promise<number> {
  * Runs `start(port)`; when no port is given, on a free one, trying up to `attempts` of them: between
  * freePort() releasing a port and the server binding it another process can take it (EADDRINUSE).
  */
-export async function startOnFreePort<T>(host: string, port: number | undefined, start: (port: number) => Promise<T>, attempts = 3): Promise<T> {
+export async function startOnFreePort<T>(
+  host: string,
+  port: number | undefined,
+  start: (port: number) => Promise<T>,
+  attempts = 3,
+): Promise<T> {
   if (port !== undefined) return start(port);
   let last: unknown;
   for (let i = 0; i < attempts; i++) {

@@ -6,7 +6,10 @@ import { parseAddr } from './address.js';
 
 export class HttpCallError extends Error {
   override readonly name = 'HttpCallError';
-  constructor(readonly kind: 'unreachable' | 'timeout', message: string) {
+  constructor(
+    readonly kind: 'unreachable' | 'timeout',
+    message: string,
+  ) {
     super(message);
   }
 }
@@ -18,9 +21,18 @@ export interface HttpReply {
   json: unknown;
 }
 
-export function httpJson(method: 'GET' | 'PUT', addr: string, path: string, o: { timeoutMs: number; body?: unknown; headers?: Record<string, string> }): Promise<HttpReply> {
+export function httpJson(
+  method: 'GET' | 'PUT',
+  addr: string,
+  path: string,
+  o: { timeoutMs: number; body?: unknown; headers?: Record<string, string> },
+): Promise<HttpReply> {
   let host: string, port: number;
-  try { ({ host, port } = parseAddr(addr)); } catch (e) { return Promise.reject(new HttpCallError('unreachable', (e as Error).message)); }
+  try {
+    ({ host, port } = parseAddr(addr));
+  } catch (e) {
+    return Promise.reject(new HttpCallError('unreachable', (e as Error).message));
+  }
   const payload = o.body === undefined ? undefined : Buffer.from(JSON.stringify(o.body));
   return new Promise((resolve, reject) => {
     let done = false;
@@ -28,22 +40,36 @@ export function httpJson(method: 'GET' | 'PUT', addr: string, path: string, o: {
       if (done) return;
       done = true;
       clearTimeout(timer);
-      if (err) { req.destroy(); reject(err); } else resolve(v!);
+      if (err) {
+        req.destroy();
+        reject(err);
+      } else resolve(v!);
     };
-    const req = http.request({
-      host, port, path, method, agent: false,
-      headers: { ...(payload ? { 'content-type': 'application/json', 'content-length': String(payload.length) } : {}), ...o.headers },
-    }, (res) => {
-      const chunks: Buffer[] = [];
-      res.on('data', (c: Buffer) => chunks.push(c));
-      res.on('error', (e) => finish(new HttpCallError('unreachable', e.message)));
-      res.on('end', () => {
-        const text = Buffer.concat(chunks).toString('utf8');
-        let json: unknown = text;
-        try { json = text ? JSON.parse(text) : null; } catch { /* not JSON */ }
-        finish(null, { status: res.statusCode ?? 0, text, json });
-      });
-    });
+    const req = http.request(
+      {
+        host,
+        port,
+        path,
+        method,
+        agent: false,
+        headers: { ...(payload ? { 'content-type': 'application/json', 'content-length': String(payload.length) } : {}), ...o.headers },
+      },
+      (res) => {
+        const chunks: Buffer[] = [];
+        res.on('data', (c: Buffer) => chunks.push(c));
+        res.on('error', (e) => finish(new HttpCallError('unreachable', e.message)));
+        res.on('end', () => {
+          const text = Buffer.concat(chunks).toString('utf8');
+          let json: unknown = text;
+          try {
+            json = text ? JSON.parse(text) : null;
+          } catch {
+            /* not JSON */
+          }
+          finish(null, { status: res.statusCode ?? 0, text, json });
+        });
+      },
+    );
     const timer = setTimeout(() => finish(new HttpCallError('timeout', `no answer within ${o.timeoutMs} ms`)), o.timeoutMs);
     req.on('error', (e) => finish(new HttpCallError('unreachable', e.message)));
     req.end(payload);

@@ -18,9 +18,19 @@ export interface Nutcracker extends ManagedServer {
 export function accepts(host: string, port: number, timeoutMs = 500): Promise<boolean> {
   return new Promise((resolve) => {
     const s = net.connect(port, host);
-    const t = setTimeout(() => { s.destroy(); resolve(false); }, timeoutMs);
-    s.once('connect', () => { clearTimeout(t); s.destroy(); resolve(true); });
-    s.once('error', () => { clearTimeout(t); resolve(false); });
+    const t = setTimeout(() => {
+      s.destroy();
+      resolve(false);
+    }, timeoutMs);
+    s.once('connect', () => {
+      clearTimeout(t);
+      s.destroy();
+      resolve(true);
+    });
+    s.once('error', () => {
+      clearTimeout(t);
+      resolve(false);
+    });
   });
 }
 
@@ -29,10 +39,22 @@ export function readStatsPort(host: string, port: number, timeoutMs = 3000): Pro
   return new Promise((resolve, reject) => {
     const s = net.connect(port, host);
     let buf = '';
-    const t = setTimeout(() => { s.destroy(); reject(new Error(`no stats from ${host}:${port} within ${timeoutMs} ms`)); }, timeoutMs);
-    s.on('data', (d) => { buf += d.toString('utf8'); });
-    s.on('end', () => { clearTimeout(t); s.destroy(); resolve(buf); });
-    s.on('error', (e) => { clearTimeout(t); reject(e); });
+    const t = setTimeout(() => {
+      s.destroy();
+      reject(new Error(`no stats from ${host}:${port} within ${timeoutMs} ms`));
+    }, timeoutMs);
+    s.on('data', (d) => {
+      buf += d.toString('utf8');
+    });
+    s.on('end', () => {
+      clearTimeout(t);
+      s.destroy();
+      resolve(buf);
+    });
+    s.on('error', (e) => {
+      clearTimeout(t);
+      reject(e);
+    });
   });
 }
 
@@ -40,16 +62,29 @@ export function readStatsPort(host: string, port: number, timeoutMs = 3000): Pro
  * Starts nutcracker with `config` (YAML text). `listenPorts` are the pools' TCP ports to wait for.
  * `statsIntervalMs` is nutcracker's -i (how often its stats are aggregated).
  */
-export async function startNutcracker(o: { config: string; listenPorts: number[]; dir?: string; statsIntervalMs?: number; bin?: string }): Promise<Nutcracker> {
+export async function startNutcracker(o: {
+  config: string;
+  listenPorts: number[];
+  dir?: string;
+  statsIntervalMs?: number;
+  bin?: string;
+}): Promise<Nutcracker> {
   const dir = o.dir ?? mkdtempSync(join(tmpdir(), 'shardis-nutcracker-'));
   const configFile = join(dir, 'nutcracker.yml');
   writeFileSync(configFile, o.config);
   const statsPort = await freePort();
   const logFile = join(dir, 'nutcracker.log');
   const server = await startManaged({
-    what: 'nutcracker', logFile, timeoutMs: 10000,
+    what: 'nutcracker',
+    logFile,
+    timeoutMs: 10000,
     // Debian installs it in /usr/sbin, which is not on every user's PATH.
-    spawn: () => spawnTracked(o.bin ?? (existsSync('/usr/sbin/nutcracker') ? '/usr/sbin/nutcracker' : 'nutcracker'), ['-c', configFile, '-s', String(statsPort), '-a', '127.0.0.1', '-i', String(o.statsIntervalMs ?? 1000), '-o', logFile], { stdio: ['ignore', 'ignore', 'inherit'] }),
+    spawn: () =>
+      spawnTracked(
+        o.bin ?? (existsSync('/usr/sbin/nutcracker') ? '/usr/sbin/nutcracker' : 'nutcracker'),
+        ['-c', configFile, '-s', String(statsPort), '-a', '127.0.0.1', '-i', String(o.statsIntervalMs ?? 1000), '-o', logFile],
+        { stdio: ['ignore', 'ignore', 'inherit'] },
+      ),
     ready: async () => {
       for (const p of [statsPort, ...o.listenPorts]) if (!(await accepts('127.0.0.1', p))) return false;
       return true;

@@ -33,7 +33,8 @@ export function parseSize(v: string | number): number {
 export function parseDuration(v: string | number): number {
   if (typeof v === 'number') return v;
   if (/^\s*\d+\s*$/.test(v)) return Number(v);
-  let total = 0, rest = v.trim();
+  let total = 0,
+    rest = v.trim();
   const re = /^(\d+(?:\.\d+)?)(ms|s|m|h)/;
   if (!rest) throw new Error('empty duration');
   while (rest) {
@@ -46,10 +47,14 @@ export function parseDuration(v: string | number): number {
 }
 
 function coerce(spec: OptionSpec, raw: unknown, where: string): string | number | boolean | string[] {
-  const fail = (why: string): never => { throw new Error(`${where}: option ${spec.key}: ${why}`); };
+  const fail = (why: string): never => {
+    throw new Error(`${where}: option ${spec.key}: ${why}`);
+  };
   try {
     switch (spec.type) {
-      case 'string': if (typeof raw !== 'string') fail('expected a string'); return raw as string;
+      case 'string':
+        if (typeof raw !== 'string') fail('expected a string');
+        return raw as string;
       case 'int': {
         const n = typeof raw === 'number' ? raw : typeof raw === 'string' && /^-?\d+$/.test(raw) ? Number(raw) : NaN;
         if (!Number.isInteger(n)) fail(`expected an integer, got ${JSON.stringify(raw)}`);
@@ -60,11 +65,19 @@ function coerce(spec: OptionSpec, raw: unknown, where: string): string | number 
         if (raw === 'true' || raw === '1' || raw === 'yes') return true;
         if (raw === 'false' || raw === '0' || raw === 'no') return false;
         return fail(`expected true or false, got ${JSON.stringify(raw)}`);
-      case 'size': if (typeof raw !== 'string' && typeof raw !== 'number') fail('expected a size'); return parseSize(raw as string | number);
-      case 'duration': if (typeof raw !== 'string' && typeof raw !== 'number') fail('expected a duration'); return parseDuration(raw as string | number);
+      case 'size':
+        if (typeof raw !== 'string' && typeof raw !== 'number') fail('expected a size');
+        return parseSize(raw as string | number);
+      case 'duration':
+        if (typeof raw !== 'string' && typeof raw !== 'number') fail('expected a duration');
+        return parseDuration(raw as string | number);
       case 'string[]':
         if (Array.isArray(raw)) return raw.map(String);
-        if (typeof raw === 'string') return raw.split(',').map((s) => s.trim()).filter(Boolean);
+        if (typeof raw === 'string')
+          return raw
+            .split(',')
+            .map((s) => s.trim())
+            .filter(Boolean);
         return fail('expected a list of strings');
     }
   } catch (e) {
@@ -84,15 +97,27 @@ export function defaults(specs: OptionSpec[]): OptionValues {
  * except `ignored` ones — keys of the system we replace that have no meaning here — which are
  * reported through `warn`.
  */
-export function loadToml(specs: OptionSpec[], file: string, base: OptionValues = defaults(specs), ignored: readonly string[] = [], warn: (msg: string) => void = () => {}): OptionValues {
+export function loadToml(
+  specs: OptionSpec[],
+  file: string,
+  base: OptionValues = defaults(specs),
+  ignored: readonly string[] = [],
+  warn: (msg: string) => void = () => {},
+): OptionValues {
   const doc = parseToml(readFileSync(file, 'utf8')) as Record<string, unknown>;
   const out = { ...base };
   const skip = new Set(ignored);
   const byKey = new Map<string, OptionSpec>();
-  for (const s of specs) { byKey.set(s.key, s); for (const a of s.aliases ?? []) byKey.set(a, s); }
+  for (const s of specs) {
+    byKey.set(s.key, s);
+    for (const a of s.aliases ?? []) byKey.set(a, s);
+  }
   for (const [k, v] of Object.entries(doc)) {
     const spec = byKey.get(k);
-    if (!spec && (skip.has(k) || [...skip].some((x) => x.endsWith('*') && k.startsWith(x.slice(0, -1))))) { warn(`${file}: option "${k}" has no effect in Shardis; ignored`); continue; }
+    if (!spec && (skip.has(k) || [...skip].some((x) => x.endsWith('*') && k.startsWith(x.slice(0, -1))))) {
+      warn(`${file}: option "${k}" has no effect in Shardis; ignored`);
+      continue;
+    }
     if (!spec) throw new Error(`${file}: unknown option "${k}"`);
     out[spec.key] = coerce(spec, v, file);
   }

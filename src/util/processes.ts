@@ -8,7 +8,11 @@ let hooked = false;
 
 function killAll(): void {
   for (const c of live) {
-    try { c.kill('SIGKILL'); } catch { /* already gone */ }
+    try {
+      c.kill('SIGKILL');
+    } catch {
+      /* already gone */
+    }
   }
   live.clear();
 }
@@ -50,7 +54,10 @@ export function spawnTracked(cmd: string, args: string[], opts: SpawnOptions & {
       live.delete(child);
       resolve(code ?? signal ?? -1);
     });
-    child.once('error', () => { live.delete(child); resolve(-1); });
+    child.once('error', () => {
+      live.delete(child);
+      resolve(-1);
+    });
   });
   const stop = async (graceMs = 5000): Promise<void> => {
     if (child.exitCode !== null || child.signalCode !== null) return;
@@ -74,10 +81,14 @@ export async function waitFor(what: string, check: () => Promise<boolean> | bool
   while (Date.now() < deadline) {
     try {
       if (await check()) return;
-    } catch (e) { lastErr = e; }
+    } catch (e) {
+      lastErr = e;
+    }
     await new Promise((r) => setTimeout(r, everyMs));
   }
-  throw new Error(`timed out after ${timeoutMs} ms waiting for ${what}${lastErr ? `: ${lastErr instanceof Error ? lastErr.message : JSON.stringify(lastErr)}` : ''}`);
+  throw new Error(
+    `timed out after ${timeoutMs} ms waiting for ${what}${lastErr ? `: ${lastErr instanceof Error ? lastErr.message : JSON.stringify(lastErr)}` : ''}`,
+  );
 }
 
 /**
@@ -110,10 +121,15 @@ export async function startManaged(o: {
   const launch = async (): Promise<Spawned> => {
     const p = o.spawn();
     try {
-      await waitFor(o.what, async () => {
-        if (p.child.exitCode !== null || p.child.signalCode !== null) throw new Error(`${o.what} exited (see ${o.logFile})`);
-        return o.ready();
-      }, o.timeoutMs, o.everyMs ?? 50);
+      await waitFor(
+        o.what,
+        async () => {
+          if (p.child.exitCode !== null || p.child.signalCode !== null) throw new Error(`${o.what} exited (see ${o.logFile})`);
+          return o.ready();
+        },
+        o.timeoutMs,
+        o.everyMs ?? 50,
+      );
     } catch (e) {
       await p.kill9(); // never leave a server that did not become ready running
       throw e;
@@ -123,7 +139,9 @@ export async function startManaged(o: {
   let proc = await launch();
   const running = (): boolean => proc.child.exitCode === null && proc.child.signalCode === null;
   return {
-    get proc() { return proc; },
+    get proc() {
+      return proc;
+    },
     running,
     stop: () => proc.stop(5000),
     kill9: () => proc.kill9(),

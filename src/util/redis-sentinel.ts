@@ -35,17 +35,23 @@ export async function startRedisSentinel(opts: RedisSentinelOptions = {}): Promi
   const dir = opts.dir ?? mkdtempSync(join(tmpdir(), `shardis-sentinel-${port}-`));
   mkdirSync(dir, { recursive: true });
   const conf = join(dir, 'sentinel.conf');
-  writeFileSync(conf, [
-    `port ${port}`,
-    `bind ${host}`,
-    `dir ${dir}`,
-    'protected-mode no',
-    'daemonize no',
-    `logfile ${join(dir, 'sentinel.log')}`,
-    ...(opts.config ?? []),
-  ].join('\n') + '\n');
+  writeFileSync(
+    conf,
+    [
+      `port ${port}`,
+      `bind ${host}`,
+      `dir ${dir}`,
+      'protected-mode no',
+      'daemonize no',
+      `logfile ${join(dir, 'sentinel.log')}`,
+      ...(opts.config ?? []),
+    ].join('\n') + '\n',
+  );
   const server = await startManaged({
-    what: `redis-sentinel on ${host}:${port}`, logFile: join(dir, 'sentinel.log'), timeoutMs: 10000, everyMs: 30,
+    what: `redis-sentinel on ${host}:${port}`,
+    logFile: join(dir, 'sentinel.log'),
+    timeoutMs: 10000,
+    everyMs: 30,
     spawn: () => spawnTracked(opts.bin ?? 'redis-sentinel', [conf], { stdio: ['ignore', 'ignore', 'inherit'], netns: opts.netns }),
     ready: async () => (await rawCommand(host, port, 'PING')).includes('PONG'),
   });

@@ -39,14 +39,24 @@ export function rawCommand(host: string, port: number, line: string, password?: 
   return new Promise((resolve, reject) => {
     const s = net.connect(port, host);
     let buf = '';
-    const t = setTimeout(() => { s.destroy(); reject(new Error('timeout')); }, timeoutMs);
+    const t = setTimeout(() => {
+      s.destroy();
+      reject(new Error('timeout'));
+    }, timeoutMs);
     s.on('connect', () => s.write((password ? `AUTH ${password}\r\n` : '') + line + '\r\n'));
     s.on('data', (d) => {
       buf += d.toString();
       const lines = buf.split('\r\n').length - 1;
-      if (lines >= (password ? 2 : 1)) { clearTimeout(t); s.destroy(); resolve(buf); }
+      if (lines >= (password ? 2 : 1)) {
+        clearTimeout(t);
+        s.destroy();
+        resolve(buf);
+      }
     });
-    s.on('error', (e) => { clearTimeout(t); reject(e); });
+    s.on('error', (e) => {
+      clearTimeout(t);
+      reject(e);
+    });
   });
 }
 
@@ -57,11 +67,17 @@ export async function startRedisServer(opts: RedisServerOptions = {}): Promise<R
   const port = opts.port ?? (await freePort(host));
   const dir = opts.dir ?? mkdtempSync(join(tmpdir(), `shardis-redis-${port}-`));
   mkdirSync(dir, { recursive: true });
-  const tlsPort = opts.tls ? (opts.tls.port || (await freePort(host))) : undefined;
-  const tlsLines = opts.tls && tlsPort !== undefined ? [
-    `tls-port ${tlsPort}`, `tls-cert-file ${opts.tls.cert}`, `tls-key-file ${opts.tls.key}`,
-    `tls-ca-cert-file ${opts.tls.ca}`, `tls-auth-clients ${opts.tls.authClients ?? 'no'}`,
-  ] : [];
+  const tlsPort = opts.tls ? opts.tls.port || (await freePort(host)) : undefined;
+  const tlsLines =
+    opts.tls && tlsPort !== undefined
+      ? [
+          `tls-port ${tlsPort}`,
+          `tls-cert-file ${opts.tls.cert}`,
+          `tls-key-file ${opts.tls.key}`,
+          `tls-ca-cert-file ${opts.tls.ca}`,
+          `tls-auth-clients ${opts.tls.authClients ?? 'no'}`,
+        ]
+      : [];
   const lines = [
     `port ${port}`,
     `bind ${host}`,
@@ -78,7 +94,10 @@ export async function startRedisServer(opts: RedisServerOptions = {}): Promise<R
   const conf = join(dir, 'redis.conf');
   writeFileSync(conf, lines.join('\n') + '\n');
   const server = await startManaged({
-    what: `redis-server on ${host}:${port}`, logFile: join(dir, 'redis.log'), timeoutMs: 10000, everyMs: 30,
+    what: `redis-server on ${host}:${port}`,
+    logFile: join(dir, 'redis.log'),
+    timeoutMs: 10000,
+    everyMs: 30,
     spawn: () => spawnTracked(opts.bin ?? 'redis-server', [conf], { stdio: ['ignore', 'ignore', 'inherit'], netns: opts.netns }),
     // Our server, not another one that took the port first: it reports our (unique) dir.
     ready: async () => (await rawCommand(host, port, 'CONFIG GET dir', opts.password)).includes(realpathSync(dir)),

@@ -21,7 +21,9 @@ export function startShardisProcess(subcommand: string, args: string[], logFile:
   const log = createWriteStream(logFile, { flags: 'a' });
   proc.child.stderr!.pipe(log);
   let stderrTail = '';
-  proc.child.stderr!.on('data', (d: Buffer) => { stderrTail = (stderrTail + d.toString()).slice(-2000); });
+  proc.child.stderr!.on('data', (d: Buffer) => {
+    stderrTail = (stderrTail + d.toString()).slice(-2000);
+  });
   const lines: string[] = [];
   const waiters: Array<{ re: RegExp; resolve: (m: RegExpExecArray) => void }> = [];
   createInterface({ input: proc.child.stdout! }).on('line', (line) => {
@@ -29,30 +31,59 @@ export function startShardisProcess(subcommand: string, args: string[], logFile:
     log.write(`[stdout] ${line}\n`);
     for (const w of [...waiters]) {
       const m = w.re.exec(line);
-      if (m) { waiters.splice(waiters.indexOf(w), 1); w.resolve(m); }
+      if (m) {
+        waiters.splice(waiters.indexOf(w), 1);
+        w.resolve(m);
+      }
     }
   });
-  const waitLine = (re: RegExp, timeoutMs = 30000): Promise<RegExpExecArray> => new Promise((resolveLine, reject) => {
-    for (const l of lines) { const m = re.exec(l); if (m) return resolveLine(m); }
-    const t = timeoutMs > 0 ? setTimeout(() => reject(new Error(`shardis ${subcommand} printed no line matching ${re} within ${timeoutMs} ms (log: ${logFile})`)), timeoutMs) : undefined;
-    waiters.push({ re, resolve: (m) => { clearTimeout(t); resolveLine(m); } });
-    void proc.exited.then((code) => {
-      clearTimeout(t);
-      reject(new Error(`shardis ${subcommand} exited with ${code}: ${stderrTail.trim().split('\n').slice(-3).join(' | ')} (log: ${logFile})`));
+  const waitLine = (re: RegExp, timeoutMs = 30000): Promise<RegExpExecArray> =>
+    new Promise((resolveLine, reject) => {
+      for (const l of lines) {
+        const m = re.exec(l);
+        if (m) return resolveLine(m);
+      }
+      const t =
+        timeoutMs > 0
+          ? setTimeout(
+              () => reject(new Error(`shardis ${subcommand} printed no line matching ${re} within ${timeoutMs} ms (log: ${logFile})`)),
+              timeoutMs,
+            )
+          : undefined;
+      waiters.push({
+        re,
+        resolve: (m) => {
+          clearTimeout(t);
+          resolveLine(m);
+        },
+      });
+      void proc.exited.then((code) => {
+        clearTimeout(t);
+        reject(
+          new Error(`shardis ${subcommand} exited with ${code}: ${stderrTail.trim().split('\n').slice(-3).join(' | ')} (log: ${logFile})`),
+        );
+      });
     });
-  });
   return { proc, lines, waitLine };
 }
 
 /** Starts `shardis proxy ARGS` and waits for its ready line. */
-export async function startProxyProcess(args: string[], logFile: string, opts: { netns?: string } = {}): Promise<{ proc: Spawned; port: number; adminPort: number }> {
+export async function startProxyProcess(
+  args: string[],
+  logFile: string,
+  opts: { netns?: string } = {},
+): Promise<{ proc: Spawned; port: number; adminPort: number }> {
   const p = startShardisProcess('proxy', args, logFile, opts);
   const m = await p.waitLine(/proxy_port=(\d+) admin_port=(\d+)/);
   return { proc: p.proc, port: Number(m[1]), adminPort: Number(m[2]) };
 }
 
 /** Starts `shardis dashboard ARGS` and waits until it is active. */
-export async function startDashboardProcess(args: string[], logFile: string, opts: { netns?: string } = {}): Promise<{ proc: Spawned; adminPort: number }> {
+export async function startDashboardProcess(
+  args: string[],
+  logFile: string,
+  opts: { netns?: string } = {},
+): Promise<{ proc: Spawned; adminPort: number }> {
   const p = startShardisProcess('dashboard', args, logFile, opts);
   const m = await p.waitLine(/^shardis dashboard ready admin_port=(\d+)/);
   return { proc: p.proc, adminPort: Number(m[1]) };

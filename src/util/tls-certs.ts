@@ -44,11 +44,35 @@ export function makeTestPki(dir: string, opts: { names?: string[]; days?: number
   for (const who of ['server', 'client']) {
     key(`${who}.key`);
     openssl(['req', '-new', '-key', `${who}.key`, '-subj', `/CN=shardis-${who}`, '-out', `${who}.csr`], dir);
-    openssl(['x509', '-req', '-in', `${who}.csr`, '-CA', 'ca.crt', '-CAkey', 'ca.key', '-CAcreateserial', '-days', days,
-      '-sha256', '-extfile', `${who}.ext`, '-out', `${who}.crt`], dir);
+    openssl(
+      [
+        'x509',
+        '-req',
+        '-in',
+        `${who}.csr`,
+        '-CA',
+        'ca.crt',
+        '-CAkey',
+        'ca.key',
+        '-CAcreateserial',
+        '-days',
+        days,
+        '-sha256',
+        '-extfile',
+        `${who}.ext`,
+        '-out',
+        `${who}.crt`,
+      ],
+      dir,
+    );
   }
   return {
-    dir, caCert: p('ca.crt'), caKey: p('ca.key'), serverCert: p('server.crt'), serverKey: p('server.key'),
-    clientCert: p('client.crt'), clientKey: p('client.key'),
+    dir,
+    caCert: p('ca.crt'),
+    caKey: p('ca.key'),
+    serverCert: p('server.crt'),
+    serverKey: p('server.key'),
+    clientCert: p('client.crt'),
+    clientKey: p('client.key'),
   };
 }

@@ -22,14 +22,26 @@ export interface ZooKeeperEnsemble {
   stop(): Promise<void>;
 }
 
-export async function startZooKeeperEnsemble(specs: ZooKeeperMemberSpec[], o: { dir: string; tickTimeMs?: number; maxSessionTimeoutMs?: number; startTimeoutMs?: number }): Promise<ZooKeeperEnsemble> {
+export async function startZooKeeperEnsemble(
+  specs: ZooKeeperMemberSpec[],
+  o: { dir: string; tickTimeMs?: number; maxSessionTimeoutMs?: number; startTimeoutMs?: number },
+): Promise<ZooKeeperEnsemble> {
   if (specs.length === 0) throw new Error('a ZooKeeper ensemble needs at least one server');
   const servers = specs.map((s, i) => `server.${i + 1}=${s.host}:${s.quorumPort ?? 2888}:${s.electionPort ?? 3888}`);
-  const started = await Promise.allSettled(specs.map((s, i) => startZooKeeper({
-    host: s.host, netns: s.netns, port: s.port ?? 2181, dir: join(o.dir, `zk-${i + 1}`),
-    tickTimeMs: o.tickTimeMs ?? 500, maxSessionTimeoutMs: o.maxSessionTimeoutMs,
-    ensemble: { myId: i + 1, servers }, startTimeoutMs: o.startTimeoutMs ?? 60000,
-  })));
+  const started = await Promise.allSettled(
+    specs.map((s, i) =>
+      startZooKeeper({
+        host: s.host,
+        netns: s.netns,
+        port: s.port ?? 2181,
+        dir: join(o.dir, `zk-${i + 1}`),
+        tickTimeMs: o.tickTimeMs ?? 500,
+        maxSessionTimeoutMs: o.maxSessionTimeoutMs,
+        ensemble: { myId: i + 1, servers },
+        startTimeoutMs: o.startTimeoutMs ?? 60000,
+      }),
+    ),
+  );
   const ok = started.flatMap((r) => (r.status === 'fulfilled' ? [r.value] : []));
   const failed = started.find((r): r is PromiseRejectedResult => r.status === 'rejected');
   if (failed) {
@@ -39,6 +51,8 @@ export async function startZooKeeperEnsemble(specs: ZooKeeperMemberSpec[], o: { 
   return {
     members: ok,
     connect: ok.map((m) => m.connect).join(','),
-    stop: async () => { await Promise.all(ok.map((m) => m.stop())); },
+    stop: async () => {
+      await Promise.all(ok.map((m) => m.stop()));
+    },
   };
 }

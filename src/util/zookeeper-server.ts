@@ -47,11 +47,22 @@ export function fourLetterWord(host: string, port: number, cmd: string, timeoutM
   return new Promise((resolve) => {
     const s = net.connect(port, host);
     let buf = '';
-    const t = setTimeout(() => { s.destroy(); resolve(buf); }, timeoutMs);
+    const t = setTimeout(() => {
+      s.destroy();
+      resolve(buf);
+    }, timeoutMs);
     s.on('connect', () => s.write(cmd));
-    s.on('data', (d) => { buf += d.toString(); });
-    s.on('end', () => { clearTimeout(t); resolve(buf); });
-    s.on('error', () => { clearTimeout(t); resolve(''); });
+    s.on('data', (d) => {
+      buf += d.toString();
+    });
+    s.on('end', () => {
+      clearTimeout(t);
+      resolve(buf);
+    });
+    s.on('error', () => {
+      clearTimeout(t);
+      resolve('');
+    });
   });
 }
 
@@ -64,35 +75,46 @@ export async function startZooKeeper(opts: ZooKeeperServerOptions = {}): Promise
   if (opts.ensemble) writeFileSync(join(dataDir, 'myid'), `${opts.ensemble.myId}\n`);
   const tick = opts.tickTimeMs ?? 500;
   const cfg = join(dir, 'zoo.cfg');
-  writeFileSync(cfg, [
-    `tickTime=${tick}`,
-    `dataDir=${dataDir}`,
-    `clientPort=${port}`,
-    `clientPortAddress=${host}`,
-    `minSessionTimeout=${opts.minSessionTimeoutMs ?? 2 * tick}`,
-    `maxSessionTimeout=${opts.maxSessionTimeoutMs ?? 60000}`,
-    'maxClientCnxns=0',
-    'admin.enableServer=false',
-    '4lw.commands.whitelist=ruok,srvr,stat,mntr,cons',
-    'forceSync=no',
-    'preAllocSize=1024',
-    'autopurge.purgeInterval=0',
-    ...(opts.ensemble ? ['initLimit=20', 'syncLimit=4', 'quorumListenOnAllIPs=false', ...opts.ensemble.servers] : []),
-    ...(opts.config ?? []),
-  ].join('\n') + '\n');
+  writeFileSync(
+    cfg,
+    [
+      `tickTime=${tick}`,
+      `dataDir=${dataDir}`,
+      `clientPort=${port}`,
+      `clientPortAddress=${host}`,
+      `minSessionTimeout=${opts.minSessionTimeoutMs ?? 2 * tick}`,
+      `maxSessionTimeout=${opts.maxSessionTimeoutMs ?? 60000}`,
+      'maxClientCnxns=0',
+      'admin.enableServer=false',
+      '4lw.commands.whitelist=ruok,srvr,stat,mntr,cons',
+      'forceSync=no',
+      'preAllocSize=1024',
+      'autopurge.purgeInterval=0',
+      ...(opts.ensemble ? ['initLimit=20', 'syncLimit=4', 'quorumListenOnAllIPs=false', ...opts.ensemble.servers] : []),
+      ...(opts.config ?? []),
+    ].join('\n') + '\n',
+  );
   const classPath = opts.classPath ?? '/usr/share/java/zookeeper.jar';
   if (!opts.classPath && !existsSync(classPath)) throw new Error(`${classPath} not found: install the Debian package "zookeeper"`);
   const logFile = join(dir, 'zookeeper.log');
   const args = [
-    '-Xms32m', '-Xmx256m', '-XX:+UseSerialGC', '-XX:TieredStopAtLevel=1', '-Xss512k',
+    '-Xms32m',
+    '-Xmx256m',
+    '-XX:+UseSerialGC',
+    '-XX:TieredStopAtLevel=1',
+    '-Xss512k',
     '-Djava.net.preferIPv4Stack=true',
     '-Dzookeeper.admin.enableServer=false',
     `-Dzookeeper.log.dir=${dir}`,
-    '-cp', classPath,
-    opts.ensemble ? 'org.apache.zookeeper.server.quorum.QuorumPeerMain' : 'org.apache.zookeeper.server.ZooKeeperServerMain', cfg,
+    '-cp',
+    classPath,
+    opts.ensemble ? 'org.apache.zookeeper.server.quorum.QuorumPeerMain' : 'org.apache.zookeeper.server.ZooKeeperServerMain',
+    cfg,
   ];
   const server = await startManaged({
-    what: `ZooKeeper on ${host}:${port}`, logFile, timeoutMs: opts.startTimeoutMs ?? 30000,
+    what: `ZooKeeper on ${host}:${port}`,
+    logFile,
+    timeoutMs: opts.startTimeoutMs ?? 30000,
     spawn: () => spawnTracked(opts.java ?? 'java', args, { logFile, cwd: dir, netns: opts.netns }),
     ready: async () => (opts.ensemble ? /Mode: (leader|follower)/ : /Mode: standalone/).test(await fourLetterWord(host, port, 'srvr')),
   });

@@ -64,9 +64,7 @@ export async function startZkBackend(): Promise<Backend> {
   });
 }
 
-export type HolderAction =
-  | { op: 'lock'; path: string; ttlMs: number; data?: string }
-  | { op: 'ephemeral'; path: string; data?: string };
+export type HolderAction = { op: 'lock'; path: string; ttlMs: number; data?: string } | { op: 'ephemeral'; path: string; data?: string };
 
 export interface Holder {
   proc: Spawned;
@@ -131,13 +129,15 @@ export async function spawnHolder(spec: StoreSpec, action: HolderAction): Promis
         reject(new Error(`holder ${proc.pid} did not print ${re} within ${timeoutMs} ms; printed: ${JSON.stringify(lines)}`));
       }, timeoutMs);
       waiters.add(onLine);
-      void proc.exited.then(() => setTimeout(() => {
-        if (!check()) {
-          waiters.delete(onLine);
-          clearTimeout(t);
-          reject(new Error(`holder ${proc.pid} exited without printing ${re}; printed: ${JSON.stringify(lines)}`));
-        }
-      }, 50));
+      void proc.exited.then(() =>
+        setTimeout(() => {
+          if (!check()) {
+            waiters.delete(onLine);
+            clearTimeout(t);
+            reject(new Error(`holder ${proc.pid} exited without printing ${re}; printed: ${JSON.stringify(lines)}`));
+          }
+        }, 50),
+      );
       check();
     });
   const holder: Holder = {
@@ -146,8 +146,12 @@ export async function spawnHolder(spec: StoreSpec, action: HolderAction): Promis
     lines,
     waitLine,
     kill9: () => proc.kill9(),
-    pause: () => { proc.child.kill('SIGSTOP'); },
-    resume: () => { proc.child.kill('SIGCONT'); },
+    pause: () => {
+      proc.child.kill('SIGSTOP');
+    },
+    resume: () => {
+      proc.child.kill('SIGCONT');
+    },
   };
   await waitLine(/^(READY|HELD-BY-OTHER)$/, 20000);
   return holder;

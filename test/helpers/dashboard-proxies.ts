@@ -23,7 +23,13 @@ export async function startTestProxy(product: string, productAuth = ''): Promise
   const port = await proxy.listen();
   let model!: ProxyModel; // eslint-disable-line prefer-const -- assigned after the admin API that reads it is built
   let stopped = false;
-  const ctl = singleProcessControl(proxy, () => model, async () => { await stop(); });
+  const ctl = singleProcessControl(
+    proxy,
+    () => model,
+    async () => {
+      await stop();
+    },
+  );
   const admin = await startAdminApi(ctl, '127.0.0.1:0');
   model = newProxyModel({ product, proxyAddr: `127.0.0.1:${port}`, adminAddr: `127.0.0.1:${admin.port}`, datacenter: '' });
   const xauth = proxyXAuth(product, productAuth, model.token);
@@ -36,4 +42,3 @@ export async function startTestProxy(product: string, productAuth = ''): Promise
   };
   return { proxy, port, adminAddr: `127.0.0.1:${admin.port}`, model, xauth, stop };
 }
-

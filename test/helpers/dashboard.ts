@@ -18,7 +18,9 @@ export { SHARDIS_BIN };
 export const tempDir = (prefix: string): string => mkdtempSync(join(tmpdir(), prefix));
 
 export function dashboardConfig(over: Record<string, string>): DashboardConfig {
-  return toDashboardConfig(applyFlags(DASHBOARD_OPTIONS, defaults(DASHBOARD_OPTIONS), { admin_addr: '127.0.0.1:0', log_level: 'warn', ...over }));
+  return toDashboardConfig(
+    applyFlags(DASHBOARD_OPTIONS, defaults(DASHBOARD_OPTIONS), { admin_addr: '127.0.0.1:0', log_level: 'warn', ...over }),
+  );
 }
 
 export interface TestDashboard {
@@ -41,17 +43,31 @@ export async function startDashboard(over: Record<string, string>, waitActive = 
 export function waitState(d: RunningDashboard, state: string, timeoutMs = 10000): Promise<void> {
   return new Promise((res, rej) => {
     const t = setTimeout(() => rej(new Error(`dashboard did not become ${state} within ${timeoutMs} ms (now ${d.state()})`)), timeoutMs);
-    d.onState((s) => { if (s === state) { clearTimeout(t); res(); } });
+    d.onState((s) => {
+      if (s === state) {
+        clearTimeout(t);
+        res();
+      }
+    });
   });
 }
 
 // Replies default to `any`: tests read many reply shapes; the eslint override for test/integration says why.
 // eslint-disable-next-line @typescript-eslint/no-explicit-any
-export interface ApiReply<T = any> { status: number; body: T }
+export interface ApiReply<T = any> {
+  status: number;
+  body: T;
+}
 
 /** JSON call to a dashboard; never throws for HTTP errors. */
 // eslint-disable-next-line @typescript-eslint/no-explicit-any -- see ApiReply
-export async function call<T = any>(method: 'GET' | 'PUT', addr: string, path: string, body?: unknown, headers?: Record<string, string>): Promise<ApiReply<T>> {
+export async function call<T = any>(
+  method: 'GET' | 'PUT',
+  addr: string,
+  path: string,
+  body?: unknown,
+  headers?: Record<string, string>,
+): Promise<ApiReply<T>> {
   const r = await httpJson(method, addr, path, { timeoutMs: 30000, body, headers });
   return { status: r.status, body: r.json as T };
 }
@@ -80,9 +96,14 @@ export async function startDashboardProcess(args: string[], logFile: string, sta
     await p.proc.kill9();
     throw e;
   }
-  const seen = async (re: RegExp, timeoutMs: number): Promise<void> => { await p.waitLine(re, timeoutMs); };
+  const seen = async (re: RegExp, timeoutMs: number): Promise<void> => {
+    await p.waitLine(re, timeoutMs);
+  };
   return {
-    proc: p.proc, adminPort, addr: `127.0.0.1:${adminPort}`, lines: p.lines,
+    proc: p.proc,
+    adminPort,
+    addr: `127.0.0.1:${adminPort}`,
+    lines: p.lines,
     waitReady: (ms) => seen(/^shardis dashboard ready/, ms),
     waitStandby: (ms) => seen(/^shardis dashboard standby/, ms),
   };
@@ -91,11 +112,19 @@ export async function startDashboardProcess(args: string[], logFile: string, sta
 /** A TCP server that accepts connections and never answers (a hung proxy). */
 export async function startBlackhole(): Promise<{ addr: string; close(): Promise<void> }> {
   const socks = new Set<net.Socket>();
-  const srv = net.createServer((s) => { socks.add(s); s.on('error', () => {}); s.on('close', () => socks.delete(s)); });
+  const srv = net.createServer((s) => {
+    socks.add(s);
+    s.on('error', () => {});
+    s.on('close', () => socks.delete(s));
+  });
   await new Promise<void>((r) => srv.listen(0, '127.0.0.1', () => r()));
   const a = srv.address() as net.AddressInfo;
   return {
     addr: `127.0.0.1:${a.port}`,
-    close: () => new Promise<void>((r) => { for (const s of socks) s.destroy(); srv.close(() => r()); }),
+    close: () =>
+      new Promise<void>((r) => {
+        for (const s of socks) s.destroy();
+        srv.close(() => r());
+      }),
   };
 }

@@ -9,15 +9,21 @@ import { SHARDIS_BIN } from '../../src/util/shardis-process.js';
 /** Runs `shardis ARGS` to completion (killed after timeoutMs); resolves with exit code, stdout, stderr. */
 export async function runShardis(args: string[], timeoutMs = 30000): Promise<{ code: number | string; stdout: string; stderr: string }> {
   const p = spawnTracked(process.execPath, [SHARDIS_BIN, ...args], { stdio: ['ignore', 'pipe', 'pipe'] });
-  let stdout = '', stderr = '';
-  p.child.stdout!.on('data', (d: Buffer) => { stdout += d.toString(); });
-  p.child.stderr!.on('data', (d: Buffer) => { stderr += d.toString(); });
-  const t = setTimeout(() => { void p.kill9(); }, timeoutMs);
+  let stdout = '',
+    stderr = '';
+  p.child.stdout!.on('data', (d: Buffer) => {
+    stdout += d.toString();
+  });
+  p.child.stderr!.on('data', (d: Buffer) => {
+    stderr += d.toString();
+  });
+  const t = setTimeout(() => {
+    void p.kill9();
+  }, timeoutMs);
   const code = await p.exited;
   clearTimeout(t);
   return { code, stdout, stderr };
 }
-
 
 export async function startHaproxy(cfg: string, runtimeApi: string, logFile: string): Promise<Spawned> {
   const p = spawnTracked('haproxy', ['-db', '-f', cfg], { logFile });
@@ -26,12 +32,24 @@ export async function startHaproxy(cfg: string, runtimeApi: string, logFile: str
 }
 
 export async function startNginx(cfg: string, prefix: string, listenPort: number): Promise<Spawned> {
-  const p = spawnTracked('nginx', ['-p', prefix, '-c', cfg, '-g', `daemon off; error_log ${join(prefix, 'error.log')} info;`], { logFile: join(prefix, 'nginx.out') });
-  await waitFor('nginx listening', async () => {
-    const c = new Redis({ port: listenPort, lazyConnect: true, maxRetriesPerRequest: 0, retryStrategy: () => null });
-    c.on('error', () => {});
-    try { await c.connect(); return (await c.ping()) === 'PONG'; } finally { c.disconnect(); }
-  }, 15000, 100);
+  const p = spawnTracked('nginx', ['-p', prefix, '-c', cfg, '-g', `daemon off; error_log ${join(prefix, 'error.log')} info;`], {
+    logFile: join(prefix, 'nginx.out'),
+  });
+  await waitFor(
+    'nginx listening',
+    async () => {
+      const c = new Redis({ port: listenPort, lazyConnect: true, maxRetriesPerRequest: 0, retryStrategy: () => null });
+      c.on('error', () => {});
+      try {
+        await c.connect();
+        return (await c.ping()) === 'PONG';
+      } finally {
+        c.disconnect();
+      }
+    },
+    15000,
+    100,
+  );
   return p;
 }
 
@@ -44,10 +62,17 @@ export class WriteWorkload {
   private readonly loops: Promise<void>[] = [];
   readonly clients: Redis[] = [];
 
-  constructor(host: string, port: number, writers: number, private readonly prefix: string) {
+  constructor(
+    host: string,
+    port: number,
+    writers: number,
+    private readonly prefix: string,
+  ) {
     for (let w = 0; w < writers; w++) {
       const c = new Redis({ host, port, maxRetriesPerRequest: 50 });
-      c.on('error', () => { /* reconnects by itself */ });
+      c.on('error', () => {
+        /* reconnects by itself */
+      });
       this.clients.push(c);
       this.loops.push(this.loop(c, w));
     }
@@ -87,9 +112,13 @@ export class WriteWorkload {
       for (let i = 0; i < keys.length; i += 500) {
         const batch = keys.slice(i, i + 500);
         const vals = await r.mget(...batch);
-        batch.forEach((k, j) => { if (vals[j] !== this.acked.get(k)) missing.push(k); });
+        batch.forEach((k, j) => {
+          if (vals[j] !== this.acked.get(k)) missing.push(k);
+        });
       }
       return missing;
-    } finally { r.disconnect(); }
+    } finally {
+      r.disconnect();
+    }
   }
 }

@@ -30,16 +30,37 @@ export interface HaCluster {
   stop(): Promise<void>;
 }
 
-export async function startHaCluster(o: { groups?: number; replicas?: number; proxies?: number; downAfterMs?: number; dir?: string } = {}): Promise<HaCluster> {
+export async function startHaCluster(
+  o: { groups?: number; replicas?: number; proxies?: number; downAfterMs?: number; dir?: string } = {},
+): Promise<HaCluster> {
   const dir = o.dir ?? mkdtempSync(join(tmpdir(), 'shardis-ha-'));
   const groups = o.groups ?? 2;
   const dashboardArgs = [
-    '--sentinel-down-after', `${o.downAfterMs ?? 1000}ms`, '--sentinel-failover-timeout', '10s', '--sentinel-quorum', '2',
-    '--lock-ttl', '2s', '--lock-retry', '200ms', '--stats-period', '500ms', '--log-level', 'info',
+    '--sentinel-down-after',
+    `${o.downAfterMs ?? 1000}ms`,
+    '--sentinel-failover-timeout',
+    '10s',
+    '--sentinel-quorum',
+    '2',
+    '--lock-ttl',
+    '2s',
+    '--lock-retry',
+    '200ms',
+    '--stats-period',
+    '500ms',
+    '--log-level',
+    'info',
   ];
   const c = await startLocalCluster({
-    groups, replicas: o.replicas ?? 2, proxies: o.proxies ?? 2, dir, basePort: 0, host: '127.0.0.1', product: 'ha-test',
-    sentinels: 3, dashboardArgs,
+    groups,
+    replicas: o.replicas ?? 2,
+    proxies: o.proxies ?? 2,
+    dir,
+    basePort: 0,
+    host: '127.0.0.1',
+    product: 'ha-test',
+    sentinels: 3,
+    dashboardArgs,
   });
   const groupOfSlot = (slot: number): number => Math.floor((slot * groups) / 1024) + 1;
   const tagOf = (gid: number, n = 0): string => {
@@ -56,17 +77,29 @@ export async function startHaCluster(o: { groups?: number; replicas?: number; pr
     return r;
   });
   try {
-    await Promise.all(proxyClients.map((r) => new Promise<void>((res, rej) => {
-      const t = setTimeout(() => rej(new Error('cannot connect to a proxy')), 10000);
-      r.once('ready', () => { clearTimeout(t); res(); });
-    })));
+    await Promise.all(
+      proxyClients.map(
+        (r) =>
+          new Promise<void>((res, rej) => {
+            const t = setTimeout(() => rej(new Error('cannot connect to a proxy')), 10000);
+            r.once('ready', () => {
+              clearTimeout(t);
+              res();
+            });
+          }),
+      ),
+    );
   } catch (e) {
     for (const r of proxyClients) r.disconnect();
     await c.stop();
     throw e;
   }
   const h: HaCluster = {
-    c, dashboardArgs, groupOfSlot, tagOf, proxyClients,
+    c,
+    dashboardArgs,
+    groupOfSlot,
+    tagOf,
+    proxyClients,
     dashboard: { addr: c.info.dashboard.addr, proc: c.procs[0]! },
     token: c.info.dashboard.admin_token,
     stop: async () => {
@@ -79,14 +112,23 @@ export async function startHaCluster(o: { groups?: number; replicas?: number; pr
 }
 
 // eslint-disable-next-line @typescript-eslint/no-explicit-any -- as call() in dashboard.ts: tests read many reply shapes
-export async function api<T = any>(h: HaCluster, method: 'GET' | 'PUT', path: string, body?: unknown): Promise<{ status: number; body: T }> {
+export async function api<T = any>(
+  h: HaCluster,
+  method: 'GET' | 'PUT',
+  path: string,
+  body?: unknown,
+): Promise<{ status: number; body: T }> {
   const r = await httpJson(method, h.dashboard.addr, path.replace('{token}', h.token), { timeoutMs: 30000, body });
   return { status: r.status, body: r.json as T };
 }
 
 /** The dashboard's groups (servers[0] = master). */
 export async function dashboardGroups(h: HaCluster): Promise<Array<{ id: number; servers: Array<{ server: string }> }>> {
-  const r = await api<{ group: { models: Array<{ id: number; servers: Array<{ server: string }> }> } }>(h, 'GET', '/api/topom/stats/{token}');
+  const r = await api<{ group: { models: Array<{ id: number; servers: Array<{ server: string }> }> } }>(
+    h,
+    'GET',
+    '/api/topom/stats/{token}',
+  );
   if (r.status !== 200) throw new Error(`stats: HTTP ${r.status}`);
   return r.body.group.models;
 }
@@ -114,16 +156,26 @@ export async function restartServer(h: HaCluster, addr: string): Promise<void> {
 
 /** Waits until some replica of the master `master` has master_link_status:up. */
 export async function waitReplicaUp(master: string, timeoutMs = 30000): Promise<void> {
-  await eventually(`an online replica of ${master}`, async () => {
-    const info = await infoReplication(master);
-    const n = Number(info.connected_slaves ?? 0);
-    return Array.from({ length: n }, (_, i) => info[`slave${i}`] ?? '').some((s) => /state=online/.test(s));
-  }, timeoutMs, 100);
+  await eventually(
+    `an online replica of ${master}`,
+    async () => {
+      const info = await infoReplication(master);
+      const n = Number(info.connected_slaves ?? 0);
+      return Array.from({ length: n }, (_, i) => info[`slave${i}`] ?? '').some((s) => /state=online/.test(s));
+    },
+    timeoutMs,
+    100,
+  );
 }
 
 /** Tries SET through `client` every `everyMs` until it succeeds; returns ms since `since`. */
 export async function firstWriteOk(client: Redis, key: string, since: number, timeoutMs = 30000, everyMs = 20): Promise<number> {
-  await eventually(`a successful write of ${key}`, async () => (await client.set(key, String(Date.now()))) === 'OK', Math.max(0, since + timeoutMs - Date.now()), everyMs);
+  await eventually(
+    `a successful write of ${key}`,
+    async () => (await client.set(key, String(Date.now()))) === 'OK',
+    Math.max(0, since + timeoutMs - Date.now()),
+    everyMs,
+  );
   return Date.now() - since;
 }
 
@@ -165,5 +217,8 @@ export class Workload {
 
 /** Starts another dashboard process for the product (standby while one is active). */
 export async function startStandbyDashboard(h: HaCluster, addr = '127.0.0.1:0'): Promise<DashboardProcess> {
-  return startDashboardProcess(['--coordinator', h.c.info.coordinator, '--product-name', h.c.info.product, '--admin-addr', addr, ...h.dashboardArgs], join(h.c.info.dir, `dashboard-${Date.now()}.log`));
+  return startDashboardProcess(
+    ['--coordinator', h.c.info.coordinator, '--product-name', h.c.info.product, '--admin-addr', addr, ...h.dashboardArgs],
+    join(h.c.info.dir, `dashboard-${Date.now()}.log`),
+  );
 }

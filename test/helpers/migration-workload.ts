@@ -24,7 +24,8 @@ export function startWorkload(ports: number[], big: { hash?: string; list?: stri
   const lists = new Map<string, number>();
   const hashes = new Map<string, Map<string, string>>();
   const ttlKeys = new Set<string>();
-  let bigHashIncr = 0, bigListPush = 0;
+  let bigHashIncr = 0,
+    bigListPush = 0;
   const pushed: string[] = [];
   const errors: string[] = [];
   let ops = 0;
@@ -40,7 +41,9 @@ export function startWorkload(ports: number[], big: { hash?: string; list?: stri
   // A write that failed may or may not have been applied: its key is then no longer checked exactly
   // (and never tracked again, or its count would restart from 0 beside the real value).
   const uncertain = new Set<string>();
-  const bump = (key: string): void => { if (!uncertain.has(key)) counters.set(key, (counters.get(key) ?? 0) + 1); };
+  const bump = (key: string): void => {
+    if (!uncertain.has(key)) counters.set(key, (counters.get(key) ?? 0) + 1);
+  };
   const worker = async (w: number): Promise<void> => {
     const port = ports[w % ports.length]!;
     const c0 = mk(port, 0);
@@ -52,8 +55,20 @@ export function startWorkload(ports: number[], big: { hash?: string; list?: stri
       let tracked = ''; // the tracking key of the write in flight
       try {
         switch (i % 8) {
-          case 0: { const key = `${r}:cnt:${k}`; tracked = key; await c0.incr(key); bump(key); break; }
-          case 1: { const key = `${r}:db2cnt:${k}`; tracked = `db2/${key}`; await c2.incr(key); bump(tracked); break; }
+          case 0: {
+            const key = `${r}:cnt:${k}`;
+            tracked = key;
+            await c0.incr(key);
+            bump(key);
+            break;
+          }
+          case 1: {
+            const key = `${r}:db2cnt:${k}`;
+            tracked = `db2/${key}`;
+            await c2.incr(key);
+            bump(tracked);
+            break;
+          }
           case 2: {
             const key = `${r}:list:${k}:${w}`;
             tracked = key;
@@ -63,27 +78,55 @@ export function startWorkload(ports: number[], big: { hash?: string; list?: stri
             break;
           }
           case 3: {
-            const key = `${r}:hash:${k}`, f = `f${w}`, v = `${i}`;
+            const key = `${r}:hash:${k}`,
+              f = `f${w}`,
+              v = `${i}`;
             await c0.hset(key, f, v);
-            let h = hashes.get(key); if (!h) { h = new Map(); hashes.set(key, h); }
+            let h = hashes.get(key);
+            if (!h) {
+              h = new Map();
+              hashes.set(key, h);
+            }
             h.set(f, v);
             break;
           }
-          case 4: { const key = `${r}:ttl:${k}:${w}`; await c0.set(key, 'x', 'PX', 600000); ttlKeys.add(key); break; }
+          case 4: {
+            const key = `${r}:ttl:${k}:${w}`;
+            await c0.set(key, 'x', 'PX', 600000);
+            ttlKeys.add(key);
+            break;
+          }
           case 5: {
             const keys = Array.from({ length: 8 }, (_, j) => `${r}:cnt:${(k + j * 5) % N_KEYS}`);
             const before = keys.map((x) => counters.get(x) ?? 0);
             const got = await c0.mget(...keys);
-            got.forEach((v, j) => { if (Number(v ?? 0) < before[j]!) errors.push(`MGET ${keys[j]} = ${v} < acked ${before[j]}`); });
+            got.forEach((v, j) => {
+              if (Number(v ?? 0) < before[j]!) errors.push(`MGET ${keys[j]} = ${v} < acked ${before[j]}`);
+            });
             break;
           }
           case 6:
-            if (big.hash && w === 0) { tracked = 'big hash'; await c0.hincrby(big.hash, `counter:${r}`, 1); bigHashIncr++; }
-            else { const key = `${r}:cnt:${k}`; tracked = key; await c0.incr(key); bump(key); }
+            if (big.hash && w === 0) {
+              tracked = 'big hash';
+              await c0.hincrby(big.hash, `counter:${r}`, 1);
+              bigHashIncr++;
+            } else {
+              const key = `${r}:cnt:${k}`;
+              tracked = key;
+              await c0.incr(key);
+              bump(key);
+            }
             break;
           case 7:
-            if (big.list && w === 1) { tracked = 'big list'; const v = `w${r}:${i}`; await c0.rpush(big.list, v); pushed.push(v); bigListPush++; }
-            else { await c0.mset(`m:${k}`, String(i), `m:${(k + 1) % N_KEYS}`, String(i)); }
+            if (big.list && w === 1) {
+              tracked = 'big list';
+              const v = `w${r}:${i}`;
+              await c0.rpush(big.list, v);
+              pushed.push(v);
+              bigListPush++;
+            } else {
+              await c0.mset(`m:${k}`, String(i), `m:${(k + 1) % N_KEYS}`, String(i));
+            }
             break;
         }
         ops++;
@@ -103,7 +146,11 @@ export function startWorkload(ports: number[], big: { hash?: string; list?: stri
   return {
     ops: () => ops,
     errors: () => errors,
-    stop: async () => { running = false; await done; for (const c of clients) c.disconnect(); },
+    stop: async () => {
+      running = false;
+      await done;
+      for (const c of clients) c.disconnect();
+    },
     verify: async (port: number) => {
       const c0 = new Redis({ port, host: '127.0.0.1' });
       const c2 = new Redis({ port, host: '127.0.0.1', db: 2 });
@@ -114,7 +161,11 @@ export function startWorkload(ports: number[], big: { hash?: string; list?: stri
         }
         for (const [key, n] of lists) {
           const got = await c0.lrange(key, 0, -1);
-          assert.deepEqual(got, Array.from({ length: n }, (_, j) => String(j + 1)), `list ${key}`);
+          assert.deepEqual(
+            got,
+            Array.from({ length: n }, (_, j) => String(j + 1)),
+            `list ${key}`,
+          );
         }
         for (const [key, h] of hashes) {
           const got = await c0.hgetall(key);
@@ -124,7 +175,8 @@ export function startWorkload(ports: number[], big: { hash?: string; list?: stri
           const t = await c0.pttl(key);
           assert.ok(t > 0 && t <= 600000, `TTL of ${key} is ${t}`);
         }
-        if (big.hash && !uncertain.has('big hash')) assert.equal(Number(await c0.hget(big.hash, `counter:${r}`)), bigHashIncr, 'big hash counter');
+        if (big.hash && !uncertain.has('big hash'))
+          assert.equal(Number(await c0.hget(big.hash, `counter:${r}`)), bigHashIncr, 'big hash counter');
         if (big.list && bigListPush > 0 && !uncertain.has('big list')) {
           const tail = await c0.lrange(big.list, -bigListPush, -1);
           assert.deepEqual(tail, pushed, 'the big list ends with exactly the acknowledged pushes');
@@ -138,7 +190,10 @@ export function startWorkload(ports: number[], big: { hash?: string; list?: stri
 }
 
 /** Every key on every server (all DBs) is in a slot its group owns (slot → server address). */
-export async function assertKeysWhereTheyBelong(servers: Array<{ addr: string; port: number }>, ownerOf: (slot: number) => string): Promise<number> {
+export async function assertKeysWhereTheyBelong(
+  servers: Array<{ addr: string; port: number }>,
+  ownerOf: (slot: number) => string,
+): Promise<number> {
   let total = 0;
   for (const s of servers) {
     const admin = new Redis({ port: s.port, host: '127.0.0.1' });
@@ -153,7 +208,10 @@ export async function assertKeysWhereTheyBelong(servers: Array<{ addr: string; p
         cursor = next;
         for (const k of keys) {
           total++;
-          if (k.startsWith('__shardis_')) { wrong.push(`internal key ${k} left behind`); continue; }
+          if (k.startsWith('__shardis_')) {
+            wrong.push(`internal key ${k} left behind`);
+            continue;
+          }
           if (ownerOf(slotOf(k)) !== s.addr) wrong.push(`${k} (slot ${slotOf(k)}) on ${s.addr}, owner ${ownerOf(slotOf(k))}`);
         }
       } while (cursor !== '0');

@@ -12,24 +12,52 @@ export function ip(args: string[]): string {
   return execFileSync('ip', args, { encoding: 'utf8', stdio: ['ignore', 'pipe', 'pipe'], timeout: 10000 });
 }
 
-const alive = (pid: number): boolean => { try { process.kill(pid, 0); return true; } catch { return false; } };
+const alive = (pid: number): boolean => {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch {
+    return false;
+  }
+};
 
 function killNamespaceProcesses(ns: string): void {
   let pids: number[] = [];
-  try { pids = ip(['netns', 'pids', ns]).split('\n').map(Number).filter((n) => n > 0); } catch { return; }
-  for (const pid of pids) { try { process.kill(pid, 'SIGKILL'); } catch { /* gone */ } }
+  try {
+    pids = ip(['netns', 'pids', ns])
+      .split('\n')
+      .map(Number)
+      .filter((n) => n > 0);
+  } catch {
+    return;
+  }
+  for (const pid of pids) {
+    try {
+      process.kill(pid, 'SIGKILL');
+    } catch {
+      /* gone */
+    }
+  }
 }
 
 /** Removes sdfd-<pid>-* namespaces (and their processes) left by runs whose pid is no longer alive. */
 export function cleanupStaleLabs(): void {
   let list = '';
-  try { list = ip(['netns', 'list']); } catch { return; }
+  try {
+    list = ip(['netns', 'list']);
+  } catch {
+    return;
+  }
   for (const line of list.split('\n')) {
     const name = line.split(' ')[0] ?? '';
     const m = /^sdfd-(\d+)-[0-9a-f]+-\w+$/.exec(name);
     if (!m || alive(Number(m[1]))) continue;
     killNamespaceProcesses(name);
-    try { ip(['netns', 'del', name]); } catch { /* already gone */ }
+    try {
+      ip(['netns', 'del', name]);
+    } catch {
+      /* already gone */
+    }
   }
 }
 
@@ -78,7 +106,11 @@ export class NetnsLab {
   }
 
   exec(ns: string, cmd: string, args: string[], timeoutMs = 30000): string {
-    return execFileSync('ip', ['netns', 'exec', ns, cmd, ...args], { encoding: 'utf8', stdio: ['ignore', 'pipe', 'pipe'], timeout: timeoutMs });
+    return execFileSync('ip', ['netns', 'exec', ns, cmd, ...args], {
+      encoding: 'utf8',
+      stdio: ['ignore', 'pipe', 'pipe'],
+      timeout: timeoutMs,
+    });
   }
 
   hasAddress(ns: string, addr: string): boolean {
@@ -90,7 +122,11 @@ export class NetnsLab {
     await Promise.all(this.procs.map((p) => p.stop(2000).catch(() => undefined)));
     for (const ns of this.namespaces.slice().reverse()) {
       killNamespaceProcesses(ns);
-      try { ip(['netns', 'del', ns]); } catch { /* gone */ }
+      try {
+        ip(['netns', 'del', ns]);
+      } catch {
+        /* gone */
+      }
     }
     this.namespaces.length = 0;
   }

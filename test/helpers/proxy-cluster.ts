@@ -15,19 +15,33 @@ export interface TestCluster {
   stop(): Promise<void>;
 }
 
-export async function startTestCluster(o: { groups?: number; config?: Partial<ProxyConfig>; redisPassword?: string } = {}): Promise<TestCluster> {
+export async function startTestCluster(
+  o: { groups?: number; config?: Partial<ProxyConfig>; redisPassword?: string } = {},
+): Promise<TestCluster> {
   const servers: RedisServer[] = [];
   try {
     for (let i = 0; i < (o.groups ?? 2); i++) servers.push(await startRedisServer({ password: o.redisPassword }));
-    const config = { ...defaultProxyConfig(), proxyAddr: '127.0.0.1:0', adminAddr: '127.0.0.1:0', productAuth: o.redisPassword ?? '', ...o.config };
+    const config = {
+      ...defaultProxyConfig(),
+      proxyAddr: '127.0.0.1:0',
+      adminAddr: '127.0.0.1:0',
+      productAuth: o.redisPassword ?? '',
+      ...o.config,
+    };
     const proxy = new ProxyServer(config);
     const port = await proxy.listen();
     const slots = evenSlots(servers.map((s, i) => ({ id: i + 1, addr: s.addr })));
     proxy.fillSlots(slots);
     return {
-      servers, proxy, port, slots,
+      servers,
+      proxy,
+      port,
+      slots,
       serverOfSlot: (slot) => servers.find((s) => s.addr === slots[slot]!.backend_addr)!,
-      stop: async () => { await proxy.shutdown(); await Promise.all(servers.map((s) => s.stop())); },
+      stop: async () => {
+        await proxy.shutdown();
+        await Promise.all(servers.map((s) => s.stop()));
+      },
     };
   } catch (e) {
     await Promise.all(servers.map((s) => s.stop()));

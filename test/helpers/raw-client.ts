@@ -11,8 +11,17 @@ export class RawClient {
   readonly closedPromise: Promise<void>;
 
   private constructor(readonly socket: net.Socket) {
-    socket.on('data', (d) => { this.buf = Buffer.concat([this.buf, d]); this.wake(); });
-    this.closedPromise = new Promise((r) => socket.on('close', () => { this.closed = true; this.wake(); r(); }));
+    socket.on('data', (d) => {
+      this.buf = Buffer.concat([this.buf, d]);
+      this.wake();
+    });
+    this.closedPromise = new Promise((r) =>
+      socket.on('close', () => {
+        this.closed = true;
+        this.wake();
+        r();
+      }),
+    );
     socket.on('error', () => {});
   }
 
@@ -23,10 +32,18 @@ export class RawClient {
     });
   }
 
-  private wake(): void { const w = this.waiters; this.waiters = []; for (const f of w) f(); }
+  private wake(): void {
+    const w = this.waiters;
+    this.waiters = [];
+    for (const f of w) f();
+  }
 
-  write(data: string | Buffer): void { this.socket.write(data); }
-  send(...args: Array<string | Buffer>): void { this.socket.write(encodeCommand(args)); }
+  write(data: string | Buffer): void {
+    this.socket.write(data);
+  }
+  send(...args: Array<string | Buffer>): void {
+    this.socket.write(encodeCommand(args));
+  }
 
   /** The next complete reply as a string (latin1), waiting up to timeoutMs. */
   async read(timeoutMs = 5000): Promise<string> {
@@ -40,12 +57,24 @@ export class RawClient {
       }
       if (this.closed) throw new Error(`connection closed (unread: ${JSON.stringify(this.buf.toString('latin1').slice(0, 200))})`);
       const left = deadline - Date.now();
-      if (left <= 0) throw new Error(`no reply within ${timeoutMs} ms (have: ${JSON.stringify(this.buf.toString('latin1').slice(0, 200))})`);
-      await new Promise<void>((r) => { const t = setTimeout(r, left); this.waiters.push(() => { clearTimeout(t); r(); }); });
+      if (left <= 0)
+        throw new Error(`no reply within ${timeoutMs} ms (have: ${JSON.stringify(this.buf.toString('latin1').slice(0, 200))})`);
+      await new Promise<void>((r) => {
+        const t = setTimeout(r, left);
+        this.waiters.push(() => {
+          clearTimeout(t);
+          r();
+        });
+      });
     }
   }
 
-  async call(...args: Array<string | Buffer>): Promise<string> { this.send(...args); return this.read(); }
+  async call(...args: Array<string | Buffer>): Promise<string> {
+    this.send(...args);
+    return this.read();
+  }
 
-  close(): void { this.socket.destroy(); }
+  close(): void {
+    this.socket.destroy();
+  }
 }

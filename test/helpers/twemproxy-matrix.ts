@@ -5,7 +5,11 @@
 import type { Redis } from 'ioredis';
 import { HASH_NAMES } from '../../src/twemproxy/hashes.js';
 
-export interface MatrixPool { name: string; db: number; text: string }
+export interface MatrixPool {
+  name: string;
+  db: number;
+  text: string;
+}
 
 /** Servers are `host:port` addresses of running redis-servers (at least 4). */
 export function matrixPools(servers: readonly string[]): Array<{ name: string; db: number; body: (listen: string) => string }> {
@@ -15,17 +19,34 @@ export function matrixPools(servers: readonly string[]): Array<{ name: string; d
   const add = (name: string, lines: string[], serverLines: string[]): void => {
     const myDb = db++;
     out.push({
-      name, db: myDb,
-      body: (listen) => [`${name}:`, `  listen: ${listen}`, ...lines.map((l) => `  ${l}`), '  redis: true', `  redis_db: ${myDb}`, '  servers:', ...serverLines.map((s) => `   - ${s}`), ''].join('\n'),
+      name,
+      db: myDb,
+      body: (listen) =>
+        [
+          `${name}:`,
+          `  listen: ${listen}`,
+          ...lines.map((l) => `  ${l}`),
+          '  redis: true',
+          `  redis_db: ${myDb}`,
+          '  servers:',
+          ...serverLines.map((s) => `   - ${s}`),
+          '',
+        ].join('\n'),
     });
   };
   HASH_NAMES.forEach((h, i) => {
     // ketama: unequal weights, two named servers, hash tags on every other pool.
-    add(`k_${h}`, [`hash: ${h}`, 'distribution: ketama', ...(i % 2 === 0 ? ['hash_tag: "{}"'] : [])],
-      [`${a}:1`, `${b}:2 node-b`, `${c}:1`, `${d}:3 node-d`]);
+    add(
+      `k_${h}`,
+      [`hash: ${h}`, 'distribution: ketama', ...(i % 2 === 0 ? ['hash_tag: "{}"'] : [])],
+      [`${a}:1`, `${b}:2 node-b`, `${c}:1`, `${d}:3 node-d`],
+    );
     // modula: weights make the array longer than the server count; '$$' tags on every third pool.
-    add(`m_${h}`, [`hash: ${h}`, 'distribution: modula', ...(i % 3 === 0 ? ['hash_tag: "$$"'] : [])],
-      [`${a}:2`, `${b}:1`, `${c}:3`, `${d}:1`]);
+    add(
+      `m_${h}`,
+      [`hash: ${h}`, 'distribution: modula', ...(i % 3 === 0 ? ['hash_tag: "$$"'] : [])],
+      [`${a}:2`, `${b}:1`, `${c}:3`, `${d}:1`],
+    );
   });
   add('k_named', ['distribution: ketama'], [`${a}:1 alpha`, `${b}:1 beta`, `${c}:1 gamma`, `${d}:1 delta`]);
   add('k_equal', ['hash: murmur', 'distribution: ketama'], [`${a}:1`, `${b}:1`, `${c}:1`, `${d}:1`]);

@@ -17,9 +17,26 @@ export const VIP = '192.0.2.100';
 const FRONT_PORT = 6379;
 const WRITER = fileURLToPath(new URL('./vip-writer.js', import.meta.url));
 
-interface Host { name: string; ns: string; ip: string; peer: string; priority: number; haproxyCfg: string; haproxy: Spawned | null; keepalived: Spawned | null; kaConf: string; notifyLog: string }
+interface Host {
+  name: string;
+  ns: string;
+  ip: string;
+  peer: string;
+  priority: number;
+  haproxyCfg: string;
+  haproxy: Spawned | null;
+  keepalived: Spawned | null;
+  kaConf: string;
+  notifyLog: string;
+}
 
-export interface FailoverResult { kind: string; from: string; to: string; takeoverMs: number; outageMs: number }
+export interface FailoverResult {
+  kind: string;
+  from: string;
+  to: string;
+  takeoverMs: number;
+  outageMs: number;
+}
 
 /** Lines of a child's stdout, with a waiter. */
 function lineReader(p: Spawned): { lines: string[]; wait(re: RegExp, ms: number): Promise<string> } {
@@ -30,7 +47,15 @@ function lineReader(p: Spawned): { lines: string[]; wait(re: RegExp, ms: number)
     lines,
     wait: async (re, ms) => {
       let hit = '';
-      await waitFor(`a line matching ${re}`, () => { hit = lines.find((l) => re.test(l)) ?? ''; return hit !== '' || p.child.exitCode !== null; }, ms, 50);
+      await waitFor(
+        `a line matching ${re}`,
+        () => {
+          hit = lines.find((l) => re.test(l)) ?? '';
+          return hit !== '' || p.child.exitCode !== null;
+        },
+        ms,
+        50,
+      );
       if (!hit) throw new Error(`process exited before printing ${re}: ${lines.slice(-5).join(' | ')}`);
       return hit;
     },
@@ -53,19 +78,115 @@ export class VipLab {
     const lab = this.lab;
     lab.setup();
     // Backend: redis + dashboard (+ one unused proxy) on the bridge namespace.
-    const up = lab.spawn(lab.bridgeNs, process.execPath, [SHARDIS_BIN, 'up', '--host', '192.0.2.1', '--groups', '1', '--replicas', '0', '--proxies', '1', '--sentinels', '0', '--base-port', '0', '--product', 'sdfd-vip', '--dir', join(this.dir, 'backend')], undefined, true);
+    const up = lab.spawn(
+      lab.bridgeNs,
+      process.execPath,
+      [
+        SHARDIS_BIN,
+        'up',
+        '--host',
+        '192.0.2.1',
+        '--groups',
+        '1',
+        '--replicas',
+        '0',
+        '--proxies',
+        '1',
+        '--sentinels',
+        '0',
+        '--base-port',
+        '0',
+        '--product',
+        'sdfd-vip',
+        '--dir',
+        join(this.dir, 'backend'),
+      ],
+      undefined,
+      true,
+    );
     await lineReader(up).wait(/^Press Ctrl-C/, 90000);
-    const info = JSON.parse(readFileSync(join(this.dir, 'backend', 'cluster.json'), 'utf8')) as { dashboard: { addr: string }; groups: Array<{ master: string }> };
+    const info = JSON.parse(readFileSync(join(this.dir, 'backend', 'cluster.json'), 'utf8')) as {
+      dashboard: { addr: string };
+      groups: Array<{ master: string }>;
+    };
     this.redis = info.groups[0]!.master;
-    const spec = [{ name: 'h1', ip: '192.0.2.11', peer: '192.0.2.12', priority: 150 }, { name: 'h2', ip: '192.0.2.12', peer: '192.0.2.11', priority: 100 }];
+    const spec = [
+      { name: 'h1', ip: '192.0.2.11', peer: '192.0.2.12', priority: 150 },
+      { name: 'h2', ip: '192.0.2.12', peer: '192.0.2.11', priority: 100 },
+    ];
     for (const h of spec) {
       const ns = lab.addHost(h.name, `${h.ip}/24`);
-      const host: Host = { ...h, ns, haproxyCfg: join(this.dir, `haproxy-${h.name}.cfg`), haproxy: null, keepalived: null, kaConf: join(this.dir, `keepalived-${h.name}.conf`), notifyLog: join(this.dir, `notify-${h.name}.log`) };
+      const host: Host = {
+        ...h,
+        ns,
+        haproxyCfg: join(this.dir, `haproxy-${h.name}.cfg`),
+        haproxy: null,
+        keepalived: null,
+        kaConf: join(this.dir, `keepalived-${h.name}.conf`),
+        notifyLog: join(this.dir, `notify-${h.name}.log`),
+      };
       this.hosts.push(host);
-      const proxy = lab.spawn(ns, process.execPath, [SHARDIS_BIN, 'proxy', '--dashboard', info.dashboard.addr, '--product-name', 'sdfd-vip', '--proxy-addr', '127.0.0.1:19000', '--admin-addr', `${h.ip}:19001`], undefined, true);
+      const proxy = lab.spawn(
+        ns,
+        process.execPath,
+        [
+          SHARDIS_BIN,
+          'proxy',
+          '--dashboard',
+          info.dashboard.addr,
+          '--product-name',
+          'sdfd-vip',
+          '--proxy-addr',
+          '127.0.0.1:19000',
+          '--admin-addr',
+          `${h.ip}:19001`,
+        ],
+        undefined,
+        true,
+      );
       await lineReader(proxy).wait(/shardis proxy ready/, 30000);
-      this.shardis(ns, ['admin', 'frontdoor', 'haproxy', '--proxy', '127.0.0.1:19000', '--bind', `0.0.0.0:${FRONT_PORT}`, '--runtime-api', '127.0.0.1:9999', '--stats-bind', '', '--check-inter', '500', '--out', host.haproxyCfg]);
-      this.shardis(ns, ['admin', 'frontdoor', 'keepalived', '--vip', `${VIP}/24`, '--interface', 'eth0', '--peer', h.peer, '--src-ip', h.ip, '--priority', String(h.priority), '--virtual-router-id', '51', '--advert-int', '1', '--check-addr', `127.0.0.1:${FRONT_PORT}`, '--notify-log', host.notifyLog, '--out', host.kaConf]);
+      this.shardis(ns, [
+        'admin',
+        'frontdoor',
+        'haproxy',
+        '--proxy',
+        '127.0.0.1:19000',
+        '--bind',
+        `0.0.0.0:${FRONT_PORT}`,
+        '--runtime-api',
+        '127.0.0.1:9999',
+        '--stats-bind',
+        '',
+        '--check-inter',
+        '500',
+        '--out',
+        host.haproxyCfg,
+      ]);
+      this.shardis(ns, [
+        'admin',
+        'frontdoor',
+        'keepalived',
+        '--vip',
+        `${VIP}/24`,
+        '--interface',
+        'eth0',
+        '--peer',
+        h.peer,
+        '--src-ip',
+        h.ip,
+        '--priority',
+        String(h.priority),
+        '--virtual-router-id',
+        '51',
+        '--advert-int',
+        '1',
+        '--check-addr',
+        `127.0.0.1:${FRONT_PORT}`,
+        '--notify-log',
+        host.notifyLog,
+        '--out',
+        host.kaConf,
+      ]);
       lab.exec(ns, 'keepalived', ['--config-test', '-f', host.kaConf]);
       this.startHaproxy(host);
     }
@@ -85,7 +206,11 @@ export class VipLab {
   redis = '';
 
   private ping(h: Host): boolean {
-    try { return this.lab.exec(h.ns, 'redis-cli', ['-p', String(FRONT_PORT), 'PING'], 3000).trim() === 'PONG'; } catch { return false; }
+    try {
+      return this.lab.exec(h.ns, 'redis-cli', ['-p', String(FRONT_PORT), 'PING'], 3000).trim() === 'PONG';
+    } catch {
+      return false;
+    }
   }
 
   private startHaproxy(h: Host): void {
@@ -94,7 +219,12 @@ export class VipLab {
 
   private startKeepalived(h: Host): void {
     const pid = (s: string): string => join(this.dir, `ka-${h.name}-${s}.pid`);
-    h.keepalived = this.lab.spawn(h.ns, 'keepalived', ['-n', '-l', '-D', '-P', '-f', h.kaConf, '-p', pid('main'), '-r', pid('vrrp'), '-c', pid('chk')], join(this.dir, `keepalived-${h.name}.log`));
+    h.keepalived = this.lab.spawn(
+      h.ns,
+      'keepalived',
+      ['-n', '-l', '-D', '-P', '-f', h.kaConf, '-p', pid('main'), '-r', pid('vrrp'), '-c', pid('chk')],
+      join(this.dir, `keepalived-${h.name}.log`),
+    );
   }
 
   holder(): Host | null {
@@ -105,9 +235,13 @@ export class VipLab {
     return (this.writer?.lines ?? []).filter((l) => l.startsWith('ack ')).map((l) => Number(l.slice(4)));
   }
 
-  errors(): string[] { return (this.writer?.lines ?? []).filter((l) => l.startsWith('err ')); }
+  errors(): string[] {
+    return (this.writer?.lines ?? []).filter((l) => l.startsWith('err '));
+  }
 
-  notifyLines(h: Host): string[] { return existsSync(h.notifyLog) ? readFileSync(h.notifyLog, 'utf8').trim().split('\n') : []; }
+  notifyLines(h: Host): string[] {
+    return existsSync(h.notifyLog) ? readFileSync(h.notifyLog, 'utf8').trim().split('\n') : [];
+  }
 
   private async measure(kind: string, from: Host, act: () => Promise<void>): Promise<FailoverResult> {
     const to = this.hosts.find((h) => h !== from)!;
@@ -126,7 +260,9 @@ export class VipLab {
   async stopHaproxyOnHolder(): Promise<FailoverResult> {
     const m = this.holder();
     if (!m) throw new Error('no VIP holder');
-    return this.measure('stop HAProxy on the master', m, async () => { await m.haproxy!.stop(2000); });
+    return this.measure('stop HAProxy on the master', m, async () => {
+      await m.haproxy!.stop(2000);
+    });
   }
 
   /** Brings HAProxy back on `h` and waits until its keepalived check passes again (BACKUP). */
@@ -143,15 +279,33 @@ export class VipLab {
     return this.measure('kill -9 keepalived on the master', m, async () => {
       const parent = m.keepalived!.pid;
       let children: number[] = [];
-      try { children = readFileSync(`/proc/${parent}/task/${parent}/children`, 'utf8').trim().split(/\s+/).map(Number).filter((n) => n > 0); } catch { /* none */ }
-      for (const c of children) { try { process.kill(c, 'SIGKILL'); } catch { /* gone */ } }
+      try {
+        children = readFileSync(`/proc/${parent}/task/${parent}/children`, 'utf8')
+          .trim()
+          .split(/\s+/)
+          .map(Number)
+          .filter((n) => n > 0);
+      } catch {
+        /* none */
+      }
+      for (const c of children) {
+        try {
+          process.kill(c, 'SIGKILL');
+        } catch {
+          /* gone */
+        }
+      }
       await m.keepalived!.kill9();
     });
   }
 
   /** After a kill -9 the dead keepalived left the VIP on its host: remove it and start keepalived again. */
   async restoreKeepalived(h: Host): Promise<void> {
-    try { this.lab.exec(h.ns, 'ip', ['addr', 'del', `${VIP}/24`, 'dev', 'eth0']); } catch { /* not there */ }
+    try {
+      this.lab.exec(h.ns, 'ip', ['addr', 'del', `${VIP}/24`, 'dev', 'eth0']);
+    } catch {
+      /* not there */
+    }
     this.startKeepalived(h);
     await waitFor(`${h.name} keepalived running as BACKUP`, () => (this.notifyLines(h).at(-1) ?? '').includes('is now BACKUP'), 20000, 100);
   }
@@ -160,7 +314,15 @@ export class VipLab {
     const w = this.writer!;
     w.p.child.stdin!.write('verify\n');
     let line = '';
-    await waitFor('the writer verifies its writes', () => { line = w.lines.find((l) => l.startsWith('verify')) ?? ''; return line !== ''; }, 60000, 50);
+    await waitFor(
+      'the writer verifies its writes',
+      () => {
+        line = w.lines.find((l) => l.startsWith('verify')) ?? '';
+        return line !== '';
+      },
+      60000,
+      50,
+    );
     const m = /acked=(\d+) lost=(\d+)/.exec(line);
     if (!m) throw new Error(line);
     return { acked: Number(m[1]), lost: Number(m[2]) };
@@ -171,4 +333,6 @@ export class VipLab {
   }
 }
 
-export function writeJson(file: string, v: unknown): void { writeFileSync(file, JSON.stringify(v, null, 2) + '\n'); }
+export function writeJson(file: string, v: unknown): void {
+  writeFileSync(file, JSON.stringify(v, null, 2) + '\n');
+}

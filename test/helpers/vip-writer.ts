@@ -12,8 +12,18 @@ const acked = new Map<string, string>();
 let running = true;
 
 const client = (): Redis => {
-  const c = new Redis({ host, port: Number(port), enableOfflineQueue: false, maxRetriesPerRequest: 0, connectTimeout: 300, retryStrategy: () => 20, commandTimeout: 1000 });
-  c.on('error', () => { /* counted per request */ });
+  const c = new Redis({
+    host,
+    port: Number(port),
+    enableOfflineQueue: false,
+    maxRetriesPerRequest: 0,
+    connectTimeout: 300,
+    retryStrategy: () => 20,
+    commandTimeout: 1000,
+  });
+  c.on('error', () => {
+    /* counted per request */
+  });
   return c;
 };
 
@@ -40,7 +50,9 @@ async function verify(vhost: string, vport: string): Promise<void> {
   for (let i = 0; i < keys.length; i += 500) {
     const batch = keys.slice(i, i + 500);
     const vals = await r.mget(...batch);
-    batch.forEach((k, j) => { if (vals[j] !== acked.get(k)) lost++; });
+    batch.forEach((k, j) => {
+      if (vals[j] !== acked.get(k)) lost++;
+    });
   }
   r.disconnect();
   process.stdout.write(`verify acked=${keys.length} lost=${lost}\n`);
@@ -51,6 +63,11 @@ createInterface({ input: process.stdin }).on('line', (l) => {
   const [cmd, vhost = redisHost, vport = redisPort] = l.trim().split(/\s+/);
   if (cmd !== 'verify') return;
   running = false;
-  void loop.then(() => verify(vhost, vport)).catch((e: Error) => { process.stdout.write(`verify-error ${e.message}\n`); }).finally(() => process.exit(0));
+  void loop
+    .then(() => verify(vhost, vport))
+    .catch((e: Error) => {
+      process.stdout.write(`verify-error ${e.message}\n`);
+    })
+    .finally(() => process.exit(0));
 });
 setTimeout(() => process.exit(3), 10 * 60_000).unref();

@@ -14,7 +14,10 @@ function view(args: string[]): ArgsView {
   const bufs = args.map((a) => Buffer.from(a));
   const offs: number[] = [];
   let p = 3;
-  for (const b of bufs) { offs.push(p, p + b.length); p += b.length + 2; }
+  for (const b of bufs) {
+    offs.push(p, p + b.length);
+    p += b.length + 2;
+  }
   const buf = Buffer.alloc(p);
   bufs.forEach((b, i) => b.copy(buf, offs[2 * i] as number));
   return { buf, offs: Int32Array.from(offs), argc: args.length };
@@ -36,16 +39,48 @@ const RULE_SETS: string[][] = [
 ];
 
 const COMMANDS: string[][] = [
-  ['get', 'cache:1'], ['get', 'other'], ['set', 'cache:1', 'v'], ['set', 'read:1', 'v'], ['get', 'read:1'],
-  ['get', 'write:1'], ['set', 'write:1', 'v'], ['set', 'write:1', 'v', 'GET'], ['del', 'both:1'], ['del', 'read:1'],
-  ['copy', 'read:1', 'write:1'], ['lmove', 'read:1', 'write:1', 'LEFT', 'RIGHT'], ['hset', 'h', 'f', 'v'],
-  ['hdel', 'h', 'f'], ['hget', 'h', 'f'], ['config', 'get', 'maxmemory'], ['config', 'set', 'maxmemory', '1'],
-  ['select', '0'], ['select', '1'], ['ping'], ['flushall'], ['publish', 'news.sport', 'x'],
-  ['publish', 'other', 'x'], ['subscribe', 'alerts'], ['psubscribe', 'news.*'], ['psubscribe', 'news.s*'],
-  ['blpop', '{t}a', '1'], ['rpush', '{t}a', 'x'], ['multi'], ['eval', 'return 1', '0'], ['evalsha', 'abc', '0'],
-  ['mget', 'a1', 'b1'], ['mset', 'b1', 'x', 'b2', 'y'], ['keys', '*'], ['debug', 'sleep', '0'],
-  ['client', 'list'], ['client', 'kill', 'id', '1'], ['incr', 'both:x'], ['bitfield', 'read:1', 'GET', 'u8', '0'],
-  ['bitfield', 'read:1', 'SET', 'u8', '0', '1'], ['sort', 'read:1'], ['getex', 'read:1'],
+  ['get', 'cache:1'],
+  ['get', 'other'],
+  ['set', 'cache:1', 'v'],
+  ['set', 'read:1', 'v'],
+  ['get', 'read:1'],
+  ['get', 'write:1'],
+  ['set', 'write:1', 'v'],
+  ['set', 'write:1', 'v', 'GET'],
+  ['del', 'both:1'],
+  ['del', 'read:1'],
+  ['copy', 'read:1', 'write:1'],
+  ['lmove', 'read:1', 'write:1', 'LEFT', 'RIGHT'],
+  ['hset', 'h', 'f', 'v'],
+  ['hdel', 'h', 'f'],
+  ['hget', 'h', 'f'],
+  ['config', 'get', 'maxmemory'],
+  ['config', 'set', 'maxmemory', '1'],
+  ['select', '0'],
+  ['select', '1'],
+  ['ping'],
+  ['flushall'],
+  ['publish', 'news.sport', 'x'],
+  ['publish', 'other', 'x'],
+  ['subscribe', 'alerts'],
+  ['psubscribe', 'news.*'],
+  ['psubscribe', 'news.s*'],
+  ['blpop', '{t}a', '1'],
+  ['rpush', '{t}a', 'x'],
+  ['multi'],
+  ['eval', 'return 1', '0'],
+  ['evalsha', 'abc', '0'],
+  ['mget', 'a1', 'b1'],
+  ['mset', 'b1', 'x', 'b2', 'y'],
+  ['keys', '*'],
+  ['debug', 'sleep', '0'],
+  ['client', 'list'],
+  ['client', 'kill', 'id', '1'],
+  ['incr', 'both:x'],
+  ['bitfield', 'read:1', 'GET', 'u8', '0'],
+  ['bitfield', 'read:1', 'SET', 'u8', '0', '1'],
+  ['sort', 'read:1'],
+  ['getex', 'read:1'],
 ];
 
 let redis: RedisServer;
@@ -120,12 +155,24 @@ test('every command is allowed or denied (command, key or channel) exactly as AC
   assert.equal(checked, RULE_SETS.length * COMMANDS.length);
 });
 
-test('bad rules are refused with redis-server\'s error text', async () => {
-  const bad: string[][] = [['+nosuchcommand'], ['+@nosuchcategory'], ['~*', '~a*'], ['&*', '&a'], ['<notthere'],
-    ['#abc'], ['+config|get|x'], ['foo'], ['%X~a']];
+test("bad rules are refused with redis-server's error text", async () => {
+  const bad: string[][] = [
+    ['+nosuchcommand'],
+    ['+@nosuchcategory'],
+    ['~*', '~a*'],
+    ['&*', '&a'],
+    ['<notthere'],
+    ['#abc'],
+    ['+config|get|x'],
+    ['foo'],
+    ['%X~a'],
+  ];
   for (const rules of bad) {
     await cli.call('ACL', 'DELUSER', 'bad');
-    const real = await cli.call('ACL', 'SETUSER', 'bad', ...rules).then(() => 'OK', (e: Error) => `ERR ${e.message.replace(/^ERR /, '')}`);
+    const real = await cli.call('ACL', 'SETUSER', 'bad', ...rules).then(
+      () => 'OK',
+      (e: Error) => `ERR ${e.message.replace(/^ERR /, '')}`,
+    );
     const u = new AclUser('bad');
     const ours = u.applyAll(rules) ?? 'OK';
     assert.equal(ours, real, `rules ${rules.join(' ')}`);
@@ -141,7 +188,10 @@ test('users registry: aclfile lines, default user, AUTH and NOPERM texts', () =>
   const app = users.authenticate('app', Buffer.from('s3cret'));
   assert.ok(app);
   const get = view(['get', 'other:1']);
-  assert.equal(users.deny(app, lookupCommand(get)!, get), 'NOPERM this user has no permissions to access one of the keys used as arguments');
+  assert.equal(
+    users.deny(app, lookupCommand(get)!, get),
+    'NOPERM this user has no permissions to access one of the keys used as arguments',
+  );
   const cfg = view(['config', 'get', 'maxmemory']);
   assert.equal(users.deny(app, lookupCommand(cfg)!, cfg), "NOPERM this user has no permissions to run the 'config|get' command");
   assert.throws(() => new AclUsers(['user a on', 'user a off']), /line 2: Duplicate user 'a'/);

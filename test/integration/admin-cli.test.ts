@@ -19,15 +19,24 @@ after(async () => {
   for (const s of servers) await s.stop();
 });
 
-interface Run { code: number | null; stdout: string; stderr: string }
+interface Run {
+  code: number | null;
+  stdout: string;
+  stderr: string;
+}
 
 /** Runs `node bin/shardis.js admin ARGS` without blocking this process (the dashboard runs here). */
 function admin(args: string[]): Promise<Run> {
   return new Promise((resolve) => {
     const c = spawn(process.execPath, [SHARDIS_BIN, 'admin', ...args], { stdio: ['ignore', 'pipe', 'pipe'] });
-    let stdout = '', stderr = '';
-    c.stdout.on('data', (d: Buffer) => { stdout += d.toString(); });
-    c.stderr.on('data', (d: Buffer) => { stderr += d.toString(); });
+    let stdout = '',
+      stderr = '';
+    c.stdout.on('data', (d: Buffer) => {
+      stdout += d.toString();
+    });
+    c.stderr.on('data', (d: Buffer) => {
+      stderr += d.toString();
+    });
     c.on('close', (code) => resolve({ code, stdout, stderr }));
   });
 }
@@ -50,7 +59,10 @@ test('admin CLI: operations, tables, --json, exit codes', async () => {
   await ok('group', 'create', '2');
   assert.match((await ok('group', 'add-server', '1', a.addr)).stdout, new RegExp(`server ${a.addr} added to group 1 as master \\(redis 7`));
   await ok('group', 'add-server', '2', b.addr, '--datacenter', 'dc2');
-  assert.match((await ok('slots', 'assign', '--range', '0-511', '--group', '1')).stdout, /^512 slot\(s\) changed\nslot tables pushed to 0\/0 proxies$/m);
+  assert.match(
+    (await ok('slots', 'assign', '--range', '0-511', '--group', '1')).stdout,
+    /^512 slot\(s\) changed\nslot tables pushed to 0\/0 proxies$/m,
+  );
   await ok('slots', 'assign', '--range', '512-1023', '--group', '2');
 
   // Tables.
@@ -59,10 +71,15 @@ test('admin CLI: operations, tables, --json, exit codes', async () => {
   assert.match(show, /^1\s+512\s+0-511$/m);
   assert.match(show, /^2\s+512\s+512-1023$/m);
   // Wait for a stats round so the server columns are filled.
-  const groups = await eventually('a stats round to fill the server columns', async () => {
-    const out = (await ok('group', 'list')).stdout;
-    return new RegExp(`^1\\s+${a.addr}\\s+master\\s`, 'm').test(out) ? out : null;
-  }, 15000, 200);
+  const groups = await eventually(
+    'a stats round to fill the server columns',
+    async () => {
+      const out = (await ok('group', 'list')).stdout;
+      return new RegExp(`^1\\s+${a.addr}\\s+master\\s`, 'm').test(out) ? out : null;
+    },
+    15000,
+    200,
+  );
   assert.match(groups, /^GROUP\s+SERVER\s+ROLE\s+DC\s+MEMORY\s+KEYS\s+REPLICAS\s+SLOTS\s+STATUS$/m);
   assert.match(groups, new RegExp(`^1\\s+${a.addr}\\s+master\\s+-\\s+\\S+\\s+0\\s+0\\s+512\\s+up$`, 'm'));
   assert.match(groups, new RegExp(`^2\\s+${b.addr}\\s+master\\s+dc2\\s+`, 'm'));
@@ -73,7 +90,10 @@ test('admin CLI: operations, tables, --json, exit codes', async () => {
 
   // --json.
   const j = JSON.parse((await ok('--json', 'group', 'list')).stdout);
-  assert.deepEqual(j.models.map((g: { id: number }) => g.id), [1, 2]);
+  assert.deepEqual(
+    j.models.map((g: { id: number }) => g.id),
+    [1, 2],
+  );
   assert.equal(j.models[1].servers[0].datacenter, 'dc2');
   const js = JSON.parse((await ok('slots', 'show', '--json')).stdout);
   assert.equal(js.length, 1024);
@@ -99,7 +119,13 @@ test('admin CLI: operations, tables, --json, exit codes', async () => {
   assert.equal((await admin(['--dashboard', dash.addr, '--token', dash.token, 'group', 'remove', '3'])).code, 0);
 
   // Usage errors: exit 2.
-  for (const args of [['slots', 'assign', '--range', 'x-y', '--group', '1'], ['group', 'create', 'abc'], ['group', 'frobnicate'], ['slots', 'assign', '--range', '1-2'], ['group', 'create']]) {
+  for (const args of [
+    ['slots', 'assign', '--range', 'x-y', '--group', '1'],
+    ['group', 'create', 'abc'],
+    ['group', 'frobnicate'],
+    ['slots', 'assign', '--range', '1-2'],
+    ['group', 'create'],
+  ]) {
     r = await admin([...base, ...args]);
     assert.equal(r.code, 2, `${args.join(' ')}: ${r.stderr}`);
     assert.notEqual(r.stderr, '');

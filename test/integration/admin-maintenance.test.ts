@@ -18,7 +18,9 @@ const coordinator = `filesystem:${join(dir, 'coord')}`;
 let redis: RedisServer;
 let dash: TestDashboard | null = null;
 const stops: Array<() => Promise<void>> = [];
-after(async () => { for (const s of stops.reverse()) await s(); });
+after(async () => {
+  for (const s of stops.reverse()) await s();
+});
 
 function cli(...args: string[]): { code: number; stdout: string; stderr: string } {
   const r = spawnSync(process.execPath, [SHARDIS_BIN, 'admin', ...args], { encoding: 'utf8', timeout: 30000 });
@@ -55,7 +57,11 @@ test('config-dump writes the product metadata; config-restore loads it into an e
   const copy = JSON.parse(cli('--coordinator', coordinator, '--product', 'copy', 'config-dump').stdout) as typeof d;
   assert.deepEqual(copy.slots, d.slots);
   assert.deepEqual(copy.group, d.group);
-  assert.equal(cli('--coordinator', coordinator, '--product', 'copy', 'config-restore', file, '--confirm').code, 1, 'not into a non-empty product');
+  assert.equal(
+    cli('--coordinator', coordinator, '--product', 'copy', 'config-restore', file, '--confirm').code,
+    1,
+    'not into a non-empty product',
+  );
   // A dashboard for the restored product serves it.
   const d2 = await startDashboard({ coordinator, product_name: 'copy' });
   stops.push(() => d2.stop());
@@ -66,7 +72,10 @@ test('config-dump writes the product metadata; config-restore loads it into an e
 test('proxy-admin: model, stats, slots, fillslots, reset-stats against one proxy', async () => {
   const file = join(dir, 'slots.json');
   writeFileSync(file, JSON.stringify(evenSlots([{ id: 1, addr: redis.addr }])));
-  const p = await startProxyProcess(['--fillslots', file, '--proxy-addr', '127.0.0.1:0', '--admin-addr', '127.0.0.1:0', '--product-auth', ''], join(dir, 'proxy.log'));
+  const p = await startProxyProcess(
+    ['--fillslots', file, '--proxy-addr', '127.0.0.1:0', '--admin-addr', '127.0.0.1:0', '--product-auth', ''],
+    join(dir, 'proxy.log'),
+  );
   stops.push(() => p.proc.stop());
   const admin = `127.0.0.1:${p.adminPort}`;
   const model = cli('proxy-admin', 'model', admin, '--json');

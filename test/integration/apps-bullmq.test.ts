@@ -32,10 +32,16 @@ test('BullMQ: 500 jobs added through one proxy are each processed exactly once b
   const workers: Worker[] = [];
   try {
     for (let w = 0; w < 2; w++) {
-      workers.push(new Worker('jobs', async (job: Job) => {
-        seen.set(String(job.data.n), (seen.get(String(job.data.n)) ?? 0) + 1);
-        return job.data.n;
-      }, { connection: conn(portB), prefix: '{bq}', concurrency: 5 }));
+      workers.push(
+        new Worker(
+          'jobs',
+          async (job: Job) => {
+            seen.set(String(job.data.n), (seen.get(String(job.data.n)) ?? 0) + 1);
+            return job.data.n;
+          },
+          { connection: conn(portB), prefix: '{bq}', concurrency: 5 },
+        ),
+      );
     }
     for (let i = 0; i < JOBS; i += 50) {
       await queue.addBulk(Array.from({ length: 50 }, (_, j) => ({ name: 'n', data: { n: i + j } })));

@@ -37,7 +37,8 @@ after(async () => {
 test('node-redis: channel and pattern subscribers on one proxy get what is published on the other, once', async () => {
   const sub = createClient({ url: `redis://127.0.0.1:${c.port}` });
   const pub = createClient({ url: `redis://127.0.0.1:${portB}` });
-  await sub.connect(); await pub.connect();
+  await sub.connect();
+  await pub.connect();
   try {
     const got: string[] = [];
     await sub.subscribe('orders', (m) => got.push(`c:${m}`));
@@ -52,7 +53,8 @@ test('node-redis: channel and pattern subscribers on one proxy get what is publi
     await pub.set('{nr}a', '1');
     assert.deepEqual(await pub.multi().incr('{nr}a').incr('{nr}a').exec(), [2, 3]);
   } finally {
-    await sub.quit(); await pub.quit();
+    await sub.quit();
+    await pub.quit();
   }
 });
 
@@ -111,13 +113,17 @@ assert rc.keyslot('foo') == 12182
 print('OK')
 `;
 
-test('redis-py (Debian python3-redis): pipeline, transaction, WATCH, pub/sub across proxies, RedisCluster via the façade', { skip: !existsSync(PY) && 'no /usr/bin/python3' }, async () => {
-  // Asynchronous: the proxies run in this process and must keep serving while python runs.
-  const r = await new Promise<{ code: number; out: string }>((resolve) => {
-    execFile(PY, ['-c', pyScript, String(c.port), String(portB)], { encoding: 'utf8', timeout: 60000 }, (err, stdout, stderr) => {
-      resolve({ code: err === null ? 0 : typeof err.code === 'number' ? err.code : -1, out: `${stdout}\n${stderr}` });
+test(
+  'redis-py (Debian python3-redis): pipeline, transaction, WATCH, pub/sub across proxies, RedisCluster via the façade',
+  { skip: !existsSync(PY) && 'no /usr/bin/python3' },
+  async () => {
+    // Asynchronous: the proxies run in this process and must keep serving while python runs.
+    const r = await new Promise<{ code: number; out: string }>((resolve) => {
+      execFile(PY, ['-c', pyScript, String(c.port), String(portB)], { encoding: 'utf8', timeout: 60000 }, (err, stdout, stderr) => {
+        resolve({ code: err === null ? 0 : typeof err.code === 'number' ? err.code : -1, out: `${stdout}\n${stderr}` });
+      });
     });
-  });
-  assert.equal(r.code, 0, `python failed: ${r.out}`);
-  assert.match(r.out, /OK/);
-});
+    assert.equal(r.code, 0, `python failed: ${r.out}`);
+    assert.match(r.out, /OK/);
+  },
+);

@@ -67,8 +67,10 @@ after(async () => {
 test('a BLPOP blocked on a slot that starts migrating is re-issued on the target and gets the element', async () => {
   const key = '{mig1}list';
   const slot = slotOf(key);
-  const p = await RawClient.connect(c.port); closers.push(() => p.close());
-  const q = await RawClient.connect(portB); closers.push(() => q.close());
+  const p = await RawClient.connect(c.port);
+  closers.push(() => p.close());
+  const q = await RawClient.connect(portB);
+  closers.push(() => q.close());
   p.send('BLPOP', key, '0');
   await until('the BLPOP to block', () => c.proxy.ctx.apps.blocked.size === 1);
   await until('the backend client id to be known', () => [...c.proxy.ctx.apps.blocked][0]!.conn.clientId >= 0);
@@ -82,11 +84,15 @@ test('a BLPOP blocked on a slot that starts migrating is re-issued on the target
   assert.equal(await directTo(move.to).exists(key), 0, 'popped, nothing left behind');
 });
 
-test('a subscription follows its channel to the slot\'s new owner; every later message arrives once', async () => {
+test("a subscription follows its channel to the slot's new owner; every later message arrives once", async () => {
   const ch = 'chan{mig2}';
   const slot = slotOf(ch);
-  const sub = new Redis({ port: c.port, host: '127.0.0.1' }), pub = new Redis({ port: portB, host: '127.0.0.1' });
-  closers.push(() => sub.disconnect(), () => pub.disconnect());
+  const sub = new Redis({ port: c.port, host: '127.0.0.1' }),
+    pub = new Redis({ port: portB, host: '127.0.0.1' });
+  closers.push(
+    () => sub.disconnect(),
+    () => pub.disconnect(),
+  );
   const got: string[] = [];
   sub.on('message', (_c: string, m: string) => got.push(m));
   await sub.subscribe(ch);
@@ -95,31 +101,55 @@ test('a subscription follows its channel to the slot\'s new owner; every later m
   const move = await startMove(slot);
   await move.finish();
   // At-most-once during the switch: publish probes until one arrives, then every message must arrive once.
-  for (let i = 0; i < 200 && !got.some((g) => g.startsWith('probe')); i++) { await pub.publish(ch, `probe${i}`); await new Promise((r) => setTimeout(r, 10)); }
-  assert.ok(got.some((g) => g.startsWith('probe')), 'subscribed again on the new owner');
+  for (let i = 0; i < 200 && !got.some((g) => g.startsWith('probe')); i++) {
+    await pub.publish(ch, `probe${i}`);
+    await new Promise((r) => setTimeout(r, 10));
+  }
+  assert.ok(
+    got.some((g) => g.startsWith('probe')),
+    'subscribed again on the new owner',
+  );
   for (let i = 0; i < 20; i++) await pub.publish(ch, `after${i}`);
   await until('20 messages after the move', () => got.filter((g) => g.startsWith('after')).length >= 20);
   for (let i = 0; i < 20; i++) assert.equal(got.filter((g) => g === `after${i}`).length, 1);
-  assert.equal(await directTo(move.to).call('PUBSUB', 'NUMSUB', ch).then((r) => (r as [string, number])[1]), 1);
-  assert.equal(await directTo(move.from).call('PUBSUB', 'NUMSUB', ch).then((r) => (r as [string, number])[1]), 0);
+  assert.equal(
+    await directTo(move.to)
+      .call('PUBSUB', 'NUMSUB', ch)
+      .then((r) => (r as [string, number])[1]),
+    1,
+  );
+  assert.equal(
+    await directTo(move.from)
+      .call('PUBSUB', 'NUMSUB', ch)
+      .then((r) => (r as [string, number])[1]),
+    0,
+  );
 });
 
 test('a transaction on a migrating slot moves its keys first and runs whole on the target', async () => {
-  const p = new Redis({ port: c.port, host: '127.0.0.1' }); closers.push(() => p.disconnect());
-  const a = '{mig3}a', b = '{mig3}b';
+  const p = new Redis({ port: c.port, host: '127.0.0.1' });
+  closers.push(() => p.disconnect());
+  const a = '{mig3}a',
+    b = '{mig3}b';
   await p.set(a, '10');
   await p.set(b, '20');
   const move = await startMove(slotOf(a));
   const res = await p.multi().incr(a).incrby(b, 5).get(a).exec();
-  assert.deepEqual(res, [[null, 11], [null, 25], [null, '11']]);
-  const src = directTo(move.from), dst = directTo(move.to);
+  assert.deepEqual(res, [
+    [null, 11],
+    [null, 25],
+    [null, '11'],
+  ]);
+  const src = directTo(move.from),
+    dst = directTo(move.to);
   assert.deepEqual([await src.exists(a), await src.exists(b)], [0, 0]);
   assert.deepEqual([await dst.get(a), await dst.get(b)], ['11', '25']);
   await move.finish();
 });
 
 test('a WATCH that spans a move of its slot makes EXEC return null (the client retries)', async () => {
-  const p = new Redis({ port: c.port, host: '127.0.0.1' }); closers.push(() => p.disconnect());
+  const p = new Redis({ port: c.port, host: '127.0.0.1' });
+  closers.push(() => p.disconnect());
   const k = '{mig4}k';
   await p.set(k, '1');
   await p.watch(k);
@@ -139,32 +169,43 @@ test('after a failover (master replaced by its promoted replica) subscriptions a
   const rr = directTo(replica.addr);
   await rr.replicaof(old.host, old.port);
   await until('the replica to sync', async () => (await rr.info('replication')).includes('master_link_status:up'));
-  const ch = 'fo{ch}', key = 'fo{list}';
+  const ch = 'fo{ch}',
+    key = 'fo{list}';
   // Pick names on the old master's slots.
   const onOld = (n: string): boolean => c.proxy.ctx.router.backendOf(slotOf(n)) === old.addr;
-  let chan = ch, list = key;
+  let chan = ch,
+    list = key;
   for (let i = 0; !onOld(chan) && i < 1000; i++) chan = `fo{ch${i}}`;
   for (let i = 0; !onOld(list) && i < 1000; i++) list = `fo{list${i}}`;
   assert.ok(onOld(chan) && onOld(list));
-  const sub = new Redis({ port: c.port, host: '127.0.0.1' }), pub = new Redis({ port: portB, host: '127.0.0.1' });
-  closers.push(() => sub.disconnect(), () => pub.disconnect());
+  const sub = new Redis({ port: c.port, host: '127.0.0.1' }),
+    pub = new Redis({ port: portB, host: '127.0.0.1' });
+  closers.push(
+    () => sub.disconnect(),
+    () => pub.disconnect(),
+  );
   const got: string[] = [];
   sub.on('message', (_c: string, m: string) => got.push(`c:${m}`));
   sub.on('pmessage', (_p: string, _c: string, m: string) => got.push(`p:${m}`));
   await sub.subscribe(chan);
   await sub.psubscribe('fo{*');
-  const popper = await RawClient.connect(c.port); closers.push(() => popper.close());
+  const popper = await RawClient.connect(c.port);
+  closers.push(() => popper.close());
   const moved = c.proxy.ctx.apps.movedCalls;
   popper.send('BLPOP', list, '0');
   await until('the BLPOP to block', () => c.proxy.ctx.apps.blocked.size === 1 && [...c.proxy.ctx.apps.blocked][0]!.conn.clientId >= 0);
   // The failover: promote the replica, push the table with the new master for the old master's slots.
   await rr.replicaof('NO', 'ONE');
-  const table = c.proxy.ctx.router.slots().filter((x) => x.backend_addr === old.addr).map((x) => ({ id: x.id, backend_addr: replica.addr }));
+  const table = c.proxy.ctx.router
+    .slots()
+    .filter((x) => x.backend_addr === old.addr)
+    .map((x) => ({ id: x.id, backend_addr: replica.addr }));
   await c.proxy.fillSlotsAndDrain(table);
   await proxyB.fillSlotsAndDrain(table);
   await until('the blocked call to move', () => c.proxy.ctx.apps.movedCalls > moved);
   await until('the BLPOP to block on the new master', () => [...c.proxy.ctx.apps.blocked].some((b) => b.conn.addr === replica.addr));
-  const q = await RawClient.connect(portB); closers.push(() => q.close());
+  const q = await RawClient.connect(portB);
+  closers.push(() => q.close());
   assert.equal(await q.call('RPUSH', list, 'after-failover'), ':1\r\n');
   assert.equal(await popper.read(), `*2\r\n$${list.length}\r\n${list}\r\n$14\r\nafter-failover\r\n`);
   // At-most-once during the switch; afterwards every message exactly once, on the channel and the pattern.

@@ -22,18 +22,46 @@ import { startFsBackend, startEtcdBackend, startZkBackend, type Backend } from '
 const PRODUCT = 'e2e';
 const TOKEN = defaultAdminToken(PRODUCT, '');
 
-interface Proxy { p: ShardisProcess; port: number; admin: string }
+interface Proxy {
+  p: ShardisProcess;
+  port: number;
+  admin: string;
+}
 
 async function startProxy(spec: string, dir: string, name: string): Promise<Proxy> {
-  const p = startShardisProcess('proxy', ['--coordinator', spec, '--product-name', PRODUCT, '--proxy-addr', '127.0.0.1:0', '--admin-addr', '127.0.0.1:0', '--jodis-timeout', '2s'], join(dir, `${name}.log`));
+  const p = startShardisProcess(
+    'proxy',
+    [
+      '--coordinator',
+      spec,
+      '--product-name',
+      PRODUCT,
+      '--proxy-addr',
+      '127.0.0.1:0',
+      '--admin-addr',
+      '127.0.0.1:0',
+      '--jodis-timeout',
+      '2s',
+    ],
+    join(dir, `${name}.log`),
+  );
   const m = await p.waitLine(/proxy_port=(\d+) admin_port=(\d+)/);
   const admin = `127.0.0.1:${m[2]}`;
-  await eventually(`${name} online`, async () => ((await httpJson('GET', admin, '/health', { timeoutMs: 2000 })).json as { online: boolean }).online, 30000, 100);
+  await eventually(
+    `${name} online`,
+    async () => ((await httpJson('GET', admin, '/health', { timeoutMs: 2000 })).json as { online: boolean }).online,
+    30000,
+    100,
+  );
   return { p, port: Number(m[1]), admin };
 }
 
 async function startDashboard(spec: string, dir: string, name: string): Promise<{ p: ShardisProcess; addr: () => Promise<string> }> {
-  const p = startShardisProcess('dashboard', ['--coordinator', spec, '--product-name', PRODUCT, '--admin-addr', '127.0.0.1:0', '--lock-ttl', '2s', '--coordinator-timeout', '2s'], join(dir, `${name}.log`));
+  const p = startShardisProcess(
+    'dashboard',
+    ['--coordinator', spec, '--product-name', PRODUCT, '--admin-addr', '127.0.0.1:0', '--lock-ttl', '2s', '--coordinator-timeout', '2s'],
+    join(dir, `${name}.log`),
+  );
   return { p, addr: async () => `127.0.0.1:${(await p.waitLine(/admin_port=(\d+)/))[1]}` };
 }
 
@@ -90,13 +118,22 @@ for (const kind of ['filesystem', 'etcd', 'zookeeper'] as const) {
       const direct = redis.map((r) => new Redis({ port: r.port }));
       const viaProxy = async (p: Proxy, f: (c: Redis) => Promise<void>): Promise<void> => {
         const c = new Redis({ port: p.port, maxRetriesPerRequest: 0 });
-        try { await f(c); } finally { c.disconnect(); }
+        try {
+          await f(c);
+        } finally {
+          c.disconnect();
+        }
       };
       try {
         // Both proxies route by the assigned layout.
-        const low = keyWhere('low', (s) => s < 512), high = keyWhere('high', (s) => s >= 512);
-        await viaProxy(p1, async (c) => { await c.set(low, 'p1'); });
-        await viaProxy(p2, async (c) => { await c.set(high, 'p2'); });
+        const low = keyWhere('low', (s) => s < 512),
+          high = keyWhere('high', (s) => s >= 512);
+        await viaProxy(p1, async (c) => {
+          await c.set(low, 'p1');
+        });
+        await viaProxy(p2, async (c) => {
+          await c.set(high, 'p2');
+        });
         assert.equal(await direct[0]!.get(low), 'p1');
         assert.equal(await direct[1]!.get(high), 'p2');
         assert.equal(await direct[1]!.exists(low), 0);
@@ -108,17 +145,26 @@ for (const kind of ['filesystem', 'etcd', 'zookeeper'] as const) {
         // Reassign slots 0..99 to group 2 (no data moved): both proxies follow.
         await put(dashA, 'slots/assign-range/{token}/0/99/2');
         const moved = keyWhere('moved', (s) => s < 100);
-        await viaProxy(p1, async (c) => { await c.set(moved, 'x'); });
-        await viaProxy(p2, async (c) => { assert.equal(await c.get(moved), 'x'); });
+        await viaProxy(p1, async (c) => {
+          await c.set(moved, 'x');
+        });
+        await viaProxy(p2, async (c) => {
+          assert.equal(await c.get(moved), 'x');
+        });
         assert.equal(await direct[1]!.get(moved), 'x');
 
         // A restarted proxy rejoins and gets its table.
         await p1.p.proc.stop();
         const p1b = await startProxy(spec, dir, 'proxy-1b');
         procs.push(p1b.p);
-        const slots = (await httpJson('GET', p1b.admin, '/proxy/slots', { timeoutMs: 3000 })).json as Array<{ id: number; backend_addr?: string }>;
+        const slots = (await httpJson('GET', p1b.admin, '/proxy/slots', { timeoutMs: 3000 })).json as Array<{
+          id: number;
+          backend_addr?: string;
+        }>;
         assert.equal(slots.filter((s) => s.backend_addr === redis[1]!.addr).length, 612);
-        await viaProxy(p1b, async (c) => { assert.equal(await c.get(moved), 'x'); });
+        await viaProxy(p1b, async (c) => {
+          assert.equal(await c.get(moved), 'x');
+        });
 
         // kill -9 the active dashboard: the standby takes over with the same state.
         await dA.p.proc.kill9();
@@ -136,33 +182,56 @@ for (const kind of ['filesystem', 'etcd', 'zookeeper'] as const) {
               assert.equal(await c.get(high), 'p2');
             });
           }
-          await viaProxy(p2, async (c) => { assert.equal(await c.get(low), 'while-down', 'a write through one proxy is read through the other'); });
+          await viaProxy(p2, async (c) => {
+            assert.equal(await c.get(low), 'while-down', 'a write through one proxy is read through the other');
+          });
           // Back: the dashboard carries on (possibly after re-taking its lease).
           await backend.server.restart();
-          await eventually('dashboard active again', async () => {
-            const r = await httpJson('GET', dashB, '/health', { timeoutMs: 2000 }).catch(() => null);
-            if (r?.status === 200) return true;
-            return false;
-          }, 30000, 200).catch(async () => {
+          await eventually(
+            'dashboard active again',
+            async () => {
+              const r = await httpJson('GET', dashB, '/health', { timeoutMs: 2000 }).catch(() => null);
+              if (r?.status === 200) return true;
+              return false;
+            },
+            30000,
+            200,
+          ).catch(async () => {
             // It may have handed over to nobody else: the only dashboard left must become active.
-            throw new Error(`dashboard did not become active again: ${(await httpJson('GET', dashB, '/health', { timeoutMs: 2000 })).text}`);
+            throw new Error(
+              `dashboard did not become active again: ${(await httpJson('GET', dashB, '/health', { timeoutMs: 2000 })).text}`,
+            );
           });
           let last = '';
-          await eventually('dashboard accepts changes again', async () => {
-            const r = await httpJson('PUT', dashB, `/api/topom/slots/assign-range/${TOKEN}/0/99/1`, { timeoutMs: 10000 });
-            last = r.text;
-            return r.status === 200;
-          }, 30000, 500).catch(() => { throw new Error(`last reply: ${last}`); });
+          await eventually(
+            'dashboard accepts changes again',
+            async () => {
+              const r = await httpJson('PUT', dashB, `/api/topom/slots/assign-range/${TOKEN}/0/99/1`, { timeoutMs: 10000 });
+              last = r.text;
+              return r.status === 200;
+            },
+            30000,
+            500,
+          ).catch(() => {
+            throw new Error(`last reply: ${last}`);
+          });
           const back = keyWhere('back', (s) => s < 100);
-          await eventually('proxies follow the new table', async () => {
-            let ok = true;
-            for (const p of [p1b, p2]) {
-              const t = (await httpJson('GET', p.admin, '/proxy/slots', { timeoutMs: 2000 })).json as Array<{ backend_addr?: string }>;
-              ok &&= t[slotOf(back)]!.backend_addr === redis[0]!.addr;
-            }
-            return ok;
-          }, 15000, 200);
-          await viaProxy(p2, async (c) => { await c.set(back, 'again'); });
+          await eventually(
+            'proxies follow the new table',
+            async () => {
+              let ok = true;
+              for (const p of [p1b, p2]) {
+                const t = (await httpJson('GET', p.admin, '/proxy/slots', { timeoutMs: 2000 })).json as Array<{ backend_addr?: string }>;
+                ok &&= t[slotOf(back)]!.backend_addr === redis[0]!.addr;
+              }
+              return ok;
+            },
+            15000,
+            200,
+          );
+          await viaProxy(p2, async (c) => {
+            await c.set(back, 'again');
+          });
           assert.equal(await direct[0]!.get(back), 'again');
         }
       } finally {

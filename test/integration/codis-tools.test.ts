@@ -44,7 +44,11 @@ let fe: Spawned | null = null;
 let feAddr = '';
 const dir = mkdtempSync(join(tmpdir(), 'shardis-codis-tools-'));
 
-interface Run { code: number | null; stdout: string; stderr: string }
+interface Run {
+  code: number | null;
+  stdout: string;
+  stderr: string;
+}
 
 function run(bin: string, args: string[], timeoutMs = 60000): Promise<Run> {
   return new Promise((res) => {
@@ -87,27 +91,67 @@ async function feOk(method: 'GET' | 'PUT', path: string): Promise<Json> {
 before(async () => {
   if (!haveTools) return;
   const upLog = join(dir, 'up.log');
-  up = spawnTracked(process.execPath, [SHARDIS_BIN, 'up', '--codis-compat', '--dir', join(dir, 'up'), '--base-port', '0', '--groups', '2', '--replicas', '1', '--proxies', '1', '--sentinels', '0', '--product', PRODUCT], { logFile: upLog });
-  await waitFor('shardis up to bring the cluster up', () => {
-    if (up!.child.exitCode !== null) throw new Error(`shardis up exited: ${readFileSync(upLog, 'utf8').slice(-800)}`);
-    return readFileSync(upLog, 'utf8').includes('Press Ctrl-C');
-  }, 90000, 100);
-  assert.match(readFileSync(upLog, 'utf8'), /Codis tools \(codis_compat_xauth on\): codis-admin --dashboard=/, 'shardis up --codis-compat says how to use the Codis tools');
+  up = spawnTracked(
+    process.execPath,
+    [
+      SHARDIS_BIN,
+      'up',
+      '--codis-compat',
+      '--dir',
+      join(dir, 'up'),
+      '--base-port',
+      '0',
+      '--groups',
+      '2',
+      '--replicas',
+      '1',
+      '--proxies',
+      '1',
+      '--sentinels',
+      '0',
+      '--product',
+      PRODUCT,
+    ],
+    { logFile: upLog },
+  );
+  await waitFor(
+    'shardis up to bring the cluster up',
+    () => {
+      if (up!.child.exitCode !== null) throw new Error(`shardis up exited: ${readFileSync(upLog, 'utf8').slice(-800)}`);
+      return readFileSync(upLog, 'utf8').includes('Press Ctrl-C');
+    },
+    90000,
+    100,
+  );
+  assert.match(
+    readFileSync(upLog, 'utf8'),
+    /Codis tools \(codis_compat_xauth on\): codis-admin --dashboard=/,
+    'shardis up --codis-compat says how to use the Codis tools',
+  );
   cluster = { info: JSON.parse(readFileSync(join(dir, 'up', 'cluster.json'), 'utf8')) as ClusterInfo };
   dashAddr = cluster.info.dashboard.addr;
   spare = await startRedisServer({ dir: join(dir, 'spare') });
   sentinel = await startRedisSentinel({ dir: join(dir, 'sentinel') });
-  const p = await startProxyProcess(['--product-name', PRODUCT, '--proxy-addr', '127.0.0.1:0', '--admin-addr', '127.0.0.1:0'], join(dir, 'proxy-extra.log'));
+  const p = await startProxyProcess(
+    ['--product-name', PRODUCT, '--proxy-addr', '127.0.0.1:0', '--admin-addr', '127.0.0.1:0'],
+    join(dir, 'proxy-extra.log'),
+  );
   extraProxy = { proc: p.proc, admin: `127.0.0.1:${p.adminPort}` };
   const assets = join(dir, 'fe-assets');
   mkdirSync(assets, { recursive: true });
   writeFileSync(join(assets, 'index.html'), '<html>codis-fe assets are not part of this test</html>\n');
   feAddr = `127.0.0.1:${await freePort()}`;
-  fe = spawnTracked(CODIS_FE, [`--filesystem=${join(dir, 'up', 'coordinator')}`, `--listen=${feAddr}`, `--assets-dir=${assets}`], { logFile: join(dir, 'codis-fe.log') });
-  await eventually('codis-fe to list the product', async () => {
-    const r = await httpJson('GET', feAddr, '/list', { timeoutMs: 2000 });
-    return Array.isArray(r.json) && (r.json as string[]).includes(PRODUCT);
-  }, 20000);
+  fe = spawnTracked(CODIS_FE, [`--filesystem=${join(dir, 'up', 'coordinator')}`, `--listen=${feAddr}`, `--assets-dir=${assets}`], {
+    logFile: join(dir, 'codis-fe.log'),
+  });
+  await eventually(
+    'codis-fe to list the product',
+    async () => {
+      const r = await httpJson('GET', feAddr, '/list', { timeoutMs: 2000 });
+      return Array.isArray(r.json) && (r.json as string[]).includes(PRODUCT);
+    },
+    20000,
+  );
 });
 
 after(async () => {
@@ -135,7 +179,10 @@ describe('Codis 3.2 tools against Shardis', { skip: haveTools ? false : `Codis t
     const slots = JSON.parse(await admin('slots'));
     assert.deepEqual([slots[0].group_id, slots[1023].group_id], [1, 2]);
     const groups = JSON.parse(await admin('group'));
-    assert.deepEqual(groups.models.map((g: Json) => g.servers.length), [2, 2]);
+    assert.deepEqual(
+      groups.models.map((g: Json) => g.servers.length),
+      [2, 2],
+    );
     const proxy = JSON.parse(await admin('proxy'));
     assert.equal(proxy.models.length, 1);
     assert.equal(proxy.models[0].admin_addr, cluster!.info.proxies[0]!.admin);
@@ -144,12 +191,19 @@ describe('Codis 3.2 tools against Shardis', { skip: haveTools ? false : `Codis t
     const ss = JSON.parse(await admin('--slots-status'));
     assert.equal(ss.length, 1024);
     assert.equal(ss[0].backend_addr, cluster!.info.groups[0]!.master);
-    await eventually('proxy-status to show the proxy healthy', async () => (await admin('--proxy-status')).includes(`[ ] proxy-1 [T] ${proxy.models[0].token}`));
+    await eventually('proxy-status to show the proxy healthy', async () =>
+      (await admin('--proxy-status')).includes(`[ ] proxy-1 [T] ${proxy.models[0].token}`),
+    );
     const gs = await admin('--group-status');
-    assert.match(gs, new RegExp(`group-1 \\[1\\] ${cluster!.info.groups[0]!.replicas[0]!.replace(/\./g, '\\.')}\\s+==> ${cluster!.info.groups[0]!.master.replace(/\./g, '\\.')}:up`));
+    assert.match(
+      gs,
+      new RegExp(
+        `group-1 \\[1\\] ${cluster!.info.groups[0]!.replicas[0]!.replace(/\./g, '\\.')}\\s+==> ${cluster!.info.groups[0]!.master.replace(/\./g, '\\.')}:up`,
+      ),
+    );
   });
 
-  test('codis-admin: an error is Codis\'s RemoteError with Shardis\'s message, exit code non-zero', async () => {
+  test("codis-admin: an error is Codis's RemoteError with Shardis's message, exit code non-zero", async () => {
     const r = await run(CODIS_ADMIN, [`--dashboard=${dashAddr}`, '--remove-group', '--gid=77']);
     assert.notEqual(r.code, 0);
     assert.match(r.stdout + r.stderr, /\[Remote Error\] group 77 does not exist/);
@@ -159,10 +213,16 @@ describe('Codis 3.2 tools against Shardis', { skip: haveTools ? false : `Codis t
     await admin('--create-group', '--gid=3');
     assert.ok(await group(3), 'group 3 created');
     await admin('--group-add', '--gid=3', `--addr=${spare!.addr}`, '--datacenter=dc9');
-    assert.deepEqual((await group(3)).servers.map((s: Json) => [s.server, s.datacenter]), [[spare!.addr, 'dc9']]);
+    assert.deepEqual(
+      (await group(3)).servers.map((s: Json) => [s.server, s.datacenter]),
+      [[spare!.addr, 'dc9']],
+    );
     // A server that stops answering: its stats error must still decode in codis-admin (a RemoteError object).
     await spare!.stop();
-    await eventually('the stopped server to show an error in the stats', async () => typeof (await stats()).group.stats[spare!.addr]?.error === 'string');
+    await eventually(
+      'the stopped server to show an error in the stats',
+      async () => typeof (await stats()).group.stats[spare!.addr]?.error === 'string',
+    );
     const withError = JSON.parse(await admin('stats'));
     assert.match(withError.group.stats[spare!.addr].error.Cause, /cannot connect|connection/);
     assert.match(await admin('--group-status'), new RegExp(`\\[E\\] group-3 \\[0\\] ${spare!.addr.replace(/\./g, '\\.')}`));
@@ -190,9 +250,15 @@ describe('Codis 3.2 tools against Shardis', { skip: haveTools ? false : `Codis t
     assert.equal(preview.length, 4, 'without --confirm codis-admin only prints the plan');
     assert.equal(await slotGroup(0), 1);
     await admin('--slots-assign', '--beg=0', '--end=3', '--offline', '--confirm');
-    assert.deepEqual((await stats()).slots.slice(0, 4).map((s: Json) => s.group_id), [0, 0, 0, 0]);
+    assert.deepEqual(
+      (await stats()).slots.slice(0, 4).map((s: Json) => s.group_id),
+      [0, 0, 0, 0],
+    );
     await admin('--slots-assign', '--beg=0', '--end=3', '--gid=1', '--confirm');
-    assert.deepEqual((await stats()).slots.slice(0, 4).map((s: Json) => s.group_id), [1, 1, 1, 1]);
+    assert.deepEqual(
+      (await stats()).slots.slice(0, 4).map((s: Json) => s.group_id),
+      [1, 1, 1, 1],
+    );
 
     await admin('--slot-action', '--interval=250');
     assert.equal((await stats()).slot_action.interval, 250);
@@ -213,7 +279,10 @@ describe('Codis 3.2 tools against Shardis', { skip: haveTools ? false : `Codis t
       return [5, 6, 7].every((i) => s[i].group_id === 2 && !s[i].action.state);
     });
     await admin('--slot-action', '--create-some', '--gid-from=2', '--gid-to=1', '--num-slots=1');
-    await eventually('one slot of group 2 to move to group 1', async () => (await stats()).slots.filter((s: Json) => s.group_id === 1 && !s.action.state).length === 510);
+    await eventually(
+      'one slot of group 2 to move to group 1',
+      async () => (await stats()).slots.filter((s: Json) => s.group_id === 1 && !s.action.state).length === 510,
+    );
 
     const plan = (await admin('--rebalance')).trim();
     assert.match(plan, /^\[\d{4},\d{4}\] => 1$/m, `codis-admin printed the plan: ${plan}`);
@@ -247,14 +316,21 @@ describe('Codis 3.2 tools against Shardis', { skip: haveTools ? false : `Codis t
     await admin('--create-proxy', `--addr=${a}`);
     const p = (await stats()).proxy.models.find((x: Json) => x.admin_addr === a);
     assert.ok(p, 'the proxy is registered');
-    await eventually('the new proxy to be online', async () => ((await httpJson('GET', a, '/health', { timeoutMs: 2000 })).json as Json).online === true);
+    await eventually(
+      'the new proxy to be online',
+      async () => ((await httpJson('GET', a, '/health', { timeoutMs: 2000 })).json as Json).online === true,
+    );
     await admin('--online-proxy', `--addr=${a}`);
     await admin('--reinit-proxy', `--token=${p.token}`);
     const all = await admin('--reinit-proxy', '--all');
     assert.equal(all.split('reinit proxy:').length - 1, 2, 'both proxies reinitialised');
     assert.ok(all.includes(`"token": "${p.token}"`));
     await admin('--remove-proxy', `--addr=${a}`);
-    assert.equal((await stats()).proxy.models.find((x: Json) => x.admin_addr === a), undefined, 'the proxy is removed');
+    assert.equal(
+      (await stats()).proxy.models.find((x: Json) => x.admin_addr === a),
+      undefined,
+      'the proxy is removed',
+    );
     assert.equal(await extraProxy!.proc.exited, 0, 'the removed proxy was shut down');
   });
 
@@ -290,16 +366,29 @@ describe('Codis 3.2 tools against Shardis', { skip: haveTools ? false : `Codis t
     assert.equal(o.config.coordinator_addr, join(dir, 'up', 'coordinator'));
     await eventually('stats of the proxy and of every server', async () => {
       const st = await feOk('GET', `/api/topom/stats/${XAUTH}`);
-      return st.proxy.models.every((p: Json) => st.proxy.stats[p.token]?.stats) && st.group.models.every((g: Json) => g.servers.every((s: Json) => st.group.stats[s.server]?.stats))
+      return (
+        st.proxy.models.every((p: Json) => st.proxy.stats[p.token]?.stats) &&
+        st.group.models.every((g: Json) => g.servers.every((s: Json) => st.group.stats[s.server]?.stats)) &&
         // A replica re-pointed by the earlier promote may still be in its initial sync (link down).
-        && st.group.models.every((g: Json) => g.servers.every((x: Json, i: number) => i === 0 || st.group.stats[x.server]?.stats?.master_link_status === 'up'));
+        st.group.models.every((g: Json) =>
+          g.servers.every((x: Json, i: number) => i === 0 || st.group.stats[x.server]?.stats?.master_link_status === 'up'),
+        )
+      );
     });
     const st = await feOk('GET', `/api/topom/stats/${XAUTH}`);
     // processProxyStats
     for (const p of st.proxy.models) {
       const s = st.proxy.stats[p.token];
       assert.equal(s.stats.online, true);
-      for (const n of [s.stats.sessions.total, s.stats.sessions.alive, s.stats.ops.total, s.stats.ops.fails, s.stats.ops.qps, s.stats.ops.redis.errors]) assert.equal(typeof n, 'number');
+      for (const n of [
+        s.stats.sessions.total,
+        s.stats.sessions.alive,
+        s.stats.ops.total,
+        s.stats.ops.fails,
+        s.stats.ops.qps,
+        s.stats.ops.redis.errors,
+      ])
+        assert.equal(typeof n, 'number');
       assert.equal(typeof p.admin_addr, 'string');
     }
     // processGroupStats
@@ -379,11 +468,17 @@ describe('Codis 3.2 tools against Shardis', { skip: haveTools ? false : `Codis t
     assert.equal((await stats()).slots[10].action.state, undefined);
     await feOk('PUT', `/api/topom/slots/action/disabled/${X}/0`);
     await feOk('PUT', `/api/topom/slots/action/create-some/${X}/1/2/1`);
-    await eventually('one slot to move from group 1 to group 2', async () => (await stats()).slots.filter((s: Json) => s.group_id === 2 && !s.action.state).length === 513);
+    await eventually(
+      'one slot to move from group 1 to group 2',
+      async () => (await stats()).slots.filter((s: Json) => s.group_id === 2 && !s.action.state).length === 513,
+    );
     const plan = await feOk('PUT', `/api/topom/slots/rebalance/${X}/0`);
     assert.equal(Object.values(plan).filter((gid) => gid === 1).length, 1, 'the preview is a flat {"<slot>": gid} plan');
     await feOk('PUT', `/api/topom/slots/rebalance/${X}/1`);
-    await eventually('the rebalance to finish', async () => (await stats()).slots.filter((s: Json) => s.group_id === 1 && !s.action.state).length === 512);
+    await eventually(
+      'the rebalance to finish',
+      async () => (await stats()).slots.filter((s: Json) => s.group_id === 1 && !s.action.state).length === 512,
+    );
 
     // proxies
     const p = (await stats()).proxy.models[0];
@@ -396,7 +491,7 @@ describe('Codis 3.2 tools against Shardis', { skip: haveTools ? false : `Codis t
     assert.match(rm.json.Cause, /no proxy/);
   });
 
-  test('without codis_compat_xauth (the default) Codis\'s token is refused with a message naming the option; Shardis\'s token still works', async () => {
+  test("without codis_compat_xauth (the default) Codis's token is refused with a message naming the option; Shardis's token still works", async () => {
     const d = await startDashboard({ coordinator: `filesystem:${join(dir, 'coordinator-strict')}`, product_name: 'strict' });
     try {
       const r = await run(CODIS_ADMIN, [`--dashboard=${d.addr}`, '--create-group', '--gid=1']);
@@ -404,9 +499,13 @@ describe('Codis 3.2 tools against Shardis', { skip: haveTools ? false : `Codis t
       assert.match(r.stdout + r.stderr, /\[Remote Error\] invalid xauth: .*codis_compat_xauth = true/);
       const ok = await httpJson('PUT', d.addr, `/api/topom/group/create/${d.token}/1`, { timeoutMs: 10000 });
       assert.equal(ok.status, 200);
-      assert.deepEqual(ok.json, { ok: true, group: { id: 1, servers: [], promoting: {}, out_of_sync: false } }, 'Shardis\'s own clients keep Shardis\'s reply');
+      assert.deepEqual(
+        ok.json,
+        { ok: true, group: { id: 1, servers: [], promoting: {}, out_of_sync: false } },
+        "Shardis's own clients keep Shardis's reply",
+      );
       const bad = await httpJson('PUT', d.addr, `/api/topom/group/create/${d.token}/1`, { timeoutMs: 10000 });
-      assert.equal(bad.status, 409, 'and Shardis\'s error statuses');
+      assert.equal(bad.status, 409, "and Shardis's error statuses");
       assert.match((bad.json as Json).error, /already exists/);
     } finally {
       await d.stop();
@@ -417,19 +516,25 @@ describe('Codis 3.2 tools against Shardis', { skip: haveTools ? false : `Codis t
     const fsRoot = join(dir, 'up', 'coordinator');
     const list = await run(CODIS_ADMIN, ['--dashboard-list', `--filesystem=${fsRoot}`]);
     assert.equal(list.code, 0, list.stderr);
-    assert.deepEqual(JSON.parse(list.stdout).map((x: Json) => x.name), [PRODUCT]);
+    assert.deepEqual(
+      JSON.parse(list.stdout).map((x: Json) => x.name),
+      [PRODUCT],
+    );
     const dump = await run(CODIS_ADMIN, ['--config-dump', `--product=${PRODUCT}`, `--filesystem=${fsRoot}`]);
     assert.equal(dump.code, 0, dump.stderr);
     assert.equal(JSON.parse(dump.stdout).slots.length, 1024);
 
     await admin('--log-level=WARN');
-    assert.equal((await (await httpJson('GET', dashAddr, '/topom', { timeoutMs: 5000 })).json as Json).config.log_level, 'warn');
+    assert.equal(((await (await httpJson('GET', dashAddr, '/topom', { timeoutMs: 5000 })).json) as Json).config.log_level, 'warn');
     await admin('--log-level=INFO');
 
     // reload: a group written to the coordinator behind the dashboard's back appears after it.
     const store = await openStore(`filesystem:${fsRoot}`);
     try {
-      await store.create(`/codis3/${PRODUCT}/group/group-0009`, Buffer.from(JSON.stringify({ id: 9, servers: [], promoting: {}, out_of_sync: false })));
+      await store.create(
+        `/codis3/${PRODUCT}/group/group-0009`,
+        Buffer.from(JSON.stringify({ id: 9, servers: [], promoting: {}, out_of_sync: false })),
+      );
     } finally {
       await store.close();
     }
@@ -441,7 +546,12 @@ describe('Codis 3.2 tools against Shardis', { skip: haveTools ? false : `Codis t
     const pid = cluster!.info.dashboard.pid;
     await admin('--shutdown');
     await eventually('the dashboard process to exit after --shutdown', async () => {
-      try { process.kill(pid, 0); return false; } catch { return true; }
+      try {
+        process.kill(pid, 0);
+        return false;
+      } catch {
+        return true;
+      }
     });
   });
 });

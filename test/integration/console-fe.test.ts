@@ -17,7 +17,11 @@ import { startShardisProcess } from '../../src/util/shardis-process.js';
 import { startDashboard, tempDir, type TestDashboard } from '../helpers/dashboard.js';
 
 /** GET that returns the first `data:` message of an event stream (or the status and body of a non-stream reply). */
-function firstEvent(addr: string, path: string, headers: Record<string, string> = {}): Promise<{ status: number; type: string; text: string }> {
+function firstEvent(
+  addr: string,
+  path: string,
+  headers: Record<string, string> = {},
+): Promise<{ status: number; type: string; text: string }> {
   const u = new URL(`http://${addr}${path}`);
   return new Promise((resolve, reject) => {
     const req = http.get({ host: u.hostname, port: Number(u.port), path: u.pathname + u.search, headers, timeout: 5000 }, (res) => {
@@ -60,16 +64,23 @@ describe('shardis fe and the console routes', { timeout: 60000 }, () => {
 
   it('lists every product of the coordinator, sorted, with their dashboards', async () => {
     assert.deepEqual((await httpJson('GET', feAddr, '/list', { timeoutMs: 5000 })).json, ['sdui-a', 'sdui-b']);
-    assert.deepEqual((await httpJson('GET', feAddr, '/list?detail=1', { timeoutMs: 5000 })).json, [{ name: 'sdui-a', dashboard: a.addr }, { name: 'sdui-b', dashboard: b.addr }]);
+    assert.deepEqual((await httpJson('GET', feAddr, '/list?detail=1', { timeoutMs: 5000 })).json, [
+      { name: 'sdui-a', dashboard: a.addr },
+      { name: 'sdui-b', dashboard: b.addr },
+    ]);
   });
 
   it('serves the page (gzipped) at the fe root and at the dashboard /console/; the dashboard root redirects there', async () => {
     const page = await new Promise<{ status: number; enc: string; body: Buffer }>((resolve, reject) => {
-      http.get({ host: '127.0.0.1', port: fe.port, path: '/', headers: { 'accept-encoding': 'gzip' } }, (res) => {
-        const chunks: Buffer[] = [];
-        res.on('data', (c: Buffer) => chunks.push(c));
-        res.on('end', () => resolve({ status: res.statusCode ?? 0, enc: String(res.headers['content-encoding']), body: Buffer.concat(chunks) }));
-      }).on('error', reject);
+      http
+        .get({ host: '127.0.0.1', port: fe.port, path: '/', headers: { 'accept-encoding': 'gzip' } }, (res) => {
+          const chunks: Buffer[] = [];
+          res.on('data', (c: Buffer) => chunks.push(c));
+          res.on('end', () =>
+            resolve({ status: res.statusCode ?? 0, enc: String(res.headers['content-encoding']), body: Buffer.concat(chunks) }),
+          );
+        })
+        .on('error', reject);
     });
     assert.equal(page.status, 200);
     assert.equal(page.enc, 'gzip');
@@ -98,7 +109,13 @@ describe('shardis fe and the console routes', { timeout: 60000 }, () => {
     assert.equal(wrong.status, 403);
     const ok = await firstEvent(feAddr, `/api/topom/console/live/${a.token}?forward=sdui-a&interval=1`);
     assert.equal(ok.status, 200);
-    const m = JSON.parse(ok.text) as { product: string; authed: boolean; full: boolean; stats: { slots: unknown[] }; events: Array<{ kind: string }> };
+    const m = JSON.parse(ok.text) as {
+      product: string;
+      authed: boolean;
+      full: boolean;
+      stats: { slots: unknown[] };
+      events: Array<{ kind: string }>;
+    };
     assert.equal(m.product, 'sdui-a');
     assert.equal(m.authed, true);
     assert.equal(m.full, true);
@@ -129,14 +146,26 @@ describe('shardis fe and the console routes', { timeout: 60000 }, () => {
       const r = await httpJson('GET', addr, '/api/topom/console/info?forward=gone', { timeoutMs: 5000 });
       assert.equal(r.status, 502);
       assert.match((r.json as { error: string }).error, /dashboard 127\.0\.0\.1:1 of product gone is unreachable/);
-    } finally { await fe2.close(); }
+    } finally {
+      await fe2.close();
+    }
     await assert.rejects(startFeServer({ listen: '127.0.0.1:0' }), /exactly one of --coordinator SPEC or --dashboard-list FILE/);
   });
 
   it('in chromium, the page on a dashboard offers read-only viewing only where console_read_only is on, without any action', async () => {
     const browser = await chromium.launch({
-      executablePath: '/usr/bin/chromium', headless: true, timeout: 30000,
-      args: ['--headless', '--no-sandbox', '--disable-gpu', '--disable-background-networking', '--disable-component-update', '--disable-sync', '--no-first-run'],
+      executablePath: '/usr/bin/chromium',
+      headless: true,
+      timeout: 30000,
+      args: [
+        '--headless',
+        '--no-sandbox',
+        '--disable-gpu',
+        '--disable-background-networking',
+        '--disable-component-update',
+        '--disable-sync',
+        '--no-first-run',
+      ],
     });
     try {
       const page = await browser.newPage({ viewport: { width: 1280, height: 800 } });
@@ -154,6 +183,8 @@ describe('shardis fe and the console routes', { timeout: 60000 }, () => {
       await page.getByTestId('panel-groups').waitFor();
       assert.equal(await page.getByTestId('new-group').count(), 0, 'no actions in read-only viewing');
       assert.equal(await page.evaluate(() => sessionStorage.length), 0, 'no token stored');
-    } finally { await browser.close(); }
+    } finally {
+      await browser.close();
+    }
   });
 });

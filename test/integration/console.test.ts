@@ -18,11 +18,22 @@ import { waitFor } from '../../src/util/processes.js';
 import { slotOf } from '../../src/slots/hash.js';
 
 const PRODUCT = 'sdui-console';
-const CHROMIUM_ARGS = ['--headless', '--no-sandbox', '--disable-gpu', '--disable-background-networking', '--disable-component-update', '--disable-sync', '--no-first-run'];
+const CHROMIUM_ARGS = [
+  '--headless',
+  '--no-sandbox',
+  '--disable-gpu',
+  '--disable-background-networking',
+  '--disable-component-update',
+  '--disable-sync',
+  '--no-first-run',
+];
 
 interface Stats {
   slots: Array<{ id: number; group_id: number; action: { state?: string } }>;
-  group: { models: Array<{ id: number; servers: Array<{ server: string }> }>; stats: Record<string, { dbs?: Record<string, number>; error?: string }> };
+  group: {
+    models: Array<{ id: number; servers: Array<{ server: string }> }>;
+    stats: Record<string, { dbs?: Record<string, number>; error?: string }>;
+  };
   proxy: { models: Array<{ id: number; token: string; admin_addr: string }>; stats: Record<string, { error?: string; stats?: unknown }> };
   slot_action: { progress: { state: string } };
 }
@@ -46,7 +57,9 @@ describe('web console in chromium against a real cluster', { timeout: 240000 }, 
     const r = await httpJson('PUT', dash, path, { timeoutMs: 15000, headers: { authorization: `Bearer ${token}` } });
     return { status: r.status, error: (r.json as { error?: string }).error ?? '' };
   };
-  const shot = async (name: string): Promise<void> => { await page.screenshot({ path: join(shots, `${name}.png`), fullPage: true }); };
+  const shot = async (name: string): Promise<void> => {
+    await page.screenshot({ path: join(shots, `${name}.png`), fullPage: true });
+  };
   const tab = async (name: string): Promise<void> => {
     await page.getByTestId(`tab-${name}`).click();
     await page.getByTestId(`panel-${name}`).waitFor({ timeout: 10000 });
@@ -61,8 +74,26 @@ describe('web console in chromium against a real cluster', { timeout: 240000 }, 
     shots = join(dir, 'screens');
     mkdirSync(shots);
     cluster = await startLocalCluster({
-      groups: 2, replicas: 1, proxies: 2, dir, basePort: 0, host: '127.0.0.1', product: PRODUCT, sentinels: 3,
-      dashboardArgs: ['--sentinel-down-after', '1000ms', '--sentinel-failover-timeout', '10s', '--sentinel-quorum', '2', '--stats-period', '500ms', '--migration-busy-percent', '100'],
+      groups: 2,
+      replicas: 1,
+      proxies: 2,
+      dir,
+      basePort: 0,
+      host: '127.0.0.1',
+      product: PRODUCT,
+      sentinels: 3,
+      dashboardArgs: [
+        '--sentinel-down-after',
+        '1000ms',
+        '--sentinel-failover-timeout',
+        '10s',
+        '--sentinel-quorum',
+        '2',
+        '--stats-period',
+        '500ms',
+        '--migration-busy-percent',
+        '100',
+      ],
     });
     token = cluster.info.dashboard.admin_token;
     dash = cluster.info.dashboard.addr;
@@ -99,7 +130,9 @@ describe('web console in chromium against a real cluster', { timeout: 240000 }, 
     const client = new Redis({ port: Number(cluster.info.proxies[0]!.addr.split(':')[1]), maxRetriesPerRequest: 1 });
     try {
       await client.mset(...Array.from({ length: 300 }, (_, i) => [`ov:${i}`, 'x']).flat());
-    } finally { client.disconnect(); }
+    } finally {
+      client.disconnect();
+    }
     const apiKeys = async (): Promise<number> => {
       const s = await stats();
       let n = 0;
@@ -107,7 +140,12 @@ describe('web console in chromium against a real cluster', { timeout: 240000 }, 
       return n;
     };
     await waitFor('the dashboard to count the keys', async () => (await apiKeys()) >= 300, 20000, 200);
-    await waitFor('the page to show the API key count', async () => (await page.getByTestId('ov-keys').textContent()) === (await apiKeys()).toLocaleString('en-US'), 20000, 200);
+    await waitFor(
+      'the page to show the API key count',
+      async () => (await page.getByTestId('ov-keys').textContent()) === (await apiKeys()).toLocaleString('en-US'),
+      20000,
+      200,
+    );
     const s = await stats();
     assert.equal(await page.getByTestId('ov-groups').textContent(), String(s.group.models.length));
     assert.equal(await page.getByTestId('ov-servers').textContent(), '4 / 4');
@@ -121,45 +159,63 @@ describe('web console in chromium against a real cluster', { timeout: 240000 }, 
   it('slot map shows the true owners', async () => {
     await tab('slots');
     const s = await stats();
-    const shown = await page.locator('[data-testid=slot-grid] .s').evaluateAll((els) => els.map((e) => Number((e as HTMLElement).dataset.gid)));
+    const shown = await page
+      .locator('[data-testid=slot-grid] .s')
+      .evaluateAll((els) => els.map((e) => Number((e as HTMLElement).dataset.gid)));
     assert.equal(shown.length, 1024);
-    assert.deepEqual(shown, s.slots.map((x) => x.group_id));
+    assert.deepEqual(
+      shown,
+      s.slots.map((x) => x.group_id),
+    );
     await page.locator('[data-slot="700"]').hover();
-    assert.match(await page.getByTestId('slot-hover').textContent() ?? '', /^slot 700: group 2 \(master 127\.0\.0\.1:\d+\)/);
+    assert.match((await page.getByTestId('slot-hover').textContent()) ?? '', /^slot 700: group 2 \(master 127\.0\.0\.1:\d+\)/);
     await shot('slots');
   });
 
-  it('per-slot heat map: a hot key\'s slot is the hottest (skipped when the proxies report no slot_ops)', async (t) => {
+  it("per-slot heat map: a hot key's slot is the hottest (skipped when the proxies report no slot_ops)", async (t) => {
     const s0 = await stats();
     const reported = Object.values(s0.proxy.stats).some((r) => Array.isArray((r.stats as { slot_ops?: unknown } | undefined)?.slot_ops));
-    if (!reported) { t.skip('the proxies do not report per-slot counters (slot_ops in /proxy/stats comes with the h-proxy branch)'); return; }
+    if (!reported) {
+      t.skip('the proxies do not report per-slot counters (slot_ops in /proxy/stats comes with the h-proxy branch)');
+      return;
+    }
     const hot = 'heat:hot-key';
     const hotSlot = slotOf(hot);
     const client = new Redis({ port: Number(cluster.info.proxies[0]!.addr.split(':')[1]), maxRetriesPerRequest: 1 });
     try {
-      await waitFor('the dashboard to rank the hot slot first', async () => {
-        const p = client.pipeline();
-        for (let i = 0; i < 300; i++) p.get(hot);
-        await p.exec();
-        const snap = await httpJson('GET', dash, '/api/topom/console/snapshot/_', { timeoutMs: 5000, headers: { authorization: `Bearer ${token}` } });
-        const ops = (snap.json as { slot_ops: number[] | null }).slot_ops;
-        return Boolean(ops && (ops[hotSlot] ?? 0) > 0 && ops.every((x) => x <= ops[hotSlot]!));
-      }, 30000, 50);
+      await waitFor(
+        'the dashboard to rank the hot slot first',
+        async () => {
+          const p = client.pipeline();
+          for (let i = 0; i < 300; i++) p.get(hot);
+          await p.exec();
+          const snap = await httpJson('GET', dash, '/api/topom/console/snapshot/_', {
+            timeoutMs: 5000,
+            headers: { authorization: `Bearer ${token}` },
+          });
+          const ops = (snap.json as { slot_ops: number[] | null }).slot_ops;
+          return Boolean(ops && (ops[hotSlot] ?? 0) > 0 && ops.every((x) => x <= ops[hotSlot]!));
+        },
+        30000,
+        50,
+      );
       await tab('slots');
       await page.getByText('ops heat map').click();
       await page.getByText('(hottest slot)').waitFor();
       await page.locator(`[data-slot="${hotSlot}"]`).hover();
-      assert.match(await page.getByTestId('slot-hover').textContent() ?? '', new RegExp(`^slot ${hotSlot}: .*, [0-9.]+ ops/s$`));
+      assert.match((await page.getByTestId('slot-hover').textContent()) ?? '', new RegExp(`^slot ${hotSlot}: .*, [0-9.]+ ops/s$`));
       await shot('slots-heat');
       await page.getByText('ops heat map').click();
-    } finally { client.disconnect(); }
+    } finally {
+      client.disconnect();
+    }
   });
 
   it('creates a group, adds a server, migrates a mouse-selected range under load; the bar reaches done and the keys are on the new group', async () => {
     await tab('groups');
     await page.getByTestId('new-group-id').fill('3');
     await page.getByTestId('new-group').click();
-    assert.match(await page.getByTestId('confirm-dialog').textContent() ?? '', /Create group 3\?/);
+    assert.match((await page.getByTestId('confirm-dialog').textContent()) ?? '', /Create group 3\?/);
     await confirm();
     await page.getByTestId('group-3').waitFor();
     await page.getByTestId('add-server-addr').fill(spare.addr);
@@ -167,7 +223,10 @@ describe('web console in chromium against a real cluster', { timeout: 240000 }, 
     await page.getByTestId('add-server').click();
     await confirm();
     await page.getByTestId(`server-${spare.addr}`).waitFor();
-    assert.deepEqual((await stats()).group.models.find((g) => g.id === 3)?.servers.map((x) => x.server), [spare.addr]);
+    assert.deepEqual(
+      (await stats()).group.models.find((g) => g.id === 3)?.servers.map((x) => x.server),
+      [spare.addr],
+    );
 
     // A client workload through a proxy during the migration: writes keys of every slot, each with its value.
     const client = new Redis({ port: Number(cluster.info.proxies[0]!.addr.split(':')[1]), maxRetriesPerRequest: 3 });
@@ -197,15 +256,24 @@ describe('web console in chromium against a real cluster', { timeout: 240000 }, 
       assert.equal(await page.getByTestId('sel-to').inputValue(), '79');
       await page.getByTestId('sel-group').selectOption('3');
       await page.getByTestId('migrate-range').click();
-      assert.match(await page.getByTestId('confirm-dialog').textContent() ?? '', /Migrate slots 0–79 \(80 slots\) to group 3\?/);
+      assert.match((await page.getByTestId('confirm-dialog').textContent()) ?? '', /Migrate slots 0–79 \(80 slots\) to group 3\?/);
       await confirm();
       await tab('migrations');
       await shot('migrations');
-      await waitFor('the page to show the migration done', async () => {
-        const done = await page.getByTestId('mig-done').textContent();
-        const state = await page.getByTestId('mig-state').textContent();
-        return done === '80' && state === 'idle' && (await page.locator('[data-testid=migration-progress] [role=progressbar]').getAttribute('aria-valuenow')) === '100';
-      }, 60000, 250);
+      await waitFor(
+        'the page to show the migration done',
+        async () => {
+          const done = await page.getByTestId('mig-done').textContent();
+          const state = await page.getByTestId('mig-state').textContent();
+          return (
+            done === '80' &&
+            state === 'idle' &&
+            (await page.locator('[data-testid=migration-progress] [role=progressbar]').getAttribute('aria-valuenow')) === '100'
+          );
+        },
+        60000,
+        250,
+      );
       await shot('migrations-done');
     } finally {
       stop = true;
@@ -215,11 +283,20 @@ describe('web console in chromium against a real cluster', { timeout: 240000 }, 
       // The workload shows in the overview's samples: ops/s, and a p99 from the proxies' histograms
       // (polled every 5 s, so it may come a little after the workload).
       const samples = async (): Promise<Array<{ ops: number; p99_us: number | null }>> =>
-        ((await httpJson('GET', dash, '/api/topom/console/snapshot/_', { timeoutMs: 5000, headers: { authorization: `Bearer ${token}` } })).json as { samples: Array<{ ops: number; p99_us: number | null }> }).samples;
-      assert.ok((await samples()).some((x) => x.ops > 0), 'ops/s sampled');
+        (
+          (await httpJson('GET', dash, '/api/topom/console/snapshot/_', { timeoutMs: 5000, headers: { authorization: `Bearer ${token}` } }))
+            .json as { samples: Array<{ ops: number; p99_us: number | null }> }
+        ).samples;
+      assert.ok(
+        (await samples()).some((x) => x.ops > 0),
+        'ops/s sampled',
+      );
       await waitFor('a p99 sample', async () => (await samples()).some((x) => x.p99_us !== null && x.p99_us > 0), 20000, 500);
       const s = await stats();
-      assert.ok(s.slots.slice(0, 80).every((x) => x.group_id === 3 && !x.action.state), 'slots 0-79 belong to group 3');
+      assert.ok(
+        s.slots.slice(0, 80).every((x) => x.group_id === 3 && !x.action.state),
+        'slots 0-79 belong to group 3',
+      );
       assert.ok(n > 0, 'the workload ran');
       const onSpare = new Redis({ port: spare.port });
       const g1 = s.group.models.find((g) => g.id === 1)!.servers[0]!.server;
@@ -234,8 +311,13 @@ describe('web console in chromium against a real cluster', { timeout: 240000 }, 
         }
         assert.ok(moved > 50, `keys of slots 0-79 checked: ${moved}`);
         for (const [k, v] of [...written].slice(0, 500)) assert.equal(await client.get(k), v, `${k} through the proxy`);
-      } finally { onSpare.disconnect(); onG1.disconnect(); }
-    } finally { client.disconnect(); }
+      } finally {
+        onSpare.disconnect();
+        onG1.disconnect();
+      }
+    } finally {
+      client.disconnect();
+    }
   });
 
   it('previews a rebalance plan and leaves the slots alone when cancelled with Escape', async () => {
@@ -243,11 +325,14 @@ describe('web console in chromium against a real cluster', { timeout: 240000 }, 
     await page.getByTestId('rebalance').click();
     const dlg = page.getByTestId('confirm-dialog');
     await dlg.waitFor();
-    assert.match(await dlg.textContent() ?? '', /Rebalance: migrate \d+ slots so every group owns about the same number\?/);
-    assert.match(await dlg.locator('pre').textContent() ?? '', /^group 3 <== \d+ slots: /);
+    assert.match((await dlg.textContent()) ?? '', /Rebalance: migrate \d+ slots so every group owns about the same number\?/);
+    assert.match((await dlg.locator('pre').textContent()) ?? '', /^group 3 <== \d+ slots: /);
     await page.keyboard.press('Escape');
     await dlg.waitFor({ state: 'detached' });
-    assert.ok((await stats()).slots.every((x) => !x.action.state), 'no slot got an action');
+    assert.ok(
+      (await stats()).slots.every((x) => !x.action.state),
+      'no slot got an action',
+    );
   });
 
   it('shows the API error and changes nothing for an unknown server address and for removing a group with slots', async () => {
@@ -276,12 +361,20 @@ describe('web console in chromium against a real cluster', { timeout: 240000 }, 
     const g2 = (await stats()).group.models.find((g) => g.id === 2)!;
     const [oldMaster, replica] = [g2.servers[0]!.server, g2.servers[1]!.server];
     await page.getByTestId(`promote-${replica}`).click();
-    assert.match(await page.getByTestId('confirm-dialog').textContent() ?? '', new RegExp(`Promote ${replica.replace(/\./g, '\\.')} to master of group 2`));
+    assert.match(
+      (await page.getByTestId('confirm-dialog').textContent()) ?? '',
+      new RegExp(`Promote ${replica.replace(/\./g, '\\.')} to master of group 2`),
+    );
     await confirm();
     assert.equal((await stats()).group.models.find((g) => g.id === 2)!.servers[0]!.server, replica);
-    await waitFor('the group table to show the new master', async () =>
-      (await page.getByTestId(`server-${replica}`).locator('td').first().textContent()) === 'master'
-      && (await page.getByTestId(`server-${oldMaster}`).locator('td').first().textContent()) === 'replica', 15000, 200);
+    await waitFor(
+      'the group table to show the new master',
+      async () =>
+        (await page.getByTestId(`server-${replica}`).locator('td').first().textContent()) === 'master' &&
+        (await page.getByTestId(`server-${oldMaster}`).locator('td').first().textContent()) === 'replica',
+      15000,
+      200,
+    );
     await shot('groups');
     await tab('sentinels');
     await page.getByText(`group 2: ${replica} promoted to master (was ${oldMaster})`).waitFor({ timeout: 15000 });
@@ -294,9 +387,21 @@ describe('web console in chromium against a real cluster', { timeout: 240000 }, 
     await page.getByTestId('remove-proxy-2').click();
     await confirm();
     const after = await stats();
-    assert.deepEqual(after.proxy.models.map((p) => p.id), [1]);
+    assert.deepEqual(
+      after.proxy.models.map((p) => p.id),
+      [1],
+    );
     await page.getByTestId('proxy-2').waitFor({ state: 'detached' });
-    await waitFor('the removed proxy to exit', async () => (await httpJson('GET', victim.admin_addr, '/health', { timeoutMs: 1000 }).then(() => false, () => true)), 15000, 200);
+    await waitFor(
+      'the removed proxy to exit',
+      async () =>
+        await httpJson('GET', victim.admin_addr, '/health', { timeoutMs: 1000 }).then(
+          () => false,
+          () => true,
+        ),
+      15000,
+      200,
+    );
     await shot('proxies');
   });
 
@@ -308,21 +413,38 @@ describe('web console in chromium against a real cluster', { timeout: 240000 }, 
     assert.ok(victim, 'the master process is known');
     await victim.kill9();
     await tab('sentinels');
-    await waitFor('the timeline to show the failover of group 1', async () => {
-      const text = await page.getByTestId('timeline').textContent().catch(() => '');
-      return (text ?? '').includes(`group 1: failover, master ${oldMaster} → ${replica}`);
-    }, 60000, 250);
-    assert.match(await page.getByTestId('timeline').textContent() ?? '', /switch-master|server .* not answering/);
+    await waitFor(
+      'the timeline to show the failover of group 1',
+      async () => {
+        const text = await page
+          .getByTestId('timeline')
+          .textContent()
+          .catch(() => '');
+        return (text ?? '').includes(`group 1: failover, master ${oldMaster} → ${replica}`);
+      },
+      60000,
+      250,
+    );
+    assert.match((await page.getByTestId('timeline').textContent()) ?? '', /switch-master|server .* not answering/);
     await shot('sentinels');
     await tab('groups');
-    await waitFor('the group table to show the new master', async () =>
-      (await page.getByTestId(`server-${replica}`).locator('td').first().textContent()) === 'master', 15000, 200);
+    await waitFor(
+      'the group table to show the new master',
+      async () => (await page.getByTestId(`server-${replica}`).locator('td').first().textContent()) === 'master',
+      15000,
+      200,
+    );
     assert.equal((await stats()).group.models.find((g) => g.id === 1)!.servers[0]!.server, replica);
   });
 
   it('says so while the dashboard is down', async () => {
     await cluster.procs[0]!.stop();
-    await waitFor('the page to say the dashboard is unreachable', async () => /Dashboard unreachable since/.test(await page.getByTestId('status').textContent() ?? ''), 20000, 200);
+    await waitFor(
+      'the page to say the dashboard is unreachable',
+      async () => /Dashboard unreachable since/.test((await page.getByTestId('status').textContent()) ?? ''),
+      20000,
+      200,
+    );
     await page.getByTestId('panel-groups').waitFor();
     await shot('dashboard-down');
   });

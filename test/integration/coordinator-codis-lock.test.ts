@@ -19,7 +19,9 @@ const TOOLS = process.env.SHARDIS_CODIS_TOOLS ?? resolve(fileURLToPath(new URL('
 const CODIS_ADMIN = join(TOOLS, 'codis-admin');
 
 const cleanups: Array<() => Promise<void> | void> = [];
-after(async () => { for (const c of cleanups.reverse()) await c(); });
+after(async () => {
+  for (const c of cleanups.reverse()) await c();
+});
 
 function run(cmd: string, args: string[], timeoutMs = 30000): Promise<{ code: number; out: string }> {
   return new Promise((res) => {
@@ -33,29 +35,47 @@ function run(cmd: string, args: string[], timeoutMs = 30000): Promise<{ code: nu
 /** True when someone holds an flock on `file` (flock(1) -n fails with exit 1). */
 const flockHeld = async (file: string): Promise<boolean> => (await run('flock', ['-n', file, 'true'])).code === 1;
 
-test('a Shardis write holds data.lck: flock(1) and a real Codis writer (codis-admin --config-restore) are refused meanwhile', { skip: existsSync(CODIS_ADMIN) ? false : `codis-admin not found in ${TOOLS}` }, async () => {
-  const root = mkdtempSync(join(tmpdir(), 'shardis-codis-lock-'));
-  const lock = new DataFileLock(join(root, 'data.lck'));
-  cleanups.push(() => lock.close());
-  const cfg = join(root, 'restore.json');
-  writeFileSync(cfg, JSON.stringify({ slots: [{ id: 7, group_id: 1, action: {} }], group: [{ id: 1, servers: [{ server: "127.0.0.1:6379", datacenter: "", action: {}, replica_group: false }], promoting: {}, out_of_sync: false }] }));
-  const restore = (): Promise<{ code: number; out: string }> => run(CODIS_ADMIN, ['--config-restore=' + cfg, '--product=lock-test', `--filesystem=${root}`, '--confirm']);
+test(
+  'a Shardis write holds data.lck: flock(1) and a real Codis writer (codis-admin --config-restore) are refused meanwhile',
+  { skip: existsSync(CODIS_ADMIN) ? false : `codis-admin not found in ${TOOLS}` },
+  async () => {
+    const root = mkdtempSync(join(tmpdir(), 'shardis-codis-lock-'));
+    const lock = new DataFileLock(join(root, 'data.lck'));
+    cleanups.push(() => lock.close());
+    const cfg = join(root, 'restore.json');
+    writeFileSync(
+      cfg,
+      JSON.stringify({
+        slots: [{ id: 7, group_id: 1, action: {} }],
+        group: [
+          {
+            id: 1,
+            servers: [{ server: '127.0.0.1:6379', datacenter: '', action: {}, replica_group: false }],
+            promoting: {},
+            out_of_sync: false,
+          },
+        ],
+      }),
+    );
+    const restore = (): Promise<{ code: number; out: string }> =>
+      run(CODIS_ADMIN, ['--config-restore=' + cfg, '--product=lock-test', `--filesystem=${root}`, '--confirm']);
 
-  await lock.acquire(Date.now() + 5000);
-  assert.equal(await flockHeld(join(root, 'data.lck')), true, 'flock(1) sees the lock held');
-  const refused = await restore();
-  assert.notEqual(refused.code, 0, 'codis-admin must not write while Shardis holds the lock');
-  assert.match(refused.out, /resource temporarily unavailable/i);
+    await lock.acquire(Date.now() + 5000);
+    assert.equal(await flockHeld(join(root, 'data.lck')), true, 'flock(1) sees the lock held');
+    const refused = await restore();
+    assert.notEqual(refused.code, 0, 'codis-admin must not write while Shardis holds the lock');
+    assert.match(refused.out, /resource temporarily unavailable/i);
 
-  await lock.release();
-  assert.equal(await flockHeld(join(root, 'data.lck')), false);
-  const ok = await restore();
-  assert.equal(ok.code, 0, ok.out);
-  const store = await openStore(`filesystem:${root}`);
-  cleanups.push(() => store.close());
-  const g = await store.read('/codis3/lock-test/group/group-0001');
-  assert.equal(JSON.parse(String(g)).id, 1, 'Shardis reads what Codis wrote');
-});
+    await lock.release();
+    assert.equal(await flockHeld(join(root, 'data.lck')), false);
+    const ok = await restore();
+    assert.equal(ok.code, 0, ok.out);
+    const store = await openStore(`filesystem:${root}`);
+    cleanups.push(() => store.close());
+    const g = await store.read('/codis3/lock-test/group/group-0001');
+    assert.equal(JSON.parse(String(g)).id, 1, 'Shardis reads what Codis wrote');
+  },
+);
 
 test('a Shardis write waits while another process holds data.lck, and completes once it is released', async () => {
   const root = mkdtempSync(join(tmpdir(), 'shardis-codis-lock-'));
@@ -65,11 +85,18 @@ test('a Shardis write waits while another process holds data.lck, and completes 
   // flock(1) holds the lock while `cat` runs; closing its stdin ends it (and releases the lock).
   const holder = spawn('flock', ['-x', join(root, 'data.lck'), 'cat'], { stdio: ['pipe', 'ignore', 'inherit'] });
   const holderExited = new Promise<void>((r) => holder.once('exit', () => r()));
-  cleanups.push(async () => { if (holder.exitCode === null) { holder.kill('SIGKILL'); await holderExited; } });
+  cleanups.push(async () => {
+    if (holder.exitCode === null) {
+      holder.kill('SIGKILL');
+      await holderExited;
+    }
+  });
   await waitFor('flock(1) to hold data.lck', () => flockHeld(join(root, 'data.lck')), 10000, 25);
 
   let written = false;
-  const write = store.create('/codis3/p/second', Buffer.from('2')).then(() => { written = true; });
+  const write = store.create('/codis3/p/second', Buffer.from('2')).then(() => {
+    written = true;
+  });
   // The writer took its own lock file and is now waiting for the flock: nothing is written while held.
   await waitFor('the writer to take shardis.lck', () => existsSync(join(root, 'shardis.lck')), 10000, 10);
   for (let i = 0; i < 20; i++) {
@@ -81,7 +108,12 @@ test('a Shardis write waits while another process holds data.lck, and completes 
   await holderExited;
   let timer: NodeJS.Timeout | undefined;
   try {
-    await Promise.race([write, new Promise((_, rej) => { timer = setTimeout(() => rej(new Error('the write did not complete after the flock was released')), 10000); })]);
+    await Promise.race([
+      write,
+      new Promise((_, rej) => {
+        timer = setTimeout(() => rej(new Error('the write did not complete after the flock was released')), 10000);
+      }),
+    ]);
   } finally {
     clearTimeout(timer);
   }
@@ -95,7 +127,12 @@ test('a Shardis write that cannot get data.lck within the store timeout fails wi
   await store.create('/codis3/p/first', Buffer.from('1'));
   const holder = spawn('flock', ['-x', join(root, 'data.lck'), 'cat'], { stdio: ['pipe', 'ignore', 'inherit'] });
   const holderExited = new Promise<void>((r) => holder.once('exit', () => r()));
-  cleanups.push(async () => { if (holder.exitCode === null) { holder.stdin.end(); await holderExited; } });
+  cleanups.push(async () => {
+    if (holder.exitCode === null) {
+      holder.stdin.end();
+      await holderExited;
+    }
+  });
   await waitFor('flock(1) to hold data.lck', () => flockHeld(join(root, 'data.lck')), 10000, 25);
   await assert.rejects(store.create('/codis3/p/second', Buffer.from('2')), (e: Error & { code?: string }) => {
     assert.equal(e.code, 'TIMEOUT');

@@ -7,7 +7,12 @@ import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
 import { isStoreError, type Lease, type Store, type StoreError } from '../../src/coordinator/index.js';
 import {
-  TEST_STORE_OPTIONS, spawnHolder, startEtcdBackend, startFsBackend, startZkBackend, type Backend,
+  TEST_STORE_OPTIONS,
+  spawnHolder,
+  startEtcdBackend,
+  startFsBackend,
+  startZkBackend,
+  type Backend,
 } from '../helpers/coordinators.js';
 import { eventually, withDeadline } from '../helpers/poll.js';
 import { closedPort } from '../helpers/ports.js';
@@ -74,7 +79,13 @@ function contract(name: string, start: () => Promise<Backend>): void {
       for (const [p, v] of entries) assert.equal(String(await other.read(p)), String(v));
       assert.equal(String(await other.read(`${dir}/other/x`)), 'x');
       assert.equal((await other.list(`${dir}/s`)).length, 150);
-      await rejectsWith(a.updateMany([[`${dir}/ok`, b('1')], ['relative', b('2')]]), ['BAD_PATH']);
+      await rejectsWith(
+        a.updateMany([
+          [`${dir}/ok`, b('1')],
+          ['relative', b('2')],
+        ]),
+        ['BAD_PATH'],
+      );
       assert.equal(await a.read(`${dir}/ok`), null, 'nothing is written when a path is invalid');
       await a.updateMany([]);
     });
@@ -110,7 +121,9 @@ function contract(name: string, start: () => Promise<Backend>): void {
         await act();
         await eventually(`watch to fire on ${what}`, async () => fired > before, 5000, 20);
       };
-      const unwatch = await other.watch(p, () => { fired++; });
+      const unwatch = await other.watch(p, () => {
+        fired++;
+      });
       await seen('create', () => a.create(p, b('1')));
       await seen('value change', () => a.update(p, b('2')));
       if (a.kind !== 'filesystem') {
@@ -123,7 +136,9 @@ function contract(name: string, start: () => Promise<Backend>): void {
 
       const dir = `${base()}/kids`;
       let kids = 0;
-      const unwatchKids = await other.watch(dir, () => { kids++; });
+      const unwatchKids = await other.watch(dir, () => {
+        kids++;
+      });
       await a.update(`${dir}/one`, b('1'));
       await eventually('watch to fire on a new child', async () => kids > 0, 5000, 20);
       const k = kids;
@@ -151,8 +166,11 @@ function contract(name: string, start: () => Promise<Backend>): void {
       const holder = await spawnHolder(be.spec, { op: 'ephemeral', path: p, data: 'alive' });
       assert.equal(String(await other.read(p)), 'alive');
       await holder.kill9();
-      await eventually('ephemeral node of a killed owner to disappear', async () => (await other.read(p)) === null,
-        TEST_STORE_OPTIONS.ephemeralTtlMs + 4000);
+      await eventually(
+        'ephemeral node of a killed owner to disappear',
+        async () => (await other.read(p)) === null,
+        TEST_STORE_OPTIONS.ephemeralTtlMs + 4000,
+      );
     });
 
     it('an ephemeral node deleted behind its owner is reported and re-created', async () => {
@@ -200,8 +218,12 @@ function contract(name: string, start: () => Promise<Backend>): void {
       const holder = await spawnHolder(be.spec, { op: 'lock', path: p, ttlMs: LOCK_TTL_MS, data: 'dead-owner' });
       assert.equal(await other.acquireLock(p, b('standby'), { ttlMs: LOCK_TTL_MS }), null);
       await holder.kill9();
-      const lease = await eventually('standby to acquire the lock',
-        () => other.acquireLock(p, b('standby'), { ttlMs: LOCK_TTL_MS }), LOCK_TTL_MS + 4000, 100);
+      const lease = await eventually(
+        'standby to acquire the lock',
+        () => other.acquireLock(p, b('standby'), { ttlMs: LOCK_TTL_MS }),
+        LOCK_TTL_MS + 4000,
+        100,
+      );
       assert.equal(String(await a.read(p)), 'standby');
       await lease.release();
     });
@@ -228,7 +250,7 @@ function contract(name: string, start: () => Promise<Backend>): void {
         const dir = base();
         await a.update(`${dir}/kept`, b('persisted'));
         const lockPath = `${dir}/topom`;
-        const lock = await a.acquireLock(lockPath, b('before-outage'), { ttlMs: LOCK_TTL_MS }) as Lease;
+        const lock = (await a.acquireLock(lockPath, b('before-outage'), { ttlMs: LOCK_TTL_MS })) as Lease;
         assert.ok(lock);
         const lost = new Promise<void>((resolve) => lock.onLost(() => resolve()));
         const registrar = await be.open(); // a proxy's jodis registration, kept through the outage
@@ -243,7 +265,11 @@ function contract(name: string, start: () => Promise<Backend>): void {
           ['create', () => a.create(`${dir}/y`, b('y'))],
         ] as const) {
           // A deadline (fails instead of hanging), not a speed figure: the store's timeout is 2 s.
-          const e = await withDeadline(`${what} while the server is down`, rejectsWith(op(), ['UNAVAILABLE', 'TIMEOUT']), TEST_STORE_OPTIONS.timeoutMs + 8000);
+          const e = await withDeadline(
+            `${what} while the server is down`,
+            rejectsWith(op(), ['UNAVAILABLE', 'TIMEOUT']),
+            TEST_STORE_OPTIONS.timeoutMs + 8000,
+          );
           assert.match(e.message, new RegExp(name));
         }
         await withDeadline('onLost during the outage', lost, LOCK_TTL_MS + 3000);
@@ -254,8 +280,12 @@ function contract(name: string, start: () => Promise<Backend>): void {
         await a.update(`${dir}/after`, b('ok'));
         assert.equal(String(await other.read(`${dir}/after`)), 'ok');
         // The lost lock frees up within its ttl; then another owner can take it.
-        const l2 = await eventually('lock to be acquirable after the outage',
-          () => other.acquireLock(lockPath, b('after-outage'), { ttlMs: LOCK_TTL_MS }), LOCK_TTL_MS + 8000, 100);
+        const l2 = await eventually(
+          'lock to be acquirable after the outage',
+          () => other.acquireLock(lockPath, b('after-outage'), { ttlMs: LOCK_TTL_MS }),
+          LOCK_TTL_MS + 8000,
+          100,
+        );
         await l2.release();
         await lock.release();
         // By now more than a ttl has passed since the restart: the ephemeral node was kept (or re-created).
@@ -266,9 +296,10 @@ function contract(name: string, start: () => Promise<Backend>): void {
 
       it('openStore fails with UNAVAILABLE (not a hang) when nothing listens', async () => {
         const dead = `127.0.0.1:${await closedPort()}`;
-        const spec = be.kind === 'etcd'
-          ? { kind: 'etcd' as const, endpoints: [dead], timeoutMs: 1000 }
-          : { kind: 'zookeeper' as const, servers: dead, timeoutMs: 1000 };
+        const spec =
+          be.kind === 'etcd'
+            ? { kind: 'etcd' as const, endpoints: [dead], timeoutMs: 1000 }
+            : { kind: 'zookeeper' as const, servers: dead, timeoutMs: 1000 };
         const { openStore } = await import('../../src/coordinator/index.js');
         // Deadline, not a speed figure: a hang would be caught here (timeoutMs is 1 s).
         await withDeadline('openStore on a closed port', rejectsWith(openStore(spec), ['UNAVAILABLE', 'TIMEOUT']), 10000);

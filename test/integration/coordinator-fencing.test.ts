@@ -10,11 +10,19 @@ import { startEtcdBackend, startFsBackend, startZkBackend, type Backend } from '
 const LOCK = '/codis3/fence/topom';
 const b = (s: string): Buffer => Buffer.from(s);
 
-for (const [name, start] of [['filesystem', startFsBackend], ['etcd', startEtcdBackend], ['zookeeper', startZkBackend]] as const) {
+for (const [name, start] of [
+  ['filesystem', startFsBackend],
+  ['etcd', startEtcdBackend],
+  ['zookeeper', startZkBackend],
+] as const) {
   describe(`fenced writes on ${name}`, () => {
     let be: Backend;
-    before(async () => { be = await start(); });
-    after(async () => { await be?.teardown(); });
+    before(async () => {
+      be = await start();
+    });
+    after(async () => {
+      await be?.teardown();
+    });
 
     test('applied while the lock is held; refused with LOST once another owner took it, leaving its data', async () => {
       const s1 = await be.open();
@@ -24,7 +32,10 @@ for (const [name, start] of [['filesystem', startFsBackend], ['etcd', startEtcdB
       const a = (await s1.acquireLock(LOCK, b('A'), { ttlMs: 30000 })) as Lease;
       assert.ok(a, 'first owner gets the lock');
       await a.fenced.update('/codis3/fence/slots/slot-0001', b('a1'));
-      await a.fenced.updateMany([['/codis3/fence/slots/slot-0002', b('a2')], ['/codis3/fence/slots/slot-0003', b('a3')]]);
+      await a.fenced.updateMany([
+        ['/codis3/fence/slots/slot-0002', b('a2')],
+        ['/codis3/fence/slots/slot-0003', b('a3')],
+      ]);
       await a.fenced.delete('/codis3/fence/slots/slot-0003');
       assert.equal((await s2.read('/codis3/fence/slots/slot-0001'))?.toString(), 'a1');
       assert.equal((await s2.read('/codis3/fence/slots/slot-0002'))?.toString(), 'a2');

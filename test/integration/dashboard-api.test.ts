@@ -86,7 +86,10 @@ test('groups, servers, safety rules, slot assignment, stats, persistence', async
   assert.match(r.body.error, /group 3 has no master/);
   assert.equal((await put('/api/topom/slots/assign-range/{t}/600/610/77')).status, 404);
   assert.equal((await put('/api/topom/slots/assign-range/{t}/10/5/1')).status, 400);
-  assert.equal((await put('/api/topom/slots/assign/{t}', [{ id: 5, group_id: 2, action: { state: 'pending', target_id: 1 } }])).status, 400);
+  assert.equal(
+    (await put('/api/topom/slots/assign/{t}', [{ id: 5, group_id: 2, action: { state: 'pending', target_id: 1 } }])).status,
+    400,
+  );
   assert.equal((await put('/api/topom/slots/assign/{t}', { id: 5 })).status, 400);
   r = await put('/api/topom/slots/init-even/{t}');
   assert.equal(r.status, 409);
@@ -98,11 +101,18 @@ test('groups, servers, safety rules, slot assignment, stats, persistence', async
   let ov = (await call('GET', addr, '/topom')).body;
   assert.equal(ov.stats.slot_counts['1'], 512);
   assert.equal(ov.stats.slot_counts['2'], 512);
-  const table = (await call('GET', addr, '/topom/slots')).body as Array<{ id: number; backend_addr: string; backend_addr_group_id: number }>;
+  const table = (await call('GET', addr, '/topom/slots')).body as Array<{
+    id: number;
+    backend_addr: string;
+    backend_addr_group_id: number;
+  }>;
   assert.equal(table.length, 1024);
   assert.deepEqual([table[0]!.backend_addr, table[0]!.backend_addr_group_id], [a.addr, 1]);
   assert.deepEqual([table[1023]!.backend_addr, table[1023]!.backend_addr_group_id], [b.addr, 2]);
-  r = await put('/api/topom/slots/assign/{t}', [{ id: 1000, group_id: 1 }, { id: 1001, group_id: 0 }]);
+  r = await put('/api/topom/slots/assign/{t}', [
+    { id: 1000, group_id: 1 },
+    { id: 1001, group_id: 0 },
+  ]);
   assert.equal(r.body.changed, 2);
   assert.equal((await call('GET', addr, '/topom/slots')).body[1001].backend_addr, undefined);
 
@@ -127,7 +137,10 @@ test('groups, servers, safety rules, slot assignment, stats, persistence', async
 
   // A slot with a migration action (written by the migration executor, here by hand) cannot be assigned.
   const store = await openStore(coord);
-  await store.update(slotPath('api-test', 700), Buffer.from(JSON.stringify({ id: 700, group_id: 2, action: { index: 3, state: 'pending', target_id: 3 } })));
+  await store.update(
+    slotPath('api-test', 700),
+    Buffer.from(JSON.stringify({ id: 700, group_id: 2, action: { index: 3, state: 'pending', target_id: 3 } })),
+  );
   assert.equal((await put('/api/topom/reload/{t}')).status, 200);
   r = await put('/api/topom/slots/assign-range/{t}/690/710/2');
   assert.equal(r.status, 409);
@@ -142,10 +155,14 @@ test('groups, servers, safety rules, slot assignment, stats, persistence', async
   await rb.select(3);
   await rb.set('k1', 'v');
   rb.disconnect();
-  ov = await eventually('server stats of b', async () => {
-    const o = (await call('GET', addr, '/topom')).body;
-    return o.stats.group.stats[b.addr]?.dbs?.['3'] === 1 ? o : null;
-  }, 5000);
+  ov = await eventually(
+    'server stats of b',
+    async () => {
+      const o = (await call('GET', addr, '/topom')).body;
+      return o.stats.group.stats[b.addr]?.dbs?.['3'] === 1 ? o : null;
+    },
+    5000,
+  );
   assert.equal(ov.stats.group.stats[b.addr].stats.role, 'master');
   assert.ok(Number(ov.stats.group.stats[b.addr].stats.used_memory) > 0);
   assert.equal(ov.config.product_auth, '');
@@ -167,7 +184,10 @@ test('groups, servers, safety rules, slot assignment, stats, persistence', async
   const afterRestart = (await call('GET', dash2.addr, '/topom')).body.stats;
   assert.deepEqual(afterRestart.group.models, before.group.models);
   assert.deepEqual(afterRestart.slots, before.slots);
-  assert.deepEqual(afterRestart.group.models.map((g: { id: number }) => g.id), [2, 3]);
+  assert.deepEqual(
+    afterRestart.group.models.map((g: { id: number }) => g.id),
+    [2, 3],
+  );
   assert.equal(afterRestart.group.models[0].servers[0].datacenter, 'dc-east');
 });
 
@@ -179,15 +199,29 @@ test('reads metadata written in Codis 3.2 format', async () => {
   const P = 'codis-demo';
   // Addresses where nothing listens (closed loopback ports, not fixed numbers another process or a real
   // sentinel could hold): the dashboard probes them and must find them down.
-  const [r2, r3, padmin, pproxy, sent1, sent2] = await Promise.all(Array.from({ length: 6 }, async () => `127.0.0.1:${await closedPort()}`));
+  const [r2, r3, padmin, pproxy, sent1, sent2] = await Promise.all(
+    Array.from({ length: 6 }, async () => `127.0.0.1:${await closedPort()}`),
+  );
   // Exactly what Codis 3.2 writes (json.MarshalIndent, omitempty fields dropped).
   const putRaw = (path: string, text: string): Promise<void> => store.update(path, Buffer.from(text));
   await putRaw(slotPath(P, 0), `{\n    "id": 0,\n    "group_id": 1,\n    "action": {}\n}`);
-  await putRaw(slotPath(P, 1), `{\n    "id": 1,\n    "group_id": 1,\n    "action": {\n        "index": 12,\n        "state": "pending",\n        "target_id": 2\n    }\n}`);
+  await putRaw(
+    slotPath(P, 1),
+    `{\n    "id": 1,\n    "group_id": 1,\n    "action": {\n        "index": 12,\n        "state": "pending",\n        "target_id": 2\n    }\n}`,
+  );
   await putRaw(slotPath(P, 1023), `{\n    "id": 1023,\n    "group_id": 2,\n    "action": {}\n}`);
-  await putRaw(groupPath(P, 1), `{\n    "id": 1,\n    "servers": [\n        {\n            "server": "${s1.addr}",\n            "datacenter": "",\n            "action": {},\n            "replica_group": false\n        },\n        {\n            "server": "${r2}",\n            "datacenter": "bj",\n            "action": {\n                "index": 3,\n                "state": "synced"\n            },\n            "replica_group": true\n        }\n    ],\n    "promoting": {},\n    "out_of_sync": false\n}`);
-  await putRaw(groupPath(P, 2), `{\n    "id": 2,\n    "servers": [\n        {\n            "server": "${r3}",\n            "datacenter": "",\n            "action": {},\n            "replica_group": false\n        }\n    ],\n    "promoting": {\n        "index": 1,\n        "state": "prepared"\n    },\n    "out_of_sync": true\n}`);
-  await putRaw(proxyPath(P, '5f0b4e5e1e4c3a2b'), `{\n    "id": 7,\n    "token": "5f0b4e5e1e4c3a2b",\n    "start_time": "2018-11-04 10:00:00.000000000 +0800 CST",\n    "admin_addr": "${padmin}",\n    "proto_type": "tcp4",\n    "proxy_addr": "${pproxy}",\n    "jodis_path": "/jodis/codis-demo/proxy-5f0b4e5e1e4c3a2b",\n    "product_name": "codis-demo",\n    "pid": 1234,\n    "pwd": "/opt/codis",\n    "sys": "Linux codis 4.4.0",\n    "hostname": "codis",\n    "datacenter": ""\n}`);
+  await putRaw(
+    groupPath(P, 1),
+    `{\n    "id": 1,\n    "servers": [\n        {\n            "server": "${s1.addr}",\n            "datacenter": "",\n            "action": {},\n            "replica_group": false\n        },\n        {\n            "server": "${r2}",\n            "datacenter": "bj",\n            "action": {\n                "index": 3,\n                "state": "synced"\n            },\n            "replica_group": true\n        }\n    ],\n    "promoting": {},\n    "out_of_sync": false\n}`,
+  );
+  await putRaw(
+    groupPath(P, 2),
+    `{\n    "id": 2,\n    "servers": [\n        {\n            "server": "${r3}",\n            "datacenter": "",\n            "action": {},\n            "replica_group": false\n        }\n    ],\n    "promoting": {\n        "index": 1,\n        "state": "prepared"\n    },\n    "out_of_sync": true\n}`,
+  );
+  await putRaw(
+    proxyPath(P, '5f0b4e5e1e4c3a2b'),
+    `{\n    "id": 7,\n    "token": "5f0b4e5e1e4c3a2b",\n    "start_time": "2018-11-04 10:00:00.000000000 +0800 CST",\n    "admin_addr": "${padmin}",\n    "proto_type": "tcp4",\n    "proxy_addr": "${pproxy}",\n    "jodis_path": "/jodis/codis-demo/proxy-5f0b4e5e1e4c3a2b",\n    "product_name": "codis-demo",\n    "pid": 1234,\n    "pwd": "/opt/codis",\n    "sys": "Linux codis 4.4.0",\n    "hostname": "codis",\n    "datacenter": ""\n}`,
+  );
   await putRaw(sentinelPath(P), `{\n    "servers": [\n        "${sent1}",\n        "${sent2}"\n    ],\n    "out_of_sync": true\n}`);
   await store.close();
 

@@ -11,7 +11,13 @@ import { startRedisServer, type RedisServer } from '../../src/util/redis-server.
 import { openStore, topomPath } from '../../src/coordinator/index.js';
 import { defaultAdminToken } from '../../src/models/auth.js';
 import {
-  call, startDashboard, startDashboardProcess, tempDir, waitState, type DashboardProcess, type TestDashboard,
+  call,
+  startDashboard,
+  startDashboardProcess,
+  tempDir,
+  waitState,
+  type DashboardProcess,
+  type TestDashboard,
 } from '../helpers/dashboard.js';
 import { eventually } from '../helpers/poll.js';
 
@@ -27,7 +33,12 @@ after(async () => {
 async function within<T>(p: Promise<T>, ms: number, what: string): Promise<T> {
   let t: NodeJS.Timeout | undefined;
   try {
-    return await Promise.race([p, new Promise<T>((_, rej) => { t = setTimeout(() => rej(new Error(`${what} did not happen within ${ms} ms`)), ms); })]);
+    return await Promise.race([
+      p,
+      new Promise<T>((_, rej) => {
+        t = setTimeout(() => rej(new Error(`${what} did not happen within ${ms} ms`)), ms);
+      }),
+    ]);
   } finally {
     clearTimeout(t);
   }
@@ -40,7 +51,20 @@ test('standby takes over after kill -9, clean stop releases at once', async () =
   servers.push(redis);
   const dir = tempDir('shardis-dash-lease-');
   const coord = `filesystem:${join(dir, 'coord')}`;
-  const args = ['--coordinator', coord, '--product-name', P, '--admin-addr', '127.0.0.1:0', '--lock-ttl', '3s', '--stats-period', '300ms', '--log-level', 'info'];
+  const args = [
+    '--coordinator',
+    coord,
+    '--product-name',
+    P,
+    '--admin-addr',
+    '127.0.0.1:0',
+    '--lock-ttl',
+    '3s',
+    '--stats-period',
+    '300ms',
+    '--log-level',
+    'info',
+  ];
   const start = async (name: string): Promise<DashboardProcess> => {
     const p = await startDashboardProcess(args, join(dir, `${name}.log`));
     procs.push(p);
@@ -97,7 +121,8 @@ test('standby takes over after kill -9, clean stop releases at once', async () =
   const store = await openStore(coord);
   assert.equal(await store.read(topomPath(P)), null);
   await store.close();
-  for (const [i, line] of [d1, d2, d3].map((d) => d.lines.join('|')).entries()) assert.match(line, /shardis dashboard (ready|standby) admin_port=\d+/, `d${i + 1}`);
+  for (const [i, line] of [d1, d2, d3].map((d) => d.lines.join('|')).entries())
+    assert.match(line, /shardis dashboard (ready|standby) admin_port=\d+/, `d${i + 1}`);
 });
 
 test('a dashboard that loses its lease stops acting, then becomes active again when the lock is free', async () => {
@@ -123,6 +148,9 @@ test('a dashboard that loses its lease stops acting, then becomes active again w
   await lease!.release();
   await eventually('active again', () => dash.d.state() === 'active', 5000);
   const o = (await call('GET', dash.addr, '/topom')).body;
-  assert.deepEqual(o.stats.group.models.map((g: { id: number }) => g.id), [1]);
+  assert.deepEqual(
+    o.stats.group.models.map((g: { id: number }) => g.id),
+    [1],
+  );
   await store.close();
 });

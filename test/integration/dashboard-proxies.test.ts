@@ -48,7 +48,10 @@ test('proxies online, routing follows assignments, dead/hung proxies reported an
   const { addr, token } = dash;
   const put = (path: string, body?: unknown) => call('PUT', addr, path.replace('{t}', token), body);
 
-  for (const [gid, s] of [[1, a], [2, b]] as const) {
+  for (const [gid, s] of [
+    [1, a],
+    [2, b],
+  ] as const) {
     assert.equal((await put(`/api/topom/group/create/{t}/${gid}`)).status, 200);
     assert.equal((await put(`/api/topom/group/add/{t}/${gid}/${s.addr}`)).status, 200);
   }
@@ -80,10 +83,13 @@ test('proxies online, routing follows assignments, dead/hung proxies reported an
     assert.equal(t[1023]!.backend_addr, b.addr);
   }
   // Keys written through either proxy land on the owning server.
-  const ra = new Redis({ port: a.port }), rb = new Redis({ port: b.port });
-  const c1 = new Redis({ port: p1.port }), c2 = new Redis({ port: p2.port });
+  const ra = new Redis({ port: a.port }),
+    rb = new Redis({ port: b.port });
+  const c1 = new Redis({ port: p1.port }),
+    c2 = new Redis({ port: p2.port });
   try {
-    const k1 = keyIn(0, 511, 'low'), k2 = keyIn(512, 1023, 'high');
+    const k1 = keyIn(0, 511, 'low'),
+      k2 = keyIn(512, 1023, 'high');
     await c1.set(k1, 'via-p1');
     await c2.set(k2, 'via-p2');
     assert.equal(await ra.get(k1), 'via-p1');
@@ -122,10 +128,14 @@ test('proxies online, routing follows assignments, dead/hung proxies reported an
     assert.match(errors[1]!.error, /^proxy 9 \(127\.0\.0\.1:\d+\) did not acknowledge the slot table: no answer within 1000 ms/);
     for (const p of [p1, p2]) assert.equal((await proxySlots(p))[300]!.backend_addr, b.addr);
     // The overview shows them as failing.
-    const ov = await eventually('proxy errors in stats', async () => {
-      const o = (await call('GET', addr, '/topom')).body;
-      return o.stats.proxy.stats[p3.model.token]?.error && o.stats.proxy.stats.hungproxytoken?.error ? o : null;
-    }, 5000);
+    const ov = await eventually(
+      'proxy errors in stats',
+      async () => {
+        const o = (await call('GET', addr, '/topom')).body;
+        return o.stats.proxy.stats[p3.model.token]?.error && o.stats.proxy.stats.hungproxytoken?.error ? o : null;
+      },
+      5000,
+    );
     assert.match(ov.stats.proxy.stats[p3.model.token].error, /unreachable/);
     assert.equal(ov.stats.proxy.stats[p1.model.token].error, undefined);
     assert.equal(ov.stats.proxy.stats[p1.model.token].last_push.ok, true);

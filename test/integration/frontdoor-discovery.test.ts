@@ -28,7 +28,17 @@ after(async () => {
 });
 
 test('discovery pool: spreads over registered proxies, survives kill -9 of one, drops a draining one, picks up a new one', async () => {
-  cluster = await startLocalCluster({ groups: 1, replicas: 0, proxies: 3, dir, basePort: 0, host: '127.0.0.1', product: 'sdfd-disc', sentinels: 0, proxyArgs: ['--coordinator', coordinator] });
+  cluster = await startLocalCluster({
+    groups: 1,
+    replicas: 0,
+    proxies: 3,
+    dir,
+    basePort: 0,
+    host: '127.0.0.1',
+    product: 'sdfd-disc',
+    sentinels: 0,
+    proxyArgs: ['--coordinator', coordinator],
+  });
   const info = cluster.info;
   pool = await createPool({ coordinator, product: 'sdfd-disc', refreshMs: 200 });
   await waitFor('pool sees 3 proxies', () => pool!.addresses().length === 3, 15000, 50);
@@ -64,7 +74,12 @@ test('discovery pool: spreads over registered proxies, survives kill -9 of one, 
     await waitFor('the pool drops the dead proxy', () => !pool!.addresses().includes(dead.addr), 15000, 20);
     phase = 'after-kill';
     const base = new Map(okBy);
-    await waitFor('the others keep serving', () => info.proxies.slice(1).every((p) => (okBy.get(p.addr) ?? 0) > (base.get(p.addr) ?? 0) + 50), 20000, 20);
+    await waitFor(
+      'the others keep serving',
+      () => info.proxies.slice(1).every((p) => (okBy.get(p.addr) ?? 0) > (base.get(p.addr) ?? 0) + 50),
+      20000,
+      20,
+    );
 
     // A draining proxy (what `shardis admin proxy offline` starts with) leaves the rotation with no error.
     phase = 'drain';
@@ -75,12 +90,28 @@ test('discovery pool: spreads over registered proxies, survives kill -9 of one, 
     await waitFor('the pool drops the draining proxy', () => !pool!.addresses().includes(drained.addr), 15000, 20);
 
     phase = 'add';
-    const p4 = await startProxyProcess(['--dashboard', info.dashboard.addr, '--coordinator', coordinator, '--product-name', 'sdfd-disc', '--proxy-addr', '127.0.0.1:0', '--admin-addr', '127.0.0.1:0'], join(dir, 'proxy-4.log'));
+    const p4 = await startProxyProcess(
+      [
+        '--dashboard',
+        info.dashboard.addr,
+        '--coordinator',
+        coordinator,
+        '--product-name',
+        'sdfd-disc',
+        '--proxy-addr',
+        '127.0.0.1:0',
+        '--admin-addr',
+        '127.0.0.1:0',
+      ],
+      join(dir, 'proxy-4.log'),
+    );
     extra.push(p4.proc);
     const addr4 = `127.0.0.1:${p4.port}`;
     await waitFor('the pool uses the new proxy', () => (okBy.get(addr4) ?? 0) > 20, 20000, 20);
   } catch (e) {
-    throw new Error(`${(e as Error).message}; served: ${JSON.stringify([...okBy])}; errors: ${errors.length} ${JSON.stringify(errors.slice(-3))}; pool: ${pool.addresses().join(',')}`);
+    throw new Error(
+      `${(e as Error).message}; served: ${JSON.stringify([...okBy])}; errors: ${errors.length} ${JSON.stringify(errors.slice(-3))}; pool: ${pool.addresses().join(',')}`,
+    );
   } finally {
     running = false;
     await Promise.race([Promise.all(loops), new Promise((r) => setTimeout(r, 10000).unref())]);

@@ -35,7 +35,16 @@ const BACKEND = 'shardis_proxies';
 const port = (addr: string): number => Number(addr.slice(addr.lastIndexOf(':') + 1));
 
 test('HAProxy front door: kill -9, add, drain proxies under a write workload; nginx stream skips a dead proxy', async (t) => {
-  cluster = await startLocalCluster({ groups: 1, replicas: 0, proxies: 3, dir, basePort: 0, host: '127.0.0.1', product: 'sdfd', sentinels: 0 });
+  cluster = await startLocalCluster({
+    groups: 1,
+    replicas: 0,
+    proxies: 3,
+    dir,
+    basePort: 0,
+    host: '127.0.0.1',
+    product: 'sdfd',
+    sentinels: 0,
+  });
   const info = cluster.info;
   const dash = info.dashboard.addr;
   const [frontPort, rtPort, statsPort] = [await freePort(), await freePort(), await freePort()];
@@ -43,7 +52,23 @@ test('HAProxy front door: kill -9, add, drain proxies under a write workload; ng
   const cfg = join(dir, 'haproxy.cfg');
 
   // Generated from the live proxy list by the CLI.
-  const gen = await runShardis(['admin', '--dashboard', dash, 'frontdoor', 'haproxy', '--bind', `127.0.0.1:${frontPort}`, '--runtime-api', rt, '--stats-bind', `127.0.0.1:${statsPort}`, '--check-inter', '500', '--out', cfg]);
+  const gen = await runShardis([
+    'admin',
+    '--dashboard',
+    dash,
+    'frontdoor',
+    'haproxy',
+    '--bind',
+    `127.0.0.1:${frontPort}`,
+    '--runtime-api',
+    rt,
+    '--stats-bind',
+    `127.0.0.1:${statsPort}`,
+    '--check-inter',
+    '500',
+    '--out',
+    cfg,
+  ]);
   assert.equal(gen.code, 0, gen.stderr);
   const text = readFileSync(cfg, 'utf8');
   for (const p of info.proxies) assert.ok(text.includes(` ${p.addr} `), `config lists ${p.addr}`);
@@ -51,12 +76,21 @@ test('HAProxy front door: kill -9, add, drain proxies under a write workload; ng
   const haproxy = await startHaproxy(cfg, rt, join(dir, 'haproxy.log'));
   extra.push(haproxy);
   const haproxyPid = haproxy.pid;
-  await waitFor('all 3 proxies up in HAProxy', async () => (await showServers(rt, BACKEND)).filter((s) => s.opState === 2).length === 3, 15000, 100);
+  await waitFor(
+    'all 3 proxies up in HAProxy',
+    async () => (await showServers(rt, BACKEND)).filter((s) => s.opState === 2).length === 3,
+    15000,
+    100,
+  );
   const stats = await httpJson('GET', `127.0.0.1:${statsPort}`, '/;csv', { timeoutMs: 3000 });
   assert.equal(stats.status, 200, 'stats page answers');
 
   // The sync agent, as an operator runs it beside HAProxy.
-  const agent = startShardisProcess('frontdoor', ['sync', '--runtime-api', rt, '--dashboard-addr', dash, '--sync-interval', '300ms', '--drain-wait', '3s', '--check-inter', '500ms'], join(dir, 'frontdoor-sync.log'));
+  const agent = startShardisProcess(
+    'frontdoor',
+    ['sync', '--runtime-api', rt, '--dashboard-addr', dash, '--sync-interval', '300ms', '--drain-wait', '3s', '--check-inter', '500ms'],
+    join(dir, 'frontdoor-sync.log'),
+  );
   extra.push(agent.proc);
   await agent.waitLine(/^shardis frontdoor sync ready/, 30000);
 
@@ -69,10 +103,15 @@ test('HAProxy front door: kill -9, add, drain proxies under a write workload; ng
     await t.test('kill -9 of a proxy: the health check marks it down, new connections reach the others', async () => {
       w.phase = 'kill';
       const victim = info.proxies[0]!;
-      const victimName = haproxyServerName({ token: (await proxyToken(dash, victim.admin)) });
+      const victimName = haproxyServerName({ token: await proxyToken(dash, victim.admin) });
       const killedAt = Date.now();
       await cluster!.procs.find((p) => p.pid === victim.pid)!.kill9();
-      await waitFor('HAProxy marks the killed proxy down', async () => (await showServers(rt, BACKEND)).find((s) => s.name === victimName)?.opState === 0, 15000, 50);
+      await waitFor(
+        'HAProxy marks the killed proxy down',
+        async () => (await showServers(rt, BACKEND)).find((s) => s.name === victimName)?.opState === 0,
+        15000,
+        50,
+      );
       const downAfter = Date.now() - killedAt;
       assert.ok(downAfter < 10000, `down after ${downAfter} ms (inter 500 ms, fall 2)`);
       await w.progress(300);
@@ -86,15 +125,23 @@ test('HAProxy front door: kill -9, add, drain proxies under a write workload; ng
 
     await t.test('a proxy brought online is added through the Runtime API and gets connections, no reload', async () => {
       w.phase = 'add';
-      const p4 = await startProxyProcess(['--dashboard', dash, '--product-name', 'sdfd', '--proxy-addr', '127.0.0.1:0', '--admin-addr', '127.0.0.1:0'], join(dir, 'proxy-4.log'));
+      const p4 = await startProxyProcess(
+        ['--dashboard', dash, '--product-name', 'sdfd', '--proxy-addr', '127.0.0.1:0', '--admin-addr', '127.0.0.1:0'],
+        join(dir, 'proxy-4.log'),
+      );
       extra.push(p4.proc);
       const name4 = haproxyServerName({ token: await proxyToken(dash, `127.0.0.1:${p4.adminPort}`) });
-      await waitFor('the agent adds proxy 4 and its check passes', async () => (await showServers(rt, BACKEND)).find((s) => s.name === name4)?.opState === 2, 20000, 100);
+      await waitFor(
+        'the agent adds proxy 4 and its check passes',
+        async () => (await showServers(rt, BACKEND)).find((s) => s.name === name4)?.opState === 2,
+        20000,
+        100,
+      );
       // leastconn sends new connections to the emptiest server: the new one.
       const fresh = Array.from({ length: 4 }, () => new Redis({ port: frontPort }));
       await Promise.all(fresh.map((c, i) => c.set(`fd:fresh:${i}`, 'x')));
       const ops = await httpJson('GET', `127.0.0.1:${p4.adminPort}`, '/proxy/stats', { timeoutMs: 3000 });
-      assert.ok(((ops.json as { ops: { total: number } }).ops.total) > 0, 'proxy 4 served requests');
+      assert.ok((ops.json as { ops: { total: number } }).ops.total > 0, 'proxy 4 served requests');
       for (const c of fresh) c.disconnect();
       assert.ok((await runtimeCommand(rt, 'show info')).includes(`Pid: ${haproxyPid}`), 'same HAProxy process: no reload');
     });
@@ -104,13 +151,23 @@ test('HAProxy front door: kill -9, add, drain proxies under a write workload; ng
       const errorsBefore = w.errors.length;
       const victim = info.proxies[1]!;
       const s = await httpJson('GET', dash, '/topom/stats', { timeoutMs: 3000 });
-      const model = (s.json as { proxy: { models: Array<{ id: number; admin_addr: string; token: string }> } }).proxy.models.find((m) => m.admin_addr === victim.admin)!;
+      const model = (s.json as { proxy: { models: Array<{ id: number; admin_addr: string; token: string }> } }).proxy.models.find(
+        (m) => m.admin_addr === victim.admin,
+      )!;
       const sessionsBefore = (await serverSessions(rt, BACKEND)).get(haproxyServerName(model)) ?? 0;
       assert.ok(sessionsBefore > 0, 'the drained proxy had client sessions');
-      const off = await runShardis(['admin', '--dashboard', dash, 'proxy', 'offline', String(model.id), '--frontdoor', rt, '--drain-wait', '1500'], 60000);
+      const off = await runShardis(
+        ['admin', '--dashboard', dash, 'proxy', 'offline', String(model.id), '--frontdoor', rt, '--drain-wait', '1500'],
+        60000,
+      );
       assert.equal(off.code, 0, off.stderr);
       assert.ok(!(await showServers(rt, BACKEND)).some((x) => x.name === haproxyServerName(model)), 'server removed from HAProxy');
-      await waitFor('the drained proxy process exits', async () => cluster!.procs.find((p) => p.pid === victim.pid)!.child.exitCode !== null, 15000, 100);
+      await waitFor(
+        'the drained proxy process exits',
+        async () => cluster!.procs.find((p) => p.pid === victim.pid)!.child.exitCode !== null,
+        15000,
+        100,
+      );
       await w.progress(300);
       assert.deepEqual(w.errors.slice(errorsBefore), [], 'no client saw an error while the proxy was drained');
     });
@@ -119,16 +176,23 @@ test('HAProxy front door: kill -9, add, drain proxies under a write workload; ng
   }
   const lost = await w.lost(redisPort);
   assert.deepEqual(lost.slice(0, 10), [], `${lost.length} of ${w.acked.size} acknowledged writes lost`);
-  assert.deepEqual(w.errors.filter((e) => e.phase !== 'kill'), [], 'errors only possible for requests in flight on the killed proxy');
+  assert.deepEqual(
+    w.errors.filter((e) => e.phase !== 'kill'),
+    [],
+    'errors only possible for requests in flight on the killed proxy',
+  );
 
   await t.test('nginx stream front door: traffic flows and a dead proxy is skipped', async () => {
     const live = info.proxies[2]!.addr;
     const dead = info.proxies[0]!.addr; // killed above
     const nport = await freePort();
     const ndir = mkdtempSync(join(tmpdir(), 'sdfd-nginx-'));
-    const proxies = (await staticDirectory([dead, live]).list());
+    const proxies = await staticDirectory([dead, live]).list();
     const conf = join(ndir, 'nginx.conf');
-    writeFileSync(conf, renderNginxConfig(proxies, { ...defaultNginxOptions(), bind: `127.0.0.1:${nport}`, pidFile: join(ndir, 'nginx.pid') }));
+    writeFileSync(
+      conf,
+      renderNginxConfig(proxies, { ...defaultNginxOptions(), bind: `127.0.0.1:${nport}`, pidFile: join(ndir, 'nginx.pid') }),
+    );
     const nginx = await startNginx(conf, ndir, nport);
     extra.push(nginx);
     for (let i = 0; i < 10; i++) {
@@ -144,10 +208,17 @@ test('HAProxy front door: kill -9, add, drain proxies under a write workload; ng
 
 async function proxyToken(dash: string, admin: string): Promise<string> {
   let token = '';
-  await waitFor(`dashboard lists ${admin}`, async () => {
-    const s = await httpJson('GET', dash, '/topom/stats', { timeoutMs: 3000 });
-    token = (s.json as { proxy: { models: Array<{ admin_addr: string; token: string }> } }).proxy.models.find((m) => m.admin_addr === admin)?.token ?? '';
-    return token !== '';
-  }, 15000, 100);
+  await waitFor(
+    `dashboard lists ${admin}`,
+    async () => {
+      const s = await httpJson('GET', dash, '/topom/stats', { timeoutMs: 3000 });
+      token =
+        (s.json as { proxy: { models: Array<{ admin_addr: string; token: string }> } }).proxy.models.find((m) => m.admin_addr === admin)
+          ?.token ?? '';
+      return token !== '';
+    },
+    15000,
+    100,
+  );
   return token;
 }

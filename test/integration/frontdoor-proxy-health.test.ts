@@ -28,10 +28,16 @@ test('PING: -LOADING without a slot table, -ERR while draining, +PONG otherwise'
   proxy = new ProxyServer({ ...defaultProxyConfig(), proxyAddr: '127.0.0.1:0', adminAddr: '127.0.0.1:0' });
   const port = await proxy.listen();
   const model = newProxyModel({ product: 'sdfd', proxyAddr: `127.0.0.1:${port}`, adminAddr: '127.0.0.1:0', datacenter: '' });
-  const ctl = singleProcessControl(proxy, () => model, async () => {});
+  const ctl = singleProcessControl(
+    proxy,
+    () => model,
+    async () => {},
+  );
   (ctl as { xauth: string }).xauth = 'sdfd-xauth';
   const admin = await startAdminApi(ctl, '127.0.0.1:0');
-  closeAdmin = async () => { await admin.app.close(); };
+  closeAdmin = async () => {
+    await admin.app.close();
+  };
   const api = `127.0.0.1:${admin.port}`;
 
   const c = await RawClient.connect(port);

@@ -9,11 +9,22 @@ import { Redis } from 'ioredis';
 import { startShardisProcess } from '../../src/util/shardis-process.js';
 import { waitFor } from '../../src/util/processes.js';
 
-const alive = (pid: number): boolean => { try { process.kill(pid, 0); return true; } catch { return false; } };
+const alive = (pid: number): boolean => {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch {
+    return false;
+  }
+};
 
 test('shardis up --front haproxy prints one address that serves through HAProxy, and stops it', async () => {
   const dir = mkdtempSync(join(tmpdir(), 'sdfd-up-'));
-  const up = startShardisProcess('up', ['--dir', dir, '--base-port', '0', '--groups', '1', '--replicas', '0', '--proxies', '2', '--sentinels', '0', '--front', 'haproxy'], join(dir, 'up.log'));
+  const up = startShardisProcess(
+    'up',
+    ['--dir', dir, '--base-port', '0', '--groups', '1', '--replicas', '0', '--proxies', '2', '--sentinels', '0', '--front', 'haproxy'],
+    join(dir, 'up.log'),
+  );
   let haproxyPid = 0;
   try {
     await up.waitLine(/^Press Ctrl-C/, 90000);

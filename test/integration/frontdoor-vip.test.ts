@@ -16,7 +16,9 @@ const dir = mkdtempSync(join(tmpdir(), 'sdfd-vip-'));
 const lab = new VipLab(dir);
 /** Network namespaces need root (CAP_NET_ADMIN); without it these tests are skipped, saying why. */
 const needsRoot = { skip: process.getuid?.() !== 0 ? 'needs root to create network namespaces' : false };
-after(async () => { await lab.stop(); });
+after(async () => {
+  await lab.stop();
+});
 
 test('VIP fails over when HAProxy stops and when keepalived is killed; no acknowledged write lost', needsRoot, async () => {
   await lab.start();
@@ -30,7 +32,10 @@ test('VIP fails over when HAProxy stops and when keepalived is killed; no acknow
   const r2 = await lab.killKeepalivedOnHolder();
   assert.ok(r2.takeoverMs < 10000, `VIP takeover after keepalived was killed took ${r2.takeoverMs} ms`);
   const notify = lab.hosts.flatMap((h) => lab.notifyLines(h));
-  assert.ok(notify.some((l) => /is now MASTER/.test(l)) && notify.some((l) => /is now FAULT/.test(l)), `notify hooks logged the transitions: ${notify.join(' | ')}`);
+  assert.ok(
+    notify.some((l) => /is now MASTER/.test(l)) && notify.some((l) => /is now FAULT/.test(l)),
+    `notify hooks logged the transitions: ${notify.join(' | ')}`,
+  );
   const v = await lab.verify();
   assert.ok(v.acked > 200, `writes were acknowledged (${v.acked})`);
   assert.equal(v.lost, 0, `${v.lost} of ${v.acked} acknowledged writes lost`);

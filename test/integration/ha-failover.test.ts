@@ -8,8 +8,18 @@
 import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
 import {
-  api, dashboardGroups, firstWriteOk, infoReplication, masterOf, restartServer, serverAt, startHaCluster,
-  startStandbyDashboard, waitReplicaUp, Workload, type HaCluster,
+  api,
+  dashboardGroups,
+  firstWriteOk,
+  infoReplication,
+  masterOf,
+  restartServer,
+  serverAt,
+  startHaCluster,
+  startStandbyDashboard,
+  waitReplicaUp,
+  Workload,
+  type HaCluster,
 } from '../helpers/ha-cluster.js';
 import { redisCall, roleOf } from '../../src/ha/sentinels.js';
 import { httpJson } from '../../src/util/http-json.js';
@@ -20,11 +30,15 @@ import { join } from 'node:path';
 // A generous deadline (a loaded 2-core machine; sentinel elections can take a second round), not a figure.
 const FAILOVER_BUDGET_MS = 30000;
 let h: HaCluster;
-const log = (msg: string): void => { process.stderr.write(`# ${msg}\n`); };
+const log = (msg: string): void => {
+  process.stderr.write(`# ${msg}\n`);
+};
 /** Client loops of the tests (stopped by their test, or here when a test failed half-way; stop() is idempotent). */
 const running = new Set<{ stop(): Promise<void> }>();
 
-before(async () => { h = await startHaCluster({ downAfterMs: 1000 }); });
+before(async () => {
+  h = await startHaCluster({ downAfterMs: 1000 });
+});
 after(async () => {
   for (const r of running) await r.stop();
   await h?.stop();
@@ -48,18 +62,31 @@ async function killMaster(gid: number): Promise<{ old: string; t0: number }> {
 
 async function waitDashboardMaster(gid: number, not: string, timeoutMs = 20000): Promise<string> {
   let m = '';
-  await eventually(`dashboard to record a new master of group ${gid}`, async () => { m = await masterOf(h, gid); return m !== not; }, timeoutMs, 100);
+  await eventually(
+    `dashboard to record a new master of group ${gid}`,
+    async () => {
+      m = await masterOf(h, gid);
+      return m !== not;
+    },
+    timeoutMs,
+    100,
+  );
   return m;
 }
 
 /** Every proxy routes every slot of `gid` to `master`. */
 async function waitProxiesRoute(gid: number, master: string, timeoutMs = 10000): Promise<void> {
   for (const p of h.c.info.proxies) {
-    await eventually(`proxy ${p.admin} to route group ${gid} to ${master}`, async () => {
-      const r = await httpJson('GET', p.admin, '/proxy/slots', { timeoutMs: 2000 });
-      const slots = r.json as Array<{ backend_addr?: string; backend_addr_group_id?: number }>;
-      return slots.filter((s) => s.backend_addr_group_id === gid).every((s) => s.backend_addr === master);
-    }, timeoutMs, 100);
+    await eventually(
+      `proxy ${p.admin} to route group ${gid} to ${master}`,
+      async () => {
+        const r = await httpJson('GET', p.admin, '/proxy/slots', { timeoutMs: 2000 });
+        const slots = r.json as Array<{ backend_addr?: string; backend_addr_group_id?: number }>;
+        return slots.filter((s) => s.backend_addr_group_id === gid).every((s) => s.backend_addr === master);
+      },
+      timeoutMs,
+      100,
+    );
   }
 }
 
@@ -73,18 +100,30 @@ test('kill -9 a master: writes succeed again through the same proxies, reads do 
   const counterDeadline = Date.now() + 120000;
   const counter = (async () => {
     for (let i = 0; counting && i < 200000 && Date.now() < counterDeadline; i++) {
-      try { acked = await h.proxyClients[0]!.incr(`c{${tag}}`); } catch { await new Promise((r) => setTimeout(r, 10)); }
+      try {
+        acked = await h.proxyClients[0]!.incr(`c{${tag}}`);
+      } catch {
+        await new Promise((r) => setTimeout(r, 10));
+      }
     }
   })();
-  const counterLoop = { stop: async () => { counting = false; await counter; } };
+  const counterLoop = {
+    stop: async () => {
+      counting = false;
+      await counter;
+    },
+  };
   running.add(counterLoop);
   try {
     await eventually('the counter and the workload to get going', () => acked >= 20 && wl.acked.size >= 20, 20000);
     const { old, t0 } = await killMaster(1);
     const ackedAtKill = acked;
-    const replicas = (await dashboardGroups(h)).find((g) => g.id === 1)!.servers.slice(1).map((s) => s.server);
+    const replicas = (await dashboardGroups(h))
+      .find((g) => g.id === 1)!
+      .servers.slice(1)
+      .map((s) => s.server);
     // What each replica had at the kill (a replica that does not answer fails the test: no guessing).
-    const replicaValues = await Promise.all(replicas.map(async (r) => Number(await redisCall(r, 1000, ['GET', `c{${tag}}`]) ?? 0)));
+    const replicaValues = await Promise.all(replicas.map(async (r) => Number((await redisCall(r, 1000, ['GET', `c{${tag}}`])) ?? 0)));
     const windows = await Promise.all(h.proxyClients.map((c, i) => firstWriteOk(c, `probe{${tag}}:${i}`, t0, FAILOVER_BUDGET_MS)));
     log(`failover window through each proxy: ${windows.join(', ')} ms (down-after 1000 ms)`);
     const fresh = await waitDashboardMaster(1, old);
@@ -95,7 +134,9 @@ test('kill -9 a master: writes succeed again through the same proxies, reads do 
       const v = Number(await c.get(`c{${tag}}`));
       assert.ok(v >= had, `read ${v} through a proxy, the promoted replica had ${had} at the kill`);
     }
-    log(`acknowledged counter at kill ${ackedAtKill}, promoted replica had ${had}: ${Math.max(0, ackedAtKill - had)} acknowledged increments lost to asynchronous replication; workload ${wl.acked.size} writes acked, ${wl.errors} errors`);
+    log(
+      `acknowledged counter at kill ${ackedAtKill}, promoted replica had ${had}: ${Math.max(0, ackedAtKill - had)} acknowledged increments lost to asynchronous replication; workload ${wl.acked.size} writes acked, ${wl.errors} errors`,
+    );
     await counterLoop.stop();
     await wl.stop();
     await waitProxiesRoute(1, fresh);
@@ -109,16 +150,30 @@ test('kill -9 a master: writes succeed again through the same proxies, reads do 
 /** The old master comes back (empty, as a master): sentinel turns it into a replica of the new one, and the dashboard sees it so. */
 async function restartAsReplica(old: string, fresh: string): Promise<void> {
   await restartServer(h, old);
-  await eventually(`${old} to become a replica of ${fresh}`, async () => {
-    const info = await infoReplication(old);
-    return info.role === 'slave' && `${info.master_host}:${info.master_port}` === fresh;
-  }, 40000, 250);
+  await eventually(
+    `${old} to become a replica of ${fresh}`,
+    async () => {
+      const info = await infoReplication(old);
+      return info.role === 'slave' && `${info.master_host}:${info.master_port}` === fresh;
+    },
+    40000,
+    250,
+  );
   // ... and the dashboard sees it so.
-  await eventually('the dashboard to show the old master as a replica', async () => {
-    const r = await api(h, 'GET', '/api/topom/stats/{token}');
-    const st = r.body.group.stats[old];
-    return st?.stats?.role === 'slave' && st.stats.master_addr === fresh && r.body.group.models.find((g: { id: number }) => g.id === 1).servers[0].server === fresh;
-  }, 10000, 200);
+  await eventually(
+    'the dashboard to show the old master as a replica',
+    async () => {
+      const r = await api(h, 'GET', '/api/topom/stats/{token}');
+      const st = r.body.group.stats[old];
+      return (
+        st?.stats?.role === 'slave' &&
+        st.stats.master_addr === fresh &&
+        r.body.group.models.find((g: { id: number }) => g.id === 1).servers[0].server === fresh
+      );
+    },
+    10000,
+    200,
+  );
 }
 
 test('planned switchover (promote): zero acknowledged writes lost, checked key by key', async () => {
@@ -135,14 +190,21 @@ test('planned switchover (promote): zero acknowledged writes lost, checked key b
   const afterPromote = wl.acked.size;
   await eventually('writes to go on after the switchover', () => wl.acked.size >= afterPromote + 50, 20000);
   await wl.stop();
-  log(`promote: ${before} writes before, ${wl.acked.size} acked in total, ${wl.errors} errors (${wl.lastError}); reply ${JSON.stringify(r.body).slice(0, 200)}`);
+  log(
+    `promote: ${before} writes before, ${wl.acked.size} acked in total, ${wl.errors} errors (${wl.lastError}); reply ${JSON.stringify(r.body).slice(0, 200)}`,
+  );
   assert.ok(wl.acked.size > before, 'writes went on during the switchover');
   assert.equal(await masterOf(h, 2), target);
   assert.equal(await roleOf(target, 1000), 'master');
-  await eventually(`${old} to replicate from ${target}`, async () => {
-    const info = await infoReplication(old);
-    return info.role === 'slave' && `${info.master_host}:${info.master_port}` === target;
-  }, 10000, 100);
+  await eventually(
+    `${old} to replicate from ${target}`,
+    async () => {
+      const info = await infoReplication(old);
+      return info.role === 'slave' && `${info.master_host}:${info.master_port}` === target;
+    },
+    10000,
+    100,
+  );
   // Every acknowledged write is there, key by key, through both proxies.
   let lost = 0;
   const entries = [...wl.acked];
@@ -150,15 +212,25 @@ test('planned switchover (promote): zero acknowledged writes lost, checked key b
     const part = entries.slice(i, i + 200);
     const c = h.proxyClients[(i / 200) % 2]!;
     const vals = await Promise.all(part.map(([k]) => c.get(k)));
-    part.forEach(([k, v], j) => { if (vals[j] !== v) { lost++; if (lost < 5) log(`lost ${k}: want ${v}, got ${vals[j]}`); } });
+    part.forEach(([k, v], j) => {
+      if (vals[j] !== v) {
+        lost++;
+        if (lost < 5) log(`lost ${k}: want ${v}, got ${vals[j]}`);
+      }
+    });
   }
   assert.equal(lost, 0, `${lost} of ${entries.length} acknowledged writes lost`);
   await waitProxiesRoute(2, target);
   // The sentinels follow the new master.
-  await eventually('every sentinel to monitor the promoted master', async () => {
-    const s = await api(h, 'GET', '/api/topom/sentinels/stats/{token}');
-    return s.body.disagreements.length === 0 && s.body.masters['2'] === target;
-  }, 15000, 250);
+  await eventually(
+    'every sentinel to monitor the promoted master',
+    async () => {
+      const s = await api(h, 'GET', '/api/topom/sentinels/stats/{token}');
+      return s.body.disagreements.length === 0 && s.body.masters['2'] === target;
+    },
+    15000,
+    250,
+  );
 });
 
 test('one sentinel down, then a majority down: the cluster keeps serving; failover waits for quorum', async () => {
@@ -205,7 +277,9 @@ test('dashboard down during a failover: proxies still switch; the dashboard catc
   const { old, t0 } = await (async () => {
     // masterOf needs the dashboard: read it from a proxy's table instead.
     const r = await httpJson('GET', h.c.info.proxies[0]!.admin, '/proxy/slots', { timeoutMs: 2000 });
-    const m = (r.json as Array<{ backend_addr?: string; backend_addr_group_id?: number }>).find((s) => s.backend_addr_group_id === 1)!.backend_addr!;
+    const m = (r.json as Array<{ backend_addr?: string; backend_addr_group_id?: number }>).find(
+      (s) => s.backend_addr_group_id === 1,
+    )!.backend_addr!;
     await waitReplicaUp(m);
     const t = Date.now();
     await serverAt(h, m).kill9();
@@ -213,7 +287,10 @@ test('dashboard down during a failover: proxies still switch; the dashboard catc
   })();
   const w = await Promise.all(h.proxyClients.map((c, i) => firstWriteOk(c, `probe{${h.tagOf(1)}}:${i}`, t0, FAILOVER_BUDGET_MS)));
   log(`failover with the dashboard down: ${w.join(', ')} ms`);
-  const d = await startDashboardProcess(['--coordinator', h.c.info.coordinator, '--product-name', h.c.info.product, '--admin-addr', dashAddr, ...h.dashboardArgs], join(h.c.info.dir, 'dashboard-restarted.log'));
+  const d = await startDashboardProcess(
+    ['--coordinator', h.c.info.coordinator, '--product-name', h.c.info.product, '--admin-addr', dashAddr, ...h.dashboardArgs],
+    join(h.c.info.dir, 'dashboard-restarted.log'),
+  );
   h.dashboard = { addr: dashAddr, proc: d.proc }; // h.stop() stops it
   await d.waitReady(60000);
   const fresh = await waitDashboardMaster(1, old);
@@ -252,7 +329,10 @@ test('proxies followed every failover and never went back to an older sentinel c
     // (a second switch at the same epoch would mean the proxy was sent back to an old master first).
     const last = new Map<number, number>();
     for (const sw of st.recent_switches) {
-      assert.ok(sw.epoch > (last.get(sw.gid) ?? -1), `proxy ${p.admin} switched group ${sw.gid} to an older epoch: ${JSON.stringify(st.recent_switches)}`);
+      assert.ok(
+        sw.epoch > (last.get(sw.gid) ?? -1),
+        `proxy ${p.admin} switched group ${sw.gid} to an older epoch: ${JSON.stringify(st.recent_switches)}`,
+      );
       last.set(sw.gid, sw.epoch);
     }
   }
@@ -261,12 +341,17 @@ test('proxies followed every failover and never went back to an older sentinel c
 test('admin CLI: sentinel list shows agreement; del and add reconfigure sentinels and proxies', async () => {
   const { execFileSync } = await import('node:child_process');
   const { SHARDIS_BIN } = await import('../../src/util/shardis-process.js');
-  const cli = (...args: string[]): string => execFileSync(process.execPath, [SHARDIS_BIN, 'admin', '--dashboard', h.dashboard.addr, '--token', h.token, ...args], { encoding: 'utf8', timeout: 30000 });
+  const cli = (...args: string[]): string =>
+    execFileSync(process.execPath, [SHARDIS_BIN, 'admin', '--dashboard', h.dashboard.addr, '--token', h.token, ...args], {
+      encoding: 'utf8',
+      timeout: 30000,
+    });
   await eventually('sentinels to agree with the dashboard', () => cli('sentinel', 'list').includes('all sentinels agree'), 15000, 500);
   const victim = h.c.info.sentinels[2]!;
   assert.match(cli('sentinel', 'del', victim), /removed/);
   assert.deepEqual(await redisCall(victim, 1000, ['SENTINEL', 'MASTERS']), [], 'the product is no longer monitored there');
-  const proxySentinels = async (): Promise<string[]> => ((await httpJson('GET', h.c.info.proxies[0]!.admin, '/proxy/sentinels', { timeoutMs: 2000 })).json as { servers: string[] }).servers;
+  const proxySentinels = async (): Promise<string[]> =>
+    ((await httpJson('GET', h.c.info.proxies[0]!.admin, '/proxy/sentinels', { timeoutMs: 2000 })).json as { servers: string[] }).servers;
   assert.equal((await proxySentinels()).length, 2);
   assert.match(cli('sentinel', 'add', victim), /added/);
   assert.equal((await proxySentinels()).length, 3);

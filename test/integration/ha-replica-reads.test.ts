@@ -16,11 +16,21 @@ import { eventually } from '../helpers/poll.js';
 let c: LocalCluster;
 before(async () => {
   c = await startLocalCluster({
-    groups: 1, replicas: 1, proxies: 1, dir: mkdtempSync(join(tmpdir(), 'shardis-rr-')), basePort: 0, host: '127.0.0.1', product: 'rr-test',
-    sentinels: 0, proxyArgs: ['--backend-primary-only', 'false'], dashboardArgs: ['--stats-period', '500ms'],
+    groups: 1,
+    replicas: 1,
+    proxies: 1,
+    dir: mkdtempSync(join(tmpdir(), 'shardis-rr-')),
+    basePort: 0,
+    host: '127.0.0.1',
+    product: 'rr-test',
+    sentinels: 0,
+    proxyArgs: ['--backend-primary-only', 'false'],
+    dashboardArgs: ['--stats-period', '500ms'],
   });
 });
-after(async () => { await c?.stop(); });
+after(async () => {
+  await c?.stop();
+});
 
 const client = (): Redis => {
   const p = c.info.proxies[0]!.addr;
@@ -35,12 +45,19 @@ test('reads go to the replica group until the session writes; a written session 
   const a = client();
   assert.equal(await a.get('marker'), null);
   a.disconnect();
-  const r = await httpJson('PUT', c.info.dashboard.addr, `/api/topom/group/replica-groups-all/${c.info.dashboard.admin_token}/1`, { timeoutMs: 10000 });
+  const r = await httpJson('PUT', c.info.dashboard.addr, `/api/topom/group/replica-groups-all/${c.info.dashboard.admin_token}/1`, {
+    timeoutMs: 10000,
+  });
   assert.equal(r.status, 200, JSON.stringify(r.json));
-  await eventually('the proxy to receive replica groups', async () => {
-    const s = await httpJson('GET', c.info.proxies[0]!.admin, '/proxy/slots', { timeoutMs: 2000 });
-    return (s.json as Array<{ replica_groups?: string[][] }>).every((x) => (x.replica_groups ?? []).flat().includes(replica));
-  }, 10000, 100);
+  await eventually(
+    'the proxy to receive replica groups',
+    async () => {
+      const s = await httpJson('GET', c.info.proxies[0]!.admin, '/proxy/slots', { timeoutMs: 2000 });
+      return (s.json as Array<{ replica_groups?: string[][] }>).every((x) => (x.replica_groups ?? []).flat().includes(replica));
+    },
+    10000,
+    100,
+  );
   const b = client();
   // The master itself is a replica-group member too (flag on all servers): read until we hit the replica.
   let seen = false;
@@ -71,7 +88,9 @@ test('a replica that turned master is pointed back at its group master: sync act
   };
   // Sync action (shardis admin group sync ADDR).
   await redisCall(replica, 1000, ['REPLICAOF', 'NO', 'ONE']);
-  const r = await httpJson('PUT', c.info.dashboard.addr, `/api/topom/group/action/create/${c.info.dashboard.admin_token}/${replica}`, { timeoutMs: 10000 });
+  const r = await httpJson('PUT', c.info.dashboard.addr, `/api/topom/group/action/create/${c.info.dashboard.admin_token}/${replica}`, {
+    timeoutMs: 10000,
+  });
   assert.equal(r.status, 200, JSON.stringify(r.json));
   assert.equal((r.json as { master: string }).master, master);
   assert.ok(await isReplica());

@@ -28,7 +28,10 @@ const coord = `filesystem:${join(dir, 'coord')}`;
 let dashAddr = '';
 const loads: Array<ReturnType<typeof startWorkload>> = [];
 const newLoad = (): ReturnType<typeof startWorkload> => {
-  const l = startWorkload(proxies.map((p) => p.port), { hash: BIG_HASH, list: BIG_LIST });
+  const l = startWorkload(
+    proxies.map((p) => p.port),
+    { hash: BIG_HASH, list: BIG_LIST },
+  );
   loads.push(l);
   return l;
 };
@@ -59,8 +62,27 @@ const opsPast = (load: ReturnType<typeof startWorkload>, from: number, what: str
   eventually(`${n} client ops ${what}`, () => load.ops() >= from + n, 30000);
 
 async function startDash(): Promise<void> {
-  const d = await startDashboardProcess(['--coordinator', coord, '--product-name', P, '--admin-addr', '127.0.0.1:0', '--stats-period', '300ms',
-    '--lock-ttl', '2s', '--migration-parallel-slots', '128', '--migration-fence-timeout', '2s', '--log-level', 'info'], join(dir, `dashboard-${dashboards.length}.log`));
+  const d = await startDashboardProcess(
+    [
+      '--coordinator',
+      coord,
+      '--product-name',
+      P,
+      '--admin-addr',
+      '127.0.0.1:0',
+      '--stats-period',
+      '300ms',
+      '--lock-ttl',
+      '2s',
+      '--migration-parallel-slots',
+      '128',
+      '--migration-fence-timeout',
+      '2s',
+      '--log-level',
+      'info',
+    ],
+    join(dir, `dashboard-${dashboards.length}.log`),
+  );
   dashboards.push(d);
   await d.waitReady(60000);
   dashAddr = d.addr;
@@ -77,11 +99,16 @@ function keyIn(prefix: string, lo: number, hi: number): string {
 
 /** Waits until no slot has an action and returns the slot → server address map. */
 async function waitMigrationsDone(timeoutMs: number): Promise<(slot: number) => string> {
-  const st = await eventually('migrations finished', async () => {
-    const s = await stats();
-    const busy = s.slots.filter((m: any) => m.action?.state).length;
-    return busy === 0 ? s : null;
-  }, timeoutMs, 200);
+  const st = await eventually(
+    'migrations finished',
+    async () => {
+      const s = await stats();
+      const busy = s.slots.filter((m: any) => m.action?.state).length;
+      return busy === 0 ? s : null;
+    },
+    timeoutMs,
+    200,
+  );
   const master = new Map<number, string>(st.group.models.map((g: any) => [g.id, g.servers[0]?.server ?? '']));
   const owner = st.slots.map((m: any) => master.get(m.group_id) ?? '');
   return (slot: number) => owner[slot];
@@ -94,7 +121,10 @@ const BIG = 200_000;
 test('setup: two groups, two proxies, preloaded keys', async () => {
   servers.push(await startRedisServer(), await startRedisServer());
   await startDash();
-  for (const [gid, s] of [[1, servers[0]!], [2, servers[1]!]] as const) {
+  for (const [gid, s] of [
+    [1, servers[0]!],
+    [2, servers[1]!],
+  ] as const) {
     await put(`/api/topom/group/create/{t}/${gid}`);
     await put(`/api/topom/group/add/{t}/${gid}/${s.addr}`);
   }
@@ -124,7 +154,10 @@ test('setup: two groups, two proxies, preloaded keys', async () => {
     for (let i = 0; i < BIG; i += 1000) {
       const h: string[] = [];
       const l: string[] = [];
-      for (let j = i; j < i + 1000; j++) { h.push(`f${j}`, `v${j}`); l.push(`e${j}`); }
+      for (let j = i; j < i + 1000; j++) {
+        h.push(`f${j}`, `v${j}`);
+        l.push(`e${j}`);
+      }
       bp.hset(BIG_HASH, ...h);
       bp.rpush(BIG_LIST, ...l);
     }
@@ -133,7 +166,9 @@ test('setup: two groups, two proxies, preloaded keys', async () => {
     assert.equal(await g1.hlen(BIG_HASH), BIG);
     assert.equal(await g1.llen(BIG_LIST), BIG);
   } finally {
-    g1.disconnect(); c.disconnect(); c3.disconnect();
+    g1.disconnect();
+    c.disconnect();
+    c3.disconnect();
   }
 });
 
@@ -155,7 +190,8 @@ async function checkPreloaded(port: number): Promise<void> {
     assert.ok((await c.llen(BIG_LIST)) >= BIG);
     assert.equal(await c.lindex(BIG_LIST, 4321), 'e4321');
   } finally {
-    c.disconnect(); c3.disconnect();
+    c.disconnect();
+    c3.disconnect();
   }
 }
 
@@ -167,11 +203,16 @@ test('all of group 1 moves to group 2 and back under load', async (t) => {
   assert.equal(r.queued.length, 512);
   const opsAtStart = load.ops();
   // Progress is visible while it runs, and its counts add up.
-  const seen = await eventually('progress in stats', async () => {
-    const s = await stats();
-    const p = s.slot_action.progress;
-    return p.state !== 'idle' && p.slots_total === 512 ? p : null;
-  }, 10000, 50);
+  const seen = await eventually(
+    'progress in stats',
+    async () => {
+      const s = await stats();
+      const p = s.slot_action.progress;
+      return p.state !== 'idle' && p.slots_total === 512 ? p : null;
+    },
+    10000,
+    50,
+  );
   assert.equal(seen.slots_done + seen.slots_in_progress + seen.slots_pending, 512, JSON.stringify(seen));
   assert.ok(seen.slots_done < 512, `progress seen only after the end: ${JSON.stringify(seen)}`);
   let owner = await waitMigrationsDone(300000);
@@ -203,10 +244,15 @@ test('the dashboard is killed with -9 mid-migration and a new one resumes', asyn
   await put('/api/topom/slots/action/create-range/{t}/0/511/2');
   // Killed while a batch is migrating (not in its few-ms locked step, where clients of those slots
   // would rightly wait for a dashboard to come back).
-  const mid = await eventually('a batch done and another migrating', async () => {
-    const p = (await stats()).slot_action.progress;
-    return p.slots_done >= 128 && p.batch.some((b: { state: string }) => b.state === 'migrating') ? p : null;
-  }, 60000, 50);
+  const mid = await eventually(
+    'a batch done and another migrating',
+    async () => {
+      const p = (await stats()).slot_action.progress;
+      return p.slots_done >= 128 && p.batch.some((b: { state: string }) => b.state === 'migrating') ? p : null;
+    },
+    60000,
+    50,
+  );
   t.diagnostic(`killing the dashboard at ${mid.slots_done} slots done, ${mid.slots_in_progress} in progress`);
   const old = dashboards[dashboards.length - 1]!;
   await old.proc.kill9();
@@ -265,35 +311,67 @@ test('admin CLI: migrate --wait with a progress bar, pause/resume, throttle, can
   const { execFile } = await import('node:child_process');
   const { SHARDIS_BIN } = await import('../helpers/dashboard.js');
   // Asynchronous: the proxies run in this process and must keep answering.
-  const admin = (...args: string[]) => new Promise<{ code: number; out: string; err: string }>((res) => {
-    execFile(process.execPath, [SHARDIS_BIN, 'admin', '--dashboard', dashAddr, '--product', P, ...args], { encoding: 'utf8', timeout: 60000 },
-      (e, out, err) => res({ code: e ? (typeof e.code === 'number' ? e.code : -1) : 0, out, err }));
-  });
+  const admin = (...args: string[]) =>
+    new Promise<{ code: number; out: string; err: string }>((res) => {
+      execFile(
+        process.execPath,
+        [SHARDIS_BIN, 'admin', '--dashboard', dashAddr, '--product', P, ...args],
+        { encoding: 'utf8', timeout: 60000 },
+        (e, out, err) => res({ code: e ? (typeof e.code === 'number' ? e.code : -1) : 0, out, err }),
+      );
+    });
   const st = await stats();
-  const from3 = st.slots.filter((m: any) => m.group_id === 3).slice(0, 8).map((m: any) => m.id);
+  const from3 = st.slots
+    .filter((m: any) => m.group_id === 3)
+    .slice(0, 8)
+    .map((m: any) => m.id);
   const r = await admin('slots', 'migrate', '--range', `${from3[0]}-${from3[3]}`, '--to', '2', '--wait');
   assert.equal(r.code, 0, r.err);
   assert.match(r.out, /4 slot\(s\) queued for migration to group 2/);
   assert.match(r.out, /\[#+\] 4\/4 slots/);
   assert.match(r.out, /done: 4 slots/);
-  { const x = await admin('slots', 'pause'); assert.equal(x.code, 0, x.err); }
+  {
+    const x = await admin('slots', 'pause');
+    assert.equal(x.code, 0, x.err);
+  }
   const q = await admin('slots', 'migrate', '--from', '3', '--to', '2', '--num', '2');
   assert.equal(q.code, 0, q.err);
   assert.match(q.out, /2 slot\(s\) queued/);
   await eventually('progress to show paused', async () => /paused/.test((await admin('slots', 'progress')).out), 10000, 200);
   const pending = (await stats()).slots.filter((m: any) => m.action?.state === 'pending').map((m: any) => m.id as number);
   assert.equal(pending.length, 2, 'both queued slots wait while paused');
-  { const x = await admin('slots', 'cancel', String(pending[0])); assert.equal(x.code, 0, x.err); }
+  {
+    const x = await admin('slots', 'cancel', String(pending[0]));
+    assert.equal(x.code, 0, x.err);
+  }
   const afterCancel = (await stats()).slots;
-  assert.ok(!afterCancel[pending[0]!].action?.state, `the cancelled slot has no action any more: ${JSON.stringify(afterCancel[pending[0]!])}`);
+  assert.ok(
+    !afterCancel[pending[0]!].action?.state,
+    `the cancelled slot has no action any more: ${JSON.stringify(afterCancel[pending[0]!])}`,
+  );
   assert.equal(afterCancel[pending[1]!].action?.state, 'pending', 'the other one is still queued');
-  { const x = await admin('slots', 'throttle', '1000'); assert.equal(x.code, 0, x.err); }
+  {
+    const x = await admin('slots', 'throttle', '1000');
+    assert.equal(x.code, 0, x.err);
+  }
   assert.equal((await stats()).slot_action.interval, 1000);
-  { const x = await admin('slots', 'busy', '50'); assert.equal(x.code, 0, x.err); }
+  {
+    const x = await admin('slots', 'busy', '50');
+    assert.equal(x.code, 0, x.err);
+  }
   assert.equal((await stats()).slot_action.busy_percent, 50);
-  { const x = await admin('slots', 'busy', '0'); assert.notEqual(x.code, 0, 'busy 0 is refused'); }
-  { const x = await admin('slots', 'busy', '10'); assert.equal(x.code, 0, x.err); }
-  { const x = await admin('slots', 'resume'); assert.equal(x.code, 0, x.err); }
+  {
+    const x = await admin('slots', 'busy', '0');
+    assert.notEqual(x.code, 0, 'busy 0 is refused');
+  }
+  {
+    const x = await admin('slots', 'busy', '10');
+    assert.equal(x.code, 0, x.err);
+  }
+  {
+    const x = await admin('slots', 'resume');
+    assert.equal(x.code, 0, x.err);
+  }
   const w = await admin('slots', 'progress', '--watch');
   assert.equal(w.code, 0, w.err);
   await waitMigrationsDone(120000);
@@ -309,10 +387,18 @@ test('a proxy whose process is gone is fenced out (removed) and the migration go
   const before = (await stats()).proxy.models.length;
   await p3.stop(); // admin API gone: connections are refused
   const st = await stats();
-  const some = st.slots.filter((m: any) => m.group_id === 2 && !m.action?.state).slice(0, 4).map((m: any) => m.id);
+  const some = st.slots
+    .filter((m: any) => m.group_id === 2 && !m.action?.state)
+    .slice(0, 4)
+    .map((m: any) => m.id);
   for (const sid of some) await put(`/api/topom/slots/action/create/{t}/${sid}/3`);
   // It waits for the dead proxy first (reported), then removes it and finishes.
-  await eventually('the migration reports the proxy it waits for', async () => /did not acknowledge/.test((await stats()).slot_action.progress.waiting_for), 10000, 50);
+  await eventually(
+    'the migration reports the proxy it waits for',
+    async () => /did not acknowledge/.test((await stats()).slot_action.progress.waiting_for),
+    10000,
+    50,
+  );
   await waitMigrationsDone(120000);
   const after = await stats();
   assert.equal(after.proxy.models.length, before - 1);
@@ -326,7 +412,8 @@ test('a big stream with consumer groups is copied in chunks: entries, groups, co
   const slot = st.slots.find((m: any) => m.group_id === 2 && !m.action?.state).id as number;
   const key = keyIn('bigstream:', slot, slot);
   const conn = (addr: string): Redis => new Redis({ host: '127.0.0.1', port: Number(addr.split(':')[1]) });
-  const src = conn(master.get(2)!), dst = conn(master.get(3)!);
+  const src = conn(master.get(2)!),
+    dst = conn(master.get(3)!);
   try {
     for (let i = 0; i < 12_000; i += 1000) {
       const p = src.pipeline();
@@ -354,8 +441,13 @@ test('a big stream with consumer groups is copied in chunks: entries, groups, co
         pel.push(cons.map((c) => [c[1], c[3]]).sort());
       }
       return {
-        len: await r.xlen(key), last: f('last-generated-id'), added: f('entries-added'), maxDeleted: f('max-deleted-entry-id'),
-        groups: groups.map((g) => g.filter((_, i) => g[i - 1] !== 'lag')), pel, first: await r.xrange(key, '-', '+', 'COUNT', '2'),
+        len: await r.xlen(key),
+        last: f('last-generated-id'),
+        added: f('entries-added'),
+        maxDeleted: f('max-deleted-entry-id'),
+        groups: groups.map((g) => g.filter((_, i) => g[i - 1] !== 'lag')),
+        pel,
+        first: await r.xrange(key, '-', '+', 'COUNT', '2'),
       };
     };
     const want = await snapshot(src);
@@ -366,6 +458,7 @@ test('a big stream with consumer groups is copied in chunks: entries, groups, co
     const logs = readFileSync(join(dir, `dashboard-${dashboards.length - 1}.log`), 'utf8');
     assert.match(logs, /"type":"stream"[^\n]*big key copied in chunks/, 'copied in chunks, not by one MIGRATE');
   } finally {
-    src.disconnect(); dst.disconnect();
+    src.disconnect();
+    dst.disconnect();
   }
 });

@@ -22,18 +22,45 @@ function netnsUsable(): string | null {
 }
 const skip = netnsUsable() ?? false;
 
-test('kill -9 a master\'s host: its group fails over, writes resume, and every write acknowledged more than 3 s before the kill survives', { skip, timeout: 300000 }, async () => {
-  const r = await killMasterHost({ coordinator: 'etcd' });
-  assert.ok(r.acked > 300, `workload acknowledged ${r.acked} writes`);
-  assert.ok(Number(r.facts.lostAckedBeforeFaultMs) <= 3000,
-    `lost ${r.lost.length} acknowledged writes, the oldest acknowledged ${r.facts.lostAckedBeforeFaultMs} ms before the kill: ${r.lost.slice(0, 5).map((a) => a.key).join(' ')}`);
-  assert.ok(r.unavailableMs < 30000, `group 3 took ${r.unavailableMs} ms to take writes again`);
-});
+test(
+  "kill -9 a master's host: its group fails over, writes resume, and every write acknowledged more than 3 s before the kill survives",
+  { skip, timeout: 300000 },
+  async () => {
+    const r = await killMasterHost({ coordinator: 'etcd' });
+    assert.ok(r.acked > 300, `workload acknowledged ${r.acked} writes`);
+    assert.ok(
+      Number(r.facts.lostAckedBeforeFaultMs) <= 3000,
+      `lost ${r.lost.length} acknowledged writes, the oldest acknowledged ${r.facts.lostAckedBeforeFaultMs} ms before the kill: ${r.lost
+        .slice(0, 5)
+        .map((a) => a.key)
+        .join(' ')}`,
+    );
+    assert.ok(r.unavailableMs < 30000, `group 3 took ${r.unavailableMs} ms to take writes again`);
+  },
+);
 
-test('isolate the active dashboard\'s host mid-migration: it stops acting before the standby takes over, the migration finishes, no write acknowledged after the cut is lost', { skip, timeout: 300000 }, async () => {
-  const r = await isolateDashboardHost({ coordinator: 'etcd' });
-  assert.equal(r.facts.stoppedBeforeTakeover, true,
-    `old dashboard reported the lease lost ${r.facts.oldLeaseLostAfterCutMs} ms after the cut, the standby became active after ${r.facts.standbyActiveAfterCutMs} ms`);
-  assert.equal(r.facts.lostAckedAfterCut, 0, `lost writes acknowledged after the cut: ${r.lost.filter((a) => a.atMs > 0).slice(0, 5).map((a) => a.key).join(' ')}`);
-  assert.ok(Number(r.facts.lostAckedBeforeFaultMs) <= 3000, `oldest lost write acknowledged ${r.facts.lostAckedBeforeFaultMs} ms before the cut`);
-});
+test(
+  "isolate the active dashboard's host mid-migration: it stops acting before the standby takes over, the migration finishes, no write acknowledged after the cut is lost",
+  { skip, timeout: 300000 },
+  async () => {
+    const r = await isolateDashboardHost({ coordinator: 'etcd' });
+    assert.equal(
+      r.facts.stoppedBeforeTakeover,
+      true,
+      `old dashboard reported the lease lost ${r.facts.oldLeaseLostAfterCutMs} ms after the cut, the standby became active after ${r.facts.standbyActiveAfterCutMs} ms`,
+    );
+    assert.equal(
+      r.facts.lostAckedAfterCut,
+      0,
+      `lost writes acknowledged after the cut: ${r.lost
+        .filter((a) => a.atMs > 0)
+        .slice(0, 5)
+        .map((a) => a.key)
+        .join(' ')}`,
+    );
+    assert.ok(
+      Number(r.facts.lostAckedBeforeFaultMs) <= 3000,
+      `oldest lost write acknowledged ${r.facts.lostAckedBeforeFaultMs} ms before the cut`,
+    );
+  },
+);

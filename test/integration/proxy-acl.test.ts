@@ -58,32 +58,100 @@ async function both(cmds: string[][]): Promise<[string[], string[]]> {
 
 test('ACL at the proxy answers AUTH, WHOAMI, NOPERM (commands, keys, channels) and DRYRUN exactly as redis-server', async () => {
   const cases: string[][][] = [
-    [['AUTH', 'nopass'], ['AUTH', 'app', 'wrong'], ['AUTH', 'nobody', 'x'], ['AUTH', 'off1', 'offpw'], ['AUTH', 'a', 'b', 'c']],
-    [['AUTH', 'app', 'apppw'], ['ACL', 'WHOAMI'], ['SET', 'app:1', 'v'], ['GET', 'app:1'], ['GET', 'other'], ['SET', 'other', 'v'],
-      ['FLUSHALL'], ['CONFIG', 'GET', 'maxmemory'], ['PUBLISH', 'app.news', 'x'], ['PUBLISH', 'other', 'x'], ['DEL', 'app:1']],
-    [['AUTH', 'ro', 'ropw'], ['GET', 'anything'], ['SET', 'anything', 'v'], ['MGET', 'a', 'b'], ['INCR', 'x']],
-    [['AUTH', 'writer', 'wpw'], ['SET', 'out:1', 'v'], ['GET', 'out:1'], ['SET', 'in:1', 'v'], ['GET', 'in:1'], ['DEL', 'out:1'],
-      ['LMOVE', 'in:l', 'out:l', 'LEFT', 'RIGHT'], ['LMOVE', 'out:l', 'in:l', 'LEFT', 'RIGHT'], ['KEYS', '*']],
-    [['AUTH', 'ops', 'opspw'], ['ACL', 'WHOAMI'], ['HGETALL', 'h'], ['GET', 'x'], ['AUTH', 'default', 'whatever'], ['ACL', 'WHOAMI']],
-    [['ACL', 'DRYRUN', 'app', 'GET', 'other'], ['ACL', 'DRYRUN', 'app', 'GET', 'app:x'], ['ACL', 'DRYRUN', 'app', 'FLUSHALL'],
-      ['ACL', 'DRYRUN', 'app', 'PUBLISH', 'zz', 'm'], ['ACL', 'DRYRUN', 'nobody', 'GET', 'x'], ['ACL', 'DRYRUN', 'app', 'NOSUCH'],
-      ['ACL', 'DRYRUN', 'app', 'GET'], ['ACL', 'GETUSER', 'nobody'], ['ACL', 'CAT', 'nosuchcategory']],
+    [
+      ['AUTH', 'nopass'],
+      ['AUTH', 'app', 'wrong'],
+      ['AUTH', 'nobody', 'x'],
+      ['AUTH', 'off1', 'offpw'],
+      ['AUTH', 'a', 'b', 'c'],
+    ],
+    [
+      ['AUTH', 'app', 'apppw'],
+      ['ACL', 'WHOAMI'],
+      ['SET', 'app:1', 'v'],
+      ['GET', 'app:1'],
+      ['GET', 'other'],
+      ['SET', 'other', 'v'],
+      ['FLUSHALL'],
+      ['CONFIG', 'GET', 'maxmemory'],
+      ['PUBLISH', 'app.news', 'x'],
+      ['PUBLISH', 'other', 'x'],
+      ['DEL', 'app:1'],
+    ],
+    [
+      ['AUTH', 'ro', 'ropw'],
+      ['GET', 'anything'],
+      ['SET', 'anything', 'v'],
+      ['MGET', 'a', 'b'],
+      ['INCR', 'x'],
+    ],
+    [
+      ['AUTH', 'writer', 'wpw'],
+      ['SET', 'out:1', 'v'],
+      ['GET', 'out:1'],
+      ['SET', 'in:1', 'v'],
+      ['GET', 'in:1'],
+      ['DEL', 'out:1'],
+      ['LMOVE', 'in:l', 'out:l', 'LEFT', 'RIGHT'],
+      ['LMOVE', 'out:l', 'in:l', 'LEFT', 'RIGHT'],
+      ['KEYS', '*'],
+    ],
+    [
+      ['AUTH', 'ops', 'opspw'],
+      ['ACL', 'WHOAMI'],
+      ['HGETALL', 'h'],
+      ['GET', 'x'],
+      ['AUTH', 'default', 'whatever'],
+      ['ACL', 'WHOAMI'],
+    ],
+    [
+      ['ACL', 'DRYRUN', 'app', 'GET', 'other'],
+      ['ACL', 'DRYRUN', 'app', 'GET', 'app:x'],
+      ['ACL', 'DRYRUN', 'app', 'FLUSHALL'],
+      ['ACL', 'DRYRUN', 'app', 'PUBLISH', 'zz', 'm'],
+      ['ACL', 'DRYRUN', 'nobody', 'GET', 'x'],
+      ['ACL', 'DRYRUN', 'app', 'NOSUCH'],
+      ['ACL', 'DRYRUN', 'app', 'GET'],
+      ['ACL', 'GETUSER', 'nobody'],
+      ['ACL', 'CAT', 'nosuchcategory'],
+    ],
   ];
   for (const cmds of cases) {
     const [proxy, redis] = await both(cmds);
-    cmds.forEach((c, i) => assert.equal(proxy[i], redis[i], `${c.join(' ')} (after ${cmds.slice(0, i).map((x) => x.join(' ')).join('; ')})`));
+    cmds.forEach((c, i) =>
+      assert.equal(
+        proxy[i],
+        redis[i],
+        `${c.join(' ')} (after ${cmds
+          .slice(0, i)
+          .map((x) => x.join(' '))
+          .join('; ')})`,
+      ),
+    );
   }
 });
 
 test('ACL GETUSER, USERS and CAT list the same users and rules as redis-server', async () => {
-  const [proxy, redis] = await both([['ACL', 'USERS'], ['ACL', 'GETUSER', 'app'], ['ACL', 'GETUSER', 'ro'], ['ACL', 'GETUSER', 'writer'], ['ACL', 'CAT']]);
+  const [proxy, redis] = await both([
+    ['ACL', 'USERS'],
+    ['ACL', 'GETUSER', 'app'],
+    ['ACL', 'GETUSER', 'ro'],
+    ['ACL', 'GETUSER', 'writer'],
+    ['ACL', 'CAT'],
+  ]);
   // GETUSER's "commands" rule order after the categories follows Redis's hash table; everything else matches exactly.
-  const norm = (r: string): string => r.replace(/(\$\d+\r\n)([+-]@all[^\r]*)/, (_m, _len: string, rules: string) => `<rules ${rules.split(' ').sort().join(' ')}>`);
+  const norm = (r: string): string =>
+    r.replace(/(\$\d+\r\n)([+-]@all[^\r]*)/, (_m, _len: string, rules: string) => `<rules ${rules.split(' ').sort().join(' ')}>`);
   proxy.forEach((r, i) => assert.equal(norm(r), norm(redis[i]!)));
 });
 
 test('HELLO AUTH logs in as the user and fails like redis-server on a wrong password', async () => {
-  const [proxy, redis] = await both([['HELLO', '3', 'AUTH', 'app', 'wrong'], ['HELLO', '2', 'AUTH', 'app', 'apppw'], ['ACL', 'WHOAMI'], ['GET', 'other']]);
+  const [proxy, redis] = await both([
+    ['HELLO', '3', 'AUTH', 'app', 'wrong'],
+    ['HELLO', '2', 'AUTH', 'app', 'apppw'],
+    ['ACL', 'WHOAMI'],
+    ['GET', 'other'],
+  ]);
   assert.equal(proxy[0], redis[0]);
   assert.match(proxy[1]!, /^\*/);
   assert.deepEqual(proxy.slice(2), redis.slice(2));

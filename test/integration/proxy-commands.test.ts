@@ -16,7 +16,10 @@ const directFor = (key: string, db = 0): Redis => {
   const s = c.serverOfSlot(slotOf(key));
   const k = `${s.addr}/${db}`;
   let d = direct.get(k);
-  if (!d) { d = new Redis({ host: s.host, port: s.port, db, lazyConnect: false }); direct.set(k, d); }
+  if (!d) {
+    d = new Redis({ host: s.host, port: s.port, db, lazyConnect: false });
+    direct.set(k, d);
+  }
   return d;
 };
 
@@ -119,7 +122,7 @@ test('multi-key commands need one slot: CROSSSLOT otherwise, hash tags keep keys
   assert.deepEqual(await r.call('LMPOP', '2', '{q}a', '{q}b', 'LEFT'), ['{q}a', ['1']]);
   await assert.rejects(r.call('LMPOP', '2', 'qa', 'qb', 'LEFT'), /CROSSSLOT/);
   await r.xadd('{x}s', '*', 'a', '1');
-  const xr = await r.call('XREAD', 'COUNT', '5', 'STREAMS', '{x}s', '0') as unknown[];
+  const xr = (await r.call('XREAD', 'COUNT', '5', 'STREAMS', '{x}s', '0')) as unknown[];
   assert.equal(xr.length, 1);
   await assert.rejects(r.call('XREAD', 'BLOCK', '10', 'STREAMS', '{x}s', 'xs', '0', '0'), /CROSSSLOT/);
   await assert.rejects(r.call('EVAL', 'return 1', '5', 'a'), /Number of keys|greater than/);
@@ -136,7 +139,8 @@ test('SELECT keeps databases apart per session', async () => {
   assert.equal(await directFor('dbkey', 0).get('dbkey'), 'in0');
   await assert.rejects(a.select(16), /out of range/);
   await assert.rejects(a.call('SELECT', 'x'), /not an integer/);
-  a.disconnect(); b.disconnect();
+  a.disconnect();
+  b.disconnect();
 });
 
 test('commands the proxy answers itself', async () => {
@@ -154,7 +158,11 @@ test('commands the proxy answers itself', async () => {
   await cl.call('SET', 'dbs1', 'x');
   const dbsize = Number((await cl.call('DBSIZE')).slice(1));
   let direct = 0;
-  for (const s of c.servers) { const d = new Redis({ host: s.host, port: s.port }); direct += await d.dbsize(); d.disconnect(); }
+  for (const s of c.servers) {
+    const d = new Redis({ host: s.host, port: s.port });
+    direct += await d.dbsize();
+    d.disconnect();
+  }
   assert.equal(dbsize, direct);
   const info = await cl.call('INFO');
   assert.match(info, /# Server/);

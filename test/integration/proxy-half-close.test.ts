@@ -37,9 +37,15 @@ function halfClose(port: number, payload: Buffer, holdReading?: () => Promise<vo
   return new Promise((resolve, reject) => {
     const s = net.connect({ port, host: '127.0.0.1', allowHalfOpen: true });
     const chunks: Buffer[] = [];
-    const timer = setTimeout(() => { s.destroy(); reject(new Error(`no close within 20 s (got ${Buffer.concat(chunks).length} bytes)`)); }, 20000);
+    const timer = setTimeout(() => {
+      s.destroy();
+      reject(new Error(`no close within 20 s (got ${Buffer.concat(chunks).length} bytes)`));
+    }, 20000);
     s.on('data', (d) => chunks.push(d));
-    s.on('error', (e) => { clearTimeout(timer); reject(e); });
+    s.on('error', (e) => {
+      clearTimeout(timer);
+      reject(e);
+    });
     s.on('close', () => {
       clearTimeout(timer);
       const buf = Buffer.concat(chunks);
@@ -47,7 +53,10 @@ function halfClose(port: number, payload: Buffer, holdReading?: () => Promise<vo
       let p = 0;
       while (p < buf.length) {
         const e = scanReply(buf, p);
-        if (e < 0) { reject(new Error(`truncated reply at byte ${p} of ${buf.length}`)); return; }
+        if (e < 0) {
+          reject(new Error(`truncated reply at byte ${p} of ${buf.length}`));
+          return;
+        }
         out.push(buf.toString('latin1', p, e));
         p = e;
       }
@@ -56,7 +65,14 @@ function halfClose(port: number, payload: Buffer, holdReading?: () => Promise<vo
     s.on('connect', () => {
       if (holdReading) s.pause();
       s.end(payload);
-      if (holdReading) void holdReading().then(() => s.resume(), (e: Error) => { s.destroy(); reject(e); });
+      if (holdReading)
+        void holdReading().then(
+          () => s.resume(),
+          (e: Error) => {
+            s.destroy();
+            reject(e);
+          },
+        );
     });
   });
 }
@@ -74,7 +90,12 @@ async function same(port: number, build: (prefix: string) => Buffer, expectCount
   assert.deepEqual(viaProxy, viaRedis);
 }
 
-const selectSetGet = (p: string): string[][] => [['SELECT', '1'], ['SET', `${p}k`, 'v1'], ['SELECT', '0'], ['GET', `${p}k`]];
+const selectSetGet = (p: string): string[][] => [
+  ['SELECT', '1'],
+  ['SET', `${p}k`, 'v1'],
+  ['SELECT', '0'],
+  ['GET', `${p}k`],
+];
 const incrs = (p: string, n: number): string[][] => Array.from({ length: n }, (_, i) => ['INCR', `${p}n${i % 50}`]);
 
 test('half-close after SELECT/SET/SELECT/GET: all 4 replies (RESP2 and inline)', async () => {
@@ -89,8 +110,13 @@ test('half-close after 10 000 pipelined INCRs: 10 000 replies (RESP2 and inline)
 
 test('half-close after a pipeline mixing local, split and keyed commands', async () => {
   const mixed = (p: string): string[][] => [
-    ['PING'], ['MSET', `${p}a`, '1', `${p}b`, '2', `${p}c`, '3'], ['ECHO', 'x'], ['MGET', `${p}a`, `${p}b`, `${p}c`],
-    ['DEL', `${p}a`, `${p}b`], ['GET', `${p}c`], ['EXISTS', `${p}a`, `${p}c`],
+    ['PING'],
+    ['MSET', `${p}a`, '1', `${p}b`, '2', `${p}c`, '3'],
+    ['ECHO', 'x'],
+    ['MGET', `${p}a`, `${p}b`, `${p}c`],
+    ['DEL', `${p}a`, `${p}b`],
+    ['GET', `${p}c`],
+    ['EXISTS', `${p}a`, `${p}c`],
   ];
   await same(c.port, (p) => resp(mixed(p)), 7);
 });
@@ -107,7 +133,8 @@ test('half-close while the proxy has paused the client for its output buffer: ev
   const maxOf = (f: string): number => Number(readFileSync(f, 'utf8').trim().split(/\s+/)[2] ?? 6291456);
   const kernel = maxOf('/proc/sys/net/ipv4/tcp_rmem') + maxOf('/proc/sys/net/ipv4/tcp_wmem');
   const n = Math.ceil((kernel * 1.5) / big.length) + 10;
-  const build = (p: string): Buffer => resp([['SET', `${p}big`, big], ...Array.from({ length: n }, () => ['GET', `${p}big`]), ['DEL', `${p}big`]]);
+  const build = (p: string): Buffer =>
+    resp([['SET', `${p}big`, big], ...Array.from({ length: n }, () => ['GET', `${p}big`]), ['DEL', `${p}big`]]);
   // The client reads nothing until the proxy has stopped reading from it for its output buffer.
   const waitPaused = async (): Promise<void> => {
     const deadline = Date.now() + 10000;
@@ -123,12 +150,21 @@ test('half-close while the proxy has paused the client for its output buffer: ev
   const got = await halfClose(small.port, build(`hc:${tag}:`), waitPaused);
   const value = `$${big.length}\r\n${big}\r\n`;
   assert.equal(got.length, n + 2);
-  assert.ok(got.every((r, i) => r === (i === 0 ? '+OK\r\n' : i === n + 1 ? ':1\r\n' : value)), 'every reply, in order');
+  assert.ok(
+    got.every((r, i) => r === (i === 0 ? '+OK\r\n' : i === n + 1 ? ':1\r\n' : value)),
+    'every reply, in order',
+  );
 });
 
 test('a request cut off by the half-close is dropped; the complete ones before it are answered', async () => {
   const tag = Math.random().toString(36).slice(2, 8);
-  const payload = Buffer.concat([resp([['SET', `hc:${tag}:x`, '1'], ['GET', `hc:${tag}:x`]]), Buffer.from('*2\r\n$3\r\nGET\r\n$5\r\nabc')]);
+  const payload = Buffer.concat([
+    resp([
+      ['SET', `hc:${tag}:x`, '1'],
+      ['GET', `hc:${tag}:x`],
+    ]),
+    Buffer.from('*2\r\n$3\r\nGET\r\n$5\r\nabc'),
+  ]);
   const viaProxy = await halfClose(c.port, payload);
   const viaRedis = await halfClose(direct.port, payload);
   assert.deepEqual(viaProxy, ['+OK\r\n', '$1\r\n1\r\n']);

@@ -33,8 +33,21 @@ before(async () => {
   for (let i = 0; i < 2; i++) servers.push(await startRedisServer());
   const slotsFile = join(dir, 'slots.json');
   writeFileSync(slotsFile, JSON.stringify(evenSlots(servers.map((s, i) => ({ id: i + 1, addr: s.addr })))));
-  proxy = await startProxyProcess(['--fillslots', slotsFile, '--proxy-addr', '127.0.0.1:0', '--admin-addr', '127.0.0.1:0',
-    '--proxy-max-clients', '20000', '--session-max-querybuf', '4mb'], join(dir, 'proxy.log'));
+  proxy = await startProxyProcess(
+    [
+      '--fillslots',
+      slotsFile,
+      '--proxy-addr',
+      '127.0.0.1:0',
+      '--admin-addr',
+      '127.0.0.1:0',
+      '--proxy-max-clients',
+      '20000',
+      '--session-max-querybuf',
+      '4mb',
+    ],
+    join(dir, 'proxy.log'),
+  );
 });
 after(async () => {
   await proxy?.proc.stop();
@@ -58,14 +71,21 @@ test('slow loris: connections declaring 512 MB bulks and trickling bytes keep th
   try {
     for (let i = 0; i < n; i += 200) {
       const batch = await Promise.all(Array.from({ length: Math.min(200, n - i) }, () => open(proxy.port)));
-      for (const s of batch) { s.on('error', () => {}); s.write(`*3\r\n$3\r\nSET\r\n$4\r\nslow\r\n$${512 * 1024 * 1024}\r\n`); }
+      for (const s of batch) {
+        s.on('error', () => {});
+        s.write(`*3\r\n$3\r\nSET\r\n$4\r\nslow\r\n$${512 * 1024 * 1024}\r\n`);
+      }
       socks.push(...batch);
     }
     let peak = rssKb(proxy.proc.pid);
     // Five rounds of one more byte on every connection, with normal traffic in between.
     for (let round = 0; round < 5; round++) {
       for (const s of socks) s.write('x');
-      assert.equal(await c.call('SET', 'probe', `round${round}`), '+OK\r\n', 'another client is served while the loris connections trickle');
+      assert.equal(
+        await c.call('SET', 'probe', `round${round}`),
+        '+OK\r\n',
+        'another client is served while the loris connections trickle',
+      );
       assert.equal(await c.call('GET', 'probe'), `$6\r\nround${round}\r\n`);
       peak = Math.max(peak, rssKb(proxy.proc.pid));
     }

@@ -25,7 +25,11 @@ const key = (name: string): string => `{${tag}}${name}`;
 
 before(async () => {
   c = await startTestCluster({ groups: 2 });
-  for (let i = 0; ; i++) if (slotOf(`t${i}`) === SLOT) { tag = `t${i}`; break; }
+  for (let i = 0; ; i++)
+    if (slotOf(`t${i}`) === SLOT) {
+      tag = `t${i}`;
+      break;
+    }
   source = c.serverOfSlot(SLOT);
   target = c.servers.find((s) => s !== source)!;
   c.proxy.fillSlots([{ id: SLOT, backend_addr: target.addr, migrate_from: source.addr }]);
@@ -34,7 +38,8 @@ before(async () => {
 });
 
 after(async () => {
-  src.disconnect(); dst.disconnect();
+  src.disconnect();
+  dst.disconnect();
   await c.stop();
 });
 
@@ -78,7 +83,8 @@ test('replies run in place are byte-for-byte what Redis answers (errors, nil ele
     assert.equal(await viaProxy.call(...cmd), want, cmd.join(' '));
   }
   assert.equal(await dst.exists(key('h'), key('l')), 0, 'nothing moved');
-  viaProxy.close(); direct.close();
+  viaProxy.close();
+  direct.close();
 });
 
 test('integer values beyond 2^53 and RESP3 sessions take the move path, with exact replies', async () => {
@@ -111,11 +117,17 @@ test('key moves that concurrent sessions ask for in one turn share one script ca
   await src.mset(...names.flatMap((k) => [k, `v-${k}`]));
   const clients = await Promise.all(names.map(() => RawClient.connect(c.port)));
   for (const cl of clients) assert.equal(await cl.call('PING'), '+PONG\r\n'); // every session is set up in the proxy
-  const calls0 = c.proxy.ctx.migration.stats.calls, moved0 = c.proxy.ctx.migration.stats.keysMoved;
+  const calls0 = c.proxy.ctx.migration.stats.calls,
+    moved0 = c.proxy.ctx.migration.stats.keysMoved;
   // MGET is a multi-key command: it moves its keys (no in-place run). All requests are written in one tick.
   clients.forEach((cl, i) => cl.send('MGET', names[i]!, names[(i + 1) % n]!));
   const replies = await Promise.all(clients.map((cl) => cl.read()));
-  replies.forEach((r, i) => assert.equal(r, `*2\r\n$${`v-${names[i]}`.length}\r\nv-${names[i]}\r\n$${`v-${names[(i + 1) % n]}`.length}\r\nv-${names[(i + 1) % n]}\r\n`));
+  replies.forEach((r, i) =>
+    assert.equal(
+      r,
+      `*2\r\n$${`v-${names[i]}`.length}\r\nv-${names[i]}\r\n$${`v-${names[(i + 1) % n]}`.length}\r\nv-${names[(i + 1) % n]}\r\n`,
+    ),
+  );
   const calls = c.proxy.ctx.migration.stats.calls - calls0;
   assert.ok(calls >= 1 && calls < n / 2, `${calls} script calls for ${n} requests`);
   assert.equal(c.proxy.ctx.migration.stats.keysMoved - moved0, n, 'each key moved once');
@@ -128,8 +140,20 @@ test('migration counters are in the stats and /metrics', async () => {
   const snap = c.proxy.snapshot();
   assert.ok(snap.migration.inPlace >= 2 && snap.migration.keysMoved >= 40 && snap.migration.calls >= 1);
   // The admin API's GET /metrics (what Prometheus scrapes), served for this in-process proxy.
-  const model = newProxyModel({ product: c.proxy.ctx.config.productName, proxyAddr: `127.0.0.1:${c.port}`, adminAddr: '127.0.0.1:0', datacenter: '' });
-  const admin = await startAdminApi(singleProcessControl(c.proxy, () => model, async () => {}), '127.0.0.1:0');
+  const model = newProxyModel({
+    product: c.proxy.ctx.config.productName,
+    proxyAddr: `127.0.0.1:${c.port}`,
+    adminAddr: '127.0.0.1:0',
+    datacenter: '',
+  });
+  const admin = await startAdminApi(
+    singleProcessControl(
+      c.proxy,
+      () => model,
+      async () => {},
+    ),
+    '127.0.0.1:0',
+  );
   try {
     const r = await httpJson('GET', `127.0.0.1:${admin.port}`, '/metrics', { timeoutMs: 10000 });
     assert.equal(r.status, 200);

@@ -19,13 +19,23 @@ import { eventually, withDeadline } from '../helpers/poll.js';
 const dir = mkdtempSync(join(tmpdir(), 'shardis-proxy-proc-'));
 const servers: RedisServer[] = [];
 const stops: Array<() => Promise<void>> = [];
-after(async () => { for (const s of stops.reverse()) await s(); for (const s of servers) await s.stop(); });
+after(async () => {
+  for (const s of stops.reverse()) await s();
+  for (const s of servers) await s.stop();
+});
 
-async function setup(extra: string[] = []): Promise<{ port: number; admin: string; pid: number; stop: () => Promise<void>; exited: Promise<number | string> }> {
-  if (servers.length === 0) { servers.push(await startRedisServer(), await startRedisServer()); }
+async function setup(
+  extra: string[] = [],
+): Promise<{ port: number; admin: string; pid: number; stop: () => Promise<void>; exited: Promise<number | string> }> {
+  if (servers.length === 0) {
+    servers.push(await startRedisServer(), await startRedisServer());
+  }
   const file = join(dir, 'slots.json');
   writeFileSync(file, JSON.stringify(evenSlots(servers.map((s, i) => ({ id: i + 1, addr: s.addr })))));
-  const p = await startProxyProcess(['--fillslots', file, '--proxy-addr', '127.0.0.1:0', '--admin-addr', '127.0.0.1:0', ...extra], join(dir, 'proxy.log'));
+  const p = await startProxyProcess(
+    ['--fillslots', file, '--proxy-addr', '127.0.0.1:0', '--admin-addr', '127.0.0.1:0', ...extra],
+    join(dir, 'proxy.log'),
+  );
   stops.push(() => p.proc.stop());
   return { port: p.port, admin: `127.0.0.1:${p.adminPort}`, pid: p.proc.pid, stop: () => p.proc.stop(), exited: p.proc.exited };
 }
@@ -35,15 +45,15 @@ const rssOf = (pid: number): number => Number(/VmRSS:\s+(\d+)/.exec(readFileSync
 test('admin API: health, model, stats, slot table read and replace, metrics', async () => {
   const p = await setup();
   const get = async (path: string): Promise<Response> => fetch(`http://${p.admin}${path}`);
-  const health = await (await get('/health')).json() as { status: string; online: boolean };
+  const health = (await (await get('/health')).json()) as { status: string; online: boolean };
   assert.deepEqual([health.status, health.online], ['ok', true]);
-  const model = await (await get('/api/proxy/model')).json() as ProxyModel;
+  const model = (await (await get('/api/proxy/model')).json()) as ProxyModel;
   assert.equal(model.proxy_addr, `127.0.0.1:${p.port}`);
   const r = new Redis({ port: p.port });
   await r.set('m1', 'x');
   await r.get('m1');
   await r.get('m1');
-  const stats = await (await get('/proxy/stats')).json() as { ops: { total: number; cmd: Array<{ opstr: string; calls: number }> } };
+  const stats = (await (await get('/proxy/stats')).json()) as { ops: { total: number; cmd: Array<{ opstr: string; calls: number }> } };
   assert.ok(stats.ops.total >= 3);
   assert.equal(stats.ops.cmd.find((c) => c.opstr === 'GET')?.calls, 2);
   const metrics = await (await get('/metrics')).text();
@@ -54,21 +64,37 @@ test('admin API: health, model, stats, slot table read and replace, metrics', as
 
   // Replace the table: move every slot to the second server.
   const xauth = proxyXAuth('shardis-demo', '', model.token);
-  const bad = await fetch(`http://${p.admin}/api/proxy/fillslots/wrong`, { method: 'PUT', body: '[]', headers: { 'content-type': 'application/json' } });
+  const bad = await fetch(`http://${p.admin}/api/proxy/fillslots/wrong`, {
+    method: 'PUT',
+    body: '[]',
+    headers: { 'content-type': 'application/json' },
+  });
   assert.equal(bad.status, 403);
-  const malformed = await fetch(`http://${p.admin}/api/proxy/fillslots/${xauth}`, { method: 'PUT', body: JSON.stringify([{ id: 5000 }]), headers: { 'content-type': 'application/json' } });
+  const malformed = await fetch(`http://${p.admin}/api/proxy/fillslots/${xauth}`, {
+    method: 'PUT',
+    body: JSON.stringify([{ id: 5000 }]),
+    headers: { 'content-type': 'application/json' },
+  });
   assert.equal(malformed.status, 400);
   const all = Array.from({ length: 1024 }, (_, id) => ({ id, backend_addr: servers[1]!.addr, backend_addr_group_id: 2 }));
-  const ok = await fetch(`http://${p.admin}/api/proxy/fillslots/${xauth}`, { method: 'PUT', body: JSON.stringify(all), headers: { 'content-type': 'application/json' } });
+  const ok = await fetch(`http://${p.admin}/api/proxy/fillslots/${xauth}`, {
+    method: 'PUT',
+    body: JSON.stringify(all),
+    headers: { 'content-type': 'application/json' },
+  });
   assert.equal(ok.status, 200);
-  const slots = await (await get('/proxy/slots')).json() as Array<{ backend_addr: string }>;
+  const slots = (await (await get('/proxy/slots')).json()) as Array<{ backend_addr: string }>;
   assert.ok(slots.every((s) => s.backend_addr === servers[1]!.addr));
   const key = Array.from({ length: 100 }, (_, i) => `mv${i}`).find((k) => slotOf(k) < 512)!; // first half was on server 0
   await r.set(key, 'moved');
   const d = new Redis({ port: servers[1]!.port });
   assert.equal(await d.get(key), 'moved');
   // Unassign a slot: requests for it get an error naming the slot.
-  await fetch(`http://${p.admin}/api/proxy/fillslots/${xauth}`, { method: 'PUT', body: JSON.stringify([{ id: slotOf(key) }]), headers: { 'content-type': 'application/json' } });
+  await fetch(`http://${p.admin}/api/proxy/fillslots/${xauth}`, {
+    method: 'PUT',
+    body: JSON.stringify([{ id: slotOf(key) }]),
+    headers: { 'content-type': 'application/json' },
+  });
   await assert.rejects(r.get(key), new RegExp(`slot ${slotOf(key)} is not served`));
   d.disconnect();
   r.disconnect();
@@ -79,9 +105,18 @@ test('SIGTERM: in-flight replies are finished, then the proxy exits 0', async ()
   const p = await setup();
   const cl = await RawClient.connect(p.port);
   // Slow request in flight (DEBUG is refused by the proxy, so use a Lua busy loop of ~300 ms).
-  cl.send('EVAL', 'local t = redis.call("TIME"); while true do local n = redis.call("TIME"); if (n[1]-t[1])*1000000 + (n[2]-t[2]) > 1000000 then break end end return 1', '0');
+  cl.send(
+    'EVAL',
+    'local t = redis.call("TIME"); while true do local n = redis.call("TIME"); if (n[1]-t[1])*1000000 + (n[2]-t[2]) > 1000000 then break end end return 1',
+    '0',
+  );
   // In flight: the proxy has sent it to a backend and waits for the reply.
-  await eventually('the script to be in flight', async () => /^shardis_proxy_backend_inflight\{[^}]*\} [1-9]/m.test(await (await fetch(`http://${p.admin}/metrics`)).text()), 5000, 20);
+  await eventually(
+    'the script to be in flight',
+    async () => /^shardis_proxy_backend_inflight\{[^}]*\} [1-9]/m.test(await (await fetch(`http://${p.admin}/metrics`)).text()),
+    5000,
+    20,
+  );
   process.kill(p.pid, 'SIGTERM');
   assert.equal(await cl.read(5000), ':1\r\n');
   await withDeadline('the proxy to close the connection', cl.closedPromise, 10000);
@@ -100,12 +135,16 @@ test('--workers 2: two processes share the port and the slot table', async () =>
     ids.add(/process_id:(\d+)/.exec(info)![1]!);
   }
   assert.equal(ids.size, 2, 'connections are spread over both workers');
-  const stats = await (await fetch(`http://${p.admin}/proxy/stats`)).json() as { ops: { cmd: Array<{ opstr: string; calls: number }> } };
+  const stats = (await (await fetch(`http://${p.admin}/proxy/stats`)).json()) as { ops: { cmd: Array<{ opstr: string; calls: number }> } };
   assert.equal(stats.ops.cmd.find((c) => c.opstr === 'SET')?.calls, 8, 'stats are summed over workers');
   // A table replaced through the API is in force on every worker once the call returns.
-  const model = await (await fetch(`http://${p.admin}/api/proxy/model`)).json() as ProxyModel;
+  const model = (await (await fetch(`http://${p.admin}/api/proxy/model`)).json()) as ProxyModel;
   const all = Array.from({ length: 1024 }, (_, id) => ({ id, backend_addr: servers[1]!.addr, backend_addr_group_id: 2 }));
-  const put = await fetch(`http://${p.admin}/api/proxy/fillslots/${proxyXAuth('shardis-demo', '', model.token)}`, { method: 'PUT', body: JSON.stringify(all), headers: { 'content-type': 'application/json' } });
+  const put = await fetch(`http://${p.admin}/api/proxy/fillslots/${proxyXAuth('shardis-demo', '', model.token)}`, {
+    method: 'PUT',
+    body: JSON.stringify(all),
+    headers: { 'content-type': 'application/json' },
+  });
   assert.equal(put.status, 200);
   const d1 = new Redis({ port: servers[1]!.port });
   for (const [i, cl] of clients.entries()) {
@@ -133,18 +172,23 @@ test('a client pipelining far faster than it reads is paused, not disconnected, 
   // The proxy stops reading the client (its GET count stops short of 10 000 between two polls);
   // the proxy's RSS is sampled all the way.
   const getCalls = async (): Promise<number> => {
-    const st = await (await fetch(`http://${p.admin}/proxy/stats`)).json() as { ops: { cmd: Array<{ opstr: string; calls: number }> } };
+    const st = (await (await fetch(`http://${p.admin}/proxy/stats`)).json()) as { ops: { cmd: Array<{ opstr: string; calls: number }> } };
     return st.ops.cmd.find((c) => c.opstr === 'GET')?.calls ?? 0;
   };
   const rss: number[] = [];
   let last = -1;
-  const served = await eventually('the proxy to pause the client that does not read', async () => {
-    rss.push(rssOf(p.pid));
-    const n = await getCalls();
-    const stalled = n === last;
-    last = n;
-    return stalled && n > 0 && n < batches * 1000 ? n : null;
-  }, 30000, 250);
+  const served = await eventually(
+    'the proxy to pause the client that does not read',
+    async () => {
+      rss.push(rssOf(p.pid));
+      const n = await getCalls();
+      const stalled = n === last;
+      last = n;
+      return stalled && n > 0 && n < batches * 1000 ? n : null;
+    },
+    30000,
+    250,
+  );
   for (let i = 0; i < 5; i++) rss.push(rssOf(p.pid));
   const grew = Math.max(...rss) - rss0;
   assert.ok(grew < 200 * 1024 * 1024, `proxy RSS grew by ${Math.round(grew / 1e6)} MB (paused after ${served} GETs)`);
@@ -156,7 +200,13 @@ test('a client pipelining far faster than it reads is paused, not disconnected, 
   cl.socket.removeAllListeners('data');
   await new Promise<void>((resolve, reject) => {
     const t = setTimeout(() => reject(new Error(`only ${got} of ${want} bytes`)), 30000);
-    cl.socket.on('data', (d: Buffer) => { got += d.length; if (got >= want) { clearTimeout(t); resolve(); } });
+    cl.socket.on('data', (d: Buffer) => {
+      got += d.length;
+      if (got >= want) {
+        clearTimeout(t);
+        resolve();
+      }
+    });
     cl.socket.resume();
   });
   assert.equal(got, want);

@@ -14,7 +14,9 @@ import { rawCommand } from '../../src/util/redis-server.js';
 import { eventually, withDeadline } from '../helpers/poll.js';
 
 const clusters: TestCluster[] = [];
-after(async () => { for (const c of clusters) await c.stop(); });
+after(async () => {
+  for (const c of clusters) await c.stop();
+});
 async function cluster(o: Parameters<typeof startTestCluster>[0] = {}): Promise<TestCluster> {
   const c = await startTestCluster(o);
   clusters.push(c);
@@ -76,7 +78,14 @@ test('10 000 pipelined commands are answered in order', async () => {
     assert.equal(await cl.read(), `$${v.length}\r\n${v}\r\n`);
   }
   // Mixed local, split and forwarded commands stay in order too.
-  cl.write(Buffer.concat([encodeCommand(['PING']), encodeCommand(['MGET', 'p:1', 'p:2', 'p:3']), encodeCommand(['ECHO', 'z']), encodeCommand(['GET', 'p:4'])]));
+  cl.write(
+    Buffer.concat([
+      encodeCommand(['PING']),
+      encodeCommand(['MGET', 'p:1', 'p:2', 'p:3']),
+      encodeCommand(['ECHO', 'z']),
+      encodeCommand(['GET', 'p:4']),
+    ]),
+  );
   assert.equal(await cl.read(), '+PONG\r\n');
   assert.equal(await cl.read(), '*3\r\n$1\r\n1\r\n$1\r\n2\r\n$1\r\n3\r\n');
   assert.equal(await cl.read(), '$1\r\nz\r\n');
@@ -127,14 +136,29 @@ test('a backend killed mid-pipeline: its requests get errors at once, the other 
   const keyOn = (addr: string, prefix: string): string => {
     for (let i = 0; ; i++) if (c.slots[slotOf(`${prefix}${i}`)]!.backend_addr === addr) return `${prefix}${i}`;
   };
-  const kv = keyOn(victim.addr, 'v'), ks = keyOn(survivor.addr, 's');
+  const kv = keyOn(victim.addr, 'v'),
+    ks = keyOn(survivor.addr, 's');
   const cl = await RawClient.connect(c.port);
   assert.equal(await cl.call('SET', kv, '1'), '+OK\r\n');
   // A slow Lua script holds the victim busy, so requests queue behind it; then kill -9.
-  cl.send('EVAL', 'local t = redis.call("TIME"); while true do local n = redis.call("TIME"); if (n[1]-t[1])*1000000 + (n[2]-t[2]) > 3000000 then break end end return 1', '1', kv);
+  cl.send(
+    'EVAL',
+    'local t = redis.call("TIME"); while true do local n = redis.call("TIME"); if (n[1]-t[1])*1000000 + (n[2]-t[2]) > 3000000 then break end end return 1',
+    '1',
+    kv,
+  );
   for (let i = 0; i < 100; i++) cl.send('GET', kv);
   // The script runs on the victim once a direct PING gets no answer (redis is single-threaded).
-  await eventually('the slow script to run on the victim', () => rawCommand(victim.host, victim.port, 'PING', undefined, 150).then(() => false, () => true), 5000, 20);
+  await eventually(
+    'the slow script to run on the victim',
+    () =>
+      rawCommand(victim.host, victim.port, 'PING', undefined, 150).then(
+        () => false,
+        () => true,
+      ),
+    5000,
+    20,
+  );
   await victim.kill9();
   // "At once": the deadlines below are far shorter than the 3 s script, or any backend timeout.
   const first = await cl.read(2000);
@@ -154,7 +178,11 @@ test('ioredis and node-redis work unchanged through the proxy', async () => {
   const pipe = io.pipeline();
   for (let i = 0; i < 100; i++) pipe.set(`io:${i}`, String(i));
   const results = await pipe.exec();
-  assert.deepEqual(results, Array.from({ length: 100 }, () => [null, 'OK']), 'every pipelined SET succeeded');
+  assert.deepEqual(
+    results,
+    Array.from({ length: 100 }, () => [null, 'OK']),
+    'every pipelined SET succeeded',
+  );
   assert.equal(await io.get('io:42'), '42');
   assert.deepEqual(await io.mget('io:1', 'io:2'), ['1', '2']);
   io.disconnect();
@@ -180,7 +208,8 @@ test('ioredis and node-redis work unchanged through the proxy', async () => {
 test('SLOWLOG: commands slower than the threshold are logged, newest first, with their arguments', async () => {
   const c = await cluster({ config: { slowlogSlowerThan: 50_000, slowlogMaxLen: 2 } });
   const cl = await RawClient.connect(c.port);
-  const busy = (ms: number): string => `local t = redis.call("TIME"); while true do local n = redis.call("TIME"); if (n[1]-t[1])*1000000 + (n[2]-t[2]) > ${ms * 1000} then break end end return 1`;
+  const busy = (ms: number): string =>
+    `local t = redis.call("TIME"); while true do local n = redis.call("TIME"); if (n[1]-t[1])*1000000 + (n[2]-t[2]) > ${ms * 1000} then break end end return 1`;
   assert.equal(await cl.call('SET', 'fast', '1'), '+OK\r\n');
   assert.equal(await cl.call('EVAL', busy(80), '0'), ':1\r\n');
   assert.equal(await cl.call('SLOWLOG', 'LEN'), ':1\r\n');

@@ -16,7 +16,13 @@ let admin: Awaited<ReturnType<typeof startAdminApi>>;
 before(async () => {
   c = await startTestCluster();
   const model = newProxyModel({ product: 'slot-ops', proxyAddr: `127.0.0.1:${c.port}`, adminAddr: '127.0.0.1:0', datacenter: '' });
-  const ctl = singleProcessControl(c.proxy, () => model, async () => { /* stopped by after() */ });
+  const ctl = singleProcessControl(
+    c.proxy,
+    () => model,
+    async () => {
+      /* stopped by after() */
+    },
+  );
   (ctl as { xauth: string }).xauth = 'x';
   admin = await startAdminApi(ctl, '127.0.0.1:0');
 });
@@ -51,16 +57,26 @@ test('GET /proxy/stats shows requests per slot as slot_ops; stats reset clears t
   assert.deepEqual(delta, want);
   const r = await fetch(`http://127.0.0.1:${admin.port}/api/proxy/stats/reset/x`, { method: 'PUT', signal: AbortSignal.timeout(5000) });
   assert.equal(r.status, 200);
-  assert.equal((await slotOps()).reduce((a, b) => a + b, 0), 0);
+  assert.equal(
+    (await slotOps()).reduce((a, b) => a + b, 0),
+    0,
+  );
 });
 
 test('the merged snapshot of several workers sums slot_ops slot by slot', () => {
-  const a = c.proxy.snapshot(), b = c.proxy.snapshot();
-  a.slotOps = new Array<number>(1024).fill(0); b.slotOps = new Array<number>(1024).fill(0);
-  a.slotOps[5] = 2; b.slotOps[5] = 3; b.slotOps[1023] = 7;
+  const a = c.proxy.snapshot(),
+    b = c.proxy.snapshot();
+  a.slotOps = new Array<number>(1024).fill(0);
+  b.slotOps = new Array<number>(1024).fill(0);
+  a.slotOps[5] = 2;
+  b.slotOps[5] = 3;
+  b.slotOps[1023] = 7;
   const m = mergeSnapshots([a, b]);
   assert.equal(m.slotOps.length, 1024);
   assert.equal(m.slotOps[5], 5);
   assert.equal(m.slotOps[1023], 7);
-  assert.equal(m.slotOps.reduce((x, y) => x + y, 0), 12);
+  assert.equal(
+    m.slotOps.reduce((x, y) => x + y, 0),
+    12,
+  );
 });

@@ -36,13 +36,37 @@ before(async () => {
   const { writeFileSync } = await import('node:fs');
   writeFileSync(slotsFile, JSON.stringify(evenSlots(servers.map((s, i) => ({ id: i + 1, addr: `127.0.0.1:${s.tlsPort!}` })))));
   tlsPort = await freePort('127.0.0.1');
-  proxy = await startProxyProcess([
-    '--fillslots', slotsFile, '--proxy-addr', '127.0.0.1:0', '--admin-addr', '127.0.0.1:0',
-    '--proxy-tls-addr', `127.0.0.1:${tlsPort}`, '--tls-cert-file', pki.serverCert, '--tls-key-file', pki.serverKey,
-    '--tls-ca-cert-file', pki.caCert, '--tls-auth-clients', 'yes', '--admin-tls', 'true',
-    '--backend-tls', 'true', '--backend-tls-ca-cert-file', pki.caCert,
-    '--backend-tls-cert-file', pki.clientCert, '--backend-tls-key-file', pki.clientKey,
-  ], join(dir, 'proxy.log'));
+  proxy = await startProxyProcess(
+    [
+      '--fillslots',
+      slotsFile,
+      '--proxy-addr',
+      '127.0.0.1:0',
+      '--admin-addr',
+      '127.0.0.1:0',
+      '--proxy-tls-addr',
+      `127.0.0.1:${tlsPort}`,
+      '--tls-cert-file',
+      pki.serverCert,
+      '--tls-key-file',
+      pki.serverKey,
+      '--tls-ca-cert-file',
+      pki.caCert,
+      '--tls-auth-clients',
+      'yes',
+      '--admin-tls',
+      'true',
+      '--backend-tls',
+      'true',
+      '--backend-tls-ca-cert-file',
+      pki.caCert,
+      '--backend-tls-cert-file',
+      pki.clientCert,
+      '--backend-tls-key-file',
+      pki.clientKey,
+    ],
+    join(dir, 'proxy.log'),
+  );
 });
 after(async () => {
   await proxy?.proc.stop();
@@ -50,22 +74,35 @@ after(async () => {
   rmSync(dir, { recursive: true, force: true });
 });
 
-const cli = (...args: string[]): string => execFileSync('redis-cli', ['--tls', '--cacert', pki.caCert, '--cert', pki.clientCert, '--key', pki.clientKey,
-  '-p', String(tlsPort), ...args], { timeout: 10000 }).toString().trim();
+const cli = (...args: string[]): string =>
+  execFileSync(
+    'redis-cli',
+    ['--tls', '--cacert', pki.caCert, '--cert', pki.clientCert, '--key', pki.clientKey, '-p', String(tlsPort), ...args],
+    { timeout: 10000 },
+  )
+    .toString()
+    .trim();
 
 test('redis-cli --tls through the proxy to TLS redis-servers: keys land on both groups', () => {
   for (let i = 0; i < 40; i++) assert.equal(cli('SET', `k${i}`, `v${i}`), 'OK');
   assert.equal(cli('GET', 'k7'), 'v7');
   assert.equal(cli('DBSIZE'), '40');
   for (const s of servers) {
-    const n = Number(execFileSync('redis-cli', ['-p', String(s.port), 'DBSIZE']).toString().trim());
+    const n = Number(
+      execFileSync('redis-cli', ['-p', String(s.port), 'DBSIZE'])
+        .toString()
+        .trim(),
+    );
     assert.ok(n > 0 && n < 40, `each group holds some of the keys (got ${n})`);
   }
 });
 
 test('ioredis with tls options, and a plain client on the plain listener at the same time', async () => {
   const secure = new Redis({
-    host: '127.0.0.1', port: tlsPort, lazyConnect: true, maxRetriesPerRequest: 0,
+    host: '127.0.0.1',
+    port: tlsPort,
+    lazyConnect: true,
+    maxRetriesPerRequest: 0,
     tls: { ca: readFileSync(pki.caCert), cert: readFileSync(pki.clientCert), key: readFileSync(pki.clientKey), servername: 'localhost' },
   });
   const plain = new Redis({ host: '127.0.0.1', port: proxy.port, lazyConnect: true, maxRetriesPerRequest: 0 });
@@ -88,11 +125,27 @@ test('ioredis with tls options, and a plain client on the plain listener at the 
 function handshake(opts: tls.ConnectionOptions): Promise<string> {
   return new Promise((resolve, reject) => {
     const s = tls.connect({ host: '127.0.0.1', port: tlsPort, servername: 'localhost', ...opts }, () => s.write('PING\r\n'));
-    const t = setTimeout(() => { s.destroy(); reject(new Error('timeout')); }, 5000);
+    const t = setTimeout(() => {
+      s.destroy();
+      reject(new Error('timeout'));
+    }, 5000);
     let got = '';
-    s.on('data', (d) => { got += d.toString(); if (got.includes('\r\n')) { clearTimeout(t); s.destroy(); resolve(got); } });
-    s.on('error', (e) => { clearTimeout(t); reject(e instanceof Error ? e : new Error(String(e))); });
-    s.on('close', () => { clearTimeout(t); if (!got) reject(new Error('closed without a reply')); });
+    s.on('data', (d) => {
+      got += d.toString();
+      if (got.includes('\r\n')) {
+        clearTimeout(t);
+        s.destroy();
+        resolve(got);
+      }
+    });
+    s.on('error', (e) => {
+      clearTimeout(t);
+      reject(e instanceof Error ? e : new Error(String(e)));
+    });
+    s.on('close', () => {
+      clearTimeout(t);
+      if (!got) reject(new Error('closed without a reply'));
+    });
   });
 }
 
@@ -101,18 +154,28 @@ test('clients without a certificate, with an untrusted one, or without the CA ar
   await assert.rejects(handshake({ ca }), 'no client certificate');
   await assert.rejects(handshake({}), /self-signed|unable to verify|certificate/i);
   const other = makeTestPki(join(dir, 'other'));
-  await assert.rejects(handshake({ ca, cert: readFileSync(other.clientCert), key: readFileSync(other.clientKey) }), 'a certificate from another CA');
-  await assert.rejects(handshake({ ca, cert: readFileSync(pki.clientCert), key: readFileSync(pki.clientKey), maxVersion: 'TLSv1.1', minVersion: 'TLSv1' }));
+  await assert.rejects(
+    handshake({ ca, cert: readFileSync(other.clientCert), key: readFileSync(other.clientKey) }),
+    'a certificate from another CA',
+  );
+  await assert.rejects(
+    handshake({ ca, cert: readFileSync(pki.clientCert), key: readFileSync(pki.clientKey), maxVersion: 'TLSv1.1', minVersion: 'TLSv1' }),
+  );
   assert.equal(await handshake({ ca, cert: readFileSync(pki.clientCert), key: readFileSync(pki.clientKey) }), '+PONG\r\n');
 });
 
 test('the admin API answers over HTTPS with the same certificate', async () => {
   const body = await new Promise<string>((resolve, reject) => {
-    const req = https.get({ host: '127.0.0.1', port: proxy.adminPort, path: '/health', ca: readFileSync(pki.caCert), servername: 'localhost', timeout: 5000 }, (res) => {
-      let b = '';
-      res.on('data', (d: Buffer) => { b += d.toString(); });
-      res.on('end', () => resolve(b));
-    });
+    const req = https.get(
+      { host: '127.0.0.1', port: proxy.adminPort, path: '/health', ca: readFileSync(pki.caCert), servername: 'localhost', timeout: 5000 },
+      (res) => {
+        let b = '';
+        res.on('data', (d: Buffer) => {
+          b += d.toString();
+        });
+        res.on('end', () => resolve(b));
+      },
+    );
     req.on('error', reject);
     req.on('timeout', () => req.destroy(new Error('timeout')));
   });

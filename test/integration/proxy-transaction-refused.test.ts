@@ -31,13 +31,19 @@ async function readN(cl: RawClient, n: number): Promise<string[]> {
 
 /** Writes `seq` pipelined to the proxy and to the direct server; asserts the same replies; returns them. */
 async function same(seq: string[][], label = JSON.stringify(seq)): Promise<string[]> {
-  const p = await RawClient.connect(c.port), d = await RawClient.connect(direct.port);
+  const p = await RawClient.connect(c.port),
+    d = await RawClient.connect(direct.port);
   try {
-    p.write(pipeline(...seq)); d.write(pipeline(...seq));
-    const pr = await readN(p, seq.length), dr = await readN(d, seq.length);
+    p.write(pipeline(...seq));
+    d.write(pipeline(...seq));
+    const pr = await readN(p, seq.length),
+      dr = await readN(d, seq.length);
     assert.deepEqual(pr, dr, label);
     return pr;
-  } finally { p.close(); d.close(); }
+  } finally {
+    p.close();
+    d.close();
+  }
 }
 
 test('pipelined MULTI / INCR / INCR / EXEC runs once, atomically, as on a direct server', async () => {
@@ -54,10 +60,16 @@ test('a refused command inside MULTI discards the whole transaction: nothing ins
 
 test('control commands answer with Redis texts, compared with a direct redis-server', async () => {
   for (const seq of [
-    [['EXEC']], [['DISCARD']], [['EXEC', 'x']], [['DISCARD', 'x']], [['MULTI', 'x']], [['MULTI', 'x'], ['EXEC']],
+    [['EXEC']],
+    [['DISCARD']],
+    [['EXEC', 'x']],
+    [['DISCARD', 'x']],
+    [['MULTI', 'x']],
+    [['MULTI', 'x'], ['EXEC']],
     [['MULTI'], ['MULTI'], ['WATCH', 'w'], ['NOSUCHCMD'], ['GET'], ['EXEC']],
     [['MULTI'], ['EXEC', 'x'], ['EXEC']],
-  ]) await same(seq);
+  ])
+    await same(seq);
 });
 
 test('RESET leaves the transaction; QUIT inside it closes the connection after +OK', async () => {
@@ -76,7 +88,10 @@ test('ioredis multi().incr().incr().exec() runs the transaction once', async () 
   try {
     await io.connect();
     await io.set('{io}n', '5');
-    assert.deepEqual(await io.multi().incr('{io}n').incr('{io}n').exec(), [[null, 6], [null, 7]]);
+    assert.deepEqual(await io.multi().incr('{io}n').incr('{io}n').exec(), [
+      [null, 6],
+      [null, 7],
+    ]);
     assert.equal(await io.get('{io}n'), '7');
   } finally {
     io.disconnect();

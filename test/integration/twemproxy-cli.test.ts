@@ -18,7 +18,9 @@ const dir = mkdtempSync(join(tmpdir(), 'shardis-twem-cli-'));
 let redis: RedisServer;
 const running: ShardisProcess[] = [];
 
-before(async () => { redis = await startRedisServer(); });
+before(async () => {
+  redis = await startRedisServer();
+});
 after(async () => {
   for (const p of running) await p.proc.stop();
   await redis.stop();
@@ -31,14 +33,30 @@ function run(args: string[], file?: { name: string; text: string }): { code: num
 }
 
 const pool = (name: string, listen: string, extra: string[] = [], servers = [`${'127.0.0.1:6379'}:1`]): string =>
-  [`${name}:`, `  listen: ${listen}`, '  redis: true', ...extra.map((l) => `  ${l}`), '  servers:', ...servers.map((s) => `   - ${s}`), ''].join('\n');
+  [
+    `${name}:`,
+    `  listen: ${listen}`,
+    '  redis: true',
+    ...extra.map((l) => `  ${l}`),
+    '  servers:',
+    ...servers.map((s) => `   - ${s}`),
+    '',
+  ].join('\n');
 
 test('bad files: clear error with the file line, exit 1, nothing started', () => {
   const cases: Array<[string, string, RegExp]> = [
     ['yaml.yml', 'a:\n  listen: 127.0.0.1:1\n  servers: [ x\n', /yaml\.yml:\d+: malformed YAML/],
     ['hash.yml', pool('a', '127.0.0.1:1', ['hash: sha256']), /hash\.yml:4: directive "hash:" has an unknown hash function 'sha256'/],
-    ['dup.yml', pool('a', '127.0.0.1:7') + pool('b', '127.0.0.1:7'), /dup\.yml:6: pools 'a' \(line 1\) and 'b' have the same listen address/],
-    ['weight.yml', pool('a', '127.0.0.1:1', [], ['127.0.0.1:6379']), /weight\.yml:5: server '127\.0\.0\.1:6379' has an invalid "hostname:port:weight \[name\]"/],
+    [
+      'dup.yml',
+      pool('a', '127.0.0.1:7') + pool('b', '127.0.0.1:7'),
+      /dup\.yml:6: pools 'a' \(line 1\) and 'b' have the same listen address/,
+    ],
+    [
+      'weight.yml',
+      pool('a', '127.0.0.1:1', [], ['127.0.0.1:6379']),
+      /weight\.yml:5: server '127\.0\.0\.1:6379' has an invalid "hostname:port:weight \[name\]"/,
+    ],
     ['memcache.yml', 'm:\n  listen: 127.0.0.1:1\n  servers:\n   - 127.0.0.1:11211:1\n', /memcache\.yml:1: pool 'm' is a memcached pool/],
     ['unknown.yml', pool('a', '127.0.0.1:1', ['sentinel_auth: x']), /unknown\.yml:4: directive "sentinel_auth" in pool 'a' is unknown/],
   ];
@@ -72,7 +90,10 @@ test('a pool that cannot bind stops the whole process: no half-configured proxy'
 });
 
 test('-t accepts a good file; -D describes the stats', () => {
-  const t = run(['nutcracker', '-t', '-c', 'good.yml'], { name: 'good.yml', text: pool('a', '127.0.0.1:1', ['hash: crc16', 'distribution: modula']) });
+  const t = run(['nutcracker', '-t', '-c', 'good.yml'], {
+    name: 'good.yml',
+    text: pool('a', '127.0.0.1:1', ['hash: crc16', 'distribution: modula']),
+  });
   assert.equal(t.code, 0, t.err);
   assert.match(t.out, /configuration file 'good\.yml' syntax is ok/);
   const d = run(['nutcracker', '-D']);
@@ -82,19 +103,38 @@ test('-t accepts a good file; -D describes the stats', () => {
 test('a pool on a unix socket with a mode serves requests; `shardis proxy --nutcracker` runs the same file', async () => {
   const sock = join(dir, 'pool.sock');
   const tcp = await freePort();
-  const text = pool('u', `${sock} 0660`, ['hash: crc32a', 'redis_db: 2'], [`${redis.addr}:1`]) + pool('tcp', `127.0.0.1:${tcp}`, [], [`${redis.addr}:1`]);
+  const text =
+    pool('u', `${sock} 0660`, ['hash: crc32a', 'redis_db: 2'], [`${redis.addr}:1`]) +
+    pool('tcp', `127.0.0.1:${tcp}`, [], [`${redis.addr}:1`]);
   writeFileSync(join(dir, 'unix.yml'), text);
-  const p = startShardisProcess('proxy', ['--nutcracker', join(dir, 'unix.yml'), '--nutcracker-stats', '127.0.0.1:0', '--admin-addr', '127.0.0.1:0'], join(dir, 'unix.log'));
+  const p = startShardisProcess(
+    'proxy',
+    ['--nutcracker', join(dir, 'unix.yml'), '--nutcracker-stats', '127.0.0.1:0', '--admin-addr', '127.0.0.1:0'],
+    join(dir, 'unix.log'),
+  );
   running.push(p);
   await p.waitLine(/shardis nutcracker ready/);
   assert.equal(statSync(sock).mode & 0o777, 0o660);
   const reply = await new Promise<string>((resolve, reject) => {
     const s = net.connect(sock);
     let buf = '';
-    const timer = setTimeout(() => { s.destroy(); reject(new Error('no reply on the unix socket')); }, 5000);
+    const timer = setTimeout(() => {
+      s.destroy();
+      reject(new Error('no reply on the unix socket'));
+    }, 5000);
     s.on('connect', () => s.write('*3\r\n$3\r\nSET\r\n$1\r\nu\r\n$1\r\n1\r\n*2\r\n$3\r\nGET\r\n$1\r\nu\r\n'));
-    s.on('data', (d) => { buf += d.toString(); if (buf.endsWith('$1\r\n1\r\n')) { clearTimeout(timer); s.destroy(); resolve(buf); } });
-    s.on('error', (e) => { clearTimeout(timer); reject(e); });
+    s.on('data', (d) => {
+      buf += d.toString();
+      if (buf.endsWith('$1\r\n1\r\n')) {
+        clearTimeout(timer);
+        s.destroy();
+        resolve(buf);
+      }
+    });
+    s.on('error', (e) => {
+      clearTimeout(timer);
+      reject(e);
+    });
   });
   assert.equal(reply, '+OK\r\n$1\r\n1\r\n');
   // redis_db: 2 — the key is in DB 2 of the server, not DB 0.
@@ -103,9 +143,19 @@ test('a pool on a unix socket with a mode serves requests; `shardis proxy --nutc
   const s = net.connect(redis.port, redis.host);
   const inDb2 = await new Promise<string>((resolve, reject) => {
     let buf = '';
-    const timer = setTimeout(() => { s.destroy(); reject(new Error('no reply from redis')); }, 3000);
+    const timer = setTimeout(() => {
+      s.destroy();
+      reject(new Error('no reply from redis'));
+    }, 3000);
     s.on('connect', () => s.write('SELECT 2\r\nEXISTS u\r\n'));
-    s.on('data', (d) => { buf += d.toString(); if (buf.split('\r\n').length > 2) { clearTimeout(timer); s.destroy(); resolve(buf); } });
+    s.on('data', (d) => {
+      buf += d.toString();
+      if (buf.split('\r\n').length > 2) {
+        clearTimeout(timer);
+        s.destroy();
+        resolve(buf);
+      }
+    });
   });
   assert.equal(inDb2, '+OK\r\n:1\r\n');
 });

@@ -34,17 +34,45 @@ before(async () => {
   port = await freePort();
   limitedPort = await freePort();
   // A server that accepts connections, reads, and never answers.
-  blackHole = net.createServer((sock) => { holeSockets.add(sock); sock.resume(); sock.on('error', () => {}); sock.on('close', () => holeSockets.delete(sock)); });
+  blackHole = net.createServer((sock) => {
+    holeSockets.add(sock);
+    sock.resume();
+    sock.on('error', () => {});
+    sock.on('close', () => holeSockets.delete(sock));
+  });
   await new Promise<void>((r) => blackHole.listen(0, '127.0.0.1', () => r()));
   const holePort = (blackHole.address() as net.AddressInfo).port;
-  const pools = parseNutcrackerConfig([
-    'p:', `  listen: 127.0.0.1:${port}`, '  hash: fnv1a_64', '  hash_tag: "{}"', '  distribution: ketama', '  redis: true',
-    `  redis_auth: ${PW}`, '  redis_db: 5', '  servers:', ...servers.map((s, i) => `   - ${s.addr}:1 s${i}`),
-    'limited:', `  listen: 127.0.0.1:${limitedPort}`, '  redis: true', '  client_connections: 1', '  preconnect: true', '  timeout: 300',
-    '  servers:', `   - 127.0.0.1:${holePort}:1 hole`, '',
-  ].join('\n'));
+  const pools = parseNutcrackerConfig(
+    [
+      'p:',
+      `  listen: 127.0.0.1:${port}`,
+      '  hash: fnv1a_64',
+      '  hash_tag: "{}"',
+      '  distribution: ketama',
+      '  redis: true',
+      `  redis_auth: ${PW}`,
+      '  redis_db: 5',
+      '  servers:',
+      ...servers.map((s, i) => `   - ${s.addr}:1 s${i}`),
+      'limited:',
+      `  listen: 127.0.0.1:${limitedPort}`,
+      '  redis: true',
+      '  client_connections: 1',
+      '  preconnect: true',
+      '  timeout: 300',
+      '  servers:',
+      `   - 127.0.0.1:${holePort}:1 hole`,
+      '',
+    ].join('\n'),
+  );
   pool = pools.find((x) => x.name === 'p')!;
-  running = await runTwemproxy({ pools, base: defaultProxyConfig(), stats: { host: '127.0.0.1', port: 0 }, adminAddr: '127.0.0.1:0', log: () => {} });
+  running = await runTwemproxy({
+    pools,
+    base: defaultProxyConfig(),
+    stats: { host: '127.0.0.1', port: 0 },
+    adminAddr: '127.0.0.1:0',
+    log: () => {},
+  });
   c = await RawClient.connect(port);
 });
 
@@ -56,7 +84,8 @@ after(async () => {
   await Promise.all(servers.map((s) => s.stop()));
 });
 
-const dist = (): PoolDistribution => new PoolDistribution({ hash: pool.hash, distribution: pool.distribution, hashTag: pool.hashTag, servers: pool.servers });
+const dist = (): PoolDistribution =>
+  new PoolDistribution({ hash: pool.hash, distribution: pool.distribution, hashTag: pool.hashTag, servers: pool.servers });
 /** Two keys on different servers. */
 function keysOnTwoServers(): [string, string] {
   const d = dist();
@@ -77,7 +106,9 @@ test('redis_auth: clients must AUTH with it; the proxy authenticates to the serv
     assert.equal(await d.call('EXISTS', 'dbkey'), ':0\r\n', 'not in DB 0');
     await d.call('SELECT', '5');
     assert.equal(await d.call('EXISTS', 'dbkey'), ':1\r\n', 'in redis_db 5');
-  } finally { d.close(); }
+  } finally {
+    d.close();
+  }
   assert.match(await c.call('SELECT', '1'), /^-ERR SELECT is not supported by pool 'p'/);
 });
 
@@ -116,8 +147,14 @@ test('commands over every server of the pool, RESP3, and counters in the stats d
 test('client_connections, preconnect and timeout of a pool', async () => {
   // preconnect: the pool's server connection is up before any client asked for anything.
   const { waitFor } = await import('../../src/util/processes.js');
-  await waitFor('preconnected server connection', async () =>
-    parseStats(await readStatsPort('127.0.0.1', running!.statsPort)).pools.get('limited')!.servers.get('hole')!.server_connections === 1, 5000);
+  await waitFor(
+    'preconnected server connection',
+    async () =>
+      parseStats(await readStatsPort('127.0.0.1', running!.statsPort))
+        .pools.get('limited')!
+        .servers.get('hole')!.server_connections === 1,
+    5000,
+  );
   const first = await RawClient.connect(limitedPort);
   const second = await RawClient.connect(limitedPort);
   try {
@@ -129,5 +166,8 @@ test('client_connections, preconnect and timeout of a pool', async () => {
     const st = parseStats(await readStatsPort('127.0.0.1', running!.statsPort)).pools.get('limited')!;
     assert.equal(st.servers.get('hole')!.server_timedout, 1);
     assert.ok(st.counters.forward_error >= 1);
-  } finally { first.close(); second.close(); }
+  } finally {
+    first.close();
+    second.close();
+  }
 });

@@ -29,10 +29,21 @@ const port = { nut: 0, shardis: 0 };
 let victimKey = '';
 let victim: RedisServer;
 
-const body = (listen: string, addrs: string[]): string => [
-  'eject:', `  listen: ${listen}`, '  hash: fnv1a_64', '  distribution: ketama', '  redis: true', '  auto_eject_hosts: true',
-  `  server_retry_timeout: ${RETRY_MS}`, `  server_failure_limit: ${LIMIT}`, '  timeout: 1000', '  servers:', ...addrs.map((a) => `   - ${a}:1`), '',
-].join('\n');
+const body = (listen: string, addrs: string[]): string =>
+  [
+    'eject:',
+    `  listen: ${listen}`,
+    '  hash: fnv1a_64',
+    '  distribution: ketama',
+    '  redis: true',
+    '  auto_eject_hosts: true',
+    `  server_retry_timeout: ${RETRY_MS}`,
+    `  server_failure_limit: ${LIMIT}`,
+    '  timeout: 1000',
+    '  servers:',
+    ...addrs.map((a) => `   - ${a}:1`),
+    '',
+  ].join('\n');
 
 before(async () => {
   servers = await Promise.all([0, 1, 2].map(() => startRedisServer()));
@@ -46,7 +57,8 @@ before(async () => {
   shardisStats = Number((await shardis.waitLine(/ready stats_port=(\d+)/))[1]);
   const [pool] = parseNutcrackerConfig(body('127.0.0.1:1', addrs));
   const dist = new PoolDistribution({ hash: pool!.hash, distribution: pool!.distribution, hashTag: '', servers: pool!.servers });
-  for (let i = 0; i < 1000 && victimKey === ''; i++) if (pool!.servers[dist.serverOfKey(`k${i}`)]!.addr === servers[1]!.addr) victimKey = `k${i}`;
+  for (let i = 0; i < 1000 && victimKey === ''; i++)
+    if (pool!.servers[dist.serverOfKey(`k${i}`)]!.addr === servers[1]!.addr) victimKey = `k${i}`;
   victim = servers[1]!;
 });
 
@@ -60,7 +72,11 @@ async function holder(key: string): Promise<string> {
   for (const s of servers) {
     if (!s.running()) continue;
     const c = await RawClient.connect(s.port);
-    try { if ((await c.call('EXISTS', key)) === ':1\r\n') return s.addr; } finally { c.close(); }
+    try {
+      if ((await c.call('EXISTS', key)) === ':1\r\n') return s.addr;
+    } finally {
+      c.close();
+    }
   }
   return '';
 }
@@ -78,10 +94,16 @@ test('a dead server: both proxies fail server_failure_limit requests, eject it, 
         outcomes[who]!.push(r.startsWith('-') ? 'error' : r.trim());
         if (!r.startsWith('-')) break;
       }
-    } finally { c.close(); }
+    } finally {
+      c.close();
+    }
     landed[who] = await holder(victimKey);
     const c2 = servers.find((s) => s.addr === landed[who]);
-    if (c2) { const d = await RawClient.connect(c2.port); await d.call('DEL', victimKey); d.close(); }
+    if (c2) {
+      const d = await RawClient.connect(c2.port);
+      await d.call('DEL', victimKey);
+      d.close();
+    }
   }
   assert.deepEqual(outcomes.nut, [...Array(LIMIT).fill('error'), '+OK'], 'nutcracker: limit errors, then ejected');
   assert.deepEqual(outcomes.shardis, outcomes.nut, 'Shardis answers the same sequence as nutcracker');
@@ -90,7 +112,12 @@ test('a dead server: both proxies fail server_failure_limit requests, eject it, 
   const theirs = parseStats(await readStatsPort('127.0.0.1', nut!.statsPort));
   const ours = parseStats(await readStatsPort('127.0.0.1', shardisStats));
   // nutcracker aggregates its stats every -i ms (1 s here): wait for it.
-  await waitFor('nutcracker stats to show the ejection', async () => parseStats(await readStatsPort('127.0.0.1', nut!.statsPort)).pools.get('eject')!.counters.server_ejects === 1, 5000, 200);
+  await waitFor(
+    'nutcracker stats to show the ejection',
+    async () => parseStats(await readStatsPort('127.0.0.1', nut!.statsPort)).pools.get('eject')!.counters.server_ejects === 1,
+    5000,
+    200,
+  );
   assert.equal(ours.pools.get('eject')!.counters.server_ejects, 1);
   assert.ok(ours.pools.get('eject')!.servers.get(victim.addr)!.server_ejected_at > 0);
   assert.ok(theirs.pools.has('eject'));
@@ -101,24 +128,51 @@ test('the server comes back: neither proxy uses it before server_retry_timeout, 
   const firstBack: Record<string, number> = {};
   // Each proxy's own ejection time (µs in both stats documents).
   const ejectedAt = {
-    nut: parseStats(await readStatsPort('127.0.0.1', nut!.statsPort)).pools.get('eject')!.servers.get(victim.addr)!.server_ejected_at / 1000,
-    shardis: parseStats(await readStatsPort('127.0.0.1', shardisStats)).pools.get('eject')!.servers.get(victim.addr)!.server_ejected_at / 1000,
+    nut:
+      parseStats(await readStatsPort('127.0.0.1', nut!.statsPort))
+        .pools.get('eject')!
+        .servers.get(victim.addr)!.server_ejected_at / 1000,
+    shardis:
+      parseStats(await readStatsPort('127.0.0.1', shardisStats))
+        .pools.get('eject')!
+        .servers.get(victim.addr)!.server_ejected_at / 1000,
   };
   assert.ok(ejectedAt.nut > 0 && ejectedAt.shardis > 0);
   for (const who of ['nut', 'shardis'] as const) {
     const c = await RawClient.connect(port[who]);
     try {
-      await waitFor(`${who} to use the returned server`, async () => {
-        const r = await c.call('SET', victimKey, who);
-        if (r.startsWith('-')) return false;
-        const h = await holder(victimKey);
-        if (h !== victim.addr) { const s = servers.find((x) => x.addr === h); if (s) { const d = await RawClient.connect(s.port); await d.call('DEL', victimKey); d.close(); } return false; }
-        firstBack[who] = Date.now();
-        return true;
-      }, 20000, 100);
-    } finally { c.close(); }
+      await waitFor(
+        `${who} to use the returned server`,
+        async () => {
+          const r = await c.call('SET', victimKey, who);
+          if (r.startsWith('-')) return false;
+          const h = await holder(victimKey);
+          if (h !== victim.addr) {
+            const s = servers.find((x) => x.addr === h);
+            if (s) {
+              const d = await RawClient.connect(s.port);
+              await d.call('DEL', victimKey);
+              d.close();
+            }
+            return false;
+          }
+          firstBack[who] = Date.now();
+          return true;
+        },
+        20000,
+        100,
+      );
+    } finally {
+      c.close();
+    }
   }
-  assert.ok(firstBack.shardis! - ejectedAt.shardis >= RETRY_MS, `Shardis used the server ${firstBack.shardis! - ejectedAt.shardis} ms after ejecting it (retry timeout ${RETRY_MS})`);
+  assert.ok(
+    firstBack.shardis! - ejectedAt.shardis >= RETRY_MS,
+    `Shardis used the server ${firstBack.shardis! - ejectedAt.shardis} ms after ejecting it (retry timeout ${RETRY_MS})`,
+  );
   // nutcracker's timestamp has µs resolution from its own clock: allow 5 ms of rounding.
-  assert.ok(firstBack.nut! - ejectedAt.nut >= RETRY_MS - 5, `nutcracker used the server ${firstBack.nut! - ejectedAt.nut} ms after ejecting it`);
+  assert.ok(
+    firstBack.nut! - ejectedAt.nut >= RETRY_MS - 5,
+    `nutcracker used the server ${firstBack.nut! - ejectedAt.nut} ms after ejecting it`,
+  );
 });

@@ -60,7 +60,9 @@ before(async () => {
   writeFileSync(join(dir, 'nutcracker.yml'), mine.join('\n'));
   shardis = startShardisProcess('nutcracker', ['-c', join(dir, 'nutcracker.yml'), '-s', '0', '-a', '127.0.0.1'], join(dir, 'shardis.log'));
   shardisStatsPort = Number((await shardis.waitLine(/ready stats_port=(\d+)/))[1]);
-  direct = servers.map((s) => new RedisCtor({ host: s.host, port: s.port, lazyConnect: false, enableReadyCheck: false, maxRetriesPerRequest: 1 }));
+  direct = servers.map(
+    (s) => new RedisCtor({ host: s.host, port: s.port, lazyConnect: false, enableReadyCheck: false, maxRetriesPerRequest: 1 }),
+  );
 });
 
 after(async () => {
@@ -74,7 +76,14 @@ test('every key written through nutcracker is on the server Shardis places it on
   const failures: string[] = [];
   for (const pool of pools) {
     const port = ports.get(pool.name)!;
-    const c = new RedisCtor({ host: '127.0.0.1', port, enableReadyCheck: false, disableClientInfo: true, maxRetriesPerRequest: 0, lazyConnect: true });
+    const c = new RedisCtor({
+      host: '127.0.0.1',
+      port,
+      enableReadyCheck: false,
+      disableClientInfo: true,
+      maxRetriesPerRequest: 0,
+      lazyConnect: true,
+    });
     try {
       await c.connect();
       const p = c.pipeline();
@@ -82,7 +91,9 @@ test('every key written through nutcracker is on the server Shardis places it on
       const res = await p.exec();
       const errs = (res ?? []).filter(([e]) => e !== null);
       assert.equal(errs.length, 0, `pool ${pool.name}: SET through nutcracker failed: ${String(errs[0]?.[0])}`);
-    } finally { c.disconnect(); }
+    } finally {
+      c.disconnect();
+    }
     const where = await keysOnServers(direct, pool.redisDb);
     const dist = new PoolDistribution({ hash: pool.hash, distribution: pool.distribution, hashTag: pool.hashTag, servers: pool.servers });
     let wrong = 0;
@@ -91,7 +102,10 @@ test('every key written through nutcracker is on the server Shardis places it on
       assert.ok(found !== undefined, `pool ${pool.name}: key ${k.toString('hex')} is on no server`);
       const mine = pool.servers[dist.serverOfKey(k)]!.addr;
       if (mine !== servers[found]!.addr) {
-        if (wrong++ < 3) failures.push(`${pool.name}: key ${JSON.stringify(k.toString('latin1'))} nutcracker -> ${servers[found]!.addr}, Shardis -> ${mine}`);
+        if (wrong++ < 3)
+          failures.push(
+            `${pool.name}: key ${JSON.stringify(k.toString('latin1'))} nutcracker -> ${servers[found]!.addr}, Shardis -> ${mine}`,
+          );
       }
     }
     if (wrong > 0) failures.push(`${pool.name}: ${wrong} of ${keys.length} keys placed differently`);
@@ -102,7 +116,14 @@ test('every key written through nutcracker is on the server Shardis places it on
 test('every key written through nutcracker reads back through Shardis (MGET split across servers)', async () => {
   const bad: string[] = [];
   for (const pool of pools) {
-    const c = new RedisCtor({ host: '127.0.0.1', port: shardisPorts.get(pool.name)!, enableReadyCheck: false, disableClientInfo: true, maxRetriesPerRequest: 0, lazyConnect: true });
+    const c = new RedisCtor({
+      host: '127.0.0.1',
+      port: shardisPorts.get(pool.name)!,
+      enableReadyCheck: false,
+      disableClientInfo: true,
+      maxRetriesPerRequest: 0,
+      lazyConnect: true,
+    });
     try {
       await c.connect();
       for (let i = 0; i < keys.length; i += 50) {
@@ -113,7 +134,9 @@ test('every key written through nutcracker reads back through Shardis (MGET spli
           if (got[j]?.toString() !== want && bad.length < 5) bad.push(`${pool.name}: key ${k.toString('hex')} read ${String(got[j])}`);
         });
       }
-    } finally { c.disconnect(); }
+    } finally {
+      c.disconnect();
+    }
   }
   assert.deepEqual(bad, []);
 });

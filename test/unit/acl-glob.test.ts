@@ -5,13 +5,34 @@ import { globMatch } from '../../src/acl/glob.js';
 
 test('glob: stars, question marks, classes, ranges, negation and escapes behave as in Redis', () => {
   const yes: Array<[string, string]> = [
-    ['*', 'anything'], ['a*', 'a'], ['a*', 'abc'], ['*c', 'abc'], ['a*c', 'abbbc'], ['a?c', 'abc'],
-    ['[abc]x', 'bx'], ['[^abc]x', 'dx'], ['[a-c]x', 'bx'], ['[c-a]x', 'bx'], ['\\*', '*'], ['a\\?', 'a?'],
-    ['[\\]]', ']'], ['user:*:name', 'user:42:name'], ['**a', 'xa'], ['a*', 'a'], ['[abc', 'a'],
+    ['*', 'anything'],
+    ['a*', 'a'],
+    ['a*', 'abc'],
+    ['*c', 'abc'],
+    ['a*c', 'abbbc'],
+    ['a?c', 'abc'],
+    ['[abc]x', 'bx'],
+    ['[^abc]x', 'dx'],
+    ['[a-c]x', 'bx'],
+    ['[c-a]x', 'bx'],
+    ['\\*', '*'],
+    ['a\\?', 'a?'],
+    ['[\\]]', ']'],
+    ['user:*:name', 'user:42:name'],
+    ['**a', 'xa'],
+    ['a*', 'a'],
+    ['[abc', 'a'],
   ];
   const no: Array<[string, string]> = [
-    ['*', ''], ['a*', 'b'], ['a?c', 'ac'], ['[abc]x', 'dx'], ['[^abc]x', 'ax'], ['\\*', 'a'], ['abc', 'abcd'],
-    ['abcd', 'abc'], ['user:*:name', 'user:42:nam'],
+    ['*', ''],
+    ['a*', 'b'],
+    ['a?c', 'ac'],
+    ['[abc]x', 'dx'],
+    ['[^abc]x', 'ax'],
+    ['\\*', 'a'],
+    ['abc', 'abcd'],
+    ['abcd', 'abc'],
+    ['user:*:name', 'user:42:nam'],
   ];
   for (const [p, s] of yes) assert.equal(globMatch(p, s), true, `${p} should match ${s}`);
   for (const [p, s] of no) assert.equal(globMatch(p, s), false, `${p} should not match ${s}`);

@@ -12,8 +12,24 @@ test('parseAddr splits host:port, bracketed and bare IPv6', () => {
 });
 
 test('parseAddr refuses bad ports, missing hosts and junk with a message naming the address', () => {
-  for (const bad of ['127.0.0.1', '127.0.0.1:', '127.0.0.1:0', '127.0.0.1:65536', '127.0.0.1:12a', ':6379', 'a b:1', 'a/b:1', '[::1]6379', '[::1', '']) {
-    assert.throws(() => parseAddr(bad), (e: Error) => e.message.includes(`"${bad}"`), bad);
+  for (const bad of [
+    '127.0.0.1',
+    '127.0.0.1:',
+    '127.0.0.1:0',
+    '127.0.0.1:65536',
+    '127.0.0.1:12a',
+    ':6379',
+    'a b:1',
+    'a/b:1',
+    '[::1]6379',
+    '[::1',
+    '',
+  ]) {
+    assert.throws(
+      () => parseAddr(bad),
+      (e: Error) => e.message.includes(`"${bad}"`),
+      bad,
+    );
     assert.equal(tryParseAddr(bad), null, bad);
     assert.equal(isValidAddr(bad), false, bad);
   }

@@ -28,9 +28,12 @@ import { encodeCommand } from '../../src/resp/encode.js';
 import { evenSlots } from '../../src/models/layout.js';
 import { AclUsers } from '../../src/acl/users.js';
 
-const A = '10.0.0.1:6379', B = '10.0.0.2:6379';
+const A = '10.0.0.1:6379',
+  B = '10.0.0.2:6379';
 const closers: Array<{ close(): void }> = [];
-after(() => { for (const c of closers) c.close(); });
+after(() => {
+  for (const c of closers) c.close();
+});
 
 function req(...args: string[]): Request {
   const p = new RequestParser();
@@ -42,14 +45,30 @@ function req(...args: string[]): Request {
 
 function makeCtx(): ProxyContext {
   const router = new Router();
-  router.fill(evenSlots([{ id: 1, addr: A }, { id: 2, addr: B }]));
+  router.fill(
+    evenSlots([
+      { id: 1, addr: A },
+      { id: 2, addr: B },
+    ]),
+  );
   const backend = { auth: '', connectTimeout: 1000, recvTimeout: 0, pingPeriod: 0, maxPipeline: 100, keepalive: 0 };
   const pool = new BackendPool(backend, 1);
   const apps = new AppsRuntime(backend, { maxPerServer: 2, maxIdle: 1, idleMs: 1000 }, router, pool);
   closers.push(pool, apps);
   return {
-    config: defaultProxyConfig(), router, placement: router, pool, stats: new ProxyStats(), sessions: new Set(),
-    online: true, worker: 0, migration: new MigrationState(), flusher: new OutputFlusher(), nextSessionId: 1, apps, acl: new AclUsers(),
+    config: defaultProxyConfig(),
+    router,
+    placement: router,
+    pool,
+    stats: new ProxyStats(),
+    sessions: new Set(),
+    online: true,
+    worker: 0,
+    migration: new MigrationState(),
+    flusher: new OutputFlusher(),
+    nextSessionId: 1,
+    apps,
+    acl: new AclUsers(),
   };
 }
 
@@ -62,14 +81,30 @@ class FakeHost implements AppsHost {
   held = 0;
   queued = 0;
   constructor(readonly ctx: ProxyContext) {}
-  reply(_c: CommandStats | null, r: Buffer): void { this.out.push(r.toString('latin1')); }
-  defer(): ReplySink { return { onReply: (r) => this.out.push(r.toString('latin1')) }; }
-  forward(addr: string, raw: Buffer): void { this.sent.push(`${addr} ${raw.toString('latin1')}`); }
-  isClosed(): boolean { return false; }
-  hold(): void { this.held++; }
-  push(f: Buffer): void { this.out.push(f.toString('latin1')); }
-  pendingOutput(): number { return 0; }
-  close(): void { /* not used */ }
+  reply(_c: CommandStats | null, r: Buffer): void {
+    this.out.push(r.toString('latin1'));
+  }
+  defer(): ReplySink {
+    return { onReply: (r) => this.out.push(r.toString('latin1')) };
+  }
+  forward(addr: string, raw: Buffer): void {
+    this.sent.push(`${addr} ${raw.toString('latin1')}`);
+  }
+  isClosed(): boolean {
+    return false;
+  }
+  hold(): void {
+    this.held++;
+  }
+  push(f: Buffer): void {
+    this.out.push(f.toString('latin1'));
+  }
+  pendingOutput(): number {
+    return 0;
+  }
+  close(): void {
+    /* not used */
+  }
 }
 
 test('transaction state: commands are checked and queued at the proxy; errors flag the transaction; nothing is sent before EXEC', () => {
@@ -119,21 +154,36 @@ test('slot moves unblock exactly the calls whose slot changed, once, with CLIENT
   const opts = { auth: '', connectTimeout: 1000, recvTimeout: 0, pingPeriod: 0, maxPipeline: 10, keepalive: 0 };
   const c1 = new BorrowedConn(`${A}/0/2`, new BackendConn(A, 0, 2, opts));
   const c2 = new BorrowedConn(`${B}/0/2`, new BackendConn(B, 0, 2, opts));
-  c1.clientId = 7; c2.clientId = 8;
-  const calls = [{ conn: c1, slot: 3, gen: 1, movedByProxy: false }, { conn: c2, slot: 900, gen: 5, movedByProxy: false }];
+  c1.clientId = 7;
+  c2.clientId = 8;
+  const calls = [
+    { conn: c1, slot: 3, gen: 1, movedByProxy: false },
+    { conn: c2, slot: 900, gen: 5, movedByProxy: false },
+  ];
   const sent: string[] = [];
   const gen = (s: number): number => (s === 3 ? 2 : 5);
-  assert.equal(unblockMoved(calls, gen, (addr, raw) => sent.push(`${addr} ${raw.toString('latin1').replace(/\r\n/g, ' ')}`)), 1);
+  assert.equal(
+    unblockMoved(calls, gen, (addr, raw) => sent.push(`${addr} ${raw.toString('latin1').replace(/\r\n/g, ' ')}`)),
+    1,
+  );
   assert.deepEqual(sent, [`${A} *3 $6 CLIENT $7 UNBLOCK $1 7 `]);
-  assert.equal(unblockMoved(calls, gen, () => sent.push('again')), 0, 'not twice');
+  assert.equal(
+    unblockMoved(calls, gen, () => sent.push('again')),
+    0,
+    'not twice',
+  );
 });
 
 test('borrowed pool: bounded per server, a discard counts once, a closed connection is not kept', async () => {
   // A local port nothing listens on: borrowing sends CLIENT ID, which fails fast, locally.
   const addr = `127.0.0.1:${await freePort()}`;
-  const pool = new BorrowedPool({ auth: '', connectTimeout: 1000, recvTimeout: 0, pingPeriod: 0, maxPipeline: 10, keepalive: 0 }, { maxPerServer: 2, maxIdle: 2, idleMs: 1000 });
+  const pool = new BorrowedPool(
+    { auth: '', connectTimeout: 1000, recvTimeout: 0, pingPeriod: 0, maxPipeline: 10, keepalive: 0 },
+    { maxPerServer: 2, maxIdle: 2, idleMs: 1000 },
+  );
   closers.push(pool);
-  const a = pool.borrow(addr, 0, 2), b = pool.borrow(addr, 0, 2);
+  const a = pool.borrow(addr, 0, 2),
+    b = pool.borrow(addr, 0, 2);
   assert.ok(typeof a !== 'string' && typeof b !== 'string');
   assert.match(pool.borrow(addr, 0, 2) as string, /too many dedicated connections to backend .*backend_max_borrowed = 2/);
   pool.discard(a);
@@ -145,8 +195,14 @@ test('borrowed pool: bounded per server, a discard counts once, a closed connect
 });
 
 test('pub/sub frames: RESP2 arrays and RESP3 pushes, as Redis writes them', () => {
-  assert.equal(messageFrame(2, 'c', null, Buffer.from('ch'), Buffer.from('hi')).toString(), '*3\r\n$7\r\nmessage\r\n$2\r\nch\r\n$2\r\nhi\r\n');
-  assert.equal(messageFrame(3, 'p', Buffer.from('c*'), Buffer.from('ch'), Buffer.from('hi')).toString(), '>4\r\n$8\r\npmessage\r\n$2\r\nc*\r\n$2\r\nch\r\n$2\r\nhi\r\n');
+  assert.equal(
+    messageFrame(2, 'c', null, Buffer.from('ch'), Buffer.from('hi')).toString(),
+    '*3\r\n$7\r\nmessage\r\n$2\r\nch\r\n$2\r\nhi\r\n',
+  );
+  assert.equal(
+    messageFrame(3, 'p', Buffer.from('c*'), Buffer.from('ch'), Buffer.from('hi')).toString(),
+    '>4\r\n$8\r\npmessage\r\n$2\r\nc*\r\n$2\r\nch\r\n$2\r\nhi\r\n',
+  );
   assert.equal(messageFrame(2, 's', null, Buffer.from('s'), Buffer.from('')).toString(), '*3\r\n$8\r\nsmessage\r\n$1\r\ns\r\n$0\r\n\r\n');
   assert.equal(confirmFrame(2, 'unsubscribe', null, 0).toString(), '*3\r\n$11\r\nunsubscribe\r\n$-1\r\n:0\r\n');
   assert.equal(confirmFrame(3, 'subscribe', Buffer.from('a'), 1).toString(), '>3\r\n$9\r\nsubscribe\r\n$1\r\na\r\n:1\r\n');

@@ -36,11 +36,22 @@ test('stats for Codis clients: error texts become RemoteError objects, sentinels
   const stats = {
     closed: false,
     slots: [{ id: 0, group_id: 1, action: {} }],
-    group: { models: [], stats: { 'a:1': { stats: {}, error: 'refused', unixtime: 1 }, 'b:2': { stats: { role: 'master' }, unixtime: 2 } } },
+    group: {
+      models: [],
+      stats: { 'a:1': { stats: {}, error: 'refused', unixtime: 1 }, 'b:2': { stats: { role: 'master' }, unixtime: 2 } },
+    },
     proxy: { models: [], stats: { t1: { error: 'gone', unixtime: 3, needs_resync: true }, t2: { stats: { online: true }, unixtime: 4 } } },
     sentinels: {
       model: { servers: ['s:1', 's:2'], out_of_sync: false },
-      stats: { 's:1': { masters: { 'p-1': { addr: 'a:1', flags: 'master', num_slaves: 1 }, 'p-2': { addr: 'b:2', flags: 'master,o_down', num_slaves: 0 } } }, 's:2': { error: 'timeout' } },
+      stats: {
+        's:1': {
+          masters: {
+            'p-1': { addr: 'a:1', flags: 'master', num_slaves: 1 },
+            'p-2': { addr: 'b:2', flags: 'master,o_down', num_slaves: 0 },
+          },
+        },
+        's:2': { error: 'timeout' },
+      },
       masters: { 1: 'a:1' },
     },
   };
@@ -61,7 +72,7 @@ test('stats for Codis clients: error texts become RemoteError objects, sentinels
   assert.equal(typeof stats.group.stats['a:1'].error, 'string', 'the original is not modified');
 });
 
-test('a Codis client: Codis token in the path, codis-fe\'s ?forward=, or Go\'s HTTP client', () => {
+test("a Codis client: Codis token in the path, codis-fe's ?forward=, or Go's HTTP client", () => {
   const req = (o: { params?: Record<string, string>; query?: Record<string, string>; ua?: string }): FastifyRequest =>
     ({ params: o.params ?? {}, query: o.query ?? {}, headers: o.ua ? { 'user-agent': o.ua } : {} }) as unknown as FastifyRequest;
   assert.equal(isCodisClient(req({ params: { token: codisDashboardXAuth('p') } }), 'p'), true);

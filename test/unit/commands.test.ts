@@ -7,9 +7,19 @@ import { readFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import {
   xreadBlockIndex,
-  allCommands, checkArity, commandByName, keyIndexes, listedPolicies, lookupCommand, resolveCommand,
-  tableProblems, unclassifiedCommands, unknownCommandError, PROXY_EXTRA_NAMES,
-  type ArgsView, type CommandSpec,
+  allCommands,
+  checkArity,
+  commandByName,
+  keyIndexes,
+  listedPolicies,
+  lookupCommand,
+  resolveCommand,
+  tableProblems,
+  unclassifiedCommands,
+  unknownCommandError,
+  PROXY_EXTRA_NAMES,
+  type ArgsView,
+  type CommandSpec,
 } from '../../src/commands/table.js';
 import { commandReply, globMatch } from '../../src/commands/command-reply.js';
 import { decodeValue } from '../../src/resp/value-decoder.js';
@@ -22,7 +32,10 @@ function view(...args: Array<string | Buffer>): ArgsView {
   const bufs = args.map((a) => (typeof a === 'string' ? Buffer.from(a) : a));
   const offs: number[] = [];
   let p = 7; // start at a non-zero offset, as in a real receive buffer
-  for (const b of bufs) { offs.push(p, p + b.length); p += b.length + 3; }
+  for (const b of bufs) {
+    offs.push(p, p + b.length);
+    p += b.length + 3;
+  }
   const buf = Buffer.alloc(p);
   bufs.forEach((b, i) => b.copy(buf, offs[2 * i]!));
   return { buf, offs: Int32Array.from(offs), argc: args.length };
@@ -62,9 +75,9 @@ const arrOf = (r: Resp): Resp[] => {
   return (r as { v: Resp[] }).v;
 };
 
-const jsonFile = JSON.parse(readFileSync(
-  fileURLToPath(new URL('../../../src/commands/redis-7.0-commands.json', import.meta.url)), 'utf8',
-)) as { commands: { [n: string]: { subcommands?: string[] } } };
+const jsonFile = JSON.parse(
+  readFileSync(fileURLToPath(new URL('../../../src/commands/redis-7.0-commands.json', import.meta.url)), 'utf8'),
+) as { commands: { [n: string]: { subcommands?: string[] } } };
 const redisNames = Object.keys(jsonFile.commands);
 
 // ------------------------------------------------------------------------------------------------
@@ -101,30 +114,106 @@ describe('command table classification', () => {
     assert.deepEqual(p('mget', 'a'), { kind: 'split', merge: 'mget' });
     assert.deepEqual(p('mset', 'a', 'b'), { kind: 'split', merge: 'mset' });
     for (const c of ['del', 'unlink', 'exists', 'touch']) assert.deepEqual(p(c, 'a'), { kind: 'split', merge: 'sum' }, c);
-    for (const c of ['ping', 'echo', 'quit', 'reset', 'select', 'auth', 'hello', 'time', 'info', 'dbsize', 'flushdb',
-      'flushall', 'slotsmapping', 'slotshashkey', 'command']) {
+    for (const c of [
+      'ping',
+      'echo',
+      'quit',
+      'reset',
+      'select',
+      'auth',
+      'hello',
+      'time',
+      'info',
+      'dbsize',
+      'flushdb',
+      'flushall',
+      'slotsmapping',
+      'slotshashkey',
+      'command',
+    ]) {
       assert.equal(p(c).kind, 'local', c);
     }
     for (const sub of ['setname', 'getname', 'id', 'info', 'list', 'setinfo']) assert.equal(p('client', sub).kind, 'local', sub);
-    for (const sub of ['count', 'info', 'docs', 'getkeys', 'getkeysandflags', 'list', 'help']) assert.equal(p('command', sub).kind, 'local', sub);
-    for (const c of ['rename', 'renamenx', 'smove', 'sunionstore', 'sdiffstore', 'sinterstore', 'msetnx', 'lmove',
-      'rpoplpush', 'copy', 'zunionstore', 'zinterstore', 'zdiffstore', 'zrangestore', 'pfmerge', 'pfcount', 'bitop',
-      'geosearchstore', 'smismember', 'dump', 'restore', 'type', 'ttl', 'eval', 'evalsha', 'eval_ro', 'evalsha_ro',
-      'fcall', 'fcall_ro', 'xread', 'xreadgroup', 'sort', 'sort_ro', 'georadius', 'lmpop', 'zmpop', 'zunion',
-      'zinter', 'zdiff', 'sintercard', 'zintercard']) {
+    for (const sub of ['count', 'info', 'docs', 'getkeys', 'getkeysandflags', 'list', 'help'])
+      assert.equal(p('command', sub).kind, 'local', sub);
+    for (const c of [
+      'rename',
+      'renamenx',
+      'smove',
+      'sunionstore',
+      'sdiffstore',
+      'sinterstore',
+      'msetnx',
+      'lmove',
+      'rpoplpush',
+      'copy',
+      'zunionstore',
+      'zinterstore',
+      'zdiffstore',
+      'zrangestore',
+      'pfmerge',
+      'pfcount',
+      'bitop',
+      'geosearchstore',
+      'smismember',
+      'dump',
+      'restore',
+      'type',
+      'ttl',
+      'eval',
+      'evalsha',
+      'eval_ro',
+      'evalsha_ro',
+      'fcall',
+      'fcall_ro',
+      'xread',
+      'xreadgroup',
+      'sort',
+      'sort_ro',
+      'georadius',
+      'lmpop',
+      'zmpop',
+      'zunion',
+      'zinter',
+      'zdiff',
+      'sintercard',
+      'zintercard',
+    ]) {
       assert.equal(p(c, 'x').kind, 'keyed', c);
     }
-    for (const [c, sub] of [['object', 'encoding'], ['object', 'freq'], ['object', 'idletime'], ['object', 'refcount'],
-      ['memory', 'usage'], ['xinfo', 'stream'], ['xinfo', 'groups'], ['xinfo', 'consumers'], ['xgroup', 'create'],
-      ['xgroup', 'setid'], ['xgroup', 'destroy'], ['xgroup', 'createconsumer'], ['xgroup', 'delconsumer']] as const) {
+    for (const [c, sub] of [
+      ['object', 'encoding'],
+      ['object', 'freq'],
+      ['object', 'idletime'],
+      ['object', 'refcount'],
+      ['memory', 'usage'],
+      ['xinfo', 'stream'],
+      ['xinfo', 'groups'],
+      ['xinfo', 'consumers'],
+      ['xgroup', 'create'],
+      ['xgroup', 'setid'],
+      ['xgroup', 'destroy'],
+      ['xgroup', 'createconsumer'],
+      ['xgroup', 'delconsumer'],
+    ] as const) {
       assert.equal(p(c, sub).kind, 'keyed', `${c} ${sub}`);
     }
-    const reason = (...a: string[]) => { const x = p(...a); assert.equal(x.kind, 'denied', a.join(' ')); return (x as { reason: string }).reason; };
+    const reason = (...a: string[]) => {
+      const x = p(...a);
+      assert.equal(x.kind, 'denied', a.join(' '));
+      return (x as { reason: string }).reason;
+    };
     // The application families (src/proxy/apps/): session-bound, served with their own state or connections.
-    const family = (...a: string[]) => { const x = p(...a); assert.equal(x.kind, 'app', a.join(' ')); return (x as { family: string }).family; };
-    for (const c of ['subscribe', 'publish', 'psubscribe', 'ssubscribe', 'spublish', 'unsubscribe', 'sunsubscribe', 'punsubscribe']) assert.equal(family(c), 'pubsub');
+    const family = (...a: string[]) => {
+      const x = p(...a);
+      assert.equal(x.kind, 'app', a.join(' '));
+      return (x as { family: string }).family;
+    };
+    for (const c of ['subscribe', 'publish', 'psubscribe', 'ssubscribe', 'spublish', 'unsubscribe', 'sunsubscribe', 'punsubscribe'])
+      assert.equal(family(c), 'pubsub');
     for (const s of ['channels', 'numsub', 'numpat', 'shardchannels', 'shardnumsub']) assert.equal(family('pubsub', s), 'pubsub');
-    for (const c of ['blpop', 'brpop', 'blmove', 'blmpop', 'bzpopmin', 'bzpopmax', 'bzmpop', 'brpoplpush', 'wait']) assert.equal(family(c), 'blocking', c);
+    for (const c of ['blpop', 'brpop', 'blmove', 'blmpop', 'bzpopmin', 'bzpopmax', 'bzmpop', 'brpoplpush', 'wait'])
+      assert.equal(family(c), 'blocking', c);
     for (const c of ['multi', 'exec', 'discard', 'watch', 'unwatch']) assert.equal(family(c), 'transaction');
     for (const c of ['scan', 'keys', 'randomkey']) assert.equal(family(c), 'keyspace');
     for (const s of ['load', 'exists', 'flush']) assert.equal(family('script', s), 'scripting');
@@ -136,10 +225,31 @@ describe('command table classification', () => {
     reason('function', 'kill');
     reason('cluster', 'addslots');
     reason('pubsub', 'help');
-    for (const c of ['config', 'debug', 'shutdown', 'save', 'bgsave', 'replicaof', 'slaveof', 'sync', 'psync',
-      'monitor', 'failover', 'acl', 'module', 'latency', 'migrate',
-      'swapdb', 'lastsave', 'lolwut', 'role', 'asking', 'replconf', 'pfdebug',
-      'pfselftest']) {
+    for (const c of [
+      'config',
+      'debug',
+      'shutdown',
+      'save',
+      'bgsave',
+      'replicaof',
+      'slaveof',
+      'sync',
+      'psync',
+      'monitor',
+      'failover',
+      'acl',
+      'module',
+      'latency',
+      'migrate',
+      'swapdb',
+      'lastsave',
+      'lolwut',
+      'role',
+      'asking',
+      'replconf',
+      'pfdebug',
+      'pfselftest',
+    ]) {
       reason(c, 'x');
     }
     reason('memory', 'stats');
@@ -216,7 +326,10 @@ describe('lookup and arity', () => {
     assert.equal(resolveCommand(view('xread', 'streams', 'a')), "ERR wrong number of arguments for 'xread' command");
     // arity is checked before the policy, as Redis does
     assert.equal(resolveCommand(view('subscribe')), "ERR wrong number of arguments for 'subscribe' command");
-    assert.equal(resolveCommand(view('swapdb', '0', '1')), "ERR command 'SWAPDB' is not allowed: SWAPDB cannot be atomic across the groups of a sharded cluster");
+    assert.equal(
+      resolveCommand(view('swapdb', '0', '1')),
+      "ERR command 'SWAPDB' is not allowed: SWAPDB cannot be atomic across the groups of a sharded cluster",
+    );
   });
 });
 
@@ -263,7 +376,10 @@ describe('key extraction', () => {
     // BLOCK is served (on a borrowed connection); xreadBlockIndex finds its timeout argument.
     assert.deepEqual(keysOf('xread', 'BLOCK', '0', 'STREAMS', 's', '$'), ['s']);
     assert.equal(xreadBlockIndex(commandByName('xread')!, view('xread', 'BLOCK', '0', 'STREAMS', 's', '$')), 2);
-    assert.equal(xreadBlockIndex(commandByName('xreadgroup')!, view('xreadgroup', 'GROUP', 'g', 'c', 'BLOCK', '10', 'STREAMS', 's', '>')), 5);
+    assert.equal(
+      xreadBlockIndex(commandByName('xreadgroup')!, view('xreadgroup', 'GROUP', 'g', 'c', 'BLOCK', '10', 'STREAMS', 's', '>')),
+      5,
+    );
     assert.equal(xreadBlockIndex(commandByName('xread')!, view('xread', 'COUNT', '1', 'STREAMS', 'block', '0')), -1);
     // a group or consumer named "block" is not the BLOCK option
     assert.deepEqual(keysOf('xreadgroup', 'GROUP', 'block', 'block', 'STREAMS', 's', '>'), ['s']);
@@ -361,10 +477,17 @@ describe('COMMAND replies (offline)', () => {
     assert.ok(top.length > 150 && top.length < 240, String(top.length));
     const all = arrOf(reply(3));
     assert.equal(all.length, top.length);
-    const filtered = arrOf(reply(2, 'list', 'filterby', 'pattern', 'obj*')).map(str).sort();
+    const filtered = arrOf(reply(2, 'list', 'filterby', 'pattern', 'obj*'))
+      .map(str)
+      .sort();
     // as Redis, the container is listed too; OBJECT HELP is refused, so it is not
     assert.deepEqual(filtered, ['object', 'object|encoding', 'object|freq', 'object|idletime', 'object|refcount']);
-    assert.deepEqual(arrOf(reply(2, 'list', 'FILTERBY', 'aclcat', 'hyperloglog')).map(str).sort(), ['pfadd', 'pfcount', 'pfmerge']);
+    assert.deepEqual(
+      arrOf(reply(2, 'list', 'FILTERBY', 'aclcat', 'hyperloglog'))
+        .map(str)
+        .sort(),
+      ['pfadd', 'pfcount', 'pfmerge'],
+    );
     assert.equal(reply(2, 'list', 'filterby', 'bogus', 'x').t, 'error');
   });
 
@@ -403,8 +526,13 @@ describe('COMMAND replies (offline)', () => {
     assert.deepEqual(reply(2, 'count', 'x'), { t: 'error', v: "ERR wrong number of arguments for 'command|count' command" });
     assert.ok(arrOf(reply(2, 'help')).length > 10);
     const gkf = arrOf(reply(3, 'getkeysandflags', 'lmove', 'a', 'b', 'left', 'left'));
-    assert.deepEqual(gkf.map((e) => arrOf(e).map((x) => (x.t === 'set' ? arrOf(x).map(str).join(',') : str(x)))),
-      [['a', 'RW,access,delete'], ['b', 'RW,insert']]);
+    assert.deepEqual(
+      gkf.map((e) => arrOf(e).map((x) => (x.t === 'set' ? arrOf(x).map(str).join(',') : str(x)))),
+      [
+        ['a', 'RW,access,delete'],
+        ['b', 'RW,insert'],
+      ],
+    );
   });
 
   test('glob matching as Redis', () => {

@@ -8,8 +8,21 @@ import { hostname, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import {
-  formatStoreSpec, groupPath, idFromPath, isStoreError, jodisPath, listProducts, openStore, parseStoreSpec, proxyPath,
-  proxyTokenFromPath, sentinelPath, slotPath, topomPath, type Store, type StoreSpec,
+  formatStoreSpec,
+  groupPath,
+  idFromPath,
+  isStoreError,
+  jodisPath,
+  listProducts,
+  openStore,
+  parseStoreSpec,
+  proxyPath,
+  proxyTokenFromPath,
+  sentinelPath,
+  slotPath,
+  topomPath,
+  type Store,
+  type StoreSpec,
 } from '../../src/coordinator/index.js';
 import { spawnTracked } from '../../src/util/processes.js';
 import { spawnHolder } from '../helpers/coordinators.js';
@@ -43,7 +56,9 @@ async function runWriter(spec: StoreSpec, n: number, tag: string): Promise<{ cre
     },
   });
   let out = '';
-  proc.child.stdout?.on('data', (d: Buffer) => { out += d.toString(); });
+  proc.child.stdout?.on('data', (d: Buffer) => {
+    out += d.toString();
+  });
   const code = await proc.exited;
   assert.equal(code, 0, `writer ${tag} failed: ${out}`);
   return JSON.parse(out.trim().split('\n').pop() ?? '{}') as { created: number; exists: number };
@@ -87,7 +102,10 @@ describe('filesystem coordinator', () => {
   it('refuses to put a value where the filesystem cannot (CONFLICT), with the path in the message', async () => {
     const s = await open();
     await s.update('/conflict/file', b('1'));
-    await assert.rejects(s.update('/conflict/file/below', b('2')), (e) => isStoreError(e, 'CONFLICT') && e.message.includes('/conflict/file/below'));
+    await assert.rejects(
+      s.update('/conflict/file/below', b('2')),
+      (e) => isStoreError(e, 'CONFLICT') && e.message.includes('/conflict/file/below'),
+    );
     await s.update('/conflict/dir/child', b('1'));
     await assert.rejects(s.update('/conflict/dir', b('2')), (e) => isStoreError(e, 'CONFLICT'));
   });
@@ -146,7 +164,12 @@ describe('filesystem coordinator', () => {
     holder.pause();
     try {
       const frozenAt = Date.now();
-      const lease = await eventually('lock takeover from a frozen owner', () => standby.acquireLock(p, b('standby'), { ttlMs: 1500 }), 6000, 50);
+      const lease = await eventually(
+        'lock takeover from a frozen owner',
+        () => standby.acquireLock(p, b('standby'), { ttlMs: 1500 }),
+        6000,
+        50,
+      );
       // A lower bound (safety), not a speed figure: the lock must not be taken while the heartbeat is fresh.
       assert.ok(Date.now() - frozenAt >= 1000, 'not before the heartbeat went stale');
       holder.resume();
@@ -190,7 +213,9 @@ describe('filesystem coordinator', () => {
   it('watch polls and reports value and child changes', async () => {
     const s = await open();
     let fired = 0;
-    const unwatch = await s.watch('/watched', () => { fired++; });
+    const unwatch = await s.watch('/watched', () => {
+      fired++;
+    });
     await s.update('/watched/a', b('1'));
     await eventually('watch on child add', () => fired >= 1, 3000, 20);
     unwatch();
@@ -207,13 +232,24 @@ describe('coordinator specs and paths', () => {
   it('parses CLI-style specs and formats them back', () => {
     assert.deepEqual(parseStoreSpec('filesystem:/var/lib/shardis'), { kind: 'filesystem', root: '/var/lib/shardis' });
     assert.deepEqual(parseStoreSpec('fs:/tmp/x'), { kind: 'filesystem', root: '/tmp/x' });
-    assert.deepEqual(parseStoreSpec('etcd:127.0.0.1:2379,127.0.0.1:2380'), { kind: 'etcd', endpoints: ['127.0.0.1:2379', '127.0.0.1:2380'] });
+    assert.deepEqual(parseStoreSpec('etcd:127.0.0.1:2379,127.0.0.1:2380'), {
+      kind: 'etcd',
+      endpoints: ['127.0.0.1:2379', '127.0.0.1:2380'],
+    });
     assert.deepEqual(parseStoreSpec('etcd:http://10.0.0.1:2379/'), { kind: 'etcd', endpoints: ['http://10.0.0.1:2379'] });
     assert.deepEqual(parseStoreSpec('zookeeper:127.0.0.1:2181'), { kind: 'zookeeper', servers: '127.0.0.1:2181' });
-    assert.deepEqual(parseStoreSpec('zk:a:2181,b:2181/chroot', { timeoutMs: 1000 }), { kind: 'zookeeper', servers: 'a:2181,b:2181/chroot', timeoutMs: 1000 });
+    assert.deepEqual(parseStoreSpec('zk:a:2181,b:2181/chroot', { timeoutMs: 1000 }), {
+      kind: 'zookeeper',
+      servers: 'a:2181,b:2181/chroot',
+      timeoutMs: 1000,
+    });
     assert.equal(formatStoreSpec(parseStoreSpec('etcd:127.0.0.1:2379,127.0.0.1:2380')), 'etcd:127.0.0.1:2379,127.0.0.1:2380');
     for (const bad of ['redis:x', 'etcd:', 'etcd:localhost', 'zookeeper:nohost', '/just/a/path']) {
-      assert.throws(() => parseStoreSpec(bad), (e) => isStoreError(e), bad);
+      assert.throws(
+        () => parseStoreSpec(bad),
+        (e) => isStoreError(e),
+        bad,
+      );
     }
   });
 
@@ -229,7 +265,13 @@ describe('coordinator specs and paths', () => {
     assert.equal(idFromPath('/codis3/demo/group/group-0007'), 7);
     assert.equal(idFromPath('/codis3/demo/topom'), null);
     assert.equal(proxyTokenFromPath('/jodis/demo/proxy-ab12'), 'ab12');
-    assert.throws(() => topomPath('../etc'), (e) => isStoreError(e, 'BAD_PATH'));
-    assert.throws(() => slotPath('demo', -1), (e) => isStoreError(e, 'BAD_PATH'));
+    assert.throws(
+      () => topomPath('../etc'),
+      (e) => isStoreError(e, 'BAD_PATH'),
+    );
+    assert.throws(
+      () => slotPath('demo', -1),
+      (e) => isStoreError(e, 'BAD_PATH'),
+    );
   });
 });

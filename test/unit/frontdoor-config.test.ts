@@ -21,7 +21,8 @@ test('haproxy.cfg: tcp mode, leastconn, RESP check with AUTH as a RESP array, on
   assert.ok(cfg.includes(`tcp-check send-binary ${Buffer.from('*2\r\n$4\r\nAUTH\r\n$6\r\np a"ss\r\n').toString('hex')}`));
   assert.ok(cfg.includes(`tcp-check send-binary ${Buffer.from('*1\r\n$4\r\nPING\r\n').toString('hex')}`));
   assert.match(cfg, /tcp-check expect string \+PONG/);
-  for (const p of proxies) assert.match(cfg, new RegExp(`server ${haproxyServerName(p)} ${p.addr} check inter 1000 fall 2 rise 2 maxconn 1000 weight 100`));
+  for (const p of proxies)
+    assert.match(cfg, new RegExp(`server ${haproxyServerName(p)} ${p.addr} check inter 1000 fall 2 rise 2 maxconn 1000 weight 100`));
   assert.match(cfg, /^listen stats$/m);
   const noAuth = renderHaproxyConfig(proxies, defaultHaproxyOptions());
   assert.ok(!noAuth.includes('AUTH'), 'no AUTH step without a password');
@@ -37,8 +38,20 @@ test('nginx.conf: stream upstream with least_conn, max_conns in a zone, passive 
 });
 
 const ka = (over: Partial<KeepalivedOptions> = {}): KeepalivedOptions => ({
-  vip: '192.0.2.100/24', interface: 'eth0', virtualRouterId: 51, priority: 150, advertInt: 1, downTimerAdverts: 2, peers: ['192.0.2.12'], srcIp: '192.0.2.11',
-  check: { kind: 'haproxy', host: '127.0.0.1', port: 6379, auth: '' }, notifyLog: '', redisCli: '/usr/bin/redis-cli', instance: 'shardis_vip_51', routerId: 'r1', ...over,
+  vip: '192.0.2.100/24',
+  interface: 'eth0',
+  virtualRouterId: 51,
+  priority: 150,
+  advertInt: 1,
+  downTimerAdverts: 2,
+  peers: ['192.0.2.12'],
+  srcIp: '192.0.2.11',
+  check: { kind: 'haproxy', host: '127.0.0.1', port: 6379, auth: '' },
+  notifyLog: '',
+  redisCli: '/usr/bin/redis-cli',
+  instance: 'shardis_vip_51',
+  routerId: 'r1',
+  ...over,
 });
 
 test('keepalived.conf: VRRP instance, unicast peers, vrrp_script PING check, notify hook that only logs', () => {
@@ -53,10 +66,20 @@ test('keepalived.conf: VRRP instance, unicast peers, vrrp_script PING check, not
 });
 
 test('keepalived.conf --redis-pair: claims the VIP only where ROLE says master; never promotes or demotes', () => {
-  const cfg = renderKeepalivedConfig(ka({ check: { kind: 'redis-pair', host: '192.0.2.11', port: 6379, auth: 'pw', group: 3 }, instance: 'shardis_redis_g3' }));
+  const cfg = renderKeepalivedConfig(
+    ka({ check: { kind: 'redis-pair', host: '192.0.2.11', port: 6379, auth: 'pw', group: 3 }, instance: 'shardis_redis_g3' }),
+  );
   assert.match(cfg, /ROLE \| head -n 1 \| grep -qx master/);
   assert.match(cfg, /-a pw/);
-  assert.ok(!/SLAVEOF|REPLICAOF/i.test(cfg.split('\n').filter((l) => !l.trim().startsWith('#')).join('\n')), 'no SLAVEOF/REPLICAOF outside comments');
+  assert.ok(
+    !/SLAVEOF|REPLICAOF/i.test(
+      cfg
+        .split('\n')
+        .filter((l) => !l.trim().startsWith('#'))
+        .join('\n'),
+    ),
+    'no SLAVEOF/REPLICAOF outside comments',
+  );
 });
 
 test('input checks: VIP, interface', () => {
@@ -70,7 +93,12 @@ test('input checks: VIP, interface', () => {
 });
 
 test('jodis entries: online/draining, bad ones ignored', () => {
-  assert.deepEqual(parseJodisEntry('proxy-t1', Buffer.from('{"addr":"1.2.3.4:19000","admin":"1.2.3.4:11080","state":"online"}')), { token: 't1', addr: '1.2.3.4:19000', admin: '1.2.3.4:11080', state: 'online' });
+  assert.deepEqual(parseJodisEntry('proxy-t1', Buffer.from('{"addr":"1.2.3.4:19000","admin":"1.2.3.4:11080","state":"online"}')), {
+    token: 't1',
+    addr: '1.2.3.4:19000',
+    admin: '1.2.3.4:11080',
+    state: 'online',
+  });
   assert.equal(parseJodisEntry('proxy-t1', Buffer.from('{"addr":"1.2.3.4:19000","state":"draining","token":"x"}'))?.state, 'draining');
   assert.equal(parseJodisEntry('proxy-t1', Buffer.from('{"addr":"1.2.3.4:19000"}'))?.state, 'online', 'Codis jodis entries have no state');
   assert.equal(parseJodisEntry('proxy-t1', Buffer.from('not json')), null);

@@ -21,7 +21,10 @@ function cut(buf: Buffer, points: number[]): Buffer[] {
   const at = [...new Set(points.map((p) => Math.floor(p * buf.length)))].sort((a, b) => a - b);
   const out: Buffer[] = [];
   let last = 0;
-  for (const p of at) { out.push(buf.subarray(last, p)); last = p; }
+  for (const p of at) {
+    out.push(buf.subarray(last, p));
+    last = p;
+  }
   out.push(buf.subarray(last));
   return out;
 }
@@ -35,15 +38,25 @@ function drain(p: RequestParser, out: Buffer[][]): void {
 }
 
 test('request parser: any pipeline of valid commands parses to the same arguments however it is chunked', () => {
-  fc.assert(fc.property(fc.array(command, { minLength: 1, maxLength: 10 }), fc.array(fc.double({ min: 0, max: 1, noNaN: true }), { maxLength: 12 }), (cmds, points) => {
-    const bytes = Buffer.concat(cmds.map((c) => encodeCommand(c)));
-    const p = new RequestParser(LIMITS);
-    const got: Buffer[][] = [];
-    for (const chunk of cut(bytes, points)) { p.feed(chunk); drain(p, got); }
-    assert.equal(got.length, cmds.length);
-    got.forEach((args, i) => assert.deepEqual(args, cmds[i]));
-    assert.equal(p.buffered, 0);
-  }), { numRuns: RUNS });
+  fc.assert(
+    fc.property(
+      fc.array(command, { minLength: 1, maxLength: 10 }),
+      fc.array(fc.double({ min: 0, max: 1, noNaN: true }), { maxLength: 12 }),
+      (cmds, points) => {
+        const bytes = Buffer.concat(cmds.map((c) => encodeCommand(c)));
+        const p = new RequestParser(LIMITS);
+        const got: Buffer[][] = [];
+        for (const chunk of cut(bytes, points)) {
+          p.feed(chunk);
+          drain(p, got);
+        }
+        assert.equal(got.length, cmds.length);
+        got.forEach((args, i) => assert.deepEqual(args, cmds[i]));
+        assert.equal(p.buffered, 0);
+      },
+    ),
+    { numRuns: RUNS },
+  );
 });
 
 test('request parser: arbitrary bytes yield requests, need-more or ProtocolError only, and the buffer stays bounded by what was sent', () => {
@@ -52,29 +65,38 @@ test('request parser: arbitrary bytes yield requests, need-more or ProtocolError
     fc.uint8Array({ maxLength: 300 }).map((a) => Buffer.from(a)),
     fc.array(printable, { maxLength: 200 }).map((a) => Buffer.from(a.join(''), 'latin1')),
   );
-  fc.assert(fc.property(fc.array(garbage, { minLength: 1, maxLength: 6 }), (chunks) => {
-    const p = new RequestParser(LIMITS);
-    let sent = 0;
-    try {
-      for (const c of chunks) {
-        p.feed(c);
-        sent += c.length;
-        drain(p, []);
-        assert.ok(p.buffered <= sent, 'never holds more than it was given');
+  fc.assert(
+    fc.property(fc.array(garbage, { minLength: 1, maxLength: 6 }), (chunks) => {
+      const p = new RequestParser(LIMITS);
+      let sent = 0;
+      try {
+        for (const c of chunks) {
+          p.feed(c);
+          sent += c.length;
+          drain(p, []);
+          assert.ok(p.buffered <= sent, 'never holds more than it was given');
+        }
+      } catch (e) {
+        if (!(e instanceof ProtocolError)) throw e;
+        assert.match(e.message, /^Protocol error/);
       }
-    } catch (e) {
-      if (!(e instanceof ProtocolError)) throw e;
-      assert.match(e.message, /^Protocol error/);
-    }
-  }), { numRuns: RUNS * 3 });
+    }),
+    { numRuns: RUNS * 3 },
+  );
 });
 
 // RESP3 values the backends may send (RESP2 is the subset without map/set/double/bool/verbatim/null).
 const respValue: fc.Arbitrary<RespValue> = fc.letrec<{ v: RespValue }>((tie) => ({
   v: fc.oneof(
     { depthSize: 'small', withCrossShrink: true },
-    fc.string({ maxLength: 20 }).filter((s) => !/[\r\n]/.test(s)).map((v): RespValue => ({ t: 'simple', v })),
-    fc.string({ maxLength: 20 }).filter((s) => !/[\r\n]/.test(s)).map((v): RespValue => ({ t: 'error', v: `ERR ${v}` })),
+    fc
+      .string({ maxLength: 20 })
+      .filter((s) => !/[\r\n]/.test(s))
+      .map((v): RespValue => ({ t: 'simple', v })),
+    fc
+      .string({ maxLength: 20 })
+      .filter((s) => !/[\r\n]/.test(s))
+      .map((v): RespValue => ({ t: 'error', v: `ERR ${v}` })),
     fc.integer().map((v): RespValue => ({ t: 'int', v })),
     fc.uint8Array({ maxLength: 30 }).map((a): RespValue => ({ t: 'bulk', v: Buffer.from(a) })),
     fc.constant<RespValue>({ t: 'null' }),
@@ -87,16 +109,19 @@ const respValue: fc.Arbitrary<RespValue> = fc.letrec<{ v: RespValue }>((tie) => 
 })).v;
 
 test('reply scanner: the end of every RESP2/RESP3 reply is found exactly, and no prefix of it is taken as complete', () => {
-  fc.assert(fc.property(fc.array(respValue, { minLength: 1, maxLength: 5 }), fc.constantFrom<2 | 3>(2, 3), (vals, proto) => {
-    const frames = vals.map((v) => encode(v, proto));
-    const all = Buffer.concat(frames);
-    let pos = 0;
-    for (const f of frames) {
-      const end = scanReply(all, pos);
-      assert.equal(end, pos + f.length);
-      pos = end;
-    }
-    const first = frames[0] as Buffer;
-    for (let n = 0; n < first.length; n++) assert.equal(scanReply(first.subarray(0, n), 0), -1, `prefix of ${n} bytes is incomplete`);
-  }), { numRuns: RUNS });
+  fc.assert(
+    fc.property(fc.array(respValue, { minLength: 1, maxLength: 5 }), fc.constantFrom<2 | 3>(2, 3), (vals, proto) => {
+      const frames = vals.map((v) => encode(v, proto));
+      const all = Buffer.concat(frames);
+      let pos = 0;
+      for (const f of frames) {
+        const end = scanReply(all, pos);
+        assert.equal(end, pos + f.length);
+        pos = end;
+      }
+      const first = frames[0] as Buffer;
+      for (let n = 0; n < first.length; n++) assert.equal(scanReply(first.subarray(0, n), 0), -1, `prefix of ${n} bytes is incomplete`);
+    }),
+    { numRuns: RUNS },
+  );
 });

@@ -25,9 +25,18 @@ test('a group master switch rewrites backend_addr and migrate_from of that group
     { id: 2, backend_addr: 'b:1', backend_addr_group_id: 2, replica_groups: [['c:1', 'b:1']] },
     { id: 3 },
   ];
-  assert.deepEqual([...mastersOfTable(slots)], [[1, 'a:1'], [2, 'b:1']]);
+  assert.deepEqual(
+    [...mastersOfTable(slots)],
+    [
+      [1, 'a:1'],
+      [2, 'b:1'],
+    ],
+  );
   const out = rewriteMasters(slots, [{ gid: 1, from: 'a:1', to: 'a:2', epoch: 1 }]);
-  assert.deepEqual(out.map((s) => s.id), [0, 1]);
+  assert.deepEqual(
+    out.map((s) => s.id),
+    [0, 1],
+  );
   assert.equal(out[0]!.backend_addr, 'a:2');
   assert.equal(out[1]!.backend_addr, 'b:1');
   assert.equal(out[1]!.migrate_from, 'a:2');
@@ -37,7 +46,9 @@ test('a group master switch rewrites backend_addr and migrate_from of that group
 
 test('replica groups: flagged servers by priority (same host, same datacenter, other); none while promoting', () => {
   const g: Group = {
-    id: 1, promoting: {}, out_of_sync: false,
+    id: 1,
+    promoting: {},
+    out_of_sync: false,
     servers: [
       { server: '10.0.0.1:6379', datacenter: 'dc1', action: {}, replica_group: false },
       { server: '10.0.0.2:6379', datacenter: 'dc1', action: {}, replica_group: true },
@@ -49,10 +60,14 @@ test('replica groups: flagged servers by priority (same host, same datacenter, o
   assert.deepEqual(replicaGroupsFor(g, proxy), [['10.0.0.5:6380'], ['10.0.0.2:6379'], ['10.0.0.9:6379']]);
   assert.deepEqual(replicaGroupsFor({ ...g, promoting: { index: 1, state: 'prepared' } }, proxy), []);
   assert.deepEqual(replicaGroupsFor({ ...g, servers: g.servers.slice(0, 1) }, proxy), []);
-  const table = withReplicaGroups([
-    { id: 0, backend_addr: '10.0.0.1:6379', backend_addr_group_id: 1 },
-    { id: 1, backend_addr: '10.0.0.1:6379', backend_addr_group_id: 1, locked: true },
-  ], new Map([[1, g]]), proxy);
+  const table = withReplicaGroups(
+    [
+      { id: 0, backend_addr: '10.0.0.1:6379', backend_addr_group_id: 1 },
+      { id: 1, backend_addr: '10.0.0.1:6379', backend_addr_group_id: 1, locked: true },
+    ],
+    new Map([[1, g]]),
+    proxy,
+  );
   assert.equal(table[0]!.replica_groups!.length, 3);
   assert.equal(table[1]!.replica_groups, undefined, 'no replica reads for a locked slot');
 });
@@ -68,7 +83,11 @@ test('a proxy table that only follows a failover within each group is told apart
   assert.equal(followed[1]!.migrate_from, 'h:2');
   for (const i of [0, 1]) assert.equal(differsOnlyInMaster(expected[i]!, followed[i], members), true);
   assert.equal(differsOnlyInMaster(expected[0]!, { ...expected[0]!, backend_addr: 'h:9' }, members), false, 'not a member of the group');
-  assert.equal(differsOnlyInMaster(expected[0]!, { ...expected[0]!, backend_addr: 'h:3', backend_addr_group_id: 2 }, members), false, 'another group');
+  assert.equal(
+    differsOnlyInMaster(expected[0]!, { ...expected[0]!, backend_addr: 'h:3', backend_addr_group_id: 2 }, members),
+    false,
+    'another group',
+  );
   assert.equal(differsOnlyInMaster(expected[0]!, { ...expected[0]!, locked: true }, members), false, 'lock state differs');
   assert.equal(differsOnlyInMaster(expected[1]!, { ...expected[1]!, migrate_from: undefined }, members), false, 'migration state differs');
   assert.equal(differsOnlyInMaster(expected[0]!, undefined, members), false);

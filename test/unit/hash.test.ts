@@ -18,8 +18,18 @@ test('slot = crc32(key) % 1024', () => {
 
 test('Codis hash-tag vectors: key hashes like its hash key', () => {
   const vectors: Record<string, string> = {
-    '{abc}': 'abc', '{{{abc1}abc2}': '{{abc1', 'abc1{abc2{abc3}': 'abc2{abc3', '{{{{abc': '{{{{abc', '{{{{abc}': '{{{abc',
-    '{{}{{abc': '{', 'abc}{abc': 'abc}{abc', 'abc}{123}456': '123', '123{abc}456': 'abc', '{}abc': '', 'abc{}123': '', '123{456}': '456',
+    '{abc}': 'abc',
+    '{{{abc1}abc2}': '{{abc1',
+    'abc1{abc2{abc3}': 'abc2{abc3',
+    '{{{{abc': '{{{{abc',
+    '{{{{abc}': '{{{abc',
+    '{{}{{abc': '{',
+    'abc}{abc': 'abc}{abc',
+    'abc}{123}456': '123',
+    '123{abc}456': 'abc',
+    '{}abc': '',
+    'abc{}123': '',
+    '123{456}': '456',
   };
   for (const [k, v] of Object.entries(vectors)) {
     assert.equal(slotOf(k), slotOf(v), `slot of ${k} should equal slot of ${v}`);

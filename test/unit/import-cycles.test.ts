@@ -8,7 +8,11 @@ import { fileURLToPath } from 'node:url';
 const root = fileURLToPath(new URL('../../../', import.meta.url));
 
 test('no import cycles in src, test and bench', () => {
-  const r = spawnSync(process.execPath, ['scripts/check-cycles.mjs', 'src', 'test', 'bench'], { cwd: root, encoding: 'utf8', timeout: 60000 });
+  const r = spawnSync(process.execPath, ['scripts/check-cycles.mjs', 'src', 'test', 'bench'], {
+    cwd: root,
+    encoding: 'utf8',
+    timeout: 60000,
+  });
   assert.equal(r.status, 0, `${r.stdout}${r.stderr}`);
   assert.match(r.stdout, /no import cycles among \d+ modules/);
 });

@@ -10,7 +10,11 @@ import { applyFlags, defaults, loadToml, parseDuration, parseSize, renderDefault
 import { PROXY_OPTIONS, CODIS_IGNORED_PROXY_KEYS, toProxyConfig } from '../../src/proxy/config.js';
 
 const dir = mkdtempSync(join(tmpdir(), 'shardis-opts-'));
-const file = (name: string, text: string): string => { const p = join(dir, name); writeFileSync(p, text); return p; };
+const file = (name: string, text: string): string => {
+  const p = join(dir, name);
+  writeFileSync(p, text);
+  return p;
+};
 
 test('sizes and durations', () => {
   assert.equal(parseSize('128kb'), 131072);
@@ -23,8 +27,10 @@ test('sizes and durations', () => {
   assert.throws(() => parseDuration('soon'), /not a duration/);
 });
 
-test("a Codis proxy.toml loads: same-meaning keys apply, Codis-only keys are ignored with a warning", () => {
-  const codis = file('codis-proxy.toml', `
+test('a Codis proxy.toml loads: same-meaning keys apply, Codis-only keys are ignored with a warning', () => {
+  const codis = file(
+    'codis-proxy.toml',
+    `
 product_name = "codis-demo"
 product_auth = "pw"
 session_auth = ""
@@ -45,7 +51,8 @@ session_max_pipeline = 10000
 session_break_on_failure = false
 metrics_report_server = ""
 metrics_report_influxdb_period = "1s"
-`);
+`,
+  );
   const warnings: string[] = [];
   const cfg = toProxyConfig(loadToml(PROXY_OPTIONS, codis, defaults(PROXY_OPTIONS), CODIS_IGNORED_PROXY_KEYS, (w) => warnings.push(w)));
   assert.equal(cfg.productName, 'codis-demo');

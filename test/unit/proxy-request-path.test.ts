@@ -32,21 +32,44 @@ import type { AclUser } from '../../src/acl/user.js';
 import { AppsRuntime } from '../../src/proxy/apps/runtime.js';
 import { SessionApps } from '../../src/proxy/apps/session-apps.js';
 
-const A = '10.0.0.1:6379', B = '10.0.0.2:6379';
+const A = '10.0.0.1:6379',
+  B = '10.0.0.2:6379';
 const pools: Array<{ close(): void }> = [];
-after(() => { for (const p of pools) p.close(); });
+after(() => {
+  for (const p of pools) p.close();
+});
 
 function makeCtx(config: Partial<ProxyConfig> = {}): ProxyContext {
   const router = new Router();
-  router.fill(evenSlots([{ id: 1, addr: A }, { id: 2, addr: B }]));
+  router.fill(
+    evenSlots([
+      { id: 1, addr: A },
+      { id: 2, addr: B },
+    ]),
+  );
   const pool = new BackendPool({ auth: '', connectTimeout: 1000, recvTimeout: 0, pingPeriod: 0, maxPipeline: 100, keepalive: 0 }, 1);
   pools.push(pool);
-  const apps = new AppsRuntime({ auth: '', connectTimeout: 1000, recvTimeout: 0, pingPeriod: 0, maxPipeline: 100, keepalive: 0 },
-    { maxPerServer: 10, maxIdle: 1, idleMs: 1000 }, router, pool);
+  const apps = new AppsRuntime(
+    { auth: '', connectTimeout: 1000, recvTimeout: 0, pingPeriod: 0, maxPipeline: 100, keepalive: 0 },
+    { maxPerServer: 10, maxIdle: 1, idleMs: 1000 },
+    router,
+    pool,
+  );
   pools.push(apps);
   return {
-    config: { ...defaultProxyConfig(), ...config }, router, placement: router, pool, stats: new ProxyStats(), sessions: new Set(),
-    online: true, worker: 0, migration: new MigrationState(), flusher: new OutputFlusher(), nextSessionId: 1, acl: new AclUsers(), apps,
+    config: { ...defaultProxyConfig(), ...config },
+    router,
+    placement: router,
+    pool,
+    stats: new ProxyStats(),
+    sessions: new Set(),
+    online: true,
+    worker: 0,
+    migration: new MigrationState(),
+    flusher: new OutputFlusher(),
+    nextSessionId: 1,
+    acl: new AclUsers(),
+    apps,
   };
 }
 
@@ -71,8 +94,15 @@ class FakeSession implements SessionHost, ReplyQueueOwner {
   readonly createdAt = Date.now();
   readonly lastActive = Date.now();
   readonly pausedFor = '' as const;
-  name = ''; libName = ''; libVer = ''; db = 0; proto: 2 | 3 = 2;
-  authed = true; wroteOnce = false; replicaReadsOptIn = false; lastCommand = '';
+  name = '';
+  libName = '';
+  libVer = '';
+  db = 0;
+  proto: 2 | 3 = 2;
+  authed = true;
+  wroteOnce = false;
+  replicaReadsOptIn = false;
+  lastCommand = '';
   aclUser: AclUser | null;
   readonly tx = new TransactionState();
   readonly apps: SessionApps = new SessionApps(this);
@@ -81,24 +111,52 @@ class FakeSession implements SessionHost, ReplyQueueOwner {
   drained = false;
   closed = false;
   private readonly q: ReplyQueue = new ReplyQueue(this);
-  constructor(readonly ctx: ProxyContext) { this.aclUser = ctx.acl.initialUser() ?? null; }
-  get queued(): number { return this.q.length; }
-  isClosed(): boolean { return this.closed; }
-  emit(r: Buffer): void { this.out.push(r.toString('latin1')); }
-  drain(): void { this.drained = true; }
-  afterReplies(): void { /* nothing to resume */ }
-  close(): void { this.closed = true; }
-  reply(cmd: CommandStats | null, r: Buffer): void { this.q.reply(cmd, r); }
-  defer(cmd: CommandStats | null, r: Request | null = null): ReplySink { return this.q.defer(cmd, r); }
-  forward(addr: string, raw: Buffer, sink: ReplySink): void { this.sent.push({ addr, raw: raw.toString('latin1'), sink }); }
+  constructor(readonly ctx: ProxyContext) {
+    this.aclUser = ctx.acl.initialUser() ?? null;
+  }
+  get queued(): number {
+    return this.q.length;
+  }
+  isClosed(): boolean {
+    return this.closed;
+  }
+  emit(r: Buffer): void {
+    this.out.push(r.toString('latin1'));
+  }
+  drain(): void {
+    this.drained = true;
+  }
+  afterReplies(): void {
+    /* nothing to resume */
+  }
+  close(): void {
+    this.closed = true;
+  }
+  reply(cmd: CommandStats | null, r: Buffer): void {
+    this.q.reply(cmd, r);
+  }
+  defer(cmd: CommandStats | null, r: Request | null = null): ReplySink {
+    return this.q.defer(cmd, r);
+  }
+  forward(addr: string, raw: Buffer, sink: ReplySink): void {
+    this.sent.push({ addr, raw: raw.toString('latin1'), sink });
+  }
   fanout(parts: ReadonlyArray<{ addr: string; raw: Buffer }>, sink: ReplySink, merge: (replies: Buffer[]) => Buffer): void {
     const m = new MultiReply(sink, parts.length, merge);
     parts.forEach((p, i) => this.forward(p.addr, p.raw, m.part(i)));
   }
-  hold(task: () => Promise<void>, _keepReading = false): void { void task(); }
-  push(frame: Buffer): void { this.out.push(frame.toString('latin1')); }
-  pendingOutput(): number { return 0; }
-  resetConns(): void { /* no backend connections */ }
+  hold(task: () => Promise<void>, _keepReading = false): void {
+    void task();
+  }
+  push(frame: Buffer): void {
+    this.out.push(frame.toString('latin1'));
+  }
+  pendingOutput(): number {
+    return 0;
+  }
+  resetConns(): void {
+    /* no backend connections */
+  }
 }
 
 const R = (s: string): Buffer => Buffer.from(s, 'latin1');
@@ -106,7 +164,9 @@ const R = (s: string): Buffer => Buffer.from(s, 'latin1');
 test('reply queue: replies completed out of order leave in request order', () => {
   const s = new FakeSession(makeCtx());
   const cmd = s.ctx.stats.command('get');
-  const p1 = s.defer(cmd, null), p2 = s.defer(cmd, null), p3 = s.defer(cmd, null);
+  const p1 = s.defer(cmd, null),
+    p2 = s.defer(cmd, null),
+    p3 = s.defer(cmd, null);
   p3.onReply(R('$1\r\nc\r\n'));
   p2.onReply(R('$1\r\nb\r\n'));
   assert.deepEqual(s.out, [], 'nothing leaves before the first reply');
@@ -148,7 +208,9 @@ test('MultiReply merges the parts in part order whatever order they answer in; a
   assert.deepEqual(got, []);
   m.part(1).onReply(R('b'));
   assert.deepEqual(got, ['a|b|c']);
-  const bad = new MultiReply(sink, 1, () => { throw new Error('shape'); });
+  const bad = new MultiReply(sink, 1, () => {
+    throw new Error('shape');
+  });
   bad.part(0).onReply(R('x'));
   assert.equal(got[1], '-ERR proxy could not merge replies: shape\r\n');
 });
@@ -156,10 +218,17 @@ test('MultiReply merges the parts in part order whatever order they answer in; a
 test('dispatcher: keyed requests go to the backend of their slot, original bytes, and count on the slot', () => {
   const ctx = makeCtx();
   const s = new FakeSession(ctx);
-  const ka = keyOn(ctx, A, 'a'), kb = keyOn(ctx, B, 'b');
+  const ka = keyOn(ctx, A, 'a'),
+    kb = keyOn(ctx, B, 'b');
   dispatch(s, req('GET', ka));
   dispatch(s, req('SET', kb, 'v'));
-  assert.deepEqual(s.sent.map((x) => [x.addr, x.raw]), [[A, encodeCommand(['GET', ka]).toString('latin1')], [B, encodeCommand(['SET', kb, 'v']).toString('latin1')]]);
+  assert.deepEqual(
+    s.sent.map((x) => [x.addr, x.raw]),
+    [
+      [A, encodeCommand(['GET', ka]).toString('latin1')],
+      [B, encodeCommand(['SET', kb, 'v']).toString('latin1')],
+    ],
+  );
   assert.equal(ctx.stats.slotOps[slotOf(ka)], 1);
   assert.equal(ctx.stats.slotOps[slotOf(kb)], 1);
   assert.equal(s.wroteOnce, true, 'SET is not read-only');
@@ -207,17 +276,25 @@ test('dispatcher: CROSSSLOT for keys in two slots; offline proxy refuses routed 
   dispatch(s, req('PING'));
   dispatch(s, req('ECHO', 'local'));
   // PING fails while offline: it is the front doors' health check (src/frontdoor/README.md); other local commands answer.
-  assert.deepEqual(s.out.slice(1), ['+OK\r\n', '-ERR proxy is not online yet (no slot table)\r\n', '-ERR proxy is not online yet (no slot table)\r\n',
-    '-LOADING proxy has no slot table yet\r\n', '$5\r\nlocal\r\n']);
+  assert.deepEqual(s.out.slice(1), [
+    '+OK\r\n',
+    '-ERR proxy is not online yet (no slot table)\r\n',
+    '-ERR proxy is not online yet (no slot table)\r\n',
+    '-LOADING proxy has no slot table yet\r\n',
+    '$5\r\nlocal\r\n',
+  ]);
 });
 
 test('dispatcher: MGET across two backends is split into one MGET per backend and merged in key order', () => {
   const ctx = makeCtx();
   const s = new FakeSession(ctx);
-  const a1 = keyOn(ctx, A, 'x'), b1 = keyOn(ctx, B, 'y'), a2 = keyOn(ctx, A, 'z');
+  const a1 = keyOn(ctx, A, 'x'),
+    b1 = keyOn(ctx, B, 'y'),
+    a2 = keyOn(ctx, A, 'z');
   dispatch(s, req('MGET', a1, b1, a2));
   assert.equal(s.sent.length, 2);
-  const toA = s.sent.find((x) => x.addr === A)!, toB = s.sent.find((x) => x.addr === B)!;
+  const toA = s.sent.find((x) => x.addr === A)!,
+    toB = s.sent.find((x) => x.addr === B)!;
   assert.equal(toA.raw, encodeCommand(['MGET', a1, a2]).toString('latin1'));
   assert.equal(toB.raw, encodeCommand(['MGET', b1]).toString('latin1'));
   toB.sink.onReply(R('*1\r\n$2\r\nvb\r\n'));
@@ -271,7 +348,11 @@ test('dispatcher: local commands answer through the typed handler map', () => {
 test('router as placement: unit = slot, backend per slot, masters, unsettled slots', () => {
   const r = new Router();
   assert.equal(r.backendOf(5), '');
-  r.fill([{ id: 5, backend_addr: A }, { id: 6, backend_addr: B, migrate_from: A }, { id: 7, backend_addr: B, locked: true }]);
+  r.fill([
+    { id: 5, backend_addr: A },
+    { id: 6, backend_addr: B, migrate_from: A },
+    { id: 7, backend_addr: B, locked: true },
+  ]);
   const k = Buffer.from('xx{foo}yy');
   assert.equal(r.unitOf(k, 0, k.length), slotOf('foo'));
   assert.equal(r.backendOf(5), A);
@@ -288,18 +369,26 @@ test('router as placement: unit = slot, backend per slot, masters, unsettled slo
 
 test('split: one backend -> forward unchanged; several -> sub-requests and merges (sum, mset, mget)', () => {
   const ctx = makeCtx();
-  const a1 = keyOn(ctx, A, 'p'), a2 = keyOn(ctx, A, 'q'), b1 = keyOn(ctx, B, 'r');
+  const a1 = keyOn(ctx, A, 'p'),
+    a2 = keyOn(ctx, A, 'q'),
+    b1 = keyOn(ctx, B, 'r');
   assert.equal(planSplit('mget', req('MGET', a1, a2), ctx.placement), A);
   const sum = planSplit('sum', req('EXISTS', a1, b1, a2), ctx.placement);
   assert.ok(typeof sum === 'object' && !Buffer.isBuffer(sum));
-  assert.deepEqual(sum.parts.map((p) => [p.addr, p.raw.toString('latin1')]), [
-    [ctx.router.backendOf(slotOf(a1)), encodeCommand(['EXISTS', a1, a2]).toString('latin1')],
-    [B, encodeCommand(['EXISTS', b1]).toString('latin1')],
-  ]);
+  assert.deepEqual(
+    sum.parts.map((p) => [p.addr, p.raw.toString('latin1')]),
+    [
+      [ctx.router.backendOf(slotOf(a1)), encodeCommand(['EXISTS', a1, a2]).toString('latin1')],
+      [B, encodeCommand(['EXISTS', b1]).toString('latin1')],
+    ],
+  );
   assert.equal(sum.merge([R(':2\r\n'), R(':1\r\n')]).toString(), ':3\r\n');
   const mset = planSplit('mset', req('MSET', a1, '1', b1, '2'), ctx.placement);
   assert.ok(typeof mset === 'object' && !Buffer.isBuffer(mset));
-  assert.deepEqual(mset.parts.map((p) => p.raw.toString('latin1')), [encodeCommand(['MSET', a1, '1']).toString('latin1'), encodeCommand(['MSET', b1, '2']).toString('latin1')]);
+  assert.deepEqual(
+    mset.parts.map((p) => p.raw.toString('latin1')),
+    [encodeCommand(['MSET', a1, '1']).toString('latin1'), encodeCommand(['MSET', b1, '2']).toString('latin1')],
+  );
   assert.equal(mset.merge([R('+OK\r\n'), R('+OK\r\n')]).toString(), '+OK\r\n');
   assert.equal(mset.merge([R('+OK\r\n'), R('-ERR oom\r\n')]).toString(), '-ERR oom\r\n');
   const mget = planSplit('mget', req('MGET', b1, a1), ctx.placement);
@@ -320,16 +409,42 @@ class FakeSocket extends EventEmitter {
   ended = false;
   destroyed = false;
   corked = 0;
-  setNoDelay(): this { return this; }
-  setKeepAlive(): this { return this; }
-  setTimeout(): this { return this; }
-  pause(): this { this.paused = true; return this; }
-  resume(): this { this.paused = false; return this; }
-  cork(): void { this.corked++; }
-  uncork(): void { /* flushed by write() already */ }
-  write(b: Buffer): boolean { this.written.push(b.toString('latin1')); return true; }
-  end(cb?: () => void): this { this.ended = true; cb?.(); return this; }
-  destroy(): this { this.destroyed = true; return this; }
+  setNoDelay(): this {
+    return this;
+  }
+  setKeepAlive(): this {
+    return this;
+  }
+  setTimeout(): this {
+    return this;
+  }
+  pause(): this {
+    this.paused = true;
+    return this;
+  }
+  resume(): this {
+    this.paused = false;
+    return this;
+  }
+  cork(): void {
+    this.corked++;
+  }
+  uncork(): void {
+    /* flushed by write() already */
+  }
+  write(b: Buffer): boolean {
+    this.written.push(b.toString('latin1'));
+    return true;
+  }
+  end(cb?: () => void): this {
+    this.ended = true;
+    cb?.();
+    return this;
+  }
+  destroy(): this {
+    this.destroyed = true;
+    return this;
+  }
 }
 
 /** Owner whose requests stay pending until the test answers them, oldest first (an in-order queue in miniature). */
@@ -339,10 +454,20 @@ class PendingOwner implements ClientConnOwner {
   private order: Array<string | null> = [];
   closedCount = 0;
   conn!: ClientConnection;
-  get queued(): number { return this.order.length; }
-  onRequest(r: Request): void { this.reqs.push(r); this.order.push(null); }
-  onProtocolError(reply: Buffer): void { this.order.push(reply.toString('latin1')); this.flush(); }
-  onClosed(): void { this.closedCount++; }
+  get queued(): number {
+    return this.order.length;
+  }
+  onRequest(r: Request): void {
+    this.reqs.push(r);
+    this.order.push(null);
+  }
+  onProtocolError(reply: Buffer): void {
+    this.order.push(reply.toString('latin1'));
+    this.flush();
+  }
+  onClosed(): void {
+    this.closedCount++;
+  }
   /** Answers the oldest unanswered request. */
   answer(text: string): void {
     this.reqs.shift();
@@ -355,7 +480,9 @@ class PendingOwner implements ClientConnOwner {
   }
 }
 
-async function tick(): Promise<void> { await new Promise((r) => process.nextTick(r)); }
+async function tick(): Promise<void> {
+  await new Promise((r) => process.nextTick(r));
+}
 
 function makeConn(config: Partial<ProxyConfig>): { sock: FakeSocket; owner: PendingOwner; conn: ClientConnection } {
   const sock = new FakeSocket();
@@ -404,7 +531,10 @@ test('client connection: output buffer over the limit pauses reading until the s
 
 test('client connection: EOF runs every complete request, writes every reply, then ends', async () => {
   const { sock, owner } = makeConn({ sessionMaxPipeline: 2 });
-  sock.emit('data', Buffer.concat([encodeCommand(['GET', 'a']), encodeCommand(['GET', 'b']), encodeCommand(['GET', 'c']), Buffer.from('*1\r\n$3\r\nGE')]));
+  sock.emit(
+    'data',
+    Buffer.concat([encodeCommand(['GET', 'a']), encodeCommand(['GET', 'b']), encodeCommand(['GET', 'c']), Buffer.from('*1\r\n$3\r\nGE')]),
+  );
   sock.emit('end');
   assert.equal(sock.ended, false);
   owner.answer('+a\r\n');
@@ -420,8 +550,18 @@ test('client connection: EOF runs every complete request, writes every reply, th
 test('client connection: holds keep later requests back until the task settles, and nest', async () => {
   const { sock, owner, conn } = makeConn({});
   let release1!: () => void, release2!: () => void;
-  conn.hold(() => new Promise<void>((r) => { release1 = r; }));
-  conn.hold(() => new Promise<void>((r) => { release2 = r; }));
+  conn.hold(
+    () =>
+      new Promise<void>((r) => {
+        release1 = r;
+      }),
+  );
+  conn.hold(
+    () =>
+      new Promise<void>((r) => {
+        release2 = r;
+      }),
+  );
   sock.emit('data', encodeCommand(['GET', 'x']));
   assert.equal(owner.reqs.length, 0);
   assert.equal(conn.pausedFor, 'migrate');
@@ -467,8 +607,13 @@ test('writeBatch: one buffer is written as is; small batches in one write() call
 test('client connection + reply queue: backends answering in reverse order still reach the client in request order, in one write', async () => {
   const { sock, owner, conn } = makeConn({});
   const q = new ReplyQueue({
-    ctx: makeCtx(), remote: 'x', name: '', isClosed: () => conn.isClosed(),
-    emit: (r) => conn.write(r), drain: () => conn.drain(), afterReplies: () => conn.afterReplies(),
+    ctx: makeCtx(),
+    remote: 'x',
+    name: '',
+    isClosed: () => conn.isClosed(),
+    emit: (r) => conn.write(r),
+    drain: () => conn.drain(),
+    afterReplies: () => conn.afterReplies(),
   });
   sock.emit('data', Buffer.concat(Array.from({ length: 5 }, (_, i) => encodeCommand(['GET', `k${i}`]))));
   assert.equal(owner.reqs.length, 5);
@@ -485,10 +630,20 @@ test('client connection + reply queue: backends answering in reverse order still
 });
 
 /** A TCP server on 127.0.0.1 that records what it receives and lets the test write raw bytes back. */
-async function rawServer(): Promise<{ port: number; received: () => string; send: (b: Buffer) => Promise<void>; close: () => Promise<void> }> {
+async function rawServer(): Promise<{
+  port: number;
+  received: () => string;
+  send: (b: Buffer) => Promise<void>;
+  close: () => Promise<void>;
+}> {
   let peer: net.Socket | null = null;
   let got = '';
-  const srv = net.createServer((s) => { peer = s; s.on('data', (d: Buffer) => { got += d.toString('latin1'); }); });
+  const srv = net.createServer((s) => {
+    peer = s;
+    s.on('data', (d: Buffer) => {
+      got += d.toString('latin1');
+    });
+  });
   await new Promise<void>((r) => srv.listen(0, '127.0.0.1', r));
   const addr = srv.address();
   assert.ok(addr !== null && typeof addr === 'object');
@@ -496,8 +651,16 @@ async function rawServer(): Promise<{ port: number; received: () => string; send
     port: addr.port,
     received: () => got,
     // Written alone and awaited, so that each piece reaches the proxy side in its own read.
-    send: (b) => new Promise<void>((r, j) => { if (peer === null) j(new Error('no peer')); else peer.write(b, () => r()); }),
-    close: () => new Promise<void>((r) => { peer?.destroy(); srv.close(() => r()); }),
+    send: (b) =>
+      new Promise<void>((r, j) => {
+        if (peer === null) j(new Error('no peer'));
+        else peer.write(b, () => r());
+      }),
+    close: () =>
+      new Promise<void>((r) => {
+        peer?.destroy();
+        srv.close(() => r());
+      }),
   };
 }
 
@@ -511,7 +674,14 @@ async function until(what: string, cond: () => boolean, ms = 10000): Promise<voi
 
 test('backend connection: requests arrive unchanged and in order; replies cut anywhere and kept across reads stay intact', async () => {
   const srv = await rawServer();
-  const conn = new BackendConn(`127.0.0.1:${srv.port}`, 0, 2, { auth: '', connectTimeout: 5000, recvTimeout: 0, pingPeriod: 0, maxPipeline: 1000, keepalive: 0 });
+  const conn = new BackendConn(`127.0.0.1:${srv.port}`, 0, 2, {
+    auth: '',
+    connectTimeout: 5000,
+    recvTimeout: 0,
+    pingPeriod: 0,
+    maxPipeline: 1000,
+    keepalive: 0,
+  });
   try {
     const n = 300;
     const got: Array<Buffer | null> = new Array<Buffer | null>(n).fill(null);
@@ -519,7 +689,11 @@ test('backend connection: requests arrive unchanged and in order; replies cut an
     for (let i = 0; i < n; i++) {
       const r = encodeCommand(['GET', `key${i}`]);
       reqs.push(r);
-      conn.send(r, { onReply: (b) => { got[i] = b; } });
+      conn.send(r, {
+        onReply: (b) => {
+          got[i] = b;
+        },
+      });
     }
     const expected = Buffer.concat(reqs).toString('latin1');
     await until('every request at the server', () => srv.received().length >= expected.length);
@@ -527,15 +701,21 @@ test('backend connection: requests arrive unchanged and in order; replies cut an
     // Replies: values of growing size, the stream cut at irregular points, each piece its own read.
     const replies = Array.from({ length: n }, (_, i) => R(`$${i + 1}\r\n${String.fromCharCode(97 + (i % 26)).repeat(i + 1)}\r\n`));
     const stream = Buffer.concat(replies);
-    let pos = 0, cut = 1;
+    let pos = 0,
+      cut = 1;
     while (pos < stream.length) {
       const end = Math.min(stream.length, pos + cut);
       await srv.send(stream.subarray(pos, end));
       pos = end;
-      cut = (cut * 7 + 3) % 997 + 1;
+      cut = ((cut * 7 + 3) % 997) + 1;
     }
     await until('every reply', () => got.every((b) => b !== null));
-    for (let i = 0; i < n; i++) assert.equal(got[i]!.toString('latin1'), replies[i]!.toString('latin1'), `reply ${i} intact after later reads reused the read buffer`);
+    for (let i = 0; i < n; i++)
+      assert.equal(
+        got[i]!.toString('latin1'),
+        replies[i]!.toString('latin1'),
+        `reply ${i} intact after later reads reused the read buffer`,
+      );
     assert.equal(conn.inflight, 0);
   } finally {
     conn.close();
@@ -548,7 +728,11 @@ test('split: MGET merge walks each backend reply in the client key order (values
   const keys = [keyOn(ctx, B, 'm'), keyOn(ctx, A, 'n'), keyOn(ctx, B, 'o'), keyOn(ctx, A, 'p'), keyOn(ctx, A, 'q')];
   const plan = planSplit('mget', req('MGET', ...keys), ctx.placement);
   assert.ok(typeof plan === 'object' && !Buffer.isBuffer(plan));
-  assert.deepEqual(plan.parts.map((p) => p.addr), [B, A], 'one part per backend, in first-seen order');
+  assert.deepEqual(
+    plan.parts.map((p) => p.addr),
+    [B, A],
+    'one part per backend, in first-seen order',
+  );
   assert.equal(plan.parts[0]!.raw.toString('latin1'), encodeCommand(['MGET', keys[0]!, keys[2]!]).toString('latin1'));
   assert.equal(plan.parts[1]!.raw.toString('latin1'), encodeCommand(['MGET', keys[1]!, keys[3]!, keys[4]!]).toString('latin1'));
   const big = 'v'.repeat(123456);
@@ -561,15 +745,19 @@ test('split: MGET merge walks each backend reply in the client key order (values
   const p2 = planSplit('mset', req('MSET', longKey, 'x'.repeat(12345), keys[0]!, ''), ctx.placement);
   assert.ok(typeof p2 === 'object' && !Buffer.isBuffer(p2));
   const raws = p2.parts.map((p) => p.raw.toString('latin1')).sort();
-  const want = [encodeCommand(['MSET', longKey, 'x'.repeat(12345)]), encodeCommand(['MSET', keys[0]!, ''])].map((b) => b.toString('latin1'));
+  const want = [encodeCommand(['MSET', longKey, 'x'.repeat(12345)]), encodeCommand(['MSET', keys[0]!, ''])].map((b) =>
+    b.toString('latin1'),
+  );
   assert.deepEqual(raws, want.sort());
 });
 
 test('client connection: session_recv_timeout closes an idle client through the per-proxy sweep, never one waiting for a reply', async () => {
   const flusher = new OutputFlusher();
   const cfg = { ...defaultProxyConfig(), sessionRecvTimeout: 60 };
-  const idleSock = new FakeSocket(), busySock = new FakeSocket();
-  const idleOwner = new PendingOwner(), busyOwner = new PendingOwner();
+  const idleSock = new FakeSocket(),
+    busySock = new FakeSocket();
+  const idleOwner = new PendingOwner(),
+    busyOwner = new PendingOwner();
   idleOwner.conn = new ClientConnection(idleSock as unknown as net.Socket, idleOwner, cfg, new ProxyStats(), flusher);
   busyOwner.conn = new ClientConnection(busySock as unknown as net.Socket, busyOwner, cfg, new ProxyStats(), flusher);
   assert.equal(flusher.idle.size, 2);

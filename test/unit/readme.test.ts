@@ -9,6 +9,8 @@ import { FRONTDOOR_SYNC_OPTIONS } from '../../src/frontdoor/sync-config.js';
 
 test('README lists every proxy and dashboard option', () => {
   const readme = readFileSync(new URL('../../../README.md', import.meta.url), 'utf8');
-  const missing = [...PROXY_OPTIONS, ...DASHBOARD_OPTIONS, ...FRONTDOOR_SYNC_OPTIONS].filter((o) => !readme.includes(`| \`${o.key}\` / \`--`)).map((o) => o.key);
+  const missing = [...PROXY_OPTIONS, ...DASHBOARD_OPTIONS, ...FRONTDOOR_SYNC_OPTIONS]
+    .filter((o) => !readme.includes(`| \`${o.key}\` / \`--`))
+    .map((o) => o.key);
   assert.deepEqual(missing, [], 'run: npm run build && node scripts/gen-readme-options.mjs');
 });

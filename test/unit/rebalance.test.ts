@@ -6,7 +6,8 @@ import assert from 'node:assert/strict';
 import { planRebalance } from '../../src/dashboard/rebalance.js';
 import type { SlotMapping } from '../../src/models/slot-mapping.js';
 
-const layout = (owner: (id: number) => number): SlotMapping[] => Array.from({ length: 1024 }, (_, id) => ({ id, group_id: owner(id), action: {} }));
+const layout = (owner: (id: number) => number): SlotMapping[] =>
+  Array.from({ length: 1024 }, (_, id) => ({ id, group_id: owner(id), action: {} }));
 
 function countsAfter(slots: SlotMapping[], plan: Map<number, number>): Record<number, number> {
   const out: Record<number, number> = {};
@@ -18,14 +19,26 @@ function countsAfter(slots: SlotMapping[], plan: Map<number, number>): Record<nu
 }
 
 test('balanced layout: nothing moves', () => {
-  assert.equal(planRebalance(layout((i) => (i < 512 ? 1 : 2)), [1, 2]).size, 0);
-  assert.equal(planRebalance(layout((i) => (i < 342 ? 1 : i < 683 ? 2 : 3)), [1, 2, 3]).size, 0);
+  assert.equal(
+    planRebalance(
+      layout((i) => (i < 512 ? 1 : 2)),
+      [1, 2],
+    ).size,
+    0,
+  );
+  assert.equal(
+    planRebalance(
+      layout((i) => (i < 342 ? 1 : i < 683 ? 2 : 3)),
+      [1, 2, 3],
+    ).size,
+    0,
+  );
 });
 
 test('a new empty group: the fewest moves, even counts', () => {
   const s = layout((i) => (i < 512 ? 1 : 2));
   const plan = planRebalance(s, [1, 2, 3]);
-  assert.equal(plan.size, 341, 'only the new group\'s quota moves');
+  assert.equal(plan.size, 341, "only the new group's quota moves");
   const c = countsAfter(s, plan);
   assert.deepEqual(Object.values(c).sort(), [341, 341, 342]);
   for (const g of plan.values()) assert.equal(g, 3);

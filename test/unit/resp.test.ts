@@ -28,7 +28,13 @@ const sample = Buffer.concat([
   Buffer.from('set "a b" \'c d\' "\\x41\\n"\n'),
   encodeCommand(['GET', Buffer.from([0, 13, 10, 255])]),
 ]);
-const expected = [['SET', 'key', 'value'], ['PING'], ['MSET', 'a', '', 'b', 'x'.repeat(300)], ['set', 'a b', 'c d', 'A\n'], ['GET', '\x00\r\n\xff']];
+const expected = [
+  ['SET', 'key', 'value'],
+  ['PING'],
+  ['MSET', 'a', '', 'b', 'x'.repeat(300)],
+  ['set', 'a b', 'c d', 'A\n'],
+  ['GET', '\x00\r\n\xff'],
+];
 
 test('parses multibulk and inline requests in one stream', () => {
   assert.deepEqual(parseAll([sample]), expected);
@@ -48,7 +54,8 @@ test('parses the stream fed one byte at a time', () => {
 test('raw bytes of a multibulk request are forwarded unchanged; inline ones are re-encoded', () => {
   const p = new RequestParser();
   p.feed(Buffer.concat([encodeCommand(['GET', 'k']), Buffer.from('GET k\r\n')]));
-  const a = p.next()!, b = p.next()!;
+  const a = p.next()!,
+    b = p.next()!;
   assert.deepEqual(a.raw, encodeCommand(['GET', 'k']));
   assert.deepEqual(b.raw, encodeCommand(['GET', 'k']));
   assert.equal(b.inline, true);
@@ -67,7 +74,9 @@ function protoError(input: string, limits?: ConstructorParameters<typeof Request
   const p = new RequestParser(limits);
   p.feed(Buffer.from(input, 'latin1'));
   try {
-    while (p.next() !== null) { /* consume */ }
+    while (p.next() !== null) {
+      /* consume */
+    }
   } catch (e) {
     assert.ok(e instanceof ProtocolError);
     return (e as Error).message;
@@ -86,7 +95,7 @@ test('malformed frames raise protocol errors', () => {
   assert.equal(protoError('*1\r\n$3\r\nab'), ''); // incomplete, not an error
 });
 
-test('limits: bulk length, array length and inline length (over a limit: Redis\'s wording)', () => {
+test("limits: bulk length, array length and inline length (over a limit: Redis's wording)", () => {
   const limits = { maxBulkLen: 10, maxArrayLen: 3, maxInlineLen: 16 };
   assert.equal(protoError('*1\r\n$10\r\n', limits), '');
   assert.equal(protoError('*1\r\n$11\r\n', limits), 'Protocol error: invalid bulk length');
@@ -104,11 +113,25 @@ test('splitInline follows redis quoting rules', () => {
 });
 
 const replies: Buffer[] = [
-  Buffer.from('+OK\r\n'), Buffer.from('-ERR bad\r\n'), Buffer.from(':42\r\n'), Buffer.from('$3\r\nfoo\r\n'), Buffer.from('$-1\r\n'),
-  Buffer.from('$0\r\n\r\n'), Buffer.from('*-1\r\n'), Buffer.from('*0\r\n'), Buffer.from('*2\r\n$1\r\na\r\n*1\r\n:1\r\n'),
-  Buffer.from('_\r\n'), Buffer.from(',3.14\r\n'), Buffer.from('#t\r\n'), Buffer.from('(12345678901234567890\r\n'),
-  Buffer.from('!5\r\nERR x\r\n'), Buffer.from('=7\r\ntxt:abc\r\n'), Buffer.from('%2\r\n+a\r\n:1\r\n+b\r\n*1\r\n_\r\n'),
-  Buffer.from('~2\r\n+a\r\n+b\r\n'), Buffer.from('|1\r\n+key\r\n+val\r\n:7\r\n'), Buffer.from('$4\r\na\r\nb\r\n'),
+  Buffer.from('+OK\r\n'),
+  Buffer.from('-ERR bad\r\n'),
+  Buffer.from(':42\r\n'),
+  Buffer.from('$3\r\nfoo\r\n'),
+  Buffer.from('$-1\r\n'),
+  Buffer.from('$0\r\n\r\n'),
+  Buffer.from('*-1\r\n'),
+  Buffer.from('*0\r\n'),
+  Buffer.from('*2\r\n$1\r\na\r\n*1\r\n:1\r\n'),
+  Buffer.from('_\r\n'),
+  Buffer.from(',3.14\r\n'),
+  Buffer.from('#t\r\n'),
+  Buffer.from('(12345678901234567890\r\n'),
+  Buffer.from('!5\r\nERR x\r\n'),
+  Buffer.from('=7\r\ntxt:abc\r\n'),
+  Buffer.from('%2\r\n+a\r\n:1\r\n+b\r\n*1\r\n_\r\n'),
+  Buffer.from('~2\r\n+a\r\n+b\r\n'),
+  Buffer.from('|1\r\n+key\r\n+val\r\n:7\r\n'),
+  Buffer.from('$4\r\na\r\nb\r\n'),
 ];
 
 test('scanReply finds the end of every RESP2/RESP3 type, and needs more bytes for any prefix', () => {
@@ -117,8 +140,12 @@ test('scanReply finds the end of every RESP2/RESP3 type, and needs more bytes fo
     for (let i = 0; i < r.length; i++) assert.equal(scanReply(r.subarray(0, i), 0), -1, `${JSON.stringify(r.toString())} cut at ${i}`);
   }
   const all = Buffer.concat(replies);
-  let p = 0, n = 0;
-  while (p < all.length) { p = scanReply(all, p); n++; }
+  let p = 0,
+    n = 0;
+  while (p < all.length) {
+    p = scanReply(all, p);
+    n++;
+  }
   assert.equal(n, replies.length);
   assert.throws(() => scanReply(Buffer.from('?x\r\n'), 0), /unexpected byte/);
 });
@@ -126,13 +153,19 @@ test('scanReply finds the end of every RESP2/RESP3 type, and needs more bytes fo
 test('arrayElements and integerOf read merge inputs', () => {
   const r = Buffer.from('*3\r\n$1\r\na\r\n$-1\r\n*1\r\n:1\r\n');
   const els = arrayElements(r)!;
-  assert.deepEqual(els.map(([s, e]) => r.toString('latin1', s, e)), ['$1\r\na\r\n', '$-1\r\n', '*1\r\n:1\r\n']);
+  assert.deepEqual(
+    els.map(([s, e]) => r.toString('latin1', s, e)),
+    ['$1\r\na\r\n', '$-1\r\n', '*1\r\n:1\r\n'],
+  );
   assert.equal(integerOf(Buffer.from(':-12\r\n')), -12);
   assert.equal(integerOf(Buffer.from('+OK\r\n')), null);
 });
 
 test('encode writes maps as RESP3 maps or RESP2 flat arrays', () => {
-  const v = map([[bulk('a'), int(1)], [bulk('b'), arr([nil])]]);
+  const v = map([
+    [bulk('a'), int(1)],
+    [bulk('b'), arr([nil])],
+  ]);
   assert.equal(encode(v, 3).toString(), '%2\r\n$1\r\na\r\n:1\r\n$1\r\nb\r\n*1\r\n_\r\n');
   assert.equal(encode(v, 2).toString(), '*4\r\n$1\r\na\r\n:1\r\n$1\r\nb\r\n*1\r\n$-1\r\n');
 });

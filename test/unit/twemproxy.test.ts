@@ -38,8 +38,18 @@ test('hash functions place keys as Debian nutcracker 0.5.0 does (modula over 4 s
   // server key i landed on.
   const keys = ['a', 'foo', 'hello world', '123456789', 'key:1000', 'ключ', '\u00ff\u0080', 'abcdefghijklm', 'x'.repeat(40)];
   const recorded: Record<string, string> = {
-    one_at_a_time: '213102302', md5: '002133122', crc16: '320323032', crc32: '332023202', crc32a: '311232120', fnv1_64: '233231121',
-    fnv1a_64: '033031101', fnv1_32: '233231121', fnv1a_32: '033031101', hsieh: '333000001', murmur: '033013032', jenkins: '013233232',
+    one_at_a_time: '213102302',
+    md5: '002133122',
+    crc16: '320323032',
+    crc32: '332023202',
+    crc32a: '311232120',
+    fnv1_64: '233231121',
+    fnv1a_64: '033031101',
+    fnv1_32: '233231121',
+    fnv1a_32: '033031101',
+    hsieh: '333000001',
+    murmur: '033013032',
+    jenkins: '013233232',
   };
   for (const name of HASH_NAMES) {
     const mine = keys.map((k) => h(name, k) % 4).join('');
@@ -55,15 +65,28 @@ test('bytes >= 0x80 are sign-extended where nutcracker reads a signed char', () 
 });
 
 test('ketama: 160 points per server at equal weights, proportional points with weights, ejected servers leave', () => {
-  const servers = [{ name: 'a:1', weight: 1 }, { name: 'b:1', weight: 1 }, { name: 'c:1', weight: 1 }];
+  const servers = [
+    { name: 'a:1', weight: 1 },
+    { name: 'b:1', weight: 1 },
+    { name: 'c:1', weight: 1 },
+  ];
   const c = buildKetama(servers, [true, true, true]);
   assert.equal(c.values.length, 480);
   for (let i = 1; i < c.values.length; i++) assert.ok(c.values[i - 1]! <= c.values[i]!);
   const counts = [0, 1, 2].map((s) => c.index.filter((x) => x === s).length);
   assert.deepEqual(counts, [160, 160, 160]);
-  const w = buildKetama([{ name: 'a', weight: 1 }, { name: 'b', weight: 3 }], [true, true]);
+  const w = buildKetama(
+    [
+      { name: 'a', weight: 1 },
+      { name: 'b', weight: 3 },
+    ],
+    [true, true],
+  );
   // pct 0.25 -> floorf(0.25*40*2)*4 = 80; 0.75 -> 240
-  assert.deepEqual([0, 1].map((s) => w.index.filter((x) => x === s).length), [80, 240]);
+  assert.deepEqual(
+    [0, 1].map((s) => w.index.filter((x) => x === s).length),
+    [80, 240],
+  );
   const ej = buildKetama(servers, [true, false, true]);
   assert.equal(ej.values.length, 320);
   assert.ok(!ej.index.includes(1));
@@ -77,11 +100,20 @@ test('ketama: 160 points per server at equal weights, proportional points with w
 });
 
 test('modula: one entry per unit of weight; random picks live servers only', () => {
-  const servers = [{ name: 'a', weight: 2 }, { name: 'b', weight: 1 }];
+  const servers = [
+    { name: 'a', weight: 2 },
+    { name: 'b', weight: 1 },
+  ];
   const d = new PoolDistribution({ hash: 'crc32a', distribution: 'modula', hashTag: '', servers });
   for (const k of ['x', 'y', 'zz', 'hello']) assert.equal(d.serverOfKey(k), [0, 0, 1][h('crc32a', k) % 3]);
   let seed = 1;
-  const r = new PoolDistribution({ hash: 'md5', distribution: 'random', hashTag: '', servers, random: () => ((seed = (seed * 48271) % 2147483647) / 2147483647) });
+  const r = new PoolDistribution({
+    hash: 'md5',
+    distribution: 'random',
+    hashTag: '',
+    servers,
+    random: () => (seed = (seed * 48271) % 2147483647) / 2147483647,
+  });
   r.setLive([false, true]);
   for (let i = 0; i < 50; i++) assert.equal(r.serverOfKey(`k${i}`), 1);
   r.setLive([false, false]);
@@ -101,7 +133,10 @@ test('hash_tag: only a non-empty tag counts; a one-server pool takes every key',
 
 test('auto_eject_hosts: ejected at server_failure_limit consecutive failures, back after server_retry_timeout', () => {
   let now = 1_000_000;
-  const servers = [{ name: 'a', weight: 1 }, { name: 'b', weight: 1 }];
+  const servers = [
+    { name: 'a', weight: 1 },
+    { name: 'b', weight: 1 },
+  ];
   const d = new PoolDistribution({ hash: 'fnv1a_64', distribution: 'ketama', hashTag: '', servers });
   const e = new Ejector(d, { autoEject: true, failureLimit: 2, retryTimeoutMs: 30000, now: () => now });
   e.failure(1);
@@ -118,7 +153,10 @@ test('auto_eject_hosts: ejected at server_failure_limit consecutive failures, ba
   now += 1;
   e.update();
   assert.equal(d.isLive(1), true);
-  e.failure(0); e.failure(0); e.failure(1); e.failure(1);
+  e.failure(0);
+  e.failure(0);
+  e.failure(1);
+  e.failure(1);
   assert.equal(e.update(), false, 'every server ejected: requests fail');
   const off = new Ejector(d, { autoEject: false, failureLimit: 1, retryTimeoutMs: 1, now: () => now });
   off.failure(0);
@@ -127,7 +165,9 @@ test('auto_eject_hosts: ejected at server_failure_limit consecutive failures, ba
 
 const cfg = (s: string): string => s.replace(/^\n/, '');
 function configError(text: string): string {
-  try { parseNutcrackerConfig(cfg(text), 'n.yml'); } catch (e) {
+  try {
+    parseNutcrackerConfig(cfg(text), 'n.yml');
+  } catch (e) {
     assert.ok(e instanceof NutcrackerConfigError, String(e));
     return e.message;
   }
@@ -135,7 +175,8 @@ function configError(text: string): string {
 }
 
 test('nutcracker.yml: every key read with nutcracker defaults; servers sorted as nutcracker sorts them', () => {
-  const pools = parseNutcrackerConfig(cfg(`
+  const pools = parseNutcrackerConfig(
+    cfg(`
 beta:
   listen: /tmp/beta.sock 0666
   hash: murmur
@@ -162,8 +203,12 @@ alpha:
   redis: true
   servers:
    - 127.0.0.1:6379:1
-`));
-  assert.deepEqual(pools.map((p) => p.name), ['beta', 'alpha']); // shorter name first, as nutcracker orders pools
+`),
+  );
+  assert.deepEqual(
+    pools.map((p) => p.name),
+    ['beta', 'alpha'],
+  ); // shorter name first, as nutcracker orders pools
   const a = pools.find((p) => p.name === 'alpha')!;
   assert.equal(a.hash, 'fnv1a_64');
   assert.equal(a.distribution, 'ketama');
@@ -182,41 +227,60 @@ alpha:
   assert.equal(b.tcpkeepalive, true);
   assert.equal(b.clientConnections, 100);
   // Names: given name; host:port; host alone for port 11211. Sorted shorter-first, then bytewise.
-  assert.deepEqual(b.servers.map((s) => s.name), ['127.0.0.1', '127.0.0.1:6381', 'server-long-name']);
-  assert.deepEqual(b.servers.map((s) => s.weight), [1, 2, 1]);
+  assert.deepEqual(
+    b.servers.map((s) => s.name),
+    ['127.0.0.1', '127.0.0.1:6381', 'server-long-name'],
+  );
+  assert.deepEqual(
+    b.servers.map((s) => s.weight),
+    [1, 2, 1],
+  );
 });
 
 test('nutcracker.yml: bad input gets an error naming the line', () => {
-  assert.match(configError(`
+  assert.match(
+    configError(`
 a:
   listen: 127.0.0.1:1
   redis: true
   bogus: 1
   servers:
    - 127.0.0.1:2:1
-`), /n\.yml:4: directive "bogus" .*unknown/);
-  assert.match(configError(`
+`),
+    /n\.yml:4: directive "bogus" .*unknown/,
+  );
+  assert.match(
+    configError(`
 a:
   listen: 127.0.0.1:1
   servers:
    - 127.0.0.1:2:1
-`), /n\.yml:1: pool 'a' is a memcached pool/);
-  assert.match(configError(`
+`),
+    /n\.yml:1: pool 'a' is a memcached pool/,
+  );
+  assert.match(
+    configError(`
 a:
   listen: 127.0.0.1:1
   redis: false
   servers:
    - 127.0.0.1:2:1
-`), /n\.yml:3: pool 'a' is a memcached pool/);
-  assert.match(configError(`
+`),
+    /n\.yml:3: pool 'a' is a memcached pool/,
+  );
+  assert.match(
+    configError(`
 a:
   listen: 127.0.0.1:1
   redis: true
   hash: sha1
   servers:
    - 127.0.0.1:2:1
-`), /n\.yml:4: directive "hash:" has an unknown hash function 'sha1'/);
-  assert.match(configError(`
+`),
+    /n\.yml:4: directive "hash:" has an unknown hash function 'sha1'/,
+  );
+  assert.match(
+    configError(`
 a:
   listen: 127.0.0.1:1
   redis: true
@@ -227,36 +291,51 @@ b:
   redis: true
   servers:
    - 127.0.0.1:3:1
-`), /n\.yml:6: pools 'a' \(line 1\) and 'b' have the same listen address '127\.0\.0\.1:1'/);
-  assert.match(configError(`
+`),
+    /n\.yml:6: pools 'a' \(line 1\) and 'b' have the same listen address '127\.0\.0\.1:1'/,
+  );
+  assert.match(
+    configError(`
 a:
   listen: 127.0.0.1:1
   redis: true
   servers:
    - 127.0.0.1:6379
-`), /n\.yml:5: server '127\.0\.0\.1:6379' has an invalid/);
-  assert.match(configError(`
+`),
+    /n\.yml:5: server '127\.0\.0\.1:6379' has an invalid/,
+  );
+  assert.match(
+    configError(`
 a:
   listen: 127.0.0.1:1
   redis: true
   servers:
    - 127.0.0.1:6379:0
-`), /n\.yml:5: .*zero weight/);
-  assert.match(configError(`
+`),
+    /n\.yml:5: .*zero weight/,
+  );
+  assert.match(
+    configError(`
 a:
   listen: 127.0.0.1:1
   redis: true
   servers: [ 127.0.0.1:6379:1
-`), /n\.yml:\d+: malformed YAML/);
-  assert.match(configError(`
+`),
+    /n\.yml:\d+: malformed YAML/,
+  );
+  assert.match(
+    configError(`
 a:
   listen: 127.0.0.1:1
   redis: true
   servers:
    - 127.0.0.1:1:1 x
    - 127.0.0.1:2:1 x
-`), /n\.yml:6: pool 'a' has servers with the same name 'x'/);
-  assert.match(configError(`
+`),
+    /n\.yml:6: pool 'a' has servers with the same name 'x'/,
+  );
+  assert.match(
+    configError(`
 a:
   listen: 127.0.0.1:1
   redis: true
@@ -264,27 +343,36 @@ a:
    - 127.0.0.1:26379
   servers:
    - 127.0.0.1:2:1
-`), /n\.yml:7: .*needs a name: the Sentinel master name/);
-  assert.match(configError(`
+`),
+    /n\.yml:7: .*needs a name: the Sentinel master name/,
+  );
+  assert.match(
+    configError(`
 a:
   listen: 127.0.0.1:1
   redis: true
   server_connections: 0
   servers:
    - 127.0.0.1:2:1
-`), /n\.yml:4: directive "server_connections:" cannot be 0/);
+`),
+    /n\.yml:4: directive "server_connections:" cannot be 0/,
+  );
   assert.match(configError('just a string\n'), /n\.yml:1: the file must be a mapping/);
-  assert.match(configError(`
+  assert.match(
+    configError(`
 a:
   listen: 127.0.0.1:1
   redis: true
   servers:
    - /tmp/redis.sock:1
-`), /n\.yml:5: .*unix socket: Shardis connects to servers over TCP only/);
+`),
+    /n\.yml:5: .*unix socket: Shardis connects to servers over TCP only/,
+  );
 });
 
 test('nutcracker.yml: sentinel pools read sentinels (weight ignored) and master names', () => {
-  const [p] = parseNutcrackerConfig(cfg(`
+  const [p] = parseNutcrackerConfig(
+    cfg(`
 s:
   listen: 127.0.0.1:1
   redis: true
@@ -294,18 +382,32 @@ s:
   servers:
    - 127.0.0.1:6379:1 master-a
    - 127.0.0.1:6380:1 master-b
-`));
+`),
+  );
   assert.deepEqual(p!.sentinels, ['127.0.0.1:26379', '127.0.0.1:26380']);
-  assert.deepEqual(p!.servers.map((s) => s.givenName), ['master-a', 'master-b']);
+  assert.deepEqual(
+    p!.servers.map((s) => s.givenName),
+    ['master-a', 'master-b'],
+  );
 });
 
-test('stats document: rendered in nutcracker\'s shape and read back by the same parser', () => {
+test("stats document: rendered in nutcracker's shape and read back by the same parser", () => {
   const pc = newPoolCounters();
   pc.server_ejects = 2;
   const sc = newServerCounters();
   sc.requests = 10;
-  const text = renderStats({ service: 'nutcracker', source: 'host', version: '0.5.0', uptime: 3, timestamp: 1700000000, total_connections: 4, curr_connections: 1 },
-    [{ name: 'alpha', counters: pc, servers: [{ name: '127.0.0.1:6379', counters: sc }] }]);
+  const text = renderStats(
+    {
+      service: 'nutcracker',
+      source: 'host',
+      version: '0.5.0',
+      uptime: 3,
+      timestamp: 1700000000,
+      total_connections: 4,
+      curr_connections: 1,
+    },
+    [{ name: 'alpha', counters: pc, servers: [{ name: '127.0.0.1:6379', counters: sc }] }],
+  );
   assert.match(text, /^\{"service":"nutcracker", "source":"host", "version":"0\.5\.0", "uptime":3, /);
   const doc = parseStats(text);
   assert.equal(doc.pools.get('alpha')!.counters.server_ejects, 2);

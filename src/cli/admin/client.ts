@@ -6,7 +6,11 @@ import { httpJson, replyError, type HttpReply } from '../../util/http-json.js';
 
 export class AdminCliError extends Error {
   override readonly name = 'AdminCliError';
-  constructor(readonly exitCode: 1 | 2 | 3, message: string, readonly body?: unknown) {
+  constructor(
+    readonly exitCode: 1 | 2 | 3,
+    message: string,
+    readonly body?: unknown,
+  ) {
     super(message);
   }
 }
@@ -26,7 +30,11 @@ export interface GlobalOptions {
 export class DashboardClient {
   private token: string | null;
 
-  constructor(readonly addr: string, private readonly opts: GlobalOptions, readonly timeoutMs: number) {
+  constructor(
+    readonly addr: string,
+    private readonly opts: GlobalOptions,
+    readonly timeoutMs: number,
+  ) {
     this.token = opts.token ?? process.env.SHARDIS_ADMIN_TOKEN ?? null;
     if (!this.token && opts.product) this.token = defaultAdminToken(opts.product, opts.productAuth ?? '');
   }

@@ -18,7 +18,11 @@ export interface StatsReply {
 
 export function table(header: string[], rows: string[][]): string {
   const widths = header.map((h, i) => Math.max(h.length, ...rows.map((r) => (r[i] ?? '').length)));
-  const line = (r: string[]): string => r.map((c, i) => (i === r.length - 1 ? c : c.padEnd(widths[i]!))).join('  ').trimEnd();
+  const line = (r: string[]): string =>
+    r
+      .map((c, i) => (i === r.length - 1 ? c : c.padEnd(widths[i]!)))
+      .join('  ')
+      .trimEnd();
   return [line(header), ...rows.map(line)].join('\n') + '\n';
 }
 
@@ -48,9 +52,15 @@ export function formatGroups(s: StatsReply): string {
     g.servers.forEach((srv, i) => {
       const st = s.group.stats[srv.server];
       rows.push([
-        String(g.id), srv.server, i === 0 ? 'master' : 'replica', srv.datacenter || '-',
-        st?.stats.used_memory_human ?? '-', totalKeys(st), st?.stats.connected_slaves ?? '-',
-        i === 0 ? String(used(g.id)) : '', serverStatus(st, i === 0) + (i === 0 && g.out_of_sync ? ' [group out of sync]' : ''),
+        String(g.id),
+        srv.server,
+        i === 0 ? 'master' : 'replica',
+        srv.datacenter || '-',
+        st?.stats.used_memory_human ?? '-',
+        totalKeys(st),
+        st?.stats.connected_slaves ?? '-',
+        i === 0 ? String(used(g.id)) : '',
+        serverStatus(st, i === 0) + (i === 0 && g.out_of_sync ? ' [group out of sync]' : ''),
       ]);
     });
   }
@@ -78,21 +88,39 @@ export function formatSlots(slots: SlotMapping[]): string {
     l.push(m.id);
     byGroup.set(m.group_id, l);
   }
-  const rows = [...byGroup.entries()].sort((a, b) => (a[0] || 1e9) - (b[0] || 1e9))
+  const rows = [...byGroup.entries()]
+    .sort((a, b) => (a[0] || 1e9) - (b[0] || 1e9))
     .map(([gid, ids]) => [gid === 0 ? 'offline' : String(gid), String(ids.length), formatRanges(ids)]);
   let out = table(['GROUP', 'SLOTS', 'RANGES'], rows);
   const actions = slots.filter((m) => m.action.state);
   if (actions.length) {
-    out += '\n' + table(['SLOT', 'ACTION', 'TARGET'], actions.map((m) => [String(m.id), m.action.state!, String(m.action.target_id ?? '')]));
+    out +=
+      '\n' +
+      table(
+        ['SLOT', 'ACTION', 'TARGET'],
+        actions.map((m) => [String(m.id), m.action.state!, String(m.action.target_id ?? '')]),
+      );
   }
   return out;
 }
 
-export function formatOverview(o: { model: { product_name: string; admin_addr: string; pid: number; start_time: string }; stats: StatsReply }): string {
+export function formatOverview(o: {
+  model: { product_name: string; admin_addr: string; pid: number; start_time: string };
+  stats: StatsReply;
+}): string {
   const s = o.stats;
-  let servers = 0, up = 0;
-  for (const g of s.group.models) for (const srv of g.servers) { servers++; const st = s.group.stats[srv.server]; if (st && !st.error) up++; }
-  const proxiesUp = s.proxy.models.filter((p) => { const r = s.proxy.stats[p.token]; return r?.stats && !r.error; }).length;
+  let servers = 0,
+    up = 0;
+  for (const g of s.group.models)
+    for (const srv of g.servers) {
+      servers++;
+      const st = s.group.stats[srv.server];
+      if (st && !st.error) up++;
+    }
+  const proxiesUp = s.proxy.models.filter((p) => {
+    const r = s.proxy.stats[p.token];
+    return r?.stats && !r.error;
+  }).length;
   const assigned = s.slots.filter((m) => m.group_id !== 0).length;
   const head = [
     `product:   ${o.model.product_name}`,

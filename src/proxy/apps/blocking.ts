@@ -27,15 +27,23 @@ export type { BlockedCall };
 /** Where the timeout argument is and its unit; undefined when the request does not block. */
 export function timeoutArg(spec: CommandSpec, req: Request): { index: number; ms: boolean } | undefined {
   switch (spec.name) {
-    case 'blpop': case 'brpop': case 'bzpopmin': case 'bzpopmax': case 'blmove': case 'brpoplpush':
+    case 'blpop':
+    case 'brpop':
+    case 'bzpopmin':
+    case 'bzpopmax':
+    case 'blmove':
+    case 'brpoplpush':
       return { index: req.argc - 1, ms: false };
-    case 'blmpop': case 'bzmpop':
+    case 'blmpop':
+    case 'bzmpop':
       return { index: 1, ms: false };
-    case 'xread': case 'xreadgroup': {
+    case 'xread':
+    case 'xreadgroup': {
       const i = xreadBlockIndex(spec, req);
       return i < 0 ? undefined : { index: i, ms: true };
     }
-    default: return undefined;
+    default:
+      return undefined;
   }
 }
 
@@ -58,22 +66,36 @@ export class BlockState {
   waitConns: BorrowedConn[] = [];
 
   /** A call is blocked at a backend (or WAIT is running). */
-  get busy(): boolean { return this.call !== null || this.waitConns.length > 0; }
+  get busy(): boolean {
+    return this.call !== null || this.waitConns.length > 0;
+  }
 
   /** The client left: close the borrowed connections, which unblocks them at the backend. */
   close(h: AppsHost): void {
-    if (this.call !== null) { h.ctx.apps.borrowed.discard(this.call.conn); this.call = null; }
+    if (this.call !== null) {
+      h.ctx.apps.borrowed.discard(this.call.conn);
+      this.call = null;
+    }
     for (const c of this.waitConns) h.ctx.apps.borrowed.discard(c);
     this.waitConns = [];
   }
 
   handle(h: AppsHost, spec: CommandSpec, req: Request, cmd: CommandStats): void {
     if (spec.name === 'wait') return this.wait(h, req, cmd);
-    if (!h.ctx.online) { h.reply(cmd, errorReply('ERR proxy is not online yet (no slot table)')); return; }
+    if (!h.ctx.online) {
+      h.reply(cmd, errorReply('ERR proxy is not online yet (no slot table)'));
+      return;
+    }
     const kr = keyIndexes(spec, req);
-    if (!kr.ok) { h.reply(cmd, errorReply(kr.error)); return; }
+    if (!kr.ok) {
+      h.reply(cmd, errorReply(kr.error));
+      return;
+    }
     const slot = oneSlot(req, kr.keys);
-    if (slot === -2) { h.reply(cmd, errorReply(crossSlotError(spec.display))); return; }
+    if (slot === -2) {
+      h.reply(cmd, errorReply(crossSlotError(spec.display)));
+      return;
+    }
     const args: Buffer[] = [];
     for (let i = 0; i < req.argc; i++) args.push(Buffer.from(argBuf(req, i)));
     const keys = kr.keys.map((i) => args[i]!);
@@ -90,21 +112,39 @@ export class BlockState {
         const router = h.ctx.router;
         if (slot >= 0 && router.isUnsettled(slot)) {
           const err = await moveKeysFirst(h, keys);
-          if (err !== null) { p.onReply(err); return; }
+          if (err !== null) {
+            p.onReply(err);
+            return;
+          }
         }
-        const addr = slot >= 0 ? router.backendOf(slot) : router.masters()[0] ?? '';
-        if (addr === '') { p.onReply(errorReply(`ERR slot ${slot} is not served by any group (no backend in the slot table)`)); return; }
+        const addr = slot >= 0 ? router.backendOf(slot) : (router.masters()[0] ?? '');
+        if (addr === '') {
+          p.onReply(errorReply(`ERR slot ${slot} is not served by any group (no backend in the slot table)`));
+          return;
+        }
         const conn = pool.borrow(addr, h.db, h.proto);
-        if (typeof conn === 'string') { p.onReply(errorReply(conn)); return; }
-        if (needBarrier) { await barrier(h, addr); needBarrier = false; }
-        if (h.isClosed()) { pool.discard(conn); return; }
+        if (typeof conn === 'string') {
+          p.onReply(errorReply(conn));
+          return;
+        }
+        if (needBarrier) {
+          await barrier(h, addr);
+          needBarrier = false;
+        }
+        if (h.isClosed()) {
+          pool.discard(conn);
+          return;
+        }
         const call: BlockedCall = { conn, slot, gen: slot >= 0 ? router.generation(slot) : 0, movedByProxy: false };
         this.call = call;
         h.ctx.apps.blocked.add(call);
         const r = await ask(conn, raw);
         h.ctx.apps.blocked.delete(call);
         if (this.call === call) this.call = null;
-        if (h.isClosed()) { pool.discard(conn); return; }
+        if (h.isClosed()) {
+          pool.discard(conn);
+          return;
+        }
         pool.giveBack(conn);
         // Re-issue a call the proxy unblocked because its slot moved, with the time that is left.
         if (call.movedByProxy && isTimeoutReply(r) && to !== undefined && Number.isFinite(total) && attempt < 100) {
@@ -123,7 +163,10 @@ export class BlockState {
 
   private wait(h: AppsHost, req: Request, cmd: CommandStats): void {
     const masters = h.ctx.router.masters();
-    if (!h.ctx.online || masters.length === 0) { h.reply(cmd, errorReply('ERR proxy is not online yet (no slot table)')); return; }
+    if (!h.ctx.online || masters.length === 0) {
+      h.reply(cmd, errorReply('ERR proxy is not online yet (no slot table)'));
+      return;
+    }
     const raw = Buffer.from(req.raw);
     const mark = encodeCommand(['PUBLISH', '__shardis_wait', '']);
     const p = h.defer(cmd);
@@ -132,23 +175,42 @@ export class BlockState {
       const conns: BorrowedConn[] = [];
       for (const addr of masters) {
         const c = pool.borrow(addr, h.db, h.proto);
-        if (typeof c === 'string') { for (const x of conns) pool.giveBack(x); p.onReply(errorReply(c)); return; }
+        if (typeof c === 'string') {
+          for (const x of conns) pool.giveBack(x);
+          p.onReply(errorReply(c));
+          return;
+        }
         conns.push(c);
       }
       this.waitConns = conns;
-      const replies = await Promise.all(conns.map(async (c) => { await ask(c, mark); return ask(c, raw); }));
+      const replies = await Promise.all(
+        conns.map(async (c) => {
+          await ask(c, mark);
+          return ask(c, raw);
+        }),
+      );
       this.waitConns = [];
-      if (h.isClosed()) { for (const c of conns) pool.discard(c); return; }
+      if (h.isClosed()) {
+        for (const c of conns) pool.discard(c);
+        return;
+      }
       for (const c of conns) pool.giveBack(c);
       const bad = replies.find(isErrorReply);
-      if (bad !== undefined) { p.onReply(bad); return; }
+      if (bad !== undefined) {
+        p.onReply(bad);
+        return;
+      }
       p.onReply(intReply(Math.min(...replies.map((r) => integerOf(r) ?? 0))));
     }, true);
   }
 }
 
 /** After a slot-table change: unblock calls whose slot's routing changed, so they re-run on the new owner. */
-export function unblockMoved(calls: Iterable<BlockedCall>, generation: (slot: number) => number, sendUnblock: (addr: string, raw: Buffer) => void): number {
+export function unblockMoved(
+  calls: Iterable<BlockedCall>,
+  generation: (slot: number) => number,
+  sendUnblock: (addr: string, raw: Buffer) => void,
+): number {
   let n = 0;
   for (const c of calls) {
     if (c.slot < 0 || c.movedByProxy || generation(c.slot) === c.gen || c.conn.clientId < 0) continue;

@@ -43,23 +43,44 @@ export function handleCluster(h: AppsHost, spec: CommandSpec, req: Request, cmd:
   const reply = (r: Buffer): void => h.reply(cmd, r);
   if (spec.name === 'cluster|keyslot') return reply(encode(int(clusterKeySlot(argBuf(req, 2))), h.proto));
   if (!h.ctx.config.clusterFacade) {
-    return reply(errorReply('ERR This instance has cluster support disabled (the proxy answers CLUSTER commands only with cluster_facade = true)'));
+    return reply(
+      errorReply('ERR This instance has cluster support disabled (the proxy answers CLUSTER commands only with cluster_facade = true)'),
+    );
   }
   const self = h.ctx.apps.selfAddr;
   const i = self.lastIndexOf(':');
-  const host = self.slice(0, i), port = Number(self.slice(i + 1));
+  const host = self.slice(0, i),
+    port = Number(self.slice(i + 1));
   const id = nodeId(self, h.ctx.config.productName);
   const online = h.ctx.online;
   switch (spec.name) {
-    case 'cluster|myid': return reply(encode(bulk(id), h.proto));
+    case 'cluster|myid':
+      return reply(encode(bulk(id), h.proto));
     case 'cluster|slots':
-      return reply(encode(arr(online ? [arr([int(0), int(CLUSTER_SLOTS - 1), arr([bulk(host), int(port), bulk(id), arr([])])])] : []), h.proto));
+      return reply(
+        encode(arr(online ? [arr([int(0), int(CLUSTER_SLOTS - 1), arr([bulk(host), int(port), bulk(id), arr([])])])] : []), h.proto),
+      );
     case 'cluster|shards': {
       const node: RespValue = map([
-        [bulk('id'), bulk(id)], [bulk('port'), int(port)], [bulk('ip'), bulk(host)], [bulk('endpoint'), bulk(host)],
-        [bulk('role'), bulk('master')], [bulk('replication-offset'), int(0)], [bulk('health'), bulk(online ? 'online' : 'loading')],
+        [bulk('id'), bulk(id)],
+        [bulk('port'), int(port)],
+        [bulk('ip'), bulk(host)],
+        [bulk('endpoint'), bulk(host)],
+        [bulk('role'), bulk('master')],
+        [bulk('replication-offset'), int(0)],
+        [bulk('health'), bulk(online ? 'online' : 'loading')],
       ]);
-      return reply(encode(arr([map([[bulk('slots'), arr(online ? [int(0), int(CLUSTER_SLOTS - 1)] : [])], [bulk('nodes'), arr([node])]])]), h.proto));
+      return reply(
+        encode(
+          arr([
+            map([
+              [bulk('slots'), arr(online ? [int(0), int(CLUSTER_SLOTS - 1)] : [])],
+              [bulk('nodes'), arr([node])],
+            ]),
+          ]),
+          h.proto,
+        ),
+      );
     }
     case 'cluster|nodes': {
       const line = `${id} ${host}:${port}@${port} myself,master - 0 0 1 connected${online ? ` 0-${CLUSTER_SLOTS - 1}` : ''}\n`;
@@ -68,11 +89,24 @@ export function handleCluster(h: AppsHost, spec: CommandSpec, req: Request, cmd:
     case 'cluster|info': {
       const ok = online ? 'ok' : 'fail';
       const n = online ? CLUSTER_SLOTS : 0;
-      const text = [`cluster_state:${ok}`, `cluster_slots_assigned:${n}`, `cluster_slots_ok:${n}`, 'cluster_slots_pfail:0', 'cluster_slots_fail:0',
-        'cluster_known_nodes:1', 'cluster_size:1', 'cluster_current_epoch:1', 'cluster_my_epoch:1', 'cluster_stats_messages_sent:0',
-        'cluster_stats_messages_received:0', 'total_cluster_links_buffer_limit_exceeded:0', ''].join('\r\n');
+      const text = [
+        `cluster_state:${ok}`,
+        `cluster_slots_assigned:${n}`,
+        `cluster_slots_ok:${n}`,
+        'cluster_slots_pfail:0',
+        'cluster_slots_fail:0',
+        'cluster_known_nodes:1',
+        'cluster_size:1',
+        'cluster_current_epoch:1',
+        'cluster_my_epoch:1',
+        'cluster_stats_messages_sent:0',
+        'cluster_stats_messages_received:0',
+        'total_cluster_links_buffer_limit_exceeded:0',
+        '',
+      ].join('\r\n');
       return reply(encode({ t: 'verbatim', v: text }, h.proto));
     }
-    default: return reply(errorReply(`ERR command '${spec.display}' is not supported by the proxy`));
+    default:
+      return reply(errorReply(`ERR command '${spec.display}' is not supported by the proxy`));
   }
 }

@@ -10,8 +10,7 @@ import { keysRequest } from './slot-keys.js';
 const PING = encodeCommand(['PING']);
 
 /** Sends `raw` on a borrowed connection; resolves with a copy of its reply. */
-export const ask = (c: BorrowedConn, raw: Buffer): Promise<Buffer> =>
-  new Promise((resolve) => c.send(raw, (r) => resolve(Buffer.from(r))));
+export const ask = (c: BorrowedConn, raw: Buffer): Promise<Buffer> => new Promise((resolve) => c.send(raw, (r) => resolve(Buffer.from(r))));
 
 /** Resolves once every request this session sent earlier to `addr` (shared connection) has been answered. */
 export const barrier = (h: AppsHost, addr: string): Promise<void> =>
@@ -25,7 +24,10 @@ export function moveKeysFirst(h: AppsHost, keys: readonly Buffer[]): Promise<Buf
   const c = h.ctx.config;
   const r = keysRequest(keys);
   return prepareKeys(h.ctx.migration, h, h.ctx.router, r, r.argIdx, {
-    auth: c.productAuth, timeoutMs: 5000, bigKeyElements: c.migrationBigKeyElements, lockWaitMs: c.migrationLockWait,
+    auth: c.productAuth,
+    timeoutMs: 5000,
+    bigKeyElements: c.migrationBigKeyElements,
+    lockWaitMs: c.migrationLockWait,
   }).catch((e: Error) => errorReply(`ERR proxy migration step failed: ${e.message}`));
 }
 

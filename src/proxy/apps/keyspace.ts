@@ -35,12 +35,16 @@ function keysOf(r: Buffer, els: Array<[number, number]>): Buffer[] {
 
 export function handleKeyspace(h: AppsHost, spec: CommandSpec, req: Request, cmd: CommandStats): void {
   const masters = sortedMasters(h);
-  if (!h.ctx.online || masters.length === 0) { h.reply(cmd, errorReply('ERR proxy is not online yet (no slot table)')); return; }
+  if (!h.ctx.online || masters.length === 0) {
+    h.reply(cmd, errorReply('ERR proxy is not online yet (no slot table)'));
+    return;
+  }
   const p = h.defer(cmd);
   const done = (r: Buffer): void => p.onReply(r);
   void (async () => {
     switch (spec.name) {
-      case 'scan': return done(await scan(h, req, masters));
+      case 'scan':
+        return done(await scan(h, req, masters));
       case 'keys': {
         const replies = await toEachMaster(h, Buffer.from(req.raw), masters);
         const bad = replies.find(isErrorReply);
@@ -62,7 +66,8 @@ export function handleKeyspace(h: AppsHost, spec: CommandSpec, req: Request, cmd
         }
         return done(encode(nil, h.proto));
       }
-      default: return done(errorReply(`ERR command '${spec.display}' is not supported by the proxy`));
+      default:
+        return done(errorReply(`ERR command '${spec.display}' is not supported by the proxy`));
     }
   })().catch((e: Error) => done(errorReply(`ERR ${e.message}`)));
 }
@@ -73,7 +78,8 @@ async function scan(h: AppsHost, req: Request, masters: string[]): Promise<Buffe
   if (cur.group >= masters.length) return encode(arr([bulk('0'), arr([])]), h.proto);
   const opts: Buffer[] = [];
   for (let i = 2; i < req.argc; i++) opts.push(Buffer.from(argBuf(req, i)));
-  let group = cur.group, backend = cur.backend;
+  let group = cur.group,
+    backend = cur.backend;
   const [r] = await toEachMaster(h, encodeCommand(['SCAN', backend.toString(), ...opts]), [masters[group]!]);
   if (r === undefined || isErrorReply(r)) return r ?? errorReply('ERR scan failed');
   const top = arrayElements(r);
@@ -81,7 +87,10 @@ async function scan(h: AppsHost, req: Request, masters: string[]): Promise<Buffe
   const next = BigInt(bulkAt(r, top[0]![0], top[0]![1]).toString('latin1'));
   const list = r.subarray(top[1]![0], top[1]![1]);
   const keys = keysOf(list, arrayElements(list) ?? []);
-  if (next === 0n) { group++; backend = 0n; } else backend = next;
+  if (next === 0n) {
+    group++;
+    backend = 0n;
+  } else backend = next;
   const cursor = group >= masters.length ? '0' : joinCursor(group, backend);
   return encode(arr([bulk(cursor), arr(keys.map((k) => bulk(k)))]), h.proto);
 }

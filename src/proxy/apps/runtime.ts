@@ -23,7 +23,12 @@ export class AppsRuntime implements AppsContext {
   /** This proxy's client address (host:port as bound), for the cluster façade. */
   selfAddr = '127.0.0.1:0';
 
-  constructor(backend: BackendOptions, borrowed: BorrowedPoolOptions, private readonly router: Router, private readonly pool: BackendPool) {
+  constructor(
+    backend: BackendOptions,
+    borrowed: BorrowedPoolOptions,
+    private readonly router: Router,
+    private readonly pool: BackendPool,
+  ) {
     this.borrowed = new BorrowedPool(backend, borrowed);
     this.pubsub = new PubSubHub(router, { auth: backend.auth, connectTimeout: backend.connectTimeout });
   }
@@ -31,9 +36,13 @@ export class AppsRuntime implements AppsContext {
   /** After every slot-table change (dashboard push, migration step, failover). */
   onTableChange(): void {
     if (this.blocked.size > 0) {
-      this.movedCalls += unblockMoved(this.blocked, (s) => this.router.generation(s), (addr, raw) => {
-        this.pool.get(addr, 0, 2, 0).send(raw, { onReply: () => {} });
-      });
+      this.movedCalls += unblockMoved(
+        this.blocked,
+        (s) => this.router.generation(s),
+        (addr, raw) => {
+          this.pool.get(addr, 0, 2, 0).send(raw, { onReply: () => {} });
+        },
+      );
     }
     this.pubsub.onTableChange();
     for (const addr of this.router.masters()) {

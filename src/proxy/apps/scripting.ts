@@ -16,7 +16,10 @@ const FUNCTION_DUMP = encodeCommand(['FUNCTION', 'DUMP']);
 
 export function handleScripting(h: AppsHost, spec: CommandSpec, req: Request, cmd: CommandStats): void {
   const masters = h.ctx.router.masters();
-  if (!h.ctx.online || masters.length === 0) { h.reply(cmd, errorReply('ERR proxy is not online yet (no slot table)')); return; }
+  if (!h.ctx.online || masters.length === 0) {
+    h.reply(cmd, errorReply('ERR proxy is not online yet (no slot table)'));
+    return;
+  }
   const p = h.defer(cmd);
   const raw = Buffer.from(req.raw);
   const memory = h.ctx.apps.scripts;
@@ -39,7 +42,8 @@ export function handleScripting(h: AppsHost, spec: CommandSpec, req: Request, cm
       case 'script|flush':
         memory.scripts.clear();
         return p.onReply(replies[0]!);
-      case 'function|list': case 'function|dump':
+      case 'function|list':
+      case 'function|dump':
         return p.onReply(replies[0]!);
       default: {
         // LOAD / DELETE / FLUSH / RESTORE changed the libraries: remember the new dump for late groups.

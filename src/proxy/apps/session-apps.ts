@@ -17,12 +17,18 @@ export class SessionApps {
   readonly block = new BlockState();
   readonly subs: SessionSubs;
 
-  constructor(readonly host: AppsHost) { this.subs = new SessionSubs(host); }
+  constructor(readonly host: AppsHost) {
+    this.subs = new SessionSubs(host);
+  }
 
-  private get h(): AppsHost { return this.host; }
+  private get h(): AppsHost {
+    return this.host;
+  }
 
   /** Cheap check for the hot path: does `intercept` need to look at requests? */
-  get active(): boolean { return this.tx.multi || this.subs.subscribed; }
+  get active(): boolean {
+    return this.tx.multi || this.subs.subscribed;
+  }
 
   /**
    * Before routing: inside MULTI the request is queued (or refused, flagging the transaction); a RESP2
@@ -31,7 +37,10 @@ export class SessionApps {
   intercept(req: Request, cmd: CommandStats | null): boolean {
     const spec = lookupCommand(req);
     const name = spec?.name;
-    if (this.tx.queues(name)) { this.tx.enqueue(this.h, req); return true; }
+    if (this.tx.queues(name)) {
+      this.tx.enqueue(this.h, req);
+      return true;
+    }
     if (this.subs.subscribed) {
       if (this.subs.refuseInSubscribedMode(spec, req, cmd)) return true;
       if (name === 'ping' && spec !== undefined) return this.subs.ping(req, cmd ?? this.h.ctx.stats.command('ping'));
@@ -43,17 +52,25 @@ export class SessionApps {
     const p = spec.policy;
     if (p.kind !== 'app') return;
     switch (p.family) {
-      case 'transaction': return this.tx.handle(this.h, spec, req, cmd);
-      case 'blocking': return this.block.handle(this.h, spec, req, cmd);
-      case 'pubsub': return this.subs.handle(spec, req, cmd);
-      case 'keyspace': return handleKeyspace(this.h, spec, req, cmd);
-      case 'scripting': return handleScripting(this.h, spec, req, cmd);
-      case 'cluster': return handleCluster(this.h, spec, req, cmd);
+      case 'transaction':
+        return this.tx.handle(this.h, spec, req, cmd);
+      case 'blocking':
+        return this.block.handle(this.h, spec, req, cmd);
+      case 'pubsub':
+        return this.subs.handle(spec, req, cmd);
+      case 'keyspace':
+        return handleKeyspace(this.h, spec, req, cmd);
+      case 'scripting':
+        return handleScripting(this.h, spec, req, cmd);
+      case 'cluster':
+        return handleCluster(this.h, spec, req, cmd);
     }
   }
 
   /** XREAD/XREADGROUP with BLOCK (keyed commands that block). */
-  blocking(spec: CommandSpec, req: Request, cmd: CommandStats): void { this.block.handle(this.h, spec, req, cmd); }
+  blocking(spec: CommandSpec, req: Request, cmd: CommandStats): void {
+    this.block.handle(this.h, spec, req, cmd);
+  }
 
   /** RESET: leave MULTI, drop the watch and every subscription. */
   reset(): void {

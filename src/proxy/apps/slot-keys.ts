@@ -36,12 +36,23 @@ export const crossSlotError = (display: string): string =>
   `CROSSSLOT Keys in request don't hash to the same slot (command '${display}'); use a {hash tag} to keep them together`;
 
 /** A request built from key bytes only (argument 0 empty): what prepareKeys needs to move keys. */
-export function keysRequest(keys: readonly Buffer[]): { buf: Buffer; offs: number[]; argc: number; raw: Buffer; inline: boolean; argIdx: number[] } {
+export function keysRequest(keys: readonly Buffer[]): {
+  buf: Buffer;
+  offs: number[];
+  argc: number;
+  raw: Buffer;
+  inline: boolean;
+  argIdx: number[];
+} {
   const buf = Buffer.concat(keys);
   const offs = [0, 0];
   const argIdx: number[] = [];
   let pos = 0;
-  keys.forEach((k, i) => { offs.push(pos, pos + k.length); pos += k.length; argIdx.push(i + 1); });
+  keys.forEach((k, i) => {
+    offs.push(pos, pos + k.length);
+    pos += k.length;
+    argIdx.push(i + 1);
+  });
   return { buf, offs, argc: keys.length + 1, raw: Buffer.alloc(0), inline: false, argIdx };
 }
 

@@ -35,7 +35,12 @@ const KEYLESS_OK = new Set(['ping', 'echo', 'time']);
 /** Handled by the transaction state itself even inside MULTI. */
 const TX_CONTROL = new Set(['exec', 'discard', 'multi', 'watch', 'quit', 'reset']);
 
-interface Watch { conn: BorrowedConn; slot: number; gen: number; db: number }
+interface Watch {
+  conn: BorrowedConn;
+  slot: number;
+  gen: number;
+  db: number;
+}
 
 /** One session's transaction state. */
 export class TxState {
@@ -48,9 +53,17 @@ export class TxState {
   watch: Watch | null = null;
 
   /** True when `name` (a request inside MULTI) must be queued rather than run. */
-  queues(name: string | undefined): boolean { return this.multi && (name === undefined || !TX_CONTROL.has(name)); }
+  queues(name: string | undefined): boolean {
+    return this.multi && (name === undefined || !TX_CONTROL.has(name));
+  }
 
-  private clearMulti(): void { this.multi = false; this.dirty = false; this.queued = []; this.keys = []; this.slot = -1; }
+  private clearMulti(): void {
+    this.multi = false;
+    this.dirty = false;
+    this.queued = [];
+    this.keys = [];
+    this.slot = -1;
+  }
 
   /** Drops the watch (gives the connection back after UNWATCH, or closes it). */
   unwatch(h: AppsHost): void {
@@ -58,7 +71,10 @@ export class TxState {
     this.watch = null;
     if (w === null) return;
     const pool = h.ctx.apps.borrowed;
-    if (!w.conn.usable) { pool.discard(w.conn); return; }
+    if (!w.conn.usable) {
+      pool.discard(w.conn);
+      return;
+    }
     w.conn.send(UNWATCH, () => pool.giveBack(w.conn));
   }
 
@@ -72,15 +88,23 @@ export class TxState {
 
   /** A command inside MULTI: check it now, queue it, answer +QUEUED or the error (and flag the transaction). */
   enqueue(h: AppsHost, req: Request): void {
-    const fail = (msg: string): void => { this.dirty = true; h.reply(null, errorReply(msg)); };
+    const fail = (msg: string): void => {
+      this.dirty = true;
+      h.reply(null, errorReply(msg));
+    };
     const r = resolveCommand(req);
     if (typeof r === 'string') return fail(r);
     const spec: CommandSpec = r;
     if (this.queued.length >= MAX_QUEUED) return fail(`ERR too many commands in one transaction (the proxy queues at most ${MAX_QUEUED})`);
     const p = spec.policy;
-    const keyed = p.kind === 'keyed' || p.kind === 'split' || (p.kind === 'app' && (p.family === 'blocking' || spec.name === 'publish' || spec.name === 'spublish'));
+    const keyed =
+      p.kind === 'keyed' ||
+      p.kind === 'split' ||
+      (p.kind === 'app' && (p.family === 'blocking' || spec.name === 'publish' || spec.name === 'spublish'));
     if (!keyed && !KEYLESS_OK.has(spec.name)) {
-      return fail(`ERR command '${spec.display}' cannot be used inside MULTI through the proxy (only commands on keys of one slot, PING, ECHO and TIME)`);
+      return fail(
+        `ERR command '${spec.display}' cannot be used inside MULTI through the proxy (only commands on keys of one slot, PING, ECHO and TIME)`,
+      );
     }
     if (spec.name === 'wait') return fail("ERR command 'WAIT' cannot be used inside MULTI");
     let idx: number[] = [];
@@ -94,7 +118,9 @@ export class TxState {
     if (slot >= 0) {
       if (this.slot === -1) this.slot = slot;
       else if (slot !== this.slot) {
-        return fail(`CROSSSLOT Keys in request don't hash to the same slot as the transaction's other keys (command '${spec.display}'); a transaction runs on one slot: use a {hash tag}`);
+        return fail(
+          `CROSSSLOT Keys in request don't hash to the same slot as the transaction's other keys (command '${spec.display}'); a transaction runs on one slot: use a {hash tag}`,
+        );
       }
       for (const i of idx) this.keys.push(Buffer.from(argBuf(req, i)));
     }
@@ -106,14 +132,20 @@ export class TxState {
   handle(h: AppsHost, spec: CommandSpec, req: Request, cmd: CommandStats): void {
     switch (spec.name) {
       case 'multi':
-        if (this.multi) { h.reply(cmd, errorReply('ERR MULTI calls can not be nested')); return; }
+        if (this.multi) {
+          h.reply(cmd, errorReply('ERR MULTI calls can not be nested'));
+          return;
+        }
         this.clearMulti();
         this.multi = true;
         if (this.watch !== null) this.slot = this.watch.slot;
         h.reply(cmd, OK);
         return;
       case 'discard':
-        if (!this.multi) { h.reply(cmd, errorReply('ERR DISCARD without MULTI')); return; }
+        if (!this.multi) {
+          h.reply(cmd, errorReply('ERR DISCARD without MULTI'));
+          return;
+        }
         this.clearMulti();
         this.unwatch(h);
         h.reply(cmd, OK);
@@ -122,23 +154,40 @@ export class TxState {
         this.unwatch(h);
         h.reply(cmd, OK);
         return;
-      case 'watch': return this.watchKeys(h, req, cmd);
-      case 'exec': return this.exec(h, cmd);
-      default: h.reply(cmd, errorReply(`ERR command '${spec.display}' is not a transaction command`));
+      case 'watch':
+        return this.watchKeys(h, req, cmd);
+      case 'exec':
+        return this.exec(h, cmd);
+      default:
+        h.reply(cmd, errorReply(`ERR command '${spec.display}' is not a transaction command`));
     }
   }
 
   private watchKeys(h: AppsHost, req: Request, cmd: CommandStats): void {
-    if (this.multi) { h.reply(cmd, errorReply('ERR WATCH inside MULTI is not allowed')); return; }
+    if (this.multi) {
+      h.reply(cmd, errorReply('ERR WATCH inside MULTI is not allowed'));
+      return;
+    }
     const idx: number[] = [];
     for (let i = 1; i < req.argc; i++) idx.push(i);
     const slot = oneSlot(req, idx);
-    if (slot === -2) { h.reply(cmd, errorReply(crossSlotError('WATCH'))); return; }
-    if (this.watch !== null && this.watch.slot !== slot) {
-      h.reply(cmd, errorReply(`CROSSSLOT WATCH keys must hash to the slot already watched by this connection (slot ${this.watch.slot}); the proxy runs the transaction on that slot's group`));
+    if (slot === -2) {
+      h.reply(cmd, errorReply(crossSlotError('WATCH')));
       return;
     }
-    if (!h.ctx.online) { h.reply(cmd, errorReply('ERR proxy is not online yet (no slot table)')); return; }
+    if (this.watch !== null && this.watch.slot !== slot) {
+      h.reply(
+        cmd,
+        errorReply(
+          `CROSSSLOT WATCH keys must hash to the slot already watched by this connection (slot ${this.watch.slot}); the proxy runs the transaction on that slot's group`,
+        ),
+      );
+      return;
+    }
+    if (!h.ctx.online) {
+      h.reply(cmd, errorReply('ERR proxy is not online yet (no slot table)'));
+      return;
+    }
     const keys = idx.map((i) => Buffer.from(argBuf(req, i)));
     const raw = Buffer.from(req.raw);
     const p = h.defer(cmd);
@@ -146,10 +195,16 @@ export class TxState {
       const router = h.ctx.router;
       if (router.isUnsettled(slot)) {
         const err = await moveKeysFirst(h, keys);
-        if (err !== null) { p.onReply(err); return; }
+        if (err !== null) {
+          p.onReply(err);
+          return;
+        }
       }
       const addr = router.backendOf(slot);
-      if (addr === '') { p.onReply(errorReply(`ERR slot ${slot} is not served by any group (no backend in the slot table)`)); return; }
+      if (addr === '') {
+        p.onReply(errorReply(`ERR slot ${slot} is not served by any group (no backend in the slot table)`));
+        return;
+      }
       let w = this.watch;
       if (w !== null && (w.conn.addr !== addr || !w.conn.usable)) {
         // The slot moved since the first WATCH: the earlier watch can no longer be honoured.
@@ -159,28 +214,43 @@ export class TxState {
       }
       if (w === null) {
         const c = h.ctx.apps.borrowed.borrow(addr, h.db, h.proto);
-        if (typeof c === 'string') { p.onReply(errorReply(c)); return; }
+        if (typeof c === 'string') {
+          p.onReply(errorReply(c));
+          return;
+        }
         w = { conn: c, slot, gen: router.generation(slot), db: h.db };
       }
       await barrier(h, addr);
-      if (h.isClosed()) { h.ctx.apps.borrowed.discard(w.conn); return; }
+      if (h.isClosed()) {
+        h.ctx.apps.borrowed.discard(w.conn);
+        return;
+      }
       const r = await ask(w.conn, raw);
-      if (r[0] === 45 /* - */) { if (this.watch === null) h.ctx.apps.borrowed.giveBack(w.conn); }
-      else this.watch = w;
+      if (r[0] === 45 /* - */) {
+        if (this.watch === null) h.ctx.apps.borrowed.giveBack(w.conn);
+      } else this.watch = w;
       p.onReply(r);
     });
   }
 
   private exec(h: AppsHost, cmd: CommandStats): void {
-    if (!this.multi) { h.reply(cmd, errorReply('ERR EXEC without MULTI')); return; }
-    const queued = this.queued, keys = this.keys, dirty = this.dirty;
+    if (!this.multi) {
+      h.reply(cmd, errorReply('ERR EXEC without MULTI'));
+      return;
+    }
+    const queued = this.queued,
+      keys = this.keys,
+      dirty = this.dirty;
     let slot = this.slot;
     const watch = this.watch;
     this.clearMulti();
     this.watch = null;
     const pool = h.ctx.apps.borrowed;
     if (dirty) {
-      if (watch !== null) { this.watch = watch; this.unwatch(h); }
+      if (watch !== null) {
+        this.watch = watch;
+        this.unwatch(h);
+      }
       h.reply(cmd, EXECABORT);
       return;
     }
@@ -194,8 +264,14 @@ export class TxState {
         return;
       }
     }
-    if (queued.length === 0 && watch === null) { h.reply(cmd, EMPTY_ARRAY); return; }
-    if (!h.ctx.online) { h.reply(cmd, errorReply('ERR proxy is not online yet (no slot table)')); return; }
+    if (queued.length === 0 && watch === null) {
+      h.reply(cmd, EMPTY_ARRAY);
+      return;
+    }
+    if (!h.ctx.online) {
+      h.reply(cmd, errorReply('ERR proxy is not online yet (no slot table)'));
+      return;
+    }
     const needBarrier = h.queued > 0;
     const p = h.defer(cmd);
     h.hold(async () => {
@@ -204,25 +280,41 @@ export class TxState {
       else {
         if (slot >= 0 && router.isUnsettled(slot)) {
           const err = await moveKeysFirst(h, keys);
-          if (err !== null) { p.onReply(errorReply(`EXECABORT Transaction discarded: ${errorText(err)}`)); return; }
+          if (err !== null) {
+            p.onReply(errorReply(`EXECABORT Transaction discarded: ${errorText(err)}`));
+            return;
+          }
         }
-        const addr = slot >= 0 ? router.backendOf(slot) : router.masters()[0] ?? '';
-        if (addr === '') { p.onReply(errorReply(`EXECABORT Transaction discarded: slot ${slot} is not served by any group`)); return; }
+        const addr = slot >= 0 ? router.backendOf(slot) : (router.masters()[0] ?? '');
+        if (addr === '') {
+          p.onReply(errorReply(`EXECABORT Transaction discarded: slot ${slot} is not served by any group`));
+          return;
+        }
         const c = pool.borrow(addr, h.db, h.proto);
-        if (typeof c === 'string') { p.onReply(errorReply(`EXECABORT Transaction discarded: ${c.replace(/^ERR /, '')}`)); return; }
+        if (typeof c === 'string') {
+          p.onReply(errorReply(`EXECABORT Transaction discarded: ${c.replace(/^ERR /, '')}`));
+          return;
+        }
         conn = c;
       }
       if (needBarrier) await barrier(h, conn.addr);
-      if (h.isClosed()) { pool.discard(conn); return; }
+      if (h.isClosed()) {
+        pool.discard(conn);
+        return;
+      }
       // One write: MULTI, the commands, EXEC. Only EXEC's reply goes to the client.
       let execReply: Buffer | null = null;
       const done = new Promise<void>((resolve) => {
         conn.send(MULTI, () => {});
         for (const q of queued) conn.send(q, () => {});
-        conn.send(EXEC, (r) => { execReply = Buffer.from(r); resolve(); });
+        conn.send(EXEC, (r) => {
+          execReply = Buffer.from(r);
+          resolve();
+        });
       });
       await done;
-      if (h.isClosed() || execReply === null) pool.discard(conn); else pool.giveBack(conn);
+      if (h.isClosed() || execReply === null) pool.discard(conn);
+      else pool.giveBack(conn);
       p.onReply(execReply ?? errorReply('ERR transaction connection lost'));
     });
   }

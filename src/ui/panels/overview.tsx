@@ -8,7 +8,8 @@ export function problems(c: Cluster): string[] {
   const out: string[] = [];
   for (const p of c.proxies) {
     if (p.error) out.push(`proxy ${p.id} (${p.adminAddr}) does not answer: ${p.error}`);
-    else if (p.needsResync) out.push(`proxy ${p.id} (${p.adminAddr}) has an out-of-date slot table${p.lastPushError ? `: ${p.lastPushError}` : ''}`);
+    else if (p.needsResync)
+      out.push(`proxy ${p.id} (${p.adminAddr}) has an out-of-date slot table${p.lastPushError ? `: ${p.lastPushError}` : ''}`);
   }
   for (const g of c.groups) {
     if (g.sentinelMismatch) out.push(`group ${g.id}: the sentinels say the master is ${g.sentinelMismatch}, the group has ${g.master}`);
@@ -37,7 +38,12 @@ export interface OverviewProps {
 export function Overview({ c, product, dashboard, xs, ops, p99 }: OverviewProps) {
   const t = c.totals;
   const row = (k: string, v: string, id: string, bad = false) => (
-    <tr><th scope="row">{k}</th><td data-testid={`ov-${id}`} class={bad ? 'bad' : ''}>{v}</td></tr>
+    <tr>
+      <th scope="row">{k}</th>
+      <td data-testid={`ov-${id}`} class={bad ? 'bad' : ''}>
+        {v}
+      </td>
+    </tr>
   );
   return (
     <section aria-label="Overview">
@@ -58,15 +64,29 @@ export function Overview({ c, product, dashboard, xs, ops, p99 }: OverviewProps)
             {row('Client sessions', fmtNum(t.sessions), 'sessions')}
             {row('Memory (masters)', fmtBytes(t.memory), 'memory')}
             {row('Keys (masters)', fmtNum(t.keys), 'keys')}
-            {row('Slots assigned / migrating / offline', `${t.slotsAssigned} / ${t.slotsMigrating} / ${t.slotsOffline}`, 'slots', t.slotsOffline > 0)}
+            {row(
+              'Slots assigned / migrating / offline',
+              `${t.slotsAssigned} / ${t.slotsMigrating} / ${t.slotsOffline}`,
+              'slots',
+              t.slotsOffline > 0,
+            )}
             {row('Metadata', c.closed ? 'fenced (dashboard lost its lock)' : 'writable', 'closed', c.closed)}
           </tbody>
         </table>
       </div>
       {(() => {
         const list = problems(c);
-        return list.length === 0 ? <p class="good" data-testid="problems">No problem seen.</p> : (
-          <ul class="problems bad" role="alert" data-testid="problems">{list.slice(0, 12).map((x) => <li key={x}>⚠ {x}</li>)}{list.length > 12 ? <li>… and {list.length - 12} more</li> : null}</ul>
+        return list.length === 0 ? (
+          <p class="good" data-testid="problems">
+            No problem seen.
+          </p>
+        ) : (
+          <ul class="problems bad" role="alert" data-testid="problems">
+            {list.slice(0, 12).map((x) => (
+              <li key={x}>⚠ {x}</li>
+            ))}
+            {list.length > 12 ? <li>… and {list.length - 12} more</li> : null}
+          </ul>
         );
       })()}
       <div class="cols">

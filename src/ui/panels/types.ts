@@ -13,6 +13,9 @@ export interface Ops {
   note(text: string, isError: boolean): void;
 }
 
-export interface PanelProps { c: Cluster; ops: Ops }
+export interface PanelProps {
+  c: Cluster;
+  ops: Ops;
+}
 
 export const enc = encodeURIComponent;

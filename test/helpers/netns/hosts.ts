@@ -27,13 +27,21 @@ async function ip(args: string[]): Promise<string> {
 }
 
 function pidAlive(pid: number): boolean {
-  try { process.kill(pid, 0); return true; } catch (e) { return (e as NodeJS.ErrnoException).code === 'EPERM'; }
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch (e) {
+    return (e as NodeJS.ErrnoException).code === 'EPERM';
+  }
 }
 
 /** Pids of every process in a namespace ([] if it is gone). */
 async function nsPids(ns: string): Promise<number[]> {
   const out = await ip(['netns', 'pids', ns]).catch(() => '');
-  return out.split('\n').map((l) => Number(l.trim())).filter((n) => Number.isInteger(n) && n > 0);
+  return out
+    .split('\n')
+    .map((l) => Number(l.trim()))
+    .filter((n) => Number.isInteger(n) && n > 0);
 }
 
 /** kill -9 everything in `ns`, repeated until empty (bounded), then delete the namespace. */
@@ -41,7 +49,13 @@ async function removeNamespace(ns: string): Promise<void> {
   for (let i = 0; i < 20; i++) {
     const pids = await nsPids(ns);
     if (pids.length === 0) break;
-    for (const p of pids) { try { process.kill(p, 'SIGKILL'); } catch { /* gone */ } }
+    for (const p of pids) {
+      try {
+        process.kill(p, 'SIGKILL');
+      } catch {
+        /* gone */
+      }
+    }
     await new Promise((r) => setTimeout(r, 50));
   }
   await ip(['netns', 'del', ns]).catch(() => undefined);
@@ -49,7 +63,10 @@ async function removeNamespace(ns: string): Promise<void> {
 
 async function namespaces(): Promise<string[]> {
   const out = await ip(['netns', 'list']).catch(() => '');
-  return out.split('\n').map((l) => l.trim().split(/\s+/)[0] ?? '').filter((n) => n.startsWith(PREFIX));
+  return out
+    .split('\n')
+    .map((l) => l.trim().split(/\s+/)[0] ?? '')
+    .filter((n) => n.startsWith(PREFIX));
 }
 
 /** Deletes namespaces named `sdmh-<pid>-…` whose creating process no longer runs (a crashed earlier run). */
@@ -67,15 +84,16 @@ export async function sweepLeftovers(): Promise<string[]> {
 /** A /26 of 198.51.100.0/24 with no route in this namespace yet (the test process's). */
 async function freeSubnet(): Promise<number> {
   const routes = await ip(['-4', 'route', 'show', 'table', 'all']);
-  const used = (base: number): boolean => routes.split('\n').some((l) => {
-    const m = /^(?:\S+ )?198\.51\.100\.(\d+)(?:\/(\d+))?/.exec(l.trim());
-    if (!m) return false;
-    const a = Number(m[1]);
-    const len = Number(m[2] ?? 32);
-    const size = 2 ** (32 - Math.max(len, 24));
-    const start = a - (a % size);
-    return start < base + 64 && base < start + size;
-  });
+  const used = (base: number): boolean =>
+    routes.split('\n').some((l) => {
+      const m = /^(?:\S+ )?198\.51\.100\.(\d+)(?:\/(\d+))?/.exec(l.trim());
+      if (!m) return false;
+      const a = Number(m[1]);
+      const len = Number(m[2] ?? 32);
+      const size = 2 ** (32 - Math.max(len, 24));
+      const start = a - (a % size);
+      return start < base + 64 && base < start + size;
+    });
   const bases = [0, 64, 128, 192].sort(() => Math.random() - 0.5);
   const base = bases.find((b) => !used(b));
   if (base === undefined) throw new Error('no free /26 in 198.51.100.0/24 for the test network');
@@ -166,8 +184,12 @@ export class HostNetwork {
     return h;
   }
 
-  private link(s: string): string { return `${PREFIX}${this.tag}-${s}`; }
-  private port(name: string): string { return this.link(`p${this.hosts.indexOf(this.host(name))}`); }
+  private link(s: string): string {
+    return `${PREFIX}${this.tag}-${s}`;
+  }
+  private port(name: string): string {
+    return this.link(`p${this.hosts.indexOf(this.host(name))}`);
+  }
 
   /** Starts `cmd args` inside host `name`; it is killed with the host or by `destroy()`. */
   spawn(name: string, cmd: string, args: string[], opts: Parameters<typeof spawnTracked>[2] = {}): Spawned {
@@ -185,7 +207,14 @@ export class HostNetwork {
     for (let i = 0; i < 20; i++) {
       const pids = await nsPids(ns);
       if (pids.length === 0) return killed;
-      for (const p of pids) { try { process.kill(p, 'SIGKILL'); killed.push(p); } catch { /* gone */ } }
+      for (const p of pids) {
+        try {
+          process.kill(p, 'SIGKILL');
+          killed.push(p);
+        } catch {
+          /* gone */
+        }
+      }
       await new Promise((r) => setTimeout(r, 50));
     }
     throw new Error(`processes in host ${name} survive kill -9: ${(await nsPids(ns)).join(' ')}`);
@@ -224,7 +253,15 @@ export class HostNetwork {
     await removeNamespace(this.bridgeNs);
     // The kernel tears the control link down asynchronously once its peer's namespace is gone.
     const ctl = this.link('c');
-    for (let i = 0; i < 100 && (await ip(['link', 'show', ctl]).then(() => true, () => false)); i++) {
+    for (
+      let i = 0;
+      i < 100 &&
+      (await ip(['link', 'show', ctl]).then(
+        () => true,
+        () => false,
+      ));
+      i++
+    ) {
       if (i === 50) await ip(['link', 'del', ctl]).catch(() => undefined);
       await new Promise((r) => setTimeout(r, 50));
     }

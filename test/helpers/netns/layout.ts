@@ -38,7 +38,11 @@ export interface LayoutOptions {
   replicas?: 1 | 2;
 }
 
-export interface GroupPlacement { id: number; master: { host: HostName; addr: string }; replicas: Array<{ host: HostName; addr: string }> }
+export interface GroupPlacement {
+  id: number;
+  master: { host: HostName; addr: string };
+  replicas: Array<{ host: HostName; addr: string }>;
+}
 
 export interface MultiHostCluster {
   net: HostNetwork;
@@ -105,32 +109,69 @@ export async function startMultiHostCluster(o: LayoutOptions): Promise<MultiHost
 
     const groups: GroupPlacement[] = HOSTS.map((h, i) => {
       const port = REDIS_PORT_BASE + i + 1;
-      const replicas = Array.from({ length: o.replicas ?? 2 }, (_, k) => HOSTS[(i + 1 + k) % HOSTS.length]!).map((rh) => ({ host: rh, addr: `${addrOf(rh)}:${port}` }));
+      const replicas = Array.from({ length: o.replicas ?? 2 }, (_, k) => HOSTS[(i + 1 + k) % HOSTS.length]!).map((rh) => ({
+        host: rh,
+        addr: `${addrOf(rh)}:${port}`,
+      }));
       return { id: i + 1, master: { host: h, addr: `${addrOf(h)}:${port}` }, replicas };
     });
     for (const g of groups) {
       const port = REDIS_PORT_BASE + g.id;
-      const m = await startRedisServer({ host: addrOf(g.master.host), port, netns: nsOf(g.master.host), dir: join(dir, `redis-${g.master.host}-${port}`) });
+      const m = await startRedisServer({
+        host: addrOf(g.master.host),
+        port,
+        netns: nsOf(g.master.host),
+        dir: join(dir, `redis-${g.master.host}-${port}`),
+      });
       servers.set(m.addr, m);
       for (const rp of g.replicas) {
         const r = await startRedisServer({
-          host: addrOf(rp.host), port, netns: nsOf(rp.host), dir: join(dir, `redis-${rp.host}-${port}`),
+          host: addrOf(rp.host),
+          port,
+          netns: nsOf(rp.host),
+          dir: join(dir, `redis-${rp.host}-${port}`),
           config: [`replicaof ${m.host} ${m.port}`],
         });
         servers.set(r.addr, r);
       }
     }
     for (const s of servers.values()) {
-      await waitFor(`replication on ${s.addr}`, async () => /role:master|master_link_status:up/.test(await rawCommand(s.host, s.port, 'INFO replication')), 20000, 100);
+      await waitFor(
+        `replication on ${s.addr}`,
+        async () => /role:master|master_link_status:up/.test(await rawCommand(s.host, s.port, 'INFO replication')),
+        20000,
+        100,
+      );
     }
     for (const h of HOSTS) {
       sentinels.set(h, await startRedisSentinel({ host: addrOf(h), port: SENTINEL_PORT, netns: nsOf(h), dir: join(dir, `sentinel-${h}`) }));
     }
 
     const dashArgs = (h: HostName): string[] => [
-      '--coordinator', coordinator, '--product-name', product, '--admin-addr', `${addrOf(h)}:${DASHBOARD_PORT}`,
-      '--sentinel-down-after', '2s', '--sentinel-failover-timeout', '10s', '--sentinel-quorum', '2',
-      '--lock-ttl', '3s', '--lock-retry', '300ms', '--stats-period', '500ms', '--log-level', 'info', '--group-min-replicas-max-lag', '3s', '--group-min-replicas-to-write', '1',
+      '--coordinator',
+      coordinator,
+      '--product-name',
+      product,
+      '--admin-addr',
+      `${addrOf(h)}:${DASHBOARD_PORT}`,
+      '--sentinel-down-after',
+      '2s',
+      '--sentinel-failover-timeout',
+      '10s',
+      '--sentinel-quorum',
+      '2',
+      '--lock-ttl',
+      '3s',
+      '--lock-retry',
+      '300ms',
+      '--stats-period',
+      '500ms',
+      '--log-level',
+      'info',
+      '--group-min-replicas-max-lag',
+      '3s',
+      '--group-min-replicas-to-write',
+      '1',
       ...(o.dashboardArgs ?? []),
     ];
     const d1 = startShardisProcess('dashboard', dashArgs('h1'), join(dir, 'dashboard-h1.log'), { netns: nsOf('h1') });
@@ -153,18 +194,36 @@ export async function startMultiHostCluster(o: LayoutOptions): Promise<MultiHost
     await put('slots/init-even/{token}');
     for (const s of sentinels.values()) await put(`sentinels/add/{token}/${s.addr}`);
 
-    await Promise.all(HOSTS.map(async (h) => {
-      const p = await startProxyProcess([
-        '--coordinator', coordinator, '--product-name', product,
-        '--proxy-addr', `${addrOf(h)}:${PROXY_PORT}`, '--admin-addr', `${addrOf(h)}:${PROXY_ADMIN_PORT}`, ...(o.proxyArgs ?? []),
-      ], join(dir, `proxy-${h}.log`), { netns: nsOf(h) });
-      const admin = `${addrOf(h)}:${PROXY_ADMIN_PORT}`;
-      proxies.set(h, { addr: `${addrOf(h)}:${p.port}`, admin, proc: p.proc });
-      await waitFor(`proxy ${admin} to receive its slot table`, async () => {
-        const r = await httpJson('GET', admin, '/health', { timeoutMs: 2000 });
-        return (r.json as { online?: boolean }).online === true;
-      }, 30000, 100);
-    }));
+    await Promise.all(
+      HOSTS.map(async (h) => {
+        const p = await startProxyProcess(
+          [
+            '--coordinator',
+            coordinator,
+            '--product-name',
+            product,
+            '--proxy-addr',
+            `${addrOf(h)}:${PROXY_PORT}`,
+            '--admin-addr',
+            `${addrOf(h)}:${PROXY_ADMIN_PORT}`,
+            ...(o.proxyArgs ?? []),
+          ],
+          join(dir, `proxy-${h}.log`),
+          { netns: nsOf(h) },
+        );
+        const admin = `${addrOf(h)}:${PROXY_ADMIN_PORT}`;
+        proxies.set(h, { addr: `${addrOf(h)}:${p.port}`, admin, proc: p.proc });
+        await waitFor(
+          `proxy ${admin} to receive its slot table`,
+          async () => {
+            const r = await httpJson('GET', admin, '/health', { timeoutMs: 2000 });
+            return (r.json as { online?: boolean }).online === true;
+          },
+          30000,
+          100,
+        );
+      }),
+    );
 
     const store = async (): Promise<Store> => {
       const s = await openStore(coordinator, { timeoutMs: 3000 });
@@ -173,7 +232,18 @@ export async function startMultiHostCluster(o: LayoutOptions): Promise<MultiHost
     };
     let readStore: Store | null = null;
     const cluster: MultiHostCluster = {
-      net, dir, product, token, coordinator, groups, servers, sentinels, proxies, dashboards, coordinatorMembers, store,
+      net,
+      dir,
+      product,
+      token,
+      coordinator,
+      groups,
+      servers,
+      sentinels,
+      proxies,
+      dashboards,
+      coordinatorMembers,
+      store,
       activeDashboard: async () => {
         readStore ??= await store();
         const raw = await readStore.read(topomPath(product));

@@ -35,7 +35,11 @@ export interface ScenarioOptions {
 export const groupOfKey = (key: string): number => Math.floor((slotOf(key) * 3) / 1024) + 1;
 
 async function withCluster<T>(o: ScenarioOptions, extraDashArgs: string[], fn: (c: MultiHostCluster) => Promise<T>): Promise<T> {
-  const c = await startMultiHostCluster({ coordinator: o.coordinator, dir: o.dir, dashboardArgs: [...extraDashArgs, ...(o.dashboardArgs ?? [])] });
+  const c = await startMultiHostCluster({
+    coordinator: o.coordinator,
+    dir: o.dir,
+    dashboardArgs: [...extraDashArgs, ...(o.dashboardArgs ?? [])],
+  });
   let result: T;
   try {
     result = await fn(c);
@@ -53,21 +57,35 @@ const proxyAddrs = (c: MultiHostCluster, hosts?: HostName[]): string[] =>
 /** Dashboard log lines (pino JSON) whose msg matches `re`, with their time. */
 function logTimes(c: MultiHostCluster, host: HostName, re: RegExp): number[] {
   let text = '';
-  try { text = readFileSync(join(c.dir, `dashboard-${host}.log`), 'utf8'); } catch { return []; }
+  try {
+    text = readFileSync(join(c.dir, `dashboard-${host}.log`), 'utf8');
+  } catch {
+    return [];
+  }
   const out: number[] = [];
   for (const line of text.split('\n')) {
     if (!line.startsWith('{')) continue;
     try {
       const j = JSON.parse(line) as { time?: number; msg?: string };
       if (typeof j.time === 'number' && re.test(j.msg ?? '')) out.push(j.time);
-    } catch { /* not a log record */ }
+    } catch {
+      /* not a log record */
+    }
   }
   return out;
 }
 
 async function waitActiveDashboard(c: MultiHostCluster, want: (addr: string | null) => boolean, timeoutMs: number): Promise<string> {
   let got: string | null = null;
-  await waitFor('a dashboard holding the product lock', async () => { got = await c.activeDashboard(); return want(got); }, timeoutMs, 200);
+  await waitFor(
+    'a dashboard holding the product lock',
+    async () => {
+      got = await c.activeDashboard();
+      return want(got);
+    },
+    timeoutMs,
+    200,
+  );
   return got!;
 }
 
@@ -82,17 +100,34 @@ async function currentDashboard(c: MultiHostCluster): Promise<string> {
 }
 
 /** Waits until the dashboard at `dash` reports group `gid`'s master on a host other than `notOn`. */
-async function waitFailover(c: MultiHostCluster, dash: () => Promise<string>, gid: number, notOn: HostName, timeoutMs: number): Promise<string> {
+async function waitFailover(
+  c: MultiHostCluster,
+  dash: () => Promise<string>,
+  gid: number,
+  notOn: HostName,
+  timeoutMs: number,
+): Promise<string> {
   let master = '';
-  await waitFor(`group ${gid} to fail over away from ${notOn}`, async () => {
-    const g = (await c.dashboardGroups(await dash())).find((x) => x.id === gid);
-    master = g?.servers[0]?.server ?? '';
-    return master !== '' && c.hostOf(master) !== notOn;
-  }, timeoutMs, 250);
+  await waitFor(
+    `group ${gid} to fail over away from ${notOn}`,
+    async () => {
+      const g = (await c.dashboardGroups(await dash())).find((x) => x.id === gid);
+      master = g?.servers[0]?.server ?? '';
+      return master !== '' && c.hostOf(master) !== notOn;
+    },
+    timeoutMs,
+    250,
+  );
   return master;
 }
 
-async function finish(c: MultiHostCluster, w: RunningWorkload, faultAt: number, affected: (a: Ack) => boolean, verifyVia: HostName): Promise<{ acked: number; lost: Ack[]; unavailableMs: number; acks: Ack[] }> {
+async function finish(
+  c: MultiHostCluster,
+  w: RunningWorkload,
+  faultAt: number,
+  affected: (a: Ack) => boolean,
+  verifyVia: HostName,
+): Promise<{ acked: number; lost: Ack[]; unavailableMs: number; acks: Ack[] }> {
   const rec = await w.stop();
   const end = Date.now() - rec.startedAt;
   const { lost } = await verifyAcks(c.proxies.get(verifyVia)!.addr, rec.acks);
@@ -102,11 +137,16 @@ async function finish(c: MultiHostCluster, w: RunningWorkload, faultAt: number, 
 /** Waits until `n` writes of group `gid` were acknowledged after `sinceMs`. */
 async function waitGroupWrites(w: RunningWorkload, gid: number, sinceMs: number, n: number, timeoutMs: number): Promise<number> {
   let first = -1;
-  await waitFor(`${n} acknowledged writes to group ${gid}`, () => {
-    const l = w.record.acks.filter((a) => a.atMs > sinceMs && groupOfKey(a.key) === gid);
-    if (l.length > 0 && first < 0) first = l[0]!.atMs;
-    return l.length >= n;
-  }, timeoutMs, 100);
+  await waitFor(
+    `${n} acknowledged writes to group ${gid}`,
+    () => {
+      const l = w.record.acks.filter((a) => a.atMs > sinceMs && groupOfKey(a.key) === gid);
+      if (l.length > 0 && first < 0) first = l[0]!.atMs;
+      return l.length >= n;
+    },
+    timeoutMs,
+    100,
+  );
   return first - sinceMs;
 }
 
@@ -127,8 +167,16 @@ export async function killMasterHost(o: ScenarioOptions): Promise<ScenarioResult
     const firstWriteMs = await waitGroupWrites(w, 3, faultAt, 50, 60000);
     const r = await finish(c, w, faultAt, (a) => groupOfKey(a.key) === 3, 'h1');
     return {
-      fault: 'kill -9 a master\'s host', coordinator: o.coordinator, acked: r.acked, lost: r.lost, unavailableMs: r.unavailableMs,
-      facts: { newMaster, firstGroupWriteAfterFaultMs: firstWriteMs, lostAckedBeforeFaultMs: Math.max(0, ...r.lost.map((a) => faultAt - a.atMs)) },
+      fault: "kill -9 a master's host",
+      coordinator: o.coordinator,
+      acked: r.acked,
+      lost: r.lost,
+      unavailableMs: r.unavailableMs,
+      facts: {
+        newMaster,
+        firstGroupWriteAfterFaultMs: firstWriteMs,
+        lostAckedBeforeFaultMs: Math.max(0, ...r.lost.map((a) => faultAt - a.atMs)),
+      },
       notes: [],
     };
   });
@@ -163,12 +211,21 @@ export async function isolateDashboardHost(o: ScenarioOptions): Promise<Scenario
       for (let s = beg; s <= end; s++) {
         const raw = await store.read(slotPath(c.product, s));
         const m = raw ? (JSON.parse(raw.toString()) as { group_id: number; action?: { state?: string } }) : null;
-        if (m && m.group_id === 3 && !m.action?.state) done++; else pending++;
+        if (m && m.group_id === 3 && !m.action?.state) done++;
+        else pending++;
       }
       return { done, pending };
     };
     let before = { done: 0, pending: 0 };
-    await waitFor('the migration to be under way', async () => { before = await slotState(); return before.done >= 2; }, 60000, 200);
+    await waitFor(
+      'the migration to be under way',
+      async () => {
+        before = await slotState();
+        return before.done >= 2;
+      },
+      60000,
+      200,
+    );
     const faultAt = Date.now() - w.record.startedAt;
     const cutWall = Date.now();
     o.log?.(`isolate host h1 (migration ${before.done}/${before.done + before.pending} slots done)`);
@@ -182,7 +239,15 @@ export async function isolateDashboardHost(o: ScenarioOptions): Promise<Scenario
     // migration waits until the partition heals.
     // (The test's own coordinator session may have been on h1's member: retried until it moved.)
     let duringPartition = { done: 0, pending: 0 };
-    await waitFor('the slot states', async () => { duringPartition = await slotState(); return true; }, 60000, 300);
+    await waitFor(
+      'the slot states',
+      async () => {
+        duringPartition = await slotState();
+        return true;
+      },
+      60000,
+      300,
+    );
     o.log?.(`heal (migration ${duringPartition.done}/${duringPartition.done + duringPartition.pending} slots done)`);
     await c.net.heal();
     await waitFor('the old dashboard to answer as standby', async () => (await dashboardHealth(h1)).status === 'standby', 30000, 200);
@@ -194,7 +259,11 @@ export async function isolateDashboardHost(o: ScenarioOptions): Promise<Scenario
     const lostFirst = lostAt[0] ?? Number.NaN;
     const activeFirst = activeAt[0] ?? Number.NaN;
     return {
-      fault: 'isolate the active dashboard\'s host', coordinator: o.coordinator, acked: r.acked, lost: r.lost, unavailableMs: r.unavailableMs,
+      fault: "isolate the active dashboard's host",
+      coordinator: o.coordinator,
+      acked: r.acked,
+      lost: r.lost,
+      unavailableMs: r.unavailableMs,
       facts: {
         oldLeaseLostAfterCutMs: lostFirst - cutWall,
         standbyActiveAfterCutMs: activeFirst - cutWall,
@@ -245,11 +314,16 @@ export async function isolateMasterHost(o: ScenarioOptions): Promise<ScenarioRes
     const lag = maxLagSec(o);
     let refusedAtMs = -1;
     if (!minReplicasOff(o)) {
-      await waitFor('the minority master to refuse writes (NOREPLICAS)', () => {
-        const e = w.record.errors.find((x) => x.atMs > faultAt && /NOREPLICAS/.test(x.message));
-        if (e) refusedAtMs = e.atMs - faultAt;
-        return e !== undefined;
-      }, 60000, 100);
+      await waitFor(
+        'the minority master to refuse writes (NOREPLICAS)',
+        () => {
+          const e = w.record.errors.find((x) => x.atMs > faultAt && /NOREPLICAS/.test(x.message));
+          if (e) refusedAtMs = e.atMs - faultAt;
+          return e !== undefined;
+        },
+        60000,
+        100,
+      );
     }
     // Let the minority side run a while longer (a few more seconds of attempts) before healing.
     const hold = Date.now() - w.record.startedAt + (lag + 3) * 1000;
@@ -260,19 +334,32 @@ export async function isolateMasterHost(o: ScenarioOptions): Promise<ScenarioRes
     const healAt = Date.now() - w.record.startedAt;
     await c.net.heal();
     const old = c.groups[0]!.master.addr;
-    await waitFor(`the old master ${old} to rejoin as a replica`, async () => {
-      const { rawCommand } = await import('../../../src/util/redis-server.js');
-      const [host, port] = [old.slice(0, old.lastIndexOf(':')), Number(old.slice(old.lastIndexOf(':') + 1))];
-      return /role:slave/.test(await rawCommand(host, port, 'INFO replication'));
-    }, 60000, 250);
+    await waitFor(
+      `the old master ${old} to rejoin as a replica`,
+      async () => {
+        const { rawCommand } = await import('../../../src/util/redis-server.js');
+        const [host, port] = [old.slice(0, old.lastIndexOf(':')), Number(old.slice(old.lastIndexOf(':') + 1))];
+        return /role:slave/.test(await rawCommand(host, port, 'INFO replication'));
+      },
+      60000,
+      250,
+    );
     await waitGroupWrites(w, 1, healAt, 30, 60000);
     const r = await finish(c, w, faultAt, (a) => groupOfKey(a.key) === 1, 'h2');
     const lostAfterCut = r.lost.filter((a) => a.atMs > faultAt);
     return {
-      fault: 'partition a master\'s host (+ clients) from the majority', coordinator: o.coordinator, acked: r.acked, lost: r.lost, unavailableMs: r.unavailableMs,
+      fault: "partition a master's host (+ clients) from the majority",
+      coordinator: o.coordinator,
+      acked: r.acked,
+      lost: r.lost,
+      unavailableMs: r.unavailableMs,
       facts: {
-        minReplicasToWrite: minReplicasOff(o) ? 0 : 1, maxLagSec: lag, newMaster,
-        minorityRefusedAfterMs: refusedAtMs, lastMinorityAckAfterCutMs: lastMinorityAckMs, minorityAcksOfGroup1: minorityAcks.length,
+        minReplicasToWrite: minReplicasOff(o) ? 0 : 1,
+        maxLagSec: lag,
+        newMaster,
+        minorityRefusedAfterMs: refusedAtMs,
+        lastMinorityAckAfterCutMs: lastMinorityAckMs,
+        minorityAcksOfGroup1: minorityAcks.length,
         lostAckedAfterCut: lostAfterCut.length,
         lostLatestAfterCutMs: Math.max(0, ...lostAfterCut.map((a) => a.atMs - faultAt)),
         boundMs: (lag + 1) * 1000,
@@ -299,11 +386,16 @@ export async function loseCoordinatorQuorum(o: ScenarioOptions): Promise<Scenari
     o.log?.(`kill -9 the coordinator members on h2 and h3 (active dashboard ${h1})`);
     await Promise.all(['h2', 'h3'].map((h) => c.coordinatorMembers.get(h as HostName)!.kill9()));
     let reason = '';
-    await waitFor('the active dashboard to stop acting', async () => {
-      const hl = await dashboardHealth(h1).catch(() => ({ status: 'unreachable', reason: '' }));
-      reason = hl.reason ?? '';
-      return hl.status === 'standby';
-    }, 60000, 200);
+    await waitFor(
+      'the active dashboard to stop acting',
+      async () => {
+        const hl = await dashboardHealth(h1).catch(() => ({ status: 'unreachable', reason: '' }));
+        reason = hl.reason ?? '';
+        return hl.status === 'standby';
+      },
+      60000,
+      200,
+    );
     const stoppedAfterMs = Date.now() - w.record.startedAt - faultAt;
     const refused = await httpJson('PUT', h1, `/api/topom/group/create/${c.token}/4`, { timeoutMs: 10000 });
     await w.waitAcks(500, 60000); // proxies keep serving with their last tables
@@ -313,24 +405,38 @@ export async function loseCoordinatorQuorum(o: ScenarioOptions): Promise<Scenari
     await waitActiveDashboard(c, (a) => a !== null, 90000);
     let mutated = false;
     let lastRefusal = '';
-    await waitFor('a mutation to succeed again', async () => {
-      // Ask whichever dashboard holds the lock now (the lock node of the one that lost it can linger
-      // for a session timeout after the quorum is back).
-      const r = await httpJson('PUT', await currentDashboard(c), `/api/topom/group/create/${c.token}/4`, { timeoutMs: 10000 });
-      lastRefusal = r.status === 200 ? '' : `${r.status} ${replyError(r)}`;
-      // A create whose reply was lost may have been applied: "already exists" is a success too.
-      mutated = r.status === 200 || /exist/i.test(lastRefusal);
-      return mutated;
-    }, 90000, 500).catch((e: Error) => { throw new Error(`${e.message} (last answer: ${lastRefusal})`); });
+    await waitFor(
+      'a mutation to succeed again',
+      async () => {
+        // Ask whichever dashboard holds the lock now (the lock node of the one that lost it can linger
+        // for a session timeout after the quorum is back).
+        const r = await httpJson('PUT', await currentDashboard(c), `/api/topom/group/create/${c.token}/4`, { timeoutMs: 10000 });
+        lastRefusal = r.status === 200 ? '' : `${r.status} ${replyError(r)}`;
+        // A create whose reply was lost may have been applied: "already exists" is a success too.
+        mutated = r.status === 200 || /exist/i.test(lastRefusal);
+        return mutated;
+      },
+      90000,
+      500,
+    ).catch((e: Error) => {
+      throw new Error(`${e.message} (last answer: ${lastRefusal})`);
+    });
     const resumedAfterMs = Date.now() - w.record.startedAt - faultAt;
     await w.waitAcks(200);
     const r = await finish(c, w, faultAt, () => true, 'h1');
     return {
-      fault: 'lose coordinator quorum (2 of 3 members killed, then restarted)', coordinator: o.coordinator, acked: r.acked, lost: r.lost, unavailableMs: r.unavailableMs,
+      fault: 'lose coordinator quorum (2 of 3 members killed, then restarted)',
+      coordinator: o.coordinator,
+      acked: r.acked,
+      lost: r.lost,
+      unavailableMs: r.unavailableMs,
       facts: {
-        dashboardStoppedAfterMs: stoppedAfterMs, standbyReason: reason.slice(0, 160),
-        mutationRefusedStatus: refused.status, longestAckGapWithoutQuorumMs: gapDuring,
-        mutationSucceededAgain: mutated, resumedAfterMs,
+        dashboardStoppedAfterMs: stoppedAfterMs,
+        standbyReason: reason.slice(0, 160),
+        mutationRefusedStatus: refused.status,
+        longestAckGapWithoutQuorumMs: gapDuring,
+        mutationSucceededAgain: mutated,
+        resumedAfterMs,
       },
       notes: [],
     };
@@ -353,7 +459,7 @@ export async function isolateProxyHost(o: ScenarioOptions): Promise<ScenarioResu
     await c.net.isolate('h3');
     // Worker 2 started on proxies[2], h3's proxy.
     const moved = (a: Ack): boolean => a.key.startsWith('w:2:') && a.atMs > faultAt && groupOfKey(a.key) !== 3;
-    await waitFor('the client on h3\'s proxy to write through another proxy', () => w.record.acks.some(moved), 60000, 100);
+    await waitFor("the client on h3's proxy to write through another proxy", () => w.record.acks.some(moved), 60000, 100);
     const movedAfterMs = w.record.acks.find(moved)!.atMs - faultAt;
     await waitFailover(c, () => currentDashboard(c), 3, 'h3', 60000);
     await waitGroupWrites(w, 3, faultAt, 30, 60000);
@@ -362,9 +468,19 @@ export async function isolateProxyHost(o: ScenarioOptions): Promise<ScenarioResu
     await w.waitAcks(200);
     const r = await finish(c, w, faultAt, (a) => groupOfKey(a.key) === 3, 'h1');
     return {
-      fault: 'isolate a proxy\'s host', coordinator: o.coordinator, acked: r.acked, lost: r.lost, unavailableMs: r.unavailableMs,
-      facts: { clientMovedAfterMs: movedAfterMs, lostAckedBeforeFaultMs: Math.max(0, ...r.lost.map((a) => faultAt - a.atMs)), lostAckedAfterCut: r.lost.filter((a) => a.atMs > faultAt).length },
-      notes: ['clients pick proxies from a list and move on a timeout (1.5 s); the HAProxy front door / discovery client of another branch would do the same for unmodified clients'],
+      fault: "isolate a proxy's host",
+      coordinator: o.coordinator,
+      acked: r.acked,
+      lost: r.lost,
+      unavailableMs: r.unavailableMs,
+      facts: {
+        clientMovedAfterMs: movedAfterMs,
+        lostAckedBeforeFaultMs: Math.max(0, ...r.lost.map((a) => faultAt - a.atMs)),
+        lostAckedAfterCut: r.lost.filter((a) => a.atMs > faultAt).length,
+      },
+      notes: [
+        'clients pick proxies from a list and move on a timeout (1.5 s); the HAProxy front door / discovery client of another branch would do the same for unmodified clients',
+      ],
     };
   });
 }

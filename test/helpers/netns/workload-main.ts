@@ -25,15 +25,26 @@ let running = true;
 let acked = 0;
 let errors = 0;
 const out: string[] = [];
-const flush = (): void => { if (out.length) { process.stdout.write(out.join('')); out.length = 0; } };
+const flush = (): void => {
+  if (out.length) {
+    process.stdout.write(out.join(''));
+    out.length = 0;
+  }
+};
 const flusher = setInterval(flush, 50);
 
 function client(addr: string): Redis {
   const i = addr.lastIndexOf(':');
   const r = new Redis({
-    host: addr.slice(0, i), port: Number(addr.slice(i + 1)), lazyConnect: true,
-    maxRetriesPerRequest: 0, enableOfflineQueue: false, commandTimeout: 1500, connectTimeout: 1500,
-    retryStrategy: () => null, enableReadyCheck: false,
+    host: addr.slice(0, i),
+    port: Number(addr.slice(i + 1)),
+    lazyConnect: true,
+    maxRetriesPerRequest: 0,
+    enableOfflineQueue: false,
+    commandTimeout: 1500,
+    connectTimeout: 1500,
+    retryStrategy: () => null,
+    enableReadyCheck: false,
   });
   r.on('error', () => undefined);
   return r;
@@ -61,7 +72,11 @@ async function worker(w: number): Promise<void> {
       errors++;
       if (Date.now() - lastErr > 100) {
         lastErr = Date.now();
-        out.push(`E ${Date.now() - started} ${addr} ${String((e as Error).message).replace(/\s+/g, ' ').slice(0, 200)}\n`);
+        out.push(
+          `E ${Date.now() - started} ${addr} ${String((e as Error).message)
+            .replace(/\s+/g, ' ')
+            .slice(0, 200)}\n`,
+        );
       }
       // A refused or timed-out connection: try the next proxy. A Redis error reply (READONLY,
       // NOREPLICAS, ...) is the cluster's answer: stay and retry after a pause.
@@ -77,7 +92,9 @@ async function worker(w: number): Promise<void> {
   c?.disconnect();
 }
 
-const stop = (): void => { running = false; };
+const stop = (): void => {
+  running = false;
+};
 process.on('SIGTERM', stop);
 process.on('SIGINT', stop);
 const limit = o.durationMs ? setTimeout(stop, o.durationMs) : undefined;

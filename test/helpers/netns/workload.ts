@@ -10,7 +10,11 @@ import type { Spawned } from '../../../src/util/processes.js';
 
 const MAIN = fileURLToPath(new URL('./workload-main.js', import.meta.url));
 
-export interface Ack { key: string; value: string; atMs: number }
+export interface Ack {
+  key: string;
+  value: string;
+  atMs: number;
+}
 export interface WorkloadRecord {
   acks: Ack[];
   errors: Array<{ atMs: number; proxy: string; message: string }>;
@@ -25,7 +29,11 @@ export interface RunningWorkload {
   stop(): Promise<WorkloadRecord>;
 }
 
-export function startWorkload(net: HostNetwork, host: string, o: { proxies: string[]; workers?: number; pauseMs?: number; prefix?: string }): RunningWorkload {
+export function startWorkload(
+  net: HostNetwork,
+  host: string,
+  o: { proxies: string[]; workers?: number; pauseMs?: number; prefix?: string },
+): RunningWorkload {
   const proc: Spawned = net.spawn(host, process.execPath, [MAIN, JSON.stringify(o)], { stdio: ['ignore', 'pipe', 'inherit'] });
   const record: WorkloadRecord = { acks: [], errors: [], startedAt: Date.now() };
   let done = false;
@@ -39,7 +47,10 @@ export function startWorkload(net: HostNetwork, host: string, o: { proxies: stri
     const target = record.acks.length + n;
     const deadline = Date.now() + timeoutMs;
     while (record.acks.length < target) {
-      if (Date.now() > deadline) throw new Error(`workload: only ${record.acks.length} of ${target} writes acknowledged within ${timeoutMs} ms (last error: ${record.errors.at(-1)?.message ?? 'none'})`);
+      if (Date.now() > deadline)
+        throw new Error(
+          `workload: only ${record.acks.length} of ${target} writes acknowledged within ${timeoutMs} ms (last error: ${record.errors.at(-1)?.message ?? 'none'})`,
+        );
       if (proc.child.exitCode !== null) throw new Error('workload process exited');
       await new Promise((r) => setTimeout(r, 50));
     }
@@ -58,7 +69,13 @@ export function startWorkload(net: HostNetwork, host: string, o: { proxies: stri
 /** Reads every acknowledged key through `proxy`; returns the keys that are missing or differ. */
 export async function verifyAcks(proxy: string, acks: Ack[]): Promise<{ lost: Ack[]; checked: number }> {
   const i = proxy.lastIndexOf(':');
-  const r = new Redis({ host: proxy.slice(0, i), port: Number(proxy.slice(i + 1)), maxRetriesPerRequest: 2, commandTimeout: 10000, lazyConnect: true });
+  const r = new Redis({
+    host: proxy.slice(0, i),
+    port: Number(proxy.slice(i + 1)),
+    maxRetriesPerRequest: 2,
+    commandTimeout: 10000,
+    lazyConnect: true,
+  });
   r.on('error', () => undefined);
   try {
     await r.connect();
@@ -82,9 +99,15 @@ export async function verifyAcks(proxy: string, acks: Ack[]): Promise<{ lost: Ac
 
 /** The longest stretch without any acknowledged write among `acks` after `fromMs` (relative times). */
 export function longestGap(acks: Ack[], fromMs: number, toMs: number): number {
-  const ts = acks.map((a) => a.atMs).filter((t) => t >= fromMs && t <= toMs).sort((a, b) => a - b);
+  const ts = acks
+    .map((a) => a.atMs)
+    .filter((t) => t >= fromMs && t <= toMs)
+    .sort((a, b) => a - b);
   let prev = fromMs;
   let gap = 0;
-  for (const t of ts) { gap = Math.max(gap, t - prev); prev = t; }
+  for (const t of ts) {
+    gap = Math.max(gap, t - prev);
+    prev = t;
+  }
   return Math.max(gap, toMs - prev);
 }

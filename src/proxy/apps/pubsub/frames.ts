@@ -2,8 +2,12 @@
 // RESP3 push frames. Pure.
 import type { SubKind } from './subscriber-conn.js';
 
-function frameHead(proto: 2 | 3, n: number): string { return `${proto === 3 ? '>' : '*'}${n}\r\n`; }
-export function bulkPart(b: Buffer): Buffer[] { return [Buffer.from(`$${b.length}\r\n`), b, Buffer.from('\r\n')]; }
+function frameHead(proto: 2 | 3, n: number): string {
+  return `${proto === 3 ? '>' : '*'}${n}\r\n`;
+}
+export function bulkPart(b: Buffer): Buffer[] {
+  return [Buffer.from(`$${b.length}\r\n`), b, Buffer.from('\r\n')];
+}
 
 /** A pub/sub message frame ("message"/"smessage"/"pmessage"), RESP2 array or RESP3 push. */
 export function messageFrame(proto: 2 | 3, kind: SubKind, pattern: Buffer | null, channel: Buffer, message: Buffer): Buffer {
@@ -22,4 +26,3 @@ export function confirmFrame(proto: 2 | 3, type: string, name: Buffer | null, co
   parts.push(Buffer.from(`:${count}\r\n`));
   return Buffer.concat(parts);
 }
-

@@ -39,10 +39,15 @@ export class PubSubHub {
   delivered = 0;
   switched = 0;
 
-  constructor(private readonly router: Router, private readonly opts: { auth: string; connectTimeout: number }) {}
+  constructor(
+    private readonly router: Router,
+    private readonly opts: { auth: string; connectTimeout: number },
+  ) {}
 
   /** Number of channels + patterns with listeners on this proxy. */
-  get size(): number { return this.entries.size; }
+  get size(): number {
+    return this.entries.size;
+  }
 
   /** Where (kind, name) must be subscribed under the current table. */
   private wanted(kind: SubKind, name: Buffer): string[] {
@@ -82,7 +87,10 @@ export class PubSubHub {
     return new Promise((resolve) => {
       // A backend that is down does not confirm: do not hold the client forever (at-most-once anyway).
       const t = setTimeout(resolve, 2000);
-      e.waiters.push(() => { clearTimeout(t); resolve(); });
+      e.waiters.push(() => {
+        clearTimeout(t);
+        resolve();
+      });
     });
   }
 
@@ -117,9 +125,12 @@ export class PubSubHub {
     const built: [Buffer | null, Buffer | null] = [null, null];
     const frame = (proto: 2 | 3): Buffer => {
       const i = proto === 3 ? 1 : 0;
-      return built[i] ??= messageFrame(proto, kind, pattern, channel, message);
+      return (built[i] ??= messageFrame(proto, kind, pattern, channel, message));
     };
-    for (const l of e.listeners) { l.deliver(kind, pattern, channel, frame); this.delivered++; }
+    for (const l of e.listeners) {
+      l.deliver(kind, pattern, channel, frame);
+      this.delivered++;
+    }
   }
 
   /** A (re)connected subscriber connection: subscribe to everything wanted there. */
@@ -139,7 +150,11 @@ export class PubSubHub {
   onTableChange(): void {
     for (const e of this.entries.values()) {
       const want = new Set(this.wanted(e.kind, e.name));
-      for (const addr of want) if (!e.addrs.has(addr)) { this.place(e, addr); this.switched++; }
+      for (const addr of want)
+        if (!e.addrs.has(addr)) {
+          this.place(e, addr);
+          this.switched++;
+        }
       for (const addr of [...e.addrs]) {
         if (want.has(addr)) continue;
         e.addrs.delete(addr);
@@ -154,7 +169,11 @@ export class PubSubHub {
   private dropUnused(): void {
     const used = new Set<string>();
     for (const e of this.entries.values()) for (const a of e.addrs) used.add(a);
-    for (const [addr, c] of this.conns) if (!used.has(addr)) { c.close(); this.conns.delete(addr); }
+    for (const [addr, c] of this.conns)
+      if (!used.has(addr)) {
+        c.close();
+        this.conns.delete(addr);
+      }
   }
 
   close(): void {

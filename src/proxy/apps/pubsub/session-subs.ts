@@ -16,7 +16,17 @@ import { bulkAt, type SubKind } from './subscriber-conn.js';
 import { bulkPart, confirmFrame } from './frames.js';
 export { confirmFrame, messageFrame } from './frames.js';
 
-const SUBSCRIBED_MODE_ALLOWED = new Set(['subscribe', 'ssubscribe', 'psubscribe', 'unsubscribe', 'sunsubscribe', 'punsubscribe', 'ping', 'quit', 'reset']);
+const SUBSCRIBED_MODE_ALLOWED = new Set([
+  'subscribe',
+  'ssubscribe',
+  'psubscribe',
+  'unsubscribe',
+  'sunsubscribe',
+  'punsubscribe',
+  'ping',
+  'quit',
+  'reset',
+]);
 
 export class SessionSubs implements Listener {
   /** name (latin1) -> [name bytes, confirmed to the client] */
@@ -29,10 +39,16 @@ export class SessionSubs implements Listener {
   constructor(private readonly h: AppsHost) {}
 
   /** RESP2 subscribed mode: some subscription is active. */
-  get subscribed(): boolean { return this.chans.size + this.pats.size + this.shard.size > 0; }
-  get count(): number { return this.chans.size + this.pats.size; }
+  get subscribed(): boolean {
+    return this.chans.size + this.pats.size + this.shard.size > 0;
+  }
+  get count(): number {
+    return this.chans.size + this.pats.size;
+  }
 
-  private mapOf(kind: SubKind): Map<string, [Buffer, boolean]> { return kind === 'c' ? this.chans : kind === 'p' ? this.pats : this.shard; }
+  private mapOf(kind: SubKind): Map<string, [Buffer, boolean]> {
+    return kind === 'c' ? this.chans : kind === 'p' ? this.pats : this.shard;
+  }
 
   deliver(kind: SubKind, pattern: Buffer | null, channel: Buffer, frame: (proto: 2 | 3) => Buffer): void {
     const h = this.h;
@@ -54,7 +70,10 @@ export class SessionSubs implements Listener {
     const name = spec?.name ?? '';
     if (SUBSCRIBED_MODE_ALLOWED.has(name)) return false;
     const shown = req.buf.toString('utf8', req.offs[0]!, req.offs[1]!).toLowerCase();
-    h.reply(cmd, errorReply(`ERR Can't execute '${shown}': only (P|S)SUBSCRIBE / (P|S)UNSUBSCRIBE / PING / QUIT / RESET are allowed in this context`));
+    h.reply(
+      cmd,
+      errorReply(`ERR Can't execute '${shown}': only (P|S)SUBSCRIBE / (P|S)UNSUBSCRIBE / PING / QUIT / RESET are allowed in this context`),
+    );
     return true;
   }
 
@@ -69,18 +88,29 @@ export class SessionSubs implements Listener {
 
   handle(spec: CommandSpec, req: Request, cmd: CommandStats): void {
     switch (spec.name) {
-      case 'subscribe': return this.sub('c', 'subscribe', req, cmd);
-      case 'psubscribe': return this.sub('p', 'psubscribe', req, cmd);
-      case 'ssubscribe': return this.sub('s', 'ssubscribe', req, cmd);
-      case 'unsubscribe': return this.unsub('c', 'unsubscribe', req, cmd);
-      case 'punsubscribe': return this.unsub('p', 'punsubscribe', req, cmd);
-      case 'sunsubscribe': return this.unsub('s', 'sunsubscribe', req, cmd);
-      case 'publish': case 'spublish': return this.publish(req, cmd);
-      default: return this.introspect(spec, req, cmd);
+      case 'subscribe':
+        return this.sub('c', 'subscribe', req, cmd);
+      case 'psubscribe':
+        return this.sub('p', 'psubscribe', req, cmd);
+      case 'ssubscribe':
+        return this.sub('s', 'ssubscribe', req, cmd);
+      case 'unsubscribe':
+        return this.unsub('c', 'unsubscribe', req, cmd);
+      case 'punsubscribe':
+        return this.unsub('p', 'punsubscribe', req, cmd);
+      case 'sunsubscribe':
+        return this.unsub('s', 'sunsubscribe', req, cmd);
+      case 'publish':
+      case 'spublish':
+        return this.publish(req, cmd);
+      default:
+        return this.introspect(spec, req, cmd);
     }
   }
 
-  private countFor(kind: SubKind): number { return kind === 's' ? this.shard.size : this.count; }
+  private countFor(kind: SubKind): number {
+    return kind === 's' ? this.shard.size : this.count;
+  }
 
   private sub(kind: SubKind, type: string, req: Request, cmd: CommandStats): void {
     const h = this.h;
@@ -88,7 +118,10 @@ export class SessionSubs implements Listener {
       let slot = -1;
       for (let i = 1; i < req.argc; i++) {
         const s = slotOf(argBuf(req, i));
-        if (slot >= 0 && s !== slot) { h.reply(cmd, errorReply("CROSSSLOT Keys in request don't hash to the same slot")); return; }
+        if (slot >= 0 && s !== slot) {
+          h.reply(cmd, errorReply("CROSSSLOT Keys in request don't hash to the same slot"));
+          return;
+        }
         slot = s;
       }
     }
@@ -109,10 +142,12 @@ export class SessionSubs implements Listener {
       frames.push(confirmFrame(h.proto, type, name, this.countFor(kind)));
     }
     const p = h.defer(cmd);
-    void Promise.all(waits).then(() => {
-      for (const e of entries) e[1] = true;
-      p.onReply(Buffer.concat(frames));
-    }).catch(() => p.onReply(errorReply('ERR subscription failed')));
+    void Promise.all(waits)
+      .then(() => {
+        for (const e of entries) e[1] = true;
+        p.onReply(Buffer.concat(frames));
+      })
+      .catch(() => p.onReply(errorReply('ERR subscription failed')));
   }
 
   private unsub(kind: SubKind, type: string, req: Request, cmd: CommandStats): void {
@@ -144,9 +179,15 @@ export class SessionSubs implements Listener {
   /** PUBLISH/SPUBLISH go to the group of the channel's slot; the count is of subscribed proxies there. */
   private publish(req: Request, cmd: CommandStats): void {
     const h = this.h;
-    if (!h.ctx.online) { h.reply(cmd, errorReply('ERR proxy is not online yet (no slot table)')); return; }
+    if (!h.ctx.online) {
+      h.reply(cmd, errorReply('ERR proxy is not online yet (no slot table)'));
+      return;
+    }
     const addr = h.ctx.router.backendOf(slotOf(argBuf(req, 1)));
-    if (addr === '') { h.reply(cmd, errorReply('ERR the channel\'s slot is not served by any group')); return; }
+    if (addr === '') {
+      h.reply(cmd, errorReply("ERR the channel's slot is not served by any group"));
+      return;
+    }
     h.forward(addr, req.raw, h.defer(cmd));
   }
 
@@ -154,9 +195,13 @@ export class SessionSubs implements Listener {
   private introspect(spec: CommandSpec, req: Request, cmd: CommandStats): void {
     const h = this.h;
     const masters = h.ctx.router.masters();
-    if (!h.ctx.online || masters.length === 0) { h.reply(cmd, errorReply('ERR proxy is not online yet (no slot table)')); return; }
+    if (!h.ctx.online || masters.length === 0) {
+      h.reply(cmd, errorReply('ERR proxy is not online yet (no slot table)'));
+      return;
+    }
     const p = h.defer(cmd);
-    const ask = (addr: string): Promise<Buffer> => new Promise((resolve) => h.forward(addr, req.raw, { onReply: (r) => resolve(Buffer.from(r)) }));
+    const ask = (addr: string): Promise<Buffer> =>
+      new Promise((resolve) => h.forward(addr, req.raw, { onReply: (r) => resolve(Buffer.from(r)) }));
     const list = (r: Buffer): Buffer[] => (arrayElements(r) ?? []).map(([s, e]) => Buffer.from(bulkAt(r, s, e)));
     void (async () => {
       if (spec.name === 'pubsub|channels' || spec.name === 'pubsub|shardchannels') {
@@ -179,8 +224,11 @@ export class SessionSubs implements Listener {
         let n = 0;
         if (addr !== '') {
           const sub = spec.name === 'pubsub|numsub' ? 'NUMSUB' : 'SHARDNUMSUB';
-          const r = await new Promise<Buffer>((resolve) => h.forward(addr, Buffer.concat([
-            Buffer.from(`*3\r\n$6\r\nPUBSUB\r\n$${sub.length}\r\n${sub}\r\n`), ...bulkPart(ch)]), { onReply: (x) => resolve(Buffer.from(x)) }));
+          const r = await new Promise<Buffer>((resolve) =>
+            h.forward(addr, Buffer.concat([Buffer.from(`*3\r\n$6\r\nPUBSUB\r\n$${sub.length}\r\n${sub}\r\n`), ...bulkPart(ch)]), {
+              onReply: (x) => resolve(Buffer.from(x)),
+            }),
+          );
           const els = arrayElements(r);
           if (els !== null && els.length === 2) n = integerOf(r.subarray(els[1]![0], els[1]![1])) ?? 0;
         }

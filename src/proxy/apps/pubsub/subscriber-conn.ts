@@ -34,14 +34,25 @@ export class SubscriberConn {
   private failures = 0;
   private retry: NodeJS.Timeout | null = null;
 
-  constructor(readonly addr: string, private readonly auth: string, private readonly connectTimeout: number, private readonly ev: SubscriberEvents) {
+  constructor(
+    readonly addr: string,
+    private readonly auth: string,
+    private readonly connectTimeout: number,
+    private readonly ev: SubscriberEvents,
+  ) {
     this.connect();
   }
 
-  get isConnected(): boolean { return this.connected; }
+  get isConnected(): boolean {
+    return this.connected;
+  }
 
-  subscribe(kind: SubKind, names: Buffer[]): void { if (names.length) this.write(encodeCommand([SUB[kind], ...names])); }
-  unsubscribe(kind: SubKind, names: Buffer[]): void { if (names.length) this.write(encodeCommand([UNSUB[kind], ...names])); }
+  subscribe(kind: SubKind, names: Buffer[]): void {
+    if (names.length) this.write(encodeCommand([SUB[kind], ...names]));
+  }
+  unsubscribe(kind: SubKind, names: Buffer[]): void {
+    if (names.length) this.write(encodeCommand([UNSUB[kind], ...names]));
+  }
 
   private write(raw: Buffer): void {
     if (this.socket !== null && this.connected) this.socket.write(raw);
@@ -64,8 +75,13 @@ export class SubscriberConn {
       this.ev.onConnected(this.addr);
     });
     s.on('data', (chunk) => this.onData(s, chunk));
-    s.on('error', () => { /* close follows */ });
-    s.on('close', () => { clearTimeout(timer); this.lost(s); });
+    s.on('error', () => {
+      /* close follows */
+    });
+    s.on('close', () => {
+      clearTimeout(timer);
+      this.lost(s);
+    });
   }
 
   private lost(s: net.Socket): void {
@@ -75,7 +91,10 @@ export class SubscriberConn {
     if (this.closed) return;
     this.failures++;
     const delay = Math.min(2000, 20 * 2 ** Math.min(this.failures, 7));
-    this.retry = setTimeout(() => { this.retry = null; this.connect(); }, delay);
+    this.retry = setTimeout(() => {
+      this.retry = null;
+      this.connect();
+    }, delay);
     this.retry.unref();
   }
 
@@ -86,8 +105,16 @@ export class SubscriberConn {
     let pos = 0;
     while (pos < buf.length) {
       let end: number;
-      try { end = scanReply(buf, pos); } catch { s.destroy(); return; }
-      if (end < 0) { this.rest = Buffer.from(buf.subarray(pos)); return; }
+      try {
+        end = scanReply(buf, pos);
+      } catch {
+        s.destroy();
+        return;
+      }
+      if (end < 0) {
+        this.rest = Buffer.from(buf.subarray(pos));
+        return;
+      }
       this.frame(buf.subarray(pos, end));
       pos = end;
     }
@@ -99,13 +126,26 @@ export class SubscriberConn {
     const type = bulkAt(f, els[0]![0], els[0]![1]).toString('latin1');
     const at = (i: number): Buffer => bulkAt(f, els[i]![0], els[i]![1]);
     switch (type) {
-      case 'message': this.ev.onMessage('c', null, at(1), at(2)); return;
-      case 'smessage': this.ev.onMessage('s', null, at(1), at(2)); return;
-      case 'pmessage': if (els.length >= 4) this.ev.onMessage('p', at(1), at(2), at(3)); return;
-      case 'subscribe': this.ev.onConfirmed(this.addr, 'c', at(1).toString('latin1')); return;
-      case 'psubscribe': this.ev.onConfirmed(this.addr, 'p', at(1).toString('latin1')); return;
-      case 'ssubscribe': this.ev.onConfirmed(this.addr, 's', at(1).toString('latin1')); return;
-      default: return;
+      case 'message':
+        this.ev.onMessage('c', null, at(1), at(2));
+        return;
+      case 'smessage':
+        this.ev.onMessage('s', null, at(1), at(2));
+        return;
+      case 'pmessage':
+        if (els.length >= 4) this.ev.onMessage('p', at(1), at(2), at(3));
+        return;
+      case 'subscribe':
+        this.ev.onConfirmed(this.addr, 'c', at(1).toString('latin1'));
+        return;
+      case 'psubscribe':
+        this.ev.onConfirmed(this.addr, 'p', at(1).toString('latin1'));
+        return;
+      case 'ssubscribe':
+        this.ev.onConfirmed(this.addr, 's', at(1).toString('latin1'));
+        return;
+      default:
+        return;
     }
   }
 
