@@ -7,21 +7,9 @@ import { Redis } from 'ioredis';
 import { startRedisServer, type RedisServer } from '../../src/util/redis-server.js';
 import { AclUser } from '../../src/acl/user.js';
 import { AclUsers } from '../../src/acl/users.js';
-import { lookupCommand, type ArgsView } from '../../src/commands/table.js';
+import { lookupCommand } from '../../src/commands/table.js';
+import { view } from '../helpers/resp-values.js';
 import { aclCommandOf } from '../../src/acl/command-index.js';
-
-function view(args: string[]): ArgsView {
-  const bufs = args.map((a) => Buffer.from(a));
-  const offs: number[] = [];
-  let p = 3;
-  for (const b of bufs) {
-    offs.push(p, p + b.length);
-    p += b.length + 2;
-  }
-  const buf = Buffer.alloc(p);
-  bufs.forEach((b, i) => b.copy(buf, offs[2 * i] as number));
-  return { buf, offs: Int32Array.from(offs), argc: args.length };
-}
 
 const RULE_SETS: string[][] = [
   ['on', '>pw', '~*', '+@all'],
@@ -142,11 +130,11 @@ test('every command is allowed or denied (command, key or channel) exactly as AC
     const ours = ourUser(name, rules);
     for (const cmd of COMMANDS) {
       const real = String(await cli.call('ACL', 'DRYRUN', name, ...cmd));
-      const spec = lookupCommand(view(cmd));
+      const spec = lookupCommand(view(...cmd));
       assert.ok(spec, cmd.join(' '));
       const ac = aclCommandOf(spec);
       assert.ok(ac, `${cmd[0]} is an ACL command`);
-      const d = ours.check(ac, view(cmd));
+      const d = ours.check(ac, view(...cmd));
       const want = real === 'OK' ? null : /to run the/.test(real) ? 'cmd' : / key$/.test(real) ? 'key' : 'channel';
       assert.equal(d, want, `user "${rules.join(' ')}" running "${cmd.join(' ')}": redis says ${real}`);
       checked++;
@@ -187,12 +175,12 @@ test('users registry: aclfile lines, default user, AUTH and NOPERM texts', () =>
   assert.equal(users.authenticate('app', Buffer.from('wrong')), undefined);
   const app = users.authenticate('app', Buffer.from('s3cret'));
   assert.ok(app);
-  const get = view(['get', 'other:1']);
+  const get = view('get', 'other:1');
   assert.equal(
     users.deny(app, lookupCommand(get)!, get),
     'NOPERM this user has no permissions to access one of the keys used as arguments',
   );
-  const cfg = view(['config', 'get', 'maxmemory']);
+  const cfg = view('config', 'get', 'maxmemory');
   assert.equal(users.deny(app, lookupCommand(cfg)!, cfg), "NOPERM this user has no permissions to run the 'config|get' command");
   assert.throws(() => new AclUsers(['user a on', 'user a off']), /line 2: Duplicate user 'a'/);
   assert.throws(() => new AclUsers(['user a on +nosuch']), /line 1: ERR Error in ACL SETUSER modifier '\+nosuch'/);

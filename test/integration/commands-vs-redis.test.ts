@@ -6,43 +6,15 @@ import assert from 'node:assert/strict';
 import net from 'node:net';
 import { readFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
-import { keyIndexes, lookupCommand, resolveCommand, type ArgsView } from '../../src/commands/table.js';
+import { keyIndexes, lookupCommand, resolveCommand } from '../../src/commands/table.js';
 import { commandReply } from '../../src/commands/command-reply.js';
 import { startRedisServer, type RedisServer } from '../../src/util/redis-server.js';
 import { decodeValue } from '../../src/resp/value-decoder.js';
 import type { RespValue } from '../../src/resp/encode.js';
-
-function view(...args: Array<string | Buffer>): ArgsView {
-  const bufs = args.map((a) => (typeof a === 'string' ? Buffer.from(a) : a));
-  const offs: number[] = [];
-  let p = 7; // start at a non-zero offset, as in a real receive buffer
-  for (const b of bufs) {
-    offs.push(p, p + b.length);
-    p += b.length + 3;
-  }
-  const buf = Buffer.alloc(p);
-  bufs.forEach((b, i) => b.copy(buf, offs[2 * i]!));
-  return { buf, offs: Int32Array.from(offs), argc: args.length };
-}
+import { view, parseAll, str, arrOf } from '../helpers/resp-values.js';
 
 type Resp = RespValue;
 const parse = decodeValue;
-
-function parseAll(buf: Buffer): Resp {
-  const r = parse(buf);
-  assert.ok(r, 'incomplete reply');
-  assert.equal(r[1], buf.length, 'trailing bytes after reply');
-  return r[0];
-}
-
-const str = (r: Resp): string => {
-  assert.ok(r.t === 'bulk' || r.t === 'simple', `expected a string, got ${r.t}`);
-  return (r as { v: string }).v;
-};
-const arrOf = (r: Resp): Resp[] => {
-  assert.ok(r.t === 'array' || r.t === 'set', `expected an array, got ${r.t}`);
-  return (r as { v: Resp[] }).v;
-};
 
 /** A raw RESP connection to redis-server keeping the reply bytes; every call has a deadline. */
 class Conn {

@@ -18,28 +18,14 @@ import {
   unclassifiedCommands,
   unknownCommandError,
   PROXY_EXTRA_NAMES,
-  type ArgsView,
   type CommandSpec,
 } from '../../src/commands/table.js';
 import { commandReply, globMatch } from '../../src/commands/command-reply.js';
-import { decodeValue } from '../../src/resp/value-decoder.js';
 import type { RespValue } from '../../src/resp/encode.js';
+import { view, parseAll, str, arrOf } from '../helpers/resp-values.js';
 
 // ------------------------------------------------------------------------------------------------
 // helpers
-
-function view(...args: Array<string | Buffer>): ArgsView {
-  const bufs = args.map((a) => (typeof a === 'string' ? Buffer.from(a) : a));
-  const offs: number[] = [];
-  let p = 7; // start at a non-zero offset, as in a real receive buffer
-  for (const b of bufs) {
-    offs.push(p, p + b.length);
-    p += b.length + 3;
-  }
-  const buf = Buffer.alloc(p);
-  bufs.forEach((b, i) => b.copy(buf, offs[2 * i]!));
-  return { buf, offs: Int32Array.from(offs), argc: args.length };
-}
 
 function spec(...args: string[]): CommandSpec {
   const s = lookupCommand(view(...args));
@@ -57,23 +43,6 @@ function keysOf(...args: string[]): string[] | string {
 }
 
 type Resp = RespValue;
-const parse = decodeValue;
-
-function parseAll(buf: Buffer): Resp {
-  const r = parse(buf);
-  assert.ok(r, 'incomplete reply');
-  assert.equal(r[1], buf.length, 'trailing bytes after reply');
-  return r[0];
-}
-
-const str = (r: Resp): string => {
-  assert.ok(r.t === 'bulk' || r.t === 'simple', `expected a string, got ${r.t}`);
-  return (r as { v: string }).v;
-};
-const arrOf = (r: Resp): Resp[] => {
-  assert.ok(r.t === 'array' || r.t === 'set', `expected an array, got ${r.t}`);
-  return (r as { v: Resp[] }).v;
-};
 
 const jsonFile = JSON.parse(
   readFileSync(fileURLToPath(new URL('../../../src/commands/redis-7.0-commands.json', import.meta.url)), 'utf8'),
