@@ -10,7 +10,7 @@
 //
 // Everything runs on 127.0.0.1. Every child process is stopped at the end, on error and on Ctrl-C.
 import { execFileSync, spawnSync } from 'node:child_process';
-import { existsSync, mkdirSync, mkdtempSync, readFileSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import net from 'node:net';
 import os from 'node:os';
 import { join, relative } from 'node:path';
@@ -22,6 +22,7 @@ import { freePort } from '../src/util/free-port.js';
 import { evenSlots } from '../src/models/layout.js';
 import { startProxyProcess, startShardisProcess } from '../src/util/shardis-process.js';
 import { VERSION } from '../src/version.js';
+import { processTree, redisBenchmarkArgs } from './bench-util.js';
 
 const ROOT = fileURLToPath(new URL('../../', import.meta.url));
 const HOST = '127.0.0.1';
@@ -151,31 +152,6 @@ function tryOutput(cmd: string, args: string[]): string {
 
 const nutcrackerVersion = (): string => /nutcracker-(\S+)/.exec(tryOutput('nutcracker', ['-V']))?.[1] ?? 'unknown';
 
-/** The pid and all its descendants (node:cluster workers), from /proc. */
-function processTree(pid: number): number[] {
-  const out: number[] = [];
-  const walk = (p: number): void => {
-    out.push(p);
-    let tasks: string[] = [];
-    try {
-      tasks = readdirSync(`/proc/${p}/task`);
-    } catch {
-      return;
-    }
-    for (const t of tasks) {
-      let children = '';
-      try {
-        children = readFileSync(`/proc/${p}/task/${t}/children`, 'utf8');
-      } catch {
-        continue;
-      }
-      for (const c of children.trim().split(/\s+/).filter(Boolean)) walk(Number(c));
-    }
-  };
-  walk(pid);
-  return out;
-}
-
 /** Pins every thread of the process and its descendants to one CPU. */
 function pinTree(pid: number, cpu: number): void {
   for (const p of processTree(pid)) execFileSync('taskset', ['-a', '-p', '-c', String(cpu), String(p)], { stdio: 'ignore' });
@@ -299,31 +275,7 @@ interface RunResult {
 }
 
 function benchArgs(o: Opts, port: number, test: TestName, pipeline: number, n: number): string[] {
-  const base = [
-    '-h',
-    HOST,
-    '-p',
-    String(port),
-    '-c',
-    String(o.clients),
-    '-n',
-    String(n),
-    '-P',
-    String(pipeline),
-    '-r',
-    String(o.keyspace),
-    '--csv',
-  ];
-  switch (test) {
-    case 'set':
-      return [...base, '-t', 'set'];
-    case 'get':
-      return [...base, '-t', 'get'];
-    case 'mset':
-      return [...base, 'mset', ...Array.from({ length: MULTI_KEYS }, () => ['key:__rand_int__', VALUE]).flat()];
-    case 'mget':
-      return [...base, 'mget', ...Array.from({ length: MULTI_KEYS }, () => 'key:__rand_int__')];
-  }
+  return redisBenchmarkArgs({ host: HOST, clients: o.clients, keyspace: o.keyspace }, port, test, pipeline, n);
 }
 
 /** The redis-benchmark run in progress (killed first on Ctrl-C), and whether we were interrupted. */

@@ -12,7 +12,7 @@
 //
 // Everything runs on 127.0.0.1; every child process is stopped at the end, on error and on Ctrl-C.
 import { spawn } from 'node:child_process';
-import { mkdtempSync, readFileSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import net from 'node:net';
 import os from 'node:os';
 import { join, resolve } from 'node:path';
@@ -22,6 +22,7 @@ import { spawnTracked, waitFor, type Spawned } from '../src/util/processes.js';
 import { freePort } from '../src/util/free-port.js';
 import { evenSlots } from '../src/models/layout.js';
 import { SHARDIS_BIN } from '../src/util/shardis-process.js';
+import { processTree, redisBenchmarkArgs } from './bench-util.js';
 
 const HOST = '127.0.0.1';
 const TESTS = ['get', 'set', 'mget', 'mset'] as const;
@@ -101,32 +102,6 @@ function parseOpts(argv: string[]): Opts {
   };
 }
 
-/** The pid and its descendants (cluster workers). */
-function processTree(pid: number): number[] {
-  const out: number[] = [];
-  const walk = (p: number, depth: number): void => {
-    out.push(p);
-    if (depth > 4) return;
-    let tasks: string[] = [];
-    try {
-      tasks = readdirSync(`/proc/${p}/task`);
-    } catch {
-      return;
-    }
-    for (const t of tasks) {
-      let children = '';
-      try {
-        children = readFileSync(`/proc/${p}/task/${t}/children`, 'utf8');
-      } catch {
-        continue;
-      }
-      for (const c of children.trim().split(/\s+/).filter(Boolean)) walk(Number(c), depth + 1);
-    }
-  };
-  walk(pid, 0);
-  return out;
-}
-
 /** utime and stime (seconds) of the process tree, all threads included. */
 function cpuOf(pid: number): { user: number; sys: number } {
   let user = 0,
@@ -185,33 +160,7 @@ function exchange(port: number, payload: string, expectedLen: number, timeoutMs 
 }
 
 function benchArgs(o: Opts, port: number, test: TestName, pipeline: number, n: number): string[] {
-  const base = [
-    '-h',
-    HOST,
-    '-p',
-    String(port),
-    '-c',
-    String(o.clients),
-    '-n',
-    String(n),
-    '-P',
-    String(pipeline),
-    '-r',
-    String(o.keyspace),
-    '--csv',
-  ];
-  const keys = (withValue: boolean): string[] =>
-    Array.from({ length: 10 }, () => (withValue ? ['key:__rand_int__', 'xxx'] : ['key:__rand_int__'])).flat();
-  switch (test) {
-    case 'get':
-      return [...base, '-t', 'get'];
-    case 'set':
-      return [...base, '-t', 'set'];
-    case 'mget':
-      return [...base, 'mget', ...keys(false)];
-    case 'mset':
-      return [...base, 'mset', ...keys(true)];
-  }
+  return redisBenchmarkArgs({ host: HOST, clients: o.clients, keyspace: o.keyspace }, port, test, pipeline, n);
 }
 
 interface Run {
