@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
-# Installs what Shardis needs on a fresh Debian machine: the Debian packages it starts
-# (redis-server, redis-sentinel, nutcracker, etcd, ZooKeeper) when missing, then npm ci and a build.
+# Installs what Shardis needs on a fresh Debian machine: the Debian packages it starts or drives
+# (redis, sentinel, nutcracker, etcd, ZooKeeper, chromium, haproxy, nginx, keepalived, iproute2, openssl,
+# python3-redis) when missing, then npm ci and a build.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 need=()
@@ -16,13 +17,15 @@ command -v taskset        >/dev/null || need+=(util-linux)
 [ -x /usr/sbin/nginx ] && [ -e /usr/lib/nginx/modules/ngx_stream_module.so ] || need+=(nginx libnginx-mod-stream)
 [ -x /usr/sbin/keepalived ] || need+=(keepalived)
 command -v ip             >/dev/null || need+=(iproute2)
+command -v openssl        >/dev/null || need+=(openssl)   # throwaway CAs for the TLS tests and benchmarks
+[ -e /usr/lib/python3/dist-packages/redis/__init__.py ] || need+=(python3 python3-redis)   # redis-py client test
 if [ ${#need[@]} -gt 0 ]; then
   SUDO=""; [ "$(id -u)" = 0 ] || SUDO=sudo
   echo "installing Debian packages: ${need[*]}"
   $SUDO apt-get update -qq
   DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq --no-install-recommends "${need[@]}" >/dev/null
   # The Debian packages may start system services; Shardis starts its own on free ports.
-  for s in redis-server redis-sentinel nutcracker etcd zookeeper; do $SUDO service "$s" stop >/dev/null 2>&1 || true; done
+  for s in redis-server redis-sentinel nutcracker etcd zookeeper haproxy nginx keepalived; do $SUDO service "$s" stop >/dev/null 2>&1 || true; done
 fi
 if [ ! -d node_modules ] || [ package-lock.json -nt node_modules/.package-lock.json ]; then
   npm ci --no-audit --no-fund
