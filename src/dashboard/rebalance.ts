@@ -10,6 +10,7 @@
 //   given to the groups below quota in ascending gid order, so ranges stay mostly contiguous.
 import type { SlotMapping } from '../models/slot-mapping.js';
 import { MAX_SLOT_NUM } from '../slots/hash.js';
+import { at } from '../util/at.js';
 
 /** Returns slot id → target group id for the slots to migrate (ascending slot ids). */
 export function planRebalance(slots: readonly SlotMapping[], eligible: readonly number[]): Map<number, number> {
@@ -50,7 +51,7 @@ export function planRebalance(slots: readonly SlotMapping[], eligible: readonly 
   let next = 0;
   for (const g of gids) {
     let need = quota.get(g)! - count.get(g)!;
-    while (need-- > 0 && next < pool.length) plan.set(pool[next++]!, g);
+    while (need-- > 0 && next < pool.length) plan.set(at(pool, next++, 'free slot'), g);
   }
   return new Map([...plan.entries()].sort((a, b) => a[0] - b[0]));
 }
