@@ -424,7 +424,7 @@ export class Topom {
         push = await this.sync.pushAll();
         await this.markSync([gid], push);
       }
-      return { group: structuredClone(this.groups.get(gid)!), role, redis_version: info.redis_version ?? '', push };
+      return { group: structuredClone(this.getGroup(gid)), role, redis_version: info.redis_version ?? '', push };
     });
   }
 
