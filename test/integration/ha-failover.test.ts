@@ -156,7 +156,9 @@ async function restartAsReplica(old: string, fresh: string): Promise<void> {
       const info = await infoReplication(old);
       return info.role === 'slave' && `${info.master_host}:${info.master_port}` === fresh;
     },
-    40000,
+    // Sentinel converts a returning old master after ~8 s; if it does not, the dashboard does after its
+    // own 20 s grace plus a stats period. 90 s leaves room for both on a loaded machine.
+    90000,
     250,
   );
   // ... and the dashboard sees it so.
