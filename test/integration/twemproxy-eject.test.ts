@@ -166,8 +166,9 @@ test('the server comes back: neither proxy uses it before server_retry_timeout, 
       c.close();
     }
   }
+  // Both clocks are read in different processes a few ms apart: allow 5 ms, as for nutcracker below.
   assert.ok(
-    firstBack.shardis! - ejectedAt.shardis >= RETRY_MS,
+    firstBack.shardis! - ejectedAt.shardis >= RETRY_MS - 5,
     `Shardis used the server ${firstBack.shardis! - ejectedAt.shardis} ms after ejecting it (retry timeout ${RETRY_MS})`,
   );
   // nutcracker's timestamp has µs resolution from its own clock: allow 5 ms of rounding.
