@@ -35,8 +35,7 @@ export class ReplicaReads {
     const start = this.rr++;
     for (const g of gs) {
       for (let i = 0; i < g.length; i++) {
-        const a = g[(start + i) % g.length];
-        if (a === undefined) continue; // i < g.length: never
+        const a = g[(start + i) % g.length]!;
         if (a !== master && pool.connsTo(a).some((c) => c.state === 'down')) continue;
         return a;
       }

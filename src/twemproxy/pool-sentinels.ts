@@ -7,7 +7,6 @@
 import { MasterWatcher, type WatcherStatus } from '../ha/master-watcher.js';
 import type { NutPool } from './config.js';
 import type { TwemPlacement } from './pool-placement.js';
-import { at } from '../util/at.js';
 
 export class PoolSentinels {
   readonly watcher: MasterWatcher;
@@ -31,7 +30,7 @@ export class PoolSentinels {
           placement.moveServer(c.gid, c.to);
           log('pool server moved to its new master', {
             pool: pool.name,
-            server: at(pool.servers, c.gid, 'pool server').givenName,
+            server: pool.servers[c.gid]!.givenName,
             from: c.from,
             to: c.to,
             epoch: c.epoch,
