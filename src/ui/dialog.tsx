@@ -1,7 +1,7 @@
 // The confirmation dialog every mutation goes through: it names what will happen, runs the call on
 // OK, and on failure keeps the dialog open showing the API's error text. Keyboard: focus starts on
 // Cancel, Escape cancels, Tab moves between the buttons and stays in the dialog.
-import { useEffect, useRef, useState } from 'preact/hooks';
+import { useEffect, useRef, useState, useLayoutEffect } from 'preact/hooks';
 import type { CallResult } from './connection.js';
 
 export interface Pending {
@@ -22,7 +22,9 @@ export function ConfirmDialog({ pending, onClose }: { pending: Pending; onClose:
   useEffect(() => {
     cancel.current?.focus();
   }, []);
-  useEffect(() => {
+  // A layout effect: the key handler is in place as soon as the dialog is on screen (a plain effect
+  // runs after the next paint, and an Escape pressed at once was lost).
+  useLayoutEffect(() => {
     const onKey = (e: KeyboardEvent): void => {
       if (e.key === 'Escape' && !busy) onClose(null);
       if (e.key !== 'Tab') return;
