@@ -1,6 +1,6 @@
 // What the proxy benchmarks share: the redis-benchmark arguments for SET/GET/MSET/MGET (10 random
-// keys, redis-benchmark's own 3-byte value) and a process's tree from /proc (node:cluster workers),
-// for CPU, RSS and pinning figures.
+// keys, redis-benchmark's own 3-byte value), the nutcracker.yml they compare against, and a process's
+// tree from /proc (node:cluster workers), for CPU, RSS and pinning figures.
 import { readdirSync, readFileSync } from 'node:fs';
 
 export type BenchTest = 'set' | 'get' | 'mset' | 'mget';
@@ -66,4 +66,21 @@ export function processTree(pid: number): number[] {
   };
   walk(pid, 0);
   return out;
+}
+
+/** The benchmarks' Twemproxy pool: fnv1a_64 + ketama, one connection per server, over `servers` (host:port). */
+export function benchNutcrackerYml(pool: string, host: string, port: number, servers: readonly string[]): string {
+  return [
+    `${pool}:`,
+    `  listen: ${host}:${port}`,
+    '  hash: fnv1a_64',
+    '  distribution: ketama',
+    '  redis: true',
+    '  server_connections: 1',
+    '  auto_eject_hosts: false',
+    '  timeout: 10000',
+    '  servers:',
+    ...servers.map((addr, i) => `   - ${addr}:1 group${i + 1}`),
+    '',
+  ].join('\n');
 }

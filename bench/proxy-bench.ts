@@ -17,12 +17,13 @@ import { join, relative } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { Command } from 'commander';
 import { startRedisServer, type RedisServer } from '../src/util/redis-server.js';
-import { spawnTracked, waitFor, type Spawned } from '../src/util/processes.js';
+import { spawnTracked, type Spawned } from '../src/util/processes.js';
 import { freePort } from '../src/util/free-port.js';
 import { evenSlots } from '../src/models/layout.js';
 import { startProxyProcess, startShardisProcess } from '../src/util/shardis-process.js';
 import { VERSION } from '../src/version.js';
-import { processTree, redisBenchmarkArgs } from './bench-util.js';
+import { benchNutcrackerYml, processTree, redisBenchmarkArgs } from './bench-util.js';
+import { startNutcracker } from '../src/util/nutcracker-server.js';
 
 const ROOT = fileURLToPath(new URL('../../', import.meta.url));
 const HOST = '127.0.0.1';
@@ -448,40 +449,17 @@ async function main(): Promise<void> {
 
     // 2. Twemproxy. (--twemproxy: Shardis gets the same file with its own listen port.)
     const nutcrackerYml = (port: number): string =>
-      [
-        'shardis_bench:',
-        `  listen: ${HOST}:${port}`,
-        '  hash: fnv1a_64',
-        '  distribution: ketama',
-        '  redis: true',
-        '  server_connections: 1',
-        '  auto_eject_hosts: false',
-        '  timeout: 10000',
-        '  servers:',
-        ...servers.map((s, i) => `   - ${s.addr}:1 group${i + 1}`),
-        '',
-      ].join('\n');
+      benchNutcrackerYml(
+        'shardis_bench',
+        HOST,
+        port,
+        servers.map((x) => x.addr),
+      );
     if (o.targets.includes('nutcracker')) {
       const port = await freePort(HOST);
-      const statsPort = await freePort(HOST);
-      const conf = join(tmp, 'nutcracker.yml');
-      writeFileSync(conf, nutcrackerYml(port));
-      const proc = spawnTracked(
-        'nutcracker',
-        ['-c', conf, '-o', join(tmp, 'nutcracker.log'), '-s', String(statsPort), '-a', HOST, '-p', join(tmp, 'nutcracker.pid')],
-        { stdio: ['ignore', 'ignore', 'inherit'] },
-      );
-      cleanups.push(() => proc.stop());
-      await waitFor(
-        `nutcracker on ${HOST}:${port}`,
-        async () => {
-          if (proc.child.exitCode !== null) throw new Error(`nutcracker exited (see ${tmp}/nutcracker.log)`);
-          // nutcracker does not take inline commands: send PING as a RESP array.
-          return (await exchange(port, resp(['PING']), 7, 1000)).includes('PONG');
-        },
-        10000,
-        50,
-      );
+      const nut = await startNutcracker({ config: nutcrackerYml(port), listenPorts: [port], dir: tmp });
+      cleanups.push(() => nut.stop());
+      const proc = nut.proc;
       if (pinned) pinTree(proc.pid, 1);
       targets.push({
         name: 'nutcracker',

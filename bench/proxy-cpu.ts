@@ -22,7 +22,8 @@ import { spawnTracked, waitFor, type Spawned } from '../src/util/processes.js';
 import { freePort } from '../src/util/free-port.js';
 import { evenSlots } from '../src/models/layout.js';
 import { SHARDIS_BIN } from '../src/util/shardis-process.js';
-import { processTree, redisBenchmarkArgs } from './bench-util.js';
+import { benchNutcrackerYml, processTree, redisBenchmarkArgs } from './bench-util.js';
+import { startNutcracker } from '../src/util/nutcracker-server.js';
 
 const HOST = '127.0.0.1';
 const TESTS = ['get', 'set', 'mget', 'mset'] as const;
@@ -304,30 +305,18 @@ async function main(): Promise<void> {
     // nutcracker
     {
       const port = await freePort(HOST);
-      const conf = join(tmp, 'nutcracker.yml');
-      writeFileSync(
-        conf,
-        [
-          'bench:',
-          `  listen: ${HOST}:${port}`,
-          '  hash: fnv1a_64',
-          '  distribution: ketama',
-          '  redis: true',
-          '  server_connections: 1',
-          '  auto_eject_hosts: false',
-          '  timeout: 10000',
-          '  servers:',
-          ...servers.map((s, i) => `   - ${s.addr}:1 group${i + 1}`),
-          '',
-        ].join('\n'),
-      );
-      const proc = spawnTracked(
-        'nutcracker',
-        ['-c', conf, '-o', join(tmp, 'nutcracker.log'), '-s', String(await freePort(HOST)), '-a', HOST],
-        { stdio: ['ignore', 'ignore', 'inherit'] },
-      );
-      cleanups.push(() => proc.stop());
-      await waitFor('nutcracker', async () => (await exchange(port, resp(['PING']), 7, 1000)).includes('PONG'), 10000, 50);
+      const nut = await startNutcracker({
+        config: benchNutcrackerYml(
+          'bench',
+          HOST,
+          port,
+          servers.map((x) => x.addr),
+        ),
+        listenPorts: [port],
+        dir: tmp,
+      });
+      cleanups.push(() => nut.stop());
+      const proc = nut.proc;
       targets.push({ name: 'nutcracker', port, pid: proc.pid });
     }
     const slotsFile = join(tmp, 'slots.json');
