@@ -22,6 +22,8 @@ import { keyIndexes, type CommandSpec } from '../commands/keys.js';
 import type { SessionHost } from './session-host.js';
 import { planSplit } from './split.js';
 import { runLocal } from './local-commands.js';
+import { aclRefusal } from './acl-check.js';
+import type { CommandStats } from './stats.js';
 import { TransactionState } from './transaction.js';
 import { canRunInPlace, prepareKeys, runInPlace } from './migrate-on-access.js';
 import { xreadBlockIndex } from '../commands/keys.js';
@@ -30,6 +32,16 @@ import { xreadBlockIndex } from '../commands/keys.js';
 const NO_AUTH = new Set(['auth', 'hello', 'quit', 'reset']);
 const NOAUTH = 'NOAUTH Authentication required.';
 const OFFLINE = errorReply('ERR proxy is not online yet (no slot table)');
+
+/** Answers a request refused before it runs; a refused EXEC discards the open transaction, as Redis does. */
+function refuse(s: SessionHost, spec: CommandSpec, cmd: CommandStats, line: string): void {
+  if (spec.name !== 'exec') {
+    s.reply(cmd, errorReply(line));
+    return;
+  }
+  if (s.apps.tx.multi) s.apps.tx.reset(s.apps.host);
+  s.reply(cmd, s.tx.execRejected(line));
+}
 
 /**
  * Dispatches one request of `s`. `premigrated` = the router version at which this request's keys
@@ -53,33 +65,18 @@ export function dispatch(s: SessionHost, req: Request, premigrated = -1): void {
   }
   const cmd = ctx.stats.command(spec.name);
   s.lastCommand = spec.name;
-  if (bad !== '' && spec.name === 'exec' && s.apps.tx.multi) {
-    s.apps.tx.reset(s.apps.host);
-    s.reply(cmd, s.tx.execRejected(bad));
-    return;
-  }
   if (bad !== '') {
-    s.reply(cmd, spec.name === 'exec' ? s.tx.execRejected(bad) : errorReply(bad));
+    refuse(s, spec, cmd, bad);
     return;
   }
   if (!s.authed && !NO_AUTH.has(spec.name)) {
-    s.reply(cmd, spec.name === 'exec' ? s.tx.execRejected(NOAUTH) : errorReply(NOAUTH));
+    refuse(s, spec, cmd, NOAUTH);
     return;
   }
-  // ACL (src/acl): the default unrestricted user skips this with one property check.
-  const user = s.aclUser;
-  if (user !== null && !user.root.unrestricted) {
-    const denied = ctx.acl.deny(user, spec, req);
-    if (denied !== null) {
-      ctx.stats.aclDenied++;
-      if (spec.name === 'exec') {
-        s.reply(cmd, s.tx.execRejected(denied));
-        return;
-      }
-      s.tx.flagRejected();
-      s.reply(cmd, errorReply(denied));
-      return;
-    }
+  const denied = aclRefusal(ctx, s.aclUser, spec, req);
+  if (denied !== null) {
+    refuse(s, spec, cmd, denied);
+    return;
   }
   const policy = spec.policy;
   const refused = ctx.placement.refuse?.(spec.name) ?? null;
@@ -106,12 +103,9 @@ export function dispatch(s: SessionHost, req: Request, premigrated = -1): void {
       return;
     case 'app':
       if (ctx.placement.servesApps === false) {
-        s.reply(
-          cmd,
-          errorReply(
-            `ERR '${spec.name}' is not available in Twemproxy mode (transactions, blocking commands, pub/sub and keyspace scans need the Codis slot layout)`,
-          ),
-        );
+        const refusal = `ERR '${spec.name}' is not available in Twemproxy mode (transactions, blocking commands, pub/sub and keyspace scans need the Codis slot layout)`;
+        // A refused MULTI puts the session in the failed-transaction state, so nothing after it runs piecemeal.
+        s.reply(cmd, (TransactionState.isControl(spec) ? s.tx.control(spec, refusal) : null) ?? errorReply(refusal));
         return;
       }
       s.apps.dispatch(spec, req, cmd);

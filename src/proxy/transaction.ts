@@ -1,13 +1,9 @@
-// A session's transaction state (MULTI ... EXEC / DISCARD), and the replies Redis gives for the
-// transaction-control commands. Today the proxy cannot honour MULTI, so MULTI answers its refusal
-// AND puts the session in Redis's failed-transaction state (what Redis does after a command inside
-// MULTI was rejected): every later command is answered with an error and NOT run, until EXEC (which
-// answers EXECABORT) or DISCARD (OK). A client that pipelines MULTI, INCR, INCR, EXEC therefore never
-// sees its transaction run piecemeal. Texts are Redis 7.0's.
-//
-// Extension point: real transactions (queued on a borrowed backend connection pinned to one slot) add
-// a 'queued' mode here; the dispatcher already routes every command through `intercept` while a
-// transaction is open, and MULTI/EXEC/DISCARD/WATCH through `control`.
+// The failed-transaction state for a MULTI the proxy cannot honour (Twemproxy pools, or a table that
+// refuses transactions), and Redis's replies for a refused EXEC. Such a MULTI answers its refusal AND
+// puts the session in Redis's failed-transaction state: every later command is answered with an error
+// and NOT run, until EXEC (which answers EXECABORT) or DISCARD (OK), so a client that pipelines MULTI,
+// INCR, INCR, EXEC never sees its transaction run piecemeal. Texts are Redis 7.0's.
+// Transactions the proxy does run (one slot, queued at the proxy) are apps/transactions.ts.
 import { errorReply, OK } from '../resp/encode.js';
 import type { CommandSpec } from '../commands/keys.js';
 
@@ -65,14 +61,6 @@ export class TransactionState {
       default:
         return null;
     }
-  }
-
-  /**
-   * A command was rejected before it could be queued (NOPERM, ...) while a transaction is open:
-   * as in Redis, the transaction can then only be discarded (EXEC answers EXECABORT).
-   */
-  flagRejected(): void {
-    if (this.mode !== 'none') this.mode = 'failed';
   }
 
   /**

@@ -16,6 +16,7 @@ const LINES = [
   'user ro on >ropw %R~* +@read +@connection',
   'user writer on >wpw %W~out:* %R~in:* +@all -@dangerous',
   'user off1 off >offpw ~* +@all',
+  'user txu on >txpw ~app:* +@read +@write +@transaction +@connection',
 ];
 const FILE_LINES = ['# from acl_file', 'user ops on >opspw ~* &* +@all -hgetall'];
 
@@ -157,17 +158,21 @@ test('HELLO AUTH logs in as the user and fails like redis-server on a wrong pass
   assert.deepEqual(proxy.slice(2), redis.slice(2));
 });
 
-test('a command denied inside MULTI is answered NOPERM and not run (the transaction cannot run piecemeal)', async () => {
-  const c = await RawClient.connect(cluster.port);
-  try {
-    assert.equal(await c.call('AUTH', 'app', 'apppw'), '+OK\r\n');
-    await c.call('MULTI');
-    assert.match(await c.call('SET', 'other', 'v'), /^-NOPERM this user has no permissions to access one of the keys/);
-    assert.match(await c.call('EXEC'), /^-EXECABORT/);
-    assert.equal(await c.call('EXISTS', 'app:never'), ':0\r\n');
-  } finally {
-    c.close();
-  }
+test('inside MULTI a denied command is answered NOPERM, the transaction aborts and nothing of it runs, as in redis-server', async () => {
+  const tag = Math.random().toString(36).slice(2, 8);
+  const cmds = [
+    ['AUTH', 'txu', 'txpw'],
+    ['MULTI'],
+    ['SET', `app:${tag}`, '1'],
+    ['SET', `other:${tag}`, 'v'],
+    ['GET', `app:${tag}`],
+    ['EXEC'],
+    ['EXISTS', `app:${tag}`],
+  ];
+  const [proxy, redis] = await both(cmds);
+  assert.equal(proxy[3], '-NOPERM this user has no permissions to access one of the keys used as arguments\r\n');
+  assert.equal(proxy[6], ':0\r\n', 'the allowed SET queued before the denied one did not run either');
+  cmds.forEach((c, i) => assert.equal(proxy[i], redis[i], c.join(' ')));
 });
 
 test('a proxy whose default user is off answers NOAUTH until AUTH, like redis-server', async () => {

@@ -18,6 +18,7 @@ import { readStatsPort } from '../../src/util/nutcracker-server.js';
 import { httpJson } from '../../src/util/http-json.js';
 import { RawClient } from '../helpers/raw-client.js';
 import net from 'node:net';
+import { encodeCommand } from '../../src/resp/encode.js';
 
 const PW = 'pool-secret';
 let servers: RedisServer[] = [];
@@ -110,6 +111,17 @@ test('redis_auth: clients must AUTH with it; the proxy authenticates to the serv
     d.close();
   }
   assert.match(await c.call('SELECT', '1'), /^-ERR SELECT is not supported by pool 'p'/);
+});
+
+test('a MULTI this mode cannot honour never runs piecemeal: the commands after it are refused and EXEC aborts', async () => {
+  // Pipelined, as redis-py's transaction=True sends it (the session is authenticated by the test above).
+  c.write(encodeCommand(['MULTI']));
+  c.write(encodeCommand(['INCR', 'tx:counter']));
+  c.write(encodeCommand(['EXEC']));
+  assert.match(await c.read(), /^-ERR 'multi' is not available in Twemproxy mode/);
+  assert.match(await c.read(), /^-ERR command not run/);
+  assert.match(await c.read(), /^-EXECABORT/);
+  assert.equal(await c.call('EXISTS', 'tx:counter'), ':0\r\n');
 });
 
 test('split commands merge in key order across servers; cross-server multi-key commands get CROSSSLOT', async () => {

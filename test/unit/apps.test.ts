@@ -74,6 +74,7 @@ function makeCtx(): ProxyContext {
 
 class FakeHost implements AppsHost {
   readonly id = 1;
+  readonly aclUser = null;
   db = 0;
   proto: 2 | 3 = 2;
   readonly out: string[] = [];

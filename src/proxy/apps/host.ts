@@ -5,12 +5,15 @@
 import type { ReplySink } from '../backend-conn.js';
 import type { ProxyContext } from '../context.js';
 import type { CommandStats } from '../stats.js';
+import type { AclUser } from '../../acl/user.js';
 
 export interface AppsHost {
   readonly id: number;
   readonly ctx: ProxyContext;
   readonly db: number;
   readonly proto: 2 | 3;
+  /** The ACL user the session runs as (null: not authenticated). */
+  readonly aclUser: AclUser | null;
   /** Requests of this session still waiting for their reply (0: every earlier request has run). */
   readonly queued: number;
   /** Queues a reply that is already known, in request order. */

@@ -20,6 +20,7 @@ import type { BorrowedConn } from '../borrowed-pool.js';
 import type { AppsHost } from './host.js';
 import { ask, barrier, errorText, moveKeysFirst } from './common.js';
 import { argBuf, crossSlotError, oneSlot, slotArgs } from './slot-keys.js';
+import { aclRefusal } from '../acl-check.js';
 
 const QUEUED = Buffer.from('+QUEUED\r\n');
 const EMPTY_ARRAY = Buffer.from('*0\r\n');
@@ -95,6 +96,8 @@ export class TxState {
     const r = resolveCommand(req);
     if (typeof r === 'string') return fail(r);
     const spec: CommandSpec = r;
+    const denied = aclRefusal(h.ctx, h.aclUser, spec, req);
+    if (denied !== null) return fail(denied);
     if (this.queued.length >= MAX_QUEUED) return fail(`ERR too many commands in one transaction (the proxy queues at most ${MAX_QUEUED})`);
     const p = spec.policy;
     const keyed =
