@@ -2,7 +2,8 @@
 // writes requests batched per event-loop turn, matches replies to requests in FIFO order, reconnects
 // with back-off, and fails every queued request at once with an error reply when the link dies.
 import net from 'node:net';
-import tls from 'node:tls';
+import type tls from 'node:tls';
+import { connectBackendTls } from './tls.js';
 import { parseAddr } from '../util/address.js';
 import { scanReply, replyNeed, isErrorReply } from '../resp/reply-scanner.js';
 import { encodeCommand, errorReply } from '../resp/encode.js';
@@ -116,10 +117,7 @@ export class BackendConn {
     const t = this.opts.tls;
     let s: net.Socket;
     if (t) {
-      const o: tls.ConnectionOptions = { ...t, host, port };
-      if (o.servername === undefined && net.isIP(host) === 0) o.servername = host;
-      s = tls.connect(o);
-      s.setNoDelay(true);
+      s = connectBackendTls(host, port, t);
     } else {
       s = net.connect({
         host,

@@ -2,6 +2,7 @@
 // policy, TLS 1.2 minimum) and of its TLS connections to redis-servers, read from the files named in
 // the config. Kept apart so the plain-TCP hot path does not change when TLS is off.
 import { readFileSync } from 'node:fs';
+import { isIP } from 'node:net';
 import tls from 'node:tls';
 import type { TlsConfig } from './config.js';
 
@@ -38,6 +39,16 @@ export function backendTlsOptions(c: TlsConfig): tls.ConnectionOptions | null {
   if (c.backendKeyFile !== '') o.key = read(c.backendKeyFile, 'backend_tls_key_file');
   if (c.backendServerName !== '') o.servername = c.backendServerName;
   return o;
+}
+
+/** A TLS connection to a backend redis-server (`o` from backendTlsOptions); ready on 'secureConnect'. */
+export function connectBackendTls(host: string, port: number, o: tls.ConnectionOptions): tls.TLSSocket {
+  const opts: tls.ConnectionOptions = { ...o, host, port };
+  // SNI and the certificate check use the backend's host name when it has one (not for an IP address).
+  if (opts.servername === undefined && isIP(host) === 0) opts.servername = host;
+  const s = tls.connect(opts);
+  s.setNoDelay(true);
+  return s;
 }
 
 /**

@@ -122,6 +122,37 @@ test('ioredis with tls options, and a plain client on the plain listener at the 
   }
 });
 
+test('pub/sub through the TLS listener reaches the TLS-only servers (subscriber connections use backend TLS too)', async () => {
+  const tlsOpts = {
+    ca: readFileSync(pki.caCert),
+    cert: readFileSync(pki.clientCert),
+    key: readFileSync(pki.clientKey),
+    servername: 'localhost',
+  };
+  const sub = new Redis({ host: '127.0.0.1', port: tlsPort, lazyConnect: true, maxRetriesPerRequest: 0, tls: tlsOpts });
+  const pub = new Redis({ host: '127.0.0.1', port: tlsPort, lazyConnect: true, maxRetriesPerRequest: 0, tls: tlsOpts });
+  try {
+    await sub.connect();
+    await pub.connect();
+    const got = new Promise<string>((resolve) => sub.on('message', (_ch: string, m: string) => resolve(m)));
+    await sub.subscribe('tls-news');
+    // The subscription is confirmed once the proxy's subscriber connection to the channel's server is up.
+    let delivered = 0;
+    for (let i = 0; i < 50 && delivered === 0; i++) {
+      delivered = Number(await pub.publish('tls-news', 'hello'));
+      if (delivered === 0) await new Promise((r) => setTimeout(r, 100));
+    }
+    assert.ok(delivered > 0, 'PUBLISH reached a subscriber');
+    assert.equal(
+      await Promise.race([got, new Promise<string>((_r, rej) => setTimeout(() => rej(new Error('no message')), 5000))]),
+      'hello',
+    );
+  } finally {
+    sub.disconnect();
+    pub.disconnect();
+  }
+});
+
 function handshake(opts: tls.ConnectionOptions): Promise<string> {
   return new Promise((resolve, reject) => {
     const s = tls.connect({ host: '127.0.0.1', port: tlsPort, servername: 'localhost', ...opts }, () => s.write('PING\r\n'));

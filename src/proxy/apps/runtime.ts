@@ -30,7 +30,7 @@ export class AppsRuntime implements AppsContext {
     private readonly pool: BackendPool,
   ) {
     this.borrowed = new BorrowedPool(backend, borrowed);
-    this.pubsub = new PubSubHub(router, { auth: backend.auth, connectTimeout: backend.connectTimeout });
+    this.pubsub = new PubSubHub(router, { auth: backend.auth, connectTimeout: backend.connectTimeout, tls: backend.tls });
   }
 
   /** After every slot-table change (dashboard push, migration step, failover). */

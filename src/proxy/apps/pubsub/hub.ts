@@ -12,6 +12,7 @@ import { slotOf } from '../../../slots/hash.js';
 import type { Router } from '../../router.js';
 import { SubscriberConn, type SubKind } from './subscriber-conn.js';
 import { messageFrame } from './frames.js';
+import type tls from 'node:tls';
 
 /** A session's receiving side (pubsub/session-subs.ts). */
 export interface Listener {
@@ -41,7 +42,7 @@ export class PubSubHub {
 
   constructor(
     private readonly router: Router,
-    private readonly opts: { auth: string; connectTimeout: number },
+    private readonly opts: { auth: string; connectTimeout: number; tls?: tls.ConnectionOptions | undefined },
   ) {}
 
   /** Number of channels + patterns with listeners on this proxy. */
@@ -59,11 +60,17 @@ export class PubSubHub {
   private conn(addr: string): SubscriberConn {
     let c = this.conns.get(addr);
     if (c === undefined) {
-      c = new SubscriberConn(addr, this.opts.auth, this.opts.connectTimeout, {
-        onConfirmed: (a, kind, name) => this.confirmed(a, kind, name),
-        onMessage: (kind, pattern, channel, message) => this.message(kind, pattern, channel, message),
-        onConnected: (a) => this.resubscribeAll(a),
-      });
+      c = new SubscriberConn(
+        addr,
+        this.opts.auth,
+        this.opts.connectTimeout,
+        {
+          onConfirmed: (a, kind, name) => this.confirmed(a, kind, name),
+          onMessage: (kind, pattern, channel, message) => this.message(kind, pattern, channel, message),
+          onConnected: (a) => this.resubscribeAll(a),
+        },
+        this.opts.tls,
+      );
       this.conns.set(addr, c);
     }
     return c;

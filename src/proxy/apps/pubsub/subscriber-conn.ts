@@ -4,6 +4,9 @@
 import net from 'node:net';
 import { arrayElements, scanReply } from '../../../resp/reply-scanner.js';
 import { encodeCommand } from '../../../resp/encode.js';
+import type tls from 'node:tls';
+import { parseAddr } from '../../../util/address.js';
+import { connectBackendTls } from '../../tls.js';
 
 export type SubKind = 'c' | 'p' | 's';
 
@@ -39,6 +42,8 @@ export class SubscriberConn {
     private readonly auth: string,
     private readonly connectTimeout: number,
     private readonly ev: SubscriberEvents,
+    /** backend_tls: the servers are reached on their tls-port. */
+    private readonly tlsOpts?: tls.ConnectionOptions,
   ) {
     this.connect();
   }
@@ -61,12 +66,12 @@ export class SubscriberConn {
 
   private connect(): void {
     if (this.closed) return;
-    const i = this.addr.lastIndexOf(':');
-    const s = net.connect({ host: this.addr.slice(0, i), port: Number(this.addr.slice(i + 1)), noDelay: true });
+    const { host, port } = parseAddr(this.addr);
+    const s: net.Socket = this.tlsOpts ? connectBackendTls(host, port, this.tlsOpts) : net.connect({ host, port, noDelay: true });
     this.socket = s;
     this.rest = null;
     const timer = setTimeout(() => s.destroy(new Error('connect timeout')), this.connectTimeout);
-    s.once('connect', () => {
+    s.once(this.tlsOpts ? 'secureConnect' : 'connect', () => {
       clearTimeout(timer);
       if (this.socket !== s) return;
       if (this.auth) s.write(encodeCommand(['AUTH', this.auth]));
