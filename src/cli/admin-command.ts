@@ -107,8 +107,9 @@ export function parseSlotRanges(spec: string): number[] {
     .map((p) => p.trim())
     .filter(Boolean)) {
     const m = /^(\d+)(?:-(\d+))?$/.exec(part);
-    if (!m) throw usageError(`bad slot range "${part}" (examples: 0-511, 7, 0-9,12)`);
-    const beg = intArg(m[1]!, 'slot', 0, MAX_SLOT_NUM - 1);
+    const first = m?.[1];
+    if (!m || first === undefined) throw usageError(`bad slot range "${part}" (examples: 0-511, 7, 0-9,12)`);
+    const beg = intArg(first, 'slot', 0, MAX_SLOT_NUM - 1);
     const end = m[2] === undefined ? beg : intArg(m[2], 'slot', 0, MAX_SLOT_NUM - 1);
     if (beg > end) throw usageError(`bad slot range "${part}": the first slot is after the last`);
     for (let i = beg; i <= end; i++) ids.add(i);

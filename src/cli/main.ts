@@ -24,7 +24,10 @@ async function main(): Promise<void> {
   }
   const program = new Command('shardis').version(VERSION).description('Shardis: Redis sharding proxy and control plane on stock Redis 7');
   const wanted = process.argv[2] !== undefined && process.argv[2] in SUBCOMMANDS ? [process.argv[2]] : Object.keys(SUBCOMMANDS);
-  for (const name of wanted) program.addCommand(await SUBCOMMANDS[name]!());
+  for (const name of wanted) {
+    const make = SUBCOMMANDS[name];
+    if (make) program.addCommand(await make());
+  }
   await program.parseAsync(process.argv);
 }
 

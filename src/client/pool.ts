@@ -5,6 +5,7 @@
 import { EventEmitter } from 'node:events';
 import { Redis, type RedisOptions } from 'ioredis';
 import { dashboardDirectory, jodisDirectory, staticDirectory, type ProxyDirectory, type ProxyEntry } from './proxy-directory.js';
+import { at } from '../util/at.js';
 
 export interface PoolOptions {
   /** Coordinator spec (filesystem:DIR, etcd:HOST:PORT, zookeeper:HOST:PORT); needs `product`. */
@@ -69,7 +70,7 @@ class Pool extends EventEmitter implements ProxyPool {
     const live = [...this.clients.values()].filter((c) => c.status === 'ready');
     if (live.length === 0) throw new Error(`no live proxy (${this.clients.size} known, none connected; source: ${this.dir.describe})`);
     this.next = (this.next + 1) % live.length;
-    return live[this.next]!;
+    return at(live, this.next, 'live proxy');
   }
 
   addresses(): string[] {

@@ -87,7 +87,7 @@ function served(): CommandSpec[] {
 }
 
 function arg(a: ArgsView, i: number): string {
-  return a.buf.toString('utf8', a.offs[2 * i]!, a.offs[2 * i + 1]!);
+  return a.buf.toString('utf8', a.offs[2 * i] ?? 0, a.offs[2 * i + 1] ?? 0); // i < argc: always set
 }
 
 /** Redis's stringmatchlen (glob: * ? [...] with ranges and ^, backslash escapes), case-insensitive. */
@@ -96,7 +96,7 @@ export function globMatch(pattern: string, text: string, nocase = true): boolean
   const s = nocase ? text.toLowerCase() : text;
   const rec = (pi: number, si: number): boolean => {
     while (pi < p.length) {
-      const c = p[pi]!;
+      const c = p.charAt(pi);
       if (c === '*') {
         while (p[pi + 1] === '*') pi++;
         if (pi + 1 === p.length) return true;
@@ -124,11 +124,12 @@ export function globMatch(pattern: string, text: string, nocase = true): boolean
             if (p[q] === s[si]) match = true;
           } else if (p[q] === ']') break;
           else if (q + 2 < p.length && p[q + 1] === '-') {
-            let lo = p[q]!;
-            let hi = p[q + 2]!;
+            let lo = p.charAt(q);
+            let hi = p.charAt(q + 2);
             if (lo > hi) [lo, hi] = [hi, lo];
             q += 2;
-            if (s[si]! >= lo && s[si]! <= hi) match = true;
+            const ch = s.charAt(si);
+            if (ch >= lo && ch <= hi) match = true;
           } else if (p[q] === s[si]) match = true;
           q++;
         }
@@ -172,11 +173,11 @@ function getKeys(a: ArgsView, withFlags: boolean, proto: 2 | 3): Buffer {
     if (spec.noMandatoryKeys) return encode({ t: 'array', v: [] }, proto);
     return errorReply('ERR Invalid arguments specified for command');
   }
-  const keyArg = (i: number): RespValue => bulk(sub.buf.subarray(sub.offs[2 * i]!, sub.offs[2 * i + 1]!));
+  const keyArg = (i: number): RespValue => bulk(sub.buf.subarray(sub.offs[2 * i] ?? 0, sub.offs[2 * i + 1] ?? 0));
   return encode(
     {
       t: 'array',
-      v: r.keys.map((k, j) => (withFlags ? { t: 'array', v: [keyArg(k), simpleSet(r.flags[j]!)] } : keyArg(k))),
+      v: r.keys.map((k, j) => (withFlags ? { t: 'array', v: [keyArg(k), simpleSet(r.flags[j] ?? [])] } : keyArg(k))),
     },
     proto,
   );

@@ -159,20 +159,21 @@ export function compileKeySpec(k: KeySpecJson): CompiledKeySpec {
 
 /** Case-insensitive compare of argument i with an upper-case ASCII word. */
 function argIs(a: ArgsView, i: number, upper: Buffer | string): boolean {
-  const s = a.offs[2 * i]!;
-  const e = a.offs[2 * i + 1]!;
+  // i < argc and s + j < e <= buf.length below: the `?? 0` defaults are never taken.
+  const s = a.offs[2 * i] ?? 0;
+  const e = a.offs[2 * i + 1] ?? 0;
   const n = upper.length;
   if (e - s !== n) return false;
   const b = a.buf;
   if (typeof upper === 'string') {
     for (let j = 0; j < n; j++) {
-      let c = b[s + j]!;
+      let c = b[s + j] ?? 0;
       if (c >= 97 && c <= 122) c -= 32;
       if (c !== upper.charCodeAt(j)) return false;
     }
   } else {
     for (let j = 0; j < n; j++) {
-      let c = b[s + j]!;
+      let c = b[s + j] ?? 0;
       if (c >= 97 && c <= 122) c -= 32;
       if (c !== upper[j]) return false;
     }
@@ -185,8 +186,9 @@ function argIs(a: ArgsView, i: number, upper: Buffer | string): boolean {
  * Returns NaN when it is not an integer. Large magnitudes lose precision; they are only compared with argc.
  */
 function parseIntArg(a: ArgsView, i: number): number {
-  const s = a.offs[2 * i]!;
-  const e = a.offs[2 * i + 1]!;
+  // i < argc and s <= j < e <= buf.length below: the defaults are never taken.
+  const s = a.offs[2 * i] ?? 0;
+  const e = a.offs[2 * i + 1] ?? 0;
   const b = a.buf;
   let p = s;
   let neg = false;
@@ -199,7 +201,7 @@ function parseIntArg(a: ArgsView, i: number): number {
   if (b[p] === 0x30 && (digits > 1 || neg)) return NaN; // "0" only: no "-0", no "01"
   let v = 0;
   for (let j = p; j < e; j++) {
-    const c = b[j]! - 0x30;
+    const c = (b[j] ?? 0) - 0x30;
     if (c < 0 || c > 9) return NaN;
     v = v * 10 + c;
   }
@@ -272,7 +274,7 @@ function wordingFor(spec: CommandSpec): NumkeysWording {
  */
 function sortKeys(spec: CommandSpec, a: ArgsView, flags: Array<readonly string[]> | undefined): number[] {
   const keys = [1];
-  flags?.push(spec.keySpecs[0]!.flags);
+  flags?.push(spec.keySpecs[0]?.flags ?? []);
   if (spec.name !== 'sort') return keys; // SORT_RO: only the sorted key
   // Port of sortGetKeys: skip LIMIT (2 args), GET/BY (1 arg); the *last* STORE wins.
   let store = -1;
@@ -311,8 +313,8 @@ function extract(spec: CommandSpec, a: ArgsView, flagsOut: Array<readonly string
   const specs = spec.keySpecs;
   let keys: number[] | undefined;
   for (let j = 0; j < specs.length; j++) {
-    const k = specs[j]!;
-    if (k.notKey) continue;
+    const k = specs[j];
+    if (k === undefined || k.notKey) continue;
     let first = 0;
     if (k.bs === 'index') {
       first = k.index;
@@ -414,7 +416,7 @@ function checkCopy(_spec: CommandSpec, a: ArgsView): string | undefined {
     if (argIs(a, i, 'REPLACE')) continue;
     if (argIs(a, i, 'DB') && i + 1 < a.argc) {
       i++;
-      if (parseRedisInteger(a.buf.toString('latin1', a.offs[2 * i]!, a.offs[2 * i + 1]!)) === null)
+      if (parseRedisInteger(a.buf.toString('latin1', a.offs[2 * i] ?? 0, a.offs[2 * i + 1] ?? 0)) === null)
         return 'ERR value is not an integer or out of range';
       continue;
     }
@@ -445,9 +447,9 @@ function checkSort(spec: CommandSpec, a: ArgsView): string | undefined {
     }
     const by = argIs(a, i, 'BY');
     if ((by || argIs(a, i, 'GET')) && left >= 1) {
-      i += 1;
-      const s = a.offs[2 * i]!;
-      const e = a.offs[2 * i + 1]!;
+      i += 1; // left >= 1: argument i exists
+      const s = a.offs[2 * i] ?? 0;
+      const e = a.offs[2 * i + 1] ?? 0;
       const b = a.buf;
       if (!by && e - s === 1 && b[s] === 0x23 /* # */) continue;
       const star = b.indexOf(0x2a /* * */, s);
@@ -455,7 +457,7 @@ function checkSort(spec: CommandSpec, a: ArgsView): string | undefined {
       const open = b.indexOf(0x7b /* { */, s);
       const close = open >= 0 && open < star ? b.indexOf(0x7d /* } */, open + 1) : -1;
       if (open >= 0 && open < star && close >= 0 && close < star) {
-        if (keySlot < 0) keySlot = slotOfRange(b, a.offs[2]!, a.offs[3]!);
+        if (keySlot < 0) keySlot = slotOfRange(b, a.offs[2] ?? 0, a.offs[3] ?? 0);
         if (slotOfRange(b, s, star) === keySlot) continue;
       }
       return (

@@ -552,7 +552,7 @@ class NameTable {
   private static hash(b: Uint8Array, s: number, e: number): number {
     let h = 0x811c9dc5;
     for (let i = s; i < e; i++) {
-      let c = b[i]!;
+      let c = b[i] ?? 0; // s <= i < e <= b.length: always a byte
       if (c >= 65 && c <= 90) c |= 0x20;
       h = Math.imul(h ^ c, 0x01000193);
     }
@@ -569,7 +569,7 @@ class NameTable {
       if (k.length === n) {
         let j = 0;
         for (; j < n; j++) {
-          let c = b[s + j]!;
+          let c = b[s + j] ?? 0; // j < n = e - s: always a byte
           if (c >= 65 && c <= 90) c |= 0x20;
           if (c !== k[j]) break;
         }
@@ -635,9 +635,10 @@ const ALL: readonly CommandSpec[] = [...SPECS.values()];
 export function lookupCommand(args: ArgsView): CommandSpec | undefined {
   if (args.argc < 1) return undefined;
   const o = args.offs;
-  const spec = TOP.get(args.buf, o[0]!, o[1]!);
+  // argc >= 1 (and >= 2 below): the offsets read are set.
+  const spec = TOP.get(args.buf, o[0] ?? 0, o[1] ?? 0);
   if (spec === undefined || !spec.isContainer || args.argc < 2) return spec;
-  return subTables.get(spec)!.get(args.buf, o[2]!, o[3]!) ?? spec;
+  return subTables.get(spec)!.get(args.buf, o[2] ?? 0, o[3] ?? 0) ?? spec;
 }
 
 /** Every spec: Redis 7.0 commands, subcommands, containers and the proxy extras. */
@@ -667,8 +668,8 @@ export function isServed(spec: CommandSpec): boolean {
 }
 
 function argText(args: ArgsView, i: number, max: number): string {
-  const s = args.offs[2 * i]!;
-  const e = Math.min(args.offs[2 * i + 1]!, s + max);
+  const s = args.offs[2 * i] ?? 0;
+  const e = Math.min(args.offs[2 * i + 1] ?? 0, s + max);
   return args.buf.toString('utf8', s, e).replace(/[\r\n]/g, ' ');
 }
 

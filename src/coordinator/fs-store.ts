@@ -36,6 +36,7 @@ import {
   type StoreOptions,
   type Unwatch,
 } from './store.js';
+import { at } from '../util/at.js';
 
 export interface FsStoreOptions extends StoreOptions {
   root: string;
@@ -343,8 +344,9 @@ export class FsStore implements Store {
   /** @internal `guard` runs under the mutation lock before anything is written, and may throw to refuse. */
   async guardedUpdateMany(entries: ReadonlyArray<readonly [string, Buffer]>, guard?: () => Promise<void>): Promise<void> {
     for (const [p] of entries) validatePath(p);
-    if (entries.length === 0) return;
-    const first = entries[0]![0];
+    const firstEntry = entries[0];
+    if (firstEntry === undefined) return;
+    const first = firstEntry[0];
     this.checkOpen('update', first);
     // One mutation lock for all, one mkdir per directory, owner records looked up with one readdir
     // per directory; each file is written, synced and renamed into place as in update(), 64 in
@@ -362,9 +364,10 @@ export class FsStore implements Store {
         l.push(e);
       }
       for (const [dir, list] of byDir) {
+        const head = at(list, 0, `entries under ${dir}`)[0];
         try {
           await fsp.mkdir(dir, { recursive: true });
-          const owned = new Set(await fsp.readdir(dirname(this.ownerFile(list[0]![0]))).catch(() => [] as string[]));
+          const owned = new Set(await fsp.readdir(dirname(this.ownerFile(head))).catch(() => [] as string[]));
           for (let i = 0; i < list.length; i += 64) {
             await Promise.all(
               list.slice(i, i + 64).map(async ([path, data]) => {
@@ -376,7 +379,7 @@ export class FsStore implements Store {
             );
           }
         } catch (e) {
-          throw this.ioErr('update', list[0]![0], e);
+          throw this.ioErr('update', head, e);
         }
       }
     });

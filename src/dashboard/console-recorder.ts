@@ -4,6 +4,7 @@
 // It only reads the public stats shape (defensively: unknown fields are ignored, missing ones skipped),
 // so it needs no hooks in the topology code. Kept in memory: a restarted dashboard starts empty.
 import type { ConsoleEvent, ConsoleEventKind, ConsoleSample } from '../models/console.js';
+import { at } from '../util/at.js';
 
 export const SAMPLE_WINDOW_MS = 15 * 60 * 1000;
 export const MAX_EVENTS = 500;
@@ -46,7 +47,7 @@ export function formatRanges(ids: number[]): string {
   let i = 0;
   while (i < ids.length) {
     let j = i;
-    while (j + 1 < ids.length && ids[j + 1] === ids[j]! + 1) j++;
+    while (j + 1 < ids.length && ids[j + 1] === at(ids, j, 'slot id') + 1) j++;
     out.push(i === j ? `${ids[i]}` : `${ids[i]}-${ids[j]}`);
     i = j + 1;
   }
@@ -173,7 +174,7 @@ export class ConsoleRecorder {
     const pstats = obj(obj(obj(stats).proxy).stats);
     for (const r of Object.values(pstats)) ops += num(obj(r).ops_per_sec) ?? 0;
     this.samples.push({ t: now, ops: Math.round(ops), p99_us: this.p99 });
-    while (this.samples.length > 0 && this.samples[0]!.t < now - SAMPLE_WINDOW_MS) this.samples.shift();
+    while ((this.samples[0]?.t ?? Infinity) < now - SAMPLE_WINDOW_MS) this.samples.shift();
     this.updateSlotRates(pstats, now);
   }
 
@@ -190,7 +191,8 @@ export class ConsoleRecorder {
       sum ??= new Array<number>(SLOTS).fill(0);
       if (!p || now <= p.t) continue;
       const dt = (now - p.t) / 1000;
-      for (let i = 0; i < SLOTS; i++) sum[i]! += Math.max(0, (c[i]! - (p.counts[i] ?? 0)) / dt);
+      // `sum` and `c` both have SLOTS entries (checked above).
+      for (let i = 0; i < SLOTS; i++) sum[i] = (sum[i] ?? 0) + Math.max(0, ((c[i] ?? 0) - (p.counts[i] ?? 0)) / dt);
     }
     for (const k of [...this.slotPrev.keys()]) if (!seen.has(k)) this.slotPrev.delete(k);
     this.slotRates = sum ? sum.map((x) => Math.round(x * 10) / 10) : null;
@@ -209,7 +211,7 @@ export class ConsoleRecorder {
       if (!p) continue;
       counts.forEach((c, i) => {
         const d = Math.max(0, c - (p[i] ?? 0));
-        delta[i]! += d;
+        delta[i] = (delta[i] ?? 0) + d;
         total += d;
       });
     }
@@ -219,10 +221,11 @@ export class ConsoleRecorder {
       return;
     }
     let cum = 0;
-    for (let i = 0; i < delta.length; i++) {
-      cum += delta[i]!;
+    const top = boundsUs[boundsUs.length - 1];
+    for (const [i, d] of delta.entries()) {
+      cum += d;
       if (cum >= total * 0.99) {
-        this.p99 = boundsUs[i] ?? boundsUs[boundsUs.length - 1]! * 2;
+        this.p99 = boundsUs[i] ?? (top === undefined ? null : top * 2);
         return;
       }
     }
@@ -259,8 +262,8 @@ export class ConsoleRecorder {
     const cancelled: number[] = [];
     const n = Math.min(a.slots.length, b.slots.length);
     for (let i = 0; i < n; i++) {
-      const x = a.slots[i]!;
-      const y = b.slots[i]!;
+      const x = at(a.slots, i, 'slot');
+      const y = at(b.slots, i, 'slot');
       if (!x.actionState && y.actionState) push(queued, `${y.gid}→${y.target}`, i);
       else if (x.actionState && !y.actionState) {
         if (y.gid !== x.gid) push(done, `${x.gid}→${y.gid}`, i);
@@ -339,6 +342,6 @@ export function parseLatencyHistogram(text: string): { boundsUs: number[]; count
   const les = [...byLe.keys()].filter((k) => k !== Infinity).sort((x, y) => x - y);
   const cumulative = [...les.map((l) => byLe.get(l) ?? 0), byLe.get(Infinity) ?? 0];
   // Per-bucket counts from cumulative ones.
-  const counts = cumulative.map((c, i) => Math.max(0, c - (i > 0 ? cumulative[i - 1]! : 0)));
+  const counts = cumulative.map((c, i) => Math.max(0, c - (cumulative[i - 1] ?? 0)));
   return { boundsUs: les.map((l) => Math.round(l * 1e6)), counts };
 }

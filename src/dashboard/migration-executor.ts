@@ -19,6 +19,7 @@ import { parseAddr } from '../util/address.js';
 import { slotOf } from '../slots/hash.js';
 import { BIGKEYS_KEY, INTERNAL_PREFIX, LOCK_PREFIX, MIGRATE_KEYS_SCRIPT, TMP_PREFIX, migrateKeysArgs } from '../migration/key-move.js';
 import type { Logger } from '../util/log.js';
+import { at } from '../util/at.js';
 
 export interface ExecutorOptions {
   auth: string;
@@ -262,11 +263,11 @@ export class MigrationExecutor {
         const st = String(await c.eval(MIGRATE_KEYS_SCRIPT, chunk.length, ...chunk, ...args));
         if (st.length !== chunk.length) throw new Error(`unexpected answer of the migration script on ${source}: ${st.slice(0, 100)}`);
         const left: Buffer[] = [];
-        for (let j = 0; j < chunk.length; j++) {
+        for (const [j, key] of chunk.entries()) {
           const s = st[j];
           if (s === 'm') progress.keysMoved++;
-          else if (s === 'b' || s === 'l') big.push({ key: chunk[j]!, to });
-          else if (s === 'r') left.push(chunk[j]!);
+          else if (s === 'b' || s === 'l') big.push({ key, to });
+          else if (s === 'r') left.push(key);
         }
         queue = [...left, ...queue.slice(chunk.length)];
       }
@@ -324,7 +325,7 @@ export class MigrationExecutor {
             else if (type === 'set') await t.callBuffer('SADD', tmp, ...items);
             else {
               const args: Buffer[] = [];
-              for (let i = 0; i < items.length; i += 2) args.push(items[i + 1]!, items[i]!);
+              for (let i = 0; i < items.length; i += 2) args.push(at(items, i + 1, 'ZSCAN score'), at(items, i, 'ZSCAN member'));
               await t.callBuffer('ZADD', tmp, ...args);
             }
             await t.pexpire(tmp, tmpTtl);
@@ -395,7 +396,7 @@ export class MigrationExecutor {
       progress.bytesMoved += entries.reduce((a, [, f]) => a + f.reduce((x, y) => x + y.length, 0), 0);
       await refresh();
       if (entries.length < n) break;
-      from = `(${entries[entries.length - 1]![0].toString()}`;
+      from = `(${at(entries, entries.length - 1, 'XRANGE entry')[0].toString()}`;
     }
     const groups = ((await c.callBuffer('XINFO', 'GROUPS', key)) as unknown[][]).map(fieldsOf);
     for (const g of groups) {
@@ -423,7 +424,7 @@ export class MigrationExecutor {
         await execAll(p);
         await refresh();
         if (pel.length < n) break;
-        start = `(${pel[pel.length - 1]![0].toString()}`;
+        start = `(${at(pel, pel.length - 1, 'XPENDING entry')[0].toString()}`;
       }
     }
     const info = fieldsOf((await c.callBuffer('XINFO', 'STREAM', key)) as unknown[]);

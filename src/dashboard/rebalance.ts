@@ -10,6 +10,7 @@
 //   given to the groups below quota in ascending gid order, so ranges stay mostly contiguous.
 import type { SlotMapping } from '../models/slot-mapping.js';
 import { MAX_SLOT_NUM } from '../slots/hash.js';
+import { at } from '../util/at.js';
 
 /** Returns slot id → target group id for the slots to migrate (ascending slot ids). */
 export function planRebalance(slots: readonly SlotMapping[], eligible: readonly number[]): Map<number, number> {
@@ -17,6 +18,7 @@ export function planRebalance(slots: readonly SlotMapping[], eligible: readonly 
   if (gids.length === 0) throw new Error('no group to balance onto: every group is empty or excluded');
   const isEligible = new Set(gids);
   const owner = (m: SlotMapping): number => ((m.action.state ?? '') !== '' ? (m.action.target_id ?? 0) : m.group_id);
+  // count, idle and quota hold every eligible gid (set here and below), so the `??` defaults are never taken.
   const count = new Map<number, number>(gids.map((g) => [g, 0]));
   const idle = new Map<number, number[]>(gids.map((g) => [g, []]));
   const pool: number[] = [];
@@ -25,8 +27,8 @@ export function planRebalance(slots: readonly SlotMapping[], eligible: readonly 
     const g = owner(m);
     const busy = (m.action.state ?? '') !== '';
     if (isEligible.has(g)) {
-      count.set(g, count.get(g)! + 1);
-      if (!busy) idle.get(g)!.push(id);
+      count.set(g, (count.get(g) ?? 0) + 1);
+      if (!busy) idle.get(g)?.push(id);
     } else if (!busy) {
       pool.push(id);
     }
@@ -35,22 +37,22 @@ export function planRebalance(slots: readonly SlotMapping[], eligible: readonly 
   const base = Math.floor(MAX_SLOT_NUM / n);
   let extra = MAX_SLOT_NUM % n;
   const quota = new Map<number, number>();
-  for (const g of [...gids].sort((a, b) => count.get(b)! - count.get(a)! || a - b)) {
+  for (const g of [...gids].sort((a, b) => (count.get(b) ?? 0) - (count.get(a) ?? 0) || a - b)) {
     quota.set(g, base + (extra > 0 ? 1 : 0));
     if (extra > 0) extra--;
   }
   for (const g of gids) {
-    const surplus = count.get(g)! - quota.get(g)!;
+    const surplus = (count.get(g) ?? 0) - (quota.get(g) ?? 0);
     if (surplus <= 0) continue;
-    const own = idle.get(g)!;
+    const own = idle.get(g) ?? [];
     pool.push(...own.slice(Math.max(0, own.length - surplus)));
   }
   pool.sort((a, b) => a - b);
   const plan = new Map<number, number>();
   let next = 0;
   for (const g of gids) {
-    let need = quota.get(g)! - count.get(g)!;
-    while (need-- > 0 && next < pool.length) plan.set(pool[next++]!, g);
+    let need = (quota.get(g) ?? 0) - (count.get(g) ?? 0);
+    while (need-- > 0 && next < pool.length) plan.set(at(pool, next++, 'free slot'), g);
   }
   return new Map([...plan.entries()].sort((a, b) => a[0] - b[0]));
 }

@@ -54,14 +54,17 @@ export function parseInfo(text: string): Record<string, string> {
 export function summarizeInfo(info: Record<string, string>): Pick<ServerStats, 'stats' | 'dbs'> {
   const stats: Record<string, string> = {};
   const dbs: Record<string, number> = {};
-  for (const k of INFO_FIELDS) if (info[k] !== undefined) stats[k] = info[k]!;
+  for (const k of INFO_FIELDS) {
+    const v = info[k];
+    if (v !== undefined) stats[k] = v;
+  }
   if (info.master_host) stats.master_addr = `${info.master_host}:${info.master_port ?? ''}`;
   for (const [k, v] of Object.entries(info)) {
-    const m = /^db(\d+)$/.exec(k);
-    if (!m) continue;
+    const db = /^db(\d+)$/.exec(k)?.[1];
+    if (db === undefined) continue;
     stats[k] = v;
     const keys = /keys=(\d+)/.exec(v);
-    dbs[m[1]!] = keys ? Number(keys[1]) : 0;
+    dbs[db] = keys ? Number(keys[1]) : 0;
   }
   return { stats, dbs };
 }

@@ -16,15 +16,17 @@ export function replicaGroupsFor(
   if (!g || isPromoting(g) || g.servers.length <= 1) return [];
   const host = proxy ? hostOf(proxy.proxy_addr || proxy.admin_addr) : '';
   const dc = proxy?.datacenter ?? '';
-  const tiers: string[][] = [[], [], []];
+  const sameHost: string[] = [],
+    sameDatacenter: string[] = [],
+    elsewhere: string[] = [];
   for (const s of g.servers) {
     if (!s.replica_group) continue;
     const sameDc = s.datacenter === dc;
-    if (sameDc && host !== '' && hostOf(s.server) === host) tiers[0]!.push(s.server);
-    else if (sameDc) tiers[1]!.push(s.server);
-    else tiers[2]!.push(s.server);
+    if (sameDc && host !== '' && hostOf(s.server) === host) sameHost.push(s.server);
+    else if (sameDc) sameDatacenter.push(s.server);
+    else elsewhere.push(s.server);
   }
-  return tiers.filter((t) => t.length > 0);
+  return [sameHost, sameDatacenter, elsewhere].filter((t) => t.length > 0);
 }
 
 /** The table for one proxy: `table` with replica_groups filled in for settled slots. */

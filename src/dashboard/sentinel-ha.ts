@@ -29,6 +29,7 @@ import {
 } from './sentinel-ops.js';
 import { badGateway, badRequest, conflict, notFound } from './errors.js';
 import type { PushReport } from './push-report.js';
+import { at } from '../util/at.js';
 
 /** What SentinelHa needs from the Topom it belongs to. */
 export interface HaHost {
@@ -74,7 +75,10 @@ export class SentinelHa {
 
   private currentMasters(): Map<number, string> {
     const m = new Map<number, string>();
-    for (const g of this.h.groups().values()) if (g.servers.length > 0 && !isPromoting(g)) m.set(g.id, g.servers[0]!.server);
+    for (const g of this.h.groups().values()) {
+      const master = g.servers[0];
+      if (master && !isPromoting(g)) m.set(g.id, master.server);
+    }
     return m;
   }
 
@@ -180,7 +184,7 @@ export class SentinelHa {
     const seen = new Set<string>();
     for (const g of this.h.groups().values()) {
       if (g.servers.length < 2 || isPromoting(g)) continue;
-      const master = g.servers[0]!.server;
+      const master = at(g.servers, 0, `group ${g.id} master`).server;
       if (this.h.serverStats(master)?.stats.role !== 'master') continue;
       for (const s of g.servers.slice(1)) {
         const st = this.h.serverStats(s.server);
@@ -291,8 +295,9 @@ export class SentinelHa {
     const targets: MonitorTarget[] = [];
     const skipped: number[] = [];
     for (const g of this.h.groups().values()) {
-      if (g.servers.length === 0) continue;
-      const master = g.servers[0]!.server;
+      const first = g.servers[0];
+      if (first === undefined) continue;
+      const master = first.server;
       const seen = view?.masters.get(g.id);
       if (isPromoting(g) || unsettled.has(g.id) || (seen && seen.addr !== master)) {
         skipped.push(g.id);
@@ -385,8 +390,10 @@ export class SentinelHa {
       for (const g of groups) {
         const m = a.find((x) => x.gid === g.id);
         if (!m) disagreements.push(`sentinel ${s} does not monitor group ${g.id}`);
-        else if (m.addr !== g.servers[0]!.server)
-          disagreements.push(`sentinel ${s} sees ${m.addr} as master of group ${g.id}, the dashboard has ${g.servers[0]!.server}`);
+        else {
+          const master = at(g.servers, 0, `group ${g.id} master`).server;
+          if (m.addr !== master) disagreements.push(`sentinel ${s} sees ${m.addr} as master of group ${g.id}, the dashboard has ${master}`);
+        }
       }
     }
     return {
@@ -461,13 +468,14 @@ export class SentinelHa {
       const g = [...this.h.groups().values()].find((x) => x.servers.some((s) => s.server === addr));
       if (!g) throw notFound(`server ${addr} is not in any group`);
       if (isPromoting(g)) throw conflict(`group ${g.id} is promoting a server; wait until it finished`);
-      const master = g.servers[0]!.server === addr ? null : g.servers[0]!.server;
+      const current = at(g.servers, 0, `group ${g.id} master`).server;
+      const master = current === addr ? null : current;
       const idx = g.servers.findIndex((s) => s.server === addr);
       const set = async (state: string): Promise<void> => {
         const next = structuredClone(this.h.groups().get(g.id)!);
-        const i = next.servers.findIndex((s) => s.server === addr);
-        if (i < 0) return;
-        next.servers[i]!.action = state ? { index: idx, state } : {};
+        const entry = next.servers.find((s) => s.server === addr);
+        if (!entry) return;
+        entry.action = state ? { index: idx, state } : {};
         await this.h.store.writeGroup(next);
         this.h.setGroup(next);
       };
@@ -502,7 +510,7 @@ export class SentinelHa {
       const idx = g0.servers.findIndex((s) => s.server === addr);
       if (idx < 0) throw notFound(`server ${addr} is not in group ${gid}`);
       if (idx === 0) throw conflict(`${addr} is already the master of group ${gid}`);
-      const oldMaster = g0.servers[0]!.server;
+      const oldMaster = at(g0.servers, 0, `group ${gid} master`).server;
       const auth = this.h.config.productAuth;
       const t = this.h.config.sentinelClientTimeout;
       const setPromoting = async (state: string): Promise<void> => {
@@ -550,7 +558,7 @@ export class SentinelHa {
       await Promise.all(this.h.sentinel().servers.map((s) => removeGroup(s, this.h.config.productName, gid, t).catch(() => false)));
       await this.pointAt(addr, null);
       const next = structuredClone(this.h.groups().get(gid)!);
-      const promoted = next.servers.splice(idx, 1)[0]!;
+      const promoted = at(next.servers.splice(idx, 1), 0, `group ${gid} server ${addr}`);
       const old = next.servers.shift()!;
       next.servers = [promoted, ...next.servers, old];
       next.promoting = {};

@@ -27,6 +27,7 @@ import { formatRanges } from './slots-compute.js';
 import type { PushFailure, PushReport } from './push-report.js';
 import { planRebalance } from './rebalance.js';
 import { ExecutorStopped, MigrationExecutor, newProgress, type ExecutorProgress } from './migration-executor.js';
+import { at } from '../util/at.js';
 
 /** What the action loop needs from Topom (closures over its private state). */
 export interface SlotActionHost {
@@ -140,7 +141,7 @@ export class SlotActions {
         this.checkTarget(gid);
         checked.add(gid);
       }
-      const m = maps[sid]!;
+      const m = at(maps, sid, 'slot');
       if (hasAction(m)) {
         if (strict)
           throw conflict(
@@ -198,7 +199,7 @@ export class SlotActions {
   /** Cancels a pending action. */
   remove(sid: number): Promise<{ removed: number }> {
     return this.host.exclusive(async () => {
-      const m = this.host.mappings()[sid]!;
+      const m = at(this.host.mappings(), sid, 'slot');
       if (!hasAction(m)) throw notFound(`slot ${sid} has no migration action`);
       if (m.action.state !== ActionState.Pending)
         throw conflict(`slot ${sid} is ${m.action.state}: only a pending action can be cancelled`);
@@ -295,11 +296,13 @@ export class SlotActions {
       }
     }
     const now = Date.now();
-    while (this.samples.length > 1 && now - this.samples[0]![0] > 5000) this.samples.shift();
+    while (this.samples.length > 1 && now - (this.samples[0]?.[0] ?? now) > 5000) this.samples.shift();
     let rate = 0;
-    if (this.samples.length > 1) {
-      const [t0, k0] = this.samples[0]!,
-        [t1, k1] = this.samples[this.samples.length - 1]!;
+    const first = this.samples[0],
+      last = this.samples[this.samples.length - 1];
+    if (this.samples.length > 1 && first !== undefined && last !== undefined) {
+      const [t0, k0] = first,
+        [t1, k1] = last;
       if (t1 > t0) rate = Math.round(((k1 - k0) * 1000) / (t1 - t0));
     }
     const p = this.progressNow;
@@ -485,7 +488,7 @@ export class SlotActions {
    * are. If the write fails, the previous mappings go back into memory so the step is retried whole.
    */
   private async pushThenPersist(next: SlotMapping[]): Promise<PushReport> {
-    const prev = next.map((m) => this.host.mappings()[m.id]!);
+    const prev = next.map((m) => at(this.host.mappings(), m.id, 'slot'));
     this.host.setSlots(next);
     const report = await this.host.pushAll();
     try {
@@ -546,7 +549,7 @@ export class SlotActions {
           ActionState.Preparing,
         );
         await this.host.pushAll();
-        const f = left[0]!;
+        const f = at(left, 0, 'unacknowledged proxy');
         throw new RetryLater(
           `${left.length} proxy(ies) did not acknowledge the locked slot table (e.g. proxy ${f.id} at ${f.admin_addr}: ${f.error}); the migration waits for them (a proxy whose process is gone is removed after ${this.host.config.migrationFenceTimeout} ms; remove a hung one with proxy remove --force)`,
         );

@@ -6,6 +6,7 @@ import { ActionState, offlineSlot, type SlotMapping } from '../models/slot-mappi
 import { groupMaster, type Group } from '../models/group.js';
 import type { Slot } from '../models/slot.js';
 import { MAX_SLOT_NUM } from '../slots/hash.js';
+import { at } from '../util/at.js';
 
 export type GroupIndex = ReadonlyMap<number, Group>;
 
@@ -76,7 +77,7 @@ export function evenMappings(groupIds: readonly number[]): SlotMapping[] {
   const ids = [...groupIds].sort((a, b) => a - b);
   return Array.from({ length: MAX_SLOT_NUM }, (_, i) => ({
     id: i,
-    group_id: ids[Math.floor((i * ids.length) / MAX_SLOT_NUM)]!,
+    group_id: at(ids, Math.floor((i * ids.length) / MAX_SLOT_NUM), 'group id'),
     action: {},
   }));
 }
@@ -131,7 +132,7 @@ export function formatRanges(ids: readonly number[]): string {
   const parts: string[] = [];
   for (let i = 0; i < ids.length; i++) {
     let j = i;
-    while (j + 1 < ids.length && ids[j + 1] === ids[j]! + 1) j++;
+    while (j + 1 < ids.length && ids[j + 1] === at(ids, j, 'slot id') + 1) j++;
     parts.push(i === j ? `${ids[i]}` : `${ids[i]}-${ids[j]}`);
     i = j;
   }

@@ -25,6 +25,7 @@ import { ProxySync, proxyFailureText, type ProxyRuntime } from './proxy-sync.js'
 import { StatsPoller } from './stats-poller.js';
 import { checkAddr, parseSlotId, reachableAdminAddr } from './input.js';
 import type { PushReport } from './push-report.js';
+import { at } from '../util/at.js';
 
 export type { PushReport, PushFailure } from './push-report.js';
 export type { ProxyRuntime } from './proxy-sync.js';
@@ -423,7 +424,7 @@ export class Topom {
         push = await this.sync.pushAll();
         await this.markSync([gid], push);
       }
-      return { group: structuredClone(this.groups.get(gid)!), role, redis_version: info.redis_version ?? '', push };
+      return { group: structuredClone(this.getGroup(gid)), role, redis_version: info.redis_version ?? '', push };
     });
   }
 
@@ -452,7 +453,7 @@ export class Topom {
           );
       }
       const next = structuredClone(g);
-      if (next.servers[index]!.replica_group) next.out_of_sync = true;
+      if (next.servers[index]?.replica_group) next.out_of_sync = true;
       next.servers.splice(index, 1);
       await this.store.writeGroup(next);
       this.groups.set(gid, next);
@@ -507,19 +508,20 @@ export class Topom {
       if (g.servers.length === 0) throw conflict(`group ${gid} has no master; add a server to it before assigning slots`);
       if (isPromoting(g)) throw conflict(`group ${gid} is promoting a server; wait until it finished`);
     }
-    const busy = wanted.filter((m) => hasAction(this.slots[m.id]!)).map((m) => m.id);
+    const slot = (id: number): SlotMapping => at(this.slots, id, 'slot');
+    const busy = wanted.filter((m) => hasAction(slot(m.id))).map((m) => m.id);
     if (busy.length) {
-      const first = this.slots[busy[0]!]!;
+      const first = slot(at(busy, 0, 'busy slot'));
       throw conflict(
         `${busy.length} slot(s) have a migration action (${formatRanges(busy)}; slot ${first.id} is ${first.action.state} → group ${first.action.target_id ?? 0}); wait for it to finish or cancel it first`,
       );
     }
-    const changes = wanted.filter((m) => this.slots[m.id]!.group_id !== m.group_id);
+    const changes = wanted.filter((m) => slot(m.id).group_id !== m.group_id);
     if (changes.length === 0) return { changed: 0 };
     const affected = new Set<number>();
     for (const m of changes) {
       affected.add(m.group_id);
-      affected.add(this.slots[m.id]!.group_id);
+      affected.add(slot(m.id).group_id);
     }
     affected.delete(0);
     await this.store.writeSlots(changes);

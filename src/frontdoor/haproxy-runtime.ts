@@ -49,8 +49,9 @@ export async function showServers(api: string, backend: string): Promise<ServerS
   for (const line of text.split('\n')) {
     if (!line || line.startsWith('#') || /^\d+$/.test(line.trim())) continue;
     const f = line.trim().split(/\s+/);
-    if (f.length < 19 || f[1] !== backend) continue;
-    out.push({ name: f[3]!, addr: `${f[4]}:${f[18]}`, opState: Number(f[5]), adminState: Number(f[6]), weight: Number(f[7]) });
+    const name = f[3];
+    if (f.length < 19 || f[1] !== backend || name === undefined) continue;
+    out.push({ name, addr: `${f[4]}:${f[18]}`, opState: Number(f[5]), adminState: Number(f[6]), weight: Number(f[7]) });
   }
   return out;
 }
@@ -66,8 +67,9 @@ export async function serverSessions(api: string, backend: string): Promise<Map<
   const m = new Map<string, number>();
   for (const l of lines.slice(1)) {
     const f = l.split(',');
-    if (f[px] !== backend || f[sv] === 'BACKEND' || f[sv] === 'FRONTEND' || f[sv] === undefined) continue;
-    m.set(f[sv]!, Number(f[scur] ?? 0));
+    const name = f[sv];
+    if (f[px] !== backend || name === 'BACKEND' || name === 'FRONTEND' || name === undefined) continue;
+    m.set(name, Number(f[scur] ?? 0));
   }
   return m;
 }

@@ -11,12 +11,14 @@ export class FrontdoorInputError extends Error {
 /** "192.0.2.100" or "192.0.2.100/24" → with a prefix length (default /32, /128). */
 export function parseVip(vip: string): { addr: string; cidr: string } {
   const m = /^([^/\s]+)(?:\/(\d{1,3}))?$/.exec(vip.trim());
-  const fam = m ? isIP(m[1]!) : 0;
-  if (!m || fam === 0) throw new FrontdoorInputError(`--vip "${vip}" is not an IP address (examples: 192.0.2.100, 192.0.2.100/24)`);
+  const addr = m?.[1];
+  const fam = addr === undefined ? 0 : isIP(addr);
+  if (!m || addr === undefined || fam === 0)
+    throw new FrontdoorInputError(`--vip "${vip}" is not an IP address (examples: 192.0.2.100, 192.0.2.100/24)`);
   const max = fam === 4 ? 32 : 128;
   const len = m[2] === undefined ? max : Number(m[2]);
   if (len < 1 || len > max) throw new FrontdoorInputError(`--vip "${vip}": prefix length must be 1..${max}`);
-  return { addr: m[1]!, cidr: `${m[1]}/${len}` };
+  return { addr, cidr: `${addr}/${len}` };
 }
 
 export function checkInterface(name: string, sysfs = '/sys/class/net'): void {

@@ -6,6 +6,7 @@
 import { createRequire } from 'node:module';
 import type { Redis } from 'ioredis';
 import { parseAddr, tryParseAddr } from '../util/address.js';
+import { at } from '../util/at.js';
 
 // ioredis (~25 MB resident) is loaded on first use only: a proxy that follows no sentinels never pays for it.
 const requireCjs = createRequire(import.meta.url);
@@ -57,7 +58,7 @@ export async function redisCall(addr: string, timeoutMs: number, args: string[],
   const r = oneShot(addr, timeoutMs, password);
   try {
     await r.connect();
-    return await r.call(args[0]!, ...args.slice(1));
+    return await r.call(at(args, 0, 'redis command name'), ...args.slice(1));
   } finally {
     r.disconnect();
   }

@@ -12,7 +12,8 @@ import { ACL_CATEGORIES, commandIndex } from '../acl/command-index.js';
 import { parseRedisInteger } from '../commands/redis-int.js';
 
 type Handler = (s: SessionHost, req: Request, cmd: CommandStats, spec: CommandSpec) => Buffer | undefined;
-const argStr = (req: Request, i: number): string => req.buf.toString('utf8', req.offs[2 * i]!, req.offs[2 * i + 1]!);
+// Callers check argc first; an index past it reads as an empty argument.
+const argStr = (req: Request, i: number): string => req.buf.toString('utf8', req.offs[2 * i] ?? 0, req.offs[2 * i + 1] ?? 0);
 
 /** The request's arguments from index `from` on, as a request of their own (for DRYRUN). */
 function subRequest(req: Request, from: number): Request {

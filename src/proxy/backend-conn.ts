@@ -210,7 +210,7 @@ export class BackendConn {
       }
       if (buf[pos] === 45 /* - */ && this.opts.onTrouble && buf.toString('latin1', pos, pos + 9) === '-READONLY')
         this.opts.onTrouble(this.addr, 'READONLY reply');
-      const sink = this.sinks[this.head]!;
+      const sink = this.sinks[this.head]!; // hot path: head < sinks.length (checked above)
       this.sinks[this.head++] = IGNORE;
       if (this.head > 1024 && this.head * 2 > this.sinks.length) {
         this.sinks = this.sinks.slice(this.head);
@@ -240,7 +240,7 @@ export class BackendConn {
     this.outbox = [];
     this.outboxBytes = 0;
     const err = errorReply(`ERR backend ${this.addr} connection lost: ${reason}`);
-    for (let i = head; i < sinks.length; i++) sinks[i]!.onReply(err);
+    for (let i = head; i < sinks.length; i++) sinks[i]?.onReply(err);
     if (this.state !== 'closed') this.opts.onTrouble?.(this.addr, reason);
   }
 

@@ -1,6 +1,7 @@
 // The proxy's backend connections: a few pipelined BackendConns per (server, db, protocol), created
 // on first use. A session always maps to the same connection of a set, so its commands stay ordered.
 import { BackendConn, type BackendOptions } from './backend-conn.js';
+import { at } from '../util/at.js';
 
 function closeWhenIdle(c: BackendConn, deadline: number): void {
   if (c.inflight === 0 || Date.now() >= deadline) {
@@ -33,7 +34,7 @@ export class BackendPool {
       for (let i = 0; i < this.parallel; i++) set.push(new BackendConn(addr, db, proto, this.opts));
       this.sets.set(key, set);
     }
-    return set[sessionId % set.length]!;
+    return at(set, sessionId % set.length, 'backend connection');
   }
 
   /** Every open connection to `addr` (any db/protocol). */

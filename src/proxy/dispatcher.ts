@@ -27,6 +27,7 @@ import type { CommandStats } from './stats.js';
 import { TransactionState } from './transaction.js';
 import { canRunInPlace, prepareKeys, runInPlace } from './migrate-on-access.js';
 import { xreadBlockIndex } from '../commands/keys.js';
+import { at } from '../util/at.js';
 
 /** Commands a client may send before it has authenticated. */
 const NO_AUTH = new Set(['auth', 'hello', 'quit', 'reset']);
@@ -48,6 +49,8 @@ function refuse(s: SessionHost, spec: CommandSpec, cmd: CommandStats, line: stri
  * were moved out of migrating slots (-1: not yet).
  */
 export function dispatch(s: SessionHost, req: Request, premigrated = -1): void {
+  // Hot path: argc >= 1 (the parser drops empty requests), key indexes are < argc, and a unit of the
+  // placement always indexes slotOps: the `!` reads below are in range.
   const { buf, offs } = req;
   const ctx = s.ctx;
   if (offs[1]! - offs[0]! > ctx.config.maxCommandLen) {
@@ -194,6 +197,7 @@ export function dispatch(s: SessionHost, req: Request, premigrated = -1): void {
 function touchesUnsettled(s: SessionHost, req: Request, argIdx: readonly number[]): boolean {
   const { buf, offs } = req;
   const router = s.ctx.router;
+  // Hot path: argIdx are key indexes < argc, so both offsets are set.
   for (const i of argIdx) if (router.isUnsettled(slotOfRange(buf, offs[2 * i]!, offs[2 * i + 1]!))) return true;
   return false;
 }
@@ -220,7 +224,7 @@ function viaMigration(s: SessionHost, req: Request, argIdx: number[], spec?: Com
   const inPlace = spec !== undefined && argIdx.length === 1 && s.proto === 2 && canRunInPlace(spec, req.argc);
   const step = async (): Promise<Buffer | null | { ran: Buffer }> => {
     if (!inPlace) return move();
-    const r = await runInPlace(m, s, router, req, argIdx[0]!);
+    const r = await runInPlace(m, s, router, req, at(argIdx, 0, 'key argument')); // inPlace: exactly one key
     if (r === 'gone') return null;
     if (r === 'locked') return move();
     return { ran: r };

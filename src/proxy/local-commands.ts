@@ -33,8 +33,9 @@ import { parseRedisInt32, parseRedisInteger } from '../commands/redis-int.js';
 import { ACL_HANDLERS } from './acl-commands.js';
 import { WRONGPASS } from '../acl/users.js';
 
-const arg = (req: Request, i: number): Buffer => req.buf.subarray(req.offs[2 * i]!, req.offs[2 * i + 1]!);
-const argStr = (req: Request, i: number): string => req.buf.toString('utf8', req.offs[2 * i]!, req.offs[2 * i + 1]!);
+// Callers check argc first; an index past it reads as an empty argument.
+const arg = (req: Request, i: number): Buffer => req.buf.subarray(req.offs[2 * i] ?? 0, req.offs[2 * i + 1] ?? 0);
+const argStr = (req: Request, i: number): string => req.buf.toString('utf8', req.offs[2 * i] ?? 0, req.offs[2 * i + 1] ?? 0);
 const argUpper = (req: Request, i: number): string => argStr(req, i).toUpperCase();
 
 /**
@@ -92,7 +93,7 @@ function toAllMasters(
     s.defer(cmd, req),
     (replies) => {
       const bad = replies.findIndex(isErrorReply);
-      if (bad >= 0) return errorReply(`ERR ${args[0]} failed on ${masters[bad]}: ${replies[bad]!.toString('utf8', 1).trim()}`);
+      if (bad >= 0) return errorReply(`ERR ${args[0]} failed on ${masters[bad]}: ${(replies[bad]?.toString('utf8', 1) ?? '').trim()}`);
       return merge(replies);
     },
   );

@@ -18,6 +18,7 @@ import type { Router } from './router.js';
 import type { CommandSpec } from '../commands/table.js';
 import type { MigrationCounters } from './stats.js';
 import { LOCK_PREFIX, MIGRATE_KEYS_SCRIPT, migrateKeysArgs } from '../migration/key-move.js';
+import { at } from '../util/at.js';
 
 /** Keys per script call (Lua's unpack() has a stack limit near 8000). */
 const KEYS_PER_CALL = 1000;
@@ -106,8 +107,8 @@ export class GoneKeys {
   allGone(router: Router, req: Request, argIdx: readonly number[]): boolean {
     const { buf, offs } = req;
     for (const i of argIdx) {
-      const s = offs[2 * i]!,
-        e = offs[2 * i + 1]!;
+      const s = at(offs, 2 * i, 'argument offset'),
+        e = at(offs, 2 * i + 1, 'argument offset');
       const slot = slotOfRange(buf, s, e);
       if (router.isLocked(slot)) return false;
       if (router.migrateFromOf(slot) === '') continue;
@@ -159,15 +160,15 @@ export async function runInPlace(
   keyIdx: number,
 ): Promise<Buffer | 'gone' | 'locked'> {
   const { buf, offs } = req;
-  const s = offs[2 * keyIdx]!,
-    e = offs[2 * keyIdx + 1]!;
+  const s = at(offs, 2 * keyIdx, 'argument offset'),
+    e = at(offs, 2 * keyIdx + 1, 'argument offset');
   const slot = slotOfRange(buf, s, e);
   if (router.isLocked(slot)) return 'locked';
   const from = router.migrateFromOf(slot);
   if (from === '' || from === router.backendOf(slot)) return 'gone';
   const gen = router.generation(slot);
   const args: Buffer[] = [];
-  for (let i = 0; i < req.argc; i++) args.push(buf.subarray(offs[2 * i]!, offs[2 * i + 1]!));
+  for (let i = 0; i < req.argc; i++) args.push(buf.subarray(at(offs, 2 * i, 'argument offset'), at(offs, 2 * i + 1, 'argument offset')));
   const key = buf.subarray(s, e);
   const r = await evalScript(m, h, from, IN_PLACE_SCRIPT, [key], args);
   if (r.equals(ABSENT)) {
@@ -253,7 +254,7 @@ class MoveBatcher {
 
   private async run(b: MoveBatch): Promise<void> {
     // Any live session of the batch can carry the call (backend connections are shared per server).
-    const host = (b.waiters.find((w) => !w.host.isClosed()) ?? b.waiters[0]!).host;
+    const host = (b.waiters.find((w) => !w.host.isClosed()) ?? at(b.waiters, 0, 'batch waiter')).host;
     let status = '';
     let err: Buffer | null = null;
     for (let k = 0; k < b.keys.length && err === null; k += KEYS_PER_CALL) {
@@ -311,8 +312,8 @@ export async function prepareKeys(
     let locked = -1;
     const groups = new Map<string, { from: string; to: string; keys: Buffer[]; slots: number[] }>();
     for (const i of argIdx) {
-      const s = offs[2 * i]!,
-        e = offs[2 * i + 1]!;
+      const s = at(offs, 2 * i, 'argument offset'),
+        e = at(offs, 2 * i + 1, 'argument offset');
       const slot = slotOfRange(buf, s, e);
       if (router.isLocked(slot)) {
         locked = slot;
@@ -341,15 +342,15 @@ export async function prepareKeys(
     const gens = list.map((g) => g.slots.map((sl) => router.generation(sl)));
     const results = await Promise.all(list.map((g) => m.batcher.move(h, g.from, g.to, g.keys, o)));
     let retry = false;
-    for (let gi = 0; gi < list.length; gi++) {
-      const r = results[gi]!,
-        g = list[gi]!;
+    for (const [gi, g] of list.entries()) {
+      const r = at(results, gi, 'move result'),
+        gen = at(gens, gi, 'slot generations');
       if (typeof r !== 'string') return r;
       // Moved or never on the source: on the target now — unless the table changed meanwhile (then
       // the generation differs and the entries are simply never matched).
-      for (let j = 0; j < g.keys.length; j++) {
+      for (const [j, key] of g.keys.entries()) {
         const st = r[j];
-        if (st === 'm' || st === 'a') m.goneKeys.add(router, g.slots[j]!, g.keys[j]!.toString('latin1'), gens[gi]![j]!);
+        if (st === 'm' || st === 'a') m.goneKeys.add(router, at(g.slots, j, 'slot'), key.toString('latin1'), at(gen, j, 'slot generation'));
         else retry = true;
       }
     }

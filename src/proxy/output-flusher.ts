@@ -15,8 +15,9 @@ export const COALESCE_MAX = 64 * 1024;
 
 /** Writes `bufs` (`bytes` long in all) to `w` with one write() call when the batch is small. */
 export function writeBatch(w: Pick<Writable, 'write' | 'cork' | 'uncork'>, bufs: readonly Buffer[], bytes: number): void {
-  if (bufs.length === 1) {
-    w.write(bufs[0]!);
+  const only = bufs.length === 1 ? bufs[0] : undefined;
+  if (only !== undefined) {
+    w.write(only);
     return;
   }
   if (bytes <= COALESCE_MAX) {

@@ -35,7 +35,8 @@ export class ReplicaReads {
     const start = this.rr++;
     for (const g of gs) {
       for (let i = 0; i < g.length; i++) {
-        const a = g[(start + i) % g.length]!;
+        const a = g[(start + i) % g.length];
+        if (a === undefined) continue; // i < g.length: never
         if (a !== master && pool.connsTo(a).some((c) => c.state === 'down')) continue;
         return a;
       }

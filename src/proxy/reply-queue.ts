@@ -75,7 +75,7 @@ export class ReplyQueue {
     const ctx = owner.ctx;
     const q = this.items;
     while (this.head < q.length) {
-      const p = q[this.head]!;
+      const p = q[this.head]!; // hot path: head < q.length (loop condition)
       const r = p.reply;
       if (r === null) break;
       q[this.head++] = undefined;

@@ -3,6 +3,7 @@
 import { MAX_SLOT_NUM, slotOfRange } from '../slots/hash.js';
 import type { Slot } from '../models/slot.js';
 import type { Placement } from './placement.js';
+import { at } from '../util/at.js';
 
 /** Codis placement: a key's unit is its slot, crc32(hashtag) % 1024; a slot's backend is its group master. */
 export class Router implements Placement {
@@ -43,11 +44,11 @@ export class Router implements Placement {
     return `CROSSSLOT Keys in request don't hash to the same slot (command '${command}'); use a {hash tag} to keep them together`;
   }
   backendOf(slot: number): string {
-    return this.backend[slot]!;
+    return this.backend[slot] ?? '';
   }
   /** The source of a slot under migration ('' if it is not migrating). */
   migrateFromOf(slot: number): string {
-    return this.from[slot]!;
+    return this.from[slot] ?? '';
   }
   isLocked(slot: number): boolean {
     return this.lockedFlag[slot] === 1;
@@ -56,7 +57,7 @@ export class Router implements Placement {
     return this.lockedFlag[slot] === 1 || this.from[slot] !== '';
   }
   generation(slot: number): number {
-    return this.gen[slot]!;
+    return this.gen[slot] ?? 0;
   }
 
   /** Applies slot entries (only the ids given change). */
@@ -66,7 +67,8 @@ export class Router implements Placement {
       const backend = s.backend_addr ?? '',
         from = s.backend_addr ? (s.migrate_from ?? '') : '',
         locked = s.locked ? 1 : 0;
-      if (backend !== this.backend[s.id] || from !== this.from[s.id] || locked !== this.lockedFlag[s.id]) this.gen[s.id]!++;
+      if (backend !== this.backend[s.id] || from !== this.from[s.id] || locked !== this.lockedFlag[s.id])
+        this.gen[s.id] = (this.gen[s.id] ?? 0) + 1;
       this.backend[s.id] = backend;
       this.from[s.id] = from;
       this.lockedFlag[s.id] = locked;
@@ -82,7 +84,7 @@ export class Router implements Placement {
     return this.entries.map((s) => ({ ...s }));
   }
   slot(id: number): Slot {
-    return { ...this.entries[id]! };
+    return { ...at(this.entries, id, 'slot') };
   }
 
   /** Distinct backend addresses in the table (the group masters), in first-slot order. */

@@ -13,6 +13,7 @@ import type { Logger } from '../util/log.js';
 import { formatAddr, hostOf } from '../util/address.js';
 import { codisProxyConfig } from './codis-view.js';
 import { startRegistration, type Registration } from './registration.js';
+import { at } from '../util/at.js';
 
 type ToWorker =
   | { t: 'fill'; id: number; slots: Slot[] }
@@ -174,7 +175,7 @@ export async function runProxy(config: ProxyConfig, initialSlots: Slot[] | null,
           }),
       ),
     );
-    proxyPort = ports[0]!;
+    proxyPort = at(ports, 0, 'proxy port');
     const broadcast = (m: ToWorker): void => {
       for (const w of workers) if (w.isConnected()) w.send(m);
     };

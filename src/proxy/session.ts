@@ -146,6 +146,9 @@ export class Session implements SessionHost, ClientConnOwner, ReplyQueueOwner {
       return;
     }
     const m = new MultiReply(sink, parts.length, merge);
-    for (let i = 0; i < parts.length; i++) this.forward(parts[i]!.addr, parts[i]!.raw, m.part(i));
+    for (let i = 0; i < parts.length; i++) {
+      const p = parts[i];
+      if (p !== undefined) this.forward(p.addr, p.raw, m.part(i));
+    }
   }
 }

@@ -26,8 +26,8 @@ export class SlowLog {
     const args: Buffer[] = [];
     const n = Math.min(req.argc, MAX_ARGS);
     for (let i = 0; i < n; i++) {
-      const s = req.offs[2 * i]!,
-        e = req.offs[2 * i + 1]!;
+      const s = req.offs[2 * i] ?? 0, // i < argc: always set
+        e = req.offs[2 * i + 1] ?? 0;
       const a = Buffer.from(req.buf.subarray(s, Math.min(e, s + MAX_ARG_LEN))); // copy: do not retain the request buffer
       args.push(e - s > MAX_ARG_LEN ? Buffer.concat([a, Buffer.from(`... (${e - s - MAX_ARG_LEN} more bytes)`)]) : a);
     }

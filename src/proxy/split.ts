@@ -31,6 +31,7 @@ function writeHead(out: Buffer, p: number, c: number, n: number): number {
 
 /** A request for argument indexes `idx` of `req` (argument 0, the name, is always included), built in one buffer. */
 function subRequest(req: Request, idx: number[]): Buffer {
+  // Hot path: every index in idx (and 0) is < argc, so both offsets of each argument are set.
   const { buf, offs } = req;
   const sizeOf = (i: number): number => {
     const l = offs[2 * i + 1]! - offs[2 * i]!;
@@ -54,6 +55,7 @@ function subRequest(req: Request, idx: number[]): Buffer {
 /** Where the elements of an array reply start, if it is an array of exactly `n` elements; -1 otherwise. */
 function elementsStart(reply: Buffer, n: number): number {
   if (reply[0] !== 42 /* * */) return -1;
+  // Hot path: p < reply.length (loop condition), so reply[p] is a byte.
   let p = 1,
     v = 0;
   while (p < reply.length && reply[p] !== 13) v = v * 10 + (reply[p++]! - 48);
@@ -68,6 +70,8 @@ function elementsStart(reply: Buffer, n: number): number {
  * and the MGET merge walks each backend's reply with a cursor (no per-element arrays).
  */
 export function planSplit(kind: MergeKind, req: Request, place: Placement, unitOps?: Float64Array): SplitPlan | string | Buffer {
+  // Hot path: i < argc for every key; slot is a unit of `place` (< unitOps.length); gi < groups.length
+  // = addrs.length = replies.length by construction, and groupOfKey/cursor are filled for every k/gi.
   const step = kind === 'mset' ? 2 : 1;
   const { buf, offs, argc } = req;
   const keyCount = (argc - 1) / step;

@@ -20,8 +20,8 @@ export class CommandStats {
     this.usecs += us;
     if (isError) this.errors++;
     let i = 0;
-    while (i < LATENCY_BUCKETS_US.length && us > LATENCY_BUCKETS_US[i]!) i++;
-    this.buckets[i]!++;
+    while (i < LATENCY_BUCKETS_US.length && us > (LATENCY_BUCKETS_US[i] ?? Infinity)) i++;
+    this.buckets[i] = (this.buckets[i] ?? 0) + 1; // i <= LATENCY_BUCKETS_US.length: always a bucket
   }
 }
 

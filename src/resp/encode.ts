@@ -93,7 +93,8 @@ function write(out: Buffer[], val: RespValue, proto: 2 | 3): void {
 export function encode(val: RespValue, proto: 2 | 3): Buffer {
   const out: Buffer[] = [];
   write(out, val, proto);
-  return out.length === 1 ? out[0]! : Buffer.concat(out);
+  const only = out.length === 1 ? out[0] : undefined;
+  return only ?? Buffer.concat(out);
 }
 
 /** Encodes a command (array of bulk strings) as sent to a backend. */

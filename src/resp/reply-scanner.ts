@@ -24,6 +24,7 @@ function readLen(buf: Buffer, start: number, end: number): number {
     i++;
   }
   let n = 0;
+  // Hot path: end is a CRLF position found in buf, so buf[i] is always a byte.
   for (; i < end; i++) n = n * 10 + (buf[i]! - 48);
   return neg ? -n : n;
 }
@@ -40,7 +41,7 @@ export function scanReply(buf: Buffer, pos: number): number {
       replyNeed = 0;
       return -1;
     }
-    const type = buf[pos]!;
+    const type = buf[pos]!; // hot path: pos < buf.length (checked just above)
     const le = lineEnd(buf, pos + 1);
     if (le < 0) {
       replyNeed = 0;

@@ -36,6 +36,7 @@ function readInt(buf: Buffer, start: number, end: number): number {
   }
   if (i === end || end - i > 15) return NaN;
   let n = 0;
+  // Hot path: callers pass end <= buf.length, so buf[i] is always a byte.
   for (; i < end; i++) {
     const c = buf[i]! - 48;
     if (c < 0 || c > 9) return NaN;
@@ -61,7 +62,7 @@ export function splitInline(line: string): string[] | null {
   let i = 0;
   const n = line.length;
   while (true) {
-    while (i < n && /\s/.test(line[i]!)) i++;
+    while (i < n && /\s/.test(line.charAt(i))) i++;
     if (i >= n) return out;
     let cur = '';
     let inq = false,
@@ -76,10 +77,10 @@ export function splitInline(line: string): string[] | null {
           i += 3;
         } else if (c === '\\' && i + 1 < n) {
           i++;
-          const e = line[i]!;
+          const e = line.charAt(i);
           cur += e === 'n' ? '\n' : e === 'r' ? '\r' : e === 't' ? '\t' : e === 'b' ? '\b' : e === 'a' ? '\x07' : e;
         } else if (c === '"') {
-          if (i + 1 < n && !/\s/.test(line[i + 1]!)) return null;
+          if (i + 1 < n && !/\s/.test(line.charAt(i + 1))) return null;
           done = true;
         } else cur += c;
       } else if (insq) {
@@ -88,7 +89,7 @@ export function splitInline(line: string): string[] | null {
           i++;
           cur += "'";
         } else if (c === "'") {
-          if (i + 1 < n && !/\s/.test(line[i + 1]!)) return null;
+          if (i + 1 < n && !/\s/.test(line.charAt(i + 1))) return null;
           done = true;
         } else cur += c;
       } else {
@@ -104,9 +105,10 @@ export function splitInline(line: string): string[] | null {
 }
 
 function encodeInline(parts: string[]): Request {
-  const chunks: Buffer[] = [Buffer.from(`*${parts.length}\r\n`, 'latin1')];
+  const header = Buffer.from(`*${parts.length}\r\n`, 'latin1');
+  const chunks: Buffer[] = [header];
   const offs: number[] = [];
-  let pos = chunks[0]!.length;
+  let pos = header.length;
   for (const p of parts) {
     const b = Buffer.from(p, 'latin1');
     const head = Buffer.from(`$${b.length}\r\n`, 'latin1');
@@ -185,7 +187,7 @@ export class RequestParser {
       for (let i = 0; i < argc; i++) {
         if (p >= buf.length) return this.wait(start, 0);
         if (buf[p] !== 36 /* $ */) {
-          throw new ProtocolError(`Protocol error: expected '$', got '${String.fromCharCode(buf[p]!).replace(/[^\x20-\x7e]/, '?')}'`);
+          throw new ProtocolError(`Protocol error: expected '$', got '${String.fromCharCode(buf[p] ?? 0).replace(/[^\x20-\x7e]/, '?')}'`);
         }
         const le = indexOfCRLF(buf, p + 1, p + 1 + 32);
         if (le < 0) {

@@ -8,7 +8,7 @@ import type { RespValue } from './encode.js';
 export function decodeValue(buf: Buffer, pos = 0): [RespValue, number] | undefined {
   const eol = buf.indexOf('\r\n', pos);
   if (eol < 0) return undefined;
-  const type = String.fromCharCode(buf[pos]!);
+  const type = String.fromCharCode(buf[pos] ?? 0); // pos < eol < buf.length: always a byte
   const line = buf.toString('utf8', pos + 1, eol);
   let p = eol + 2;
   switch (type) {
@@ -48,7 +48,11 @@ export function decodeValue(buf: Buffer, pos = 0): [RespValue, number] | undefin
       }
       if (type === '%') {
         const pairs: Array<[RespValue, RespValue]> = [];
-        for (let i = 0; i < items.length; i += 2) pairs.push([items[i]!, items[i + 1]!]);
+        for (let i = 0; i + 1 < items.length; i += 2) {
+          const k = items[i],
+            v = items[i + 1];
+          if (k !== undefined && v !== undefined) pairs.push([k, v]);
+        }
         return [{ t: 'map', v: pairs }, p];
       }
       return [{ t: type === '~' ? 'set' : 'array', v: items }, p];

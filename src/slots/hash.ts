@@ -15,6 +15,7 @@ const TABLE = (() => {
 /** CRC-32 (IEEE 802.3, as Go's crc32.ChecksumIEEE) of buf[start, end). */
 export function crc32(buf: Uint8Array, start = 0, end = buf.length): number {
   let c = -1;
+  // Hot path: i < end <= buf.length, and a value & 0xff always indexes the 256-entry TABLE.
   for (let i = start; i < end; i++) c = TABLE[(c ^ buf[i]!) & 0xff]! ^ (c >>> 8);
   return (c ^ -1) >>> 0;
 }

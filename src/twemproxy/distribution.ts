@@ -61,10 +61,11 @@ export function ketamaDispatch(c: Continuum, hash: number): number {
     right = n;
   while (left < right) {
     const mid = (left + right) >>> 1;
-    if (c.values[mid]! < hash) left = mid + 1;
+    // mid < n = values.length: the read is always in range.
+    if ((c.values[mid] ?? 0) < hash) left = mid + 1;
     else right = mid;
   }
-  return c.index[right === n ? 0 : right]!;
+  return c.index[right === n ? 0 : right] ?? -1; // -1 (no server) only for an empty continuum
 }
 
 /** modula: one entry per unit of weight per live server, in config order. */
@@ -155,7 +156,7 @@ export class PoolDistribution {
     const n = this.o.servers.length;
     if (n === 1) return 0;
     if (this.liveList.length === 0) return -1;
-    if (this.o.distribution === 'random') return this.liveList[Math.floor(this.random() * this.liveList.length)]!;
+    if (this.o.distribution === 'random') return this.liveList[Math.floor(this.random() * this.liveList.length)] ?? -1;
     let s = start,
       e = end;
     const tag = this.tag;
@@ -181,7 +182,7 @@ export class PoolDistribution {
     }
     const h = e === s ? 0 : this.hashFn(buf, s, e);
     if (this.o.distribution === 'ketama') return ketamaDispatch(this.continuum, h);
-    return this.modula[h % this.modula.length]!;
+    return this.modula[h % this.modula.length] ?? -1; // -1 (no server) only for an empty modula array
   }
 
   /** serverOf for a string key (tests, tools). */

@@ -42,15 +42,17 @@ export class Ejector {
   /** A connection to server `i` failed (connect error, EOF, error, timeout). */
   failure(i: number): void {
     if (!this.o.autoEject) return;
-    this.failures[i]!++;
-    if (this.failures[i]! < this.o.failureLimit) return;
+    const failures = (this.failures[i] ?? 0) + 1;
+    this.failures[i] = failures;
+    if (failures < this.o.failureLimit) return;
     const t = this.now();
+    const until = t + this.o.retryTimeoutMs;
     this.failures[i] = 0;
-    this.nextRetry[i] = t + this.o.retryTimeoutMs;
+    this.nextRetry[i] = until;
     this.ejectedAt[i] = t * 1000;
     this.ejects++;
     this.apply();
-    this.o.onEject?.(i, this.nextRetry[i]!);
+    this.o.onEject?.(i, until);
   }
 
   /** Server `i` answered a request. */

@@ -4,6 +4,10 @@
 // `uint8_t`, they are not. Each function hashes buf[start, end) and returns an unsigned 32-bit number.
 import { createHash } from 'node:crypto';
 
+// Every byte read below is inside buf[start, end) (end <= buf.length) and every table index is masked
+// to 0..255 of a 256-entry table, so the `?? 0` defaults are never taken; they only satisfy
+// noUncheckedIndexedAccess without a non-null assertion.
+
 export type HashFn = (buf: Uint8Array, start: number, end: number) => number;
 
 export const HASH_NAMES = [
@@ -48,7 +52,7 @@ const CRC16_TABLE = (() => {
 export function oneAtATime(buf: Uint8Array, start: number, end: number): number {
   let v = 0;
   for (let i = start; i < end; i++) {
-    v = (v + sx(buf[i]!)) >>> 0;
+    v = (v + sx(buf[i] ?? 0)) >>> 0;
     v = (v + (v << 10)) >>> 0;
     v = (v ^ (v >>> 6)) >>> 0;
   }
@@ -76,21 +80,21 @@ export function ketamaPoints(s: string): [number, number, number, number] {
 /** XMODEM table, but the 32-bit accumulator is never masked (nutcracker's hash_crc16). */
 export function crc16(buf: Uint8Array, start: number, end: number): number {
   let crc = 0;
-  for (let i = start; i < end; i++) crc = ((crc << 8) ^ CRC16_TABLE[((crc >>> 8) ^ buf[i]!) & 0xff]!) >>> 0;
+  for (let i = start; i < end; i++) crc = ((crc << 8) ^ (CRC16_TABLE[((crc >>> 8) ^ (buf[i] ?? 0)) & 0xff] ?? 0)) >>> 0;
   return crc;
 }
 
 /** libmemcached's crc32: 15 bits of the complemented CRC. */
 export function crc32(buf: Uint8Array, start: number, end: number): number {
   let crc = 0xffffffff;
-  for (let i = start; i < end; i++) crc = ((crc >>> 8) ^ CRC32_TABLE[(crc ^ buf[i]!) & 0xff]!) >>> 0;
+  for (let i = start; i < end; i++) crc = ((crc >>> 8) ^ (CRC32_TABLE[(crc ^ (buf[i] ?? 0)) & 0xff] ?? 0)) >>> 0;
   return ((~crc >>> 0) >>> 16) & 0x7fff;
 }
 
 /** Standard CRC-32 (IEEE). */
 export function crc32a(buf: Uint8Array, start: number, end: number): number {
   let crc = 0xffffffff;
-  for (let i = start; i < end; i++) crc = (CRC32_TABLE[(crc ^ buf[i]!) & 0xff]! ^ (crc >>> 8)) >>> 0;
+  for (let i = start; i < end; i++) crc = ((CRC32_TABLE[(crc ^ (buf[i] ?? 0)) & 0xff] ?? 0) ^ (crc >>> 8)) >>> 0;
   return (crc ^ 0xffffffff) >>> 0;
 }
 
@@ -104,14 +108,14 @@ const FNV32_INIT = 2166136261,
 function fnv1(init: number, prime: number): HashFn {
   return (buf, start, end) => {
     let h = init;
-    for (let i = start; i < end; i++) h = Math.imul(h, prime) ^ sx(buf[i]!);
+    for (let i = start; i < end; i++) h = Math.imul(h, prime) ^ sx(buf[i] ?? 0);
     return h >>> 0;
   };
 }
 function fnv1a(init: number, prime: number): HashFn {
   return (buf, start, end) => {
     let h = init;
-    for (let i = start; i < end; i++) h = Math.imul(h ^ sx(buf[i]!), prime);
+    for (let i = start; i < end; i++) h = Math.imul(h ^ sx(buf[i] ?? 0), prime);
     return h >>> 0;
   };
 }
@@ -128,7 +132,7 @@ export function hsieh(buf: Uint8Array, start: number, end: number): number {
   const rem = len & 3;
   len >>>= 2;
   let p = start;
-  const get16 = (i: number): number => (buf[i + 1]! << 8) + buf[i]!;
+  const get16 = (i: number): number => ((buf[i + 1] ?? 0) << 8) + (buf[i] ?? 0);
   for (; len > 0; len--) {
     hash = (hash + get16(p)) >>> 0;
     const tmp = ((get16(p + 2) << 11) ^ hash) >>> 0;
@@ -140,7 +144,7 @@ export function hsieh(buf: Uint8Array, start: number, end: number): number {
     case 3:
       hash = (hash + get16(p)) >>> 0;
       hash = (hash ^ (hash << 16)) >>> 0;
-      hash = (hash ^ (sx(buf[p + 2]!) << 18)) >>> 0;
+      hash = (hash ^ (sx(buf[p + 2] ?? 0) << 18)) >>> 0;
       hash = (hash + (hash >>> 11)) >>> 0;
       break;
     case 2:
@@ -149,7 +153,7 @@ export function hsieh(buf: Uint8Array, start: number, end: number): number {
       hash = (hash + (hash >>> 17)) >>> 0;
       break;
     case 1:
-      hash = (hash + buf[p]!) >>> 0;
+      hash = (hash + (buf[p] ?? 0)) >>> 0;
       hash = (hash ^ (hash << 10)) >>> 0;
       hash = (hash + (hash >>> 1)) >>> 0;
       break;
@@ -172,7 +176,7 @@ export function murmur(buf: Uint8Array, start: number, end: number): number {
   let h = (Math.imul(0xdeadbeef, len) ^ len) >>> 0;
   let p = start;
   while (len >= 4) {
-    let k = (buf[p]! | (buf[p + 1]! << 8) | (buf[p + 2]! << 16) | (buf[p + 3]! << 24)) >>> 0;
+    let k = ((buf[p] ?? 0) | ((buf[p + 1] ?? 0) << 8) | ((buf[p + 2] ?? 0) << 16) | ((buf[p + 3] ?? 0) << 24)) >>> 0;
     k = Math.imul(k, m);
     k ^= k >>> 24;
     k = Math.imul(k, m);
@@ -181,9 +185,9 @@ export function murmur(buf: Uint8Array, start: number, end: number): number {
     len -= 4;
   }
   if (len > 0) {
-    if (len === 3) h ^= buf[p + 2]! << 16;
-    if (len >= 2) h ^= buf[p + 1]! << 8;
-    h ^= buf[p]!;
+    if (len === 3) h ^= (buf[p + 2] ?? 0) << 16;
+    if (len >= 2) h ^= (buf[p + 1] ?? 0) << 8;
+    h ^= buf[p] ?? 0;
     h = Math.imul(h, m);
   }
   h ^= h >>> 13;
@@ -201,7 +205,7 @@ export function lookup3(buf: Uint8Array, start: number, end: number, initval: nu
     b = a,
     c = a;
   let p = start;
-  const u32 = (i: number): number => buf[i]! | (buf[i + 1]! << 8) | (buf[i + 2]! << 16) | (buf[i + 3]! << 24);
+  const u32 = (i: number): number => (buf[i] ?? 0) | ((buf[i + 1] ?? 0) << 8) | ((buf[i + 2] ?? 0) << 16) | ((buf[i + 3] ?? 0) << 24);
   while (length > 12) {
     a = (a + u32(p)) | 0;
     b = (b + u32(p + 4)) | 0;
@@ -229,7 +233,7 @@ export function lookup3(buf: Uint8Array, start: number, end: number, initval: nu
   }
   if (length === 0) return c >>> 0;
   // Last block: bytes beyond the key count as zero.
-  const byte = (i: number): number => (i < length ? buf[p + i]! : 0);
+  const byte = (i: number): number => (i < length ? (buf[p + i] ?? 0) : 0);
   a = (a + (byte(0) | (byte(1) << 8) | (byte(2) << 16) | (byte(3) << 24))) | 0;
   b = (b + (byte(4) | (byte(5) << 8) | (byte(6) << 16) | (byte(7) << 24))) | 0;
   c = (c + (byte(8) | (byte(9) << 8) | (byte(10) << 16) | (byte(11) << 24))) | 0;

@@ -9,6 +9,7 @@ import type { NutPool } from './config.js';
 import { PoolDistribution } from './distribution.js';
 import { Ejector } from './ejector.js';
 import { newPoolCounters, newServerCounters, type PoolCounters, type ServerCounters } from './stats-json.js';
+import { at } from '../util/at.js';
 
 /** Error replies the proxy itself makes when a backend connection fails (not a server's own error). */
 const CONN_ERROR_PREFIX = Buffer.from('-ERR backend ');
@@ -49,10 +50,15 @@ export class TwemPlacement implements Placement {
       now: o.now,
       onEject: (i, until) => {
         this.counters.server_ejects++;
-        this.serverCounters[i]!.server_ejected_at = this.ejector.ejectedAt[i]!;
-        o.log?.('server ejected (auto_eject_hosts)', { pool: pool.name, server: pool.servers[i]!.name, retry_in_ms: until - Date.now() });
+        at(this.serverCounters, i, 'server counters').server_ejected_at = at(this.ejector.ejectedAt, i, 'server ejection time');
+        o.log?.('server ejected (auto_eject_hosts)', {
+          pool: pool.name,
+          server: at(pool.servers, i, 'pool server').name,
+          retry_in_ms: until - Date.now(),
+        });
       },
-      onReturn: (list) => o.log?.('ejected servers back in the pool', { pool: pool.name, servers: list.map((i) => pool.servers[i]!.name) }),
+      onReturn: (list) =>
+        o.log?.('ejected servers back in the pool', { pool: pool.name, servers: list.map((i) => at(pool.servers, i, 'pool server').name) }),
     });
     this.addrs = pool.servers.map((s) => s.addr);
     this.addrs.forEach((a, i) => this.index.set(a, i));
@@ -96,7 +102,7 @@ export class TwemPlacement implements Placement {
   track(addr: string, raw: Buffer, sink: ReplySink): ReplySink {
     const i = this.index.get(addr);
     if (i === undefined) return sink;
-    const c = this.serverCounters[i]!;
+    const c = at(this.serverCounters, i, 'server counters');
     c.requests++;
     c.request_bytes += raw.length;
     return new TrackedSink(this, i, sink);
@@ -104,7 +110,7 @@ export class TwemPlacement implements Placement {
 
   /** A reply to a tracked request arrived (a server's reply resets its failure count). */
   replied(i: number, reply: Buffer): void {
-    const c = this.serverCounters[i]!;
+    const c = at(this.serverCounters, i, 'server counters');
     if (
       reply.length > CONN_ERROR_PREFIX.length &&
       reply.compare(CONN_ERROR_PREFIX, 0, CONN_ERROR_PREFIX.length, 0, CONN_ERROR_PREFIX.length) === 0
@@ -121,7 +127,7 @@ export class TwemPlacement implements Placement {
   connectionFailed(addr: string, why: string): void {
     const i = this.index.get(addr);
     if (i === undefined) return;
-    const c = this.serverCounters[i]!;
+    const c = at(this.serverCounters, i, 'server counters');
     if (/no reply for|timeout/i.test(why)) c.server_timedout++;
     else if (/closed by server/.test(why)) c.server_eof++;
     else c.server_err++;
@@ -130,7 +136,7 @@ export class TwemPlacement implements Placement {
 
   /** Moves server `i` to a new address (Sentinel failover); its keys stay with it. */
   moveServer(i: number, to: string): string {
-    const from = this.addrs[i]!;
+    const from = at(this.addrs, i, 'pool server');
     this.index.delete(from);
     this.addrs[i] = to;
     this.index.set(to, i);

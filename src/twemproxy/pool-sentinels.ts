@@ -7,6 +7,7 @@
 import { MasterWatcher, type WatcherStatus } from '../ha/master-watcher.js';
 import type { NutPool } from './config.js';
 import type { TwemPlacement } from './pool-placement.js';
+import { at } from '../util/at.js';
 
 export class PoolSentinels {
   readonly watcher: MasterWatcher;
@@ -30,7 +31,7 @@ export class PoolSentinels {
           placement.moveServer(c.gid, c.to);
           log('pool server moved to its new master', {
             pool: pool.name,
-            server: pool.servers[c.gid]!.givenName,
+            server: at(pool.servers, c.gid, 'pool server').givenName,
             from: c.from,
             to: c.to,
             epoch: c.epoch,

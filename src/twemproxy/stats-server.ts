@@ -9,6 +9,7 @@ import { VERSION } from '../version.js';
 import { parseAddr } from '../util/address.js';
 import type { PoolServer } from './pool-server.js';
 import { newPoolCounters, POOL_FIELDS, renderStats, SERVER_FIELDS, type ServerCounters, type StatsPool } from './stats-json.js';
+import { at } from '../util/at.js';
 
 /** The current stats of all pools, in nutcracker's terms. */
 export function collectStats(
@@ -27,11 +28,11 @@ export function collectStats(
     counters.client_eof = st.sessionsTotal - st.sessionsAlive;
     counters.client_err = st.protocolErrors;
     const servers = p.pool.servers.map((s, i) => {
-      const c: ServerCounters = { ...p.placement.serverCounters[i]! };
-      const state = p.serverState(p.placement.addrs[i]!);
+      const c: ServerCounters = { ...at(p.placement.serverCounters, i, 'server counters') };
+      const state = p.serverState(at(p.placement.addrs, i, 'pool server'));
       c.server_connections = state.connected;
       c.in_queue = state.inflight;
-      c.server_ejected_at = p.placement.ejector.ejectedAt[i]!;
+      c.server_ejected_at = at(p.placement.ejector.ejectedAt, i, 'server ejection time');
       return { name: s.name, counters: c };
     });
     out.push({ name: p.pool.name, counters, servers });

@@ -128,7 +128,7 @@ function mergeSamples(into: ConsoleSample[], add: ConsoleSample[], now: number):
   const last = into[into.length - 1]?.t ?? 0;
   const out = into.concat(add.filter((s) => s.t > last));
   let cut = 0;
-  while (cut < out.length && out[cut]!.t < now - WINDOW_MS) cut++;
+  while ((out[cut]?.t ?? Infinity) < now - WINDOW_MS) cut++;
   return cut ? out.slice(cut) : out;
 }
 

@@ -17,7 +17,7 @@ export function formatPlan(plan: Record<string, number>): string {
     let i = 0;
     while (i < ids.length) {
       let j = i;
-      while (j + 1 < ids.length && ids[j + 1] === ids[j]! + 1) j++;
+      while (j + 1 < ids.length && ids[j + 1] === (ids[j] ?? NaN) + 1) j++;
       parts.push(i === j ? `${ids[i]}` : `${ids[i]}-${ids[j]}`);
       i = j + 1;
     }

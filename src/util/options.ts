@@ -25,8 +25,9 @@ export function parseSize(v: string | number): number {
   if (typeof v === 'number') return v;
   const m = /^\s*(\d+(?:\.\d+)?)\s*([a-zA-Z]*)\s*$/.exec(v);
   const unit = m ? (m[2] ?? '').toLowerCase() || 'b' : '';
-  if (!m || !(unit in SIZE_UNITS)) throw new Error(`"${v}" is not a size (examples: 512, 64kb, 512mb, 1gb)`);
-  return Math.round(Number(m[1]) * SIZE_UNITS[unit]!);
+  const mult = SIZE_UNITS[unit];
+  if (!m || mult === undefined) throw new Error(`"${v}" is not a size (examples: 512, 64kb, 512mb, 1gb)`);
+  return Math.round(Number(m[1]) * mult);
 }
 
 /** "30s" → 30000 ms; plain numbers are milliseconds; "1m30s" works. */
@@ -39,8 +40,9 @@ export function parseDuration(v: string | number): number {
   if (!rest) throw new Error('empty duration');
   while (rest) {
     const m = re.exec(rest);
-    if (!m) throw new Error(`"${v}" is not a duration (examples: 500ms, 30s, 5m)`);
-    total += Number(m[1]) * DURATION_UNITS[m[2]!]!;
+    const mult = m ? DURATION_UNITS[m[2] ?? ''] : undefined;
+    if (!m || mult === undefined) throw new Error(`"${v}" is not a duration (examples: 500ms, 30s, 5m)`);
+    total += Number(m[1]) * mult;
     rest = rest.slice(m[0].length);
   }
   return Math.round(total);

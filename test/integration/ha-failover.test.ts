@@ -26,6 +26,7 @@ import { httpJson } from '../../src/util/http-json.js';
 import { startDashboardProcess } from '../helpers/dashboard.js';
 import { eventually } from '../helpers/poll.js';
 import { join } from 'node:path';
+import { readFileSync } from 'node:fs';
 
 // A generous deadline (a loaded 2-core machine; sentinel elections can take a second round), not a figure.
 const FAILOVER_BUDGET_MS = 30000;
@@ -60,18 +61,44 @@ async function killMaster(gid: number): Promise<{ old: string; t0: number }> {
   return { old, t0 };
 }
 
-async function waitDashboardMaster(gid: number, not: string, timeoutMs = 20000): Promise<string> {
-  let m = '';
+/**
+ * Waits until group `gid` has a master other than `not` that the dashboard records, answers ROLE as
+ * master, and every live sentinel (at least 2) names with no other flag, unchanged for `stableMs`. Returns every
+ * master the dashboard recorded on the way (more than one after a back-to-back sentinel failover).
+ */
+async function waitSettledMaster(gid: number, not: string, stableMs = 3000, timeoutMs = 40000): Promise<string[]> {
+  const seen: string[] = [];
+  let since = 0;
   await eventually(
-    `dashboard to record a new master of group ${gid}`,
+    `group ${gid} to settle on a new master other than ${not}`,
     async () => {
-      m = await masterOf(h, gid);
-      return m !== not;
+      const m = await masterOf(h, gid);
+      if (m === not) return false;
+      if (seen.at(-1) !== m) {
+        seen.push(m);
+        since = 0;
+      }
+      const agree = await Promise.all(
+        h.c.redisSentinels.map(async (s) => {
+          const r = await redisCall(s.addr, 1000, ['SENTINEL', 'MASTER', `ha-test-${gid}`]).catch(() => null);
+          if (!Array.isArray(r)) return null; // a sentinel a test stopped
+          const f = new Map<string, string>();
+          for (let i = 0; i + 1 < r.length; i += 2) f.set(String(r[i]), String(r[i + 1]));
+          return `${f.get('ip')}:${f.get('port')}` === m && f.get('flags') === 'master';
+        }),
+      );
+      const answered = agree.filter((a) => a !== null);
+      if (answered.length < 2 || !answered.every(Boolean) || (await roleOf(m, 1000).catch(() => '')) !== 'master') {
+        since = 0;
+        return false;
+      }
+      since ||= Date.now();
+      return Date.now() - since >= stableMs;
     },
     timeoutMs,
-    100,
+    200,
   );
-  return m;
+  return seen;
 }
 
 /** Every proxy routes every slot of `gid` to `master`. */
@@ -126,16 +153,21 @@ test('kill -9 a master: writes succeed again through the same proxies, reads do 
     const replicaValues = await Promise.all(replicas.map(async (r) => Number((await redisCall(r, 1000, ['GET', `c{${tag}}`])) ?? 0)));
     const windows = await Promise.all(h.proxyClients.map((c, i) => firstWriteOk(c, `probe{${tag}}:${i}`, t0, FAILOVER_BUDGET_MS)));
     log(`failover window through each proxy: ${windows.join(', ')} ms (down-after 1000 ms)`);
-    const fresh = await waitDashboardMaster(1, old);
+    // With a 1 s down-after on a loaded machine the sentinels sometimes fail the fresh master over
+    // once more (a sentinel that has not reached it within down-after after the switch marks it down):
+    // follow the group until every sentinel agrees with the dashboard for a while, and compare reads
+    // with every replica that was master on the way.
+    const promoted = await waitSettledMaster(1, old);
+    const fresh = promoted.at(-1)!;
     assert.equal(await roleOf(fresh, 1000), 'master');
-    assert.ok(replicas.includes(fresh));
-    const had = replicaValues[replicas.indexOf(fresh)]!;
+    for (const p of promoted) assert.ok(replicas.includes(p), `${p} was promoted but was not a replica of group 1`);
+    const had = Math.min(...promoted.map((p) => replicaValues[replicas.indexOf(p)]!));
     for (const c of h.proxyClients) {
       const v = Number(await c.get(`c{${tag}}`));
-      assert.ok(v >= had, `read ${v} through a proxy, the promoted replica had ${had} at the kill`);
+      assert.ok(v >= had, `read ${v} through a proxy, the promoted replica(s) ${promoted.join(' then ')} had ${had} at the kill`);
     }
     log(
-      `acknowledged counter at kill ${ackedAtKill}, promoted replica had ${had}: ${Math.max(0, ackedAtKill - had)} acknowledged increments lost to asynchronous replication; workload ${wl.acked.size} writes acked, ${wl.errors} errors`,
+      `acknowledged counter at kill ${ackedAtKill}, promoted replica(s) ${promoted.join(' then ')} had ${had}: ${Math.max(0, ackedAtKill - had)} acknowledged increments lost to asynchronous replication; workload ${wl.acked.size} writes acked, ${wl.errors} errors`,
     );
     await counterLoop.stop();
     await wl.stop();
@@ -146,6 +178,26 @@ test('kill -9 a master: writes succeed again through the same proxies, reads do 
     await wl.stop();
   }
 });
+
+/** On a failure: what each sentinel knows of the group and its replicas, and their logs' last lines. */
+async function explainSentinels(old: string): Promise<void> {
+  for (const s of h.c.redisSentinels) {
+    const ask = async (args: string[]): Promise<string> =>
+      JSON.stringify(await redisCall(s.addr, 1000, args).catch((e: Error) => `error: ${e.message}`));
+    log(`sentinel ${s.addr}: master ${await ask(['SENTINEL', 'MASTER', 'ha-test-1'])}`);
+    log(`sentinel ${s.addr}: replicas ${await ask(['SENTINEL', 'REPLICAS', 'ha-test-1'])}`);
+    log(`sentinel ${s.addr}: info ${await ask(['INFO', 'sentinel'])}`);
+    const lines = readFileSync(join(s.dir, 'sentinel.log'), 'utf8').split('\n');
+    log(`sentinel ${s.addr} log (last 40 lines):\n${lines.slice(-40).join('\n')}`);
+  }
+  const dash = readFileSync(join(h.c.info.dir, 'dashboard.log'), 'utf8').split('\n');
+  log(
+    `dashboard log, lines naming ${old} or sentinel:\n${dash
+      .filter((l) => l.includes(old) || /sentinel/i.test(l))
+      .slice(-40)
+      .join('\n')}`,
+  );
+}
 
 /** The old master comes back (empty, as a master): sentinel turns it into a replica of the new one, and the dashboard sees it so. */
 async function restartAsReplica(old: string, fresh: string): Promise<void> {
@@ -160,7 +212,10 @@ async function restartAsReplica(old: string, fresh: string): Promise<void> {
     // own 20 s grace plus a stats period. 90 s leaves room for both on a loaded machine.
     90000,
     250,
-  );
+  ).catch(async (e: unknown) => {
+    await explainSentinels(old);
+    throw e;
+  });
   // ... and the dashboard sees it so.
   await eventually(
     'the dashboard to show the old master as a replica',
@@ -242,7 +297,7 @@ test('one sentinel down, then a majority down: the cluster keeps serving; failov
   const a = await killMaster(1);
   const w = await Promise.all(h.proxyClients.map((c, i) => firstWriteOk(c, `probe{${h.tagOf(1)}}:${i}`, a.t0, FAILOVER_BUDGET_MS)));
   log(`failover with one sentinel down: ${w.join(', ')} ms`);
-  await waitDashboardMaster(1, a.old);
+  await waitSettledMaster(1, a.old);
   await restartServer(h, a.old);
 
   // A majority down: still serving both groups.
@@ -269,7 +324,7 @@ test('one sentinel down, then a majority down: the cluster keeps serving; failov
   await Promise.all([s0!.restart(), s1!.restart()]);
   const w2 = await Promise.all(h.proxyClients.map((c, i) => firstWriteOk(c, `probe{${h.tagOf(2)}}:${i}`, t1, 2 * FAILOVER_BUDGET_MS)));
   log(`failover after the sentinels returned: ${w2.join(', ')} ms after their restart`);
-  await waitDashboardMaster(2, b.old);
+  await waitSettledMaster(2, b.old);
   await restartServer(h, b.old);
 });
 
@@ -295,8 +350,7 @@ test('dashboard down during a failover: proxies still switch; the dashboard catc
   );
   h.dashboard = { addr: dashAddr, proc: d.proc }; // h.stop() stops it
   await d.waitReady(60000);
-  const fresh = await waitDashboardMaster(1, old);
-  assert.equal(await roleOf(fresh, 1000), 'master');
+  const fresh = (await waitSettledMaster(1, old)).at(-1)!;
   await waitProxiesRoute(1, fresh);
   await restartServer(h, old);
 });
@@ -313,8 +367,7 @@ test('a standby dashboard takes over during a failover and finishes the bookkeep
   h.dashboard = { addr: standby.addr, proc: standby.proc };
   const w = await Promise.all(h.proxyClients.map((c, i) => firstWriteOk(c, `probe{${h.tagOf(2)}}:${i}`, t0, FAILOVER_BUDGET_MS)));
   log(`failover during the dashboard takeover: ${w.join(', ')} ms`);
-  const fresh = await waitDashboardMaster(2, oldMaster);
-  assert.equal(await roleOf(fresh, 1000), 'master');
+  const fresh = (await waitSettledMaster(2, oldMaster)).at(-1)!;
   await waitProxiesRoute(2, fresh);
   await restartServer(h, oldMaster);
 });

@@ -22,6 +22,7 @@ import { ask, barrier, moveKeysFirst } from './common.js';
 import { argBuf, argText, crossSlotError, oneSlot } from './slot-keys.js';
 
 import type { BlockedCall } from './apps-context.js';
+import { at } from '../../util/at.js';
 export type { BlockedCall };
 
 /** Where the timeout argument is and its unit; undefined when the request does not block. */
@@ -98,7 +99,7 @@ export class BlockState {
     }
     const args: Buffer[] = [];
     for (let i = 0; i < req.argc; i++) args.push(Buffer.from(argBuf(req, i)));
-    const keys = kr.keys.map((i) => args[i]!);
+    const keys = kr.keys.map((i) => at(args, i, 'key argument'));
     const to = timeoutArg(spec, req);
     const total = to === undefined ? 0 : timeoutMs(argText(req, to.index), to.ms);
     const started = Date.now();

@@ -18,7 +18,7 @@ const CLUSTER_SLOTS = 16384;
 export function crc16(buf: Uint8Array, start = 0, end = buf.length): number {
   let crc = 0;
   for (let i = start; i < end; i++) {
-    crc ^= buf[i]! << 8;
+    crc ^= (buf[i] ?? 0) << 8; // start <= i < end <= buf.length: always a byte
     for (let j = 0; j < 8; j++) crc = crc & 0x8000 ? ((crc << 1) ^ 0x1021) & 0xffff : (crc << 1) & 0xffff;
   }
   return crc;

@@ -14,6 +14,7 @@ import type { AppsHost } from './host.js';
 import { toEachMaster, sortedMasters } from './fanout.js';
 import { argBuf, argText } from './slot-keys.js';
 import { bulkAt } from './pubsub/subscriber-conn.js';
+import { at } from '../../util/at.js';
 
 const GROUP_BITS = 1024n;
 const INTERNAL = Buffer.from(INTERNAL_PREFIX);
@@ -80,12 +81,14 @@ async function scan(h: AppsHost, req: Request, masters: string[]): Promise<Buffe
   for (let i = 2; i < req.argc; i++) opts.push(Buffer.from(argBuf(req, i)));
   let group = cur.group,
     backend = cur.backend;
-  const [r] = await toEachMaster(h, encodeCommand(['SCAN', backend.toString(), ...opts]), [masters[group]!]);
+  const [r] = await toEachMaster(h, encodeCommand(['SCAN', backend.toString(), ...opts]), [at(masters, group, 'group master')]);
   if (r === undefined || isErrorReply(r)) return r ?? errorReply('ERR scan failed');
   const top = arrayElements(r);
-  if (top === null || top.length !== 2) return errorReply('ERR unexpected SCAN reply from backend');
-  const next = BigInt(bulkAt(r, top[0]![0], top[0]![1]).toString('latin1'));
-  const list = r.subarray(top[1]![0], top[1]![1]);
+  const [cursorEl, listEl] = top ?? [];
+  if (top === null || top.length !== 2 || cursorEl === undefined || listEl === undefined)
+    return errorReply('ERR unexpected SCAN reply from backend');
+  const next = BigInt(bulkAt(r, cursorEl[0], cursorEl[1]).toString('latin1'));
+  const list = r.subarray(listEl[0], listEl[1]);
   const keys = keysOf(list, arrayElements(list) ?? []);
   if (next === 0n) {
     group++;

@@ -11,6 +11,7 @@ import type { AppsHost } from './host.js';
 import { toEachMaster } from './fanout.js';
 import { argBuf } from './slot-keys.js';
 import { bulkAt } from './pubsub/subscriber-conn.js';
+import { at } from '../../util/at.js';
 
 const FUNCTION_DUMP = encodeCommand(['FUNCTION', 'DUMP']);
 
@@ -26,7 +27,8 @@ export function handleScripting(h: AppsHost, spec: CommandSpec, req: Request, cm
   void (async () => {
     const replies = await toEachMaster(h, raw, masters);
     const bad = replies.findIndex(isErrorReply);
-    if (bad >= 0) return p.onReply(replies[bad]!);
+    if (bad >= 0) return p.onReply(at(replies, bad, 'master reply'));
+    const first = at(replies, 0, 'master reply'); // masters is not empty (checked above)
     switch (spec.name) {
       case 'script|exists': {
         // 1 only where every group has the script.
@@ -37,19 +39,19 @@ export function handleScripting(h: AppsHost, spec: CommandSpec, req: Request, cm
         return p.onReply(Buffer.concat(parts));
       }
       case 'script|load':
-        memory.scripts.set(bulkAt(replies[0]!, 0, replies[0]!.length).toString('latin1'), Buffer.from(argBuf(req, 2)));
-        return p.onReply(replies[0]!);
+        memory.scripts.set(bulkAt(first, 0, first.length).toString('latin1'), Buffer.from(argBuf(req, 2)));
+        return p.onReply(first);
       case 'script|flush':
         memory.scripts.clear();
-        return p.onReply(replies[0]!);
+        return p.onReply(first);
       case 'function|list':
       case 'function|dump':
-        return p.onReply(replies[0]!);
+        return p.onReply(first);
       default: {
         // LOAD / DELETE / FLUSH / RESTORE changed the libraries: remember the new dump for late groups.
-        const [d] = await toEachMaster(h, FUNCTION_DUMP, [masters[0]!]);
+        const [d] = await toEachMaster(h, FUNCTION_DUMP, [at(masters, 0, 'master')]);
         if (d !== undefined && d[0] === 36) memory.functionDump = Buffer.from(bulkAt(d, 0, d.length));
-        return p.onReply(replies[0]!);
+        return p.onReply(first);
       }
     }
   })().catch((e: Error) => p.onReply(errorReply(`ERR ${e.message}`)));

@@ -25,7 +25,7 @@ export function slotArgs(spec: CommandSpec, req: ArgsView): number[] | string {
 export function oneSlot(req: ArgsView, idx: readonly number[]): number {
   let slot = -1;
   for (const i of idx) {
-    const s = slotOfRange(req.buf, req.offs[2 * i]!, req.offs[2 * i + 1]!);
+    const s = slotOfRange(req.buf, req.offs[2 * i] ?? 0, req.offs[2 * i + 1] ?? 0);
     if (slot === -1) slot = s;
     else if (s !== slot) return -2;
   }
@@ -56,5 +56,6 @@ export function keysRequest(keys: readonly Buffer[]): {
   return { buf, offs, argc: keys.length + 1, raw: Buffer.alloc(0), inline: false, argIdx };
 }
 
-export const argBuf = (req: ArgsView, i: number): Buffer => req.buf.subarray(req.offs[2 * i]!, req.offs[2 * i + 1]!);
-export const argText = (req: ArgsView, i: number): string => req.buf.toString('utf8', req.offs[2 * i]!, req.offs[2 * i + 1]!);
+// Callers pass i < argc; an index past it reads as an empty argument.
+export const argBuf = (req: ArgsView, i: number): Buffer => req.buf.subarray(req.offs[2 * i] ?? 0, req.offs[2 * i + 1] ?? 0);
+export const argText = (req: ArgsView, i: number): string => req.buf.toString('utf8', req.offs[2 * i] ?? 0, req.offs[2 * i + 1] ?? 0);

@@ -69,7 +69,7 @@ export class SessionSubs implements Listener {
     if (h.proto === 3 || !this.subscribed) return false;
     const name = spec?.name ?? '';
     if (SUBSCRIBED_MODE_ALLOWED.has(name)) return false;
-    const shown = req.buf.toString('utf8', req.offs[0]!, req.offs[1]!).toLowerCase();
+    const shown = req.buf.toString('utf8', req.offs[0] ?? 0, req.offs[1] ?? 0).toLowerCase();
     h.reply(
       cmd,
       errorReply(`ERR Can't execute '${shown}': only (P|S)SUBSCRIBE / (P|S)UNSUBSCRIBE / PING / QUIT / RESET are allowed in this context`),
@@ -230,7 +230,8 @@ export class SessionSubs implements Listener {
             }),
           );
           const els = arrayElements(r);
-          if (els !== null && els.length === 2) n = integerOf(r.subarray(els[1]![0], els[1]![1])) ?? 0;
+          const count = els !== null && els.length === 2 ? els[1] : undefined;
+          if (count !== undefined) n = integerOf(r.subarray(count[0], count[1])) ?? 0;
         }
         out.push(bulk(ch), int(n));
       }
@@ -241,6 +242,10 @@ export class SessionSubs implements Listener {
 
 function pairs(flat: RespValue[]): Array<[RespValue, RespValue]> {
   const out: Array<[RespValue, RespValue]> = [];
-  for (let i = 0; i + 1 < flat.length; i += 2) out.push([flat[i]!, flat[i + 1]!]);
+  for (let i = 0; i + 1 < flat.length; i += 2) {
+    const k = flat[i],
+      v = flat[i + 1];
+    if (k !== undefined && v !== undefined) out.push([k, v]);
+  }
   return out;
 }

@@ -21,6 +21,7 @@ export interface SubscriberEvents {
 
 const SUB: Record<SubKind, string> = { c: 'SUBSCRIBE', p: 'PSUBSCRIBE', s: 'SSUBSCRIBE' };
 const UNSUB: Record<SubKind, string> = { c: 'UNSUBSCRIBE', p: 'PUNSUBSCRIBE', s: 'SUNSUBSCRIBE' };
+const NO_BYTES = Buffer.alloc(0);
 
 /** The payload of a bulk string element reply[s, e). */
 export function bulkAt(reply: Buffer, s: number, e: number): Buffer {
@@ -128,8 +129,12 @@ export class SubscriberConn {
   private frame(f: Buffer): void {
     const els = arrayElements(f);
     if (els === null || els.length < 3) return; // +OK of AUTH, errors
-    const type = bulkAt(f, els[0]![0], els[0]![1]).toString('latin1');
-    const at = (i: number): Buffer => bulkAt(f, els[i]![0], els[i]![1]);
+    // Every index read below is < els.length (checked above or at the call).
+    const at = (i: number): Buffer => {
+      const e = els[i];
+      return e === undefined ? NO_BYTES : bulkAt(f, e[0], e[1]);
+    };
+    const type = at(0).toString('latin1');
     switch (type) {
       case 'message':
         this.ev.onMessage('c', null, at(1), at(2));
