@@ -667,27 +667,34 @@ export function isServed(spec: CommandSpec): boolean {
   return spec.policy.kind !== 'denied';
 }
 
+/**
+ * Argument `i` as Redis prints it into an error with `%.*s`: at most `max` bytes, cut at the first NUL
+ * (a C string), CR and LF each mapped to a space. A binary string (one char per byte, 'latin1'), so
+ * the reply can echo the bytes exactly (errorReply(msg, 'latin1')).
+ */
 function argText(args: ArgsView, i: number, max: number): string {
   const s = args.offs[2 * i] ?? 0;
   const e = Math.min(args.offs[2 * i + 1] ?? 0, s + max);
-  return args.buf.toString('utf8', s, e).replace(/[\r\n]/g, ' ');
+  const nul = args.buf.indexOf(0, s);
+  return args.buf.toString('latin1', s, nul >= 0 && nul < e ? nul : e).replace(/[\r\n]/g, ' ');
 }
 
-/** Redis 7's "ERR unknown command 'foo', with args beginning with: 'a' 'b' " (trailing space kept). */
+/** Redis 7's "ERR unknown command 'foo', with args beginning with: 'a' 'b' " (trailing space kept); a binary string. */
 export function unknownCommandError(args: ArgsView): string {
   let rest = '';
   for (let i = 1; i < args.argc && rest.length < 128; i++) rest += `'${argText(args, i, 128 - rest.length)}' `;
   return `ERR unknown command '${args.argc > 0 ? argText(args, 0, 128) : ''}', with args beginning with: ${rest}`;
 }
 
-/** Redis 7's "ERR unknown subcommand 'foo'. Try OBJECT HELP." for a container request. */
+/** Redis 7's "ERR unknown subcommand 'foo'. Try OBJECT HELP." for a container request; a binary string. */
 export function unknownSubcommandError(args: ArgsView): string {
   return `ERR unknown subcommand '${argText(args, 1, 128)}'. Try ${argText(args, 0, 1 << 20).toUpperCase()} HELP.`;
 }
 
 /**
  * Redis's checks before a command runs, on the result of lookupCommand: unknown command, unknown
- * subcommand, then arity. '' when the request passes, else the full error line (without '-'). The
+ * subcommand, then arity. '' when the request passes, else the full error line (without '-'; a binary
+ * string, since the unknown-command texts echo the client's bytes). The
  * proxy's dispatcher calls exactly this (then its own checks: auth, transaction, policy).
  */
 export function precheckCommand(spec: CommandSpec | undefined, args: ArgsView): string {

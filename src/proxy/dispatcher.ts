@@ -63,7 +63,7 @@ export function dispatch(s: SessionHost, req: Request, premigrated = -1): void {
   const bad = precheckCommand(spec, req);
   // Unknown command or subcommand: answered, not counted under any command.
   if (spec === undefined || (spec.isContainer && req.argc >= 2)) {
-    s.reply(null, errorReply(bad));
+    s.reply(null, errorReply(bad, 'latin1'));
     return;
   }
   const cmd = ctx.stats.command(spec.name);
