@@ -51,6 +51,13 @@ export function parseInfo(text: string): Record<string, string> {
   return out;
 }
 
+/** Replicas in state=online (synced and streaming) among the `slaveN` lines of INFO replication. */
+export function onlineReplicas(info: Record<string, string>): number {
+  let n = 0;
+  for (const [k, v] of Object.entries(info)) if (/^slave\d+$/.test(k) && /(^|,)state=online(,|$)/.test(v)) n++;
+  return n;
+}
+
 export function summarizeInfo(info: Record<string, string>): Pick<ServerStats, 'stats' | 'dbs'> {
   const stats: Record<string, string> = {};
   const dbs: Record<string, number> = {};
@@ -59,6 +66,7 @@ export function summarizeInfo(info: Record<string, string>): Pick<ServerStats, '
     if (v !== undefined) stats[k] = v;
   }
   if (info.master_host) stats.master_addr = `${info.master_host}:${info.master_port ?? ''}`;
+  if (info.role === 'master') stats.online_replicas = String(onlineReplicas(info));
   for (const [k, v] of Object.entries(info)) {
     const db = /^db(\d+)$/.exec(k)?.[1];
     if (db === undefined) continue;

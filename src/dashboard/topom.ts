@@ -277,11 +277,20 @@ export class Topom {
       proxy: { models: this.proxyList(), stats: proxyStats },
       slot_action: this.actions.statsSection(),
       sentinels: this.ha.stats(),
+      write_safety: this.poller.writeSafetyStats(),
     };
   }
 
   /** Numbers for /metrics. */
-  counters(): { groups: number; servers: number; serversUp: number; proxies: number; proxiesUp: number; slotsAssigned: number } {
+  counters(): {
+    groups: number;
+    servers: number;
+    serversUp: number;
+    proxies: number;
+    proxiesUp: number;
+    slotsAssigned: number;
+    writeSafetyDegraded: number;
+  } {
     let servers = 0,
       serversUp = 0,
       proxiesUp = 0;
@@ -302,6 +311,7 @@ export class Topom {
       proxies: this.proxies.size,
       proxiesUp,
       slotsAssigned: this.slots.filter((s) => s.group_id !== 0).length,
+      writeSafetyDegraded: this.poller.writeSafetyStats().degraded,
     };
   }
 
