@@ -10,7 +10,8 @@ import type { Slot } from '../models/slot.js';
 import type { DashboardConfig } from './config.js';
 import { ProxyCallError, type ProxyClient } from './proxy-client.js';
 import { RedisStatsPool, type ServerStats } from './redis-probe.js';
-import { WriteSafety, type GroupWriteSafety } from './write-safety.js';
+import { WriteSafety, needsSentinelCheck, type GroupWriteSafety, type ServerView, type WriteSafetyConfig } from './write-safety.js';
+import { majoritySeesMaster } from './sentinel-reach.js';
 import { differsOnlyInMaster, formatRanges, slotDifferences } from './slots-compute.js';
 import { proxyFailureText, unixNow, type ProxySync, type RuntimeState } from './proxy-sync.js';
 
@@ -28,6 +29,8 @@ export interface StatsPollerHost {
   mutating(): boolean;
   /** Bumped whenever memory changes in a way that can change routing. */
   routingVersion(): number;
+  /** The product's sentinels (write safety asks them whether they reach a master). */
+  sentinelServers(): readonly string[];
   /** The sentinel watcher: asked to catch up before a differing table is re-pushed. */
   sentinelWatch(): { enabled: boolean; caughtUp: boolean; kick(why: string): Promise<void> };
   exclusive<T>(fn: () => Promise<T>): Promise<T>;
@@ -41,13 +44,15 @@ export class StatsPoller {
   private stopped = false;
   /** Keeps min-replicas-to-write / -max-lag on the group servers (write-safety.ts). */
   private readonly writeSafety: WriteSafety;
+  private readonly writeSafetyConfig: WriteSafetyConfig;
 
   constructor(private readonly h: StatsPollerHost) {
     this.pool = new RedisStatsPool(h.config.productAuth, h.config.statsTimeout);
-    this.writeSafety = new WriteSafety({
+    this.writeSafetyConfig = {
       minReplicasToWrite: h.config.groupMinReplicasToWrite,
       minReplicasMaxLagMs: h.config.groupMinReplicasMaxLag,
-    });
+    };
+    this.writeSafety = new WriteSafety(this.writeSafetyConfig);
   }
 
   serverStatsOf(addr: string): ServerStats | undefined {
@@ -108,8 +113,17 @@ export class StatsPoller {
 
   /** Keeps min-replicas-to-write / -max-lag on one server; says so loudly when a group's master is left alone. */
   private async applyWriteSafety(a: string, st: ServerStats, g: Group): Promise<void> {
-    const view = { role: st.stats.role ?? '', onlineReplicas: Number(st.stats.online_replicas ?? 0) };
+    const lags = st.stats.online_replica_lags;
+    const view: ServerView = {
+      role: st.stats.role ?? '',
+      onlineReplicas: Number(st.stats.online_replicas ?? 0),
+      ...(lags !== undefined ? { replicaLags: lags === '' ? [] : lags.split(',').map(Number) } : {}),
+    };
     try {
+      if (needsSentinelCheck(this.writeSafetyConfig, g, a, view)) {
+        const timeout = Math.min(this.h.config.sentinelClientTimeout, 1000);
+        view.majoritySeesMaster = await majoritySeesMaster(this.h.sentinelServers(), this.h.config.productName, g.id, a, timeout);
+      }
       const { set, transition: t } = await this.writeSafety.ensure(a, st.stats.run_id, g, view, (...args) => this.pool.command(a, ...args));
       if (this.h.fenced()) return;
       if (set)

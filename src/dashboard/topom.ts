@@ -86,6 +86,7 @@ export class Topom {
       computedSlots: () => this.computedSlots(),
       mutating: () => this.mutating,
       routingVersion: () => this.routingVersion,
+      sentinelServers: () => this.sentinel.servers,
       sentinelWatch: () => ({ enabled: this.ha.watcher.enabled, caughtUp: this.ha.caughtUp, kick: (why) => this.ha.watcher.kick(why) }),
       exclusive: (fn) => this.exclusive(fn),
     });

@@ -13,13 +13,17 @@
 // - the master the dashboard recognises (servers[0], reporting role:master): N capped at the group's
 //   replica count and at the replicas *online* in its INFO replication (synced, streaming). With none
 //   online the master is alone: it gets 0 and the group is "degraded" (a loud warning, a stats field,
-//   a gauge) until a replica is online again, when N is set back;
+//   a gauge) until a replica is online again, when N is set back. Online replicas that stopped
+//   acknowledging (lag >= max(2, max-lag) s: a replica host cut off, a frozen replica) are not counted
+//   only when a majority of the sentinels reach the master now (sentinel-reach.ts): then no promotion
+//   can happen and relaxing costs no acknowledged write; a master cut off with its dashboard does not
+//   get that answer and keeps refusing;
 // - a server reporting role:master that is not the recognised master (an old master back before
 //   Sentinel demotes it, a promotion the dashboard has not followed yet) is left as it is.
 // Why this still bounds the partition case: a replica behind a partition stays online in the master's
 // view until repl-timeout (60 s by default), far longer than a dashboard on the master's side keeps its
-// lease (lock_ttl) before it is fenced and changes nothing, so a cut-off master is not relaxed and stops
-// acknowledging after max-lag + 1 s. What it costs: writes to a degraded master are not bounded (no
+// lease (lock_ttl) before it is fenced and changes nothing, and that dashboard cannot reach a sentinel
+// majority either, so a cut-off master is not relaxed and stops acknowledging after max-lag + 1 s. What it costs: writes to a degraded master are not bounded (no
 // replica to lose them to either, until one returns); a master whose only replica process dies refuses
 // writes until the next stats round relaxes it (one stats_period); with no dashboard running a master
 // that loses its last replica refuses writes until the replica or a dashboard is back.
@@ -38,6 +42,10 @@ export interface ServerView {
   role: string;
   /** Replicas in state=online in its INFO replication (0 for a replica). */
   onlineReplicas: number;
+  /** Seconds since each online replica's last acknowledgement (INFO `lag=`), when known. */
+  replicaLags?: number[];
+  /** Set when asked (needsSentinelCheck): a majority of the sentinels reach this master now. */
+  majoritySeesMaster?: boolean;
 }
 
 export interface Wanted {
@@ -47,16 +55,43 @@ export interface Wanted {
   degraded: boolean;
   /** What the group asks for on its master (the option capped at its replica count). */
   groupWants: number;
+  /** Why it is degraded. */
+  reason?: string;
+}
+
+/** A replica this many seconds behind in acknowledging counts as not following (Redis refuses at lag > max-lag). */
+const staleAfterSec = (maxLagSec: number): number => Math.max(2, maxLagSec);
+
+const maxLagOf = (c: WriteSafetyConfig): number => Math.max(1, Math.round(c.minReplicasMaxLagMs / 1000));
+const groupWantsOf = (c: WriteSafetyConfig, group: Group): number =>
+  Math.min(Math.max(0, c.minReplicasToWrite), Math.max(0, group.servers.length - 1));
+
+/**
+ * True when the recognised master has replicas online but too few of them acknowledging: either they
+ * are cut off from it (then relaxing is safe only if a sentinel majority reaches the master) or the
+ * master is (then it must keep refusing). The caller asks the sentinels and sets majoritySeesMaster.
+ */
+export function needsSentinelCheck(c: WriteSafetyConfig, group: Group, addr: string, v: ServerView): boolean {
+  const wants = groupWantsOf(c, group);
+  if (v.role !== 'master' || group.servers[0]?.server !== addr || wants === 0 || !v.replicaLags) return false;
+  const stale = v.replicaLags.filter((l) => l >= staleAfterSec(maxLagOf(c))).length;
+  return stale > 0 && v.replicaLags.length - stale < wants;
 }
 
 /** The two Redis settings `addr` (a server of `group`) should have, or null to leave it alone. */
 export function wantedSettings(c: WriteSafetyConfig, group: Group, addr: string, v: ServerView): Wanted | null {
-  const maxLagSec = Math.max(1, Math.round(c.minReplicasMaxLagMs / 1000));
-  const groupWants = Math.min(Math.max(0, c.minReplicasToWrite), Math.max(0, group.servers.length - 1));
+  const maxLagSec = maxLagOf(c);
+  const groupWants = groupWantsOf(c, group);
   if (v.role !== 'master') return { toWrite: 0, maxLagSec, degraded: false, groupWants };
   if (group.servers[0]?.server !== addr) return groupWants === 0 ? { toWrite: 0, maxLagSec, degraded: false, groupWants } : null;
-  const toWrite = Math.min(groupWants, Math.max(0, v.onlineReplicas));
-  return { toWrite, maxLagSec, degraded: toWrite < groupWants, groupWants };
+  let following = Math.max(0, v.onlineReplicas);
+  let why = following === 0 ? 'no replica online: the master is alone' : `only ${following} replica(s) online`;
+  if (v.majoritySeesMaster === true && v.replicaLags) {
+    following = v.replicaLags.filter((l) => l < staleAfterSec(maxLagSec)).length;
+    why = `${v.replicaLags.length - following} replica(s) stopped acknowledging while a sentinel majority reaches the master`;
+  }
+  const toWrite = Math.min(groupWants, following);
+  return { toWrite, maxLagSec, degraded: toWrite < groupWants, groupWants, ...(toWrite < groupWants ? { reason: why } : {}) };
 }
 
 /** A group's write safety as this dashboard last saw and set it (stats API, /metrics). */
@@ -72,6 +107,7 @@ export interface GroupWriteSafety {
   degraded: boolean;
   /** Unix time (s) the group became degraded. */
   degraded_since?: number;
+  reason?: string;
 }
 
 /** A change of a group's degraded state, for the caller to log and record. */
@@ -120,7 +156,10 @@ export class WriteSafety {
       online_replicas: online,
       degraded: w.degraded,
       ...(w.degraded
-        ? { degraded_since: wasDegraded && prev.master === master ? prev.degraded_since : Math.floor(Date.now() / 1000) }
+        ? {
+            degraded_since: wasDegraded && prev.master === master ? prev.degraded_since : Math.floor(Date.now() / 1000),
+            reason: w.reason,
+          }
         : {}),
     };
     this.groups.set(gid, state);

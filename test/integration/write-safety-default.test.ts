@@ -3,8 +3,11 @@
 // on every master and 0 on every replica (CONFIG GET); a group whose replica dies keeps taking writes
 // through the proxy, with the group marked degraded in the stats (write_safety), a warning in the
 // dashboard log and the degraded-groups gauge at 1; when the replica is back, 1 is set on the master
-// again and the group is no longer degraded.
-// Expected duration: ~15 s.
+// again and the group is no longer degraded. A replica that stops acknowledging (frozen, what a cut-off
+// replica host looks like to its master) makes the master refuse writes after max-lag while a majority
+// of the sentinels is unreachable, and is relaxed (degraded) once a sentinel majority reaches the
+// master again.
+// Expected duration: ~40 s.
 import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
@@ -30,6 +33,7 @@ before(async () => {
     basePort: 0,
     host: '127.0.0.1',
     product: 'ws-default',
+    sentinels: 3,
     dashboardArgs: ['--stats-period', '300ms', '--log-level', 'info'],
   });
 });
@@ -130,4 +134,49 @@ test('a group whose only replica died keeps taking writes, degraded, with a warn
     failed = true;
     throw e;
   }
+});
+
+test('a master whose only replica stops acknowledging: kept at 1 (NOREPLICAS) without a sentinel majority, relaxed once a majority reaches it', async () => {
+  const master = server(0);
+  const sentinels = cluster().redisSentinels.slice(0, 2);
+  const replicaPid = server(1).proc.pid;
+  try {
+    await Promise.all(sentinels.map((s) => s.kill9()));
+    process.kill(replicaPid, 'SIGSTOP');
+    await waitFor(
+      'the master to refuse writes once the frozen replica is max-lag behind',
+      async () => /^-NOREPLICAS/.test(await rawCommand(master.host, master.port, 'SET frozen x')),
+      40000,
+      250,
+    );
+    // Several stats rounds (300 ms) with one sentinel of three: not relaxed.
+    await new Promise((r) => setTimeout(r, 3000));
+    assert.equal(await configGet(master, 'min-replicas-to-write'), '1');
+    assert.match(await rawCommand(master.host, master.port, 'SET frozen x'), /^-NOREPLICAS/);
+    assert.equal((await writeSafety()).groups['1']?.degraded, false);
+
+    await Promise.all(sentinels.map((s) => s.restart()));
+    await waitFor(
+      'group 1 to be relaxed on the sentinel majority',
+      async () => (await writeSafety()).groups['1']?.degraded === true && (await configGet(master, 'min-replicas-to-write')) === '0',
+      30000,
+      200,
+    );
+    assert.match((await writeSafety()).groups['1']?.reason ?? '', /stopped acknowledging while a sentinel majority reaches the master/);
+    assert.match(await proxySet(key1(300)), /^\+OK/);
+  } catch (e) {
+    failed = true;
+    throw e;
+  } finally {
+    process.kill(replicaPid, 'SIGCONT');
+  }
+  await waitFor(
+    'group 1 to be restored when the replica acknowledges again',
+    async () => (await writeSafety()).groups['1']?.degraded === false && (await configGet(master, 'min-replicas-to-write')) === '1',
+    30000,
+    200,
+  ).catch((e: Error) => {
+    failed = true;
+    throw e;
+  });
 });

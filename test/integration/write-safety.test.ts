@@ -6,8 +6,9 @@
 // Expected duration: ~10 s.
 import { after, test } from 'node:test';
 import assert from 'node:assert/strict';
-import { WriteSafety, wantedSettings } from '../../src/dashboard/write-safety.js';
-import { RedisStatsPool, onlineReplicas } from '../../src/dashboard/redis-probe.js';
+import { WriteSafety, needsSentinelCheck, wantedSettings } from '../../src/dashboard/write-safety.js';
+import { seesMaster } from '../../src/dashboard/sentinel-reach.js';
+import { RedisStatsPool, onlineReplicaLags, onlineReplicas } from '../../src/dashboard/redis-probe.js';
 import { startRedisServer, rawCommand, type RedisServer } from '../../src/util/redis-server.js';
 import { waitFor } from '../../src/util/processes.js';
 import type { Group } from '../../src/models/group.js';
@@ -70,15 +71,41 @@ test('replicas carry 0 (a promotion without a dashboard never blocks writes); an
 test('a master with too few replicas online is degraded: capped at the online ones, 0 when alone', () => {
   const c = { minReplicasToWrite: 1, minReplicasMaxLagMs: 3000 };
   const alone = wantedSettings(c, group(['a:1', 'b:1']), 'a:1', { role: 'master', onlineReplicas: 0 });
-  assert.deepEqual(alone, { toWrite: 0, maxLagSec: 3, degraded: true, groupWants: 1 });
+  assert.deepEqual(alone, { toWrite: 0, maxLagSec: 3, degraded: true, groupWants: 1, reason: 'no replica online: the master is alone' });
   const two = { ...c, minReplicasToWrite: 2 };
   assert.deepEqual(wantedSettings(two, group(['a:1', 'b:1', 'c:1']), 'a:1', { role: 'master', onlineReplicas: 1 }), {
     toWrite: 1,
     maxLagSec: 3,
     degraded: true,
     groupWants: 2,
+    reason: 'only 1 replica(s) online',
   });
   assert.equal(wantedSettings(c, group(['a:1', 'b:1', 'c:1']), 'a:1', { role: 'master', onlineReplicas: 1 })?.degraded, false);
+});
+
+test('online replicas that stopped acknowledging are not counted only on a sentinel majority that reaches the master', () => {
+  const c = { minReplicasToWrite: 1, minReplicasMaxLagMs: 3000 };
+  const g = group(['a:1', 'b:1']);
+  const lagging = { role: 'master', onlineReplicas: 1, replicaLags: [5] };
+  assert.equal(needsSentinelCheck(c, g, 'a:1', lagging), true);
+  assert.equal(needsSentinelCheck(c, g, 'a:1', { ...lagging, replicaLags: [1] }), false, 'acknowledging');
+  assert.equal(needsSentinelCheck(c, g, 'b:1', lagging), false, 'not the recognised master');
+  assert.equal(needsSentinelCheck(c, group(['a:1', 'b:1', 'c:1']), 'a:1', { ...lagging, onlineReplicas: 2, replicaLags: [0, 9] }), false);
+  assert.equal(wantedSettings(c, g, 'a:1', lagging)?.toWrite, 1, 'no answer from the sentinels: kept');
+  assert.equal(wantedSettings(c, g, 'a:1', { ...lagging, majoritySeesMaster: false })?.toWrite, 1, 'no majority: kept');
+  const relaxed = wantedSettings(c, g, 'a:1', { ...lagging, majoritySeesMaster: true });
+  assert.equal(relaxed?.toWrite, 0);
+  assert.equal(relaxed?.degraded, true);
+  assert.match(relaxed?.reason ?? '', /sentinel majority/);
+});
+
+test('a sentinel sees the master when it names it, flags it neither down nor failing over, and had a ping reply within 2 s', () => {
+  const ok = { ip: '10.0.0.1', port: '6379', flags: 'master', 'last-ok-ping-reply': '300' };
+  assert.equal(seesMaster(ok, '10.0.0.1:6379'), true);
+  assert.equal(seesMaster(ok, '10.0.0.2:6379'), false);
+  assert.equal(seesMaster({ ...ok, flags: 'master,s_down' }, '10.0.0.1:6379'), false);
+  assert.equal(seesMaster({ ...ok, flags: 'master,failover_in_progress' }, '10.0.0.1:6379'), false);
+  assert.equal(seesMaster({ ...ok, 'last-ok-ping-reply': '4000' }, '10.0.0.1:6379'), false);
 });
 
 test('online replicas are counted from INFO replication: only state=online', () => {
@@ -93,6 +120,14 @@ test('online replicas are counted from INFO replication: only state=online', () 
     2,
   );
   assert.equal(onlineReplicas({ role: 'master', connected_slaves: '0' }), 0);
+  assert.deepEqual(
+    onlineReplicaLags({
+      slave0: 'ip=127.0.0.1,port=7001,state=online,offset=100,lag=0',
+      slave1: 'ip=127.0.0.1,port=7002,state=send_bulk,offset=0,lag=7',
+      slave2: 'ip=127.0.0.1,port=7003,state=online,offset=90,lag=12',
+    }),
+    [0, 12],
+  );
 });
 
 test('degraded and restored transitions are reported once each', async () => {
