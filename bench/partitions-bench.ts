@@ -13,6 +13,7 @@ import {
   isolateDashboardHost,
   isolateMasterHost,
   isolateProxyHost,
+  isolateReplicaHost,
   killMasterHost,
   loseCoordinatorQuorum,
   type ScenarioOptions,
@@ -33,6 +34,7 @@ const SCENARIOS: Record<string, { run: (o: ScenarioOptions) => Promise<ScenarioR
   'isolate-dashboard': { run: isolateDashboardHost },
   'lose-quorum': { run: loseCoordinatorQuorum },
   'isolate-proxy': { run: isolateProxyHost },
+  'isolate-replica': { run: isolateReplicaHost },
 };
 
 function arg(name: string, def: string): string {

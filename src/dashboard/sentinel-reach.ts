@@ -16,24 +16,34 @@ export function seesMaster(reply: Record<string, string>, master: string): boole
   return Number.isFinite(ping) && ping <= FRESH_PING_MS;
 }
 
-/** True if more than half of `sentinels` (all configured ones, not only those that answer) see `master` as group `gid`'s master, reachable. */
-export async function majoritySeesMaster(
+/**
+ * True if more than half of `sentinels` (all configured ones, not only those that answer) see `master`
+ * as group `gid`'s master, reachable. Answers as soon as the outcome is decided (a cut-off sentinel
+ * only costs its timeout when its vote matters).
+ */
+export function majoritySeesMaster(
   sentinels: readonly string[],
   product: string,
   gid: number,
   master: string,
   timeoutMs: number,
 ): Promise<boolean> {
-  if (sentinels.length === 0) return false;
+  const n = sentinels.length;
+  if (n === 0) return Promise.resolve(false);
   const name = masterName(product, gid);
-  const votes = await Promise.all(
-    sentinels.map(async (s) => {
-      try {
-        return seesMaster(pairs(await redisCall(s, timeoutMs, ['SENTINEL', 'MASTER', name])), master);
-      } catch {
-        return false;
-      }
-    }),
-  );
-  return votes.filter(Boolean).length * 2 > sentinels.length;
+  return new Promise((resolve) => {
+    let yes = 0;
+    let no = 0;
+    const vote = (v: boolean): void => {
+      if (v) yes++;
+      else no++;
+      if (yes * 2 > n) resolve(true);
+      else if (no * 2 >= n || yes + no === n) resolve(false);
+    };
+    for (const s of sentinels)
+      redisCall(s, timeoutMs, ['SENTINEL', 'MASTER', name]).then(
+        (r) => vote(seesMaster(pairs(r), master)),
+        () => vote(false),
+      );
+  });
 }
