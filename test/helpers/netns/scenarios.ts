@@ -137,6 +137,19 @@ async function finish(
   return { acked: rec.acks.length, lost, unavailableMs: longestGap(rec.acks.filter(affected), faultAt, end), acks: rec.acks };
 }
 
+/** The kinds of client errors after `sinceMs` (first words of the message), with the first time and a count. */
+function errorKinds(errors: RunningWorkload['record']['errors'], sinceMs: number): string {
+  const kinds = new Map<string, { first: number; n: number }>();
+  for (const e of errors) {
+    if (e.atMs <= sinceMs) continue;
+    const k = e.message.split(' ').slice(0, 3).join(' ');
+    const cur = kinds.get(k);
+    if (cur) cur.n++;
+    else kinds.set(k, { first: e.atMs - sinceMs, n: 1 });
+  }
+  return [...kinds].map(([k, v]) => `"${k}" ${v.first} ms ×${v.n}`).join(', ') || 'none';
+}
+
 /** Waits until `n` writes of group `gid` were acknowledged after `sinceMs`. */
 async function waitGroupWrites(w: RunningWorkload, gid: number, sinceMs: number, n: number, timeoutMs: number): Promise<number> {
   let first = -1;
@@ -369,7 +382,7 @@ export async function isolateMasterHost(o: ScenarioOptions): Promise<ScenarioRes
         lostAckedBeforeCut: r.lost.length - lostAfterCut.length,
         lostAckedBeforeFaultMs: Math.max(0, ...r.lost.map((a) => faultAt - a.atMs)),
       },
-      notes: [],
+      notes: [`client errors after the cut (first time in ms, count): ${errorKinds(w.record.errors, faultAt)}`],
     };
   });
 }
