@@ -14,7 +14,7 @@
 //   replica count and at the replicas *online* in its INFO replication (synced, streaming). With none
 //   online the master is alone: it gets 0 and the group is "degraded" (a loud warning, a stats field,
 //   a gauge) until a replica is online again, when N is set back. Online replicas that stopped
-//   acknowledging (lag >= max(2, max-lag) s: a replica host cut off, a frozen replica) are not counted
+//   acknowledging (lag >= max(3, max-lag) s: a replica host cut off, a frozen replica) are not counted
 //   only when a majority of the sentinels reach the master now (sentinel-reach.ts): then no promotion
 //   can happen and relaxing costs no acknowledged write; a master cut off with its dashboard does not
 //   get that answer and keeps refusing;
@@ -59,8 +59,14 @@ export interface Wanted {
   reason?: string;
 }
 
-/** A replica this many seconds behind in acknowledging counts as not following (Redis refuses at lag > max-lag). */
-const staleAfterSec = (maxLagSec: number): number => Math.max(2, maxLagSec);
+/**
+ * A replica this many seconds behind in acknowledging counts as not following (Redis refuses at
+ * lag > max-lag). At least 3: INFO's lag is in whole seconds, so lag >= 3 means the replica has been
+ * silent for more than 2 s, longer than the ping age a sentinel must show to count (FRESH_PING_MS):
+ * the sentinel majority then heard the master after the replica went silent — the replica was cut
+ * off, not the master.
+ */
+const staleAfterSec = (maxLagSec: number): number => Math.max(3, maxLagSec);
 
 const maxLagOf = (c: WriteSafetyConfig): number => Math.max(1, Math.round(c.minReplicasMaxLagMs / 1000));
 const groupWantsOf = (c: WriteSafetyConfig, group: Group): number =>
