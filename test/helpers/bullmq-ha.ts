@@ -44,7 +44,7 @@ async function waitMigrated(h: HaCluster, slot: number, gid: number, timeoutMs: 
   await eventually(
     `slot ${slot} to finish migrating to group ${gid}`,
     async () => {
-      const r = await api(h, 'GET', '/api/topom/stats/{token}');
+      const r = await api<{ slots: unknown }>(h, 'GET', '/api/topom/stats/{token}');
       const s = (r.body.slots as Array<{ id: number; group_id: number; action?: { state?: string } }>).find((x) => x.id === slot);
       return s !== undefined && s.group_id === gid && !s.action?.state;
     },
@@ -80,7 +80,7 @@ export async function runBullMqHa(
     for (const port of ports) {
       const w = new Worker(
         'jobs',
-        async (job: Job) => {
+        async (job: Job<{ n: number }>) => {
           const n = Number(job.data.n);
           runs[n] = (runs[n] ?? 0) + 1;
           return n;
@@ -162,7 +162,7 @@ export async function runBullMqHa(
     for (let s = 0; ; s += 1000) {
       const page = await queue.getJobs(['completed'], s, s + 999, true);
       for (const j of page) {
-        const n = Number(j.data.n);
+        const n = Number((j.data as { n: number }).n);
         if (j.id === `job-${n}` && j.returnvalue === n) done[n] = (done[n] ?? 0) + 1;
       }
       if (page.length < 1000) break;
