@@ -82,6 +82,15 @@ export function dispatch(s: SessionHost, req: Request, premigrated = -1): void {
     refuse(s, spec, cmd, denied);
     return;
   }
+  // CLIENT PAUSE (client-pause.ts): hold the request (and the session's later ones) until the pause ends.
+  const pz = ctx.pause;
+  if (pz !== undefined && pz.until !== 0 && pz.holds(spec)) {
+    s.hold(async () => {
+      await pz.wait();
+      if (!s.isClosed()) dispatch(s, req, premigrated);
+    }, true);
+    return;
+  }
   const policy = spec.policy;
   const refused = ctx.placement.refuse?.(spec.name) ?? null;
   if (refused !== null) {
