@@ -7,6 +7,7 @@
 // the pause ends.
 import type { CommandSpec } from '../commands/keys.js';
 
+const MAX_TIMER_MS = 2 ** 31 - 1;
 const MAY_REPLICATE: ReadonlySet<string> = new Set(['publish', 'spublish', 'eval', 'evalsha', 'fcall', 'pfcount', 'exec']);
 
 export class ClientPause {
@@ -26,8 +27,14 @@ export class ClientPause {
       this.until = Math.max(this.until, now + ms);
       this.all ||= all;
     }
+    this.arm();
+  }
+
+  /** Ends the pause at `until` (in steps: a Node timer cannot wait more than 2^31-1 ms). */
+  private arm(): void {
     if (this.timer) clearTimeout(this.timer);
-    this.timer = setTimeout(() => this.unpause(), Math.max(0, this.until - now));
+    const left = this.until - Date.now();
+    this.timer = setTimeout(() => (Date.now() >= this.until ? this.unpause() : this.arm()), Math.min(MAX_TIMER_MS, Math.max(0, left)));
     this.timer.unref();
   }
 

@@ -23,8 +23,8 @@ interface Series {
 export class LatencyMonitor {
   private readonly events = new Map<string, Series>();
 
-  add(event: string, ms: number): void {
-    const now = Math.floor(Date.now() / 1000);
+  /** Records `ms` for `event` at `now` (Unix seconds). */
+  add(event: string, ms: number, now = Math.floor(Date.now() / 1000)): void {
     let s = this.events.get(event);
     if (s === undefined) {
       s = { samples: [], max: 0 };

@@ -18,7 +18,7 @@ let portB = 0;
 const clients: RawClient[] = [];
 
 before(async () => {
-  c = await startTestCluster({ groups: 2, config: { slowlogSlowerThan: 1000 } });
+  c = await startTestCluster({ groups: 2, config: { slowlogSlowerThan: 15000 } });
   direct = await startRedisServer({});
   proxyB = new ProxyServer({ ...defaultProxyConfig(), proxyAddr: '127.0.0.1:0', adminAddr: '127.0.0.1:0' });
   portB = await proxyB.listen();
@@ -159,7 +159,7 @@ test("CONFIG GET answers the proxy's own settings in redis-server's reply shape;
     await p.call('CONFIG', 'GET', 'timeout'),
     new RegExp(`\\$7\\r\\ntimeout\\r\\n\\$\\d+\\r\\n${c.proxy.ctx.config.sessionRecvTimeout / 1000}\\r\\n`),
   );
-  assert.match(await p.call('CONFIG', 'GET', 'latency-monitor-threshold'), /\r\n1\r\n$/, 'the slow-log threshold (1000 us) in ms');
+  assert.match(await p.call('CONFIG', 'GET', 'latency-monitor-threshold'), /\r\n15\r\n$/, 'the slow-log threshold (15000 us) in ms');
   const all = await p.call('CONFIG', 'GET', '*');
   assert.match(all, /^\*12\r\n/, 'six settings');
   assert.doesNotMatch(all, /requirepass|masterauth|dir\r\n/, 'no backend setting leaks');
@@ -171,34 +171,38 @@ test("CONFIG GET answers the proxy's own settings in redis-server's reply shape;
   assert.match(await p.call('CONFIG', 'SET', 'maxclients', '5'), /^-ERR command 'CONFIG SET' is not allowed: only CONFIG GET/);
 });
 
-/** ~20 ms of work at the server (a Lua busy loop on TIME), on key k. */
+/** ~40 ms of work at the server (a Lua busy loop on TIME), on key k. */
 const SLOW = [
   'EVAL',
-  "local t0 = redis.call('TIME') local s = t0[1] * 1000000 + t0[2] while true do local t = redis.call('TIME') if t[1] * 1000000 + t[2] - s > 20000 then break end end return 1",
+  "local t0 = redis.call('TIME') local s = t0[1] * 1000000 + t0[2] while true do local t = redis.call('TIME') if t[1] * 1000000 + t[2] - s > 40000 then break end end return 1",
   '1',
   '{adm}slow',
 ];
 
 test('LATENCY LATEST / HISTORY / RESET / DOCTOR of the proxy answer in the shapes of redis-server; GRAPH and HISTOGRAM are refused', async () => {
   const [p, d] = await Promise.all([connect(c.port), connect(direct.port)]);
-  assert.equal(await d.call('CONFIG', 'SET', 'latency-monitor-threshold', '1'), '+OK\r\n');
+  assert.equal(await d.call('CONFIG', 'SET', 'latency-monitor-threshold', '15'), '+OK\r\n');
   await p.call('LATENCY', 'RESET');
   await d.call('LATENCY', 'RESET');
   for (const x of [p, d]) {
     assert.equal(await x.call('LATENCY', 'HISTORY', 'nosuchevent'), '*0\r\n');
     assert.equal(await x.call(...SLOW), ':1\r\n');
   }
-  const latest = /^\*1\r\n\*4\r\n\$7\r\ncommand\r\n:\d+\r\n:\d+\r\n:(\d+)\r\n$/;
+  // Every entry is [event, time, latest, max]; a loaded machine may add other spikes (Redis: fast-command).
+  const entries = /^\*[1-9]\r\n(\*4\r\n\$\d+\r\n[a-z-]+\r\n:\d+\r\n:\d+\r\n:\d+\r\n)+$/;
+  const latest = /\*4\r\n\$7\r\ncommand\r\n:\d+\r\n:\d+\r\n:(\d+)\r\n/;
   for (const x of [p, d]) {
     const r = await x.call('LATENCY', 'LATEST');
+    assert.match(r, entries);
     assert.match(r, latest);
-    assert.ok(Number(latest.exec(r)![1]) >= 20, r);
+    assert.ok(Number(latest.exec(r)![1]) >= 40, r);
     assert.match(await x.call('LATENCY', 'HISTORY', 'command'), /^\*[1-9]\d*\r\n(\*2\r\n:\d+\r\n:\d+\r\n)+$/);
     assert.match(await x.call('LATENCY', 'DOCTOR'), /^\$\d+\r\n/);
   }
   assert.match(await p.call('LATENCY', 'DOCTOR'), /latency spike/);
   assert.equal(await p.call('LATENCY', 'RESET', 'command', 'nosuchevent'), await d.call('LATENCY', 'RESET', 'command', 'nosuchevent'));
-  assert.equal(await p.call('LATENCY', 'LATEST'), await d.call('LATENCY', 'LATEST'));
+  // The 40 ms spike is gone (another slow command may have been recorded since, on a loaded machine).
+  for (const x of [p, d]) assert.ok(Number(latest.exec(await x.call('LATENCY', 'LATEST'))?.[1] ?? 0) < 40, 'reset');
   assert.equal(await p.call('LATENCY', 'HISTORY'), await d.call('LATENCY', 'HISTORY'), 'arity error');
   await p.call('HELLO', '3');
   await d.call('HELLO', '3');
