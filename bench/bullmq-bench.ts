@@ -50,6 +50,8 @@ async function main(): Promise<number> {
     `Queue \`jobs\` with prefix \`{bq}\` (slot ${r.slot}); a producer on proxy 1 (addBulk of 100, explicit job ids), one worker per proxy with concurrency ${o.concurrency}`,
     '(lockDuration 4 s, stalledInterval 2 s). When a fifth of the jobs completed, the dashboard migrates the queue slot from group',
     `${r.fromGroup} to group ${r.toGroup}; after the producer finished, the master of group ${r.toGroup} is killed with SIGKILL while the workers run.`,
+    'Gates keep the steps inside the run on any machine: jobs from N/5 on start only once the migration was requested, jobs from N/2 on',
+    'only once the master was killed (so at the kill every worker slot holds an active job and the rest wait).',
     '',
     `Command: \`npm run bench:bullmq -- --jobs ${o.jobs} --concurrency ${o.concurrency}\``,
     '',

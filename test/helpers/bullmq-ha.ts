@@ -72,6 +72,20 @@ export async function runBullMqHa(
   let workerErrors = 0;
   let lastWorkerError = '';
   const workers: Worker[] = [];
+  // Gates keep the steps inside the run whatever the machine's speed: jobs from N/5 on start only once
+  // the migration was requested, jobs from N/2 on only once the master was killed (each gate opens
+  // after 60 s at the latest). So the migration happens while jobs run, and the kill while jobs are
+  // active in the workers and others wait.
+  const gate = (): { open: () => void; opened: Promise<void> } => {
+    let open = (): void => {};
+    const opened = new Promise<void>((resolve) => (open = resolve));
+    return { open, opened };
+  };
+  const migrationGate = gate(),
+    killGate = gate();
+  const gateTimers: NodeJS.Timeout[] = [];
+  const waitGate = (g: { opened: Promise<void> }): Promise<void> =>
+    Promise.race([g.opened, new Promise<void>((r) => gateTimers.push(setTimeout(r, 60000)))]);
   const t0 = Date.now();
   const deadline = t0 + (o.deadlineMs ?? 300000);
   let producerRetries = 0;
@@ -82,6 +96,8 @@ export async function runBullMqHa(
         'jobs',
         async (job: Job<{ n: number }>) => {
           const n = Number(job.data.n);
+          if (n >= N / 2) await waitGate(killGate);
+          else if (n >= N / 5) await waitGate(migrationGate);
           runs[n] = (runs[n] ?? 0) + 1;
           return n;
         },
@@ -126,6 +142,7 @@ export async function runBullMqHa(
     const atMigration = await completed();
     const tm = Date.now();
     const r = await api(h, 'PUT', `/api/topom/slots/action/create/{token}/${slot}/${toGroup}`);
+    migrationGate.open();
     if (r.status !== 200) throw new Error(`migration of slot ${slot}: HTTP ${r.status} ${JSON.stringify(r.body)}`);
     await waitMigrated(h, slot, toGroup, Math.max(1000, deadline - Date.now()));
     const migrationMs = Date.now() - tm;
@@ -140,6 +157,7 @@ export async function runBullMqHa(
     const atKill = await completed();
     const tk = Date.now();
     await serverAt(h, killed).kill9();
+    killGate.open();
     const promoted = await waitSettledMaster(h, toGroup, killed, 2000, Math.max(1000, deadline - Date.now()));
     const killToSettled = Date.now() - tk;
     await waitProxiesRoute(h, toGroup, promoted.at(-1)!);
@@ -203,6 +221,9 @@ export async function runBullMqHa(
       completedAt: { migration: atMigration, kill: atKill },
     };
   } finally {
+    migrationGate.open();
+    killGate.open();
+    for (const t of gateTimers) clearTimeout(t);
     await Promise.all(workers.map((w) => w.close(true).catch(() => undefined)));
     await queue.close().catch(() => undefined);
   }
