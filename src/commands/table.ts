@@ -264,6 +264,15 @@ export const LOCAL_COMMANDS = [
   'client|info',
   'client|list',
   'client|setinfo',
+  // this proxy's own sessions and settings (admin-commands.ts)
+  'client|kill',
+  'client|pause',
+  'client|unpause',
+  'config|get',
+  'latency|latest',
+  'latency|history',
+  'latency|reset',
+  'latency|doctor',
   // COMMAND and all its subcommands (incl. plain COMMAND and COMMAND HELP): command-reply.ts
   'command',
   // server-wide, synthesized or fanned out by the proxy
@@ -343,7 +352,12 @@ const ADMIN = 'administrative command, not available through the proxy';
 const CLUSTER = 'only CLUSTER SLOTS, SHARDS, NODES, INFO, KEYSLOT and MYID are answered by the proxy (cluster_facade)';
 const SCRIPTING =
   'SCRIPT KILL, SCRIPT DEBUG, FUNCTION KILL and FUNCTION STATS are not available through the proxy (SCRIPT LOAD/EXISTS/FLUSH and FUNCTION LOAD/DELETE/FLUSH/LIST/DUMP/RESTORE are)';
-const CLIENT = 'only CLIENT SETNAME, GETNAME, ID, INFO, LIST and SETINFO are available through the proxy';
+const CLIENT =
+  "only CLIENT SETNAME, GETNAME, ID, INFO, LIST, SETINFO, and KILL, PAUSE and UNPAUSE of this proxy's own sessions are available through the proxy";
+const CONFIG =
+  "only CONFIG GET of the proxy's own settings (maxclients, timeout, databases, slowlog-*, latency-monitor-threshold) is available through the proxy; the servers are configured per group";
+const LATENCY =
+  "only LATENCY LATEST, HISTORY, RESET and DOCTOR of the proxy's own latency monitor are available through the proxy (per-command latency histograms: the proxy's Prometheus metrics)";
 const HELP = 'HELP is not available through the proxy';
 const ACL =
   'only ACL WHOAMI, LIST, USERS, GETUSER, CAT, DRYRUN and GENPASS are available through the proxy: its users come from its configuration (acl_users, acl_file)';
@@ -358,11 +372,9 @@ const DENIED: ReadonlyArray<readonly [reason: string, names: readonly string[]]>
     [
       'bgrewriteaof',
       'bgsave',
-      'config',
       'debug',
       'failover',
       'lastsave',
-      'latency',
       'lolwut',
       'memory',
       'migrate',
@@ -383,6 +395,8 @@ const DENIED: ReadonlyArray<readonly [reason: string, names: readonly string[]]>
   [CLUSTER, ['cluster', 'asking', 'restore-asking']],
   [SCRIPTING, ['script', 'function']],
   [CLIENT, ['client']],
+  [CONFIG, ['config']],
+  [LATENCY, ['latency']],
   [HELP, ['object|help', 'xinfo|help', 'xgroup|help', 'slowlog|help']],
 ];
 
