@@ -15,6 +15,8 @@ export class Router implements Placement {
   private readonly lockedFlag = new Uint8Array(MAX_SLOT_NUM);
   /** Per slot: bumped whenever its backend, migration source or lock changes (migration caches key on it). */
   private readonly gen = new Uint32Array(MAX_SLOT_NUM);
+  /** Per slot: the `version` at which its backend, migration source or lock last changed (SCAN's re-walks). */
+  private readonly changedAt = new Uint32Array(MAX_SLOT_NUM);
   /** Slots that are migrating or locked; 0 keeps the hot path free of migration checks. */
   unsettled = 0;
   /** Bumped on every change, so callers can cache derived views. */
@@ -67,8 +69,10 @@ export class Router implements Placement {
       const backend = s.backend_addr ?? '',
         from = s.backend_addr ? (s.migrate_from ?? '') : '',
         locked = s.locked ? 1 : 0;
-      if (backend !== this.backend[s.id] || from !== this.from[s.id] || locked !== this.lockedFlag[s.id])
+      if (backend !== this.backend[s.id] || from !== this.from[s.id] || locked !== this.lockedFlag[s.id]) {
         this.gen[s.id] = (this.gen[s.id] ?? 0) + 1;
+        this.changedAt[s.id] = this.version + 1;
+      }
       this.backend[s.id] = backend;
       this.from[s.id] = from;
       this.lockedFlag[s.id] = locked;
@@ -93,6 +97,37 @@ export class Router implements Placement {
     for (const a of this.backend) if (a) seen.add(a);
     for (const a of this.from) if (a) seen.add(a); // sources of migrations are still in use
     return [...seen];
+  }
+
+  /** Slots whose backend, migration source or lock changed after table version `v`. */
+  changedSince(v: number): Set<number> {
+    const out = new Set<number>();
+    for (let i = 0; i < MAX_SLOT_NUM; i++) if ((this.changedAt[i] ?? 0) > v) out.add(i);
+    return out;
+  }
+
+  /**
+   * The groups that hold keys of `slots` (all slots when null): group id → master address, for the
+   * slot's group and, while it migrates, its source group. An address that no slot entry names with a
+   * group id (a --fillslots file without ids) is keyed by 100000 + its rank among such addresses.
+   */
+  groupsOf(slots: ReadonlySet<number> | null): Map<number, string> {
+    const gidOf = new Map<string, number>();
+    for (const e of this.entries) {
+      if (e.backend_addr && e.backend_addr_group_id !== undefined) gidOf.set(e.backend_addr, e.backend_addr_group_id);
+      if (e.migrate_from && e.migrate_from_group_id !== undefined) gidOf.set(e.migrate_from, e.migrate_from_group_id);
+    }
+    const anon = [...new Set([...this.backend, ...this.from].filter((a) => a !== '' && !gidOf.has(a)))].sort();
+    const out = new Map<number, string>();
+    const add = (addr: string): void => {
+      if (addr) out.set(gidOf.get(addr) ?? 100000 + anon.indexOf(addr), addr);
+    };
+    for (let i = 0; i < MAX_SLOT_NUM; i++) {
+      if (slots !== null && !slots.has(i)) continue;
+      add(this.backend[i] ?? '');
+      add(this.from[i] ?? '');
+    }
+    return out;
   }
 
   servedSlots(): number {

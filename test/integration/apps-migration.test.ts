@@ -14,6 +14,7 @@ import { defaultProxyConfig } from '../../src/proxy/config.js';
 import { slotOf } from '../../src/slots/hash.js';
 import type { Slot } from '../../src/models/slot.js';
 import { startRedisServer } from '../../src/util/redis-server.js';
+import { decodeScanCursor } from '../../src/proxy/apps/scan-walk.js';
 
 let c: TestCluster;
 let proxyB: ProxyServer;
@@ -217,4 +218,46 @@ test('after a failover (master replaced by its promoted replica) subscriptions a
   await until('20 deliveries after the failover', () => got.filter((g) => /^[cp]:m\d$/.test(g)).length >= 20);
   for (let i = 0; i < 10; i++) for (const k of ['c', 'p']) assert.equal(got.filter((g) => g === `${k}:m${i}`).length, 1, `${k}:m${i}`);
   assert.equal(await rr.call('PUBSUB', 'NUMSUB', chan).then((r) => (r as [string, number])[1]), 1, 'subscribed on the new master');
+});
+
+test('SCAN misses no key when a slot moves into a group the scan already walked', async () => {
+  const p = new Redis({ port: c.port, host: '127.0.0.1' });
+  closers.push(() => p.disconnect());
+  await p.flushall();
+  // Keys on both groups, and a batch in one slot of group 2 (the one that will move to group 1).
+  const want = new Set<string>();
+  for (let i = 0; i < 200; i++) want.add(`scan:${i}`);
+  for (let i = 0; i < 50; i++) want.add(`{scanmove}:${i}`);
+  for (const k of want) await p.set(k, 'v');
+  const slot = slotOf('{scanmove}');
+  const g1 = c.slots[0]!.backend_addr_group_id!;
+  const src = c.slots[slot]!;
+  assert.notEqual(src.backend_addr_group_id, g1, 'the moving slot starts on the group walked second');
+  const dst = c.slots[0]!;
+  const seen = new Set<string>();
+  let cursor = '0',
+    moved = false;
+  for (let rounds = 0; rounds < 1000; rounds++) {
+    const [next, keys] = await p.scan(cursor, 'COUNT', '20');
+    for (const k of keys) seen.add(k);
+    cursor = next;
+    if (cursor === '0') break;
+    // Once the walk is past group 1, the slot moves from group 2 to group 1 (keys first, then the table).
+    if (!moved && decodeScanCursor(cursor)!.unit !== g1) {
+      moved = true;
+      const source = directTo(src.backend_addr!);
+      const [host, port] = [
+        dst.backend_addr!.slice(0, dst.backend_addr!.lastIndexOf(':')),
+        dst.backend_addr!.slice(dst.backend_addr!.lastIndexOf(':') + 1),
+      ];
+      const keys = Array.from({ length: 50 }, (_, i) => `{scanmove}:${i}`);
+      assert.equal(await source.call('MIGRATE', host, port, '', '0', '5000', 'KEYS', ...keys), 'OK');
+      await push({ id: slot, backend_addr: dst.backend_addr, backend_addr_group_id: g1 });
+      c.slots[slot] = { id: slot, backend_addr: dst.backend_addr, backend_addr_group_id: g1 };
+    }
+  }
+  assert.equal(cursor, '0', 'the scan ended');
+  assert.ok(moved, 'the slot moved during the scan');
+  const missing = [...want].filter((k) => !seen.has(k));
+  assert.deepEqual(missing, [], `${missing.length} keys missed`);
 });

@@ -17,7 +17,7 @@ import type { AppsHost } from '../../src/proxy/apps/host.js';
 import { TxState } from '../../src/proxy/apps/transactions.js';
 import { isTimeoutReply, timeoutArg, timeoutMs, unblockMoved } from '../../src/proxy/apps/blocking.js';
 import { confirmFrame, messageFrame } from '../../src/proxy/apps/pubsub/session-subs.js';
-import { joinCursor, splitCursor } from '../../src/proxy/apps/keyspace.js';
+import { decodeScanCursor, encodeScanCursor, ScanPasses, scanStep } from '../../src/proxy/apps/scan-walk.js';
 import { clusterKeySlot, crc16 } from '../../src/proxy/apps/cluster-facade.js';
 import { BorrowedConn, BorrowedPool } from '../../src/proxy/borrowed-pool.js';
 import { BackendConn } from '../../src/proxy/backend-conn.js';
@@ -209,12 +209,89 @@ test('pub/sub frames: RESP2 arrays and RESP3 pushes, as Redis writes them', () =
   assert.equal(confirmFrame(3, 'subscribe', Buffer.from('a'), 1).toString(), '>3\r\n$9\r\nsubscribe\r\n$1\r\na\r\n:1\r\n');
 });
 
-test('SCAN cursors pack the group index and the backend cursor (64-bit safe)', () => {
-  assert.deepEqual(splitCursor('0'), { group: 0, backend: 0n });
+test('SCAN cursors pack backend cursor, group id, pass kind and token; garbage is refused', () => {
+  assert.deepEqual(decodeScanCursor('0'), { backend: 0n, unit: 0, filtered: false, token: 0 });
   const big = 18446744073709551615n;
-  assert.deepEqual(splitCursor(joinCursor(3, big)), { group: 3, backend: big });
-  assert.equal(splitCursor('12a'), null);
-  assert.equal(splitCursor('-1'), null);
+  for (const c of [
+    { backend: big, unit: 9999, filtered: true, token: 65535 },
+    { backend: 1n, unit: 100003, filtered: false, token: 7 },
+  ])
+    assert.deepEqual(decodeScanCursor(encodeScanCursor(c)), c);
+  assert.equal(decodeScanCursor('12a'), null);
+  assert.equal(decodeScanCursor('-1'), null);
+});
+
+/** Two groups (ids 1 and 2, masters m1/m2): slots 0-511 on group 1, 512-1023 on group 2. */
+function twoGroups(): Router {
+  const r = new Router();
+  r.fill(
+    Array.from({ length: 1024 }, (_, id) =>
+      id < 512
+        ? { id, backend_addr: '127.0.0.1:1', backend_addr_group_id: 1 }
+        : { id, backend_addr: '127.0.0.1:2', backend_addr_group_id: 2 },
+    ),
+  );
+  return r;
+}
+
+test('SCAN walk: groups in id order, one pass when nothing moves; a failover keeps the walk on the group', () => {
+  const r = twoGroups();
+  const passes = new ScanPasses();
+  const s1 = scanStep(r, passes, decodeScanCursor('0')!);
+  assert.equal(s1.addr, '127.0.0.1:1');
+  assert.equal(s1.slots, null);
+  const c2 = s1.after(5n); // the backend is not done
+  const s2 = scanStep(r, passes, decodeScanCursor(c2)!);
+  assert.deepEqual([s2.addr, s2.backend], ['127.0.0.1:1', 5n]);
+  // Group 1 fails over to another address mid-walk: same group, same backend cursor.
+  r.fill(Array.from({ length: 512 }, (_, id) => ({ id, backend_addr: '127.0.0.1:11', backend_addr_group_id: 1 })));
+  const s3 = scanStep(r, passes, decodeScanCursor(c2)!);
+  assert.deepEqual([s3.addr, s3.backend], ['127.0.0.1:11', 5n]);
+  const s4 = scanStep(r, passes, decodeScanCursor(s3.after(0n))!);
+  assert.deepEqual([s4.addr, s4.backend], ['127.0.0.1:2', 0n]);
+  // The failover changed group 1's slots: a second pass walks group 1 for those slots only.
+  const again = s4.after(0n);
+  assert.notEqual(again, '0');
+  const s5 = scanStep(r, passes, decodeScanCursor(again)!);
+  assert.equal(s5.addr, '127.0.0.1:11');
+  assert.equal(s5.slots?.size, 512);
+  assert.equal(s5.after(0n), '0', 'nothing moved during the second pass: done');
+  // Without any change, one pass.
+  const q = twoGroups();
+  const t1 = scanStep(q, passes, decodeScanCursor('0')!);
+  const t2 = scanStep(q, passes, decodeScanCursor(t1.after(0n))!);
+  assert.equal(t2.addr, '127.0.0.1:2');
+  assert.equal(t2.after(0n), '0');
+});
+
+test('SCAN walk: a slot migrating from a group not yet walked into one already walked gets a second pass', () => {
+  const r = twoGroups();
+  const passes = new ScanPasses();
+  const s1 = scanStep(r, passes, decodeScanCursor('0')!);
+  const c = s1.after(0n); // group 1 walked
+  // Slot 700 starts migrating from group 2 to group 1, then finishes.
+  r.fill([{ id: 700, backend_addr: '127.0.0.1:1', backend_addr_group_id: 1, migrate_from: '127.0.0.1:2', migrate_from_group_id: 2 }]);
+  const s2 = scanStep(r, passes, decodeScanCursor(c)!);
+  assert.equal(s2.addr, '127.0.0.1:2');
+  r.fill([{ id: 700, backend_addr: '127.0.0.1:1', backend_addr_group_id: 1 }]);
+  const s3 = scanStep(r, passes, decodeScanCursor(s2.after(0n))!);
+  assert.equal(s3.addr, '127.0.0.1:1', 'the target of the moved slot is walked again');
+  assert.deepEqual([...(s3.slots ?? [])], [700], '... for the moved slot only');
+  assert.equal(s3.after(0n), '0');
+});
+
+test('SCAN walk: a cursor whose pass this proxy does not know ends with a full extra pass', () => {
+  const r = twoGroups();
+  const passes = new ScanPasses();
+  const foreign = encodeScanCursor({ backend: 0n, unit: 2, filtered: false, token: 4242 });
+  const s1 = scanStep(r, passes, decodeScanCursor(foreign)!);
+  assert.equal(s1.addr, '127.0.0.1:2');
+  const s2 = scanStep(r, passes, decodeScanCursor(s1.after(0n))!);
+  assert.equal(s2.addr, '127.0.0.1:1');
+  assert.equal(s2.slots?.size, 1024, 'every slot walked again');
+  const s3 = scanStep(r, passes, decodeScanCursor(s2.after(0n))!);
+  assert.equal(s3.addr, '127.0.0.1:2');
+  assert.equal(s3.after(0n), '0');
 });
 
 test('cluster façade: CRC16 (XModem) and Redis Cluster hash tags', () => {

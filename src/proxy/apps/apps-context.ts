@@ -3,6 +3,7 @@
 // AppsRuntime (runtime.ts).
 import type { BorrowedConn, BorrowedPool } from '../borrowed-pool.js';
 import type { PubSubHub } from './pubsub/hub.js';
+import type { ScanPasses } from './scan-walk.js';
 
 /** A call blocked at a backend, known to the runtime so table changes can move it. */
 export interface BlockedCall {
@@ -25,6 +26,8 @@ export interface AppsContext {
   readonly scripts: { scripts: Map<string, Buffer>; functionDump: Buffer | null };
   /** This proxy's client address (host:port as bound), for the cluster façade. */
   selfAddr: string;
+  /** The passes of recent SCANs (which slots moved since each began). */
+  readonly scanPasses: ScanPasses;
   /** After every slot-table change (dashboard push, migration step, failover). */
   onTableChange(): void;
   close(): void;

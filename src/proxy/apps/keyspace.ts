@@ -1,7 +1,8 @@
 // Keyspace-wide commands through the proxy:
-// - SCAN walks the group masters in turn (sorted by address). The proxy's cursor packs the backend's
-//   cursor and the group's index: cursor = backendCursor * 1024 + groupIndex. MATCH, COUNT and TYPE
-//   are passed to each backend. Keys of the proxy's migration machinery (`__shardis_*`) are hidden.
+// - SCAN walks the group masters in turn, by group id, and walks again the groups of slots that moved
+//   during a pass (scan-walk.ts: no key present for the whole scan is missed across migrations and
+//   failovers). MATCH, COUNT and TYPE are passed to each backend. Keys of the proxy's migration
+//   machinery (`__shardis_*`) are hidden.
 // - KEYS pattern is sent to every master and the lists are joined.
 // - RANDOMKEY asks the masters in random order until one has a key.
 import { encode, encodeCommand, errorReply, arr, bulk, nil } from '../../resp/encode.js';
@@ -14,20 +15,11 @@ import type { AppsHost } from './host.js';
 import { toEachMaster, sortedMasters } from './fanout.js';
 import { argBuf, argText } from './slot-keys.js';
 import { bulkAt } from './pubsub/subscriber-conn.js';
-import { at } from '../../util/at.js';
+import { decodeScanCursor, scanStep } from './scan-walk.js';
+import { slotOf } from '../../slots/hash.js';
 
-const GROUP_BITS = 1024n;
 const INTERNAL = Buffer.from(INTERNAL_PREFIX);
 const isInternal = (k: Buffer): boolean => k.length >= INTERNAL.length && k.subarray(0, INTERNAL.length).equals(INTERNAL);
-
-/** Splits a proxy cursor into (group index, backend cursor); null when it is not a valid cursor. */
-export function splitCursor(text: string): { group: number; backend: bigint } | null {
-  if (!/^\d+$/.test(text)) return null;
-  const c = BigInt(text);
-  return { group: Number(c % GROUP_BITS), backend: c / GROUP_BITS };
-}
-
-export const joinCursor = (group: number, backend: bigint): string => (backend * GROUP_BITS + BigInt(group)).toString();
 
 /** The keys of a backend's [cursor, [keys]] or KEYS reply, without internal keys. */
 function keysOf(r: Buffer, els: Array<[number, number]>): Buffer[] {
@@ -45,7 +37,7 @@ export function handleKeyspace(h: AppsHost, spec: CommandSpec, req: Request, cmd
   void (async () => {
     switch (spec.name) {
       case 'scan':
-        return done(await scan(h, req, masters));
+        return done(await scan(h, req));
       case 'keys': {
         const replies = await toEachMaster(h, Buffer.from(req.raw), masters);
         const bad = replies.find(isErrorReply);
@@ -73,15 +65,14 @@ export function handleKeyspace(h: AppsHost, spec: CommandSpec, req: Request, cmd
   })().catch((e: Error) => done(errorReply(`ERR ${e.message}`)));
 }
 
-async function scan(h: AppsHost, req: Request, masters: string[]): Promise<Buffer> {
-  const cur = splitCursor(argText(req, 1));
+async function scan(h: AppsHost, req: Request): Promise<Buffer> {
+  const cur = decodeScanCursor(argText(req, 1));
   if (cur === null) return errorReply('ERR invalid cursor');
-  if (cur.group >= masters.length) return encode(arr([bulk('0'), arr([])]), h.proto);
+  const step = scanStep(h.ctx.router, h.ctx.apps.scanPasses, cur);
+  if (step.addr === null) return encode(arr([bulk(step.after(0n)), arr([])]), h.proto);
   const opts: Buffer[] = [];
   for (let i = 2; i < req.argc; i++) opts.push(Buffer.from(argBuf(req, i)));
-  let group = cur.group,
-    backend = cur.backend;
-  const [r] = await toEachMaster(h, encodeCommand(['SCAN', backend.toString(), ...opts]), [at(masters, group, 'group master')]);
+  const [r] = await toEachMaster(h, encodeCommand(['SCAN', step.backend.toString(), ...opts]), [step.addr]);
   if (r === undefined || isErrorReply(r)) return r ?? errorReply('ERR scan failed');
   const top = arrayElements(r);
   const [cursorEl, listEl] = top ?? [];
@@ -89,11 +80,7 @@ async function scan(h: AppsHost, req: Request, masters: string[]): Promise<Buffe
     return errorReply('ERR unexpected SCAN reply from backend');
   const next = BigInt(bulkAt(r, cursorEl[0], cursorEl[1]).toString('latin1'));
   const list = r.subarray(listEl[0], listEl[1]);
-  const keys = keysOf(list, arrayElements(list) ?? []);
-  if (next === 0n) {
-    group++;
-    backend = 0n;
-  } else backend = next;
-  const cursor = group >= masters.length ? '0' : joinCursor(group, backend);
-  return encode(arr([bulk(cursor), arr(keys.map((k) => bulk(k)))]), h.proto);
+  const only = step.slots;
+  const keys = keysOf(list, arrayElements(list) ?? []).filter((k) => only === null || only.has(slotOf(k)));
+  return encode(arr([bulk(step.after(next)), arr(keys.map((k) => bulk(k)))]), h.proto);
 }

@@ -8,6 +8,7 @@ import { unblockMoved, type BlockedCall } from './blocking.js';
 import { PubSubHub } from './pubsub/hub.js';
 import { replayCommands } from './scripting.js';
 import type { AppsContext } from './apps-context.js';
+import { ScanPasses } from './scan-walk.js';
 
 export class AppsRuntime implements AppsContext {
   readonly borrowed: BorrowedPool;
@@ -22,6 +23,7 @@ export class AppsRuntime implements AppsContext {
   private readonly seenMasters = new Set<string>();
   /** This proxy's client address (host:port as bound), for the cluster façade. */
   selfAddr = '127.0.0.1:0';
+  readonly scanPasses = new ScanPasses();
 
   constructor(
     backend: BackendOptions,
