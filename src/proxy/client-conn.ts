@@ -11,6 +11,7 @@ import type { ProxyConfig } from './config.js';
 import type { ProxyStats } from './stats.js';
 import { writeBatch, type Flushable, type OutputFlusher } from './output-flusher.js';
 import type { IdleWatched } from './idle-sweeper.js';
+import { readDirect } from './client-socket.js';
 
 /** What the connection needs from its session. */
 /** Input bytes buffered while a keep-reading hold is active before reading pauses. */
@@ -52,21 +53,26 @@ export class ClientConnection implements Flushable, IdleWatched {
   lastActive = Date.now();
   /** When replies were last written to the client (idle sweep). */
   private lastWrite = 0;
+  private readonly socket: net.Socket;
 
   constructor(
-    private readonly socket: net.Socket,
+    accepted: net.Socket,
     private readonly owner: ClientConnOwner,
     private readonly config: ProxyConfig,
     private readonly stats: ProxyStats,
     private readonly flusher: OutputFlusher,
   ) {
     const c = config;
+    // Plain TCP/unix clients are read without the Readable stream (client-socket.ts); TLS with 'data'.
+    const direct = readDirect(accepted, accepted.allowHalfOpen, (chunk) => this.onData(chunk));
+    const socket = direct ?? accepted;
+    this.socket = socket;
     this.parser = new RequestParser({ maxBulkLen: c.maxBulkLen, maxArrayLen: c.maxArrayLen, maxInlineLen: c.maxInlineLen });
     socket.setNoDelay(true);
     if (c.sessionKeepalive > 0) socket.setKeepAlive(true, c.sessionKeepalive);
     // Idle timeout: a per-proxy sweep (idle-sweeper.ts), not a socket timer refreshed on every read and write.
     if (c.sessionRecvTimeout > 0) flusher.idle.add(this, c.sessionRecvTimeout);
-    socket.on('data', (chunk) => this.onData(chunk));
+    if (direct === null) socket.on('data', (chunk: Buffer) => this.onData(chunk));
     socket.on('drain', () => this.maybeResume());
     socket.on('end', () => this.onEof());
     socket.on('error', () => this.close());
