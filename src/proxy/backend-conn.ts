@@ -216,7 +216,7 @@ export class BackendConn {
         this.sinks = this.sinks.slice(this.head);
         this.head = 0;
       }
-      sink.onReply(buf.subarray(pos, end));
+      sink.onReply(pos === 0 && end === len ? buf : buf.subarray(pos, end));
       pos = end;
       if (this.socket !== s) return; // a sink's callback failed the connection
     }
