@@ -45,9 +45,13 @@ export class ClientConnection implements Flushable, IdleWatched {
   private eof = false;
   /** The parse loop is running (it is not re-entered from a reply completed inside onRequest). */
   private parsing = false;
-  /** Replies ready to write, flushed together once the current I/O callback is done. */
-  private out: Buffer[] = [];
-  /** Bytes in `out`. */
+  /**
+   * Replies ready to write, flushed together once the current I/O callback is done: the first one
+   * alone in `out1` (at pipeline 1 there is one per turn: no array), from the second on all in `outMore`.
+   */
+  private out1: Buffer | null = null;
+  private outMore: Buffer[] | null = null;
+  /** Bytes in out1 / outMore. */
   private outBytes = 0;
   /** When the client last sent bytes (CLIENT LIST idle=). */
   lastActive = Date.now();
@@ -129,8 +133,15 @@ export class ClientConnection implements Flushable, IdleWatched {
 
   /** Queues a reply for this turn's write (a reply at the head of the queue, or an out-of-band frame). */
   write(r: Buffer): void {
-    if (this.out.length === 0) this.flusher.schedule(this);
-    this.out.push(r);
+    const first = this.out1;
+    if (this.outMore !== null) this.outMore.push(r);
+    else if (first !== null) {
+      this.outMore = [first, r];
+      this.out1 = null;
+    } else {
+      this.flusher.schedule(this);
+      this.out1 = r;
+    }
     this.outBytes += r.length;
   }
 
@@ -152,13 +163,16 @@ export class ClientConnection implements Flushable, IdleWatched {
 
   /** Writes the replies collected during this I/O callback in one go (one syscall per connection). */
   flushOut(): void {
-    const out = this.out,
+    const one = this.out1,
+      more = this.outMore,
       bytes = this.outBytes;
-    this.out = [];
+    this.out1 = null;
+    this.outMore = null;
     this.outBytes = 0;
-    if (this.closed || out.length === 0) return;
+    if (this.closed || (one === null && more === null)) return;
     this.lastWrite = Date.now();
-    writeBatch(this.socket, out, bytes);
+    if (one !== null) this.socket.write(one);
+    else if (more !== null) writeBatch(this.socket, more, bytes);
     if (this.socket.writableLength > this.config.sessionMaxOutbuf) this.pause('outbuf');
   }
 

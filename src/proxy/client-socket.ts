@@ -11,6 +11,7 @@
 // child_process use); when the socket is not a plain net.Socket with such a handle (TLS, test fakes,
 // a future Node without them), `readDirect` returns null and the caller reads with 'data' events.
 import net from 'node:net';
+import { copyBytes } from '../resp/copy-bytes.js';
 
 /** Size of the shared read buffer: Node's own read size for stream sockets. */
 const READ_BUFFER = 64 * 1024;
@@ -67,7 +68,7 @@ export function readDirect(socket: net.Socket, allowHalfOpen: boolean, onChunk: 
         // The buffer is reused by the next read of any client: copy out once (the parser and queued
         // requests keep the bytes).
         const chunk = Buffer.allocUnsafe(n);
-        chunk.set(n === buf.length ? buf : buf.subarray(0, n));
+        copyBytes(buf, 0, n, chunk, 0);
         onChunk(chunk);
         return true;
       },
