@@ -366,6 +366,12 @@ function extract(spec: CommandSpec, a: ArgsView, flagsOut: Array<readonly string
       last = first + (n - 1) * step;
       if (last >= argc) return w.tooMany;
     }
+    if (keys === undefined && first === last) {
+      // One key (GET, SET, ...: the proxy's hot path): an exact-size array, not a push-grown one.
+      keys = [first];
+      flagsOut?.push(k.flags);
+      continue;
+    }
     if (keys === undefined) keys = [];
     for (let i = first; i <= last; i += step) {
       keys.push(i);

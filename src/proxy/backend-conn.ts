@@ -8,6 +8,7 @@ import { parseAddr } from '../util/address.js';
 import { scanReply, replyNeed, isErrorReply } from '../resp/reply-scanner.js';
 import { encodeCommand, errorReply } from '../resp/encode.js';
 import { writeBatch } from './output-flusher.js';
+import { copyBytes } from '../resp/copy-bytes.js';
 
 /**
  * Size of the read buffer of a plain-TCP backend connection. Replies are read into it with
@@ -128,7 +129,7 @@ export class BackendConn {
           callback: (n: number, buf: Uint8Array): boolean => {
             // Sinks keep replies past this callback and the buffer is reused by the next read: copy once.
             const chunk = Buffer.allocUnsafe(n);
-            chunk.set(buf.subarray(0, n));
+            copyBytes(buf, 0, n, chunk, 0);
             this.onData(s, chunk);
             return true;
           },
@@ -216,7 +217,7 @@ export class BackendConn {
         this.sinks = this.sinks.slice(this.head);
         this.head = 0;
       }
-      sink.onReply(buf.subarray(pos, end));
+      sink.onReply(pos === 0 && end === len ? buf : buf.subarray(pos, end));
       pos = end;
       if (this.socket !== s) return; // a sink's callback failed the connection
     }

@@ -11,6 +11,7 @@ import type { ProxyConfig } from './config.js';
 import type { ProxyStats } from './stats.js';
 import { writeBatch, type Flushable, type OutputFlusher } from './output-flusher.js';
 import type { IdleWatched } from './idle-sweeper.js';
+import { readDirect } from './client-socket.js';
 
 /** What the connection needs from its session. */
 /** Input bytes buffered while a keep-reading hold is active before reading pauses. */
@@ -44,29 +45,38 @@ export class ClientConnection implements Flushable, IdleWatched {
   private eof = false;
   /** The parse loop is running (it is not re-entered from a reply completed inside onRequest). */
   private parsing = false;
-  /** Replies ready to write, flushed together once the current I/O callback is done. */
-  private out: Buffer[] = [];
-  /** Bytes in `out`. */
+  /**
+   * Replies ready to write, flushed together once the current I/O callback is done: the first one
+   * alone in `out1` (at pipeline 1 there is one per turn: no array), from the second on all in `outMore`.
+   */
+  private out1: Buffer | null = null;
+  private outMore: Buffer[] | null = null;
+  /** Bytes in out1 / outMore. */
   private outBytes = 0;
   /** When the client last sent bytes (CLIENT LIST idle=). */
   lastActive = Date.now();
   /** When replies were last written to the client (idle sweep). */
   private lastWrite = 0;
+  private readonly socket: net.Socket;
 
   constructor(
-    private readonly socket: net.Socket,
+    accepted: net.Socket,
     private readonly owner: ClientConnOwner,
     private readonly config: ProxyConfig,
     private readonly stats: ProxyStats,
     private readonly flusher: OutputFlusher,
   ) {
     const c = config;
+    // Plain TCP/unix clients are read without the Readable stream (client-socket.ts); TLS with 'data'.
+    const direct = readDirect(accepted, accepted.allowHalfOpen, (chunk) => this.onData(chunk));
+    const socket = direct ?? accepted;
+    this.socket = socket;
     this.parser = new RequestParser({ maxBulkLen: c.maxBulkLen, maxArrayLen: c.maxArrayLen, maxInlineLen: c.maxInlineLen });
     socket.setNoDelay(true);
     if (c.sessionKeepalive > 0) socket.setKeepAlive(true, c.sessionKeepalive);
     // Idle timeout: a per-proxy sweep (idle-sweeper.ts), not a socket timer refreshed on every read and write.
     if (c.sessionRecvTimeout > 0) flusher.idle.add(this, c.sessionRecvTimeout);
-    socket.on('data', (chunk) => this.onData(chunk));
+    if (direct === null) socket.on('data', (chunk: Buffer) => this.onData(chunk));
     socket.on('drain', () => this.maybeResume());
     socket.on('end', () => this.onEof());
     socket.on('error', () => this.close());
@@ -123,8 +133,15 @@ export class ClientConnection implements Flushable, IdleWatched {
 
   /** Queues a reply for this turn's write (a reply at the head of the queue, or an out-of-band frame). */
   write(r: Buffer): void {
-    if (this.out.length === 0) this.flusher.schedule(this);
-    this.out.push(r);
+    const first = this.out1;
+    if (this.outMore !== null) this.outMore.push(r);
+    else if (first !== null) {
+      this.outMore = [first, r];
+      this.out1 = null;
+    } else {
+      this.flusher.schedule(this);
+      this.out1 = r;
+    }
     this.outBytes += r.length;
   }
 
@@ -146,13 +163,16 @@ export class ClientConnection implements Flushable, IdleWatched {
 
   /** Writes the replies collected during this I/O callback in one go (one syscall per connection). */
   flushOut(): void {
-    const out = this.out,
+    const one = this.out1,
+      more = this.outMore,
       bytes = this.outBytes;
-    this.out = [];
+    this.out1 = null;
+    this.outMore = null;
     this.outBytes = 0;
-    if (this.closed || out.length === 0) return;
+    if (this.closed || (one === null && more === null)) return;
     this.lastWrite = Date.now();
-    writeBatch(this.socket, out, bytes);
+    if (one !== null) this.socket.write(one);
+    else if (more !== null) writeBatch(this.socket, more, bytes);
     if (this.socket.writableLength > this.config.sessionMaxOutbuf) this.pause('outbuf');
   }
 

@@ -45,27 +45,40 @@ export class Pending implements ReplySink {
 }
 
 export class ReplyQueue {
+  /**
+   * items[head, tail) are waiting. When the queue empties, head and tail go back to 0 but the array
+   * keeps its length (slots are overwritten): emptying it with `length = 0` made V8 drop its backing
+   * store, re-allocated by the next request's push (at pipeline 1: on every request). Only a queue
+   * that grew past 64 slots is emptied that way.
+   */
   private readonly items: Array<Pending | undefined> = [];
   private head = 0;
+  private tail = 0;
 
   constructor(private readonly owner: ReplyQueueOwner) {}
 
   /** Requests dispatched and not yet answered to the client. */
   get length(): number {
-    return this.items.length - this.head;
+    return this.tail - this.head;
+  }
+
+  private add(p: Pending): void {
+    if (this.tail === this.items.length) this.items.push(p);
+    else this.items[this.tail] = p;
+    this.tail++;
   }
 
   /** Queues a reply that is already known (null stats: protocol-level replies, not counted as commands). */
   reply(cmd: CommandStats | null, r: Buffer): void {
     const p = new Pending(this, cmd, 0, null);
-    this.items.push(p);
+    this.add(p);
     p.onReply(r);
   }
 
   /** Reserves the next place in reply order; its reply arrives later through onReply. */
   defer(cmd: CommandStats | null, req: Request | null): Pending {
     const p = new Pending(this, cmd, performance.now(), req);
-    this.items.push(p);
+    this.add(p);
     return p;
   }
 
@@ -75,8 +88,8 @@ export class ReplyQueue {
     if (owner.isClosed()) return;
     const ctx = owner.ctx;
     const q = this.items;
-    while (this.head < q.length) {
-      const p = q[this.head]!; // hot path: head < q.length (loop condition)
+    while (this.head < this.tail) {
+      const p = q[this.head]!; // hot path: head < tail (loop condition)
       const r = p.reply;
       if (r === null) break;
       q[this.head++] = undefined;
@@ -99,12 +112,15 @@ export class ReplyQueue {
         break;
       }
     }
-    if (this.head === q.length) {
-      q.length = 0;
+    if (this.head === this.tail) {
       this.head = 0;
+      this.tail = 0;
+      if (q.length > 64) q.length = 0; // after a deep pipeline: do not keep its slots per session
     } else if (this.head > 4096) {
-      q.splice(0, this.head);
+      q.copyWithin(0, this.head, this.tail);
+      this.tail -= this.head;
       this.head = 0;
+      q.fill(undefined, this.tail);
     }
     owner.afterReplies();
   }

@@ -64,9 +64,19 @@ export class Router implements Placement {
 
   /** Applies slot entries (only the ids given change). */
   fill(slots: Slot[]): void {
+    // One string object per address: sessions look their backend connection up by address in a Map,
+    // and equal strings that are distinct objects (one per slot from JSON) are compared by content.
+    const same = new Map<string, string>();
+    for (const a of this.backend) same.set(a, a);
+    const intern = (a: string): string => {
+      const known = same.get(a);
+      if (known !== undefined) return known;
+      same.set(a, a);
+      return a;
+    };
     for (const s of slots) {
       this.entries[s.id] = { ...s };
-      const backend = s.backend_addr ?? '',
+      const backend = intern(s.backend_addr ?? ''),
         from = s.backend_addr ? (s.migrate_from ?? '') : '',
         locked = s.locked ? 1 : 0;
       if (backend !== this.backend[s.id] || from !== this.from[s.id] || locked !== this.lockedFlag[s.id]) {

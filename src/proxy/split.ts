@@ -4,6 +4,7 @@ import type { Request } from '../resp/request-parser.js';
 import { integerOf, isErrorReply, scanReply } from '../resp/reply-scanner.js';
 import { errorReply, OK } from '../resp/encode.js';
 import type { Placement } from './placement.js';
+import { copyBytes } from '../resp/copy-bytes.js';
 
 export type MergeKind = 'mget' | 'mset' | 'sum';
 
@@ -45,7 +46,7 @@ function subRequest(req: Request, idx: number[]): Buffer {
     const st = offs[2 * i]!,
       l = offs[2 * i + 1]! - st;
     p = writeHead(out, p, 36 /* $ */, l);
-    p += buf.copy(out, p, st, st + l + 2); // the data and its CRLF
+    p += copyBytes(buf, st, st + l + 2, out, p); // the data and its CRLF
   };
   add(0);
   for (const i of idx) add(i);
@@ -126,7 +127,7 @@ export function planSplit(kind: MergeKind, req: Request, place: Placement, unitO
               s = cursor[gi]!;
             const e = scanReply(r, s);
             if (e < 0) throw new Error('unexpected MGET reply from backend');
-            p += r.copy(out, p, s, e);
+            p += copyBytes(r, s, e, out, p);
             cursor[gi] = e;
           }
           return out;

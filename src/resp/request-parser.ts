@@ -205,7 +205,8 @@ export class RequestParser {
         p = ds + len + 2;
       }
       this.pos = p;
-      return { buf, offs, argc, raw: buf.subarray(start, p), inline: false };
+      // At pipeline 1 the request is usually the whole chunk: no subarray to create.
+      return { buf, offs, argc, raw: start === 0 && p === buf.length ? buf : buf.subarray(start, p), inline: false };
     }
   }
 
