@@ -1,6 +1,7 @@
 // HTTP client for one proxy's admin API (src/proxy/admin-api.ts, Codis paths): model, xping, stats,
-// slot table, fillslots, start, shutdown. Every call has a deadline; failures throw ProxyCallError
-// saying whether the proxy was unreachable, too slow, or answered with an error.
+// slot table, fillslots, start, shutdown, sentinel list, cluster façade nodes. Every call has a
+// deadline; failures throw ProxyCallError saying whether the proxy was unreachable, too slow, or
+// answered with an error.
 import { proxyXAuth, type ProxyModel } from '../models/proxy.js';
 import type { Slot } from '../models/slot.js';
 import { httpJson, HttpCallError, replyError, type HttpReply } from '../util/http-json.js';
@@ -84,5 +85,9 @@ export class ProxyClient {
   }
   async setSentinels(servers: string[]): Promise<void> {
     await call('PUT', this.adminAddr, `/api/proxy/sentinels/${this.xauth}`, this.timeoutMs, { servers });
+  }
+  /** The live façade proxies' client addresses (the proxy's CLUSTER SLOTS nodes). */
+  async setClusterNodes(addrs: string[]): Promise<void> {
+    await call('PUT', this.adminAddr, `/api/proxy/cluster-nodes/${this.xauth}`, this.timeoutMs, { addrs });
   }
 }

@@ -14,6 +14,7 @@ import { WriteSafety, needsSentinelCheck, type GroupWriteSafety, type ServerView
 import { majoritySeesMaster } from './sentinel-reach.js';
 import { differsOnlyInMaster, formatRanges, slotDifferences } from './slots-compute.js';
 import { proxyFailureText, unixNow, type ProxySync, type RuntimeState } from './proxy-sync.js';
+import { FacadePeers } from './facade-peers.js';
 
 /** What the loop reads from the Topom it serves. */
 export interface StatsPollerHost {
@@ -45,8 +46,16 @@ export class StatsPoller {
   /** Keeps min-replicas-to-write / -max-lag on the group servers (write-safety.ts). */
   private readonly writeSafety: WriteSafety;
   private readonly writeSafetyConfig: WriteSafetyConfig;
+  /** The live proxies pushed to the cluster façade proxies after every round. */
+  private readonly facade: FacadePeers;
 
   constructor(private readonly h: StatsPollerHost) {
+    this.facade = new FacadePeers({
+      log: h.log,
+      proxies: () => h.proxies(),
+      state: (t) => h.sync.state(t),
+      client: (p) => h.sync.client(p),
+    });
     this.pool = new RedisStatsPool(h.config.productAuth, h.config.statsTimeout);
     this.writeSafetyConfig = {
       minReplicasToWrite: h.config.groupMinReplicasToWrite,
@@ -109,6 +118,7 @@ export class StatsPoller {
       }),
       ...[...this.h.proxies()].map((p) => this.pollProxy(p)),
     ]);
+    if (!this.h.fenced()) await this.facade.sync();
   }
 
   /** Keeps min-replicas-to-write / -max-lag on one server; says so loudly when a group's master is left alone. */
@@ -243,6 +253,7 @@ export class StatsPoller {
         const cur = this.h.proxy(p.token);
         if (!cur) return;
         this.h.log.info({ proxy: cur.token, admin: cur.admin_addr, why }, 'pushing the full slot table again (re-online)');
+        this.facade.forget(cur.token);
         await this.h.sync.pushOne(cur, this.h.computedSlots(), true);
       });
     } catch {

@@ -25,6 +25,9 @@ export interface ProxyControl {
   shutdown(): Promise<void>;
   /** Replaces the sentinel list the proxy follows failovers with (HA); absent = not supported. */
   setSentinels?(servers: string[]): Promise<void>;
+  /** Replaces the live façade proxies' client addresses (cluster_facade's node list). */
+  setClusterNodes?(addrs: string[]): Promise<void>;
+  clusterNodes?(): string[] | null;
   /** What the proxy's sentinel watcher knows (servers, last resolution, switched groups). */
   sentinels?(): Promise<unknown>;
   /** Going offline (true) or back (false): PING fails while draining so front doors take the proxy out. */
@@ -75,8 +78,11 @@ export async function startAdminApi(ctl: ProxyControl, addr: string, https?: Tls
     ? Fastify({ logger: false, bodyLimit: 16 * 1024 * 1024, https })
     : Fastify({ logger: false, bodyLimit: 16 * 1024 * 1024 })) as unknown as FastifyInstance;
   const rate = new RateMeter();
-  const stats = async (): Promise<Record<string, unknown>> =>
-    statsJson(await ctl.snapshot(), ctl.online(), rate, ctl.config().backend_primary_only !== false);
+  const stats = async (): Promise<Record<string, unknown>> => ({
+    ...statsJson(await ctl.snapshot(), ctl.online(), rate, ctl.config().backend_primary_only !== false),
+    // Tells the dashboard to push this proxy the live façade proxies (proxy-side cluster-layout.ts).
+    cluster_facade: ctl.config().clusterFacade === true,
+  });
   const auth = (xauth: string): void => {
     if (xauth !== ctl.xauth)
       throw Object.assign(new Error('invalid xauth: use the proxy xauth derived from product_name, product_auth and the proxy token'), {
@@ -148,6 +154,17 @@ export async function startAdminApi(ctl: ProxyControl, addr: string, https?: Tls
     await ctl.setSentinels(servers as string[]);
     return 'OK';
   });
+  app.put<{ Params: { xauth: string } }>('/api/proxy/cluster-nodes/:xauth', async (req) => {
+    auth(req.params.xauth);
+    const addrs = (req.body as { addrs?: unknown } | undefined)?.addrs;
+    if (!Array.isArray(addrs) || !addrs.every((a) => typeof a === 'string' && isValidAddr(a))) {
+      throw Object.assign(new Error('body must be {"addrs": ["host:port", ...]}'), { statusCode: 400 });
+    }
+    if (!ctl.setClusterNodes) throw Object.assign(new Error('this proxy has no cluster façade'), { statusCode: 501 });
+    await ctl.setClusterNodes(addrs as string[]);
+    return 'OK';
+  });
+  app.get('/proxy/cluster-nodes', async () => ({ addrs: ctl.clusterNodes?.() ?? null }));
   app.get<{ Params: { xauth: string } }>('/api/proxy/sentinels/:xauth', async (req) => {
     auth(req.params.xauth);
     return ctl.sentinels ? ctl.sentinels() : null;

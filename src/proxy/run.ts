@@ -20,6 +20,7 @@ type ToWorker =
   | { t: 'stats'; id: number }
   | { t: 'reset' }
   | { t: 'sentinels'; servers: string[] }
+  | { t: 'cluster-nodes'; addrs: string[] }
   | { t: 'ha'; id: number }
   | { t: 'drain'; on: boolean }
   | { t: 'shutdown' };
@@ -67,6 +68,10 @@ export function singleProcessControl(proxy: ProxyServer, model: () => ProxyModel
       proxy.setSentinels(servers);
     },
     sentinels: async () => proxy.ha.status(),
+    setClusterNodes: async (addrs) => {
+      proxy.ctx.apps.clusterPeers = addrs;
+    },
+    clusterNodes: () => proxy.ctx.apps.clusterPeers,
     setDraining: async (on) => {
       proxy.ctx.draining = on;
     },
@@ -93,6 +98,7 @@ export async function runProxyWorker(config: ProxyConfig): Promise<void> {
     else if (m.t === 'stats') send({ t: 'stats', id: m.id, snap: proxy.snapshot() });
     else if (m.t === 'reset') proxy.ctx.stats.reset();
     else if (m.t === 'sentinels') proxy.setSentinels(m.servers);
+    else if (m.t === 'cluster-nodes') proxy.ctx.apps.clusterPeers = m.addrs;
     else if (m.t === 'ha') send({ t: 'ha', id: m.id, status: proxy.ha.status() });
     else if (m.t === 'drain') proxy.ctx.draining = m.on;
     else if (m.t === 'shutdown') void proxy.shutdown().then(() => process.exit(0));
@@ -145,6 +151,7 @@ export async function runProxy(config: ProxyConfig, initialSlots: Slot[] | null,
     /** Replies awaited from workers, by request id. */
     const asks = new Map<number, { want: number; got: unknown[]; done: (got: unknown[]) => void }>();
     let sentinelsNow: string[] = [];
+    let clusterNodesNow: string[] | null = null;
     let drainingNow = false;
     let nextId = 1;
     cluster.setupPrimary({ args: process.argv.slice(2), silent: false });
@@ -246,6 +253,11 @@ export async function runProxy(config: ProxyConfig, initialSlots: Slot[] | null,
         sentinelsNow = servers;
         broadcast({ t: 'sentinels', servers });
       },
+      setClusterNodes: async (addrs) => {
+        clusterNodesNow = addrs;
+        broadcast({ t: 'cluster-nodes', addrs });
+      },
+      clusterNodes: () => clusterNodesNow,
       sentinels: async () => ({ servers: sentinelsNow, workers: await askAll((id) => ({ t: 'ha', id }), 2000) }),
       setDraining: async (on) => {
         drainingNow = on;

@@ -26,6 +26,8 @@ export interface AppsContext {
   readonly scripts: { scripts: Map<string, Buffer>; functionDump: Buffer | null };
   /** This proxy's client address (host:port as bound), for the cluster façade. */
   selfAddr: string;
+  /** The live façade proxies' client addresses, as the dashboard pushed them (null: none pushed yet). */
+  clusterPeers: string[] | null;
   /** The passes of recent SCANs (which slots moved since each began). */
   readonly scanPasses: ScanPasses;
   /** After every slot-table change (dashboard push, migration step, failover). */

@@ -1,18 +1,17 @@
 // The opt-in Redis Cluster façade (cluster_facade = true): CLUSTER SLOTS/SHARDS/NODES/INFO/KEYSLOT/MYID
-// answered as a one-node Redis Cluster whose node is this proxy, owning all 16384 slots. Cluster-only
-// clients (ioredis Cluster, node-redis createCluster, redis-py RedisCluster) then send every command
-// here and the proxy routes it by its own slot table. KEYSLOT uses Redis Cluster's CRC16 so the
+// answered as a Redis Cluster whose nodes are the live proxies the dashboard pushed (the 16384 slots
+// split over them, cluster-layout.ts), or, without that list, this proxy alone owning every slot.
+// Cluster-only clients (ioredis Cluster, node-redis createCluster, redis-py RedisCluster) then spread
+// their commands over the proxies, each routing by its own slot table. KEYSLOT uses Redis Cluster's CRC16 so the
 // clients' own hash-tag checks agree; the proxy's CROSSSLOT rule (Codis slots) is checked on the
 // same hash tags, so a request a cluster client accepts is one the proxy accepts when it uses tags.
-import { createHash } from 'node:crypto';
 import { encode, errorReply, arr, bulk, int, map, type RespValue } from '../../resp/encode.js';
 import type { Request } from '../../resp/request-parser.js';
 import type { CommandSpec } from '../../commands/table.js';
 import type { CommandStats } from '../stats.js';
 import type { AppsHost } from './host.js';
 import { argBuf } from './slot-keys.js';
-
-const CLUSTER_SLOTS = 16384;
+import { CLUSTER_SLOTS, facadeNodes, nodeId, reachableAddr, type FacadeNode } from './cluster-layout.js';
 
 /** CRC16-CCITT (XModem), as Redis Cluster's keyHashSlot uses. */
 export function crc16(buf: Uint8Array, start = 0, end = buf.length): number {
@@ -34,10 +33,7 @@ export function clusterKeySlot(key: Uint8Array): number {
   return crc16(key) % CLUSTER_SLOTS;
 }
 
-/** A stable 40-hex node id for this proxy (from its address and product). */
-export function nodeId(addr: string, product: string): string {
-  return createHash('sha1').update(`${product}/${addr}`).digest('hex');
-}
+export { nodeId };
 
 export function handleCluster(h: AppsHost, spec: CommandSpec, req: Request, cmd: CommandStats): void {
   const reply = (r: Buffer): void => h.reply(cmd, r);
@@ -47,58 +43,61 @@ export function handleCluster(h: AppsHost, spec: CommandSpec, req: Request, cmd:
       errorReply('ERR This instance has cluster support disabled (the proxy answers CLUSTER commands only with cluster_facade = true)'),
     );
   }
-  const self = h.ctx.apps.selfAddr;
-  const i = self.lastIndexOf(':');
-  const host = self.slice(0, i),
-    port = Number(self.slice(i + 1));
-  const id = nodeId(self, h.ctx.config.productName);
+  const product = h.ctx.config.productName;
+  const nodes = facadeNodes(h.ctx.apps.selfAddr, h.ctx.apps.clusterPeers, product);
   const online = h.ctx.online;
   switch (spec.name) {
     case 'cluster|myid':
-      return reply(encode(bulk(id), h.proto));
+      return reply(encode(bulk(nodeId(reachableAddr(h.ctx.apps.selfAddr), product)), h.proto));
     case 'cluster|slots':
       return reply(
-        encode(arr(online ? [arr([int(0), int(CLUSTER_SLOTS - 1), arr([bulk(host), int(port), bulk(id), arr([])])])] : []), h.proto),
-      );
-    case 'cluster|shards': {
-      const node: RespValue = map([
-        [bulk('id'), bulk(id)],
-        [bulk('port'), int(port)],
-        [bulk('ip'), bulk(host)],
-        [bulk('endpoint'), bulk(host)],
-        [bulk('role'), bulk('master')],
-        [bulk('replication-offset'), int(0)],
-        [bulk('health'), bulk(online ? 'online' : 'loading')],
-      ]);
-      return reply(
         encode(
-          arr([
-            map([
-              [bulk('slots'), arr(online ? [int(0), int(CLUSTER_SLOTS - 1)] : [])],
-              [bulk('nodes'), arr([node])],
-            ]),
-          ]),
+          arr(online ? nodes.map((n) => arr([int(n.from), int(n.to), arr([bulk(n.host), int(n.port), bulk(n.id), arr([])])])) : []),
           h.proto,
         ),
       );
+    case 'cluster|shards': {
+      const shard = (n: FacadeNode): RespValue =>
+        map([
+          [bulk('slots'), arr(online ? [int(n.from), int(n.to)] : [])],
+          [
+            bulk('nodes'),
+            arr([
+              map([
+                [bulk('id'), bulk(n.id)],
+                [bulk('port'), int(n.port)],
+                [bulk('ip'), bulk(n.host)],
+                [bulk('endpoint'), bulk(n.host)],
+                [bulk('role'), bulk('master')],
+                [bulk('replication-offset'), int(0)],
+                [bulk('health'), bulk(online ? 'online' : 'loading')],
+              ]),
+            ]),
+          ],
+        ]);
+      return reply(encode(arr(nodes.map(shard)), h.proto));
     }
     case 'cluster|nodes': {
-      const line = `${id} ${host}:${port}@${port} myself,master - 0 0 1 connected${online ? ` 0-${CLUSTER_SLOTS - 1}` : ''}\n`;
-      return reply(encode({ t: 'verbatim', v: line }, h.proto));
+      const lines = nodes.map(
+        (n, i) =>
+          `${n.id} ${n.host}:${n.port}@${n.port} ${n.self ? 'myself,' : ''}master - 0 0 ${i + 1} connected${online ? ` ${n.from}-${n.to}` : ''}\n`,
+      );
+      return reply(encode({ t: 'verbatim', v: lines.join('') }, h.proto));
     }
     case 'cluster|info': {
       const ok = online ? 'ok' : 'fail';
-      const n = online ? CLUSTER_SLOTS : 0;
+      const assigned = online ? CLUSTER_SLOTS : 0;
+      const mine = nodes.findIndex((n) => n.self) + 1;
       const text = [
         `cluster_state:${ok}`,
-        `cluster_slots_assigned:${n}`,
-        `cluster_slots_ok:${n}`,
+        `cluster_slots_assigned:${assigned}`,
+        `cluster_slots_ok:${assigned}`,
         'cluster_slots_pfail:0',
         'cluster_slots_fail:0',
-        'cluster_known_nodes:1',
-        'cluster_size:1',
-        'cluster_current_epoch:1',
-        'cluster_my_epoch:1',
+        `cluster_known_nodes:${nodes.length}`,
+        `cluster_size:${nodes.length}`,
+        `cluster_current_epoch:${nodes.length}`,
+        `cluster_my_epoch:${mine > 0 ? mine : 1}`,
         'cluster_stats_messages_sent:0',
         'cluster_stats_messages_received:0',
         'total_cluster_links_buffer_limit_exceeded:0',

@@ -23,6 +23,8 @@ export class AppsRuntime implements AppsContext {
   private readonly seenMasters = new Set<string>();
   /** This proxy's client address (host:port as bound), for the cluster façade. */
   selfAddr = '127.0.0.1:0';
+  /** The live façade proxies' client addresses, as the dashboard pushed them (null: none pushed yet). */
+  clusterPeers: string[] | null = null;
   readonly scanPasses = new ScanPasses();
 
   constructor(
