@@ -2,7 +2,8 @@
 // reads INFO from every group server and stats from every proxy, keeps the last answers for the
 // stats API, and re-pushes a proxy whose table is missing or stale (it restarted, its last push
 // failed, or its table differs from the model's) — but never a proxy that is only ahead of the
-// dashboard by a sentinel failover.
+// dashboard by a sentinel failover. After each round it sends the cluster façade proxies the list of
+// live façade proxies (facade-peers.ts).
 import type { Logger } from '../util/log.js';
 import type { Group } from '../models/group.js';
 import type { ProxyModel } from '../models/proxy.js';

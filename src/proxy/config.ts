@@ -123,7 +123,7 @@ export const PROXY_OPTIONS: OptionSpec[] = [
     key: 'cluster_facade',
     type: 'bool',
     default: false,
-    doc: 'Answer CLUSTER SLOTS/SHARDS/NODES/INFO/MYID as a one-node Redis Cluster (this proxy owning every slot), so cluster-only clients can connect. CLUSTER KEYSLOT always works.',
+    doc: 'Answer CLUSTER SLOTS/SHARDS/NODES/INFO/MYID as a Redis Cluster whose nodes are the live proxies with this option on (the dashboard pushes the list; the 16384 slots split over them), or this proxy alone without a dashboard, so cluster-only clients can connect. CLUSTER KEYSLOT always works.',
   },
   { key: 'session_allow_flush', type: 'bool', default: true, doc: 'Allow FLUSHDB/FLUSHALL (sent to every group master).' },
   {
