@@ -1,8 +1,9 @@
 // Keeps the proxies' cluster façade node lists in step (issue 12): after every stats round, the live
-// façade proxies — those whose last stats poll answered, online, with cluster_facade on — are sent, as
-// their client addresses, to each of them whenever that list differs from the one it last acknowledged.
-// A proxy joining, being removed or missing a poll therefore changes what every other proxy answers to
-// CLUSTER SLOTS within about one stats_period. Proxies without the façade (or Codis proxies) get nothing.
+// façade proxies — those whose last stats poll answered, online, not draining, with cluster_facade
+// on — are sent, as their client addresses, to each of them whenever that list differs from the one
+// it last acknowledged. A proxy joining, being removed, draining or missing a poll therefore changes
+// what every other proxy answers to CLUSTER SLOTS within about one stats_period. Proxies without the
+// façade (or Codis proxies) get nothing.
 import type { Logger } from '../util/log.js';
 import type { ProxyModel } from '../models/proxy.js';
 import type { ProxyClient } from './proxy-client.js';
@@ -15,9 +16,14 @@ export interface FacadePeersHost {
   client(p: ProxyModel): ProxyClient;
 }
 
-/** True when the dashboard counts `r`'s proxy as a live node of the façade. */
+/** True when `r`'s proxy answered its last stats poll with the façade on (it gets the list). */
+export function facadeProxy(r: RuntimeState): boolean {
+  return !r.error && r.stats?.cluster_facade === true;
+}
+
+/** True when the dashboard counts `r`'s proxy as a live node of the façade (it is in the list). */
 export function liveFacadeProxy(r: RuntimeState): boolean {
-  return !r.error && r.stats?.cluster_facade === true && r.stats.online !== false;
+  return facadeProxy(r) && r.stats?.online !== false && r.stats?.draining !== true;
 }
 
 export class FacadePeers {
@@ -34,15 +40,17 @@ export class FacadePeers {
   /** Pushes the current list to every live façade proxy that does not have it; never throws. */
   async sync(): Promise<void> {
     const all = [...this.h.proxies()];
-    const live = all.filter((p) => liveFacadeProxy(this.h.state(p.token)));
+    // A draining proxy is sent the list without itself, so it too points clients elsewhere.
+    const reached = all.filter((p) => facadeProxy(this.h.state(p.token)));
+    const live = reached.filter((p) => liveFacadeProxy(this.h.state(p.token)));
     const tokens = new Set(all.map((p) => p.token));
     for (const t of [...this.acked.keys()]) if (!tokens.has(t)) this.acked.delete(t);
     // A proxy that missed a poll may have restarted with an empty list.
-    for (const p of all) if (!live.includes(p)) this.acked.delete(p.token);
+    for (const p of all) if (!reached.includes(p)) this.acked.delete(p.token);
     const addrs = [...new Set(live.map((p) => p.proxy_addr))].sort();
     const key = addrs.join(',');
     await Promise.all(
-      live
+      reached
         .filter((p) => this.acked.get(p.token) !== key)
         .map(async (p) => {
           try {

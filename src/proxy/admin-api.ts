@@ -82,6 +82,7 @@ export async function startAdminApi(ctl: ProxyControl, addr: string, https?: Tls
     ...statsJson(await ctl.snapshot(), ctl.online(), rate, ctl.config().backend_primary_only !== false),
     // Tells the dashboard to push this proxy the live façade proxies (proxy-side cluster-layout.ts).
     cluster_facade: ctl.config().clusterFacade === true,
+    draining: ctl.draining?.() ?? false,
   });
   const auth = (xauth: string): void => {
     if (xauth !== ctl.xauth)
