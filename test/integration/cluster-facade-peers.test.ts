@@ -200,7 +200,7 @@ async function scenario(): Promise<void> {
     const proc = cluster().procs[vi + 1];
     assert.ok(proc, 'victim process');
     await proc.kill9();
-    const survivors = addrs.filter((a) => a !== victim);
+    const survivors = addrs.filter((a) => a !== victim).sort();
     const view2 = await waitForView(survivors, survivors);
     assert.deepEqual(
       view2.map((l) => l.split(' ')[0]),
