@@ -437,6 +437,11 @@ test('cluster façade: ioredis Cluster connects and works; CLUSTER KEYSLOT uses 
     await p.call('CLUSTER', 'KEYSLOT', ''),
     'an empty {} is not a hash tag in Redis Cluster',
   );
+  // No dashboard pushed a node list: a one-node cluster, this proxy owning every slot.
+  assert.match(
+    await p.call('CLUSTER', 'SLOTS'),
+    new RegExp(`^\\*1\r\n\\*3\r\n:0\r\n:16383\r\n\\*4\r\n\\$9\r\n127\\.0\\.0\\.1\r\n:${c.port}\r\n`),
+  );
   const cl = new Cluster([{ host: '127.0.0.1', port: c.port }], { enableReadyCheck: true });
   clients.push(cl);
   await cl.set('{u}a', '1');
