@@ -166,7 +166,7 @@ function addDashboardCommands(admin: Command): void {
     .description("the active dashboard's Topom record")
     .action(
       action(async (opts) => {
-        const m = await (await client(opts)).request('GET', '/topom/model');
+        const m = await (await client(opts)).get('/topom/model');
         out(opts, m, () => JSON.stringify(m, null, 2) + '\n');
       }),
     );

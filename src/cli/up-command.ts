@@ -25,7 +25,7 @@ export function upCommand(): Command {
     .option('--sentinel-down-after <duration>', 'how long a master must be unreachable before the sentinels fail it over', '5s')
     .option(
       '--codis-compat',
-      "let the unchanged codis-admin and codis-fe operate the dashboard (codis_compat_xauth = true: Codis's token, derived from the product name alone; for demos)",
+      "let the unchanged codis-admin and codis-fe operate the dashboard and read the proxies (codis_compat_xauth and codis_compat_reads on: Codis's token, derived from the product name alone, and Codis's unauthenticated reads; for demos)",
     )
     .option('--console-listen <addr>', 'address of the web console (shardis fe) started with the cluster; default <host>:0 (a free port)')
     .option(
@@ -59,6 +59,8 @@ export function upCommand(): Command {
               : []),
             ...(o.codisCompat ? ['--codis-compat-xauth', 'true'] : []),
           ],
+          // codis-admin --proxy=ADDR reads the proxy overview without a token.
+          proxyArgs: o.codisCompat ? ['--codis-compat-reads', 'true'] : [],
         });
         const i = c.info;
         const fe = await startFeServer({ listen: o.consoleListen ?? `${o.host}:0`, coordinator: i.coordinator }).catch(async (e: Error) => {

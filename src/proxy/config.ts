@@ -165,6 +165,12 @@ export const PROXY_OPTIONS: OptionSpec[] = [
   },
   { key: 'admin_tls', type: 'bool', default: false, doc: 'Serve the admin API over HTTPS with tls_cert_file / tls_key_file.' },
   {
+    key: 'codis_compat_reads',
+    type: 'bool',
+    default: false,
+    doc: 'Serve the admin overview GET /proxy (config, model, stats, slot table with backend addresses) without a token, as codis-admin --proxy=ADDR reads it. WEAKER: off by default; every other read and every change still needs the token.',
+  },
+  {
     key: 'backend_tls',
     type: 'bool',
     default: false,
@@ -275,6 +281,7 @@ export interface ProxyConfig {
   backendMaxBorrowed: number;
   sessionMaxPubsubOutbuf: number;
   clusterFacade: boolean;
+  codisCompatReads: boolean;
   migrationBigKeyElements: number;
   migrationLockWait: number;
   aclUsers: string[];
@@ -340,6 +347,7 @@ export function toProxyConfig(v: OptionValues): ProxyConfig {
     backendMaxBorrowed: n('backend_max_borrowed'),
     sessionMaxPubsubOutbuf: n('session_max_pubsub_outbuf'),
     clusterFacade: b('cluster_facade'),
+    codisCompatReads: b('codis_compat_reads'),
     migrationBigKeyElements: n('migration_big_key_elements'),
     migrationLockWait: n('migration_lock_wait'),
     aclUsers: v['acl_users'] as string[],
