@@ -140,10 +140,10 @@ function newRoutes(host: DashboardHost, app: FastifyInstance): Routes {
     if ((inPath && tokensEqual(inPath, config.adminToken)) || (bearer && tokensEqual(bearer, config.adminToken))) return;
     if (inPath && config.codisCompatXauth && tokensEqual(inPath, codisXAuth)) return;
     guard.failed(req.ip, req.method, route, inPath || bearer ? 'wrong token' : 'no token');
-    if (inPath && tokensEqual(inPath, codisXAuth)) {
+    if ((inPath && tokensEqual(inPath, codisXAuth)) || (!inPath && !bearer && codis(req))) {
       throw new AuthError(
-        403,
-        `invalid xauth: this is Codis's product-only token, which this dashboard accepts only with codis_compat_xauth = true (weaker security: see the README, "Coming from Codis")`,
+        inPath ? 403 : 401,
+        `invalid xauth: Codis's tools (their product-only token, their reads without a token) are accepted only with codis_compat_xauth = true (weaker security: see the README, "Coming from Codis")`,
       );
     }
     throw new AuthError(
