@@ -9,6 +9,7 @@
 // Errors are HTTP 4xx/5xx with {"error": "..."}. A standby dashboard answers 503 (except /health).
 // Codis's own tools (codis-admin, codis-fe) get Codis's shapes instead where they differ (codis-api.ts).
 // Every endpoint is documented in src/dashboard/README.md.
+import { readFileSync } from 'node:fs';
 import Fastify, { type FastifyInstance, type FastifyRequest } from 'fastify';
 import { Registry, Gauge } from 'prom-client';
 import { codisDashboardXAuth, tokensEqual } from '../models/auth.js';
@@ -84,7 +85,12 @@ function buildMetrics(host: DashboardHost): Registry {
 
 /** A Fastify app with JSON bodies, `{"error"}` answers for failures and unknown paths. */
 function newApp(host: DashboardHost): FastifyInstance {
-  const app = Fastify({ logger: false, bodyLimit: 8 * 1024 * 1024 });
+  const t = host.config.tls;
+  // admin_tls: HTTPS (the console page is served by the same listener, so it is HTTPS too).
+  const https = t.admin ? { cert: readFileSync(t.certFile), key: readFileSync(t.keyFile), minVersion: 'TLSv1.2' as const } : null;
+  const app = (https
+    ? Fastify({ logger: false, bodyLimit: 8 * 1024 * 1024, https })
+    : Fastify({ logger: false, bodyLimit: 8 * 1024 * 1024 })) as unknown as FastifyInstance;
   const parseBody = (_req: FastifyRequest, body: string, done: (err: Error | null, v?: unknown) => void): void => {
     if (!body || !body.trim()) {
       done(null, undefined);

@@ -13,6 +13,7 @@ import type { DashboardConfig } from './config.js';
 import { ProductStore, encodeJson } from './store-models.js';
 import { Topom } from './topom.js';
 import { startDashboardApi, type DashboardHost } from './api.js';
+import { clientTlsOptions, setRedisClientTls } from '../util/redis-client-tls.js';
 
 export type DashboardState = 'starting' | 'standby' | 'active' | 'stopped';
 
@@ -201,6 +202,16 @@ export async function runDashboard(config: DashboardConfig, log: Logger): Promis
       });
     },
   };
+  // backend_tls: every connection of this process to servers and sentinels uses TLS.
+  if (config.tls.backend)
+    setRedisClientTls(
+      clientTlsOptions({
+        caFile: config.tls.backendCaFile,
+        certFile: config.tls.backendCertFile,
+        keyFile: config.tls.backendKeyFile,
+        serverName: config.tls.backendServerName,
+      }),
+    );
   let api: Awaited<ReturnType<typeof startDashboardApi>>;
   try {
     api = await startDashboardApi(host, config.adminAddr);
