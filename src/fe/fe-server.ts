@@ -20,8 +20,8 @@ export interface FeOptions {
   /** JSON file `[{name, dashboard}]`. */
   dashboardListFile?: string;
   log?: Logger;
-  /** The dashboards serve HTTPS (admin_tls): forward over TLS (their CA: system store or NODE_EXTRA_CA_CERTS). */
-  dashboardTls?: boolean;
+  /** The dashboards serve HTTPS (admin_tls): forward over TLS, trusting `ca` (default: the system CAs). */
+  dashboardTls?: { ca?: Buffer };
   /** Serve the console itself over HTTPS with this PEM certificate and key. */
   tls?: { certFile: string; keyFile: string };
 }
@@ -114,13 +114,14 @@ export async function startFeServer(o: FeOptions): Promise<FeServer> {
       return;
     }
     const headers = { ...req.headers, host: p.dashboard };
-    const up = (o.dashboardTls ? https : http).request(
-      { host: hp.host, port: hp.port, method: req.method, path: url.pathname + url.search, headers, timeout: 15000 },
-      (r) => {
-        res.writeHead(r.statusCode ?? 502, r.headers);
-        r.pipe(res);
-      },
-    );
+    const target = { host: hp.host, port: hp.port, method: req.method, path: url.pathname + url.search, headers, timeout: 15000 };
+    const onReply = (r: http.IncomingMessage): void => {
+      res.writeHead(r.statusCode ?? 502, r.headers);
+      r.pipe(res);
+    };
+    const up = o.dashboardTls
+      ? https.request({ ...target, ...(o.dashboardTls.ca ? { ca: o.dashboardTls.ca } : {}) }, onReply)
+      : http.request(target, onReply);
     up.on('timeout', () => up.destroy(new Error('timed out')));
     up.on('error', (e) => {
       if (!res.headersSent) json(res, 502, { error: `dashboard ${p.dashboard} of product ${p.name} is unreachable: ${e.message}` });

@@ -28,7 +28,7 @@ export function httpJson(
   method: 'GET' | 'PUT',
   addr: string,
   path: string,
-  o: { timeoutMs: number; body?: unknown; headers?: Record<string, string> },
+  o: { timeoutMs: number; body?: unknown; headers?: Record<string, string>; /** CA for https:// (default: the system CAs). */ ca?: Buffer },
 ): Promise<HttpReply> {
   let host: string, port: number;
   const secure = /^https:\/\//i.test(addr);
@@ -56,6 +56,7 @@ export function httpJson(
         path,
         method,
         agent: false,
+        ...(secure && o.ca ? { ca: o.ca } : {}),
         headers: { ...(payload ? { 'content-type': 'application/json', 'content-length': String(payload.length) } : {}), ...o.headers },
       },
       (res) => {
