@@ -151,6 +151,12 @@ export const DASHBOARD_OPTIONS: OptionSpec[] = [
     doc: 'Set as `min-replicas-max-lag` (whole seconds): how long after its last replica acknowledgement a master still accepts writes. An isolated master acknowledges writes for at most this + 1 s.',
   },
   {
+    key: 'coordinator_auth',
+    type: 'string',
+    default: '',
+    doc: 'Coordinator credentials "user:password" (Codis\'s coordinator_auth): the etcd user, or the ZooKeeper digest user (nodes created get a digest ACL for it). Empty: SHARDIS_COORDINATOR_AUTH, else none.',
+  },
+  {
     key: 'admin_tls',
     type: 'bool',
     default: false,
@@ -235,6 +241,8 @@ export interface DashboardConfig {
   groupMinReplicasToWrite: number;
   groupMinReplicasMaxLag: number;
   tls: DashboardTlsConfig;
+  /** "user:password" for etcd / ZooKeeper ('' = none or SHARDIS_COORDINATOR_AUTH). */
+  coordinatorAuth: string;
 }
 
 export function toDashboardConfig(v: OptionValues): DashboardConfig {
@@ -276,6 +284,7 @@ export function toDashboardConfig(v: OptionValues): DashboardConfig {
     consoleReadOnly: v.console_read_only === true,
     groupMinReplicasToWrite: Math.max(0, n('group_min_replicas_to_write')),
     groupMinReplicasMaxLag: Math.max(1000, n('group_min_replicas_max_lag')),
+    coordinatorAuth: s('coordinator_auth'),
     tls: {
       admin: v.admin_tls === true,
       certFile: s('tls_cert_file'),

@@ -5,7 +5,7 @@
 // lost it stops acting at once (no further writes or pushes) and goes back to standby; a clean stop
 // (SIGTERM/SIGINT or the shutdown API) releases the lock at once.
 import os from 'node:os';
-import { openStore, topomPath, type Lease, type Store } from '../coordinator/index.js';
+import { openStore, parseCoordinatorAuth, topomPath, type Lease, type Store } from '../coordinator/index.js';
 import { newTopomModel, type TopomModel } from '../models/topom.js';
 import type { Logger } from '../util/log.js';
 import { formatAddr, hostOf, isWildcardHost } from '../util/address.js';
@@ -178,7 +178,10 @@ class LockLoop {
 }
 
 export async function runDashboard(config: DashboardConfig, log: Logger): Promise<RunningDashboard> {
-  const store: Store = await openStore(config.coordinator, { timeoutMs: config.coordinatorTimeout });
+  const store: Store = await openStore(config.coordinator, {
+    timeoutMs: config.coordinatorTimeout,
+    auth: parseCoordinatorAuth(config.coordinatorAuth),
+  });
   const pstore = new ProductStore(store, config.productName);
   let stopRequested!: () => void;
   const rs: RunState = {

@@ -43,6 +43,12 @@ export const PROXY_OPTIONS: OptionSpec[] = [
     default: '10s',
     doc: 'Lifetime of the discovery entry (/jodis/<product>/proxy-<token>) after the proxy dies, on etcd/ZooKeeper coordinators.',
   },
+  {
+    key: 'coordinator_auth',
+    type: 'string',
+    default: '',
+    doc: 'Coordinator credentials "user:password" (as Codis\'s --etcd-auth / --zookeeper-auth): the etcd user, or the ZooKeeper digest user. Empty: SHARDIS_COORDINATOR_AUTH, else none.',
+  },
   { key: 'proxy_datacenter', type: 'string', default: '', doc: 'Datacenter label, used to prefer nearby replicas.' },
   {
     key: 'proxy_max_clients',
@@ -254,6 +260,7 @@ export interface ProxyConfig {
   coordinator: string;
   adminToken: string;
   jodisTimeout: number;
+  coordinatorAuth: string;
   datacenter: string;
   maxClients: number;
   backendPingPeriod: number;
@@ -320,6 +327,7 @@ export function toProxyConfig(v: OptionValues): ProxyConfig {
     coordinator: s('coordinator'),
     adminToken: s('admin_token'),
     jodisTimeout: n('jodis_timeout'),
+    coordinatorAuth: s('coordinator_auth'),
     datacenter: s('proxy_datacenter'),
     maxClients: n('proxy_max_clients'),
     backendPingPeriod: n('backend_ping_period'),

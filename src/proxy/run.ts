@@ -51,6 +51,7 @@ function publicConfig(c: ProxyConfig): Record<string, unknown> {
     productAuth: c.productAuth ? '***' : '',
     sessionAuth: c.sessionAuth ? '***' : '',
     adminToken: c.adminToken ? '***' : '',
+    coordinatorAuth: c.coordinatorAuth ? '***' : '',
     aclUsers: c.aclUsers.map(redactAclLine),
     ...codisProxyConfig(c),
   };

@@ -30,6 +30,7 @@ const PRODUCT = 'lockdown';
 const PRODUCT_AUTH = 'pa-Secret-1';
 const SESSION_AUTH = 'sess-Secret-2';
 const ACL_PASSWORD = 'acl-Secret-3';
+const COORD_PASSWORD = 'coord-Secret-4';
 const ADMIN_TOKEN = `adm-${randomBytes(12).toString('hex')}`;
 
 const dir = mkdtempSync(join(tmpdir(), 'shardis-lockdown-'));
@@ -128,7 +129,7 @@ function probe(addr: string, method: string, path: string, o: { bearer?: string;
   });
 }
 
-const SECRETS = (): string[] => [PRODUCT_AUTH, SESSION_AUTH, ACL_PASSWORD, ADMIN_TOKEN, xauth];
+const SECRETS = (): string[] => [PRODUCT_AUTH, SESSION_AUTH, ACL_PASSWORD, COORD_PASSWORD, ADMIN_TOKEN, xauth];
 function assertNoSecret(what: string, body: string): void {
   for (const s of SECRETS()) assert.ok(!body.includes(s), `${what} returned a secret (${s.slice(0, 6)}…): ${body.slice(0, 300)}`);
 }
@@ -226,6 +227,8 @@ before(async () => {
       PRODUCT_AUTH,
       '--admin-token',
       ADMIN_TOKEN,
+      '--coordinator-auth',
+      `shardis:${COORD_PASSWORD}`,
       '--admin-addr',
       '127.0.0.1:0',
       '--log-level',
@@ -250,6 +253,7 @@ before(async () => {
       `session_auth = "${SESSION_AUTH}"`,
       `admin_token = "${ADMIN_TOKEN}"`,
       `acl_users = ["user app on >${ACL_PASSWORD} ~* &* +@all"]`,
+      `coordinator_auth = "shardis:${COORD_PASSWORD}"`,
       `dashboard_addr = "${dashAddr}"`,
       'proxy_addr = "127.0.0.1:0"',
       'admin_addr = "127.0.0.1:0"',
@@ -319,6 +323,7 @@ describe('admin API lockdown', () => {
     assert.equal(config.productAuth, '***');
     assert.equal(config.sessionAuth, '***');
     assert.equal(config.adminToken, '***');
+    assert.equal(config.coordinatorAuth, '***');
     assert.deepEqual(config.aclUsers, ['user app on >*** ~* &* +@all']);
     const d = await probe(dashAddr, 'GET', '/topom', { bearer: ADMIN_TOKEN });
     assert.equal(d.status, 200);
