@@ -7,6 +7,7 @@ import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import type { ServerResponse } from 'node:http';
 import { tokensEqual } from '../models/auth.js';
 import { proxyXAuth } from '../models/proxy.js';
+import { proxyAdminUrl } from './proxy-client.js';
 import type { ConsoleInfo, ConsoleLive } from '../models/console.js';
 import { VERSION } from '../version.js';
 import { httpJson } from '../util/http-json.js';
@@ -63,7 +64,7 @@ export function registerConsoleRoutes(app: FastifyInstance, host: DashboardHost,
       t.proxyList().map(async (p) => {
         try {
           const headers = { authorization: `Bearer ${proxyXAuth(config.productName, config.productAuth, p.token)}` };
-          const r = await httpJson('GET', p.admin_addr, '/metrics', { timeoutMs: 1500, headers });
+          const r = await httpJson('GET', proxyAdminUrl(p.admin_addr), '/metrics', { timeoutMs: 1500, headers });
           const h = r.status === 200 && typeof r.json === 'string' ? parseLatencyHistogram(r.json) : null;
           if (h) {
             per.set(p.token, h.counts);

@@ -165,6 +165,12 @@ export const DASHBOARD_OPTIONS: OptionSpec[] = [
   { key: 'tls_cert_file', type: 'string', default: '', doc: 'PEM certificate of the HTTPS API (admin_tls).' },
   { key: 'tls_key_file', type: 'string', default: '', doc: 'PEM private key of tls_cert_file.' },
   {
+    key: 'proxy_admin_tls',
+    type: 'bool',
+    default: false,
+    doc: "Call the proxies' admin APIs over HTTPS (proxies with admin_tls); their certificates must be trusted by the system CAs or NODE_EXTRA_CA_CERTS.",
+  },
+  {
     key: 'backend_tls',
     type: 'bool',
     default: false,
@@ -194,6 +200,8 @@ export const DASHBOARD_OPTIONS: OptionSpec[] = [
 /** TLS of the dashboard: its HTTPS API, and its connections to servers and sentinels. */
 export interface DashboardTlsConfig {
   admin: boolean;
+  /** The proxies' admin APIs are HTTPS. */
+  proxyAdmin: boolean;
   certFile: string;
   keyFile: string;
   backend: boolean;
@@ -287,6 +295,7 @@ export function toDashboardConfig(v: OptionValues): DashboardConfig {
     coordinatorAuth: s('coordinator_auth'),
     tls: {
       admin: v.admin_tls === true,
+      proxyAdmin: v.proxy_admin_tls === true,
       certFile: s('tls_cert_file'),
       keyFile: s('tls_key_file'),
       backend: v.backend_tls === true,

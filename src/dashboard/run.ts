@@ -14,6 +14,7 @@ import { ProductStore, encodeJson } from './store-models.js';
 import { Topom } from './topom.js';
 import { startDashboardApi, type DashboardHost } from './api.js';
 import { clientTlsOptions, setRedisClientTls } from '../util/redis-client-tls.js';
+import { setProxyAdminHttps } from './proxy-client.js';
 
 export type DashboardState = 'starting' | 'standby' | 'active' | 'stopped';
 
@@ -205,6 +206,7 @@ export async function runDashboard(config: DashboardConfig, log: Logger): Promis
       });
     },
   };
+  setProxyAdminHttps(config.tls.proxyAdmin);
   // backend_tls: every connection of this process to servers and sentinels uses TLS.
   if (config.tls.backend)
     setRedisClientTls(

@@ -1,8 +1,8 @@
 // TLS in the control plane, with real processes and a throwaway CA made with openssl: a dashboard
 // serving HTTPS (API and console) and reaching the redis-servers and a redis-sentinel only on their
 // tls-port (client certificates required by all of them: a plain connection to those ports fails),
-// replication over TLS, a proxy that registers with the HTTPS dashboard, reaches the servers with TLS
-// and follows a sentinel failover over TLS (the +switch-master subscription and the majority check
+// replication over TLS, a proxy with an HTTPS admin API (the dashboard calls it with proxy_admin_tls)
+// that registers with the HTTPS dashboard, reaches the servers with TLS and follows a sentinel failover over TLS (the +switch-master subscription and the majority check
 // both on the sentinel's tls-port). Expected duration: about 15 s.
 import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
@@ -65,6 +65,29 @@ function api(method: 'GET' | 'PUT', path: string): Promise<{ status: number; jso
     req.end();
   });
 }
+/** GET on the proxy's HTTPS admin API with the admin token. */
+function proxyGet(path: string): Promise<string> {
+  return new Promise((resolve, reject) => {
+    const req = https.get(
+      {
+        host: '127.0.0.1',
+        port: proxy!.adminPort,
+        path,
+        ca: readFileSync(pki.caCert),
+        servername: 'localhost',
+        headers: { authorization: `Bearer ${TOKEN}` },
+        timeout: 3000,
+      },
+      (res) => {
+        let t = '';
+        res.on('data', (d: Buffer) => (t += d.toString()));
+        res.on('end', () => resolve(t));
+      },
+    );
+    req.on('timeout', () => req.destroy(new Error('timed out')));
+    req.on('error', reject);
+  });
+}
 async function put(path: string): Promise<any> {
   const r = await api('PUT', path.replace('{t}', TOKEN));
   assert.equal(r.status, 200, `${path}: ${JSON.stringify(r.json)}`);
@@ -73,6 +96,8 @@ async function put(path: string): Promise<any> {
 
 before(async () => {
   pki = makeTestPki(join(dir, 'pki'));
+  // The processes trust the throwaway CA for HTTPS between them (Node reads it at start).
+  process.env.NODE_EXTRA_CA_CERTS = pki.caCert;
   const tlsConf = { cert: pki.serverCert, key: pki.serverKey, ca: pki.caCert, authClients: 'yes' as const };
   const master = await startRedisServer({ tls: tlsConf, dir: join(dir, 'm') });
   servers.push(master);
@@ -118,6 +143,8 @@ before(async () => {
       pki.clientCert,
       '--backend-tls-key-file',
       pki.clientKey,
+      '--proxy-admin-tls',
+      'true',
       '--sentinel-quorum',
       '1',
       '--sentinel-down-after',
@@ -128,6 +155,7 @@ before(async () => {
 });
 
 after(async () => {
+  delete process.env.NODE_EXTRA_CA_CERTS;
   await proxy?.proc.stop();
   await dash?.proc.stop();
   await sentinel?.stop();
@@ -176,9 +204,8 @@ test('a sentinel on its tls-port: the dashboard configures it and reads what it 
 
 test('a proxy registered with the HTTPS dashboard serves over backend TLS and follows a sentinel failover over TLS', async () => {
   const [m, r] = servers as [RedisServer, RedisServer];
-  // The proxy trusts the throwaway CA for the dashboard's HTTPS (Node reads NODE_EXTRA_CA_CERTS at start).
-  process.env.NODE_EXTRA_CA_CERTS = pki.caCert;
-  try {
+  // The proxy trusts the throwaway CA for the dashboard's HTTPS (NODE_EXTRA_CA_CERTS, set in before()).
+  {
     proxy = await startProxyProcess(
       [
         '--product-name',
@@ -197,11 +224,16 @@ test('a proxy registered with the HTTPS dashboard serves over backend TLS and fo
         pki.clientCert,
         '--backend-tls-key-file',
         pki.clientKey,
+        // Its admin API on HTTPS too: the dashboard calls it with proxy_admin_tls.
+        '--admin-tls',
+        'true',
+        '--tls-cert-file',
+        pki.serverCert,
+        '--tls-key-file',
+        pki.serverKey,
       ],
       join(dir, 'proxy.log'),
     );
-  } finally {
-    delete process.env.NODE_EXTRA_CA_CERTS;
   }
   const c = new Redis({ port: proxy.port, lazyConnect: true, maxRetriesPerRequest: 0 });
   try {
@@ -226,24 +258,7 @@ test('a proxy registered with the HTTPS dashboard serves over backend TLS and fo
     await waitFor(
       'the proxy to route to the promoted replica (sentinel events over TLS)',
       async () => {
-        const s = await new Promise<string>((resolve) => {
-          http
-            .get(
-              {
-                host: '127.0.0.1',
-                port: proxy!.adminPort,
-                path: '/proxy/slots',
-                headers: { authorization: `Bearer ${TOKEN}` },
-                timeout: 3000,
-              },
-              (res) => {
-                let t = '';
-                res.on('data', (d: Buffer) => (t += d.toString()));
-                res.on('end', () => resolve(t));
-              },
-            )
-            .on('error', () => resolve('[]'));
-        });
+        const s = await proxyGet('/proxy/slots').catch(() => '[]');
         const slots = JSON.parse(s) as Array<{ backend_addr?: string }>;
         return slots.length === 1024 && slots.every((x) => x.backend_addr === tlsAddr(r));
       },
@@ -251,18 +266,7 @@ test('a proxy registered with the HTTPS dashboard serves over backend TLS and fo
       250,
     );
     // The proxy itself followed the sentinel (its own switch, not only the dashboard's new table).
-    const ha = await new Promise<string>((resolve) => {
-      http
-        .get(
-          { host: '127.0.0.1', port: proxy!.adminPort, path: '/proxy/sentinels', headers: { authorization: `Bearer ${TOKEN}` } },
-          (res) => {
-            let t = '';
-            res.on('data', (d: Buffer) => (t += d.toString()));
-            res.on('end', () => resolve(t));
-          },
-        )
-        .on('error', (e) => resolve(e.message));
-    });
+    const ha = await proxyGet('/proxy/sentinels');
     const st = JSON.parse(ha) as { servers: string[]; switches: number };
     assert.deepEqual(st.servers, [`127.0.0.1:${sentinelTls}`]);
     assert.ok(st.switches >= 1, `the proxy switched on the sentinel's word: ${ha.slice(0, 300)}`);
