@@ -44,6 +44,12 @@ export const PROXY_OPTIONS: OptionSpec[] = [
     doc: 'Lifetime of the discovery entry (/jodis/<product>/proxy-<token>) after the proxy dies, on etcd/ZooKeeper coordinators.',
   },
   {
+    key: 'dashboard_https',
+    type: 'bool',
+    default: false,
+    doc: 'The dashboard found through the coordinator serves HTTPS (admin_tls): call it at https://<its admin_addr> (its CA trusted by the system or NODE_EXTRA_CA_CERTS). dashboard_addr may name https:// itself.',
+  },
+  {
     key: 'coordinator_auth',
     type: 'string',
     default: '',
@@ -261,6 +267,7 @@ export interface ProxyConfig {
   adminToken: string;
   jodisTimeout: number;
   coordinatorAuth: string;
+  dashboardHttps: boolean;
   datacenter: string;
   maxClients: number;
   backendPingPeriod: number;
@@ -328,6 +335,7 @@ export function toProxyConfig(v: OptionValues): ProxyConfig {
     adminToken: s('admin_token'),
     jodisTimeout: n('jodis_timeout'),
     coordinatorAuth: s('coordinator_auth'),
+    dashboardHttps: b('dashboard_https'),
     datacenter: s('proxy_datacenter'),
     maxClients: n('proxy_max_clients'),
     backendPingPeriod: n('backend_ping_period'),

@@ -40,7 +40,7 @@ export function startRegistration(config: ProxyConfig, model: () => ProxyModel, 
     if (raw === null) throw new Error(`no dashboard is running for product ${config.productName} (${store.describe} has no topom)`);
     const addr = (JSON.parse(raw.toString()) as { admin_addr?: string }).admin_addr;
     if (!addr) throw new Error('the topom record has no admin_addr');
-    return addr;
+    return config.dashboardHttps && !/^https?:\/\//i.test(addr) ? `https://${addr}` : addr;
   };
 
   const jodisEntry = (): Buffer => {

@@ -2,8 +2,10 @@
 // serving HTTPS (API and console) and reaching the redis-servers and a redis-sentinel only on their
 // tls-port (client certificates required by all of them: a plain connection to those ports fails),
 // replication over TLS, a proxy with an HTTPS admin API (the dashboard calls it with proxy_admin_tls)
-// that registers with the HTTPS dashboard, reaches the servers with TLS and follows a sentinel failover over TLS (the +switch-master subscription and the majority check
-// both on the sentinel's tls-port). Expected duration: about 15 s.
+// that registers with the HTTPS dashboard, reaches the servers with TLS and follows a sentinel
+// failover over TLS (the +switch-master subscription and the majority check both on the sentinel's
+// tls-port); found through the coordinator, a proxy with dashboard_https and
+// `shardis fe` forwarding to the HTTPS dashboard and serving HTTPS itself. Expected duration: ~20 s.
 import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
 import https from 'node:https';
@@ -15,7 +17,7 @@ import { Redis } from 'ioredis';
 import { makeTestPki, type TestPki } from '../../src/util/tls-certs.js';
 import { rawCommand, startRedisServer, type RedisServer } from '../../src/util/redis-server.js';
 import { startRedisSentinel, type RedisSentinel } from '../../src/util/redis-sentinel.js';
-import { startDashboardProcess, startProxyProcess } from '../../src/util/shardis-process.js';
+import { startDashboardProcess, startProxyProcess, startShardisProcess } from '../../src/util/shardis-process.js';
 import { freePort } from '../../src/util/free-port.js';
 import { waitFor, type Spawned } from '../../src/util/processes.js';
 import { defaultAdminToken } from '../../src/models/auth.js';
@@ -281,5 +283,82 @@ test('a proxy registered with the HTTPS dashboard serves over backend TLS and fo
     void m;
   } finally {
     c.disconnect();
+  }
+});
+
+test('found through the coordinator: a proxy with dashboard_https registers, shardis fe forwards over HTTPS and serves HTTPS', async () => {
+  const coord = `filesystem:${join(dir, 'coord')}`;
+  const p2 = await startProxyProcess(
+    [
+      '--product-name',
+      PRODUCT,
+      '--coordinator',
+      coord,
+      '--dashboard-https',
+      'true',
+      '--proxy-addr',
+      '127.0.0.1:0',
+      '--admin-addr',
+      '127.0.0.1:0',
+      '--admin-tls',
+      'true',
+      '--tls-cert-file',
+      pki.serverCert,
+      '--tls-key-file',
+      pki.serverKey,
+      '--backend-tls',
+      'true',
+      '--backend-tls-ca-cert-file',
+      pki.caCert,
+      '--backend-tls-cert-file',
+      pki.clientCert,
+      '--backend-tls-key-file',
+      pki.clientKey,
+    ],
+    join(dir, 'proxy2.log'),
+  );
+  const fe = startShardisProcess(
+    'fe',
+    [
+      '--coordinator',
+      coord,
+      '--listen',
+      '127.0.0.1:0',
+      '--dashboard-tls',
+      '--dashboard-ca-file',
+      pki.caCert,
+      '--tls-cert-file',
+      pki.serverCert,
+      '--tls-key-file',
+      pki.serverKey,
+    ],
+    join(dir, 'fe.log'),
+  );
+  try {
+    await waitFor(
+      'the second proxy to be registered through the coordinator',
+      async () => {
+        const r = await api('GET', '/topom/stats');
+        return r.status === 200 && r.json.proxy.models.some((m: { admin_addr: string }) => m.admin_addr.endsWith(`:${p2.adminPort}`));
+      },
+      30000,
+      200,
+    );
+    const url = (await fe.waitLine(/^shardis fe listening url=(\S+)/, 30000))[1]!;
+    assert.match(url, /^https:\/\//);
+    const info = await new Promise<{ status: number; text: string }>((resolve, reject) => {
+      const req = https.get(`${url}api/topom/console/info?forward=${PRODUCT}`, { ca: readFileSync(pki.caCert), timeout: 10000 }, (res) => {
+        let t = '';
+        res.on('data', (d: Buffer) => (t += d.toString()));
+        res.on('end', () => resolve({ status: res.statusCode ?? 0, text: t }));
+      });
+      req.on('timeout', () => req.destroy(new Error('timed out')));
+      req.on('error', reject);
+    });
+    assert.equal(info.status, 200, info.text);
+    assert.equal((JSON.parse(info.text) as { product: string }).product, PRODUCT);
+  } finally {
+    await fe.proc.stop();
+    await p2.proc.stop();
   }
 });
