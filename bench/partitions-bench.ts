@@ -13,6 +13,7 @@ import {
   isolateDashboardHost,
   isolateMasterHost,
   isolateProxyHost,
+  isolateReplicaHost,
   killMasterHost,
   loseCoordinatorQuorum,
   type ScenarioOptions,
@@ -33,6 +34,7 @@ const SCENARIOS: Record<string, { run: (o: ScenarioOptions) => Promise<ScenarioR
   'isolate-dashboard': { run: isolateDashboardHost },
   'lose-quorum': { run: loseCoordinatorQuorum },
   'isolate-proxy': { run: isolateProxyHost },
+  'isolate-replica': { run: isolateReplicaHost },
 };
 
 function arg(name: string, def: string): string {
@@ -59,6 +61,7 @@ async function main(): Promise<void> {
         if (s.label) r.fault += s.label;
         rows.push({ name, coordinator, r, ms: Date.now() - t0 });
         process.stdout.write(`   unavailable ${r.unavailableMs} ms, acked ${r.acked}, lost ${r.lost.length}, ${JSON.stringify(r.facts)}\n`);
+        for (const n of r.notes) process.stdout.write(`   note: ${n}\n`);
       } catch (e) {
         rows.push({ name, coordinator, error: (e as Error).message, ms: Date.now() - t0 });
         process.stdout.write(`   FAILED: ${(e as Error).message}\n`);
@@ -73,7 +76,8 @@ async function main(): Promise<void> {
     'Command: `npm run bench:partitions` (bench/partitions-bench.ts; scenarios in test/helpers/netns/scenarios.ts).',
     'Layout: 3 hosts (network namespaces) + a clients namespace; a 3-member etcd cluster or ZooKeeper ensemble, one per host;',
     '3 groups, each a master on one host and replicas on the two others; a sentinel and a proxy per host; the active dashboard on h1,',
-    'a standby on h2 (lock_ttl 3 s, sentinel down-after 2 s, group_min_replicas_max_lag 3 s). The clients write unique keys (SET, one',
+    'a standby on h2 (lock_ttl 3 s, sentinel down-after 2 s, group_min_replicas_max_lag 3 s, group_min_replicas_to_write at its',
+    'default, 1, unless the row says otherwise; the isolate-replica row runs one replica per group). The clients write unique keys (SET, one',
     'at a time, 4 workers) and every acknowledged write is read back through a proxy at the end.',
     '',
     '**Taken on a shared, loaded 2-core machine (other builds and tests running): the timings are indicative only.**',
@@ -92,6 +96,8 @@ async function main(): Promise<void> {
     '',
     '"unavailable" is the longest stretch without an acknowledged write of the affected keys (the failed-over group, or all keys for',
     'quorum loss) between the fault and the end of the run, as the clients saw it. Facts are times in ms after the fault unless named.',
+    '',
+    ...rows.flatMap(({ coordinator, r }) => (r ? r.notes.map((n) => `- ${r.fault} (${coordinator}): ${n}`) : [])),
     '',
   ];
   const dir = join(ROOT, 'bench', 'reports');

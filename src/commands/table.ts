@@ -264,6 +264,15 @@ export const LOCAL_COMMANDS = [
   'client|info',
   'client|list',
   'client|setinfo',
+  // this proxy's own sessions and settings (admin-commands.ts)
+  'client|kill',
+  'client|pause',
+  'client|unpause',
+  'config|get',
+  'latency|latest',
+  'latency|history',
+  'latency|reset',
+  'latency|doctor',
   // COMMAND and all its subcommands (incl. plain COMMAND and COMMAND HELP): command-reply.ts
   'command',
   // server-wide, synthesized or fanned out by the proxy
@@ -343,7 +352,12 @@ const ADMIN = 'administrative command, not available through the proxy';
 const CLUSTER = 'only CLUSTER SLOTS, SHARDS, NODES, INFO, KEYSLOT and MYID are answered by the proxy (cluster_facade)';
 const SCRIPTING =
   'SCRIPT KILL, SCRIPT DEBUG, FUNCTION KILL and FUNCTION STATS are not available through the proxy (SCRIPT LOAD/EXISTS/FLUSH and FUNCTION LOAD/DELETE/FLUSH/LIST/DUMP/RESTORE are)';
-const CLIENT = 'only CLIENT SETNAME, GETNAME, ID, INFO, LIST and SETINFO are available through the proxy';
+const CLIENT =
+  "only CLIENT SETNAME, GETNAME, ID, INFO, LIST, SETINFO, and KILL, PAUSE and UNPAUSE of this proxy's own sessions are available through the proxy";
+const CONFIG =
+  "only CONFIG GET of the proxy's own settings (maxclients, timeout, databases, slowlog-*, latency-monitor-threshold) is available through the proxy; the servers are configured per group";
+const LATENCY =
+  "only LATENCY LATEST, HISTORY, RESET and DOCTOR of the proxy's own latency monitor are available through the proxy (per-command latency histograms: the proxy's Prometheus metrics)";
 const HELP = 'HELP is not available through the proxy';
 const ACL =
   'only ACL WHOAMI, LIST, USERS, GETUSER, CAT, DRYRUN and GENPASS are available through the proxy: its users come from its configuration (acl_users, acl_file)';
@@ -358,11 +372,9 @@ const DENIED: ReadonlyArray<readonly [reason: string, names: readonly string[]]>
     [
       'bgrewriteaof',
       'bgsave',
-      'config',
       'debug',
       'failover',
       'lastsave',
-      'latency',
       'lolwut',
       'memory',
       'migrate',
@@ -383,6 +395,8 @@ const DENIED: ReadonlyArray<readonly [reason: string, names: readonly string[]]>
   [CLUSTER, ['cluster', 'asking', 'restore-asking']],
   [SCRIPTING, ['script', 'function']],
   [CLIENT, ['client']],
+  [CONFIG, ['config']],
+  [LATENCY, ['latency']],
   [HELP, ['object|help', 'xinfo|help', 'xgroup|help', 'slowlog|help']],
 ];
 
@@ -667,27 +681,34 @@ export function isServed(spec: CommandSpec): boolean {
   return spec.policy.kind !== 'denied';
 }
 
+/**
+ * Argument `i` as Redis prints it into an error with `%.*s`: at most `max` bytes, cut at the first NUL
+ * (a C string), CR and LF each mapped to a space. A binary string (one char per byte, 'latin1'), so
+ * the reply can echo the bytes exactly (errorReply(msg, 'latin1')).
+ */
 function argText(args: ArgsView, i: number, max: number): string {
   const s = args.offs[2 * i] ?? 0;
   const e = Math.min(args.offs[2 * i + 1] ?? 0, s + max);
-  return args.buf.toString('utf8', s, e).replace(/[\r\n]/g, ' ');
+  const nul = args.buf.indexOf(0, s);
+  return args.buf.toString('latin1', s, nul >= 0 && nul < e ? nul : e).replace(/[\r\n]/g, ' ');
 }
 
-/** Redis 7's "ERR unknown command 'foo', with args beginning with: 'a' 'b' " (trailing space kept). */
+/** Redis 7's "ERR unknown command 'foo', with args beginning with: 'a' 'b' " (trailing space kept); a binary string. */
 export function unknownCommandError(args: ArgsView): string {
   let rest = '';
   for (let i = 1; i < args.argc && rest.length < 128; i++) rest += `'${argText(args, i, 128 - rest.length)}' `;
   return `ERR unknown command '${args.argc > 0 ? argText(args, 0, 128) : ''}', with args beginning with: ${rest}`;
 }
 
-/** Redis 7's "ERR unknown subcommand 'foo'. Try OBJECT HELP." for a container request. */
+/** Redis 7's "ERR unknown subcommand 'foo'. Try OBJECT HELP." for a container request; a binary string. */
 export function unknownSubcommandError(args: ArgsView): string {
   return `ERR unknown subcommand '${argText(args, 1, 128)}'. Try ${argText(args, 0, 1 << 20).toUpperCase()} HELP.`;
 }
 
 /**
  * Redis's checks before a command runs, on the result of lookupCommand: unknown command, unknown
- * subcommand, then arity. '' when the request passes, else the full error line (without '-'). The
+ * subcommand, then arity. '' when the request passes, else the full error line (without '-'; a binary
+ * string, since the unknown-command texts echo the client's bytes). The
  * proxy's dispatcher calls exactly this (then its own checks: auth, transaction, policy).
  */
 export function precheckCommand(spec: CommandSpec | undefined, args: ArgsView): string {

@@ -80,6 +80,11 @@ function buildMetrics(host: DashboardHost): Registry {
   gauge('shardis_dashboard_proxies', 'Registered proxies.', (t) => t.counters().proxies);
   gauge('shardis_dashboard_proxies_up', 'Proxies that answered the last stats poll.', (t) => t.counters().proxiesUp);
   gauge('shardis_dashboard_slots_assigned', 'Slots mapped to a group (of 1024).', (t) => t.counters().slotsAssigned);
+  gauge(
+    'shardis_dashboard_write_safety_degraded_groups',
+    'Groups with replicas whose master runs with a lowered min-replicas-to-write because too few replicas are online.',
+    (t) => t.counters().writeSafetyDegraded,
+  );
   return reg;
 }
 

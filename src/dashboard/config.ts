@@ -141,8 +141,8 @@ export const DASHBOARD_OPTIONS: OptionSpec[] = [
   {
     key: 'group_min_replicas_to_write',
     type: 'int',
-    default: 0,
-    doc: 'Set as `min-replicas-to-write` on every server of a group that has replicas (capped at its replica count, and on a master at the replicas it has connected; 0 = off, the default for now). 1 is recommended on several hosts: a master cut off from its replicas then refuses writes (NOREPLICAS) after group_min_replicas_max_lag, which bounds the acknowledged writes a partition can lose; the price is NOREPLICAS while a new master has no replica yet and no dashboard is there to lower it.',
+    default: 1,
+    doc: 'Set as `min-replicas-to-write` on the master of a group that has replicas (capped at its replica count; 0 = off). A master cut off from its replicas then refuses writes (NOREPLICAS) after group_min_replicas_max_lag, which bounds the acknowledged writes a partition can lose. Replicas carry 0, so a promotion without a dashboard never blocks writes. A master with fewer replicas online than this (or whose replicas stopped acknowledging while a sentinel majority reaches it) gets fewer, 0 when alone: the group is degraded (a warning, stats write_safety, a gauge) until a replica follows again.',
   },
   {
     key: 'group_min_replicas_max_lag',

@@ -38,6 +38,8 @@ interface View {
   serverErrors: Map<string, string>;
   sentinels: Set<string>;
   switchKeys: Set<string>;
+  /** Groups whose master runs with a lowered min-replicas-to-write (stats write_safety), with why. */
+  writeUnsafe: Map<number, string>;
   switches: Array<{ key: string; unixtime: number; gid: number; from: string; to: string; epoch: number }>;
 }
 
@@ -111,7 +113,12 @@ function viewOf(stats: unknown): View {
     rec.key = `${rec.unixtime}/${rec.gid}/${rec.to}/${rec.epoch}`;
     switches.push(rec);
   }
-  return { groups, slots, proxies, serverErrors, sentinels, switches, switchKeys: new Set(switches.map((x) => x.key)) };
+  const writeUnsafe = new Map<number, string>();
+  for (const [gid, ws] of Object.entries(obj(obj(s.write_safety).groups))) {
+    const wo = obj(ws);
+    if (wo.degraded === true) writeUnsafe.set(Number(gid), str(wo.reason));
+  }
+  return { groups, slots, proxies, serverErrors, sentinels, switches, switchKeys: new Set(switches.map((x) => x.key)), writeUnsafe };
 }
 
 export class ConsoleRecorder {
@@ -256,6 +263,10 @@ export class ConsoleRecorder {
       }
     }
     for (const id of a.groups.keys()) if (!b.groups.has(id)) this.add('group', `group ${id} removed`, now, id);
+    for (const [id, why] of b.writeUnsafe)
+      if (!a.writeUnsafe.has(id)) this.add('group', `group ${id}: write safety degraded, min-replicas-to-write lowered (${why})`, now, id);
+    for (const id of a.writeUnsafe.keys())
+      if (!b.writeUnsafe.has(id) && b.groups.has(id)) this.add('group', `group ${id}: write safety restored`, now, id);
 
     const queued = new Map<string, number[]>();
     const done = new Map<string, number[]>();

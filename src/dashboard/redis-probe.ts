@@ -51,6 +51,24 @@ export function parseInfo(text: string): Record<string, string> {
   return out;
 }
 
+/** Replicas in state=online (synced and streaming) among the `slaveN` lines of INFO replication. */
+export function onlineReplicas(info: Record<string, string>): number {
+  let n = 0;
+  for (const [k, v] of Object.entries(info)) if (/^slave\d+$/.test(k) && /(^|,)state=online(,|$)/.test(v)) n++;
+  return n;
+}
+
+/** Seconds since each online replica last acknowledged (`lag=` of its `slaveN` line). */
+export function onlineReplicaLags(info: Record<string, string>): number[] {
+  const out: number[] = [];
+  for (const [k, v] of Object.entries(info)) {
+    if (!/^slave\d+$/.test(k) || !/(^|,)state=online(,|$)/.test(v)) continue;
+    const lag = /(?:^|,)lag=(\d+)/.exec(v)?.[1];
+    out.push(lag === undefined ? 0 : Number(lag));
+  }
+  return out;
+}
+
 export function summarizeInfo(info: Record<string, string>): Pick<ServerStats, 'stats' | 'dbs'> {
   const stats: Record<string, string> = {};
   const dbs: Record<string, number> = {};
@@ -59,6 +77,10 @@ export function summarizeInfo(info: Record<string, string>): Pick<ServerStats, '
     if (v !== undefined) stats[k] = v;
   }
   if (info.master_host) stats.master_addr = `${info.master_host}:${info.master_port ?? ''}`;
+  if (info.role === 'master') {
+    stats.online_replicas = String(onlineReplicas(info));
+    stats.online_replica_lags = onlineReplicaLags(info).join(',');
+  }
   for (const [k, v] of Object.entries(info)) {
     const db = /^db(\d+)$/.exec(k)?.[1];
     if (db === undefined) continue;

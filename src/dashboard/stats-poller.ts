@@ -10,7 +10,8 @@ import type { Slot } from '../models/slot.js';
 import type { DashboardConfig } from './config.js';
 import { ProxyCallError, type ProxyClient } from './proxy-client.js';
 import { RedisStatsPool, type ServerStats } from './redis-probe.js';
-import { WriteSafety } from './write-safety.js';
+import { WriteSafety, needsSentinelCheck, type GroupWriteSafety, type ServerView, type WriteSafetyConfig } from './write-safety.js';
+import { majoritySeesMaster } from './sentinel-reach.js';
 import { differsOnlyInMaster, formatRanges, slotDifferences } from './slots-compute.js';
 import { proxyFailureText, unixNow, type ProxySync, type RuntimeState } from './proxy-sync.js';
 
@@ -28,6 +29,8 @@ export interface StatsPollerHost {
   mutating(): boolean;
   /** Bumped whenever memory changes in a way that can change routing. */
   routingVersion(): number;
+  /** The product's sentinels (write safety asks them whether they reach a master). */
+  sentinelServers(): readonly string[];
   /** The sentinel watcher: asked to catch up before a differing table is re-pushed. */
   sentinelWatch(): { enabled: boolean; caughtUp: boolean; kick(why: string): Promise<void> };
   exclusive<T>(fn: () => Promise<T>): Promise<T>;
@@ -41,13 +44,15 @@ export class StatsPoller {
   private stopped = false;
   /** Keeps min-replicas-to-write / -max-lag on the group servers (write-safety.ts). */
   private readonly writeSafety: WriteSafety;
+  private readonly writeSafetyConfig: WriteSafetyConfig;
 
   constructor(private readonly h: StatsPollerHost) {
     this.pool = new RedisStatsPool(h.config.productAuth, h.config.statsTimeout);
-    this.writeSafety = new WriteSafety({
+    this.writeSafetyConfig = {
       minReplicasToWrite: h.config.groupMinReplicasToWrite,
       minReplicasMaxLagMs: h.config.groupMinReplicasMaxLag,
-    });
+    };
+    this.writeSafety = new WriteSafety(this.writeSafetyConfig);
   }
 
   serverStatsOf(addr: string): ServerStats | undefined {
@@ -92,7 +97,7 @@ export class StatsPoller {
         groupOf.set(s.server, g);
       }
     this.pool.retain(addrs);
-    this.writeSafety.retain(addrs);
+    this.writeSafety.retain(addrs, new Set(this.h.groups().keys()));
     for (const a of [...this.serverStats.keys()]) if (!addrs.has(a)) this.serverStats.delete(a);
     await Promise.all([
       ...[...addrs].map(async (a) => {
@@ -100,18 +105,56 @@ export class StatsPoller {
         if (this.h.fenced()) return;
         this.serverStats.set(a, st);
         const g = groupOf.get(a);
-        if (g && !st.error) {
-          const connected = st.stats.role === 'master' ? Number(st.stats.connected_slaves ?? 0) : null;
-          await this.writeSafety
-            .ensure(a, st.stats.run_id, g, (...args) => this.pool.command(a, ...args), connected)
-            .then((set) => {
-              if (set) this.h.log.info({ server: a, group: g.id }, 'min-replicas-to-write / min-replicas-max-lag applied');
-            })
-            .catch((e: Error) => this.h.log.warn({ server: a, err: e.message }, 'cannot set min-replicas-to-write on a group server'));
-        }
+        if (g && !st.error) await this.applyWriteSafety(a, st, g);
       }),
       ...[...this.h.proxies()].map((p) => this.pollProxy(p)),
     ]);
+  }
+
+  /** Keeps min-replicas-to-write / -max-lag on one server; says so loudly when a group's master is left alone. */
+  private async applyWriteSafety(a: string, st: ServerStats, g: Group): Promise<void> {
+    const lags = st.stats.online_replica_lags;
+    const view: ServerView = {
+      role: st.stats.role ?? '',
+      onlineReplicas: Number(st.stats.online_replicas ?? 0),
+      ...(lags !== undefined ? { replicaLags: lags === '' ? [] : lags.split(',').map(Number) } : {}),
+    };
+    try {
+      if (needsSentinelCheck(this.writeSafetyConfig, g, a, view)) {
+        const timeout = Math.min(this.h.config.sentinelClientTimeout, 1000);
+        view.majoritySeesMaster = await majoritySeesMaster(this.h.sentinelServers(), this.h.config.productName, g.id, a, timeout);
+      }
+      const { set, transition: t } = await this.writeSafety.ensure(a, st.stats.run_id, g, view, (...args) => this.pool.command(a, ...args));
+      if (this.h.fenced()) return;
+      if (set)
+        this.h.log.info(
+          { server: a, group: g.id, role: view.role, online_replicas: view.onlineReplicas },
+          'min-replicas-to-write / min-replicas-max-lag applied',
+        );
+      if (t?.kind === 'degraded')
+        this.h.log.warn(
+          {
+            group: t.gid,
+            master: t.state.master,
+            online_replicas: t.state.online_replicas,
+            wanted: t.state.wanted,
+            applied: t.state.applied,
+          },
+          'write safety degraded: too few replicas follow the group master, min-replicas-to-write lowered so it keeps taking writes; a partition of this master now loses every write it acknowledges until a replica is back',
+        );
+      else if (t?.kind === 'restored')
+        this.h.log.info(
+          { group: t.gid, master: t.state.master, online_replicas: t.state.online_replicas, applied: t.state.applied },
+          'write safety restored: min-replicas-to-write set back on the group master',
+        );
+    } catch (e) {
+      this.h.log.warn({ server: a, err: (e as Error).message }, 'cannot set min-replicas-to-write on a group server');
+    }
+  }
+
+  /** Write safety per group (stats API) and how many groups run degraded (/metrics). */
+  writeSafetyStats(): { groups: Record<string, GroupWriteSafety>; degraded: number } {
+    return { groups: this.writeSafety.groupStates(), degraded: this.writeSafety.degradedCount() };
   }
 
   private async pollProxy(p: ProxyModel): Promise<void> {

@@ -86,6 +86,7 @@ export class Topom {
       computedSlots: () => this.computedSlots(),
       mutating: () => this.mutating,
       routingVersion: () => this.routingVersion,
+      sentinelServers: () => this.sentinel.servers,
       sentinelWatch: () => ({ enabled: this.ha.watcher.enabled, caughtUp: this.ha.caughtUp, kick: (why) => this.ha.watcher.kick(why) }),
       exclusive: (fn) => this.exclusive(fn),
     });
@@ -277,11 +278,20 @@ export class Topom {
       proxy: { models: this.proxyList(), stats: proxyStats },
       slot_action: this.actions.statsSection(),
       sentinels: this.ha.stats(),
+      write_safety: this.poller.writeSafetyStats(),
     };
   }
 
   /** Numbers for /metrics. */
-  counters(): { groups: number; servers: number; serversUp: number; proxies: number; proxiesUp: number; slotsAssigned: number } {
+  counters(): {
+    groups: number;
+    servers: number;
+    serversUp: number;
+    proxies: number;
+    proxiesUp: number;
+    slotsAssigned: number;
+    writeSafetyDegraded: number;
+  } {
     let servers = 0,
       serversUp = 0,
       proxiesUp = 0;
@@ -302,6 +312,7 @@ export class Topom {
       proxies: this.proxies.size,
       proxiesUp,
       slotsAssigned: this.slots.filter((s) => s.group_id !== 0).length,
+      writeSafetyDegraded: this.poller.writeSafetyStats().degraded,
     };
   }
 

@@ -13,6 +13,7 @@ import type { OutputFlusher } from './output-flusher.js';
 import type { AclUsers } from '../acl/users.js';
 import type { AclUser } from '../acl/user.js';
 import type { AppsContext } from './apps/apps-context.js';
+import type { ClientPause } from './client-pause.js';
 
 /** The part of a session that local commands (CLIENT LIST, INFO clients) and the proxy read. */
 export interface SessionInfo {
@@ -31,6 +32,8 @@ export interface SessionInfo {
   readonly queued: number;
   /** Why the proxy stopped reading from this client ('' = reading). */
   readonly pausedFor: '' | 'pipeline' | 'outbuf' | 'migrate';
+  /** The session has pub/sub subscriptions (its CLIENT KILL / CLIENT LIST type is pubsub). */
+  readonly subscribed?: boolean;
   close(): void;
   /** Stop reading, write the replies still queued, then close. */
   drain(): void;
@@ -63,4 +66,6 @@ export interface ProxyContext {
   acl: AclUsers;
   /** Borrowed connections, blocked calls, pub/sub hub, remembered scripts (src/proxy/apps/). */
   apps: AppsContext;
+  /** CLIENT PAUSE of this proxy's sessions (client-pause.ts); created on first use. */
+  pause?: ClientPause;
 }

@@ -26,6 +26,7 @@ import { aclRefusal } from './acl-check.js';
 import type { CommandStats } from './stats.js';
 import { TransactionState } from './transaction.js';
 import { canRunInPlace, prepareKeys, runInPlace } from './migrate-on-access.js';
+import { SCRIPT_COMMANDS, waitSlotSettled } from './script-slots.js';
 import { xreadBlockIndex } from '../commands/keys.js';
 import { at } from '../util/at.js';
 
@@ -63,7 +64,7 @@ export function dispatch(s: SessionHost, req: Request, premigrated = -1): void {
   const bad = precheckCommand(spec, req);
   // Unknown command or subcommand: answered, not counted under any command.
   if (spec === undefined || (spec.isContainer && req.argc >= 2)) {
-    s.reply(null, errorReply(bad));
+    s.reply(null, errorReply(bad, 'latin1'));
     return;
   }
   const cmd = ctx.stats.command(spec.name);
@@ -79,6 +80,15 @@ export function dispatch(s: SessionHost, req: Request, premigrated = -1): void {
   const denied = aclRefusal(ctx, s.aclUser, spec, req);
   if (denied !== null) {
     refuse(s, spec, cmd, denied);
+    return;
+  }
+  // CLIENT PAUSE (client-pause.ts): hold the request (and the session's later ones) until the pause ends.
+  const pz = ctx.pause;
+  if (pz !== undefined && pz.until !== 0 && pz.holds(spec)) {
+    s.hold(async () => {
+      await pz.wait();
+      if (!s.isClosed()) dispatch(s, req, premigrated);
+    }, true);
     return;
   }
   const policy = spec.policy;
@@ -213,13 +223,21 @@ function viaMigration(s: SessionHost, req: Request, argIdx: number[], spec?: Com
   const router = ctx.router;
   const m = ctx.migration;
   const version = router.version;
+  // A script waits for its slot to settle instead (script-slots.ts); its keys are all in one slot.
+  const k0 = argIdx[0];
+  const scriptSlot =
+    k0 !== undefined && spec !== undefined && SCRIPT_COMMANDS.has(spec.name)
+      ? slotOfRange(req.buf, req.offs[2 * k0]!, req.offs[2 * k0 + 1]!)
+      : -1;
   const move = (): Promise<Buffer | null> =>
-    prepareKeys(m, s, router, req, argIdx, {
-      auth: c.productAuth,
-      timeoutMs: 5000,
-      bigKeyElements: c.migrationBigKeyElements,
-      lockWaitMs: c.migrationLockWait,
-    });
+    scriptSlot >= 0
+      ? waitSlotSettled(router, scriptSlot, c.migrationLockWait, () => s.isClosed())
+      : prepareKeys(m, s, router, req, argIdx, {
+          auth: c.productAuth,
+          timeoutMs: 5000,
+          bigKeyElements: c.migrationBigKeyElements,
+          lockWaitMs: c.migrationLockWait,
+        });
   // A one-key request first tries to run where its key still is (see runInPlace).
   const inPlace = spec !== undefined && argIdx.length === 1 && s.proto === 2 && canRunInPlace(spec, req.argc);
   const step = async (): Promise<Buffer | null | { ran: Buffer }> => {

@@ -31,6 +31,7 @@ import { infoReply, keyspaceOf } from './info.js';
 import { VERSION, REDIS_COMPAT_VERSION } from '../version.js';
 import { parseRedisInt32, parseRedisInteger } from '../commands/redis-int.js';
 import { ACL_HANDLERS } from './acl-commands.js';
+import { ADMIN_HANDLERS, clientType } from './admin-commands.js';
 import { WRONGPASS } from '../acl/users.js';
 
 // Callers check argc first; an index past it reads as an empty argument.
@@ -108,6 +109,7 @@ const RESET_REPLY = Buffer.from('+RESET\r\n');
 
 const HANDLERS: { readonly [name in LocalCommandName]: LocalHandler } = {
   ...ACL_HANDLERS,
+  ...ADMIN_HANDLERS,
   ping: (s, req, _c, spec) => {
     // Front-door health check (src/frontdoor/README.md): a proxy without a slot table or going offline fails PING.
     if (!s.ctx.online) return errorReply('LOADING proxy has no slot table yet');
@@ -221,7 +223,8 @@ const HANDLERS: { readonly [name in LocalCommandName]: LocalHandler } = {
     if (req.argc === 4 && argUpper(req, 2) === 'TYPE') {
       if (!['NORMAL', 'MASTER', 'REPLICA', 'SLAVE', 'PUBSUB'].includes(argUpper(req, 3)))
         return errorReply(`ERR Unknown client type '${argStr(req, 3)}'`);
-      if (argUpper(req, 3) !== 'NORMAL') sessions = [];
+      const t = argUpper(req, 3).toLowerCase();
+      sessions = sessions.filter((x) => clientType(x) === t);
     } else if (req.argc > 3 && argUpper(req, 2) === 'ID') {
       const ids: number[] = [];
       for (let i = 3; i < req.argc; i++) {

@@ -3,6 +3,7 @@
 // the queue hands replies to the client connection strictly in request order, recording per-command
 // stats and the slow log as each reply leaves. Fan-out requests (MGET across groups, DBSIZE...) get a
 // MultiReply that merges their parts before filling the one slot. No I/O here: unit-testable alone.
+import { latencyThresholdMs } from './latency-monitor.js';
 import type { Request } from '../resp/request-parser.js';
 import { errorReply } from '../resp/encode.js';
 import { isErrorReply } from '../resp/reply-scanner.js';
@@ -84,7 +85,11 @@ export class ReplyQueue {
         const us = p.started > 0 ? (performance.now() - p.started) * 1000 : 0;
         p.cmd.record(us, isErr);
         const slower = ctx.config.slowlogSlowerThan;
-        if (us >= slower && slower >= 0 && p.req !== null) ctx.stats.slowlog.add(p.req, us, owner);
+        if (us >= slower && slower >= 0 && p.req !== null) {
+          ctx.stats.slowlog.add(p.req, us, owner);
+          // Latency monitor: its threshold is the slow-log one in whole ms (latency-monitor.ts).
+          if (us >= latencyThresholdMs(slower) * 1000) ctx.stats.latency.add('command', us / 1000);
+        }
         ctx.stats.opsTotal++;
         if (isErr) ctx.stats.opsErrors++;
       }

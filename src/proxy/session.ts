@@ -56,6 +56,9 @@ export class Session implements SessionHost, ClientConnOwner, ReplyQueueOwner {
   get queued(): number {
     return this.replies.length;
   }
+  get subscribed(): boolean {
+    return this.apps.subs.subscribed;
+  }
   get pausedFor(): PauseReason {
     return this.conn.pausedFor;
   }

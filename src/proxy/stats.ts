@@ -1,5 +1,6 @@
 // Proxy counters: operations, errors, per-command calls/latency (with fixed histogram buckets, cheap
 // to update on the hot path), sessions. Read by INFO, the admin API and /metrics.
+import { LatencyMonitor } from './latency-monitor.js';
 import { SlowLog } from './slowlog.js';
 
 /** Length of StatsSnapshot.slotOps: one counter per slot. */
@@ -28,6 +29,8 @@ export class CommandStats {
 export class ProxyStats {
   readonly startTime = Date.now();
   readonly slowlog: SlowLog;
+  /** LATENCY LATEST/HISTORY/RESET/DOCTOR: the event "command" (latency-monitor.ts). */
+  readonly latency = new LatencyMonitor();
   constructor(slowlogMaxLen = 128) {
     this.slowlog = new SlowLog(slowlogMaxLen);
   }

@@ -27,9 +27,12 @@ export const arr = (v: RespValue[]): RespValue => ({ t: 'array', v });
 export const map = (v: Array<[RespValue, RespValue]>): RespValue => ({ t: 'map', v });
 export const nil: RespValue = { t: 'null' };
 
-/** An error reply line. `msg` should start with a code such as "ERR" or "CROSSSLOT". */
-export function errorReply(msg: string): Buffer {
-  return Buffer.from(`-${msg.replace(/[\r\n]+/g, ' ')}\r\n`);
+/**
+ * An error reply line. `msg` should start with a code such as "ERR" or "CROSSSLOT"; 'latin1' when it is a
+ * binary string that echoes client bytes (unknown-command texts).
+ */
+export function errorReply(msg: string, encoding: 'utf8' | 'latin1' = 'utf8'): Buffer {
+  return Buffer.from(`-${msg.replace(/[\r\n]+/g, ' ')}\r\n`, encoding);
 }
 
 export function bulkReply(v: string | Buffer): Buffer {

@@ -288,8 +288,14 @@ function contract(name: string, start: () => Promise<Backend>): void {
         );
         await l2.release();
         await lock.release();
-        // By now more than a ttl has passed since the restart: the ephemeral node was kept (or re-created).
-        assert.equal(String(await other.read(jodis)), 'online', 'ephemeral node survives a coordinator outage');
+        // The ephemeral node was kept, or — when its session expired during the outage — is re-created by
+        // its owner once it reconnects (on a loaded machine that can come after the lock checks above).
+        await eventually(
+          'the ephemeral node to survive the coordinator outage (kept or re-created)',
+          async () => String(await other.read(jodis)) === 'online',
+          LOCK_TTL_MS + 15000,
+          100,
+        );
         await registrar.close();
         assert.equal(await other.read(jodis), null);
       });

@@ -3,7 +3,8 @@
 //  - HAProxy: kill -9 a proxy (health check marks it down, no acknowledged write lost), bring a new
 //    proxy online (the `shardis frontdoor sync` agent adds it through the Runtime API, no reload, it
 //    gets connections),
-//    `shardis admin proxy offline` drains one (zero client errors);
+//    `shardis admin proxy offline` drains one (zero client errors), then a rolling restart replaces
+//    every live proxy (zero client errors);
 //  - nginx (stream): traffic flows, a dead proxy is skipped.
 // Expected duration: ~25-40 s.
 import { test, after } from 'node:test';
@@ -110,6 +111,18 @@ test('HAProxy front door: kill -9, add, drain proxies under a write workload; ng
   await agent.waitLine(/^shardis frontdoor sync ready/, 30000);
 
   const redisPort = port(info.groups[0]!.master);
+  // The proxies that are still serving after each step (proxy 1 is killed and proxy 2 drained below).
+  const live: Array<{ admin: string; addr: string; proc: Spawned }> = [
+    { admin: info.proxies[2]!.admin, addr: info.proxies[2]!.addr, proc: cluster.procs.find((p) => p.pid === info.proxies[2]!.pid)! },
+  ];
+  const startProxy = async (name: string): Promise<{ proc: Spawned; port: number; adminPort: number }> => {
+    const p = await startProxyProcess(
+      ['--dashboard', dash, '--product-name', 'sdfd', '--proxy-addr', '127.0.0.1:0', '--admin-addr', '127.0.0.1:0'],
+      join(dir, `${name}.log`),
+    );
+    extra.push(p.proc);
+    return p;
+  };
   const w = new WriteWorkload('127.0.0.1', frontPort, 8, 'fd');
   try {
     w.phase = 'steady';
@@ -140,11 +153,8 @@ test('HAProxy front door: kill -9, add, drain proxies under a write workload; ng
 
     await t.test('a proxy brought online is added through the Runtime API and gets connections, no reload', async () => {
       w.phase = 'add';
-      const p4 = await startProxyProcess(
-        ['--dashboard', dash, '--product-name', 'sdfd', '--proxy-addr', '127.0.0.1:0', '--admin-addr', '127.0.0.1:0'],
-        join(dir, 'proxy-4.log'),
-      );
-      extra.push(p4.proc);
+      const p4 = await startProxy('proxy-4');
+      live.push({ admin: `127.0.0.1:${p4.adminPort}`, addr: `127.0.0.1:${p4.port}`, proc: p4.proc });
       const name4 = haproxyServerName({ token: await proxyToken(dash, `127.0.0.1:${p4.adminPort}`) });
       await waitFor(
         'the agent adds proxy 4 and its check passes',
@@ -186,6 +196,37 @@ test('HAProxy front door: kill -9, add, drain proxies under a write workload; ng
       await w.progress(300);
       assert.deepEqual(w.errors.slice(errorsBefore), [], 'no client saw an error while the proxy was drained');
     });
+
+    await t.test('rolling restart of every live proxy under load (start a new one, then offline the old): zero client errors', async () => {
+      w.phase = 'rolling';
+      const errorsBefore = w.errors.length;
+      const old = [...live];
+      for (const [i, p] of old.entries()) {
+        const next = await startProxy(`proxy-rolled-${i}`);
+        const nextName = haproxyServerName({ token: await proxyToken(dash, `127.0.0.1:${next.adminPort}`) });
+        await waitFor(
+          `the agent adds the replacement of ${p.addr} and its check passes`,
+          async () => (await showServers(rt, BACKEND)).find((s) => s.name === nextName)?.opState === 2,
+          20000,
+          100,
+        );
+        const id = await proxyId(dash, p.admin);
+        const off = await runShardis(
+          ['admin', '--dashboard', dash, 'proxy', 'offline', String(id), '--frontdoor', rt, '--drain-wait', '1500'],
+          60000,
+        );
+        assert.equal(off.code, 0, off.stderr);
+        await waitFor(`the old proxy ${p.addr} exits`, async () => p.proc.child.exitCode !== null, 15000, 100);
+        live.splice(live.indexOf(p), 1);
+        live.push({ admin: `127.0.0.1:${next.adminPort}`, addr: `127.0.0.1:${next.port}`, proc: next.proc });
+        await w.progress(200);
+      }
+      // Up in HAProxy: exactly the replacements (the proxy killed above is still listed, down, until removed).
+      const names = await Promise.all(live.map(async (p) => haproxyServerName({ token: await proxyToken(dash, p.admin) })));
+      const up = (await showServers(rt, BACKEND)).filter((s) => s.opState === 2).map((s) => s.name);
+      assert.deepEqual(up.sort(), names.sort(), 'the servers up in HAProxy are exactly the replacements');
+      assert.deepEqual(w.errors.slice(errorsBefore), [], 'no client saw an error during the rolling restart');
+    });
   } finally {
     await w.stop();
   }
@@ -198,11 +239,11 @@ test('HAProxy front door: kill -9, add, drain proxies under a write workload; ng
   );
 
   await t.test('nginx stream front door: traffic flows and a dead proxy is skipped', async () => {
-    const live = info.proxies[2]!.addr;
+    const alive = live[0]!;
     const dead = info.proxies[0]!.addr; // killed above
     const nport = await freePort();
     const ndir = mkdtempSync(join(tmpdir(), 'sdfd-nginx-'));
-    const proxies = await staticDirectory([dead, live]).list();
+    const proxies = await staticDirectory([dead, alive.addr]).list();
     const conf = join(ndir, 'nginx.conf');
     writeFileSync(
       conf,
@@ -216,10 +257,17 @@ test('HAProxy front door: kill -9, add, drain proxies under a write workload; ng
       assert.equal(await c.get(`fd:nginx:${i}`), String(i));
       c.disconnect();
     }
-    const st = await httpJson('GET', info.proxies[2]!.admin, '/proxy/stats', { timeoutMs: 3000, headers: productBearer('sdfd') });
+    const st = await httpJson('GET', alive.admin, '/proxy/stats', { timeoutMs: 3000, headers: productBearer('sdfd') });
     assert.ok((st.json as { sessions: { total: number } }).sessions.total >= 10, 'the live proxy got the connections');
   });
 });
+
+async function proxyId(dash: string, admin: string): Promise<number> {
+  const s = await httpJson('GET', dash, '/topom/stats', { timeoutMs: 3000, headers: productBearer('sdfd') });
+  const m = (s.json as { proxy: { models: Array<{ id: number; admin_addr: string }> } }).proxy.models.find((x) => x.admin_addr === admin);
+  if (!m) throw new Error(`the dashboard does not list the proxy ${admin}`);
+  return m.id;
+}
 
 async function proxyToken(dash: string, admin: string): Promise<string> {
   let token = '';

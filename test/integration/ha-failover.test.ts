@@ -22,6 +22,7 @@ import {
   type HaCluster,
 } from '../helpers/ha-cluster.js';
 import { redisCall, roleOf } from '../../src/ha/sentinels.js';
+import { waitSettledMaster as settle, waitProxiesRoute as routed } from '../helpers/ha-settle.js';
 import { httpJson } from '../../src/util/http-json.js';
 import { startDashboardProcess } from '../helpers/dashboard.js';
 import { eventually } from '../helpers/poll.js';
@@ -62,61 +63,9 @@ async function killMaster(gid: number): Promise<{ old: string; t0: number }> {
   return { old, t0 };
 }
 
-/**
- * Waits until group `gid` has a master other than `not` that the dashboard records, answers ROLE as
- * master, and every live sentinel (at least 2) names with no other flag, unchanged for `stableMs`. Returns every
- * master the dashboard recorded on the way (more than one after a back-to-back sentinel failover).
- */
-async function waitSettledMaster(gid: number, not: string, stableMs = 3000, timeoutMs = 40000): Promise<string[]> {
-  const seen: string[] = [];
-  let since = 0;
-  await eventually(
-    `group ${gid} to settle on a new master other than ${not}`,
-    async () => {
-      const m = await masterOf(h, gid);
-      if (m === not) return false;
-      if (seen.at(-1) !== m) {
-        seen.push(m);
-        since = 0;
-      }
-      const agree = await Promise.all(
-        h.c.redisSentinels.map(async (s) => {
-          const r = await redisCall(s.addr, 1000, ['SENTINEL', 'MASTER', `ha-test-${gid}`]).catch(() => null);
-          if (!Array.isArray(r)) return null; // a sentinel a test stopped
-          const f = new Map<string, string>();
-          for (let i = 0; i + 1 < r.length; i += 2) f.set(String(r[i]), String(r[i + 1]));
-          return `${f.get('ip')}:${f.get('port')}` === m && f.get('flags') === 'master';
-        }),
-      );
-      const answered = agree.filter((a) => a !== null);
-      if (answered.length < 2 || !answered.every(Boolean) || (await roleOf(m, 1000).catch(() => '')) !== 'master') {
-        since = 0;
-        return false;
-      }
-      since ||= Date.now();
-      return Date.now() - since >= stableMs;
-    },
-    timeoutMs,
-    200,
-  );
-  return seen;
-}
-
-/** Every proxy routes every slot of `gid` to `master`. */
-async function waitProxiesRoute(gid: number, master: string, timeoutMs = 10000): Promise<void> {
-  for (const p of h.c.info.proxies) {
-    await eventually(
-      `proxy ${p.admin} to route group ${gid} to ${master}`,
-      async () => {
-        const r = await httpJson('GET', p.admin, '/proxy/slots', { timeoutMs: 2000, headers: bearer(h.token) });
-        const slots = r.json as Array<{ backend_addr?: string; backend_addr_group_id?: number }>;
-        return slots.filter((s) => s.backend_addr_group_id === gid).every((s) => s.backend_addr === master);
-      },
-      timeoutMs,
-      100,
-    );
-  }
-}
+// Shared with the other HA tests (test/helpers/ha-settle.ts).
+const waitSettledMaster = (gid: number, not: string): Promise<string[]> => settle(h, gid, not);
+const waitProxiesRoute = (gid: number, master: string): Promise<void> => routed(h, gid, master);
 
 test('kill -9 a master: writes succeed again through the same proxies, reads do not go backwards, the old master returns as a replica', async () => {
   const tag = h.tagOf(1);

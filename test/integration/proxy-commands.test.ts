@@ -183,7 +183,7 @@ test('refused and unknown commands get errors that name them; the connection sta
   assert.match(await cl.call('SWAPDB', '0', '1'), /^-ERR command 'SWAPDB' is not allowed: .*atomic/);
   assert.match(await cl.call('SCRIPT', 'KILL'), /^-ERR command 'SCRIPT KILL' is not allowed/);
   assert.match(await cl.call('MONITOR'), /^-ERR command 'MONITOR' is not allowed/);
-  assert.match(await cl.call('CONFIG', 'GET', 'x'), /^-ERR command 'CONFIG/);
+  assert.match(await cl.call('CONFIG', 'SET', 'x', 'y'), /^-ERR command 'CONFIG SET' is not allowed: only CONFIG GET/);
   assert.match(await cl.call('FOOBAR', 'x'), /^-ERR unknown command 'FOOBAR'/);
   assert.match(await cl.call('GET'), /^-ERR wrong number of arguments for 'get' command/);
   assert.match(await cl.call('X'.repeat(200)), /^-ERR command name longer than/);

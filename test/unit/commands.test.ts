@@ -222,7 +222,22 @@ describe('command table classification', () => {
       reason(c, 'x');
     }
     reason('memory', 'stats');
-    reason('client', 'kill');
+    reason('client', 'tracking');
+    reason('config', 'set');
+    reason('latency', 'graph');
+    // This proxy's own sessions, settings and latency monitor (src/proxy/admin-commands.ts).
+    for (const args of [
+      ['client', 'kill'],
+      ['client', 'pause'],
+      ['client', 'unpause'],
+      ['config', 'get'],
+      ['latency', 'latest'],
+      ['latency', 'history'],
+      ['latency', 'reset'],
+      ['latency', 'doctor'],
+    ]) {
+      assert.equal(lookupCommand(view(...args))?.policy.kind, 'local', args.join(' '));
+    }
     reason('object', 'help');
     reason('slowlog', 'help');
     // The proxy's own slow log, and the replica-read opt-in, are answered locally.
@@ -440,7 +455,8 @@ describe('COMMAND replies (offline)', () => {
     const names = arrOf(reply(2, 'list')).map(str);
     assert.ok(names.includes('get') && names.includes('client|setname') && names.includes('command|info') && names.includes('xread'));
     assert.ok(names.includes('subscribe') && names.includes('keys') && names.includes('multi'));
-    assert.ok(!names.includes('client|kill') && !names.includes('config') && !names.includes('swapdb'));
+    assert.ok(!names.includes('client|tracking') && !names.includes('config|set') && !names.includes('swapdb'));
+    assert.ok(names.includes('client|kill') && names.includes('config|get') && names.includes('latency|latest'));
     const top = names.filter((n) => !n.includes('|'));
     assert.equal((count as { v: number }).v, top.length);
     assert.ok(top.length > 150 && top.length < 240, String(top.length));

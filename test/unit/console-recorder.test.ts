@@ -49,6 +49,25 @@ test('a master change is a failover unless a promotion of that server was asked'
   );
 });
 
+test('a group entering and leaving degraded write safety becomes an event', () => {
+  const r = new ConsoleRecorder();
+  const ws = (degraded: boolean) => ({
+    ...stats({ groups: [group(1, ['a', 'b'])] }),
+    write_safety: { groups: { '1': { degraded, ...(degraded ? { reason: 'no replica online: the master is alone' } : {}) } }, degraded: 0 },
+  });
+  r.observe(ws(false), 1000);
+  r.observe(ws(true), 2000);
+  r.observe(ws(true), 3000);
+  r.observe(ws(false), 4000);
+  assert.deepEqual(
+    r.eventsAfter(0).map((e) => [e.kind, e.text]),
+    [
+      ['group', 'group 1: write safety degraded, min-replicas-to-write lowered (no replica online: the master is alone)'],
+      ['group', 'group 1: write safety restored'],
+    ],
+  );
+});
+
 test('migrations, groups, servers and proxies coming and going become events', () => {
   const r = new ConsoleRecorder();
   r.observe(stats({ groups: [group(1, ['a'])], proxies: [{ token: 't1', id: 1 }] }), 1000);

@@ -19,6 +19,7 @@ import type { CommandStats } from '../stats.js';
 import type { BorrowedConn } from '../borrowed-pool.js';
 import type { AppsHost } from './host.js';
 import { ask, barrier, errorText, moveKeysFirst } from './common.js';
+import { SCRIPT_COMMANDS, waitSlotSettled } from '../script-slots.js';
 import { argBuf, crossSlotError, oneSlot, slotArgs } from './slot-keys.js';
 import { aclRefusal } from '../acl-check.js';
 
@@ -52,6 +53,8 @@ export class TxState {
   /** Slot of the transaction's keys (-1: none yet). */
   slot = -1;
   watch: Watch | null = null;
+  /** A script or function is queued: EXEC on a migrating slot waits until it settled (script-slots.ts). */
+  scripted = false;
 
   /** True when `name` (a request inside MULTI) must be queued rather than run. */
   queues(name: string | undefined): boolean {
@@ -64,6 +67,7 @@ export class TxState {
     this.queued = [];
     this.keys = [];
     this.slot = -1;
+    this.scripted = false;
   }
 
   /** Drops the watch (gives the connection back after UNWATCH, or closes it). */
@@ -127,6 +131,7 @@ export class TxState {
       }
       for (const i of idx) this.keys.push(Buffer.from(argBuf(req, i)));
     }
+    if (SCRIPT_COMMANDS.has(spec.name)) this.scripted = true;
     this.queued.push(Buffer.from(req.raw));
     h.reply(null, QUEUED);
   }
@@ -243,7 +248,8 @@ export class TxState {
     }
     const queued = this.queued,
       keys = this.keys,
-      dirty = this.dirty;
+      dirty = this.dirty,
+      scripted = this.scripted;
     let slot = this.slot;
     const watch = this.watch;
     this.clearMulti();
@@ -282,7 +288,9 @@ export class TxState {
       if (watch !== null) conn = watch.conn;
       else {
         if (slot >= 0 && router.isUnsettled(slot)) {
-          const err = await moveKeysFirst(h, keys);
+          const err = scripted
+            ? await waitSlotSettled(router, slot, h.ctx.config.migrationLockWait, () => h.isClosed())
+            : await moveKeysFirst(h, keys);
           if (err !== null) {
             p.onReply(errorReply(`EXECABORT Transaction discarded: ${errorText(err)}`));
             return;

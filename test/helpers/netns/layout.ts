@@ -170,8 +170,7 @@ export async function startMultiHostCluster(o: LayoutOptions): Promise<MultiHost
       'info',
       '--group-min-replicas-max-lag',
       '3s',
-      '--group-min-replicas-to-write',
-      '1',
+      // group_min_replicas_to_write: the default (1).
       ...(o.dashboardArgs ?? []),
     ];
     const d1 = startShardisProcess('dashboard', dashArgs('h1'), join(dir, 'dashboard-h1.log'), { netns: nsOf('h1') });

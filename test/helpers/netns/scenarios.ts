@@ -29,6 +29,8 @@ export interface ScenarioOptions {
   /** Extra dashboard flags (e.g. `--group-min-replicas-to-write 0` to show the unbounded case). */
   dashboardArgs?: string[];
   log?: (msg: string) => void;
+  /** Replicas per group (default 2). */
+  replicas?: 1 | 2;
 }
 
 /** Group of a key under the initial even layout of 3 groups. */
@@ -39,6 +41,7 @@ async function withCluster<T>(o: ScenarioOptions, extraDashArgs: string[], fn: (
     coordinator: o.coordinator,
     dir: o.dir,
     dashboardArgs: [...extraDashArgs, ...(o.dashboardArgs ?? [])],
+    ...(o.replicas ? { replicas: o.replicas } : {}),
   });
   let result: T;
   try {
@@ -132,6 +135,19 @@ async function finish(
   const end = Date.now() - rec.startedAt;
   const { lost } = await verifyAcks(c.proxies.get(verifyVia)!.addr, rec.acks);
   return { acked: rec.acks.length, lost, unavailableMs: longestGap(rec.acks.filter(affected), faultAt, end), acks: rec.acks };
+}
+
+/** The kinds of client errors after `sinceMs` (first words of the message), with the first time and a count. */
+function errorKinds(errors: RunningWorkload['record']['errors'], sinceMs: number): string {
+  const kinds = new Map<string, { first: number; n: number }>();
+  for (const e of errors) {
+    if (e.atMs <= sinceMs) continue;
+    const k = e.message.split(' ').slice(0, 3).join(' ');
+    const cur = kinds.get(k);
+    if (cur) cur.n++;
+    else kinds.set(k, { first: e.atMs - sinceMs, n: 1 });
+  }
+  return [...kinds].map(([k, v]) => `"${k}" ${v.first} ms ×${v.n}`).join(', ') || 'none';
 }
 
 /** Waits until `n` writes of group `gid` were acknowledged after `sinceMs`. */
@@ -366,7 +382,7 @@ export async function isolateMasterHost(o: ScenarioOptions): Promise<ScenarioRes
         lostAckedBeforeCut: r.lost.length - lostAfterCut.length,
         lostAckedBeforeFaultMs: Math.max(0, ...r.lost.map((a) => faultAt - a.atMs)),
       },
-      notes: [],
+      notes: [`client errors after the cut (first time in ms, count): ${errorKinds(w.record.errors, faultAt)}`],
     };
   });
 }
@@ -481,6 +497,88 @@ export async function isolateProxyHost(o: ScenarioOptions): Promise<ScenarioResu
       notes: [
         'clients pick proxies from a list and move on a timeout (1.5 s); the HAProxy front door / discovery client of another branch would do the same for unmodified clients',
       ],
+    };
+  });
+}
+
+interface GroupSafety {
+  degraded?: boolean;
+  applied?: number;
+  reason?: string;
+}
+
+async function groupSafety(addr: string, gid: number, token: string): Promise<GroupSafety | undefined> {
+  const r = await httpJson('GET', addr, `/api/topom/stats/${token}`, { timeoutMs: 3000 });
+  return (r.json as { write_safety?: { groups?: Record<string, GroupSafety> } }).write_safety?.groups?.[String(gid)];
+}
+
+/**
+ * One replica per group; isolate h2 (group 1's only replica, group 2's master, a proxy, a sentinel, a
+ * coordinator member). Group 1's master on h1 still counts the cut-off replica as connected (until
+ * repl-timeout, 60 s) and refuses writes after max-lag + 1 s; the dashboard (h1, majority side) sees a
+ * sentinel majority reach that master and lowers min-replicas-to-write (degraded), so group 1 takes
+ * writes again; after healing the replica follows again and the setting is restored. Expect: no
+ * acknowledged write of group 1 lost; group 1's gap far below repl-timeout.
+ */
+export async function isolateReplicaHost(o: ScenarioOptions): Promise<ScenarioResult> {
+  return withCluster({ ...o, replicas: 1 }, [], async (c) => {
+    const w = startWorkload(c.net, 'clients', { proxies: proxyAddrs(c), workers: 3, pauseMs: 2 });
+    await w.waitAcks(300);
+    const dash = await currentDashboard(c);
+    await waitFor(
+      'group 1 to run with min-replicas-to-write 1',
+      async () => (await groupSafety(dash, 1, c.token))?.applied === 1,
+      30000,
+      200,
+    );
+    const faultAt = Date.now() - w.record.startedAt;
+    const cutWall = Date.now();
+    o.log?.("isolate host h2 (group 1's only replica)");
+    await c.net.isolate('h2');
+    let reason = '';
+    await waitFor(
+      'group 1 to be degraded (relaxed on the sentinel majority)',
+      async () => {
+        const g = await groupSafety(await currentDashboard(c), 1, c.token).catch(() => undefined);
+        reason = g?.reason ?? '';
+        return g?.degraded === true && g.applied === 0;
+      },
+      60000,
+      200,
+    );
+    const degradedAfterMs = Date.now() - cutWall;
+    await waitGroupWrites(w, 1, Date.now() - w.record.startedAt, 30, 60000);
+    o.log?.('heal');
+    await c.net.heal();
+    const healWall = Date.now();
+    await waitFor(
+      'group 1 to be restored after healing',
+      async () => {
+        const g = await groupSafety(await currentDashboard(c), 1, c.token).catch(() => undefined);
+        return g?.degraded === false && g.applied === 1;
+      },
+      90000,
+      250,
+    );
+    const restoredAfterHealMs = Date.now() - healWall;
+    await w.waitAcks(200);
+    const r = await finish(c, w, faultAt, (a) => groupOfKey(a.key) === 1, 'h1');
+    const noreplicas = w.record.errors.filter((e) => e.atMs > faultAt && /NOREPLICAS/.test(e.message)).length;
+    return {
+      fault: "isolate a host holding a group's only replica",
+      coordinator: o.coordinator,
+      acked: r.acked,
+      lost: r.lost,
+      unavailableMs: r.unavailableMs,
+      facts: {
+        degradedAfterCutMs: degradedAfterMs,
+        reason: reason.slice(0, 90),
+        noreplicasErrors: noreplicas,
+        restoredAfterHealMs,
+        lostAckedOfGroup1: r.lost.filter((a) => groupOfKey(a.key) === 1).length,
+        lostAckedAfterCut: r.lost.filter((a) => a.atMs > faultAt).length,
+      },
+      notes: [],
     };
   });
 }
