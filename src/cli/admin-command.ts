@@ -58,7 +58,8 @@ async function withStore<T>(opts: Opts, fn: (s: Store) => Promise<T>): Promise<T
 async function dashboardAddr(opts: Opts): Promise<string> {
   const addr = opts.dashboard ?? process.env.SHARDIS_DASHBOARD;
   if (addr) {
-    if (!isValidAddr(addr)) throw usageError(`--dashboard "${addr}" is not HOST:PORT`);
+    // https://HOST:PORT for a dashboard with admin_tls (its CA trusted by the system or NODE_EXTRA_CA_CERTS).
+    if (!isValidAddr(addr.replace(/^https?:\/\//i, ''))) throw usageError(`--dashboard "${addr}" is not HOST:PORT or https://HOST:PORT`);
     return addr;
   }
   if (opts.coordinator && opts.product) {
@@ -166,7 +167,7 @@ function addDashboardCommands(admin: Command): void {
     .description("the active dashboard's Topom record")
     .action(
       action(async (opts) => {
-        const m = await (await client(opts)).request('GET', '/topom/model');
+        const m = await (await client(opts)).get('/topom/model');
         out(opts, m, () => JSON.stringify(m, null, 2) + '\n');
       }),
     );
