@@ -148,6 +148,7 @@ export async function startLocalCluster(o: LocalClusterOptions): Promise<LocalCl
           ...['--admin-tls', 'true', '--tls-cert-file', pki.serverCert, '--tls-key-file', pki.serverKey],
           ...['--backend-tls', 'true', '--backend-tls-ca-cert-file', pki.caCert],
           ...['--backend-tls-cert-file', pki.clientCert, '--backend-tls-key-file', pki.clientKey],
+          ...['--proxy-admin-tls', 'true'],
         ]
       : [];
     // Child processes (proxies registering with the HTTPS dashboard) trust the throwaway CA.
@@ -216,6 +217,7 @@ export async function startLocalCluster(o: LocalClusterOptions): Promise<LocalCl
             ...['--tls-ca-cert-file', pki.caCert, '--tls-auth-clients', 'optional'],
             ...['--backend-tls', 'true', '--backend-tls-ca-cert-file', pki.caCert],
             ...['--backend-tls-cert-file', pki.clientCert, '--backend-tls-key-file', pki.clientKey],
+            ...['--admin-tls', 'true'],
           ]
         : [];
       const p = await startProxyProcess(
@@ -234,11 +236,12 @@ export async function startLocalCluster(o: LocalClusterOptions): Promise<LocalCl
         join(dir, `proxy-${i + 1}.log`),
       );
       procs.push(p.proc);
-      const admin = `${o.host}:${p.adminPort}`;
+      // With TLS the admin API is HTTPS too: cluster.json names it https://.
+      const admin = pki ? `https://${o.host}:${p.adminPort}` : `${o.host}:${p.adminPort}`;
       await waitFor(
         `proxy ${admin} to receive its slot table`,
         async () => {
-          const r = await httpJson('GET', admin, '/health', { timeoutMs: 2000 });
+          const r = await httpJson('GET', admin, '/health', { timeoutMs: 2000, ca });
           return (r.json as { online?: boolean }).online === true;
         },
         20000,

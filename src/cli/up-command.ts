@@ -110,7 +110,7 @@ export function upCommand(): Command {
           'Connect with any Redis client to a proxy:',
           ...i.proxies.map(
             (p, n) =>
-              `  proxy ${n + 1}: redis-cli -h ${hostOf(p.addr)} -p ${portTextOf(p.addr)}    admin API: http://${p.admin}/proxy (token: Authorization: Bearer <admin token>)   metrics: http://${p.admin}/metrics`,
+              `  proxy ${n + 1}: redis-cli -h ${hostOf(p.addr)} -p ${portTextOf(p.addr)}    admin API: ${adminUrl(p.admin)}/proxy (token: Authorization: Bearer <admin token>)   metrics: ${adminUrl(p.admin)}/metrics`,
           ),
           ...(tls
             ? [
@@ -157,4 +157,9 @@ export function upCommand(): Command {
         process.exit(0);
       },
     );
+}
+
+/** A proxy admin address as a URL (cluster.json names HTTPS ones with their scheme). */
+function adminUrl(admin: string): string {
+  return /^https?:\/\//.test(admin) ? admin : `http://${admin}`;
 }

@@ -1,6 +1,6 @@
 // `shardis fe`: the multi-product web console (Codis's codis-fe). Serves the built page (src/ui ->
-// dist/ui) at `/`, lists the products at `GET /list` (sorted names, as codis-fe; `GET /list?detail=1`
-// adds each one's dashboard address), and reverse-proxies every other request carrying
+// dist/ui) at `/`, lists the products at `GET /list` (sorted names only, as codis-fe: the dashboards'
+// addresses are not given to callers without a token), and reverse-proxies every other request carrying
 // `?forward=<product>` to that product's dashboard (streaming, so the console's server-sent events
 // pass through). Products come from the coordinator (`/codis3/<product>/topom`, re-read at most every
 // 5 s) or from a `--dashboard-list` JSON file `[{name, dashboard}]`. A product whose dashboard is gone
@@ -147,7 +147,11 @@ export async function startFeServer(o: FeOptions): Promise<FeServer> {
       }
       if (req.method === 'GET' && url.pathname === '/list') {
         await reload();
-        json(res, 200, url.searchParams.get('detail') ? products : products.map((p) => p.name));
+        json(
+          res,
+          200,
+          products.map((p) => p.name),
+        );
         return;
       }
       if (req.method === 'GET' || req.method === 'HEAD') {

@@ -3,7 +3,10 @@
 // (a token bucket: `burst` failures at once, refilled at `refillPerSec`). While an address's bucket
 // is empty every token it sends is refused with 429 without being checked (the right one too), so
 // guessing cannot go faster than the refill rate; other addresses are not affected.
-import type { Logger } from './log.js';
+/** Where refusals are logged: a pino logger, or anything with the same warn(fields, msg). */
+export interface WarnLog {
+  warn(fields: Record<string, unknown>, msg: string): void;
+}
 
 /** The token of an `Authorization: Bearer <token>` header, or '' without one. */
 export function bearerToken(header: string | string[] | undefined): string {
@@ -45,7 +48,7 @@ export class AuthGuard {
   private readonly max: number;
 
   constructor(
-    private readonly log: Logger,
+    private readonly log: WarnLog,
     private readonly what: string,
     o: AuthGuardOptions = {},
   ) {

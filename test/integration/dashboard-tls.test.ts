@@ -286,7 +286,7 @@ test('a proxy registered with the HTTPS dashboard serves over backend TLS and fo
   }
 });
 
-test('found through the coordinator: a proxy with dashboard_https registers, shardis fe forwards over HTTPS and serves HTTPS', async () => {
+test('found through the coordinator: a proxy with dashboard_https registers, shardis fe forwards over HTTPS and serves HTTPS, shardis admin --dashboard-https finds it', async () => {
   const coord = `filesystem:${join(dir, 'coord')}`;
   const p2 = await startProxyProcess(
     [
@@ -357,6 +357,15 @@ test('found through the coordinator: a proxy with dashboard_https registers, sha
     });
     assert.equal(info.status, 200, info.text);
     assert.equal((JSON.parse(info.text) as { product: string }).product, PRODUCT);
+    // shardis admin finds the HTTPS dashboard through the coordinator with --dashboard-https.
+    const { execFileSync } = await import('node:child_process');
+    const { SHARDIS_BIN } = await import('../../src/util/shardis-process.js');
+    const adminOut = execFileSync(
+      process.execPath,
+      [SHARDIS_BIN, 'admin', '--coordinator', coord, '--product', PRODUCT, '--dashboard-https', '--json', 'overview'],
+      { encoding: 'utf8', timeout: 30000, env: { ...process.env, NODE_EXTRA_CA_CERTS: pki.caCert } },
+    );
+    assert.equal((JSON.parse(adminOut) as { model: { product_name: string } }).model.product_name, PRODUCT);
   } finally {
     await fe.proc.stop();
     await p2.proc.stop();

@@ -2,7 +2,7 @@
 // redis-cli --tls and ioredis `tls:` through the proxies' TLS listeners (no client certificate needed
 // there), TLS-only redis-servers and sentinels (a plain connection gets nothing; with the client
 // certificate they answer), replication over TLS, the dashboard and the web console on HTTPS
-// reaching servers and sentinels with TLS, and Ctrl-C stopping everything. Expected duration: ~20 s.
+// reaching servers and sentinels with TLS, the proxies' admin APIs on HTTPS, and Ctrl-C stopping everything. Expected duration: ~20 s.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { execFileSync } from 'node:child_process';
@@ -126,6 +126,23 @@ test('shardis up --tls: the whole local cluster on TLS, reachable with redis-cli
         return (
           servers.every((a) => s.group.stats[a]?.stats?.role && !s.group.stats[a]?.error) && !s.sentinels.stats[info.sentinels[0]!]?.error
         );
+      },
+      20000,
+      250,
+    );
+    // The proxies' admin APIs are HTTPS too (cluster.json names them https://), and the dashboard reaches
+    // them over HTTPS: its stats of the proxy carry no error.
+    assert.match(p.admin, /^https:\/\//);
+    const adminStats = await httpsGet(`${p.admin}/proxy/stats`, ca, info.dashboard.admin_token);
+    assert.equal(adminStats.status, 200, adminStats.text.slice(0, 200));
+    assert.equal(await plainPing(p.admin.replace(/^https:\/\//, '')).then((t) => /HTTP\/1\.1 [0-9]/.test(t)), false);
+    await eventually(
+      'the dashboard to poll the proxy over HTTPS',
+      async () => {
+        const r = await httpsGet(`https://${info.dashboard.addr}/api/topom/stats/_`, ca, info.dashboard.admin_token);
+        const st = JSON.parse(r.text) as { proxy: { stats: Record<string, { error?: string; stats?: unknown }> } };
+        const all = Object.values(st.proxy.stats);
+        return all.length === 1 && all.every((x) => x.stats !== undefined && !x.error);
       },
       20000,
       250,
