@@ -58,7 +58,8 @@ async function withStore<T>(opts: Opts, fn: (s: Store) => Promise<T>): Promise<T
 async function dashboardAddr(opts: Opts): Promise<string> {
   const addr = opts.dashboard ?? process.env.SHARDIS_DASHBOARD;
   if (addr) {
-    if (!isValidAddr(addr)) throw usageError(`--dashboard "${addr}" is not HOST:PORT`);
+    // https://HOST:PORT for a dashboard with admin_tls (its CA trusted by the system or NODE_EXTRA_CA_CERTS).
+    if (!isValidAddr(addr.replace(/^https?:\/\//i, ''))) throw usageError(`--dashboard "${addr}" is not HOST:PORT or https://HOST:PORT`);
     return addr;
   }
   if (opts.coordinator && opts.product) {
@@ -67,7 +68,8 @@ async function dashboardAddr(opts: Opts): Promise<string> {
       const b = await s.read(topomPath(product));
       const t = b ? parseTopom(JSON.parse(b.toString())) : null;
       if (!t?.admin_addr) throw new AdminCliError(3, `no active dashboard for product "${product}" in ${opts.coordinator}`);
-      return t.admin_addr;
+      // The coordinator holds HOST:PORT without a scheme (as Codis writes it).
+      return opts['dashboardHttps'] === true ? `https://${t.admin_addr}` : t.admin_addr;
     });
   }
   throw usageError('--dashboard HOST:PORT is required (or --coordinator SPEC with --product NAME to find it, or SHARDIS_DASHBOARD)');
@@ -133,6 +135,10 @@ export function adminCommand(): Command {
       '--coordinator <spec>',
       'coordinator for list-products / remove-lock / finding the dashboard: filesystem:DIR, etcd:HOST:PORT, zookeeper:HOST:PORT',
     )
+    .option(
+      '--dashboard-https',
+      'the dashboard found through --coordinator serves HTTPS (admin_tls; its CA trusted by the system or NODE_EXTRA_CA_CERTS)',
+    )
     .option('--json', 'print the API replies as JSON')
     .option('--timeout <ms>', 'HTTP timeout in milliseconds', '30000')
     .showSuggestionAfterError(true)
@@ -166,7 +172,7 @@ function addDashboardCommands(admin: Command): void {
     .description("the active dashboard's Topom record")
     .action(
       action(async (opts) => {
-        const m = await (await client(opts)).request('GET', '/topom/model');
+        const m = await (await client(opts)).get('/topom/model');
         out(opts, m, () => JSON.stringify(m, null, 2) + '\n');
       }),
     );

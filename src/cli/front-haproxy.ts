@@ -32,7 +32,7 @@ export async function startFrontHaproxy(info: ClusterInfo, o: { host: string; ba
     product: info.product,
     maxconn: 2000,
   };
-  const directory = dashboardDirectory(info.dashboard.addr);
+  const directory = dashboardDirectory(info.dashboard.addr, { token: info.dashboard.admin_token });
   const proxies = (await directory.list()).filter((p) => p.state === 'online');
   const config = join(info.dir, 'haproxy.cfg');
   writeFileSync(config, renderHaproxyConfig(proxies, opts), { mode: 0o600 });

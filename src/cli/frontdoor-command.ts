@@ -28,7 +28,9 @@ export function frontdoorCommand(): Command {
     const cfg = toFrontdoorSyncConfig(applyFlags(FRONTDOOR_SYNC_OPTIONS, base, flagOverrides(FRONTDOOR_SYNC_OPTIONS, opts)));
     const log = makeLogger('frontdoor', cfg.logLevel);
     await showServers(cfg.runtimeApi, cfg.backend); // fail fast on a wrong socket or backend
-    const directory = cfg.dashboardAddr ? dashboardDirectory(cfg.dashboardAddr) : await jodisDirectory(cfg.coordinator, cfg.productName);
+    const directory = cfg.dashboardAddr
+      ? dashboardDirectory(cfg.dashboardAddr, { token: cfg.dashboardToken })
+      : await jodisDirectory(cfg.coordinator, cfg.productName);
     const agent = startHaproxySync({
       directory,
       runtimeApi: cfg.runtimeApi,

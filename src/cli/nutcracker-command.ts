@@ -17,6 +17,8 @@ export interface NutcrackerRunArgs {
   base: ProxyConfig;
   stats: { host: string; port: number } | null;
   adminAddr: string;
+  /** Bearer token of the admin paths ('' = none, loopback admin address only). */
+  adminToken: string;
   logFile: string;
   logLevel: string;
   pidFile: string;
@@ -30,7 +32,7 @@ export async function runNutcrackerFile(a: NutcrackerRunArgs): Promise<void> {
     a.logFile ? pino.destination({ dest: a.logFile, append: true, mkdir: true }) : pino.destination(2),
   );
   const log = (msg: string, fields?: Record<string, unknown>): void => logger.info(fields ?? {}, msg);
-  const running = await runTwemproxy({ pools, base: a.base, stats: a.stats, adminAddr: a.adminAddr, log });
+  const running = await runTwemproxy({ pools, base: a.base, stats: a.stats, adminAddr: a.adminAddr, adminToken: a.adminToken, log });
   if (a.pidFile) writeFileSync(a.pidFile, `${process.pid}\n`);
   const listen = running.servers
     .map((s) => `${s.pool.name}=${s.pool.listen.kind === 'tcp' ? running.ports.get(s.pool.name) : s.pool.listen.path}`)
@@ -74,7 +76,11 @@ export function nutcrackerCommand(): Command {
     )
     .option('-c, --conf-file <file>', 'configuration file', 'conf/nutcracker.yml')
     .option('-s, --stats-port <port>', 'stats monitoring port', '22222')
-    .option('-a, --stats-addr <addr>', 'stats monitoring ip', '0.0.0.0')
+    .option(
+      '-a, --stats-addr <addr>',
+      'stats monitoring ip (nutcracker: 0.0.0.0; here loopback, since the stats name every server)',
+      '127.0.0.1',
+    )
     .option('-i, --stats-interval <ms>', 'stats aggregation interval in msec (accepted; Shardis stats are always current)', '30000')
     .option('-o, --output <file>', 'log file (default stderr)')
     .option('-t, --test-conf', 'test the configuration file for syntax errors and exit')
@@ -83,7 +89,12 @@ export function nutcrackerCommand(): Command {
     .option('-v, --verbose <n>', 'log level 0..11 (accepted; 6 and above log debug)', '5')
     .option('-m, --mbuf-size <n>', 'mbuf chunk size (accepted and ignored: Shardis has no mbufs)')
     .option('-D, --describe-stats', 'print stats description and exit')
-    .option('--admin-addr <addr>', 'HTTP address for /metrics, /stats, /sentinels and /health (default: none)', '');
+    .option('--admin-addr <addr>', 'HTTP address for /metrics, /stats, /sentinels and /health (default: none)', '')
+    .option(
+      '--admin-token <token>',
+      'bearer token for the admin paths but /health (needed when --admin-addr is not loopback; default $SHARDIS_ADMIN_TOKEN)',
+      process.env['SHARDIS_ADMIN_TOKEN'] ?? '',
+    );
   cmd.action(async (o: Record<string, string | boolean | undefined>) => {
     if (o.describeStats) {
       process.stdout.write(describeStats());
@@ -112,6 +123,7 @@ export function nutcrackerCommand(): Command {
       base: defaultProxyConfig(),
       stats: { host: String(o.statsAddr), port: statsPort },
       adminAddr: String(o.adminAddr ?? ''),
+      adminToken: String(o.adminToken ?? ''),
       logFile: o.output ? String(o.output) : '',
       logLevel: verbose >= 6 ? 'debug' : 'info',
       pidFile: o.pidFile ? String(o.pidFile) : '',
@@ -129,6 +141,7 @@ export async function runProxyNutcracker(file: string, base: ProxyConfig, statsA
     base,
     stats,
     adminAddr: base.adminAddr,
+    adminToken: process.env['SHARDIS_ADMIN_TOKEN'] ?? '',
     logFile: '',
     logLevel: base.logLevel,
     pidFile: '',

@@ -16,7 +16,11 @@ export function proxyCommand(): Command {
     .option('--dashboard <addr>', 'register with this dashboard (same as --dashboard-addr)')
     .option('--default-config', 'print a commented config with every option at its default and exit')
     .option('--nutcracker <file>', 'Twemproxy mode: serve every pool of this nutcracker.yml (see `shardis nutcracker`)')
-    .option('--nutcracker-stats <addr>', 'with --nutcracker: host:port of nutcracker\'s stats port ("" for none)', '0.0.0.0:22222');
+    .option(
+      '--nutcracker-stats <addr>',
+      'with --nutcracker: host:port of nutcracker\'s stats port ("" for none; nutcracker binds 0.0.0.0, Shardis loopback)',
+      '127.0.0.1:22222',
+    );
   addOptionFlags(cmd, PROXY_OPTIONS);
   cmd.action(async (opts: Record<string, CliValue>) => {
     if (opts.defaultConfig) {

@@ -1,4 +1,6 @@
 // `shardis up`: one command that starts a complete local cluster and stops it on Ctrl-C.
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
 import { Command } from 'commander';
 import { startLocalCluster } from './local-cluster.js';
 import { startFeServer } from '../fe/fe-server.js';
@@ -25,7 +27,11 @@ export function upCommand(): Command {
     .option('--sentinel-down-after <duration>', 'how long a master must be unreachable before the sentinels fail it over', '5s')
     .option(
       '--codis-compat',
-      "let the unchanged codis-admin and codis-fe operate the dashboard (codis_compat_xauth = true: Codis's token, derived from the product name alone; for demos)",
+      "let the unchanged codis-admin and codis-fe operate the dashboard and read the proxies (codis_compat_xauth and codis_compat_reads on: Codis's token, derived from the product name alone, and Codis's unauthenticated reads; for demos)",
+    )
+    .option(
+      '--tls',
+      'everything on TLS with a throwaway CA made with openssl in <dir>/tls: TLS-only redis-servers and sentinels, the dashboard and console on HTTPS, proxies with a TLS listener',
     )
     .option('--console-listen <addr>', 'address of the web console (shardis fe) started with the cluster; default <host>:0 (a free port)')
     .option(
@@ -45,12 +51,15 @@ export function upCommand(): Command {
         sentinels: number;
         sentinelDownAfter: string;
         codisCompat?: boolean;
+        tls?: boolean;
         consoleListen?: string;
         front: string;
       }) => {
         if (o.groups < 1) throw new Error('--groups must be at least 1');
         if (o.front !== 'haproxy' && o.front !== 'none') throw new Error(`--front must be haproxy or none, got "${o.front}"`);
         if (o.proxies < 1) throw new Error('--proxies must be at least 1');
+        if (o.tls && o.front !== 'none') throw new Error('--tls does not combine with --front yet');
+        if (o.tls && o.codisCompat) throw new Error("--tls does not combine with --codis-compat (Codis's tools speak plain HTTP)");
         const c = await startLocalCluster({
           ...o,
           dashboardArgs: [
@@ -59,9 +68,21 @@ export function upCommand(): Command {
               : []),
             ...(o.codisCompat ? ['--codis-compat-xauth', 'true'] : []),
           ],
+          // codis-admin --proxy=ADDR reads the proxy overview without a token.
+          proxyArgs: o.codisCompat ? ['--codis-compat-reads', 'true'] : [],
         });
         const i = c.info;
-        const fe = await startFeServer({ listen: o.consoleListen ?? `${o.host}:0`, coordinator: i.coordinator }).catch(async (e: Error) => {
+        const tls = i.tls;
+        const fe = await startFeServer({
+          listen: o.consoleListen ?? `${o.host}:0`,
+          coordinator: i.coordinator,
+          ...(tls
+            ? {
+                dashboardTls: { ca: readFileSync(tls.ca) },
+                tls: { certFile: join(i.dir, 'tls', 'server.crt'), keyFile: join(i.dir, 'tls', 'server.key') },
+              }
+            : {}),
+        }).catch(async (e: Error) => {
           await c.stop();
           throw e;
         });
@@ -89,11 +110,23 @@ export function upCommand(): Command {
           'Connect with any Redis client to a proxy:',
           ...i.proxies.map(
             (p, n) =>
-              `  proxy ${n + 1}: redis-cli -h ${hostOf(p.addr)} -p ${portTextOf(p.addr)}    admin API: http://${p.admin}/proxy   metrics: http://${p.admin}/metrics`,
+              `  proxy ${n + 1}: redis-cli -h ${hostOf(p.addr)} -p ${portTextOf(p.addr)}    admin API: ${adminUrl(p.admin)}/proxy (token: Authorization: Bearer <admin token>)   metrics: ${adminUrl(p.admin)}/metrics`,
           ),
+          ...(tls
+            ? [
+                '',
+                `TLS (throwaway CA ${tls.ca}; client certificate ${tls.client_cert} / ${tls.client_key}, optional on the proxies):`,
+                ...i.proxies.map(
+                  (p, n) =>
+                    `  proxy ${n + 1} TLS: redis-cli --tls --cacert ${tls.ca} -h ${hostOf(p.tls_addr ?? '')} -p ${portTextOf(p.tls_addr ?? '')}`,
+                ),
+                `  ioredis: new Redis({ host: '${hostOf(i.proxies[0]?.tls_addr ?? '')}', port: ${portTextOf(i.proxies[0]?.tls_addr ?? '')}, tls: { ca: fs.readFileSync('${tls.ca}') } })`,
+                `  redis-servers and sentinels are TLS-only (client certificate required): redis-cli --tls --cacert ${tls.ca} --cert ${tls.client_cert} --key ${tls.client_key} -p PORT`,
+              ]
+            : []),
           '',
-          `Dashboard: http://${i.dashboard.addr}/topom   (admin token ${i.dashboard.admin_token})`,
-          `  manage it: npx shardis admin --dashboard ${i.dashboard.addr} --token ${i.dashboard.admin_token} overview`,
+          `Dashboard: ${tls ? 'https' : 'http'}://${i.dashboard.addr}/topom   (admin token ${i.dashboard.admin_token})`,
+          `  manage it: ${tls ? `NODE_EXTRA_CA_CERTS=${tls.ca} ` : ''}npx shardis admin --dashboard ${tls ? 'https://' : ''}${i.dashboard.addr} --token ${i.dashboard.admin_token} overview`,
           `Coordinator: ${i.coordinator}`,
           ...(o.codisCompat
             ? [
@@ -124,4 +157,9 @@ export function upCommand(): Command {
         process.exit(0);
       },
     );
+}
+
+/** A proxy admin address as a URL (cluster.json names HTTPS ones with their scheme). */
+function adminUrl(admin: string): string {
+  return /^https?:\/\//.test(admin) ? admin : `http://${admin}`;
 }

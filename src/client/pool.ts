@@ -11,8 +11,10 @@ export interface PoolOptions {
   /** Coordinator spec (filesystem:DIR, etcd:HOST:PORT, zookeeper:HOST:PORT); needs `product`. */
   coordinator?: string;
   product?: string;
-  /** Dashboard HOST:PORT, instead of a coordinator. */
+  /** Dashboard HOST:PORT, instead of a coordinator (with its admin token in `dashboardToken`). */
   dashboard?: string;
+  /** The dashboard's admin token (its proxy list needs it). */
+  dashboardToken?: string;
   /** A fixed list of proxies (no discovery). */
   proxies?: string[];
   /** A directory of your own (tests, other sources). */
@@ -150,7 +152,7 @@ export async function createPool(o: PoolOptions): Promise<ProxyPool> {
   else if (o.coordinator) {
     if (!o.product) throw new Error('createPool: coordinator needs product');
     dir = await jodisDirectory(o.coordinator, o.product);
-  } else if (o.dashboard) dir = dashboardDirectory(o.dashboard);
+  } else if (o.dashboard) dir = dashboardDirectory(o.dashboard, { token: o.dashboardToken });
   else if (o.proxies) dir = staticDirectory(o.proxies);
   else throw new Error('createPool: give coordinator + product, dashboard, proxies or directory');
   const pool = new Pool(dir, o);

@@ -73,14 +73,20 @@ interface DashboardStats {
   };
 }
 
-/** Reads the proxy list from a dashboard (HOST:PORT) and asks each proxy's /health whether it is draining. */
-export function dashboardDirectory(dashboard: string, o: { timeoutMs?: number } = {}): ProxyDirectory {
+/**
+ * Reads the proxy list from a dashboard (HOST:PORT; the stats need its admin token `token`) and asks
+ * each proxy's /health whether it is draining.
+ */
+export function dashboardDirectory(dashboard: string, o: { timeoutMs?: number; token?: string } = {}): ProxyDirectory {
   if (!ADDR_RE.test(dashboard)) throw new Error(`dashboard "${dashboard}" is not HOST:PORT`);
   const timeoutMs = o.timeoutMs ?? 3000;
+  const headers: Record<string, string> = o.token ? { authorization: `Bearer ${o.token}` } : {};
   return {
     describe: `dashboard ${dashboard}`,
     async list() {
-      const r = await httpJson('GET', dashboard, '/topom/stats', { timeoutMs });
+      const r = await httpJson('GET', dashboard, '/topom/stats', { timeoutMs, headers });
+      if (r.status === 401 || r.status === 403)
+        throw new Error(`dashboard ${dashboard}: HTTP ${r.status}: the proxy list needs its admin token`);
       if (r.status !== 200) throw new Error(`dashboard ${dashboard}: HTTP ${r.status}`);
       const p = (r.json as DashboardStats).proxy;
       const out = await Promise.all(

@@ -5,14 +5,14 @@
 // The etcd and ZooKeeper clients (grpc, protobuf, ...) are loaded only when such a store is opened:
 // they cost ~30 MB of memory that a proxy on the filesystem coordinator, or with no coordinator, saves.
 import { FsStore } from './fs-store.js';
-import { StoreError, type Store, type StoreKind, type StoreOptions } from './store.js';
+import { StoreError, parseCoordinatorAuth, type Store, type StoreKind, type StoreOptions } from './store.js';
 
 export * from './store.js';
 export * from './paths.js';
 
 export type StoreSpec =
   | ({ kind: 'filesystem'; root: string } & StoreOptions)
-  | ({ kind: 'etcd'; endpoints: string[]; auth?: { username: string; password: string } } & StoreOptions)
+  | ({ kind: 'etcd'; endpoints: string[] } & StoreOptions)
   | ({ kind: 'zookeeper'; servers: string } & StoreOptions);
 
 const KIND_ALIASES: Record<string, StoreKind> = {
@@ -87,6 +87,8 @@ export function formatStoreSpec(spec: StoreSpec): string {
  */
 export async function openStore(spec: StoreSpec | string, options: StoreOptions = {}): Promise<Store> {
   const s = typeof spec === 'string' ? parseStoreSpec(spec, options) : { ...spec, ...options };
+  // Credentials for every tool at once (admin CLI, fe, client pools) when none were given.
+  s.auth ??= parseCoordinatorAuth(process.env.SHARDIS_COORDINATOR_AUTH ?? '');
   switch (s.kind) {
     case 'filesystem':
       return FsStore.open(s);

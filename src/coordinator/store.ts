@@ -132,6 +132,20 @@ export interface StoreOptions {
   ephemeralTtlMs?: number;
   /** Filesystem backend: how often `watch` polls. Default 500. */
   pollIntervalMs?: number;
+  /**
+   * Coordinator credentials (Codis's coordinator_auth, `--etcd-auth` / `--zookeeper-auth`): the etcd
+   * user, or the ZooKeeper digest user (every node created gets a digest ACL for it). Ignored by the
+   * filesystem backend. openStore falls back to SHARDIS_COORDINATOR_AUTH ("user:password").
+   */
+  auth?: { username: string; password: string };
+}
+
+/** Parses "user:password" (the password may contain ':'); '' → undefined. */
+export function parseCoordinatorAuth(text: string): { username: string; password: string } | undefined {
+  if (!text) return undefined;
+  const i = text.indexOf(':');
+  if (i <= 0) throw new StoreError('BAD_PATH', 'coordinator auth must be "user:password"');
+  return { username: text.slice(0, i), password: text.slice(i + 1) };
 }
 
 export const DEFAULT_TIMEOUT_MS = 5000;

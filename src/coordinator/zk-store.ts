@@ -11,7 +11,10 @@
 // Every request is bounded by timeoutMs: ZooKeeper clients queue requests while disconnected, so
 // without it a call would wait for the server forever. A request that timed out may still be applied
 // if the connection comes back (its outcome is unknown, as with any timeout).
-import zookeeper, { type Client, type Exception, type Stat, type Transaction } from 'node-zookeeper-client';
+// With `auth` (Codis's --zookeeper-auth), every session authenticates with the digest scheme and every
+// node it creates gets a digest ACL for that user only (all permissions), as Codis's zk client does.
+import { createHash } from 'node:crypto';
+import zookeeper, { type ACL, type Client, type Exception, type Stat, type Transaction } from 'node-zookeeper-client';
 import { childPath, parentPath, validatePath } from './paths.js';
 import {
   DEFAULT_EPHEMERAL_TTL_MS,
@@ -33,6 +36,16 @@ import {
 
 const { CreateMode, Exception: ZkException, State } = zookeeper;
 
+/** ZooKeeper's Perms.ALL (read, write, create, delete, admin). */
+const PERM_ALL = 31;
+
+/** The ACL of nodes created with `auth`: the digest user only; without auth, world-open. */
+function aclFor(auth: { username: string; password: string } | undefined): ACL[] {
+  if (!auth) return zookeeper.ACL.OPEN_ACL_UNSAFE;
+  const digest = createHash('sha1').update(`${auth.username}:${auth.password}`).digest('base64');
+  return [new zookeeper.ACL(PERM_ALL, new zookeeper.Id('digest', `${auth.username}:${digest}`))];
+}
+
 export interface ZkStoreOptions extends StoreOptions {
   /** Connection string: `host:port[,host:port...][/chroot]`. */
   servers: string;
@@ -53,6 +66,8 @@ function zkCode(e: unknown): number | undefined {
 /** One ZooKeeper client session with bounded calls and a close that really stops reconnecting. */
 class ZkSession {
   readonly client: Client;
+  /** The ACL of the nodes this session creates (aclFor). */
+  readonly acls: ACL[];
   private closed = false;
   private disconnectedAt: number | null = Date.now();
   private connectedOnce = false;
@@ -65,8 +80,12 @@ class ZkSession {
     sessionTimeoutMs: number,
     private readonly describe: string,
     private readonly timeoutMs: number,
+    auth?: { username: string; password: string },
   ) {
     this.client = zookeeper.createClient(servers, { sessionTimeout: sessionTimeoutMs, spinDelay: 250, retries: 0 });
+    // Sent on every (re)connection by the client library.
+    if (auth) this.client.addAuthInfo('digest', Buffer.from(`${auth.username}:${auth.password}`));
+    this.acls = aclFor(auth);
     this.client.on('state', (s) => {
       if (s === State.SYNC_CONNECTED || s === State.CONNECTED_READ_ONLY) {
         this.disconnectedAt = null;
@@ -289,7 +308,7 @@ export class ZkStore implements Store {
   }
 
   private newSession(): ZkSession {
-    const s = new ZkSession(this.opts.servers, this.ephemeralTtlMs, this.describe, this.timeoutMs);
+    const s = new ZkSession(this.opts.servers, this.ephemeralTtlMs, this.describe, this.timeoutMs, this.opts.auth);
     s.client.on('expired', () => void this.onExpired(s));
     s.client.on('connected', () => {
       if (this.session === s) this.rearmAll();
@@ -320,7 +339,8 @@ export class ZkStore implements Store {
 
   /** @internal */
   async rawCreate(session: ZkSession, op: string, path: string, data: Buffer | undefined, mode: number): Promise<void> {
-    const attempt = (): Promise<string> => session.call<string>(op, path, (cb) => session.client.create(path, data, mode, cb));
+    const attempt = (): Promise<string> =>
+      session.call<string>(op, path, (cb) => session.client.create(path, data, session.acls, mode, cb));
     try {
       await attempt();
     } catch (e) {
@@ -340,7 +360,7 @@ export class ZkStore implements Store {
     for (let p = parentPath(path); p && p !== '/'; p = parentPath(p)) chain.unshift(p);
     for (const p of chain) {
       try {
-        await session.call<string>(op, p, (cb) => session.client.create(p, undefined, CreateMode.PERSISTENT, cb));
+        await session.call<string>(op, p, (cb) => session.client.create(p, undefined, session.acls, CreateMode.PERSISTENT, cb));
       } catch (e) {
         if (zkCode(e) !== ZkException.NODE_EXISTS) throw session.mapErr(op, p, e);
       }
@@ -518,7 +538,7 @@ export class ZkStore implements Store {
   async acquireLock(path: string, data: Buffer, opts: LockOptions): Promise<Lease | null> {
     validatePath(path);
     void this.s;
-    const session = new ZkSession(this.opts.servers, Math.max(1, Math.round(opts.ttlMs)), this.describe, this.timeoutMs);
+    const session = new ZkSession(this.opts.servers, Math.max(1, Math.round(opts.ttlMs)), this.describe, this.timeoutMs, this.opts.auth);
     try {
       await session.waitConnected('acquireLock', path);
       await this.rawCreate(session, 'acquireLock', path, data, CreateMode.EPHEMERAL);
@@ -723,7 +743,7 @@ class ZkLock implements Lease {
       const exists = await this.store.rawStat(this.session, 'update', path);
       if (!exists) await this.store.ensureParents(this.session, 'update', path);
       const r = await this.multi('update', path, (tx) =>
-        exists ? tx.setData(path, data, -1) : tx.create(path, data, CreateMode.PERSISTENT),
+        exists ? tx.setData(path, data, -1) : tx.create(path, data, this.session.acls, CreateMode.PERSISTENT),
       );
       if (r === 'ok') return;
       if (r === 'lost') throw this.refused('update', path, 'the lock node is gone or owned by another session');

@@ -84,6 +84,7 @@ declare module 'node-zookeeper-client' {
   export class Transaction {
     check(path: string, version?: number): Transaction;
     create(path: string, data: Buffer | undefined, mode: number): Transaction;
+    create(path: string, data: Buffer | undefined, acls: ACL[], mode: number): Transaction;
     setData(path: string, data: Buffer | null, version?: number): Transaction;
     remove(path: string, version?: number): Transaction;
     commit(cb: (err: Exception | Error | null, results?: Array<{ type: number; err?: number }>) => void): void;

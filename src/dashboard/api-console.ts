@@ -6,11 +6,12 @@
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import type { ServerResponse } from 'node:http';
 import { tokensEqual } from '../models/auth.js';
+import { proxyXAuth } from '../models/proxy.js';
+import { proxyAdminUrl } from './proxy-client.js';
 import type { ConsoleInfo, ConsoleLive } from '../models/console.js';
 import { VERSION } from '../version.js';
 import { httpJson } from '../util/http-json.js';
 import { CONSOLE_NOT_BUILT, consoleAsset } from '../util/console-assets.js';
-import { DashboardError } from './errors.js';
 import { ConsoleRecorder, parseLatencyHistogram } from './console-recorder.js';
 import type { DashboardHost } from './dashboard-host.js';
 import type { Topom } from './topom.js';
@@ -27,7 +28,8 @@ function hasToken(req: Req, adminToken: string): boolean {
   return Boolean((inPath && tokensEqual(inPath, adminToken)) || (bearer && tokensEqual(bearer, adminToken)));
 }
 
-export function registerConsoleRoutes(app: FastifyInstance, host: DashboardHost): ConsoleRecorder {
+/** `auth`: the API's token check (throws 401/403/429, logs and rate-limits refusals). */
+export function registerConsoleRoutes(app: FastifyInstance, host: DashboardHost, auth: (req: Req) => void): ConsoleRecorder {
   const { config } = host;
   const recorder = new ConsoleRecorder();
   let seen: Topom | null = null;
@@ -61,7 +63,8 @@ export function registerConsoleRoutes(app: FastifyInstance, host: DashboardHost)
     await Promise.all(
       t.proxyList().map(async (p) => {
         try {
-          const r = await httpJson('GET', p.admin_addr, '/metrics', { timeoutMs: 1500 });
+          const headers = { authorization: `Bearer ${proxyXAuth(config.productName, config.productAuth, p.token)}` };
+          const r = await httpJson('GET', proxyAdminUrl(p.admin_addr), '/metrics', { timeoutMs: 1500, headers });
           const h = r.status === 200 && typeof r.json === 'string' ? parseLatencyHistogram(r.json) : null;
           if (h) {
             per.set(p.token, h.counts);
@@ -112,14 +115,12 @@ export function registerConsoleRoutes(app: FastifyInstance, host: DashboardHost)
     streams.clear();
   });
 
+  // With console_read_only a caller without a token gets the read-only view; a wrong token is refused.
   const allowed = (req: Req): boolean => {
-    const ok = hasToken(req, config.adminToken);
-    if (ok || config.consoleReadOnly) return ok;
     const given = Boolean(req.params.token && req.params.token !== '_') || Boolean(req.headers.authorization);
-    throw new DashboardError(
-      given ? 403 : 401,
-      'invalid admin token: the console needs the admin token of this product (read-only viewing is off: console_read_only = false)',
-    );
+    if (!given && config.consoleReadOnly) return false;
+    auth(req); // no token (console_read_only is off) or a wrong one: 401/403, logged
+    return true;
   };
   const message = (authed: boolean, sinceT: number, sinceEvent: number, full: boolean): ConsoleLive => {
     const t = host.current();
@@ -173,6 +174,11 @@ export function registerConsoleRoutes(app: FastifyInstance, host: DashboardHost)
       connection: 'keep-alive',
       'x-accel-buffering': 'no',
     });
+    // HEAD: the headers only (a HEAD stream would never send anything and never end).
+    if (req.method === 'HEAD') {
+      res.end();
+      return;
+    }
     streams.add(res);
     let lastT = 0;
     let lastEvent = 0;

@@ -1,7 +1,7 @@
 // HTTP routes of slot migration (Codis paths where Codis has them): queue one slot, some slots of a
 // group, a range; cancel; interval; busy share; pause/resume; rebalance; empty a group; progress. Registered by
 // api.ts with its authenticated `put` / `getAuthed` helpers. Documented in src/dashboard/README.md.
-import type { FastifyInstance, FastifyRequest } from 'fastify';
+import type { FastifyRequest } from 'fastify';
 import { badRequest } from './errors.js';
 import { parseGroupId, parseSlotId, type Topom } from './topom.js';
 
@@ -21,7 +21,8 @@ function count(v: string | undefined, what: string): number {
   return Number(v);
 }
 
-export function registerMigrationRoutes(app: FastifyInstance, put: Put, getAuthed: Get, active: () => Topom): void {
+/** `codisRead`: a read Codis serves without a token (token needed unless codis_compat_xauth). */
+export function registerMigrationRoutes(put: Put, getAuthed: Get, codisRead: Get): void {
   const P = '/api/topom/slots/action';
   put(`${P}/create/:token/:sid/:gid`, (req, t) => t.actions.createOne(parseSlotId(req.params.sid), parseGroupId(req.params.gid)));
   put(`${P}/create-some/:token/:src/:dst/:num`, (req, t) =>
@@ -51,5 +52,5 @@ export function registerMigrationRoutes(app: FastifyInstance, put: Put, getAuthe
     (r) => (r as { plan: unknown }).plan,
   );
   getAuthed(`${P}/progress/:token`, (_r, t) => t.actions.statsSection());
-  app.get('/topom/slots/progress', async () => active().actions.statsSection());
+  codisRead('/topom/slots/progress', (_r, t) => t.actions.statsSection());
 }

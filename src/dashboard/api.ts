@@ -1,14 +1,22 @@
-// The dashboard's HTTP API (fastify, JSON), on Codis 3.2's paths where Codis has them. Mutating and
-// /api/* calls need the admin token, either in the path where Codis has `{xauth}` or as
-// `Authorization: Bearer <token>` (then any placeholder, e.g. `_`, may stand in the token position).
+// The dashboard's HTTP API (fastify, JSON), on Codis 3.2's paths where Codis has them. Every call that
+// changes anything or returns addresses needs the admin token, either in the path where Codis has
+// `{xauth}` or as `Authorization: Bearer <token>` (then any placeholder, e.g. `_`, may stand in the
+// token position); tokens are compared in constant time, refusals are logged and rate-limited per
+// client address (util/admin-auth.ts). Public on purpose: `/`, `/health`, `/metrics` (counts only),
+// the console page and `/api/topom/console/info` (see PUBLIC_DASHBOARD_ROUTES). With
+// codis_compat_xauth on, Codis's unauthenticated reads (`/topom`, `/topom/model`, ...) are open too, as
+// Codis's tools send no token for them.
 // Errors are HTTP 4xx/5xx with {"error": "..."}. A standby dashboard answers 503 (except /health).
 // Codis's own tools (codis-admin, codis-fe) get Codis's shapes instead where they differ (codis-api.ts).
 // Every endpoint is documented in src/dashboard/README.md.
+import { readFileSync } from 'node:fs';
 import Fastify, { type FastifyInstance, type FastifyRequest } from 'fastify';
 import { Registry, Gauge } from 'prom-client';
 import { codisDashboardXAuth, tokensEqual } from '../models/auth.js';
 import { VERSION } from '../version.js';
 import { parseAddr } from '../util/address.js';
+import { AuthError, AuthGuard, bearerToken } from '../util/admin-auth.js';
+import { trackRoutes, type RouteEntry } from '../util/route-table.js';
 import { publicDashboardConfig } from './config.js';
 import { DashboardError, badRequest, unavailable } from './errors.js';
 import type { Topom } from './topom.js';
@@ -38,6 +46,8 @@ interface Routes {
   codis: (req: FastifyRequest) => boolean;
   /** An authenticated read. */
   getAuthed: (path: string, fn: (req: Req, t: Topom) => unknown) => void;
+  /** A read Codis serves without a token: authenticated unless codis_compat_xauth is on. */
+  getCodisRead: (path: string, fn: (req: Req, t: Topom) => unknown) => void;
   auth: (req: Req) => void;
   logCall: (req: Req) => void;
 }
@@ -80,7 +90,12 @@ function buildMetrics(host: DashboardHost): Registry {
 
 /** A Fastify app with JSON bodies, `{"error"}` answers for failures and unknown paths. */
 function newApp(host: DashboardHost): FastifyInstance {
-  const app = Fastify({ logger: false, bodyLimit: 8 * 1024 * 1024 });
+  const t = host.config.tls;
+  // admin_tls: HTTPS (the console page is served by the same listener, so it is HTTPS too).
+  const https = t.admin ? { cert: readFileSync(t.certFile), key: readFileSync(t.keyFile), minVersion: 'TLSv1.2' as const } : null;
+  const app = (https
+    ? Fastify({ logger: false, bodyLimit: 8 * 1024 * 1024, https })
+    : Fastify({ logger: false, bodyLimit: 8 * 1024 * 1024 })) as unknown as FastifyInstance;
   const parseBody = (_req: FastifyRequest, body: string, done: (err: Error | null, v?: unknown) => void): void => {
     if (!body || !body.trim()) {
       done(null, undefined);
@@ -97,6 +112,7 @@ function newApp(host: DashboardHost): FastifyInstance {
 
   app.setErrorHandler((err: Error & { statusCode?: number }, req, reply) => {
     let status = 500;
+    if (err instanceof AuthError && err.retryAfterSec > 0) void reply.header('retry-after', String(err.retryAfterSec));
     if (err instanceof DashboardError) status = err.status;
     else if (err.statusCode && err.statusCode >= 400 && err.statusCode < 600) status = err.statusCode;
     if (status >= 500)
@@ -125,19 +141,23 @@ function newRoutes(host: DashboardHost, app: FastifyInstance): Routes {
     if (!t) throw unavailable(`this dashboard is standby: ${host.standbyReason()}`);
     return t;
   };
+  const guard = new AuthGuard(host.log, 'dashboard API');
   const auth = (req: Req): void => {
-    const inPath = req.params.token;
-    const h = req.headers.authorization;
-    const bearer = h && /^Bearer\s+(\S+)\s*$/i.exec(h)?.[1];
+    const route = req.routeOptions.url ?? req.url.split('?')[0] ?? '';
+    guard.checkNotLocked(req.ip, req.method, route);
+    // `_` (or any placeholder) in the token position is "no token in the path" when a bearer is sent.
+    const inPath = req.params.token && req.params.token !== '_' ? req.params.token : '';
+    const bearer = bearerToken(req.headers.authorization);
     if ((inPath && tokensEqual(inPath, config.adminToken)) || (bearer && tokensEqual(bearer, config.adminToken))) return;
     if (inPath && config.codisCompatXauth && tokensEqual(inPath, codisXAuth)) return;
-    if (inPath && tokensEqual(inPath, codisXAuth)) {
-      throw new DashboardError(
-        403,
-        `invalid xauth: this is Codis's product-only token, which this dashboard accepts only with codis_compat_xauth = true (weaker security: see the README, "Coming from Codis")`,
+    guard.failed(req.ip, req.method, route, inPath || bearer ? 'wrong token' : 'no token');
+    if ((inPath && tokensEqual(inPath, codisXAuth)) || (!inPath && !bearer && codis(req))) {
+      throw new AuthError(
+        inPath ? 403 : 401,
+        `invalid xauth: Codis's tools (their product-only token, their reads without a token) are accepted only with codis_compat_xauth = true (weaker security: see the README, "Coming from Codis")`,
       );
     }
-    throw new DashboardError(
+    throw new AuthError(
       inPath || bearer ? 403 : 401,
       'invalid admin token: pass the dashboard admin_token in the path or as "Authorization: Bearer <token>" (by default it is derived from product_name and product_auth; `shardis admin --product P --product-auth A` computes it)',
     );
@@ -160,12 +180,32 @@ function newRoutes(host: DashboardHost, app: FastifyInstance): Routes {
       return fn(req, active());
     });
   };
-  return { app, active, put, getAuthed, auth, logCall, codis };
+  const getCodisRead = (path: string, fn: (req: Req, t: Topom) => unknown): void => {
+    app.get(path, async (req: Req) => {
+      if (!config.codisCompatXauth) auth(req);
+      return fn(req, active());
+    });
+  };
+  return { app, active, put, getAuthed, getCodisRead, auth, logCall, codis };
 }
 
-/** Reads without a token: health, overview, model, stats, slots, metrics. */
+/**
+ * Routes served without the admin token on purpose (method and fastify route pattern). Everything
+ * else needs it; test/integration/admin-api-lockdown.test.ts probes every route against this list.
+ */
+export const PUBLIC_DASHBOARD_ROUTES: ReadonlyMap<string, string> = new Map([
+  ['GET /', 'redirect to /console/'],
+  ['GET /health', 'liveness for load balancers and standbys: active/standby, product, version'],
+  ['GET /metrics', 'Prometheus gauges: counts of groups, servers, proxies, slots (no addresses)'],
+  ['GET /console', 'redirect to /console/'],
+  ['GET /console/', 'the console page (static; it asks for the token)'],
+  ['GET /console/:file', 'the console bundle (static)'],
+  ['GET /api/topom/console/info', "what the console's login page needs: product, version, read_only, active"],
+]);
+
+/** Health and metrics (public), and the overview, model, stats and slots (token, Codis's reads). */
 function registerOpenReads(host: DashboardHost, r: Routes): void {
-  const { app, active, getAuthed, codis } = r;
+  const { app, getAuthed, getCodisRead, codis } = r;
   const { config } = host;
   const overview = (t: Topom, req: FastifyRequest): Record<string, unknown> => {
     const o = {
@@ -183,13 +223,13 @@ function registerOpenReads(host: DashboardHost, r: Routes): void {
   app.get('/health', async (_req, reply) => {
     const t = host.current();
     if (!t) return reply.code(503).send({ status: 'standby', product: config.productName, version: VERSION, reason: host.standbyReason() });
-    return { status: 'active', product: config.productName, version: VERSION, admin_addr: t.model.admin_addr };
+    return { status: 'active', product: config.productName, version: VERSION };
   });
-  app.get('/topom', async (req) => overview(active(), req));
-  app.get('/topom/model', async () => active().model);
-  app.get('/api/topom/model', async () => active().model);
-  app.get('/topom/stats', async (req) => stats(active(), req));
-  app.get('/topom/slots', async () => active().computedSlots());
+  getCodisRead('/topom', (req, t) => overview(t, req));
+  getCodisRead('/topom/model', (_r, t) => t.model);
+  getCodisRead('/api/topom/model', (_r, t) => t.model);
+  getCodisRead('/topom/stats', (req, t) => stats(t, req));
+  getCodisRead('/topom/slots', (_r, t) => t.computedSlots());
   const metrics = buildMetrics(host);
   app.get('/metrics', async (_req, reply) => {
     void reply.header('content-type', metrics.contentType);
@@ -225,7 +265,7 @@ function registerDashboardRoutes(host: DashboardHost, r: Routes): void {
 /** A path parameter that the route pattern guarantees. */
 const param = (req: Req, name: string): string => req.params[name] ?? '';
 
-function registerGroupRoutes({ app, put, active }: Routes): void {
+function registerGroupRoutes({ put, getCodisRead }: Routes): void {
   put('/api/topom/group/create/:token/:gid', (req, t) => t.createGroup(parseGroupId(req.params.gid)));
   put('/api/topom/group/remove/:token/:gid', (req, t) => t.removeGroup(parseGroupId(req.params.gid)));
   put('/api/topom/group/add/:token/:gid/:addr', (req, t) => t.addServer(parseGroupId(req.params.gid), param(req, 'addr')));
@@ -238,7 +278,7 @@ function registerGroupRoutes({ app, put, active }: Routes): void {
   put('/api/topom/group/promote/:token/:gid/:addr', (req, t) => t.ha.promote(parseGroupId(req.params.gid), param(req, 'addr')));
   put('/api/topom/group/action/create/:token/:addr', (req, t) => t.ha.syncAction(param(req, 'addr')));
   put('/api/topom/group/action/remove/:token/:addr', (req, t) => t.ha.syncRemoveAction(param(req, 'addr')));
-  app.get('/api/topom/group/info/:addr', async (req: Req) => active().serverInfo(param(req, 'addr')));
+  getCodisRead('/api/topom/group/info/:addr', (req, t) => t.serverInfo(param(req, 'addr')));
   put('/api/topom/group/replica-groups/:token/:gid/:addr/:value', (req, t) =>
     t.ha.setReplicaGroup(parseGroupId(req.params.gid), param(req, 'addr'), parseBool01(req.params.value, 'value')),
   );
@@ -247,15 +287,15 @@ function registerGroupRoutes({ app, put, active }: Routes): void {
   );
 }
 
-function registerSentinelRoutes({ app, put, getAuthed, active }: Routes): void {
+function registerSentinelRoutes({ put, getAuthed, getCodisRead }: Routes): void {
   put('/api/topom/sentinels/add/:token/:addr', (req, t) => t.ha.addSentinel(param(req, 'addr')));
   put('/api/topom/sentinels/del/:token/:addr', (req, t) => t.ha.delSentinel(param(req, 'addr'), false));
   put('/api/topom/sentinels/del/:token/:addr/:force', (req, t) =>
     t.ha.delSentinel(param(req, 'addr'), parseBool01(req.params.force, 'force')),
   );
   put('/api/topom/sentinels/resync-all/:token', (_req, t) => t.ha.resyncAll());
-  app.get('/api/topom/sentinels/info/:addr', async (req: Req) => active().ha.info(param(req, 'addr')));
-  app.get('/api/topom/sentinels/info/:addr/monitored', async (req: Req) => active().ha.monitored(param(req, 'addr')));
+  getCodisRead('/api/topom/sentinels/info/:addr', (req, t) => t.ha.info(param(req, 'addr')));
+  getCodisRead('/api/topom/sentinels/info/:addr/monitored', (req, t) => t.ha.monitored(param(req, 'addr')));
   getAuthed('/api/topom/sentinels/stats/:token', (_r, t) => t.ha.stats());
 }
 
@@ -280,19 +320,26 @@ function registerSlotRoutes(r: Routes): void {
   });
   put('/api/topom/slots/init-even/:token', (req, t) => t.initEven(parseBool01(req.query.force, 'force')));
   put('/api/topom/slots/init-even/:token/:force', (req, t) => t.initEven(parseBool01(req.params.force, 'force')));
-  registerMigrationRoutes(r.app, put, r.getAuthed, r.active);
+  registerMigrationRoutes(put, r.getAuthed, r.getCodisRead);
 }
 
-export async function startDashboardApi(host: DashboardHost, addr: string): Promise<{ app: FastifyInstance; port: number }> {
+/** The API's Fastify app with every route registered (not listening), and its route table. */
+export function buildDashboardApi(host: DashboardHost): { app: FastifyInstance; table: RouteEntry[] } {
   const app = newApp(host);
+  const table = trackRoutes(app);
   const routes = newRoutes(host, app);
   registerOpenReads(host, routes);
-  registerConsoleRoutes(app, host);
+  registerConsoleRoutes(app, host, routes.auth);
   registerDashboardRoutes(host, routes);
   registerGroupRoutes(routes);
   registerSentinelRoutes(routes);
   registerProxyRoutes(routes);
   registerSlotRoutes(routes);
+  return { app, table };
+}
+
+export async function startDashboardApi(host: DashboardHost, addr: string): Promise<{ app: FastifyInstance; port: number }> {
+  const { app } = buildDashboardApi(host);
   const listen = parseAddr(addr, { allowEmptyHost: true, allowPortZero: true });
   await app.listen(listen);
   const a = app.server.address();

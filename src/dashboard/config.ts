@@ -150,7 +150,66 @@ export const DASHBOARD_OPTIONS: OptionSpec[] = [
     default: '10s',
     doc: 'Set as `min-replicas-max-lag` (whole seconds): how long after its last replica acknowledgement a master still accepts writes. An isolated master acknowledges writes for at most this + 1 s.',
   },
+  {
+    key: 'coordinator_auth',
+    type: 'string',
+    default: '',
+    doc: 'Coordinator credentials "user:password" (Codis\'s coordinator_auth): the etcd user, or the ZooKeeper digest user (nodes created get a digest ACL for it). Empty: SHARDIS_COORDINATOR_AUTH, else none.',
+  },
+  {
+    key: 'admin_tls',
+    type: 'bool',
+    default: false,
+    doc: 'Serve the API and the console over HTTPS with tls_cert_file / tls_key_file (TLS 1.2 minimum).',
+  },
+  { key: 'tls_cert_file', type: 'string', default: '', doc: 'PEM certificate of the HTTPS API (admin_tls).' },
+  { key: 'tls_key_file', type: 'string', default: '', doc: 'PEM private key of tls_cert_file.' },
+  {
+    key: 'proxy_admin_tls',
+    type: 'bool',
+    default: false,
+    doc: "Call the proxies' admin APIs over HTTPS (proxies with admin_tls); their certificates must be trusted by the system CAs or NODE_EXTRA_CA_CERTS.",
+  },
+  {
+    key: 'backend_tls',
+    type: 'bool',
+    default: false,
+    doc: 'Connect to the redis-servers (the group addresses, i.e. their tls-port) and the sentinels (their tls-port) with TLS: probes, admin commands, sentinel commands and subscriptions, migrations. Servers need tls-replication / tls-cluster yes for replication and MIGRATE between them.',
+  },
+  {
+    key: 'backend_tls_ca_cert_file',
+    type: 'string',
+    default: '',
+    doc: 'PEM CA bundle that server and sentinel certificates must be signed by (empty: the system CAs).',
+  },
+  {
+    key: 'backend_tls_cert_file',
+    type: 'string',
+    default: '',
+    doc: 'PEM client certificate for servers that require one (tls-auth-clients yes).',
+  },
+  { key: 'backend_tls_key_file', type: 'string', default: '', doc: 'PEM private key of backend_tls_cert_file.' },
+  {
+    key: 'backend_tls_server_name',
+    type: 'string',
+    default: '',
+    doc: 'Name checked against the server certificates (SNI); empty: the host of each address.',
+  },
 ];
+
+/** TLS of the dashboard: its HTTPS API, and its connections to servers and sentinels. */
+export interface DashboardTlsConfig {
+  admin: boolean;
+  /** The proxies' admin APIs are HTTPS. */
+  proxyAdmin: boolean;
+  certFile: string;
+  keyFile: string;
+  backend: boolean;
+  backendCaFile: string;
+  backendCertFile: string;
+  backendKeyFile: string;
+  backendServerName: string;
+}
 
 export interface DashboardConfig {
   /** Normalised `kind:address` coordinator spec. */
@@ -189,6 +248,9 @@ export interface DashboardConfig {
   consoleReadOnly: boolean;
   groupMinReplicasToWrite: number;
   groupMinReplicasMaxLag: number;
+  tls: DashboardTlsConfig;
+  /** "user:password" for etcd / ZooKeeper ('' = none or SHARDIS_COORDINATOR_AUTH). */
+  coordinatorAuth: string;
 }
 
 export function toDashboardConfig(v: OptionValues): DashboardConfig {
@@ -230,7 +292,20 @@ export function toDashboardConfig(v: OptionValues): DashboardConfig {
     consoleReadOnly: v.console_read_only === true,
     groupMinReplicasToWrite: Math.max(0, n('group_min_replicas_to_write')),
     groupMinReplicasMaxLag: Math.max(1000, n('group_min_replicas_max_lag')),
+    coordinatorAuth: s('coordinator_auth'),
+    tls: {
+      admin: v.admin_tls === true,
+      proxyAdmin: v.proxy_admin_tls === true,
+      certFile: s('tls_cert_file'),
+      keyFile: s('tls_key_file'),
+      backend: v.backend_tls === true,
+      backendCaFile: s('backend_tls_ca_cert_file'),
+      backendCertFile: s('backend_tls_cert_file'),
+      backendKeyFile: s('backend_tls_key_file'),
+      backendServerName: s('backend_tls_server_name'),
+    },
   };
+  if (cfg.tls.admin && (!cfg.tls.certFile || !cfg.tls.keyFile)) throw new Error('admin_tls needs tls_cert_file and tls_key_file');
   if (cfg.sentinelQuorum < 1) throw new Error('sentinel_quorum must be at least 1');
   if (cfg.sentinelDownAfter < 100) throw new Error('sentinel_down_after must be at least 100ms');
   try {

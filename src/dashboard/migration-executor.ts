@@ -15,6 +15,7 @@
 // proportion to its duration) and stopping are checked between batches.
 import { randomBytes } from 'node:crypto';
 import { Redis } from 'ioredis';
+import { redisTlsFor } from '../util/redis-client-tls.js';
 import { parseAddr } from '../util/address.js';
 import { slotOf } from '../slots/hash.js';
 import { BIGKEYS_KEY, INTERNAL_PREFIX, LOCK_PREFIX, MIGRATE_KEYS_SCRIPT, TMP_PREFIX, migrateKeysArgs } from '../migration/key-move.js';
@@ -121,6 +122,7 @@ class Conns {
       c = new Redis({
         host,
         port,
+        tls: redisTlsFor(host),
         db,
         password: this.auth || undefined,
         lazyConnect: false,

@@ -27,10 +27,23 @@ export interface ProxyStatsReply {
   [k: string]: unknown;
 }
 
+let proxyAdminScheme = '';
+
+/**
+ * proxy_admin_tls: this process calls every proxy admin API over HTTPS (proxies with admin_tls; their
+ * CA trusted through the system store or NODE_EXTRA_CA_CERTS). One setting per dashboard process.
+ */
+export function setProxyAdminHttps(on: boolean): void {
+  proxyAdminScheme = on ? 'https://' : '';
+}
+
+/** The address to call a proxy admin API at (`https://` with proxy_admin_tls). */
+export const proxyAdminUrl = (adminAddr: string): string => `${proxyAdminScheme}${adminAddr}`;
+
 async function call<T>(method: 'GET' | 'PUT', adminAddr: string, path: string, timeoutMs: number, body?: unknown): Promise<T> {
   let r: HttpReply;
   try {
-    r = await httpJson(method, adminAddr, path, { timeoutMs, body });
+    r = await httpJson(method, proxyAdminUrl(adminAddr), path, { timeoutMs, body });
   } catch (e) {
     if (e instanceof HttpCallError) throw new ProxyCallError(e.kind, e.message);
     throw new ProxyCallError('unreachable', (e as Error).message);

@@ -2,10 +2,11 @@
 // with a deadline) that keeps every failure's real cause (connection refused, NOAUTH, timeout), which
 // a pooled client with retries would hide. Framing and encoding are resp/'s (decodeValue,
 // encodeCommand); this file only owns the socket and the one-in-flight rule.
-import net from 'node:net';
+import type net from 'node:net';
 import { encodeCommand, type RespValue } from '../resp/encode.js';
 import { decodeValue } from '../resp/value-decoder.js';
 import { parseAddr } from '../util/address.js';
+import { connectRedisSocket } from '../util/redis-client-tls.js';
 
 /** A reply as plain values: text, numbers, null, lists (errors nested in lists become their text). */
 export type Reply = string | number | null | Reply[];
@@ -65,10 +66,11 @@ export class RedisConn {
     sock.on('close', () => fail(new Error('connection closed by the server')));
   }
 
+  /** Plain TCP, or TLS when the process set it (backend_tls: util/redis-client-tls.ts). */
   static connect(addr: string, timeoutMs: number): Promise<RedisConn> {
     const { host, port } = parseAddr(addr);
     return new Promise((resolve, reject) => {
-      const sock = net.connect({ host, port, noDelay: true });
+      const { sock, ready } = connectRedisSocket(host, port);
       const t = setTimeout(() => {
         sock.destroy();
         reject(new Error('timed out'));
@@ -77,7 +79,7 @@ export class RedisConn {
         clearTimeout(t);
         reject(e);
       });
-      sock.once('connect', () => {
+      sock.once(ready, () => {
         clearTimeout(t);
         sock.removeAllListeners('error');
         resolve(new RedisConn(sock, timeoutMs));

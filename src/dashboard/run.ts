@@ -5,7 +5,7 @@
 // lost it stops acting at once (no further writes or pushes) and goes back to standby; a clean stop
 // (SIGTERM/SIGINT or the shutdown API) releases the lock at once.
 import os from 'node:os';
-import { openStore, topomPath, type Lease, type Store } from '../coordinator/index.js';
+import { openStore, parseCoordinatorAuth, topomPath, type Lease, type Store } from '../coordinator/index.js';
 import { newTopomModel, type TopomModel } from '../models/topom.js';
 import type { Logger } from '../util/log.js';
 import { formatAddr, hostOf, isWildcardHost } from '../util/address.js';
@@ -13,6 +13,8 @@ import type { DashboardConfig } from './config.js';
 import { ProductStore, encodeJson } from './store-models.js';
 import { Topom } from './topom.js';
 import { startDashboardApi, type DashboardHost } from './api.js';
+import { clientTlsOptions, setRedisClientTls } from '../util/redis-client-tls.js';
+import { setProxyAdminHttps } from './proxy-client.js';
 
 export type DashboardState = 'starting' | 'standby' | 'active' | 'stopped';
 
@@ -177,7 +179,10 @@ class LockLoop {
 }
 
 export async function runDashboard(config: DashboardConfig, log: Logger): Promise<RunningDashboard> {
-  const store: Store = await openStore(config.coordinator, { timeoutMs: config.coordinatorTimeout });
+  const store: Store = await openStore(config.coordinator, {
+    timeoutMs: config.coordinatorTimeout,
+    auth: parseCoordinatorAuth(config.coordinatorAuth),
+  });
   const pstore = new ProductStore(store, config.productName);
   let stopRequested!: () => void;
   const rs: RunState = {
@@ -201,6 +206,17 @@ export async function runDashboard(config: DashboardConfig, log: Logger): Promis
       });
     },
   };
+  setProxyAdminHttps(config.tls.proxyAdmin);
+  // backend_tls: every connection of this process to servers and sentinels uses TLS.
+  if (config.tls.backend)
+    setRedisClientTls(
+      clientTlsOptions({
+        caFile: config.tls.backendCaFile,
+        certFile: config.tls.backendCertFile,
+        keyFile: config.tls.backendKeyFile,
+        serverName: config.tls.backendServerName,
+      }),
+    );
   let api: Awaited<ReturnType<typeof startDashboardApi>>;
   try {
     api = await startDashboardApi(host, config.adminAddr);

@@ -1,11 +1,12 @@
 // `shardis fe`: the multi-product web console (Codis's codis-fe). Serves the built page (src/ui ->
-// dist/ui) at `/`, lists the products at `GET /list` (sorted names, as codis-fe; `GET /list?detail=1`
-// adds each one's dashboard address), and reverse-proxies every other request carrying
+// dist/ui) at `/`, lists the products at `GET /list` (sorted names only, as codis-fe: the dashboards'
+// addresses are not given to callers without a token), and reverse-proxies every other request carrying
 // `?forward=<product>` to that product's dashboard (streaming, so the console's server-sent events
 // pass through). Products come from the coordinator (`/codis3/<product>/topom`, re-read at most every
 // 5 s) or from a `--dashboard-list` JSON file `[{name, dashboard}]`. A product whose dashboard is gone
 // stays listed (last known address) so the page can say "dashboard down" instead of losing it.
 import http from 'node:http';
+import https from 'node:https';
 import { readFileSync } from 'node:fs';
 import { openStore, type Store } from '../coordinator/index.js';
 import { parseAddr, type HostPort } from '../util/address.js';
@@ -19,6 +20,10 @@ export interface FeOptions {
   /** JSON file `[{name, dashboard}]`. */
   dashboardListFile?: string;
   log?: Logger;
+  /** The dashboards serve HTTPS (admin_tls): forward over TLS, trusting `ca` (default: the system CAs). */
+  dashboardTls?: { ca?: Buffer };
+  /** Serve the console itself over HTTPS with this PEM certificate and key. */
+  tls?: { certFile: string; keyFile: string };
 }
 
 export interface FeServer {
@@ -109,13 +114,14 @@ export async function startFeServer(o: FeOptions): Promise<FeServer> {
       return;
     }
     const headers = { ...req.headers, host: p.dashboard };
-    const up = http.request(
-      { host: hp.host, port: hp.port, method: req.method, path: url.pathname + url.search, headers, timeout: 15000 },
-      (r) => {
-        res.writeHead(r.statusCode ?? 502, r.headers);
-        r.pipe(res);
-      },
-    );
+    const target = { host: hp.host, port: hp.port, method: req.method, path: url.pathname + url.search, headers, timeout: 15000 };
+    const onReply = (r: http.IncomingMessage): void => {
+      res.writeHead(r.statusCode ?? 502, r.headers);
+      r.pipe(res);
+    };
+    const up = o.dashboardTls
+      ? https.request({ ...target, ...(o.dashboardTls.ca ? { ca: o.dashboardTls.ca } : {}) }, onReply)
+      : http.request(target, onReply);
     up.on('timeout', () => up.destroy(new Error('timed out')));
     up.on('error', (e) => {
       if (!res.headersSent) json(res, 502, { error: `dashboard ${p.dashboard} of product ${p.name} is unreachable: ${e.message}` });
@@ -125,7 +131,7 @@ export async function startFeServer(o: FeOptions): Promise<FeServer> {
     res.on('close', () => up.destroy());
   };
 
-  const server = http.createServer((req, res) => {
+  const handler = (req: http.IncomingMessage, res: http.ServerResponse): void => {
     const url = new URL(req.url ?? '/', 'http://fe');
     void (async () => {
       const fwd = url.searchParams.get('forward');
@@ -141,7 +147,11 @@ export async function startFeServer(o: FeOptions): Promise<FeServer> {
       }
       if (req.method === 'GET' && url.pathname === '/list') {
         await reload();
-        json(res, 200, url.searchParams.get('detail') ? products : products.map((p) => p.name));
+        json(
+          res,
+          200,
+          products.map((p) => p.name),
+        );
         return;
       }
       if (req.method === 'GET' || req.method === 'HEAD') {
@@ -164,7 +174,10 @@ export async function startFeServer(o: FeOptions): Promise<FeServer> {
       if (!res.headersSent) json(res, 500, { error: e.message });
       else res.destroy();
     });
-  });
+  };
+  const server = o.tls
+    ? https.createServer({ cert: readFileSync(o.tls.certFile), key: readFileSync(o.tls.keyFile), minVersion: 'TLSv1.2' }, handler)
+    : http.createServer(handler);
   const listen = parseAddr(o.listen, { allowEmptyHost: true, allowPortZero: true });
   const host = listen.host;
   await new Promise<void>((resolve, reject) => {
@@ -179,7 +192,7 @@ export async function startFeServer(o: FeOptions): Promise<FeServer> {
   const shown = host === '0.0.0.0' || host === '::' ? '127.0.0.1' : host.includes(':') ? `[${host}]` : host;
   return {
     port,
-    url: `http://${shown}:${port}/`,
+    url: `${o.tls ? 'https' : 'http'}://${shown}:${port}/`,
     close: async () => {
       server.closeAllConnections();
       await new Promise<void>((resolve) => server.close(() => resolve()));

@@ -11,6 +11,12 @@ export const FRONTDOOR_SYNC_OPTIONS: OptionSpec[] = [
   { key: 'backend', type: 'string', default: 'shardis_proxies', doc: 'HAProxy backend that holds the proxies.' },
   { key: 'dashboard_addr', type: 'string', default: '', doc: 'Read the proxy list from this dashboard (host:port) ...' },
   {
+    key: 'dashboard_token',
+    type: 'string',
+    default: '',
+    doc: "The dashboard's admin token (its proxy list needs it; also read from SHARDIS_ADMIN_TOKEN).",
+  },
+  {
     key: 'coordinator',
     type: 'string',
     default: '',
@@ -40,6 +46,7 @@ export interface FrontdoorSyncConfig {
   runtimeApi: string;
   backend: string;
   dashboardAddr: string;
+  dashboardToken: string;
   coordinator: string;
   productName: string;
   syncIntervalMs: number;
@@ -56,6 +63,7 @@ export function toFrontdoorSyncConfig(v: OptionValues): FrontdoorSyncConfig {
     runtimeApi: String(v.runtime_api),
     backend: String(v.backend),
     dashboardAddr: String(v.dashboard_addr),
+    dashboardToken: String(v.dashboard_token) || (process.env.SHARDIS_ADMIN_TOKEN ?? ''),
     coordinator: String(v.coordinator),
     productName: String(v.product_name),
     syncIntervalMs: Number(v.sync_interval),

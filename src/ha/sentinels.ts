@@ -7,6 +7,7 @@ import { createRequire } from 'node:module';
 import type { Redis } from 'ioredis';
 import { parseAddr, tryParseAddr } from '../util/address.js';
 import { at } from '../util/at.js';
+import { redisTlsFor } from '../util/redis-client-tls.js';
 
 // ioredis (~25 MB resident) is loaded on first use only: a proxy that follows no sentinels never pays for it.
 const requireCjs = createRequire(import.meta.url);
@@ -38,6 +39,7 @@ export function oneShot(addr: string, timeoutMs: number, password = ''): Redis {
   const r = new (RedisClient())({
     host,
     port,
+    tls: redisTlsFor(host),
     password: password || undefined,
     lazyConnect: true,
     connectTimeout: timeoutMs,
@@ -194,6 +196,7 @@ export class SwitchSubscriber {
       const r = new (RedisClient())({
         host,
         port,
+        tls: redisTlsFor(host),
         connectTimeout: 1000,
         maxRetriesPerRequest: null,
         enableReadyCheck: false,

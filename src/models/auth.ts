@@ -18,9 +18,12 @@ export function codisDashboardXAuth(product: string): string {
   return createHash('sha256').update(`Codis-XAuth-[${product}]`).digest('hex').slice(0, 32);
 }
 
-/** Constant-time comparison of two tokens (false for different lengths). */
+/**
+ * Constant-time comparison of two tokens: both are hashed first, so neither the content nor the
+ * length of the expected token shows in the time taken (crypto.timingSafeEqual over equal lengths).
+ */
 export function tokensEqual(a: string, b: string): boolean {
-  const x = Buffer.from(a);
-  const y = Buffer.from(b);
-  return x.length === y.length && timingSafeEqual(x, y);
+  const x = createHash('sha256').update(a).digest();
+  const y = createHash('sha256').update(b).digest();
+  return timingSafeEqual(x, y) && a.length === b.length;
 }

@@ -1,8 +1,15 @@
 // The proxy's admin HTTP API (Codis-compatible paths): health, overview, model, stats, slot table
-// (read and replace), start, stats reset, shutdown, and Prometheus /metrics. Mutating calls need the
-// proxy's xauth in the path, as Codis's dashboard sends it.
+// (read and replace), start, stats reset, shutdown, and Prometheus /metrics. Every call that changes
+// anything or returns addresses needs a token: the proxy's xauth in the path (as Codis's dashboard
+// sends it) or `Authorization: Bearer <xauth or the product's admin token>`, compared in constant
+// time; refusals are logged and rate-limited per client address (util/admin-auth.ts). Public on
+// purpose: PUBLIC_PROXY_ROUTES (health, and the model the dashboard's handshake reads).
 import type { TlsOptions } from 'node:tls';
-import Fastify, { type FastifyInstance } from 'fastify';
+import Fastify, { type FastifyInstance, type FastifyRequest } from 'fastify';
+import { tokensEqual } from '../models/auth.js';
+import { AuthError, AuthGuard, bearerToken } from '../util/admin-auth.js';
+import type { Logger } from '../util/log.js';
+import { trackRoutes, type RouteEntry } from '../util/route-table.js';
 import { parseSlots, type Slot } from '../models/slot.js';
 import type { ProxyModel } from '../models/proxy.js';
 import type { StatsSnapshot } from './stats.js';
@@ -14,6 +21,8 @@ import { codisStatsFields, RateMeter } from './codis-view.js';
 export interface ProxyControl {
   readonly product: string;
   readonly xauth: string;
+  /** The product's dashboard admin token, also accepted as a bearer token ('' or absent: xauth only). */
+  readonly adminToken?: string;
   model(): ProxyModel;
   config(): Record<string, unknown>;
   online(): boolean;
@@ -72,11 +81,36 @@ function statsJson(s: StatsSnapshot, online: boolean, rate: RateMeter, primaryOn
   };
 }
 
-/** `https`: serve over TLS with these options (admin_tls). */
-export async function startAdminApi(ctl: ProxyControl, addr: string, https?: TlsOptions): Promise<{ app: FastifyInstance; port: number }> {
+/**
+ * Routes served without a token on purpose (method and route pattern); every other route needs one.
+ * test/integration/admin-api-lockdown.test.ts probes every route against this list.
+ */
+export const PUBLIC_PROXY_ROUTES: ReadonlyMap<string, string> = new Map([
+  ['GET /', 'redirect to /proxy'],
+  ['GET /health', 'liveness for front doors: online, draining, version'],
+  // Codis's handshake: the dashboard reads the model (the proxy's token) to derive the xauth, which
+  // also needs product_auth; the model holds this proxy's own identity, no password and no backend.
+  ['GET /api/proxy/model', "Codis handshake: the proxy's own model"],
+]);
+
+export interface AdminApiOptions {
+  /** Serve over TLS with these options (admin_tls). */
+  https?: TlsOptions;
+  /** Where refused tokens are logged (default: nowhere). */
+  log?: Logger;
+  /** Serve Codis's unauthenticated overview `GET /proxy` without a token (codis-admin --proxy=ADDR). */
+  codisCompatReads?: boolean;
+}
+
+type AnyReq = FastifyRequest<{ Params: Record<string, string | undefined> }>;
+
+/** The admin API's Fastify app with every route registered (not listening), and its route table. */
+export function buildAdminApi(ctl: ProxyControl, o: AdminApiOptions = {}): { app: FastifyInstance; table: RouteEntry[] } {
+  const https = o.https;
   const app = (https
     ? Fastify({ logger: false, bodyLimit: 16 * 1024 * 1024, https })
     : Fastify({ logger: false, bodyLimit: 16 * 1024 * 1024 })) as unknown as FastifyInstance;
+  const table = trackRoutes(app);
   const rate = new RateMeter();
   const stats = async (): Promise<Record<string, unknown>> => ({
     ...statsJson(await ctl.snapshot(), ctl.online(), rate, ctl.config().backend_primary_only !== false),
@@ -84,25 +118,34 @@ export async function startAdminApi(ctl: ProxyControl, addr: string, https?: Tls
     cluster_facade: ctl.config().clusterFacade === true,
     draining: ctl.draining?.() ?? false,
   });
-  const auth = (xauth: string): void => {
-    if (xauth !== ctl.xauth)
-      throw Object.assign(new Error('invalid xauth: use the proxy xauth derived from product_name, product_auth and the proxy token'), {
-        statusCode: 403,
-      });
+  const guard = o.log ? new AuthGuard(o.log, 'proxy admin API') : null;
+  const accepted = (t: string): boolean =>
+    t !== '' && ((ctl.xauth !== '' && tokensEqual(t, ctl.xauth)) || (!!ctl.adminToken && tokensEqual(t, ctl.adminToken)));
+  const authReq = (req: FastifyRequest): void => {
+    const r = req as AnyReq;
+    const route = r.routeOptions.url ?? r.url.split('?')[0] ?? '';
+    guard?.checkNotLocked(r.ip, r.method, route);
+    const inPath = r.params.xauth && r.params.xauth !== '_' ? r.params.xauth : '';
+    const bearer = bearerToken(r.headers.authorization);
+    if (accepted(inPath) || accepted(bearer)) return;
+    guard?.failed(r.ip, r.method, route, inPath || bearer ? 'wrong token' : 'no token');
+    throw new AuthError(
+      inPath || bearer ? 403 : 401,
+      'invalid xauth: pass the proxy xauth (derived from product_name, product_auth and the proxy token) in the path, or "Authorization: Bearer <xauth or the admin token>"',
+    );
   };
+  const authed = { preHandler: async (req: FastifyRequest) => authReq(req) };
+  const codisRead = o.codisCompatReads ? {} : authed;
   app.setErrorHandler((err: Error & { statusCode?: number }, _req, reply) => {
     const code = err.statusCode && err.statusCode >= 400 ? err.statusCode : 500;
+    if (err instanceof AuthError && err.retryAfterSec > 0) void reply.header('retry-after', String(err.retryAfterSec));
     void reply.code(code).send({ error: err.message });
   });
   app.get('/', async (_req, reply) => reply.redirect('/proxy'));
   app.get('/health', async () => ({ status: 'ok', online: ctl.online(), draining: ctl.draining?.() ?? false, version: VERSION }));
-  app.put<{ Params: { xauth: string; on: string } }>('/api/proxy/drain/:xauth/:on', async (req) => {
-    auth(req.params.xauth);
-    if (!ctl.setDraining) throw Object.assign(new Error('this proxy cannot drain'), { statusCode: 501 });
-    await ctl.setDraining(req.params.on !== '0');
-    return 'OK';
-  });
-  app.get('/proxy', async () => ({
+  app.get('/api/proxy/model', async () => ctl.model());
+  // ---- token: reads (the overview is open with codis_compat_reads, as codis-admin --proxy reads it) ----
+  app.get('/proxy', codisRead, async () => ({
     version: VERSION,
     compile: '',
     config: ctl.config(),
@@ -110,31 +153,30 @@ export async function startAdminApi(ctl: ProxyControl, addr: string, https?: Tls
     stats: await stats(),
     slots: ctl.slots(),
   }));
-  app.get('/proxy/model', async () => ctl.model());
-  app.get('/api/proxy/model', async () => ctl.model());
-  app.get('/proxy/stats', async () => stats());
-  app.get('/proxy/slots', async () => ctl.slots());
-  app.get('/metrics', async (_req, reply) => {
+  app.get('/proxy/model', authed, async () => ctl.model());
+  app.get('/proxy/stats', authed, async () => stats());
+  app.get('/proxy/slots', authed, async () => ctl.slots());
+  app.get('/proxy/sentinels', authed, async () => (ctl.sentinels ? ctl.sentinels() : null));
+  app.get('/proxy/cluster-nodes', authed, async () => ({ addrs: ctl.clusterNodes?.() ?? null }));
+  // Backend addresses are labels of the backend gauges: Prometheus sends the token as a bearer.
+  app.get('/metrics', authed, async (_req, reply) => {
     void reply.header('content-type', 'text/plain; version=0.0.4; charset=utf-8');
     // Loaded on the first scrape: prom-client (and its process collectors: event-loop delay monitor,
     // GC observer) costs ~10 MB of RSS in a proxy that is never scraped.
     const { renderMetrics } = await import('./metrics.js');
     return renderMetrics(await ctl.snapshot(), ctl.product);
   });
-  app.get<{ Params: { xauth: string } }>('/api/proxy/xping/:xauth', async (req) => {
-    auth(req.params.xauth);
+  app.get('/api/proxy/xping/:xauth', authed, async () => 'OK');
+  app.get('/api/proxy/stats/:xauth', authed, async () => stats());
+  app.get('/api/proxy/slots/:xauth', authed, async () => ctl.slots());
+  app.get('/api/proxy/sentinels/:xauth', authed, async () => (ctl.sentinels ? ctl.sentinels() : null));
+  // ---- token: changes ----
+  app.put<{ Params: { on: string } }>('/api/proxy/drain/:xauth/:on', authed, async (req) => {
+    if (!ctl.setDraining) throw Object.assign(new Error('this proxy cannot drain'), { statusCode: 501 });
+    await ctl.setDraining(req.params.on !== '0');
     return 'OK';
   });
-  app.get<{ Params: { xauth: string } }>('/api/proxy/stats/:xauth', async (req) => {
-    auth(req.params.xauth);
-    return stats();
-  });
-  app.get<{ Params: { xauth: string } }>('/api/proxy/slots/:xauth', async (req) => {
-    auth(req.params.xauth);
-    return ctl.slots();
-  });
-  app.put<{ Params: { xauth: string } }>('/api/proxy/fillslots/:xauth', async (req) => {
-    auth(req.params.xauth);
+  app.put('/api/proxy/fillslots/:xauth', authed, async (req) => {
     let slots: Slot[];
     try {
       slots = parseSlots(req.body);
@@ -144,8 +186,7 @@ export async function startAdminApi(ctl: ProxyControl, addr: string, https?: Tls
     await ctl.fillSlots(slots);
     return 'OK';
   });
-  app.put<{ Params: { xauth: string } }>('/api/proxy/sentinels/:xauth', async (req) => {
-    auth(req.params.xauth);
+  app.put('/api/proxy/sentinels/:xauth', authed, async (req) => {
     const body = req.body as { servers?: unknown } | undefined;
     const servers = body?.servers ?? [];
     if (!Array.isArray(servers) || !servers.every((a) => typeof a === 'string' && isValidAddr(a))) {
@@ -155,8 +196,7 @@ export async function startAdminApi(ctl: ProxyControl, addr: string, https?: Tls
     await ctl.setSentinels(servers as string[]);
     return 'OK';
   });
-  app.put<{ Params: { xauth: string } }>('/api/proxy/cluster-nodes/:xauth', async (req) => {
-    auth(req.params.xauth);
+  app.put('/api/proxy/cluster-nodes/:xauth', authed, async (req) => {
     const addrs = (req.body as { addrs?: unknown } | undefined)?.addrs;
     if (!Array.isArray(addrs) || !addrs.every((a) => typeof a === 'string' && isValidAddr(a))) {
       throw Object.assign(new Error('body must be {"addrs": ["host:port", ...]}'), { statusCode: 400 });
@@ -165,29 +205,30 @@ export async function startAdminApi(ctl: ProxyControl, addr: string, https?: Tls
     await ctl.setClusterNodes(addrs as string[]);
     return 'OK';
   });
-  app.get('/proxy/cluster-nodes', async () => ({ addrs: ctl.clusterNodes?.() ?? null }));
-  app.get<{ Params: { xauth: string } }>('/api/proxy/sentinels/:xauth', async (req) => {
-    auth(req.params.xauth);
-    return ctl.sentinels ? ctl.sentinels() : null;
-  });
-  app.get('/proxy/sentinels', async () => (ctl.sentinels ? ctl.sentinels() : null));
-  app.put<{ Params: { xauth: string } }>('/api/proxy/start/:xauth', async (req) => {
-    auth(req.params.xauth);
+  app.put('/api/proxy/start/:xauth', authed, async () => {
     await ctl.start();
     return 'OK';
   });
-  app.put<{ Params: { xauth: string } }>('/api/proxy/stats/reset/:xauth', async (req) => {
-    auth(req.params.xauth);
+  app.put('/api/proxy/stats/reset/:xauth', authed, async () => {
     await ctl.resetStats();
     return 'OK';
   });
-  app.put<{ Params: { xauth: string } }>('/api/proxy/shutdown/:xauth', async (req) => {
-    auth(req.params.xauth);
+  app.put('/api/proxy/shutdown/:xauth', authed, async () => {
     setImmediate(() => {
       void ctl.shutdown();
     });
     return 'OK';
   });
+  return { app, table };
+}
+
+/** Builds the admin API and listens on `addr` (port 0: a free one). */
+export async function startAdminApi(
+  ctl: ProxyControl,
+  addr: string,
+  o: AdminApiOptions = {},
+): Promise<{ app: FastifyInstance; port: number }> {
+  const { app } = buildAdminApi(ctl, o);
   const { host, port } = parseAddr(addr, { allowEmptyHost: true, allowPortZero: true });
   await app.listen({ host, port });
   const a = app.server.address();

@@ -43,6 +43,18 @@ export const PROXY_OPTIONS: OptionSpec[] = [
     default: '10s',
     doc: 'Lifetime of the discovery entry (/jodis/<product>/proxy-<token>) after the proxy dies, on etcd/ZooKeeper coordinators.',
   },
+  {
+    key: 'dashboard_https',
+    type: 'bool',
+    default: false,
+    doc: 'The dashboard found through the coordinator serves HTTPS (admin_tls): call it at https://<its admin_addr> (its CA trusted by the system or NODE_EXTRA_CA_CERTS). dashboard_addr may name https:// itself.',
+  },
+  {
+    key: 'coordinator_auth',
+    type: 'string',
+    default: '',
+    doc: 'Coordinator credentials "user:password" (as Codis\'s --etcd-auth / --zookeeper-auth): the etcd user, or the ZooKeeper digest user. Empty: SHARDIS_COORDINATOR_AUTH, else none.',
+  },
   { key: 'proxy_datacenter', type: 'string', default: '', doc: 'Datacenter label, used to prefer nearby replicas.' },
   {
     key: 'proxy_max_clients',
@@ -165,6 +177,12 @@ export const PROXY_OPTIONS: OptionSpec[] = [
   },
   { key: 'admin_tls', type: 'bool', default: false, doc: 'Serve the admin API over HTTPS with tls_cert_file / tls_key_file.' },
   {
+    key: 'codis_compat_reads',
+    type: 'bool',
+    default: false,
+    doc: 'Serve the admin overview GET /proxy (config, model, stats, slot table with backend addresses) without a token, as codis-admin --proxy=ADDR reads it. WEAKER: off by default; every other read and every change still needs the token.',
+  },
+  {
     key: 'backend_tls',
     type: 'bool',
     default: false,
@@ -248,6 +266,8 @@ export interface ProxyConfig {
   coordinator: string;
   adminToken: string;
   jodisTimeout: number;
+  coordinatorAuth: string;
+  dashboardHttps: boolean;
   datacenter: string;
   maxClients: number;
   backendPingPeriod: number;
@@ -275,6 +295,7 @@ export interface ProxyConfig {
   backendMaxBorrowed: number;
   sessionMaxPubsubOutbuf: number;
   clusterFacade: boolean;
+  codisCompatReads: boolean;
   migrationBigKeyElements: number;
   migrationLockWait: number;
   aclUsers: string[];
@@ -313,6 +334,8 @@ export function toProxyConfig(v: OptionValues): ProxyConfig {
     coordinator: s('coordinator'),
     adminToken: s('admin_token'),
     jodisTimeout: n('jodis_timeout'),
+    coordinatorAuth: s('coordinator_auth'),
+    dashboardHttps: b('dashboard_https'),
     datacenter: s('proxy_datacenter'),
     maxClients: n('proxy_max_clients'),
     backendPingPeriod: n('backend_ping_period'),
@@ -340,6 +363,7 @@ export function toProxyConfig(v: OptionValues): ProxyConfig {
     backendMaxBorrowed: n('backend_max_borrowed'),
     sessionMaxPubsubOutbuf: n('session_max_pubsub_outbuf'),
     clusterFacade: b('cluster_facade'),
+    codisCompatReads: b('codis_compat_reads'),
     migrationBigKeyElements: n('migration_big_key_elements'),
     migrationLockWait: n('migration_lock_wait'),
     aclUsers: v['acl_users'] as string[],

@@ -5,6 +5,7 @@ import tls from 'node:tls';
 import { readFileSync } from 'node:fs';
 import { AclUsers } from '../acl/users.js';
 import { backendTlsOptions, clientCertAcceptable, serverTlsOptions } from './tls.js';
+import { setRedisClientTls } from '../util/redis-client-tls.js';
 import { Router } from './router.js';
 import { BackendPool } from './backend-pool.js';
 import { ProxyStats, snapshotOf, type StatsSnapshot } from './stats.js';
@@ -33,6 +34,8 @@ export class ProxyServer {
 
   /** `log`: where the proxy's own events go (default: a pino logger named 'proxy' on stderr). */
   constructor(config: ProxyConfig, worker = 0, log: Logger = makeLogger('proxy', config.logLevel)) {
+    // backend_tls also covers the sentinels this process follows (src/ha through util/redis-client-tls).
+    if (config.tls.backend) setRedisClientTls(backendTlsOptions(config.tls));
     const pool = new BackendPool(
       {
         auth: config.productAuth,

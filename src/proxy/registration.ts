@@ -3,7 +3,7 @@
 // table), and keeps retrying in the background while the dashboard or coordinator is away — the proxy
 // serves with its last table meanwhile. With a coordinator it also keeps a discovery entry at
 // /jodis/<product>/proxy-<token> (Codis's jodis) for clients that pick live proxies themselves.
-import { openStore, topomPath, jodisPath, type Store, type EphemeralHandle } from '../coordinator/index.js';
+import { openStore, parseCoordinatorAuth, topomPath, jodisPath, type Store, type EphemeralHandle } from '../coordinator/index.js';
 import { defaultAdminToken } from '../models/auth.js';
 import type { ProxyModel } from '../models/proxy.js';
 import { httpJson, replyError } from '../util/http-json.js';
@@ -32,12 +32,15 @@ export function startRegistration(config: ProxyConfig, model: () => ProxyModel, 
 
   const dashboardAddr = async (): Promise<string> => {
     if (config.dashboardAddr) return config.dashboardAddr;
-    store ??= await openStore(config.coordinator, { ephemeralTtlMs: config.jodisTimeout });
+    store ??= await openStore(config.coordinator, {
+      ephemeralTtlMs: config.jodisTimeout,
+      auth: parseCoordinatorAuth(config.coordinatorAuth),
+    });
     const raw = await store.read(topomPath(config.productName));
     if (raw === null) throw new Error(`no dashboard is running for product ${config.productName} (${store.describe} has no topom)`);
     const addr = (JSON.parse(raw.toString()) as { admin_addr?: string }).admin_addr;
     if (!addr) throw new Error('the topom record has no admin_addr');
-    return addr;
+    return config.dashboardHttps && !/^https?:\/\//i.test(addr) ? `https://${addr}` : addr;
   };
 
   const jodisEntry = (): Buffer => {
@@ -51,7 +54,10 @@ export function startRegistration(config: ProxyConfig, model: () => ProxyModel, 
     if (r.status !== 200) throw new Error(`dashboard ${addr}: ${replyError(r)}`);
     log.info({ dashboard: addr }, 'registered with the dashboard');
     if (config.coordinator && jodis === null) {
-      store ??= await openStore(config.coordinator, { ephemeralTtlMs: config.jodisTimeout });
+      store ??= await openStore(config.coordinator, {
+        ephemeralTtlMs: config.jodisTimeout,
+        auth: parseCoordinatorAuth(config.coordinatorAuth),
+      });
       jodis = await store.createEphemeral(jodisPath(config.productName, model().token), jodisEntry());
       jodis.onLost((e) => log.warn({ err: e.message }, 'discovery entry lost; it is re-created when the coordinator is back'));
     }

@@ -8,6 +8,7 @@ import { serverTlsOptions } from './tls.js';
 import { mergeSnapshots, type StatsSnapshot } from './stats.js';
 import type { ProxyConfig } from './config.js';
 import { newProxyModel, proxyXAuth, type ProxyModel } from '../models/proxy.js';
+import { defaultAdminToken } from '../models/auth.js';
 import type { Slot } from '../models/slot.js';
 import type { Logger } from '../util/log.js';
 import { formatAddr, hostOf } from '../util/address.js';
@@ -41,9 +42,24 @@ export interface RunningProxy {
   registered: Promise<void>;
 }
 
+/** Hides `>password` / `#hash` / `<password` / `!hash` rules of an ACL line. */
+const redactAclLine = (line: string): string => line.replace(/(^|\s)([><#!])\S+/g, '$1$2***');
+
+/** The config as the admin API shows it: passwords, password rules and the admin token hidden. */
 function publicConfig(c: ProxyConfig): Record<string, unknown> {
-  return { ...c, productAuth: c.productAuth ? '***' : '', sessionAuth: c.sessionAuth ? '***' : '', ...codisProxyConfig(c) };
+  return {
+    ...c,
+    productAuth: c.productAuth ? '***' : '',
+    sessionAuth: c.sessionAuth ? '***' : '',
+    adminToken: c.adminToken ? '***' : '',
+    coordinatorAuth: c.coordinatorAuth ? '***' : '',
+    aclUsers: c.aclUsers.map(redactAclLine),
+    ...codisProxyConfig(c),
+  };
 }
+
+/** The dashboard admin token the proxy also accepts on its admin API (configured or derived). */
+const proxyAdminToken = (c: ProxyConfig): string => c.adminToken || defaultAdminToken(c.productName, c.productAuth);
 
 /** The admin API's view of a single-process proxy (also used by in-process test proxies). */
 export function singleProcessControl(proxy: ProxyServer, model: () => ProxyModel, shutdown: () => Promise<void>): ProxyControl {
@@ -51,6 +67,7 @@ export function singleProcessControl(proxy: ProxyServer, model: () => ProxyModel
   return {
     product: config.productName,
     xauth: '',
+    adminToken: proxyAdminToken(config),
     model,
     config: () => publicConfig(config),
     online: () => proxy.ctx.online,
@@ -238,6 +255,7 @@ export async function runProxy(config: ProxyConfig, initialSlots: Slot[] | null,
     ctl = {
       product: config.productName,
       xauth: '',
+      adminToken: proxyAdminToken(config),
       model: () => model,
       config: () => publicConfig(config),
       online: () => online,
@@ -267,11 +285,11 @@ export async function runProxy(config: ProxyConfig, initialSlots: Slot[] | null,
     };
   }
 
-  const admin = await startAdminApi(
-    ctl,
-    config.adminAddr,
-    config.tls.admin ? serverTlsOptions({ ...config.tls, authClients: 'no' }) : undefined,
-  );
+  const admin = await startAdminApi(ctl, config.adminAddr, {
+    https: config.tls.admin ? serverTlsOptions({ ...config.tls, authClients: 'no' }) : undefined,
+    log,
+    codisCompatReads: config.codisCompatReads,
+  });
   stopAdmin = async () => {
     await admin.app.close();
   };

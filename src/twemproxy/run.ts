@@ -16,6 +16,8 @@ export interface TwemproxyRunOptions {
   stats: { host: string; port: number } | null;
   /** host:port for /metrics, /stats, /sentinels, /health ('' for none). */
   adminAddr: string;
+  /** Bearer token those paths (but /health) need; '' allows only a loopback adminAddr. */
+  adminToken?: string;
   log: Logger;
 }
 
@@ -54,8 +56,19 @@ export async function runTwemproxy(o: TwemproxyRunOptions): Promise<TwemproxyRun
       }
     }
     if (o.adminAddr) {
+      const token = o.adminToken ?? '';
+      if (!token && !isLoopbackAdmin(o.adminAddr))
+        throw new Error(
+          `the admin address ${o.adminAddr} is not on loopback: its /stats and /metrics name every server, so give an admin token (--admin-token or SHARDIS_ADMIN_TOKEN)`,
+        );
+      const log = o.log;
       try {
-        admin = await startTwemAdmin(o.adminAddr, servers, startTime);
+        admin = await startTwemAdmin(
+          o.adminAddr,
+          servers,
+          startTime,
+          token ? { token, log: { warn: (fields, msg) => log(msg, fields) } } : null,
+        );
       } catch (e) {
         throw new Error(`cannot open the admin address ${o.adminAddr}: ${(e as Error).message}`);
       }
@@ -69,4 +82,10 @@ export async function runTwemproxy(o: TwemproxyRunOptions): Promise<TwemproxyRun
     return typeof a === 'object' && a ? a.port : 0;
   };
   return { servers, ports, statsPort: portOf(stats), adminPort: portOf(admin), shutdown: closeAll };
+}
+
+/** 127.0.0.0/8, ::1 or localhost: reachable from this host only. */
+function isLoopbackAdmin(addr: string): boolean {
+  const host = addr.slice(0, addr.lastIndexOf(':')).replace(/^\[|\]$/g, '');
+  return host === 'localhost' || host === '::1' || /^127\./.test(host);
 }

@@ -2,6 +2,8 @@
 // connection gets one JSON document, then is closed — what nutcracker exporters read) and an HTTP
 // admin address with Prometheus /metrics (per pool and per server counters, ops, sessions), the same
 // JSON at /stats, the sentinel state at /sentinels and /health.
+import { AuthError, AuthGuard, bearerToken, type WarnLog } from '../util/admin-auth.js';
+import { tokensEqual } from '../models/auth.js';
 import net from 'node:net';
 import http from 'node:http';
 import { hostname } from 'node:os';
@@ -154,14 +156,45 @@ export function renderTwemMetrics(pools: readonly PoolServer[]): string {
   return out.join('\n') + '\n';
 }
 
-/** HTTP admin: /metrics, /stats (the stats document), /sentinels, /health. */
-export function startTwemAdmin(addr: string, pools: readonly PoolServer[], startTime: number): Promise<http.Server> {
+/**
+ * HTTP admin: /metrics, /stats (the stats document), /sentinels, /health. Every path but /health names
+ * the servers, so with a `token` they need `Authorization: Bearer <token>` (constant-time compare;
+ * refusals logged and rate-limited per address, util/admin-auth.ts); without one the caller keeps the
+ * address on loopback (run.ts refuses otherwise).
+ */
+export function startTwemAdmin(
+  addr: string,
+  pools: readonly PoolServer[],
+  startTime: number,
+  auth: { token: string; log: WarnLog } | null = null,
+): Promise<http.Server> {
+  const guard = auth ? new AuthGuard(auth.log, 'twemproxy admin') : null;
   const server = http.createServer((req, res) => {
-    const send = (code: number, type: string, body: string): void => {
-      res.writeHead(code, { 'content-type': type });
+    const send = (code: number, type: string, body: string, headers: Record<string, string> = {}): void => {
+      res.writeHead(code, { 'content-type': type, ...headers });
       res.end(body);
     };
-    const path = (req.url ?? '/').split('?')[0];
+    const path = (req.url ?? '/').split('?')[0] ?? '/';
+    if (auth && guard && path !== '/health') {
+      const ip = req.socket.remoteAddress ?? '';
+      try {
+        guard.checkNotLocked(ip, req.method ?? 'GET', path);
+        const t = bearerToken(req.headers.authorization);
+        if (!t || !tokensEqual(t, auth.token)) {
+          guard.failed(ip, req.method ?? 'GET', path, t ? 'wrong token' : 'no token');
+          throw new AuthError(t ? 403 : 401, 'this path needs "Authorization: Bearer <admin token>"');
+        }
+      } catch (e) {
+        const a = e as AuthError;
+        send(
+          a.statusCode,
+          'application/json',
+          JSON.stringify({ error: a.message }),
+          a.retryAfterSec ? { 'retry-after': String(a.retryAfterSec) } : {},
+        );
+        return;
+      }
+    }
     if (path === '/metrics') send(200, 'text/plain; version=0.0.4', renderTwemMetrics(pools));
     else if (path === '/stats') send(200, 'application/json', statsDocument(pools, startTime));
     else if (path === '/sentinels')

@@ -1,7 +1,10 @@
 // A small JSON-over-HTTP client on node:http (not fetch: fetch refuses some ports, e.g. 6666, and
 // hides the socket error). One deadline covers connect, request and the whole reply. Network
 // failures throw HttpCallError with kind 'unreachable' or 'timeout' and the socket's own message.
+// `https://HOST:PORT` addresses are called over TLS (certificates checked against the system CAs and
+// NODE_EXTRA_CA_CERTS), `HOST:PORT` and `http://HOST:PORT` over plain HTTP.
 import http from 'node:http';
+import https from 'node:https';
 import { parseAddr } from './address.js';
 
 export class HttpCallError extends Error {
@@ -25,11 +28,12 @@ export function httpJson(
   method: 'GET' | 'PUT',
   addr: string,
   path: string,
-  o: { timeoutMs: number; body?: unknown; headers?: Record<string, string> },
+  o: { timeoutMs: number; body?: unknown; headers?: Record<string, string>; /** CA for https:// (default: the system CAs). */ ca?: Buffer },
 ): Promise<HttpReply> {
   let host: string, port: number;
+  const secure = /^https:\/\//i.test(addr);
   try {
-    ({ host, port } = parseAddr(addr));
+    ({ host, port } = parseAddr(addr.replace(/^https?:\/\//i, '').replace(/\/$/, '')));
   } catch (e) {
     return Promise.reject(new HttpCallError('unreachable', (e as Error).message));
   }
@@ -45,13 +49,14 @@ export function httpJson(
         reject(err);
       } else resolve(v!);
     };
-    const req = http.request(
+    const req = (secure ? https : http).request(
       {
         host,
         port,
         path,
         method,
         agent: false,
+        ...(secure && o.ca ? { ca: o.ca } : {}),
         headers: { ...(payload ? { 'content-type': 'application/json', 'content-length': String(payload.length) } : {}), ...o.headers },
       },
       (res) => {

@@ -6,7 +6,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { freePort, startOnFreePort } from './free-port.js';
 import { spawnTracked, startManaged, type ManagedServer } from './processes.js';
-import { rawCommand } from './redis-server.js';
+import { rawCommand, tlsClientOf, tlsCommand } from './redis-server.js';
 
 export interface RedisSentinelOptions {
   port?: number;
@@ -17,6 +17,12 @@ export interface RedisSentinelOptions {
   bin?: string;
   /** Run inside this Linux network namespace (multi-host tests); `host` is then its address. */
   netns?: string;
+  /**
+   * TLS only: the port is a tls-port (no plain port), client certificates required, and the sentinel
+   * reaches the servers with TLS (tls-replication yes); readiness is checked over TLS with
+   * clientCert/clientKey (default: cert/key).
+   */
+  tls?: { cert: string; key: string; ca: string; clientCert?: string; clientKey?: string };
 }
 
 /** `restart` starts it again on the same port with the config it rewrote. */
@@ -38,7 +44,17 @@ export async function startRedisSentinel(opts: RedisSentinelOptions = {}): Promi
   writeFileSync(
     conf,
     [
-      `port ${port}`,
+      ...(opts.tls
+        ? [
+            'port 0',
+            `tls-port ${port}`,
+            `tls-cert-file ${opts.tls.cert}`,
+            `tls-key-file ${opts.tls.key}`,
+            `tls-ca-cert-file ${opts.tls.ca}`,
+            'tls-auth-clients yes',
+            'tls-replication yes',
+          ]
+        : [`port ${port}`]),
       `bind ${host}`,
       `dir ${dir}`,
       'protected-mode no',
@@ -53,7 +69,8 @@ export async function startRedisSentinel(opts: RedisSentinelOptions = {}): Promi
     timeoutMs: 10000,
     everyMs: 30,
     spawn: () => spawnTracked(opts.bin ?? 'redis-sentinel', [conf], { stdio: ['ignore', 'ignore', 'inherit'], netns: opts.netns }),
-    ready: async () => (await rawCommand(host, port, 'PING')).includes('PONG'),
+    ready: async () =>
+      (opts.tls ? await tlsCommand(host, port, 'PING', tlsClientOf(opts.tls)) : await rawCommand(host, port, 'PING')).includes('PONG'),
   });
   return Object.assign(server, { host, port, addr: `${host}:${port}`, dir });
 }

@@ -1,9 +1,10 @@
 // Starts a stock redis-server (Debian package) on a loopback port with its own working directory,
 // waits until it answers (itself, not another server on the port), and stops it again. Used by tests, benchmarks and `shardis up`.
-import { mkdirSync, mkdtempSync, realpathSync, writeFileSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, readFileSync, realpathSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import net from 'node:net';
+import net, { isIP } from 'node:net';
+import tls from 'node:tls';
 import { freePort, startOnFreePort } from './free-port.js';
 import { spawnTracked, startManaged, type ManagedServer } from './processes.js';
 
@@ -17,7 +18,20 @@ export interface RedisServerOptions {
    * that client certificates must be signed by; `authClients` 'yes' | 'no' | 'optional' (default 'no').
    * The plain port stays open on loopback for control and readiness checks.
    */
-  tls?: { cert: string; key: string; ca: string; port?: number; authClients?: 'yes' | 'no' | 'optional' };
+  tls?: {
+    cert: string;
+    key: string;
+    ca: string;
+    port?: number;
+    authClients?: 'yes' | 'no' | 'optional';
+    /**
+     * TLS only: no plain port (`port 0`); `port`/`addr` are then the TLS port, readiness is checked
+     * over TLS with `clientCert`/`clientKey` (default: cert/key), and replication and MIGRATE use TLS.
+     */
+    only?: boolean;
+    clientCert?: string;
+    clientKey?: string;
+  };
   /** Extra config lines, e.g. ['replicaof 127.0.0.1 7000']. */
   config?: string[];
   bin?: string;
@@ -34,17 +48,59 @@ export interface RedisServer extends ManagedServer {
   dir: string;
 }
 
-/** Sends one inline command on a fresh connection and returns the raw reply text. */
-export function rawCommand(host: string, port: number, line: string, password?: string, timeoutMs = 2000): Promise<string> {
+/** Files of a TLS client of a TLS-only server (the CA, and a client certificate for tls-auth-clients yes). */
+export interface TlsClientFiles {
+  ca: string;
+  cert: string;
+  key: string;
+}
+
+export const tlsClientOf = (t: { ca: string; cert: string; key: string; clientCert?: string; clientKey?: string }): TlsClientFiles => ({
+  ca: t.ca,
+  cert: t.clientCert ?? t.cert,
+  key: t.clientKey ?? t.key,
+});
+
+/** rawCommand over TLS. */
+export function tlsCommand(
+  host: string,
+  port: number,
+  line: string,
+  t: TlsClientFiles,
+  password?: string,
+  timeoutMs = 2000,
+): Promise<string> {
+  return rawCommand(host, port, line, password, timeoutMs, t);
+}
+
+/** Sends one inline command on a fresh connection (TLS with `t`) and returns the raw reply text. */
+export function rawCommand(
+  host: string,
+  port: number,
+  line: string,
+  password?: string,
+  timeoutMs = 2000,
+  tlsFiles?: TlsClientFiles,
+): Promise<string> {
   return new Promise((resolve, reject) => {
-    const s = net.connect(port, host);
+    const f = tlsFiles;
+    const s: net.Socket = f
+      ? tls.connect({
+          host,
+          port,
+          ca: readFileSync(f.ca),
+          cert: readFileSync(f.cert),
+          key: readFileSync(f.key),
+          servername: isIP(host) ? undefined : host,
+        })
+      : net.connect(port, host);
     let buf = '';
     const t = setTimeout(() => {
       s.destroy();
       reject(new Error('timeout'));
     }, timeoutMs);
-    s.on('connect', () => s.write((password ? `AUTH ${password}\r\n` : '') + line + '\r\n'));
-    s.on('data', (d) => {
+    s.on(f ? 'secureConnect' : 'connect', () => s.write((password ? `AUTH ${password}\r\n` : '') + line + '\r\n'));
+    s.on('data', (d: Buffer) => {
       buf += d.toString();
       const lines = buf.split('\r\n').length - 1;
       if (lines >= (password ? 2 : 1)) {
@@ -53,7 +109,7 @@ export function rawCommand(host: string, port: number, line: string, password?: 
         resolve(buf);
       }
     });
-    s.on('error', (e) => {
+    s.on('error', (e: Error) => {
       clearTimeout(t);
       reject(e);
     });
@@ -67,7 +123,8 @@ export async function startRedisServer(opts: RedisServerOptions = {}): Promise<R
   const port = opts.port ?? (await freePort(host));
   const dir = opts.dir ?? mkdtempSync(join(tmpdir(), `shardis-redis-${port}-`));
   mkdirSync(dir, { recursive: true });
-  const tlsPort = opts.tls ? opts.tls.port || (await freePort(host)) : undefined;
+  const only = opts.tls?.only === true;
+  const tlsPort = opts.tls ? opts.tls.port || (only ? port : await freePort(host)) : undefined;
   const tlsLines =
     opts.tls && tlsPort !== undefined
       ? [
@@ -76,10 +133,11 @@ export async function startRedisServer(opts: RedisServerOptions = {}): Promise<R
           `tls-key-file ${opts.tls.key}`,
           `tls-ca-cert-file ${opts.tls.ca}`,
           `tls-auth-clients ${opts.tls.authClients ?? 'no'}`,
+          ...(only ? ['tls-replication yes', 'tls-cluster yes'] : []),
         ]
       : [];
   const lines = [
-    `port ${port}`,
+    `port ${only ? 0 : port}`,
     `bind ${host}`,
     `dir ${dir}`,
     'save ""',
@@ -100,7 +158,12 @@ export async function startRedisServer(opts: RedisServerOptions = {}): Promise<R
     everyMs: 30,
     spawn: () => spawnTracked(opts.bin ?? 'redis-server', [conf], { stdio: ['ignore', 'ignore', 'inherit'], netns: opts.netns }),
     // Our server, not another one that took the port first: it reports our (unique) dir.
-    ready: async () => (await rawCommand(host, port, 'CONFIG GET dir', opts.password)).includes(realpathSync(dir)),
+    ready: async () =>
+      (only && opts.tls
+        ? await tlsCommand(host, tlsPort!, 'CONFIG GET dir', tlsClientOf(opts.tls), opts.password)
+        : await rawCommand(host, port, 'CONFIG GET dir', opts.password)
+      ).includes(realpathSync(dir)),
   });
-  return Object.assign(server, { host, port, addr: `${host}:${port}`, dir, ...(tlsPort !== undefined ? { tlsPort } : {}) });
+  const shown = only ? tlsPort! : port;
+  return Object.assign(server, { host, port: shown, addr: `${host}:${shown}`, dir, ...(tlsPort !== undefined ? { tlsPort } : {}) });
 }

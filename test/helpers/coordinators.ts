@@ -11,7 +11,7 @@ import { spawnTracked, type ManagedServer, type Spawned } from '../../src/util/p
 import { startZooKeeper } from '../../src/util/zookeeper-server.js';
 
 /** Short timings so failure paths are quick in tests. */
-export const TEST_STORE_OPTIONS: Required<StoreOptions> = { timeoutMs: 2000, ephemeralTtlMs: 2000, pollIntervalMs: 100 };
+export const TEST_STORE_OPTIONS: Required<Omit<StoreOptions, 'auth'>> = { timeoutMs: 2000, ephemeralTtlMs: 2000, pollIntervalMs: 100 };
 
 export interface Backend {
   kind: StoreKind;

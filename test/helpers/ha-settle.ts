@@ -53,7 +53,7 @@ export async function waitProxiesRoute(h: HaCluster, gid: number, master: string
     await eventually(
       `proxy ${p.admin} to route group ${gid} to ${master}`,
       async () => {
-        const r = await httpJson('GET', p.admin, '/proxy/slots', { timeoutMs: 2000 });
+        const r = await httpJson('GET', p.admin, '/proxy/slots', { timeoutMs: 2000, headers: { authorization: `Bearer ${h.token}` } });
         const slots = r.json as Array<{ backend_addr?: string; backend_addr_group_id?: number }>;
         return slots.filter((s) => s.backend_addr_group_id === gid).every((s) => s.backend_addr === master);
       },

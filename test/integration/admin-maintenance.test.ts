@@ -12,6 +12,7 @@ import { evenSlots } from '../../src/models/layout.js';
 import { closedPort } from '../helpers/ports.js';
 import { Redis } from 'ioredis';
 import { startDashboard, tempDir, call, type TestDashboard } from '../helpers/dashboard.js';
+import { bearer } from '../helpers/admin-auth.js';
 
 const dir = tempDir('shardis-admin-maint-');
 const coordinator = `filesystem:${join(dir, 'coord')}`;
@@ -65,7 +66,7 @@ test('config-dump writes the product metadata; config-restore loads it into an e
   // A dashboard for the restored product serves it.
   const d2 = await startDashboard({ coordinator, product_name: 'copy' });
   stops.push(() => d2.stop());
-  const slots = await call('GET', d2.addr, '/topom/slots');
+  const slots = await call('GET', d2.addr, '/topom/slots', undefined, bearer(d2.token));
   assert.equal((slots.body as Array<{ backend_addr: string }>).filter((s) => s.backend_addr === redis.addr).length, 1024);
 });
 

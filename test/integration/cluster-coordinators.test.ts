@@ -18,6 +18,7 @@ import { formatStoreSpec, jodisDir } from '../../src/coordinator/index.js';
 import { defaultAdminToken } from '../../src/models/auth.js';
 import { slotOf } from '../../src/slots/hash.js';
 import { startFsBackend, startEtcdBackend, startZkBackend, type Backend } from '../helpers/coordinators.js';
+import { bearer } from '../helpers/admin-auth.js';
 
 const PRODUCT = 'e2e';
 const TOKEN = defaultAdminToken(PRODUCT, '');
@@ -157,7 +158,7 @@ for (const kind of ['filesystem', 'etcd', 'zookeeper'] as const) {
         await p1.p.proc.stop();
         const p1b = await startProxy(spec, dir, 'proxy-1b');
         procs.push(p1b.p);
-        const slots = (await httpJson('GET', p1b.admin, '/proxy/slots', { timeoutMs: 3000 })).json as Array<{
+        const slots = (await httpJson('GET', p1b.admin, '/proxy/slots', { timeoutMs: 3000, headers: bearer(TOKEN) })).json as Array<{
           id: number;
           backend_addr?: string;
         }>;
@@ -170,7 +171,10 @@ for (const kind of ['filesystem', 'etcd', 'zookeeper'] as const) {
         await dA.p.proc.kill9();
         await dB.p.waitLine(/^shardis dashboard ready/, 20000); // a deadline; takeover times: bench/
         const dashB = await dB.addr();
-        const overview = (await httpJson('GET', dashB, '/topom', { timeoutMs: 5000 })).json as Record<string, unknown>;
+        const overview = (await httpJson('GET', dashB, '/topom', { timeoutMs: 5000, headers: bearer(TOKEN) })).json as Record<
+          string,
+          unknown
+        >;
         assert.match(JSON.stringify(overview), new RegExp(redis[0]!.addr.replace(/\./g, '\\.')));
 
         if (backend.server) {
@@ -221,7 +225,9 @@ for (const kind of ['filesystem', 'etcd', 'zookeeper'] as const) {
             async () => {
               let ok = true;
               for (const p of [p1b, p2]) {
-                const t = (await httpJson('GET', p.admin, '/proxy/slots', { timeoutMs: 2000 })).json as Array<{ backend_addr?: string }>;
+                const t = (await httpJson('GET', p.admin, '/proxy/slots', { timeoutMs: 2000, headers: bearer(TOKEN) })).json as Array<{
+                  backend_addr?: string;
+                }>;
                 ok &&= t[slotOf(back)]!.backend_addr === redis[0]!.addr;
               }
               return ok;

@@ -17,6 +17,7 @@ import { existsSync } from 'node:fs';
 import { Cluster, Redis } from 'ioredis';
 import { createCluster } from 'redis';
 import { proxyXAuth } from '../../src/models/proxy.js';
+import { productBearer } from '../helpers/admin-auth.js';
 import { startLocalCluster, type LocalCluster } from '../../src/cli/local-cluster.js';
 import { httpJson } from '../../src/util/http-json.js';
 import { waitFor } from '../../src/util/processes.js';
@@ -100,7 +101,8 @@ function pyClusterNodes(addr: string): Promise<string[]> {
 }
 
 async function opsOf(admin: string): Promise<number> {
-  const r = await httpJson('GET', admin, '/proxy/stats', { timeoutMs: 3000 });
+  const r = await httpJson('GET', admin, '/proxy/stats', { timeoutMs: 3000, headers: productBearer('facade-peers') });
+  assert.equal(r.status, 200, `stats of ${admin}`);
   return (r.json as { ops: { total: number } }).ops.total;
 }
 

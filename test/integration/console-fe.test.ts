@@ -62,12 +62,11 @@ describe('shardis fe and the console routes', { timeout: 60000 }, () => {
     rmSync(dir, { recursive: true, force: true });
   });
 
-  it('lists every product of the coordinator, sorted, with their dashboards', async () => {
+  it("lists every product of the coordinator, sorted, and never their dashboards' addresses", async () => {
     assert.deepEqual((await httpJson('GET', feAddr, '/list', { timeoutMs: 5000 })).json, ['sdui-a', 'sdui-b']);
-    assert.deepEqual((await httpJson('GET', feAddr, '/list?detail=1', { timeoutMs: 5000 })).json, [
-      { name: 'sdui-a', dashboard: a.addr },
-      { name: 'sdui-b', dashboard: b.addr },
-    ]);
+    const detail = JSON.stringify((await httpJson('GET', feAddr, '/list?detail=1', { timeoutMs: 5000 })).json);
+    assert.equal(detail, '["sdui-a","sdui-b"]');
+    for (const addr of [a.addr, b.addr]) assert.ok(!detail.includes(addr), 'no dashboard address without a token');
   });
 
   it('serves the page (gzipped) at the fe root and at the dashboard /console/; the dashboard root redirects there', async () => {

@@ -12,6 +12,7 @@ import { openStore, slotPath, groupPath, proxyPath, sentinelPath, topomPath } fr
 import { defaultAdminToken } from '../../src/models/auth.js';
 import { eventually } from '../helpers/poll.js';
 import { call, startDashboard, tempDir, type TestDashboard } from '../helpers/dashboard.js';
+import { bearer } from '../helpers/admin-auth.js';
 
 const servers: RedisServer[] = [];
 const dashboards: TestDashboard[] = [];
@@ -42,8 +43,8 @@ test('groups, servers, safety rules, slot assignment, stats, persistence', async
   const noAuth = await call('GET', addr, '/api/topom/stats');
   assert.equal(noAuth.status, 401);
   assert.match(noAuth.body.error, /admin token/);
-  const bearer = await call('PUT', addr, '/api/topom/group/create/_/1', undefined, { authorization: `Bearer ${token}` });
-  assert.equal(bearer.status, 200, JSON.stringify(bearer.body));
+  const withBearer = await call('PUT', addr, '/api/topom/group/create/_/1', undefined, { authorization: `Bearer ${token}` });
+  assert.equal(withBearer.status, 200, JSON.stringify(withBearer.body));
   assert.equal((await call('GET', addr, `/api/topom/xping/${token}`)).status, 200);
 
   // Groups.
@@ -98,10 +99,10 @@ test('groups, servers, safety rules, slot assignment, stats, persistence', async
   assert.equal(r.status, 200, JSON.stringify(r.body));
   assert.deepEqual(r.body.groups, [1, 2]);
   assert.equal(r.body.changed, 512);
-  let ov = (await call('GET', addr, '/topom')).body;
+  let ov = (await call('GET', addr, '/topom', undefined, bearer(token))).body;
   assert.equal(ov.stats.slot_counts['1'], 512);
   assert.equal(ov.stats.slot_counts['2'], 512);
-  const table = (await call('GET', addr, '/topom/slots')).body as Array<{
+  const table = (await call('GET', addr, '/topom/slots', undefined, bearer(token))).body as Array<{
     id: number;
     backend_addr: string;
     backend_addr_group_id: number;
@@ -114,7 +115,7 @@ test('groups, servers, safety rules, slot assignment, stats, persistence', async
     { id: 1001, group_id: 0 },
   ]);
   assert.equal(r.body.changed, 2);
-  assert.equal((await call('GET', addr, '/topom/slots')).body[1001].backend_addr, undefined);
+  assert.equal((await call('GET', addr, '/topom/slots', undefined, bearer(token))).body[1001].backend_addr, undefined);
 
   // Safety rules on servers and groups.
   r = await put(`/api/topom/group/del/{t}/1/${a.addr}`);
@@ -158,7 +159,7 @@ test('groups, servers, safety rules, slot assignment, stats, persistence', async
   ov = await eventually(
     'server stats of b',
     async () => {
-      const o = (await call('GET', addr, '/topom')).body;
+      const o = (await call('GET', addr, '/topom', undefined, bearer(token))).body;
       return o.stats.group.stats[b.addr]?.dbs?.['3'] === 1 ? o : null;
     },
     5000,
@@ -175,13 +176,13 @@ test('groups, servers, safety rules, slot assignment, stats, persistence', async
   assert.match(metrics, /shardis_dashboard_servers_up\{product="api-test"\} 1/);
 
   // Persistence: a new dashboard on the same coordinator sees the same state.
-  const before = (await call('GET', addr, '/topom')).body.stats;
+  const before = (await call('GET', addr, '/topom', undefined, bearer(token))).body.stats;
   await dash.stop();
   dashboards.length = 0;
   await store.close();
   const dash2 = await startDashboard({ coordinator: coord, product_name: 'api-test' });
   dashboards.push(dash2);
-  const afterRestart = (await call('GET', dash2.addr, '/topom')).body.stats;
+  const afterRestart = (await call('GET', dash2.addr, '/topom', undefined, bearer(dash2.token))).body.stats;
   assert.deepEqual(afterRestart.group.models, before.group.models);
   assert.deepEqual(afterRestart.slots, before.slots);
   assert.deepEqual(
@@ -227,7 +228,7 @@ test('reads metadata written in Codis 3.2 format', async () => {
 
   const dash = await startDashboard({ coordinator: `filesystem:${root}`, product_name: P, proxy_push_timeout: '500ms' });
   dashboards.push(dash);
-  const o = (await call('GET', dash.addr, '/topom')).body;
+  const o = (await call('GET', dash.addr, '/topom', undefined, bearer(dash.token))).body;
   assert.equal(o.model.product_name, P);
   assert.deepEqual(o.stats.slots[1], { id: 1, group_id: 1, action: { index: 12, state: 'pending', target_id: 2 } });
   assert.deepEqual(o.stats.slot_counts, { 0: 1021, 1: 2, 2: 1 });
@@ -239,7 +240,7 @@ test('reads metadata written in Codis 3.2 format', async () => {
   assert.equal(o.stats.proxy.models[0].token, '5f0b4e5e1e4c3a2b');
   assert.deepEqual(o.stats.sentinels.model, { servers: [sent1, sent2], out_of_sync: true });
   // Computed like Codis's toSlot: group 2 is promote-prepared, so its slots are locked.
-  const slots = (await call('GET', dash.addr, '/topom/slots')).body;
+  const slots = (await call('GET', dash.addr, '/topom/slots', undefined, bearer(dash.token))).body;
   assert.deepEqual(slots[0], { id: 0, locked: false, backend_addr: s1.addr, backend_addr_group_id: 1, replica_groups: [] });
   assert.deepEqual(slots[1023], { id: 1023, locked: true, backend_addr: r3, backend_addr_group_id: 2, replica_groups: [] });
   // The pending slot cannot be reassigned.

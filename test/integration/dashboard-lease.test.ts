@@ -20,6 +20,7 @@ import {
   type TestDashboard,
 } from '../helpers/dashboard.js';
 import { eventually } from '../helpers/poll.js';
+import { bearer } from '../helpers/admin-auth.js';
 
 const servers: RedisServer[] = [];
 const procs: DashboardProcess[] = [];
@@ -87,12 +88,12 @@ test('standby takes over after kill -9, clean stop releases at once', async () =
   assert.equal((await call('PUT', d1.addr, `/api/topom/group/create/${token}/1`)).status, 200);
   assert.equal((await call('PUT', d1.addr, `/api/topom/group/add/${token}/1/${redis.addr}`)).status, 200);
   assert.equal((await call('PUT', d1.addr, `/api/topom/slots/init-even/${token}`)).status, 200);
-  const before = (await call('GET', d1.addr, '/topom')).body.stats;
+  const before = (await call('GET', d1.addr, '/topom', undefined, bearer(token))).body.stats;
 
   // kill -9 the active one: the standby takes over within seconds and serves the same state.
   await d1.proc.kill9();
   await d2.waitReady(3000 + 10000); // lock ttl 3 s + a generous deadline (timings: bench/)
-  const o = (await call('GET', d2.addr, '/topom')).body;
+  const o = (await call('GET', d2.addr, '/topom', undefined, bearer(token))).body;
   assert.deepEqual(o.stats.group.models, before.group.models);
   assert.deepEqual(o.stats.slots, before.slots);
   assert.equal(o.model.admin_addr, d2.addr);
@@ -113,7 +114,7 @@ test('standby takes over after kill -9, clean stop releases at once', async () =
     await lockStore.close();
   }
   await d3.waitReady(10000);
-  assert.equal((await call('GET', d3.addr, '/topom')).body.stats.slot_counts['1'], 1024);
+  assert.equal((await call('GET', d3.addr, '/topom', undefined, bearer(token))).body.stats.slot_counts['1'], 1024);
 
   // The shutdown API also releases the lock and exits 0.
   assert.equal((await call('PUT', d3.addr, `/api/topom/shutdown/${token}`)).status, 200);
@@ -147,7 +148,7 @@ test('a dashboard that loses its lease stops acting, then becomes active again w
   // Free the lock: the dashboard takes it again, reloads, and sees group 1 (group 2 was never made).
   await lease!.release();
   await eventually('active again', () => dash.d.state() === 'active', 5000);
-  const o = (await call('GET', dash.addr, '/topom')).body;
+  const o = (await call('GET', dash.addr, '/topom', undefined, bearer(dash.token))).body;
   assert.deepEqual(
     o.stats.group.models.map((g: { id: number }) => g.id),
     [1],

@@ -16,6 +16,7 @@ import type { Slot } from '../../src/models/slot.js';
 import { eventually, withDeadline } from '../helpers/poll.js';
 import { call, startBlackhole, startDashboard, tempDir, type TestDashboard } from '../helpers/dashboard.js';
 import { startTestProxy, type TestProxy } from '../helpers/dashboard-proxies.js';
+import { bearer } from '../helpers/admin-auth.js';
 
 const servers: RedisServer[] = [];
 const proxies: TestProxy[] = [];
@@ -131,7 +132,7 @@ test('proxies online, routing follows assignments, dead/hung proxies reported an
     const ov = await eventually(
       'proxy errors in stats',
       async () => {
-        const o = (await call('GET', addr, '/topom')).body;
+        const o = (await call('GET', addr, '/topom', undefined, bearer(token))).body;
         return o.stats.proxy.stats[p3.model.token]?.error && o.stats.proxy.stats.hungproxytoken?.error ? o : null;
       },
       5000,
@@ -149,7 +150,7 @@ test('proxies online, routing follows assignments, dead/hung proxies reported an
     await hole.close();
     const r3 = await put('/api/topom/slots/assign-range/{t}/0/511/1');
     assert.deepEqual([r3.body.push.proxies, r3.body.push.acked], [2, 2]);
-    assert.equal((await call('GET', addr, '/topom')).body.stats.proxy.models.length, 2);
+    assert.equal((await call('GET', addr, '/topom', undefined, bearer(token))).body.stats.proxy.models.length, 2);
 
     // Auto re-online: a proxy that lost its table (here: emptied behind the dashboard's back) gets it again.
     const empty = Array.from({ length: 1024 }, (_, id) => ({ id }));

@@ -23,6 +23,7 @@ import { haproxyServerName } from '../../src/frontdoor/haproxy-config.js';
 import { runtimeCommand, serverSessions, showServers } from '../../src/frontdoor/haproxy-runtime.js';
 import { renderNginxConfig, defaultNginxOptions } from '../../src/frontdoor/nginx-config.js';
 import { runShardis, startHaproxy, startNginx, WriteWorkload } from '../helpers/frontdoor.js';
+import { productBearer } from '../helpers/admin-auth.js';
 
 const dir = mkdtempSync(join(tmpdir(), 'sdfd-haproxy-'));
 let cluster: LocalCluster | null = null;
@@ -89,7 +90,21 @@ test('HAProxy front door: kill -9, add, drain proxies under a write workload; ng
   // The sync agent, as an operator runs it beside HAProxy.
   const agent = startShardisProcess(
     'frontdoor',
-    ['sync', '--runtime-api', rt, '--dashboard-addr', dash, '--sync-interval', '300ms', '--drain-wait', '3s', '--check-inter', '500ms'],
+    [
+      'sync',
+      '--runtime-api',
+      rt,
+      '--dashboard-addr',
+      dash,
+      '--dashboard-token',
+      info.dashboard.admin_token,
+      '--sync-interval',
+      '300ms',
+      '--drain-wait',
+      '3s',
+      '--check-inter',
+      '500ms',
+    ],
     join(dir, 'frontdoor-sync.log'),
   );
   extra.push(agent.proc);
@@ -150,7 +165,7 @@ test('HAProxy front door: kill -9, add, drain proxies under a write workload; ng
       // leastconn sends new connections to the emptiest server: the new one.
       const fresh = Array.from({ length: 4 }, () => new Redis({ port: frontPort }));
       await Promise.all(fresh.map((c, i) => c.set(`fd:fresh:${i}`, 'x')));
-      const ops = await httpJson('GET', `127.0.0.1:${p4.adminPort}`, '/proxy/stats', { timeoutMs: 3000 });
+      const ops = await httpJson('GET', `127.0.0.1:${p4.adminPort}`, '/proxy/stats', { timeoutMs: 3000, headers: productBearer('sdfd') });
       assert.ok((ops.json as { ops: { total: number } }).ops.total > 0, 'proxy 4 served requests');
       for (const c of fresh) c.disconnect();
       assert.ok((await runtimeCommand(rt, 'show info')).includes(`Pid: ${haproxyPid}`), 'same HAProxy process: no reload');
@@ -160,7 +175,7 @@ test('HAProxy front door: kill -9, add, drain proxies under a write workload; ng
       w.phase = 'drain';
       const errorsBefore = w.errors.length;
       const victim = info.proxies[1]!;
-      const s = await httpJson('GET', dash, '/topom/stats', { timeoutMs: 3000 });
+      const s = await httpJson('GET', dash, '/topom/stats', { timeoutMs: 3000, headers: productBearer('sdfd') });
       const model = (s.json as { proxy: { models: Array<{ id: number; admin_addr: string; token: string }> } }).proxy.models.find(
         (m) => m.admin_addr === victim.admin,
       )!;
@@ -242,13 +257,13 @@ test('HAProxy front door: kill -9, add, drain proxies under a write workload; ng
       assert.equal(await c.get(`fd:nginx:${i}`), String(i));
       c.disconnect();
     }
-    const st = await httpJson('GET', alive.admin, '/proxy/stats', { timeoutMs: 3000 });
+    const st = await httpJson('GET', alive.admin, '/proxy/stats', { timeoutMs: 3000, headers: productBearer('sdfd') });
     assert.ok((st.json as { sessions: { total: number } }).sessions.total >= 10, 'the live proxy got the connections');
   });
 });
 
 async function proxyId(dash: string, admin: string): Promise<number> {
-  const s = await httpJson('GET', dash, '/topom/stats', { timeoutMs: 3000 });
+  const s = await httpJson('GET', dash, '/topom/stats', { timeoutMs: 3000, headers: productBearer('sdfd') });
   const m = (s.json as { proxy: { models: Array<{ id: number; admin_addr: string }> } }).proxy.models.find((x) => x.admin_addr === admin);
   if (!m) throw new Error(`the dashboard does not list the proxy ${admin}`);
   return m.id;
@@ -259,7 +274,7 @@ async function proxyToken(dash: string, admin: string): Promise<string> {
   await waitFor(
     `dashboard lists ${admin}`,
     async () => {
-      const s = await httpJson('GET', dash, '/topom/stats', { timeoutMs: 3000 });
+      const s = await httpJson('GET', dash, '/topom/stats', { timeoutMs: 3000, headers: productBearer('sdfd') });
       token =
         (s.json as { proxy: { models: Array<{ admin_addr: string; token: string }> } }).proxy.models.find((m) => m.admin_addr === admin)
           ?.token ?? '';

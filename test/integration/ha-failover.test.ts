@@ -28,6 +28,7 @@ import { startDashboardProcess } from '../helpers/dashboard.js';
 import { eventually } from '../helpers/poll.js';
 import { join } from 'node:path';
 import { readFileSync } from 'node:fs';
+import { bearer } from '../helpers/admin-auth.js';
 
 // A generous deadline (a loaded 2-core machine; sentinel elections can take a second round), not a figure.
 const FAILOVER_BUDGET_MS = 30000;
@@ -282,7 +283,7 @@ test('dashboard down during a failover: proxies still switch; the dashboard catc
   await h.dashboard.proc.kill9();
   const { old, t0 } = await (async () => {
     // masterOf needs the dashboard: read it from a proxy's table instead.
-    const r = await httpJson('GET', h.c.info.proxies[0]!.admin, '/proxy/slots', { timeoutMs: 2000 });
+    const r = await httpJson('GET', h.c.info.proxies[0]!.admin, '/proxy/slots', { timeoutMs: 2000, headers: bearer(h.token) });
     const m = (r.json as Array<{ backend_addr?: string; backend_addr_group_id?: number }>).find(
       (s) => s.backend_addr_group_id === 1,
     )!.backend_addr!;
@@ -323,7 +324,7 @@ test('a standby dashboard takes over during a failover and finishes the bookkeep
 
 test('proxies followed every failover and never went back to an older sentinel configuration', async () => {
   for (const p of h.c.info.proxies) {
-    const r = await httpJson('GET', p.admin, '/proxy/sentinels', { timeoutMs: 2000 });
+    const r = await httpJson('GET', p.admin, '/proxy/sentinels', { timeoutMs: 2000, headers: bearer(h.token) });
     const st = r.json as { switches: number; servers: string[]; recent_switches: Array<{ gid: number; epoch: number }> };
     assert.equal(st.servers.length, 3);
     // The proxy switches by itself (the dashboard-down test shows writes resuming through it with no
@@ -358,7 +359,11 @@ test('admin CLI: sentinel list shows agreement; del and add reconfigure sentinel
   assert.match(cli('sentinel', 'del', victim), /removed/);
   assert.deepEqual(await redisCall(victim, 1000, ['SENTINEL', 'MASTERS']), [], 'the product is no longer monitored there');
   const proxySentinels = async (): Promise<string[]> =>
-    ((await httpJson('GET', h.c.info.proxies[0]!.admin, '/proxy/sentinels', { timeoutMs: 2000 })).json as { servers: string[] }).servers;
+    (
+      (await httpJson('GET', h.c.info.proxies[0]!.admin, '/proxy/sentinels', { timeoutMs: 2000, headers: bearer(h.token) })).json as {
+        servers: string[];
+      }
+    ).servers;
   assert.equal((await proxySentinels()).length, 2);
   assert.match(cli('sentinel', 'add', victim), /added/);
   assert.equal((await proxySentinels()).length, 3);

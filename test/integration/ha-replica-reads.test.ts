@@ -12,6 +12,7 @@ import { startLocalCluster, type LocalCluster } from '../../src/cli/local-cluste
 import { httpJson } from '../../src/util/http-json.js';
 import { redisCall } from '../../src/ha/sentinels.js';
 import { eventually } from '../helpers/poll.js';
+import { bearer } from '../helpers/admin-auth.js';
 
 let c: LocalCluster;
 before(async () => {
@@ -52,7 +53,10 @@ test('reads go to the replica group until the session writes; a written session 
   await eventually(
     'the proxy to receive replica groups',
     async () => {
-      const s = await httpJson('GET', c.info.proxies[0]!.admin, '/proxy/slots', { timeoutMs: 2000 });
+      const s = await httpJson('GET', c.info.proxies[0]!.admin, '/proxy/slots', {
+        timeoutMs: 2000,
+        headers: bearer(c.info.dashboard.admin_token),
+      });
       return (s.json as Array<{ replica_groups?: string[][] }>).every((x) => (x.replica_groups ?? []).flat().includes(replica));
     },
     10000,

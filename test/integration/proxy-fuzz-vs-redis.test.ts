@@ -4,7 +4,7 @@
 // pipeline written in random chunks; every reply must be byte-for-byte what redis-server answers, and
 // the proxy must stay up. FUZZ_RUNS sets the number of pipelines (a longer run: FUZZ_RUNS=2000).
 // Only commands whose replies are deterministic are generated (no TTLs, no random members, no
-// hash-table iteration order). Expected duration: about 10-20 s.
+// hash-table iteration order). Expected duration: about 5-15 s.
 import { test, after, before } from 'node:test';
 import assert from 'node:assert/strict';
 import fc from 'fast-check';
@@ -15,7 +15,7 @@ import { encodeCommand } from '../../src/resp/encode.js';
 import { redisCall } from '../../src/ha/sentinels.js';
 import { slotOf } from '../../src/slots/hash.js';
 
-const RUNS = Number(process.env['FUZZ_RUNS'] ?? 300);
+const RUNS = Number(process.env['FUZZ_RUNS'] ?? 1500);
 
 let c: TestCluster;
 let direct: RedisServer;

@@ -14,6 +14,7 @@ import { singleProcessControl } from '../../src/proxy/run.js';
 import { newProxyModel } from '../../src/models/proxy.js';
 import { httpJson } from '../../src/util/http-json.js';
 import type { RedisServer } from '../../src/util/redis-server.js';
+import { productBearer } from '../helpers/admin-auth.js';
 
 let c: TestCluster;
 let src: Redis, dst: Redis;
@@ -155,7 +156,10 @@ test('migration counters are in the stats and /metrics', async () => {
     '127.0.0.1:0',
   );
   try {
-    const r = await httpJson('GET', `127.0.0.1:${admin.port}`, '/metrics', { timeoutMs: 10000 });
+    const r = await httpJson('GET', `127.0.0.1:${admin.port}`, '/metrics', {
+      timeoutMs: 10000,
+      headers: productBearer(c.proxy.ctx.config.productName, c.proxy.ctx.config.productAuth),
+    });
     assert.equal(r.status, 200);
     const product = model.product_name;
     assert.match(r.text, new RegExp(`shardis_proxy_migration_in_place_total\\{product="${product}"\\} ${snap.migration.inPlace}\\n`));

@@ -15,6 +15,7 @@ import { RawClient } from '../helpers/raw-client.js';
 import { encodeCommand } from '../../src/resp/encode.js';
 import { slotOf } from '../../src/slots/hash.js';
 import { eventually, withDeadline } from '../helpers/poll.js';
+import { productBearer } from '../helpers/admin-auth.js';
 
 const dir = mkdtempSync(join(tmpdir(), 'shardis-proxy-proc-'));
 const servers: RedisServer[] = [];
@@ -44,7 +45,7 @@ const rssOf = (pid: number): number => Number(/VmRSS:\s+(\d+)/.exec(readFileSync
 
 test('admin API: health, model, stats, slot table read and replace, metrics', async () => {
   const p = await setup();
-  const get = async (path: string): Promise<Response> => fetch(`http://${p.admin}${path}`);
+  const get = async (path: string): Promise<Response> => fetch(`http://${p.admin}${path}`, { headers: productBearer('shardis-demo') });
   const health = (await (await get('/health')).json()) as { status: string; online: boolean };
   assert.deepEqual([health.status, health.online], ['ok', true]);
   const model = (await (await get('/api/proxy/model')).json()) as ProxyModel;
@@ -113,7 +114,10 @@ test('SIGTERM: in-flight replies are finished, then the proxy exits 0', async ()
   // In flight: the proxy has sent it to a backend and waits for the reply.
   await eventually(
     'the script to be in flight',
-    async () => /^shardis_proxy_backend_inflight\{[^}]*\} [1-9]/m.test(await (await fetch(`http://${p.admin}/metrics`)).text()),
+    async () =>
+      /^shardis_proxy_backend_inflight\{[^}]*\} [1-9]/m.test(
+        await (await fetch(`http://${p.admin}/metrics`, { headers: productBearer('shardis-demo') })).text(),
+      ),
     5000,
     20,
   );
@@ -135,7 +139,9 @@ test('--workers 2: two processes share the port and the slot table', async () =>
     ids.add(/process_id:(\d+)/.exec(info)![1]!);
   }
   assert.equal(ids.size, 2, 'connections are spread over both workers');
-  const stats = (await (await fetch(`http://${p.admin}/proxy/stats`)).json()) as { ops: { cmd: Array<{ opstr: string; calls: number }> } };
+  const stats = (await (await fetch(`http://${p.admin}/proxy/stats`, { headers: productBearer('shardis-demo') })).json()) as {
+    ops: { cmd: Array<{ opstr: string; calls: number }> };
+  };
   assert.equal(stats.ops.cmd.find((c) => c.opstr === 'SET')?.calls, 8, 'stats are summed over workers');
   // A table replaced through the API is in force on every worker once the call returns.
   const model = (await (await fetch(`http://${p.admin}/api/proxy/model`)).json()) as ProxyModel;
@@ -172,7 +178,9 @@ test('a client pipelining far faster than it reads is paused, not disconnected, 
   // The proxy stops reading the client (its GET count stops short of 10 000 between two polls);
   // the proxy's RSS is sampled all the way.
   const getCalls = async (): Promise<number> => {
-    const st = (await (await fetch(`http://${p.admin}/proxy/stats`)).json()) as { ops: { cmd: Array<{ opstr: string; calls: number }> } };
+    const st = (await (await fetch(`http://${p.admin}/proxy/stats`, { headers: productBearer('shardis-demo') })).json()) as {
+      ops: { cmd: Array<{ opstr: string; calls: number }> };
+    };
     return st.ops.cmd.find((c) => c.opstr === 'GET')?.calls ?? 0;
   };
   const rss: number[] = [];

@@ -10,6 +10,7 @@ import { newProxyModel } from '../../src/models/proxy.js';
 import { mergeSnapshots } from '../../src/proxy/stats.js';
 import { RawClient } from '../helpers/raw-client.js';
 import { slotOf } from '../../src/slots/hash.js';
+import { bearer } from '../helpers/admin-auth.js';
 
 let c: TestCluster;
 let admin: Awaited<ReturnType<typeof startAdminApi>>;
@@ -32,7 +33,7 @@ after(async () => {
 });
 
 async function slotOps(): Promise<number[]> {
-  const r = await fetch(`http://127.0.0.1:${admin.port}/proxy/stats`, { signal: AbortSignal.timeout(5000) });
+  const r = await fetch(`http://127.0.0.1:${admin.port}/proxy/stats`, { headers: bearer('x'), signal: AbortSignal.timeout(5000) });
   assert.equal(r.status, 200);
   const j = (await r.json()) as { slot_ops: number[] };
   return j.slot_ops;

@@ -159,3 +159,37 @@ test('a pool on a unix socket with a mode serves requests; `shardis proxy --nutc
   });
   assert.equal(inDb2, '+OK\r\n:1\r\n');
 });
+
+test('the admin paths name every server: a token is required off loopback, and with one they need it (but /health)', async () => {
+  const tcp = await freePort();
+  writeFileSync(join(dir, 'admin.yml'), pool('a', `127.0.0.1:${tcp}`, [], [`${redis.addr}:1`]));
+  // Off loopback without a token: refused before anything listens.
+  const open = run(['nutcracker', '-c', join(dir, 'admin.yml'), '-s', '0', '--admin-addr', '0.0.0.0:0'], undefined);
+  assert.equal(open.code, 1);
+  assert.match(open.err, /not on loopback.*admin token/);
+  // With a token.
+  const p = startShardisProcess(
+    'nutcracker',
+    ['-c', join(dir, 'admin.yml'), '-s', '0', '--admin-addr', '127.0.0.1:0', '--admin-token', 'sekrit'],
+    join(dir, 'admin.log'),
+  );
+  running.push(p);
+  const port = Number((await p.waitLine(/ready stats_port=\d+ admin_port=(\d+)/))[1]);
+  const get = async (path: string, token?: string): Promise<number> => {
+    const r = await fetch(`http://127.0.0.1:${port}${path}`, {
+      headers: token ? { authorization: `Bearer ${token}` } : {},
+      signal: AbortSignal.timeout(5000),
+    });
+    await r.text();
+    return r.status;
+  };
+  for (const path of ['/stats', '/metrics', '/sentinels']) {
+    assert.equal(await get(path), 401, `${path} without a token`);
+    assert.equal(await get(path, 'wrong'), 403, `${path} with a wrong token`);
+    assert.equal(await get(path, 'sekrit'), 200, `${path} with the token`);
+  }
+  assert.equal(await get('/health'), 200, '/health is public');
+  // nutcracker's stats port listens on loopback unless told otherwise (-a).
+  const help = run(['nutcracker', '--help']);
+  assert.match(help.out, /-a, --stats-addr <addr>.*\(default: "127\.0\.0\.1"\)/s);
+});

@@ -57,7 +57,9 @@ const server = (i: number): RedisServer => {
 const configGet = async (s: RedisServer, key: string): Promise<string> =>
   /\r\n[^\r\n]+\r\n\$\d+\r\n([^\r\n]*)\r\n/.exec(await rawCommand(s.host, s.port, `CONFIG GET ${key}`))?.[1] ?? '?';
 const writeSafety = async (): Promise<{ groups: Record<string, GroupWriteSafety>; degraded: number }> => {
-  const r = await httpJson('GET', cluster().info.dashboard.addr, '/topom/stats', { timeoutMs: 5000 });
+  const r = await httpJson('GET', cluster().info.dashboard.addr, `/api/topom/stats/${cluster().info.dashboard.admin_token}`, {
+    timeoutMs: 5000,
+  });
   const ws = (r.json as { write_safety?: { groups: Record<string, GroupWriteSafety>; degraded: number } }).write_safety;
   if (!ws) throw new Error(`no write_safety in the stats: ${JSON.stringify(r.json).slice(0, 200)}`);
   return ws;

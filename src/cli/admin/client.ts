@@ -39,10 +39,12 @@ export class DashboardClient {
     if (!this.token && opts.product) this.token = defaultAdminToken(opts.product, opts.productAuth ?? '');
   }
 
+  /** One call; the admin token (when known) goes along as a bearer token, which every read needs. */
   async request<T = unknown>(method: 'GET' | 'PUT', path: string, body?: unknown): Promise<T> {
     let r: HttpReply;
+    const headers: Record<string, string> = this.token ? { authorization: `Bearer ${this.token}` } : {};
     try {
-      r = await httpJson(method, this.addr, path, { timeoutMs: this.timeoutMs, body });
+      r = await httpJson(method, this.addr, path, { timeoutMs: this.timeoutMs, body, headers });
     } catch (e) {
       throw new AdminCliError(3, `cannot reach the dashboard at ${this.addr}: ${(e as Error).message}`);
     }
@@ -53,9 +55,10 @@ export class DashboardClient {
   /** The admin token: given, or derived from the product (asked from the dashboard if not given). */
   async adminToken(): Promise<string> {
     if (this.token) return this.token;
-    const model = await this.request<{ product_name?: string }>('GET', '/topom/model');
-    if (!model?.product_name) throw new AdminCliError(1, `the dashboard at ${this.addr} did not report its product name; pass --token`);
-    this.token = defaultAdminToken(model.product_name, this.opts.productAuth ?? '');
+    // The console's public info names the product (the model needs the token).
+    const info = await this.request<{ product?: string }>('GET', '/api/topom/console/info');
+    if (!info?.product) throw new AdminCliError(1, `the dashboard at ${this.addr} did not report its product name; pass --token`);
+    this.token = defaultAdminToken(info.product, this.opts.productAuth ?? '');
     return this.token;
   }
 
@@ -65,6 +68,7 @@ export class DashboardClient {
     return this.request<T>('PUT', pathWithToken.replace('{token}', encodeURIComponent(token)), body);
   }
 
+  /** GET with the token in the path's {token} (if any) and as a bearer token. */
   async get<T = unknown>(pathWithToken: string): Promise<T> {
     const token = await this.adminToken();
     return this.request<T>('GET', pathWithToken.replace('{token}', encodeURIComponent(token)));

@@ -12,7 +12,7 @@ import { checkHostPort, checkInterface, checkPeer, FrontdoorInputError, intIn, p
 import { drainAndRemove } from '../../frontdoor/haproxy-runtime.js';
 import { proxyXAuth } from '../../models/proxy.js';
 import { httpJson, replyError } from '../../util/http-json.js';
-import { AdminCliError, usageError, type DashboardClient, type GlobalOptions } from './client.js';
+import { AdminCliError, DashboardClient, usageError, type GlobalOptions } from './client.js';
 import type { StatsReply } from './format.js';
 
 type Opts = GlobalOptions & Record<string, CliValue>;
@@ -40,7 +40,12 @@ async function directory(opts: Opts): Promise<ProxyDirectory> {
   const list = opts.proxy as string[] | undefined;
   if (list?.length) return checked(() => staticDirectory(list.map((p) => checkHostPort(p, '--proxy'))));
   const dash = opts.dashboard ?? process.env.SHARDIS_DASHBOARD;
-  if (dash) return checked(() => dashboardDirectory(checkHostPort(dash, '--dashboard')));
+  if (dash) {
+    const addr = await checked(() => checkHostPort(dash, '--dashboard'));
+    // The proxy list needs the admin token (given, SHARDIS_ADMIN_TOKEN, or derived from the product).
+    const token = await new DashboardClient(addr, opts, 5000).adminToken();
+    return checked(() => dashboardDirectory(addr, { token }));
+  }
   if (opts.coordinator && opts.product) {
     try {
       return await jodisDirectory(opts.coordinator, opts.product);
@@ -243,7 +248,7 @@ export function addFrontdoorCommands(admin: Command, proxy: Command, d: Frontdoo
         const s = await c.get<StatsReply>('/api/topom/stats/{token}');
         const p = s.proxy.models.find((m) => String(m.id) === ref || m.token === ref || m.admin_addr === ref || m.proxy_addr === ref);
         if (!p) throw new AdminCliError(1, `no proxy "${ref}" (give its id, token, admin or client address)`);
-        const model = await c.request<{ product_name?: string }>('GET', '/topom/model');
+        const model = await c.get<{ product_name?: string }>('/topom/model');
         const xauth = proxyXAuth(model.product_name ?? opts.product ?? '', opts.productAuth ?? '', p.token);
         // 1. The proxy fails PING (health checks) and its discovery entry says draining.
         const r = await httpJson('PUT', p.admin_addr, `/api/proxy/drain/${xauth}/1`, { timeoutMs: 5000 }).catch((e: Error) => {
@@ -275,7 +280,10 @@ export function addFrontdoorCommands(admin: Command, proxy: Command, d: Frontdoo
           // No front door given: wait for the proxy's own sessions to end (agents drain it), bounded.
           const deadline = Date.now() + waitMs;
           while (Date.now() < deadline) {
-            const h = await httpJson('GET', p.admin_addr, '/proxy/stats', { timeoutMs: 3000 }).catch(() => null);
+            const h = await httpJson('GET', p.admin_addr, '/proxy/stats', {
+              timeoutMs: 3000,
+              headers: { authorization: `Bearer ${xauth}` },
+            }).catch(() => null);
             const alive = (h?.json as { sessions?: { alive?: number } } | undefined)?.sessions?.alive;
             if (alive === undefined || alive === 0) break;
             await new Promise((res) => setTimeout(res, 200));

@@ -125,8 +125,7 @@ export function addHaCommands(admin: Command, group: Command, h: AdminHelpers): 
       action(async (opts, [addr]) => {
         const r = await (
           await client(opts)
-        ).request<Array<{ name: string; addr: string; epoch: number; flags: string; replicas: Array<{ addr: string; flags: string }> }>>(
-          'GET',
+        ).get<Array<{ name: string; addr: string; epoch: number; flags: string; replicas: Array<{ addr: string; flags: string }> }>>(
           `/api/topom/sentinels/info/${encodeURIComponent(addr!)}/monitored`,
         );
         out(opts, r, () =>

@@ -69,12 +69,9 @@ export function Proxies({ c, ops }: PanelProps) {
                   <code>{p.proxyAddr}</code>
                 </td>
                 <td>
-                  <code>{p.adminAddr}</code>{' '}
-                  <a href={`http://${p.adminAddr}/proxy`} target="_blank" rel="noopener">
-                    overview
-                  </a>{' '}
-                  <a href={`http://${p.adminAddr}/proxy/stats`} target="_blank" rel="noopener" class={p.primaryOnly ? 'warn' : ''}>
-                    stats
+                  <code>{p.adminAddr}</code> {/* The proxy's other admin reads need its token in a header, which a link cannot send. */}
+                  <a href={`http://${p.adminAddr}/health`} target="_blank" rel="noopener" class={p.primaryOnly ? 'warn' : ''}>
+                    health
                   </a>
                 </td>
                 <td>{p.datacenter}</td>

@@ -507,8 +507,8 @@ interface GroupSafety {
   reason?: string;
 }
 
-async function groupSafety(addr: string, gid: number): Promise<GroupSafety | undefined> {
-  const r = await httpJson('GET', addr, '/topom/stats', { timeoutMs: 3000 });
+async function groupSafety(addr: string, gid: number, token: string): Promise<GroupSafety | undefined> {
+  const r = await httpJson('GET', addr, `/api/topom/stats/${token}`, { timeoutMs: 3000 });
   return (r.json as { write_safety?: { groups?: Record<string, GroupSafety> } }).write_safety?.groups?.[String(gid)];
 }
 
@@ -525,7 +525,12 @@ export async function isolateReplicaHost(o: ScenarioOptions): Promise<ScenarioRe
     const w = startWorkload(c.net, 'clients', { proxies: proxyAddrs(c), workers: 3, pauseMs: 2 });
     await w.waitAcks(300);
     const dash = await currentDashboard(c);
-    await waitFor('group 1 to run with min-replicas-to-write 1', async () => (await groupSafety(dash, 1))?.applied === 1, 30000, 200);
+    await waitFor(
+      'group 1 to run with min-replicas-to-write 1',
+      async () => (await groupSafety(dash, 1, c.token))?.applied === 1,
+      30000,
+      200,
+    );
     const faultAt = Date.now() - w.record.startedAt;
     const cutWall = Date.now();
     o.log?.("isolate host h2 (group 1's only replica)");
@@ -534,7 +539,7 @@ export async function isolateReplicaHost(o: ScenarioOptions): Promise<ScenarioRe
     await waitFor(
       'group 1 to be degraded (relaxed on the sentinel majority)',
       async () => {
-        const g = await groupSafety(await currentDashboard(c), 1).catch(() => undefined);
+        const g = await groupSafety(await currentDashboard(c), 1, c.token).catch(() => undefined);
         reason = g?.reason ?? '';
         return g?.degraded === true && g.applied === 0;
       },
@@ -549,7 +554,7 @@ export async function isolateReplicaHost(o: ScenarioOptions): Promise<ScenarioRe
     await waitFor(
       'group 1 to be restored after healing',
       async () => {
-        const g = await groupSafety(await currentDashboard(c), 1).catch(() => undefined);
+        const g = await groupSafety(await currentDashboard(c), 1, c.token).catch(() => undefined);
         return g?.degraded === false && g.applied === 1;
       },
       90000,
