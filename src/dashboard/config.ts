@@ -1,5 +1,7 @@
 // The dashboard's options: one table (names follow Codis's dashboard.toml where they mean the same
 // thing) and the typed config the rest of the dashboard reads.
+import { readFileSync } from 'node:fs';
+import { AclUsers } from '../acl/users.js';
 import { type OptionSpec, type OptionValues, defaults } from '../util/options.js';
 import { parseStoreSpec, specFromNameAndAddr, formatStoreSpec } from '../coordinator/index.js';
 import { defaultAdminToken } from '../models/auth.js';
@@ -103,6 +105,18 @@ export const DASHBOARD_OPTIONS: OptionSpec[] = [
     type: 'duration',
     default: '10s',
     doc: 'A proxy whose admin API refuses connections (its process is gone) for this long while a migration step needs its acknowledgement is removed (fenced out). A proxy that answers slowly or not at all is never removed automatically: the step waits (remove it with proxy remove --force).',
+  },
+  {
+    key: 'acl_users',
+    type: 'string[]',
+    default: [],
+    doc: 'Client users pushed to every Shardis proxy of the product (Redis ACL syntax, one "user <name> <rules...>" line each, as the proxy\'s acl_users), added to each proxy\'s own users; re-pushed to a proxy whose set differs (a restart, a new proxy) within one stats_period.',
+  },
+  {
+    key: 'acl_file',
+    type: 'string',
+    default: '',
+    doc: 'A file of "user ..." lines (Redis aclfile format) read at start and pushed like acl_users, after them.',
   },
   {
     key: 'console_read_only',
@@ -246,6 +260,8 @@ export interface DashboardConfig {
   sentinelClientReconfigScript: string;
   /** The web console may show data without the admin token. */
   consoleReadOnly: boolean;
+  /** Client users pushed to the proxies (acl_users, then acl_file's lines). */
+  aclLines: string[];
   groupMinReplicasToWrite: number;
   groupMinReplicasMaxLag: number;
   tls: DashboardTlsConfig;
@@ -290,6 +306,9 @@ export function toDashboardConfig(v: OptionValues): DashboardConfig {
     sentinelNotificationScript: s('sentinel_notification_script'),
     sentinelClientReconfigScript: s('sentinel_client_reconfig_script'),
     consoleReadOnly: v.console_read_only === true,
+    aclLines: [...(v['acl_users'] as string[]), ...(s('acl_file') ? readFileSync(s('acl_file'), 'utf8').split(/\r?\n/) : [])]
+      .map((l) => l.trim())
+      .filter((l) => l !== '' && !l.startsWith('#')),
     groupMinReplicasToWrite: Math.max(0, n('group_min_replicas_to_write')),
     groupMinReplicasMaxLag: Math.max(1000, n('group_min_replicas_max_lag')),
     coordinatorAuth: s('coordinator_auth'),
@@ -307,6 +326,7 @@ export function toDashboardConfig(v: OptionValues): DashboardConfig {
   };
   if (cfg.tls.admin && (!cfg.tls.certFile || !cfg.tls.keyFile)) throw new Error('admin_tls needs tls_cert_file and tls_key_file');
   if (cfg.sentinelQuorum < 1) throw new Error('sentinel_quorum must be at least 1');
+  new AclUsers(cfg.aclLines); // a bad rule or a duplicate user: refused at start, naming the line
   if (cfg.sentinelDownAfter < 100) throw new Error('sentinel_down_after must be at least 100ms');
   try {
     parseAddr(cfg.adminAddr, { allowEmptyHost: true, allowPortZero: true });

@@ -100,6 +100,11 @@ export class ProxyClient {
     await call('PUT', this.adminAddr, `/api/proxy/sentinels/${this.xauth}`, this.timeoutMs, { servers });
   }
   /** The live façade proxies' client addresses (the proxy's CLUSTER SLOTS nodes). */
+  /** The client users (ACL lines) the proxy adds to its own. */
+  async setAcl(lines: string[]): Promise<void> {
+    await call('PUT', this.adminAddr, `/api/proxy/acl/${this.xauth}`, this.timeoutMs, { lines });
+  }
+
   async setClusterNodes(addrs: string[]): Promise<void> {
     await call('PUT', this.adminAddr, `/api/proxy/cluster-nodes/${this.xauth}`, this.timeoutMs, { addrs });
   }

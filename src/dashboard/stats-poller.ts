@@ -3,7 +3,7 @@
 // stats API, and re-pushes a proxy whose table is missing or stale (it restarted, its last push
 // failed, or its table differs from the model's) — but never a proxy that is only ahead of the
 // dashboard by a sentinel failover. After each round it sends the cluster façade proxies the list of
-// live façade proxies (facade-peers.ts).
+// live façade proxies (facade-peers.ts) and its client users to proxies that lack them (acl-push.ts).
 import type { Logger } from '../util/log.js';
 import type { Group } from '../models/group.js';
 import type { ProxyModel } from '../models/proxy.js';
@@ -16,6 +16,7 @@ import { majoritySeesMaster } from './sentinel-reach.js';
 import { differsOnlyInMaster, formatRanges, slotDifferences } from './slots-compute.js';
 import { proxyFailureText, unixNow, type ProxySync, type RuntimeState } from './proxy-sync.js';
 import { FacadePeers } from './facade-peers.js';
+import { AclPush } from './acl-push.js';
 
 /** What the loop reads from the Topom it serves. */
 export interface StatsPollerHost {
@@ -49,6 +50,8 @@ export class StatsPoller {
   private readonly writeSafetyConfig: WriteSafetyConfig;
   /** The live proxies pushed to the cluster façade proxies after every round. */
   private readonly facade: FacadePeers;
+  /** The dashboard's client users (acl_users) pushed to proxies that lack them, after every round. */
+  private readonly acl: AclPush;
 
   constructor(private readonly h: StatsPollerHost) {
     this.facade = new FacadePeers({
@@ -57,6 +60,10 @@ export class StatsPoller {
       state: (t) => h.sync.state(t),
       client: (p) => h.sync.client(p),
     });
+    this.acl = new AclPush(
+      { log: h.log, proxies: () => h.proxies(), state: (t) => h.sync.state(t), client: (p) => h.sync.client(p) },
+      h.config.aclLines,
+    );
     this.pool = new RedisStatsPool(h.config.productAuth, h.config.statsTimeout);
     this.writeSafetyConfig = {
       minReplicasToWrite: h.config.groupMinReplicasToWrite,
@@ -119,7 +126,7 @@ export class StatsPoller {
       }),
       ...[...this.h.proxies()].map((p) => this.pollProxy(p)),
     ]);
-    if (!this.h.fenced()) await this.facade.sync();
+    if (!this.h.fenced()) await Promise.all([this.facade.sync(), this.acl.sync()]);
   }
 
   /** Keeps min-replicas-to-write / -max-lag on one server; says so loudly when a group's master is left alone. */

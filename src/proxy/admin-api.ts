@@ -34,6 +34,10 @@ export interface ProxyControl {
   shutdown(): Promise<void>;
   /** Replaces the sentinel list the proxy follows failovers with (HA); absent = not supported. */
   setSentinels?(servers: string[]): Promise<void>;
+  /** Replaces the client users the dashboard pushes (ACL lines added to the proxy's own); throws on a bad set. */
+  setAcl?(lines: string[]): Promise<void>;
+  /** Digest of the pushed ACL lines ('' = none). */
+  aclDigest?(): string;
   /** Replaces the live façade proxies' client addresses (cluster_facade's node list). */
   setClusterNodes?(addrs: string[]): Promise<void>;
   clusterNodes?(): string[] | null;
@@ -117,6 +121,8 @@ export function buildAdminApi(ctl: ProxyControl, o: AdminApiOptions = {}): { app
     // Tells the dashboard to push this proxy the live façade proxies (proxy-side cluster-layout.ts).
     cluster_facade: ctl.config().clusterFacade === true,
     draining: ctl.draining?.() ?? false,
+    // The dashboard compares it with its own acl_users and pushes them when they differ.
+    acl_digest: ctl.aclDigest?.() ?? '',
   });
   const guard = o.log ? new AuthGuard(o.log, 'proxy admin API') : null;
   const accepted = (t: string): boolean =>
@@ -194,6 +200,18 @@ export function buildAdminApi(ctl: ProxyControl, o: AdminApiOptions = {}): { app
     }
     if (!ctl.setSentinels) throw Object.assign(new Error('this proxy does not follow sentinels'), { statusCode: 501 });
     await ctl.setSentinels(servers as string[]);
+    return 'OK';
+  });
+  app.put('/api/proxy/acl/:xauth', authed, async (req) => {
+    const lines = (req.body as { lines?: unknown } | undefined)?.lines;
+    if (!Array.isArray(lines) || !lines.every((l) => typeof l === 'string'))
+      throw Object.assign(new Error('body must be {"lines": ["user <name> <rules...>", ...]}'), { statusCode: 400 });
+    if (!ctl.setAcl) throw Object.assign(new Error('this proxy takes no client users from the dashboard'), { statusCode: 501 });
+    try {
+      await ctl.setAcl(lines as string[]);
+    } catch (e) {
+      throw Object.assign(new Error(`ACL not applied: ${(e as Error).message}`), { statusCode: 400 });
+    }
     return 'OK';
   });
   app.put('/api/proxy/cluster-nodes/:xauth', authed, async (req) => {

@@ -4,6 +4,7 @@ import net from 'node:net';
 import tls from 'node:tls';
 import { readFileSync } from 'node:fs';
 import { AclUsers } from '../acl/users.js';
+import { aclDigest } from '../acl/digest.js';
 import { backendTlsOptions, clientCertAcceptable, serverTlsOptions } from './tls.js';
 import { setRedisClientTls } from '../util/redis-client-tls.js';
 import { Router } from './router.js';
@@ -96,6 +97,26 @@ export class ProxyServer {
         haLog.info(fields ?? {}, msg);
       },
     });
+  }
+
+  /** Digest of the ACL lines the dashboard pushed ('' = none): the dashboard re-pushes when it differs. */
+  aclDigest = '';
+
+  /**
+   * Client users pushed by the dashboard, added to the proxy's own (acl_users, acl_file): the whole set
+   * is rebuilt (a bad line or a user defined in both throws, and nothing changes), then every session
+   * follows its user's new rules at once, and a session whose user is gone is closed (as ACL DELUSER).
+   */
+  setDashboardAcl(lines: string[]): void {
+    const next = aclUsersOf(this.ctx.config, lines);
+    this.ctx.acl = next;
+    this.aclDigest = aclDigest(lines);
+    for (const s of [...this.ctx.sessions]) {
+      if (!s.aclUser) continue;
+      const u = next.get(s.aclUser.name);
+      if (u) s.aclUser = u;
+      else s.close();
+    }
   }
 
   /** The sentinels to follow (pushed by the dashboard); [] stops following. */
@@ -207,9 +228,12 @@ export class ProxyServer {
   }
 }
 
-/** The client users: acl_users lines, then acl_file's, with session_auth as the default user's password. */
-export function aclUsersOf(config: ProxyConfig): AclUsers {
+/**
+ * The client users: acl_users lines, then acl_file's, then the lines the dashboard pushed, with
+ * session_auth as the default user's password.
+ */
+export function aclUsersOf(config: ProxyConfig, pushed: readonly string[] = []): AclUsers {
   const lines = [...config.aclUsers];
   if (config.aclFile !== '') lines.push(...readFileSync(config.aclFile, 'utf8').split(/\r?\n/));
-  return new AclUsers(lines, config.sessionAuth);
+  return new AclUsers([...lines, ...pushed], config.sessionAuth);
 }

@@ -2,7 +2,8 @@
 // workers sharing the listening port, relays slot tables to them and merges their stats. The primary
 // (or the single process) serves the admin API and handles SIGTERM with a graceful shutdown.
 import cluster, { type Worker } from 'node:cluster';
-import { ProxyServer } from './proxy.js';
+import { ProxyServer, aclUsersOf } from './proxy.js';
+import { aclDigest } from '../acl/digest.js';
 import { startAdminApi, type ProxyControl } from './admin-api.js';
 import { serverTlsOptions } from './tls.js';
 import { mergeSnapshots, type StatsSnapshot } from './stats.js';
@@ -22,6 +23,7 @@ type ToWorker =
   | { t: 'reset' }
   | { t: 'sentinels'; servers: string[] }
   | { t: 'cluster-nodes'; addrs: string[] }
+  | { t: 'acl'; lines: string[] }
   | { t: 'ha'; id: number }
   | { t: 'drain'; on: boolean }
   | { t: 'shutdown' };
@@ -89,6 +91,10 @@ export function singleProcessControl(proxy: ProxyServer, model: () => ProxyModel
       proxy.ctx.apps.clusterPeers = addrs;
     },
     clusterNodes: () => proxy.ctx.apps.clusterPeers,
+    setAcl: async (lines) => {
+      proxy.setDashboardAcl(lines);
+    },
+    aclDigest: () => proxy.aclDigest,
     setDraining: async (on) => {
       proxy.ctx.draining = on;
     },
@@ -116,6 +122,8 @@ export async function runProxyWorker(config: ProxyConfig): Promise<void> {
     else if (m.t === 'reset') proxy.ctx.stats.reset();
     else if (m.t === 'sentinels') proxy.setSentinels(m.servers);
     else if (m.t === 'cluster-nodes') proxy.ctx.apps.clusterPeers = m.addrs;
+    else if (m.t === 'acl')
+      proxy.setDashboardAcl(m.lines); // checked by the primary first
     else if (m.t === 'ha') send({ t: 'ha', id: m.id, status: proxy.ha.status() });
     else if (m.t === 'drain') proxy.ctx.draining = m.on;
     else if (m.t === 'shutdown') void proxy.shutdown().then(() => process.exit(0));
@@ -169,6 +177,7 @@ export async function runProxy(config: ProxyConfig, initialSlots: Slot[] | null,
     const asks = new Map<number, { want: number; got: unknown[]; done: (got: unknown[]) => void }>();
     let sentinelsNow: string[] = [];
     let clusterNodesNow: string[] | null = null;
+    let aclDigestNow = '';
     let drainingNow = false;
     let nextId = 1;
     cluster.setupPrimary({ args: process.argv.slice(2), silent: false });
@@ -276,6 +285,12 @@ export async function runProxy(config: ProxyConfig, initialSlots: Slot[] | null,
         broadcast({ t: 'cluster-nodes', addrs });
       },
       clusterNodes: () => clusterNodesNow,
+      setAcl: async (lines) => {
+        aclUsersOf(config, lines); // throws on a bad set before any worker sees it
+        aclDigestNow = aclDigest(lines);
+        broadcast({ t: 'acl', lines });
+      },
+      aclDigest: () => aclDigestNow,
       sentinels: async () => ({ servers: sentinelsNow, workers: await askAll((id) => ({ t: 'ha', id }), 2000) }),
       setDraining: async (on) => {
         drainingNow = on;
