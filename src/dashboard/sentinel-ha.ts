@@ -59,6 +59,8 @@ export class SentinelHa {
   private resyncing = false;
   /** Server address → since when (ms) it reports role:master while not its group's master. */
   private strayMasters = new Map<string, number>();
+  /** `sentinel|gid` → since when (ms) that sentinel names another master than the majority and the dashboard. */
+  private readonly laggingSentinels = new Map<string, number>();
   private lastSentinelPush: { unixtime: number; failed: string[] } | null = null;
 
   constructor(private readonly h: HaHost) {
@@ -169,6 +171,59 @@ export class SentinelHa {
       }
     }
     await this.fixStrayMasters().catch((e: Error) => this.h.log.warn({ err: e.message }, 'stray master check failed'));
+    await this.fixLaggingSentinels().catch((e: Error) => this.h.log.warn({ err: e.message }, 'lagging sentinel check failed'));
+  }
+
+  /**
+   * A sentinel can be left behind for good: one restarted with a view whose master is dead and that
+   * knows none of the group's replicas or other sentinels (it was stopped right after it was told to
+   * monitor a new master) never hears the failover that followed — hello messages travel through the
+   * monitored servers. When a sentinel that answers names another master for a group than the sentinel
+   * majority and the dashboard agree on, with no failover in progress anywhere, for longer than a grace
+   * period, the dashboard re-monitors that group on it (configureSentinel: REMOVE + MONITOR + SET).
+   */
+  private async fixLaggingSentinels(): Promise<void> {
+    const v = this.watcher.lastView;
+    if (!v) return;
+    const now = Date.now();
+    const grace = Math.max(10000, 3 * this.h.config.sentinelDownAfter);
+    const masters = this.currentMasters();
+    const seen = new Set<string>();
+    const busy = new Set<number>();
+    for (const a of v.answers.values())
+      if (Array.isArray(a)) for (const m of a) if (m.flags.includes('failover_in_progress')) busy.add(m.gid);
+    const stale = new Map<string, MonitorTarget[]>();
+    for (const [sentinel, a] of v.answers) {
+      if (!Array.isArray(a)) continue;
+      for (const [gid, master] of masters) {
+        if (busy.has(gid) || v.masters.get(gid)?.addr !== master) continue;
+        const mine = a.find((m) => m.gid === gid);
+        if (mine && mine.addr === master) continue;
+        const key = `${sentinel}|${gid}`;
+        seen.add(key);
+        const since = this.laggingSentinels.get(key) ?? now;
+        this.laggingSentinels.set(key, since);
+        if (now - since < grace) continue;
+        stale.set(sentinel, [...(stale.get(sentinel) ?? []), { gid, master }]);
+      }
+    }
+    for (const k of [...this.laggingSentinels.keys()]) if (!seen.has(k)) this.laggingSentinels.delete(k);
+    if (stale.size === 0) return;
+    // Every group's target for that sentinel (configureSentinel leaves the ones that already agree alone).
+    const targets: MonitorTarget[] = [...masters].filter(([gid]) => !busy.has(gid)).map(([gid, master]) => ({ gid, master }));
+    await this.h.exclusive(async () => {
+      for (const [sentinel, groups] of stale) {
+        this.h.log.warn(
+          { sentinel, groups: groups.map((g) => `${g.gid}:${g.master}`) },
+          'sentinel left behind on an old master (it cannot hear the failover): re-monitoring the group on it',
+        );
+        await configureSentinel(sentinel, this.h.config.productName, targets, this.h.config).catch((e: Error) =>
+          this.h.log.warn({ sentinel, err: e.message }, 'could not re-monitor on a lagging sentinel; will retry'),
+        );
+        for (const g of groups) this.laggingSentinels.delete(`${sentinel}|${g.gid}`);
+      }
+    });
+    await this.watcher.kick('lagging sentinel re-monitored');
   }
 
   /**

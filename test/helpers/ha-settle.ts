@@ -15,6 +15,7 @@ import { eventually } from './poll.js';
 export async function waitSettledMaster(h: HaCluster, gid: number, not: string, stableMs = 3000, timeoutMs = 40000): Promise<string[]> {
   const seen: string[] = [];
   let since = 0;
+  let last = '';
   await eventually(
     `group ${gid} to settle on a new master other than ${not}`,
     async () => {
@@ -24,17 +25,21 @@ export async function waitSettledMaster(h: HaCluster, gid: number, not: string, 
         seen.push(m);
         since = 0;
       }
+      const views: string[] = [];
       const agree = await Promise.all(
         h.c.redisSentinels.map(async (s) => {
           const r = await redisCall(s.addr, 1000, ['SENTINEL', 'MASTER', `${h.c.info.product}-${gid}`]).catch(() => null);
           if (!Array.isArray(r)) return null; // a sentinel a test stopped
           const f = new Map<string, string>();
           for (let i = 0; i + 1 < r.length; i += 2) f.set(String(r[i]), String(r[i + 1]));
+          views.push(`${s.addr}: ${f.get('ip')}:${f.get('port')} [${f.get('flags')}] epoch ${f.get('config-epoch')}`);
           return `${f.get('ip')}:${f.get('port')}` === m && f.get('flags') === 'master';
         }),
       );
       const answered = agree.filter((a) => a !== null);
-      if (answered.length < 2 || !answered.every(Boolean) || (await roleOf(m, 1000).catch(() => '')) !== 'master') {
+      const role = await roleOf(m, 1000).catch((e: Error) => e.message);
+      last = `dashboard master ${m} (ROLE ${role}); sentinels: ${views.join('; ')}`;
+      if (answered.length < 2 || !answered.every(Boolean) || role !== 'master') {
         since = 0;
         return false;
       }
@@ -43,7 +48,9 @@ export async function waitSettledMaster(h: HaCluster, gid: number, not: string, 
     },
     timeoutMs,
     200,
-  );
+  ).catch((e: Error) => {
+    throw new Error(`${e.message}; last seen: ${last}`);
+  });
   return seen;
 }
 

@@ -26,6 +26,7 @@ import { waitSettledMaster as settle, waitProxiesRoute as routed } from '../help
 import { httpJson } from '../../src/util/http-json.js';
 import { startDashboardProcess } from '../helpers/dashboard.js';
 import { eventually } from '../helpers/poll.js';
+import { closedPort } from '../helpers/ports.js';
 import { join } from 'node:path';
 import { readFileSync } from 'node:fs';
 import { bearer } from '../helpers/admin-auth.js';
@@ -344,6 +345,30 @@ test('proxies followed every failover and never went back to an older sentinel c
     }
   }
   for (const gid of [1, 2]) await waitProxiesRoute(gid, await masterOf(h, gid));
+});
+
+test('a sentinel left on a dead master that knows no replicas or peers is re-monitored by the dashboard', async () => {
+  // What a sentinel restarted right after being told to monitor a new master looks like: it names a
+  // master that is gone and knows nothing else of the group, so it can never hear a failover.
+  const victim = h.c.redisSentinels[0]!;
+  const name = `${h.c.info.product}-2`;
+  const dead = await closedPort();
+  await redisCall(victim.addr, 2000, ['SENTINEL', 'REMOVE', name]);
+  await redisCall(victim.addr, 2000, ['SENTINEL', 'MONITOR', name, '127.0.0.1', String(dead), '2']);
+  // ... and the other sentinels forget it as a peer of the group (else they send it their hello directly).
+  for (const s of h.c.redisSentinels.slice(1)) await redisCall(s.addr, 2000, ['SENTINEL', 'RESET', name]);
+  const master = await masterOf(h, 2);
+  await eventually(
+    `the dashboard to re-monitor ${name} on ${victim.addr} at ${master}`,
+    async () => {
+      const r = (await redisCall(victim.addr, 1000, ['SENTINEL', 'MASTER', name])) as string[];
+      return `${r[r.indexOf('ip') + 1]}:${r[r.indexOf('port') + 1]}` === master;
+    },
+    // The dashboard waits max(10 s, 3 x down-after) before it acts (a sentinel may just be catching up).
+    40000,
+    250,
+  );
+  assert.equal(await masterOf(h, 2), master, 'no failover came of it');
 });
 
 test('admin CLI: sentinel list shows agreement; del and add reconfigure sentinels and proxies', async () => {
