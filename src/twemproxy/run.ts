@@ -6,6 +6,7 @@ import type http from 'node:http';
 import type { ProxyConfig } from '../proxy/config.js';
 import type { NutPool } from './config.js';
 import { PoolServer, type Logger } from './pool-server.js';
+import { hostOf, isLoopbackHost } from '../util/address.js';
 import { startStatsPort, startTwemAdmin, statsDocument } from './stats-server.js';
 
 export interface TwemproxyRunOptions {
@@ -57,7 +58,7 @@ export async function runTwemproxy(o: TwemproxyRunOptions): Promise<TwemproxyRun
     }
     if (o.adminAddr) {
       const token = o.adminToken ?? '';
-      if (!token && !isLoopbackAdmin(o.adminAddr))
+      if (!token && !isLoopbackHost(hostOf(o.adminAddr)))
         throw new Error(
           `the admin address ${o.adminAddr} is not on loopback: its /stats and /metrics name every server, so give an admin token (--admin-token or SHARDIS_ADMIN_TOKEN)`,
         );
@@ -82,10 +83,4 @@ export async function runTwemproxy(o: TwemproxyRunOptions): Promise<TwemproxyRun
     return typeof a === 'object' && a ? a.port : 0;
   };
   return { servers, ports, statsPort: portOf(stats), adminPort: portOf(admin), shutdown: closeAll };
-}
-
-/** 127.0.0.0/8, ::1 or localhost: reachable from this host only. */
-function isLoopbackAdmin(addr: string): boolean {
-  const host = addr.slice(0, addr.lastIndexOf(':')).replace(/^\[|\]$/g, '');
-  return host === 'localhost' || host === '::1' || /^127\./.test(host);
 }

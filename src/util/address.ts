@@ -80,3 +80,6 @@ export function portTextOf(addr: string): string {
 
 /** True for the hosts that mean "every interface" in a listen address. */
 export const isWildcardHost = (host: string): boolean => host === '' || host === '0.0.0.0' || host === '::' || host === '[::]';
+
+/** True for hosts reachable from this machine only: 127.0.0.0/8, ::1, localhost. */
+export const isLoopbackHost = (host: string): boolean => host === 'localhost' || host === '::1' || /^127\./.test(host);
