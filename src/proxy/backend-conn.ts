@@ -9,6 +9,7 @@ import { scanReply, replyNeed, isErrorReply } from '../resp/reply-scanner.js';
 import { encodeCommand, errorReply } from '../resp/encode.js';
 import { writeBatch } from './output-flusher.js';
 import { copyBytes } from '../resp/copy-bytes.js';
+import { directWriter, type DirectWriter } from './direct-write.js';
 
 /**
  * Size of the read buffer of a plain-TCP backend connection. Replies are read into it with
@@ -43,10 +44,16 @@ const IGNORE: ReplySink = {
   },
 };
 
+const NO_DRAIN = (): void => {
+  /* requests are bounded by maxPipeline, not by the socket's queue */
+};
+
 export class BackendConn {
   state: BackendState = 'idle';
   lastError = '';
   private socket: net.Socket | null = null;
+  /** Writes to the connected plain-TCP socket's handle (direct-write.ts); null: socket.write(). */
+  private direct: DirectWriter | null = null;
   private sinks: ReplySink[] = [];
   private head = 0;
   private outbox: Buffer[] = [];
@@ -109,7 +116,13 @@ export class BackendConn {
     this.outboxBytes = 0;
     const s = this.socket;
     if (s === null || out.length === 0) return;
-    writeBatch(s, out, bytes);
+    // Once connected (and once Node's own queue of writes made while connecting is empty), requests
+    // go straight to the handle; TLS keeps socket.write().
+    let d = this.direct;
+    if (d === null && this.opts.tls === undefined && !s.connecting)
+      d = this.direct = directWriter(s, NO_DRAIN, () => this.fail(s, 'write to the server failed'));
+    if (d !== null) d.writeBatch(out, bytes);
+    else writeBatch(s, out, bytes);
   };
 
   private connect(): void {
@@ -137,6 +150,7 @@ export class BackendConn {
       });
     }
     this.socket = s;
+    this.direct = null;
     this.rest = null;
     this.held = [];
     this.heldLen = 0;
@@ -227,6 +241,7 @@ export class BackendConn {
   private fail(s: net.Socket, reason: string): void {
     if (this.socket !== s) return;
     this.socket = null;
+    this.direct = null;
     s.destroy();
     if (this.state !== 'closed') this.state = 'down';
     this.lastError = reason;

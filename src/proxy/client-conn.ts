@@ -12,6 +12,7 @@ import type { ProxyStats } from './stats.js';
 import { writeBatch, type Flushable, type OutputFlusher } from './output-flusher.js';
 import type { IdleWatched } from './idle-sweeper.js';
 import { readDirect } from './client-socket.js';
+import { directWriter, type DirectWriter } from './direct-write.js';
 
 /** What the connection needs from its session. */
 /** Input bytes buffered while a keep-reading hold is active before reading pauses. */
@@ -58,6 +59,8 @@ export class ClientConnection implements Flushable, IdleWatched {
   /** When replies were last written to the client (idle sweep). */
   private lastWrite = 0;
   private readonly socket: net.Socket;
+  /** Writes replies to the socket's handle (direct-write.ts); null: socket.write() (TLS, fakes). */
+  private readonly writer: DirectWriter | null;
 
   constructor(
     accepted: net.Socket,
@@ -71,13 +74,21 @@ export class ClientConnection implements Flushable, IdleWatched {
     const direct = readDirect(accepted, accepted.allowHalfOpen, (chunk) => this.onData(chunk));
     const socket = direct ?? accepted;
     this.socket = socket;
+    this.writer =
+      direct === null
+        ? null
+        : directWriter(
+            socket,
+            () => this.maybeResume(),
+            () => this.close(),
+          );
     this.parser = new RequestParser({ maxBulkLen: c.maxBulkLen, maxArrayLen: c.maxArrayLen, maxInlineLen: c.maxInlineLen });
     socket.setNoDelay(true);
     if (c.sessionKeepalive > 0) socket.setKeepAlive(true, c.sessionKeepalive);
     // Idle timeout: a per-proxy sweep (idle-sweeper.ts), not a socket timer refreshed on every read and write.
     if (c.sessionRecvTimeout > 0) flusher.idle.add(this, c.sessionRecvTimeout);
     if (direct === null) socket.on('data', (chunk: Buffer) => this.onData(chunk));
-    socket.on('drain', () => this.maybeResume());
+    if (this.writer === null) socket.on('drain', () => this.maybeResume());
     socket.on('end', () => this.onEof());
     socket.on('error', () => this.close());
     socket.on('close', () => this.close());
@@ -147,7 +158,12 @@ export class ClientConnection implements Flushable, IdleWatched {
 
   /** Reply bytes not yet taken by the client's socket (including this turn's unwritten ones). */
   pendingOutput(): number {
-    return this.socket.writableLength + this.outBytes;
+    return this.unwritten() + this.outBytes;
+  }
+
+  /** Reply bytes handed to the socket that the kernel has not taken yet. */
+  private unwritten(): number {
+    return this.writer === null ? this.socket.writableLength : this.writer.pending;
   }
 
   /** After replies left the queue: finish a QUIT/EOF, or resume reading once below the limits. */
@@ -171,9 +187,15 @@ export class ClientConnection implements Flushable, IdleWatched {
     this.outBytes = 0;
     if (this.closed || (one === null && more === null)) return;
     this.lastWrite = Date.now();
-    if (one !== null) this.socket.write(one);
-    else if (more !== null) writeBatch(this.socket, more, bytes);
-    if (this.socket.writableLength > this.config.sessionMaxOutbuf) this.pause('outbuf');
+    const w = this.writer;
+    if (one !== null) {
+      if (w !== null) w.write(one);
+      else this.socket.write(one);
+    } else if (more !== null) {
+      if (w !== null) w.writeBatch(more, bytes);
+      else writeBatch(this.socket, more, bytes);
+    }
+    if (this.unwritten() > this.config.sessionMaxOutbuf) this.pause('outbuf');
   }
 
   lastIo(): number {
@@ -254,7 +276,7 @@ export class ClientConnection implements Flushable, IdleWatched {
       }
       this.owner.onRequest(req);
       if (this.owner.queued >= max) this.pause('pipeline');
-      else if (this.socket.writableLength > maxOut) this.pause('outbuf');
+      else if (this.unwritten() > maxOut) this.pause('outbuf');
     }
   }
 
@@ -272,7 +294,7 @@ export class ClientConnection implements Flushable, IdleWatched {
   private maybeResume(): void {
     if (this.paused === '' || this.closed || this.quitting) return;
     if (this.owner.queued > this.config.sessionMaxPipeline / 2) return;
-    if (this.socket.writableLength > this.config.sessionMaxOutbuf / 2) return;
+    if (this.unwritten() > this.config.sessionMaxOutbuf / 2) return;
     this.paused = '';
     if (this.holds > 0) return;
     this.drainParser();

@@ -1,0 +1,141 @@
+// Writing to plain sockets without Node's Writable stream. socket.write() pays, per call and whatever
+// the size: the Writable state machine, a new WriteWrap with its fields, and (also when the kernel took
+// every byte at once) an after-write callback through process.nextTick. At pipeline 1 that is one call
+// per request and the largest Node cost left on the request path (bench/reports/proxy-speed-*.md).
+// `directWriter` hands buffers straight to the socket's libuv handle (`writeBuffer`, the call
+// net.Socket makes itself): libuv tries the write at once; only what the kernel did not take is queued
+// by libuv, in order, and reported back through the request's `oncomplete`. Backpressure is libuv's
+// own queue size; `onDrain` fires when it empties. A request object is reused while writes complete
+// synchronously (the usual case) and replaced when libuv keeps it. end() (half-close after the queued
+// writes: uv_shutdown runs after them), destroy(), reads and errors stay net.Socket's own.
+// It needs `_handle` and the WriteWrap class of Node's stream binding (what net.Socket uses); when
+// either is missing (TLS sockets, test fakes, a future Node without them) `directWriter` returns null
+// and the caller keeps socket.write().
+import type net from 'node:net';
+import { COALESCE_MAX } from './output-flusher.js';
+
+/** The request object libuv writes carry (Node's WriteWrap). */
+interface WriteReq {
+  handle: WriteHandle;
+  oncomplete: (status: number) => void;
+  async: boolean;
+  /** Keeps the bytes alive while libuv holds them. */
+  buffer: Buffer | readonly Buffer[] | null;
+}
+
+interface WriteHandle {
+  writeBuffer(req: WriteReq, data: Buffer): number;
+  writev(req: WriteReq, chunks: readonly Buffer[], allBuffers: true): number;
+  readonly writeQueueSize: number;
+}
+
+interface StreamBinding {
+  WriteWrap: new () => WriteReq;
+  streamBaseState: Int32Array;
+  kLastWriteWasAsync: number;
+}
+
+function loadBinding(): StreamBinding | null {
+  try {
+    const get = (process as unknown as { binding?: (name: string) => unknown }).binding;
+    if (typeof get !== 'function') return null;
+    const b = get.call(process, 'stream_wrap') as Partial<StreamBinding> | null;
+    if (
+      b === null ||
+      typeof b.WriteWrap !== 'function' ||
+      !(b.streamBaseState instanceof Int32Array) ||
+      typeof b.kLastWriteWasAsync !== 'number'
+    )
+      return null;
+    return b as StreamBinding;
+  } catch {
+    return null;
+  }
+}
+
+let binding: StreamBinding | null | undefined;
+
+/** Writes to one socket's handle; see the header. */
+export class DirectWriter {
+  private spare: WriteReq | null = null;
+  /** Writes libuv still holds (completed asynchronously). */
+  private inFlight = 0;
+  private failed = false;
+
+  constructor(
+    private readonly b: StreamBinding,
+    private readonly handle: WriteHandle,
+    private readonly onDrain: () => void,
+    private readonly onError: () => void,
+  ) {}
+
+  /** Bytes libuv has queued and the kernel has not taken yet. */
+  get pending(): number {
+    return this.inFlight === 0 ? 0 : this.handle.writeQueueSize;
+  }
+
+  write(data: Buffer): void {
+    if (this.failed) return;
+    const req = this.request();
+    this.after(req, this.handle.writeBuffer(req, data), data);
+  }
+
+  /** Writes `bufs` (`bytes` long in all): copied into one buffer when small, else one writev. */
+  writeBatch(bufs: readonly Buffer[], bytes: number): void {
+    if (bufs.length === 1 || bytes <= COALESCE_MAX) return this.write(bufs.length === 1 ? (bufs[0] as Buffer) : Buffer.concat(bufs, bytes));
+    if (this.failed) return;
+    const req = this.request();
+    this.after(req, this.handle.writev(req, bufs, true), bufs);
+  }
+
+  private request(): WriteReq {
+    let req = this.spare;
+    if (req === null) {
+      req = new this.b.WriteWrap();
+      req.handle = this.handle;
+      req.oncomplete = this.completed;
+      req.async = false;
+      req.buffer = null;
+      this.spare = req;
+    }
+    return req;
+  }
+
+  private after(req: WriteReq, err: number, data: Buffer | readonly Buffer[]): void {
+    if (err !== 0) return this.fail();
+    if (this.b.streamBaseState[this.b.kLastWriteWasAsync] !== 0) {
+      // libuv keeps this request until the rest is written: the next write needs another.
+      req.async = true;
+      req.buffer = data;
+      this.spare = null;
+      this.inFlight++;
+    }
+  }
+
+  private readonly completed = (status: number): void => {
+    this.inFlight--;
+    if (status < 0) return this.fail();
+    if (this.inFlight === 0 && !this.failed) this.onDrain();
+  };
+
+  private fail(): void {
+    if (this.failed) return;
+    this.failed = true;
+    this.onError();
+  }
+}
+
+/**
+ * A writer for `socket`'s handle, or null when the socket cannot be written directly (then use
+ * socket.write()). Nothing may be written through socket.write() afterwards, only end() and destroy().
+ */
+export function directWriter(socket: net.Socket, onDrain: () => void, onError: () => void): DirectWriter | null {
+  binding ??= loadBinding();
+  const handle = (socket as unknown as { _handle?: Partial<WriteHandle> | null })._handle;
+  if (binding === null || handle === null || handle === undefined || typeof handle.writeBuffer !== 'function') return null;
+  // Only libuv's own stream handles: a TLS socket's handle (TLSWrap) also has writeBuffer.
+  const kind = (handle as { constructor?: { name?: string } }).constructor?.name;
+  if (kind !== 'TCP' && kind !== 'Pipe') return null;
+  if (socket.writableLength !== 0 || socket.destroyed) return null;
+  return new DirectWriter(binding, handle as WriteHandle, onDrain, onError);
+}
