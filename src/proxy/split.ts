@@ -30,26 +30,37 @@ function writeHead(out: Buffer, p: number, c: number, n: number): number {
   return p;
 }
 
+/** Bytes of argument `i` encoded as a bulk string. */
+function encodedSize(offs: number[], i: number): number {
+  const l = offs[2 * i + 1]! - offs[2 * i]!;
+  return 3 + digits(l) + l + 2;
+}
+
+/**
+ * Copies argument `i` of `req`, encoded as a bulk string, to `out` at `p`; returns the new position.
+ * The client's own `$<len>\r\n<data>\r\n` is copied in one range when it is there in canonical form
+ * (a RESP request without leading zeros); otherwise the header is written and the data copied.
+ */
+function copyArg(req: Request, i: number, out: Buffer, p: number): number {
+  const { buf, offs } = req;
+  const st = offs[2 * i]!,
+    en = offs[2 * i + 1]!;
+  const hdr = st - 3 - digits(en - st);
+  if (hdr >= 0 && buf[hdr] === 36 /* $ */) return p + copyBytes(buf, hdr, en + 2, out, p);
+  p = writeHead(out, p, 36 /* $ */, en - st);
+  return p + copyBytes(buf, st, en + 2, out, p); // the data and its CRLF
+}
+
 /** A request for argument indexes `idx` of `req` (argument 0, the name, is always included), built in one buffer. */
 function subRequest(req: Request, idx: number[]): Buffer {
   // Hot path: every index in idx (and 0) is < argc, so both offsets of each argument are set.
-  const { buf, offs } = req;
-  const sizeOf = (i: number): number => {
-    const l = offs[2 * i + 1]! - offs[2 * i]!;
-    return 3 + digits(l) + l + 2;
-  };
-  let size = 3 + digits(idx.length + 1) + sizeOf(0);
-  for (const i of idx) size += sizeOf(i);
+  const offs = req.offs;
+  let size = 3 + digits(idx.length + 1) + encodedSize(offs, 0);
+  for (let n = 0; n < idx.length; n++) size += encodedSize(offs, idx[n]!);
   const out = Buffer.allocUnsafe(size);
   let p = writeHead(out, 0, 42 /* * */, idx.length + 1);
-  const add = (i: number): void => {
-    const st = offs[2 * i]!,
-      l = offs[2 * i + 1]! - st;
-    p = writeHead(out, p, 36 /* $ */, l);
-    p += copyBytes(buf, st, st + l + 2, out, p); // the data and its CRLF
-  };
-  add(0);
-  for (const i of idx) add(i);
+  p = copyArg(req, 0, out, p);
+  for (let n = 0; n < idx.length; n++) p = copyArg(req, idx[n]!, out, p);
   return out;
 }
 

@@ -24,8 +24,8 @@ const CR = 13,
   LF = 10;
 
 /**
- * Reads a decimal integer from buf[start, end). Returns NaN when it is not one, or when it is too
- * long to be a sane length.
+ * Reads a decimal integer from buf[start, end). Returns NaN when it is not one in canonical form, or
+ * when it is too long to be a sane length.
  */
 function readInt(buf: Buffer, start: number, end: number): number {
   let i = start,
@@ -35,6 +35,8 @@ function readInt(buf: Buffer, start: number, end: number): number {
     i++;
   }
   if (i === end || end - i > 15) return NaN;
+  // As Redis reads lengths (string2ll): no leading zeros, no "-0" (it answers a protocol error).
+  if (buf[i] === 48 /* 0 */ && (neg || end - i > 1)) return NaN;
   let n = 0;
   // Hot path: callers pass end <= buf.length, so buf[i] is always a byte.
   for (; i < end; i++) {

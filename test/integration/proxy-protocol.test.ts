@@ -109,6 +109,33 @@ test('malformed frames get a protocol error and then the connection closes', asy
   assert.ok(c.proxy.ctx.stats.protocolErrors >= 5);
 });
 
+test('lengths in every form Redis rejects or accepts get the same reply as from redis-server', async () => {
+  const c = await cluster();
+  const server = c.servers[0]!;
+  const frames = [
+    '*2\r\n$4\r\nECHO\r\n$03\r\nabc\r\n', // leading zero in a bulk length
+    '*02\r\n$4\r\nECHO\r\n$3\r\nabc\r\n', // leading zero in a multibulk length
+    '*2\r\n$4\r\nECHO\r\n$-0\r\nabc\r\n',
+    '*-0\r\n',
+    '*2\r\n$4\r\nECHO\r\n$+3\r\nabc\r\n',
+    '*+2\r\n$4\r\nECHO\r\n$3\r\nabc\r\n',
+    '*2\r\n$4\r\nECHO\r\n$ 3\r\nabc\r\n',
+    '*2\r\n$4\r\nECHO\r\n$0\r\n\r\n', // accepted: an empty argument
+    '*0\r\n*1\r\n$4\r\nPING\r\n', // accepted: an empty array is skipped
+    '*-1\r\n*1\r\n$4\r\nPING\r\n',
+  ];
+  for (const f of frames) {
+    const replies: string[] = [];
+    for (const port of [server.port, c.port]) {
+      const cl = await RawClient.connect(port);
+      cl.write(f);
+      replies.push(await cl.read());
+      cl.close();
+    }
+    assert.equal(replies[1], replies[0], `proxy and redis-server answer ${JSON.stringify(f)} alike`);
+  }
+});
+
 test('a client vanishing mid-pipeline does not disturb the proxy or other clients', async () => {
   const c = await cluster();
   const other = await RawClient.connect(c.port);

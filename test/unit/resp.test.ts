@@ -93,6 +93,12 @@ test('malformed frames raise protocol errors', () => {
   assert.match(protoError('set "a\r\n'), /unbalanced quotes/);
   assert.match(protoError('*' + '9'.repeat(40) + '\r\n'), /invalid multibulk length/);
   assert.equal(protoError('*1\r\n$3\r\nab'), ''); // incomplete, not an error
+  // Lengths as Redis reads them: no leading zeros, no sign but '-', no "-0".
+  assert.match(protoError('*1\r\n$03\r\nabc\r\n'), /invalid bulk length/);
+  assert.match(protoError('*01\r\n$3\r\nabc\r\n'), /invalid multibulk length/);
+  assert.match(protoError('*1\r\n$-0\r\n'), /invalid bulk length/);
+  assert.match(protoError('*-0\r\n'), /invalid multibulk length/);
+  assert.equal(protoError('*1\r\n$0\r\n\r\n'), '');
 });
 
 test("limits: bulk length, array length and inline length (over a limit: Redis's wording)", () => {
