@@ -6,10 +6,23 @@ const CR = 13;
 /** Set by scanReply when it returns -1: total bytes (from `pos`) known to be needed, or 0 if unknown. */
 export let replyNeed = 0;
 
+/** Lines up to this long are searched with a loop: cheaper than Buffer#indexOf's call into C++. */
+const SHORT_LINE = 32;
+
 function lineEnd(buf: Buffer, from: number): number {
-  let i = buf.indexOf(CR, from);
+  const n = buf.length;
+  const stop = from + SHORT_LINE < n ? from + SHORT_LINE : n;
+  // Hot path: i < stop <= n, so buf[i] is a byte.
+  for (let i = from; i < stop; i++) {
+    if (buf[i] === CR) {
+      if (i + 1 >= n) return -1;
+      if (buf[i + 1] === 10) return i;
+    }
+  }
+  if (stop === n) return -1;
+  let i = buf.indexOf(CR, stop);
   while (i >= 0) {
-    if (i + 1 >= buf.length) return -1;
+    if (i + 1 >= n) return -1;
     if (buf[i + 1] === 10) return i;
     i = buf.indexOf(CR, i + 1);
   }

@@ -47,11 +47,24 @@ function readInt(buf: Buffer, start: number, end: number): number {
   return neg ? -n : n;
 }
 
+/** Lines up to this long are searched with a loop: cheaper than Buffer#indexOf's call into C++. */
+const SHORT_LINE = 32;
+
 function indexOfCRLF(buf: Buffer, from: number, limit: number): number {
-  const end = Math.min(buf.length, limit);
-  let i = buf.indexOf(CR, from);
+  const n = buf.length;
+  const end = n < limit ? n : limit;
+  const stop = from + SHORT_LINE < end ? from + SHORT_LINE : end;
+  // Hot path: i < stop <= n, so buf[i] is a byte.
+  for (let i = from; i < stop; i++) {
+    if (buf[i] === CR) {
+      if (i + 1 >= n) return -1; // need more bytes to see the LF
+      if (buf[i + 1] === LF) return i;
+    }
+  }
+  if (stop === end) return -1;
+  let i = buf.indexOf(CR, stop);
   while (i >= 0 && i < end) {
-    if (i + 1 >= buf.length) return -1; // need more bytes to see the LF
+    if (i + 1 >= n) return -1;
     if (buf[i + 1] === LF) return i;
     i = buf.indexOf(CR, i + 1);
   }
