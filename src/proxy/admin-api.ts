@@ -4,12 +4,22 @@
 // sends it) or `Authorization: Bearer <xauth or the product's admin token>`, compared in constant
 // time; refusals are logged and rate-limited per client address (util/admin-auth.ts). Public on
 // purpose: PUBLIC_PROXY_ROUTES (health, and the model the dashboard's handshake reads).
+// Served by util/mini-router.ts on node:http / node:https, not Fastify: the proxy keeps ~20 MiB of
+// RSS that way (issue 13); the replies are the ones Fastify sent.
 import type { TlsOptions } from 'node:tls';
-import Fastify, { type FastifyInstance, type FastifyRequest } from 'fastify';
 import { tokensEqual } from '../models/auth.js';
 import { AuthError, AuthGuard, bearerToken } from '../util/admin-auth.js';
 import type { Logger } from '../util/log.js';
-import { trackRoutes, type RouteEntry } from '../util/route-table.js';
+import {
+  HttpError,
+  MiniRouter,
+  redirect,
+  Reply,
+  serveRouter,
+  type MiniRequest,
+  type RouteEntry,
+  type Served,
+} from '../util/mini-router.js';
 import { parseSlots, type Slot } from '../models/slot.js';
 import type { ProxyModel } from '../models/proxy.js';
 import type { StatsSnapshot } from './stats.js';
@@ -106,15 +116,17 @@ export interface AdminApiOptions {
   codisCompatReads?: boolean;
 }
 
-type AnyReq = FastifyRequest<{ Params: Record<string, string | undefined> }>;
-
-/** The admin API's Fastify app with every route registered (not listening), and its route table. */
-export function buildAdminApi(ctl: ProxyControl, o: AdminApiOptions = {}): { app: FastifyInstance; table: RouteEntry[] } {
-  const https = o.https;
-  const app = (https
-    ? Fastify({ logger: false, bodyLimit: 16 * 1024 * 1024, https })
-    : Fastify({ logger: false, bodyLimit: 16 * 1024 * 1024 })) as unknown as FastifyInstance;
-  const table = trackRoutes(app);
+/** The admin API's router with every route registered (not listening), and its route table. */
+export function buildAdminApi(ctl: ProxyControl, o: AdminApiOptions = {}): { router: MiniRouter; table: RouteEntry[] } {
+  const router = new MiniRouter({
+    bodyLimit: 16 * 1024 * 1024,
+    errorReply: (err) => {
+      const code = err.statusCode && err.statusCode >= 400 ? err.statusCode : 500;
+      const headers: Record<string, string> = {};
+      if (err instanceof AuthError && err.retryAfterSec > 0) headers['retry-after'] = String(err.retryAfterSec);
+      return new Reply(code, { error: err.message }, headers);
+    },
+  });
   const rate = new RateMeter();
   const stats = async (): Promise<Record<string, unknown>> => ({
     ...statsJson(await ctl.snapshot(), ctl.online(), rate, ctl.config().backend_primary_only !== false),
@@ -127,128 +139,156 @@ export function buildAdminApi(ctl: ProxyControl, o: AdminApiOptions = {}): { app
   const guard = o.log ? new AuthGuard(o.log, 'proxy admin API') : null;
   const accepted = (t: string): boolean =>
     t !== '' && ((ctl.xauth !== '' && tokensEqual(t, ctl.xauth)) || (!!ctl.adminToken && tokensEqual(t, ctl.adminToken)));
-  const authReq = (req: FastifyRequest): void => {
-    const r = req as AnyReq;
-    const route = r.routeOptions.url ?? r.url.split('?')[0] ?? '';
-    guard?.checkNotLocked(r.ip, r.method, route);
+  // Rate-limited per client address, method and route pattern (not the concrete URL with its token).
+  const authed = (r: MiniRequest): void => {
+    guard?.checkNotLocked(r.ip, r.method, r.route);
     const inPath = r.params.xauth && r.params.xauth !== '_' ? r.params.xauth : '';
     const bearer = bearerToken(r.headers.authorization);
     if (accepted(inPath) || accepted(bearer)) return;
-    guard?.failed(r.ip, r.method, route, inPath || bearer ? 'wrong token' : 'no token');
+    guard?.failed(r.ip, r.method, r.route, inPath || bearer ? 'wrong token' : 'no token');
     throw new AuthError(
       inPath || bearer ? 403 : 401,
       'invalid xauth: pass the proxy xauth (derived from product_name, product_auth and the proxy token) in the path, or "Authorization: Bearer <xauth or the admin token>"',
     );
   };
-  const authed = { preHandler: async (req: FastifyRequest) => authReq(req) };
-  const codisRead = o.codisCompatReads ? {} : authed;
-  app.setErrorHandler((err: Error & { statusCode?: number }, _req, reply) => {
-    const code = err.statusCode && err.statusCode >= 400 ? err.statusCode : 500;
-    if (err instanceof AuthError && err.retryAfterSec > 0) void reply.header('retry-after', String(err.retryAfterSec));
-    void reply.code(code).send({ error: err.message });
-  });
-  app.get('/', async (_req, reply) => reply.redirect('/proxy'));
-  app.get('/health', async () => ({ status: 'ok', online: ctl.online(), draining: ctl.draining?.() ?? false, version: VERSION }));
-  app.get('/api/proxy/model', async () => ctl.model());
+  const codisRead = o.codisCompatReads ? undefined : authed;
+  const body = (r: MiniRequest): Record<string, unknown> | undefined =>
+    typeof r.body === 'object' && r.body !== null ? (r.body as Record<string, unknown>) : undefined;
+  router.get('/', () => redirect('/proxy'));
+  router.get('/health', () => ({ status: 'ok', online: ctl.online(), draining: ctl.draining?.() ?? false, version: VERSION }));
+  router.get('/api/proxy/model', () => ctl.model());
   // ---- token: reads (the overview is open with codis_compat_reads, as codis-admin --proxy reads it) ----
-  app.get('/proxy', codisRead, async () => ({
-    version: VERSION,
-    compile: '',
-    config: ctl.config(),
-    model: ctl.model(),
-    stats: await stats(),
-    slots: ctl.slots(),
-  }));
-  app.get('/proxy/model', authed, async () => ctl.model());
-  app.get('/proxy/stats', authed, async () => stats());
-  app.get('/proxy/slots', authed, async () => ctl.slots());
-  app.get('/proxy/sentinels', authed, async () => (ctl.sentinels ? ctl.sentinels() : null));
-  app.get('/proxy/cluster-nodes', authed, async () => ({ addrs: ctl.clusterNodes?.() ?? null }));
+  router.get(
+    '/proxy',
+    async () => ({
+      version: VERSION,
+      compile: '',
+      config: ctl.config(),
+      model: ctl.model(),
+      stats: await stats(),
+      slots: ctl.slots(),
+    }),
+    codisRead,
+  );
+  router.get('/proxy/model', () => ctl.model(), authed);
+  router.get('/proxy/stats', () => stats(), authed);
+  router.get('/proxy/slots', () => ctl.slots(), authed);
+  router.get('/proxy/sentinels', async () => (ctl.sentinels ? ctl.sentinels() : null), authed);
+  router.get('/proxy/cluster-nodes', () => ({ addrs: ctl.clusterNodes?.() ?? null }), authed);
   // Backend addresses are labels of the backend gauges: Prometheus sends the token as a bearer.
-  app.get('/metrics', authed, async (_req, reply) => {
-    void reply.header('content-type', 'text/plain; version=0.0.4; charset=utf-8');
-    // Loaded on the first scrape: prom-client (and its process collectors: event-loop delay monitor,
-    // GC observer) costs ~10 MB of RSS in a proxy that is never scraped.
-    const { renderMetrics } = await import('./metrics.js');
-    return renderMetrics(await ctl.snapshot(), ctl.product);
-  });
-  app.get('/api/proxy/xping/:xauth', authed, async () => 'OK');
-  app.get('/api/proxy/stats/:xauth', authed, async () => stats());
-  app.get('/api/proxy/slots/:xauth', authed, async () => ctl.slots());
-  app.get('/api/proxy/sentinels/:xauth', authed, async () => (ctl.sentinels ? ctl.sentinels() : null));
+  router.get(
+    '/metrics',
+    async () => {
+      // Loaded on the first scrape: prom-client (and its process collectors: event-loop delay monitor,
+      // GC observer) costs ~10 MB of RSS in a proxy that is never scraped.
+      const { renderMetrics } = await import('./metrics.js');
+      const text = await renderMetrics(await ctl.snapshot(), ctl.product);
+      return new Reply(200, text, { 'content-type': 'text/plain; version=0.0.4; charset=utf-8' });
+    },
+    authed,
+  );
+  router.get('/api/proxy/xping/:xauth', () => 'OK', authed);
+  router.get('/api/proxy/stats/:xauth', () => stats(), authed);
+  router.get('/api/proxy/slots/:xauth', () => ctl.slots(), authed);
+  router.get('/api/proxy/sentinels/:xauth', async () => (ctl.sentinels ? ctl.sentinels() : null), authed);
   // ---- token: changes ----
-  app.put<{ Params: { on: string } }>('/api/proxy/drain/:xauth/:on', authed, async (req) => {
-    if (!ctl.setDraining) throw Object.assign(new Error('this proxy cannot drain'), { statusCode: 501 });
-    await ctl.setDraining(req.params.on !== '0');
-    return 'OK';
-  });
-  app.put('/api/proxy/fillslots/:xauth', authed, async (req) => {
-    let slots: Slot[];
-    try {
-      slots = parseSlots(req.body);
-    } catch (e) {
-      throw Object.assign(new Error(`bad slot table: ${(e as Error).message}`), { statusCode: 400 });
-    }
-    await ctl.fillSlots(slots);
-    return 'OK';
-  });
-  app.put('/api/proxy/sentinels/:xauth', authed, async (req) => {
-    const body = req.body as { servers?: unknown } | undefined;
-    const servers = body?.servers ?? [];
-    if (!Array.isArray(servers) || !servers.every((a) => typeof a === 'string' && isValidAddr(a))) {
-      throw Object.assign(new Error('body must be {"servers": ["host:port", ...]}'), { statusCode: 400 });
-    }
-    if (!ctl.setSentinels) throw Object.assign(new Error('this proxy does not follow sentinels'), { statusCode: 501 });
-    await ctl.setSentinels(servers as string[]);
-    return 'OK';
-  });
-  app.put('/api/proxy/acl/:xauth', authed, async (req) => {
-    const lines = (req.body as { lines?: unknown } | undefined)?.lines;
-    if (!Array.isArray(lines) || !lines.every((l) => typeof l === 'string'))
-      throw Object.assign(new Error('body must be {"lines": ["user <name> <rules...>", ...]}'), { statusCode: 400 });
-    if (!ctl.setAcl) throw Object.assign(new Error('this proxy takes no client users from the dashboard'), { statusCode: 501 });
-    try {
-      await ctl.setAcl(lines as string[]);
-    } catch (e) {
-      throw Object.assign(new Error(`ACL not applied: ${(e as Error).message}`), { statusCode: 400 });
-    }
-    return 'OK';
-  });
-  app.put('/api/proxy/cluster-nodes/:xauth', authed, async (req) => {
-    const addrs = (req.body as { addrs?: unknown } | undefined)?.addrs;
-    if (!Array.isArray(addrs) || !addrs.every((a) => typeof a === 'string' && isValidAddr(a))) {
-      throw Object.assign(new Error('body must be {"addrs": ["host:port", ...]}'), { statusCode: 400 });
-    }
-    if (!ctl.setClusterNodes) throw Object.assign(new Error('this proxy has no cluster façade'), { statusCode: 501 });
-    await ctl.setClusterNodes(addrs as string[]);
-    return 'OK';
-  });
-  app.put('/api/proxy/start/:xauth', authed, async () => {
-    await ctl.start();
-    return 'OK';
-  });
-  app.put('/api/proxy/stats/reset/:xauth', authed, async () => {
-    await ctl.resetStats();
-    return 'OK';
-  });
-  app.put('/api/proxy/shutdown/:xauth', authed, async () => {
-    setImmediate(() => {
-      void ctl.shutdown();
-    });
-    return 'OK';
-  });
-  return { app, table };
+  router.put(
+    '/api/proxy/drain/:xauth/:on',
+    async (r) => {
+      if (!ctl.setDraining) throw new HttpError(501, 'this proxy cannot drain');
+      await ctl.setDraining(r.params.on !== '0');
+      return 'OK';
+    },
+    authed,
+  );
+  router.put(
+    '/api/proxy/fillslots/:xauth',
+    async (r) => {
+      let slots: Slot[];
+      try {
+        slots = parseSlots(r.body);
+      } catch (e) {
+        throw new HttpError(400, `bad slot table: ${(e as Error).message}`);
+      }
+      await ctl.fillSlots(slots);
+      return 'OK';
+    },
+    authed,
+  );
+  router.put(
+    '/api/proxy/sentinels/:xauth',
+    async (r) => {
+      const servers = body(r)?.servers ?? [];
+      if (!Array.isArray(servers) || !servers.every((a) => typeof a === 'string' && isValidAddr(a))) {
+        throw new HttpError(400, 'body must be {"servers": ["host:port", ...]}');
+      }
+      if (!ctl.setSentinels) throw new HttpError(501, 'this proxy does not follow sentinels');
+      await ctl.setSentinels(servers as string[]);
+      return 'OK';
+    },
+    authed,
+  );
+  router.put(
+    '/api/proxy/acl/:xauth',
+    async (r) => {
+      const lines = body(r)?.lines;
+      if (!Array.isArray(lines) || !lines.every((l) => typeof l === 'string'))
+        throw new HttpError(400, 'body must be {"lines": ["user <name> <rules...>", ...]}');
+      if (!ctl.setAcl) throw new HttpError(501, 'this proxy takes no client users from the dashboard');
+      try {
+        await ctl.setAcl(lines as string[]);
+      } catch (e) {
+        throw new HttpError(400, `ACL not applied: ${(e as Error).message}`);
+      }
+      return 'OK';
+    },
+    authed,
+  );
+  router.put(
+    '/api/proxy/cluster-nodes/:xauth',
+    async (r) => {
+      const addrs = body(r)?.addrs;
+      if (!Array.isArray(addrs) || !addrs.every((a) => typeof a === 'string' && isValidAddr(a))) {
+        throw new HttpError(400, 'body must be {"addrs": ["host:port", ...]}');
+      }
+      if (!ctl.setClusterNodes) throw new HttpError(501, 'this proxy has no cluster façade');
+      await ctl.setClusterNodes(addrs as string[]);
+      return 'OK';
+    },
+    authed,
+  );
+  router.put(
+    '/api/proxy/start/:xauth',
+    async () => {
+      await ctl.start();
+      return 'OK';
+    },
+    authed,
+  );
+  router.put(
+    '/api/proxy/stats/reset/:xauth',
+    async () => {
+      await ctl.resetStats();
+      return 'OK';
+    },
+    authed,
+  );
+  router.put(
+    '/api/proxy/shutdown/:xauth',
+    () => {
+      setImmediate(() => {
+        void ctl.shutdown();
+      });
+      return 'OK';
+    },
+    authed,
+  );
+  return { router, table: router.table };
 }
 
 /** Builds the admin API and listens on `addr` (port 0: a free one). */
-export async function startAdminApi(
-  ctl: ProxyControl,
-  addr: string,
-  o: AdminApiOptions = {},
-): Promise<{ app: FastifyInstance; port: number }> {
-  const { app } = buildAdminApi(ctl, o);
+export async function startAdminApi(ctl: ProxyControl, addr: string, o: AdminApiOptions = {}): Promise<Served> {
+  const { router } = buildAdminApi(ctl, o);
   const { host, port } = parseAddr(addr, { allowEmptyHost: true, allowPortZero: true });
-  await app.listen({ host, port });
-  const a = app.server.address();
-  return { app, port: typeof a === 'object' && a ? a.port : port };
+  return serveRouter(router, { host, port, https: o.https });
 }

@@ -306,7 +306,7 @@ export async function runProxy(config: ProxyConfig, initialSlots: Slot[] | null,
     codisCompatReads: config.codisCompatReads,
   });
   stopAdmin = async () => {
-    await admin.app.close();
+    await admin.close();
   };
   const proxyAddr = formatAddr(hostOf(config.proxyAddr), proxyPort),
     adminAddr = formatAddr(hostOf(config.adminAddr), admin.port);

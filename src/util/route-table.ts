@@ -1,6 +1,7 @@
 // Records every route a Fastify app registers (method and pattern, HEAD routes included), so the
-// admin-API lockdown test can probe each endpoint of the dashboard and proxy APIs: an endpoint added
-// later is in the table without anyone listing it by hand.
+// admin-API lockdown test can probe each endpoint of the dashboard API: an endpoint added later is in
+// the table without anyone listing it by hand. (The proxy's admin API has no Fastify: its router,
+// util/mini-router.ts, keeps its own table.)
 import type { FastifyInstance } from 'fastify';
 
 export interface RouteEntry {

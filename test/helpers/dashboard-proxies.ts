@@ -37,7 +37,7 @@ export async function startTestProxy(product: string, productAuth = ''): Promise
   const stop = async (): Promise<void> => {
     if (stopped) return;
     stopped = true;
-    await admin.app.close();
+    await admin.close();
     await proxy.shutdown();
   };
   return { proxy, port, adminAddr: `127.0.0.1:${admin.port}`, model, xauth, stop };

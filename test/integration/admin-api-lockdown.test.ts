@@ -165,10 +165,7 @@ async function proxyRoutes(): Promise<RouteEntry[]> {
     resetStats: unused,
     shutdown: unused,
   };
-  const { app, table } = buildAdminApi(ctl);
-  await app.ready();
-  await app.close();
-  return [...table];
+  return [...buildAdminApi(ctl).table];
 }
 
 const key = (r: RouteEntry): string => `${r.method} ${r.url}`;

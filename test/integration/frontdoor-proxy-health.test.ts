@@ -36,7 +36,7 @@ test('PING: -LOADING without a slot table, -ERR while draining, +PONG otherwise'
   (ctl as { xauth: string }).xauth = 'sdfd-xauth';
   const admin = await startAdminApi(ctl, '127.0.0.1:0');
   closeAdmin = async () => {
-    await admin.app.close();
+    await admin.close();
   };
   const api = `127.0.0.1:${admin.port}`;
 

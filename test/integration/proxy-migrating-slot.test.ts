@@ -165,6 +165,6 @@ test('migration counters are in the stats and /metrics', async () => {
     assert.match(r.text, new RegExp(`shardis_proxy_migration_in_place_total\\{product="${product}"\\} ${snap.migration.inPlace}\\n`));
     assert.match(r.text, new RegExp(`shardis_proxy_migration_keys_moved_total\\{product="${product}"\\} ${snap.migration.keysMoved}\\n`));
   } finally {
-    await admin.app.close();
+    await admin.close();
   }
 });

@@ -28,7 +28,7 @@ before(async () => {
   admin = await startAdminApi(ctl, '127.0.0.1:0');
 });
 after(async () => {
-  await admin?.app.close();
+  await admin?.close();
   await c?.stop();
 });
 
