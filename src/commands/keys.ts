@@ -99,6 +99,8 @@ export interface CommandSpec {
   noMandatoryKeys: boolean;
   /** A key spec is incomplete/unknown and no getkeys procedure covers it (MIGRATE): keys cannot be known. */
   incompleteKeys: boolean;
+  /** The only key is argument 1 and nothing else is checked (GET, SET, INCR, ...): see keyIndexes. */
+  firstArgKeyOnly: boolean;
   /**
    * True for a container entry (OBJECT, CLIENT, XINFO, COMMAND, ...). lookupCommand returns a container
    * spec only when the request names no subcommand (argc 1) or an unknown one; the real subcommands
@@ -118,7 +120,7 @@ export interface CommandSpec {
 }
 
 export type KeysResult =
-  | { ok: true; keys: number[] /* arg indexes */ }
+  | { ok: true; keys: readonly number[] /* arg indexes */ }
   | {
       ok: false;
       /** full error line without '-', e.g. 'ERR ...' */
@@ -294,6 +296,17 @@ const PROCS: { [name: string]: (spec: CommandSpec, a: ArgsView, flags: Array<rea
   sort: sortKeys,
   sort_ro: sortKeys,
 };
+
+/**
+ * True when the command's one key is argument 1 and keyIndexes has nothing else to do for it: one key
+ * spec (index 1, range 0) besides not-key ones, no getkeys procedure, no proxy argument check.
+ */
+export function firstArgKeyOnly(name: string, specs: readonly CompiledKeySpec[]): boolean {
+  if (PROCS[name] !== undefined || ARG_CHECKS[name] !== undefined) return false;
+  const keys = specs.filter((k) => !k.notKey);
+  const k = keys[0];
+  return keys.length === 1 && k !== undefined && !k.incomplete && k.bs === 'index' && k.index === 1 && k.fk === 'range' && k.lastkey === 0;
+}
 
 /** True when the command's key specs cannot all be evaluated and no procedure covers it. */
 export function specsIncomplete(name: string, specs: readonly CompiledKeySpec[]): boolean {
@@ -500,7 +513,11 @@ export function checkArity(spec: CommandSpec, argc: number): boolean {
  *   nothing after it, MSET with a missing value, ...), an argument the proxy refuses (SORT BY/GET patterns reading keys in other slots), or a command whose key
  *   positions cannot be known (`incomplete: true`, e.g. MIGRATE ... KEYS).
  */
+/** keyIndexes' answer for a firstArgKeyOnly command: one shared, frozen object (no allocation per request). */
+const FIRST_ARG_KEY: KeysResult = Object.freeze({ ok: true, keys: Object.freeze([1]) });
+
 export function keyIndexes(spec: CommandSpec, args: ArgsView): KeysResult {
+  if (spec.firstArgKeyOnly && args.argc >= 2) return FIRST_ARG_KEY;
   const check = ARG_CHECKS[spec.name];
   if (check !== undefined) {
     const err = check(spec, args);

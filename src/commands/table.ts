@@ -18,6 +18,7 @@ import { fileURLToPath } from 'node:url';
 import {
   checkArity,
   compileKeySpec,
+  firstArgKeyOnly,
   specsIncomplete,
   type AppFamily,
   type ArgsView,
@@ -616,6 +617,7 @@ for (const [name, meta] of Object.entries(META)) {
     hasKeys: keySpecs.some((k) => !k.notKey),
     noMandatoryKeys: flags.has('no_mandatory_keys'),
     incompleteKeys: specsIncomplete(name, keySpecs),
+    firstArgKeyOnly: firstArgKeyOnly(name, keySpecs),
     isContainer: meta.subcommands !== undefined,
     parent: bar > 0 ? name.slice(0, bar) : undefined,
     proxyExtra: Object.prototype.hasOwnProperty.call(PROXY_EXTRAS, name),

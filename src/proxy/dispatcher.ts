@@ -217,7 +217,7 @@ function touchesUnsettled(s: SessionHost, req: Request, argIdx: readonly number[
  * move the request's keys from the migration source to the target, then dispatch the request again.
  * `argIdx` are the argument indexes of the keys.
  */
-function viaMigration(s: SessionHost, req: Request, argIdx: number[], spec?: CommandSpec): void {
+function viaMigration(s: SessionHost, req: Request, argIdx: readonly number[], spec?: CommandSpec): void {
   const ctx = s.ctx;
   const c = ctx.config;
   const router = ctx.router;

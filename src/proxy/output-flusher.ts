@@ -1,5 +1,5 @@
 // Batches client writes per I/O callback: a connection that got replies during the current callback
-// registers once, and one process.nextTick writes every registered connection's replies (one socket
+// registers once, and one microtask writes every registered connection's replies (one socket
 // write per connection per turn instead of one per reply). One flusher per proxy (in its context),
 // so two proxies in one process share nothing.
 //
@@ -37,16 +37,34 @@ export interface Flushable {
 export class OutputFlusher {
   /** The idle-session sweep of this proxy's client connections (session_recv_timeout). */
   readonly idle = new IdleSweeper();
-  private list: Flushable[] = [];
+  /**
+   * Connections to flush: list[0, count). Two lists take turns and keep their slots (emptying an
+   * array with `length = 0` makes V8 drop its backing store, re-grown on the next turn).
+   */
+  private list: Array<Flushable | null> = [];
+  private count = 0;
+  private other: Array<Flushable | null> = [];
   private readonly run = (): void => {
-    const list = this.list;
-    this.list = [];
-    for (const c of list) c.flushOut();
+    const list = this.list,
+      n = this.count;
+    this.list = this.other;
+    this.other = list;
+    this.count = 0;
+    for (let i = 0; i < n; i++) {
+      const c = list[i] as Flushable;
+      list[i] = null;
+      c.flushOut();
+    }
   };
 
-  /** Flushes `c` once the current I/O callback has returned. Call only on its first reply of the turn. */
+  /**
+   * Flushes `c` once the current I/O callback has returned. Call only on its first reply of the turn.
+   * A microtask, not process.nextTick: Node runs microtasks at the end of the callback from C++,
+   * while a tick also runs processTicksAndRejections (and its promise-rejection bookkeeping, which
+   * allocates) in JS on every I/O callback.
+   */
   schedule(c: Flushable): void {
-    if (this.list.length === 0) process.nextTick(this.run);
-    this.list.push(c);
+    if (this.count === 0) queueMicrotask(this.run);
+    this.list[this.count++] = c;
   }
 }

@@ -21,6 +21,7 @@ import {
   type CommandSpec,
 } from '../../src/commands/table.js';
 import { commandReply, globMatch } from '../../src/commands/command-reply.js';
+import { keysAndFlags } from '../../src/commands/keys.js';
 import type { RespValue } from '../../src/resp/encode.js';
 import { view, parseAll, str, arrOf } from '../helpers/resp-values.js';
 
@@ -529,4 +530,27 @@ describe('COMMAND replies (offline)', () => {
     assert.ok(globMatch('h[^a]et', 'hset'));
     assert.ok(!globMatch('z*store', 'zscore'));
   });
+});
+
+test('the shared one-key answer (firstArgKeyOnly) gives exactly what evaluating the key specs gives', () => {
+  const fast = allCommands().filter((s) => s.firstArgKeyOnly);
+  for (const name of ['get', 'set', 'incr', 'hset', 'lpush', 'expire']) assert.ok(commandByName(name)?.firstArgKeyOnly, name);
+  for (const name of ['sort', 'migrate', 'eval', 'mget', 'rename', 'xread', 'ping', 'object|encoding'])
+    assert.equal(commandByName(name)?.firstArgKeyOnly, false, name);
+  assert.ok(fast.length > 100, `${fast.length} commands take the shared answer`);
+  for (const s of fast) {
+    const head = s.parent ? [s.parent, s.name.slice(s.name.indexOf('|') + 1)] : [s.name];
+    for (let extra = 1; extra <= 4; extra++) {
+      const args = [...head, ...Array.from({ length: extra }, (_, i) => `a${i}`)];
+      if (head.length > 1 && args.length < 3) continue;
+      const a = view(...args);
+      const general = keysAndFlags(s, a);
+      const r = keyIndexes(s, a);
+      if (typeof general === 'string') assert.equal(r.ok, false, `${args.join(' ')}: refused`);
+      else {
+        assert.ok(r.ok, `${args.join(' ')}: accepted`);
+        assert.deepEqual([...r.keys], general.keys, `${args.join(' ')}: key indexes`);
+      }
+    }
+  }
 });

@@ -6,7 +6,7 @@ import { keyIndexes, type ArgsView, type CommandSpec } from '../../commands/tabl
 import { slotOfRange } from '../../slots/hash.js';
 
 /** Argument indexes whose slot the request depends on, or an error line (without '-'). */
-export function slotArgs(spec: CommandSpec, req: ArgsView): number[] | string {
+export function slotArgs(spec: CommandSpec, req: ArgsView): readonly number[] | string {
   const p = spec.policy;
   if (p.kind === 'split') {
     const idx: number[] = [];

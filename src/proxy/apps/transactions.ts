@@ -114,7 +114,7 @@ export class TxState {
       );
     }
     if (spec.name === 'wait') return fail("ERR command 'WAIT' cannot be used inside MULTI");
-    let idx: number[] = [];
+    let idx: readonly number[] = [];
     if (keyed) {
       const a = slotArgs(spec, req);
       if (typeof a === 'string') return fail(a);
