@@ -21,7 +21,7 @@ import { startRedisServer, type RedisServer } from '../src/util/redis-server.js'
 import { spawnTracked, waitFor, type Spawned } from '../src/util/processes.js';
 import { freePort } from '../src/util/free-port.js';
 import { evenSlots } from '../src/models/layout.js';
-import { SHARDIS_BIN } from '../src/util/shardis-process.js';
+import { SHARDIS_BIN, SHARDIS_NODE_FLAGS } from '../src/util/shardis-process.js';
 import { benchNutcrackerYml, processTree, redisBenchmarkArgs } from './bench-util.js';
 import { startNutcracker } from '../src/util/nutcracker-server.js';
 
@@ -72,7 +72,7 @@ function parseOpts(argv: string[]): Opts {
     .option('--idle <n>', 'then open N idle client connections to each proxy and report RSS per connection', int, 0)
     .option(
       '--semi-space <mb>',
-      'run the "shardis" target (not the baseline) with NODE_OPTIONS=--max-semi-space-size=MB (0: node default); with --baseline set to this checkout, isolates the flag',
+      'run the "shardis" target (not the baseline) with --max-semi-space-size=MB instead of the shardis command\'s own (0: keep it); with --baseline set to this checkout, isolates the flag',
       int,
       0,
     )
@@ -323,11 +323,14 @@ async function main(): Promise<void> {
     writeFileSync(slotsFile, JSON.stringify(evenSlots(servers.map((s, i) => ({ id: i + 1, addr: s.addr })))));
     const startShardis = async (name: string, bin: string): Promise<void> => {
       const port = await freePort(HOST);
-      const env = { ...process.env };
-      if (o.semiSpace > 0 && name === 'shardis') env.NODE_OPTIONS = `${env.NODE_OPTIONS ?? ''} --max-semi-space-size=${o.semiSpace}`.trim();
+      // The heap settings the shardis command runs with; --semi-space replaces its semi-space size.
+      const flags = SHARDIS_NODE_FLAGS.map((f) =>
+        o.semiSpace > 0 && name === 'shardis' && f.startsWith('--max-semi-space-size=') ? `--max-semi-space-size=${o.semiSpace}` : f,
+      );
       const proc: Spawned = spawnTracked(
         process.execPath,
         [
+          ...flags,
           bin,
           'proxy',
           '--fillslots',
@@ -339,7 +342,7 @@ async function main(): Promise<void> {
           '--workers',
           String(name === 'shardis' ? o.workers : o.baseWorkers),
         ],
-        { env, logFile: join(tmp, `${name}.log`) },
+        { logFile: join(tmp, `${name}.log`) },
       );
       cleanups.push(() => proc.stop());
       await waitFor(name, async () => (await exchange(port, resp(['PING']), 7, 1000)).includes('PONG'), 30000, 100);

@@ -112,7 +112,7 @@ export function nutcrackerCommand(): Command {
       readNutcrackerConfig(file); // fail in the foreground, not in a detached child
       const args = process.argv.slice(1).filter((x) => x !== '-d' && x !== '--daemonize');
       const out = o.output ? openSync(String(o.output), 'a') : 'ignore';
-      const child = spawn(process.execPath, args, { detached: true, stdio: ['ignore', out, out] });
+      const child = spawn(process.execPath, [...process.execArgv, ...args], { detached: true, stdio: ['ignore', out, out] });
       child.unref();
       process.stdout.write(`shardis nutcracker daemonized pid=${child.pid ?? 0}\n`);
       return;

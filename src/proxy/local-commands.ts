@@ -92,10 +92,12 @@ function toAllMasters(
   s.fanout(
     masters.map((addr) => ({ addr, raw })),
     s.defer(cmd, req),
-    (replies) => {
-      const bad = replies.findIndex(isErrorReply);
-      if (bad >= 0) return errorReply(`ERR ${args[0]} failed on ${masters[bad]}: ${(replies[bad]?.toString('utf8', 1) ?? '').trim()}`);
-      return merge(replies);
+    {
+      merge: (replies: Buffer[]) => {
+        const bad = replies.findIndex(isErrorReply);
+        if (bad >= 0) return errorReply(`ERR ${args[0]} failed on ${masters[bad]}: ${(replies[bad]?.toString('utf8', 1) ?? '').trim()}`);
+        return merge(replies);
+      },
     },
   );
   return undefined;

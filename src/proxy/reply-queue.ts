@@ -126,6 +126,11 @@ export class ReplyQueue {
   }
 }
 
+/** Turns the replies of a request's parts (in part order) into the client's reply. */
+export interface Merger {
+  merge(replies: Buffer[]): Buffer;
+}
+
 /** Collects the replies of several sub-requests, then completes `parent` with their merge. */
 export class MultiReply {
   private readonly replies: Buffer[];
@@ -134,7 +139,7 @@ export class MultiReply {
   constructor(
     private readonly parent: ReplySink,
     n: number,
-    private readonly merge: (replies: Buffer[]) => Buffer,
+    private readonly merger: Merger,
   ) {
     this.replies = new Array<Buffer>(n);
     this.left = n;
@@ -154,7 +159,7 @@ export class MultiReply {
   private done(): void {
     let out: Buffer;
     try {
-      out = this.merge(this.replies);
+      out = this.merger.merge(this.replies);
     } catch (e) {
       out = errorReply(`ERR proxy could not merge replies: ${(e as Error).message}`);
     }

@@ -4,6 +4,7 @@ import type { Request } from '../resp/request-parser.js';
 import { integerOf, isErrorReply, scanReply } from '../resp/reply-scanner.js';
 import { errorReply, OK } from '../resp/encode.js';
 import type { Placement } from './placement.js';
+import type { Merger } from './reply-queue.js';
 import { copyBytes } from '../resp/copy-bytes.js';
 
 export type MergeKind = 'mget' | 'mset' | 'sum';
@@ -12,9 +13,10 @@ export interface SplitPart {
   addr: string;
   raw: Buffer;
 }
-export interface SplitPlan {
-  parts: SplitPart[];
-  merge: (replies: Buffer[]) => Buffer;
+
+/** A split request: one part per backend, and how their replies become the client's reply. */
+export interface SplitPlan extends Merger {
+  readonly parts: SplitPart[];
 }
 
 const digits = (n: number): number => (n < 10 ? 1 : n < 100 ? 2 : n < 1000 ? 3 : String(n).length);
@@ -51,16 +53,30 @@ function copyArg(req: Request, i: number, out: Buffer, p: number): number {
   return p + copyBytes(buf, st, en + 2, out, p); // the data and its CRLF
 }
 
-/** A request for argument indexes `idx` of `req` (argument 0, the name, is always included), built in one buffer. */
-function subRequest(req: Request, idx: number[]): Buffer {
-  // Hot path: every index in idx (and 0) is < argc, so both offsets of each argument are set.
-  const offs = req.offs;
-  let size = 3 + digits(idx.length + 1) + encodedSize(offs, 0);
-  for (let n = 0; n < idx.length; n++) size += encodedSize(offs, idx[n]!);
+/**
+ * The sub-request of group `gi` (its `count` keys, with their values when `step` is 2), built in one
+ * buffer: the command name, then each key of the group in the client's order (keyGroup[k] === gi).
+ */
+function subRequest(req: Request, step: number, keyCount: number, gi: number, count: number): Buffer {
+  // Hot path: 1 + k * step (+ 1) < argc for every k < keyCount, and keyGroup is filled up to keyCount.
+  const offs = req.offs,
+    group = keyGroup;
+  let size = 3 + digits(count * step + 1) + encodedSize(offs, 0);
+  for (let k = 0; k < keyCount; k++) {
+    if (group[k] !== gi) continue;
+    const i = 1 + k * step;
+    size += encodedSize(offs, i);
+    if (step === 2) size += encodedSize(offs, i + 1);
+  }
   const out = Buffer.allocUnsafe(size);
-  let p = writeHead(out, 0, 42 /* * */, idx.length + 1);
+  let p = writeHead(out, 0, 42 /* * */, count * step + 1);
   p = copyArg(req, 0, out, p);
-  for (let n = 0; n < idx.length; n++) p = copyArg(req, idx[n]!, out, p);
+  for (let k = 0; k < keyCount; k++) {
+    if (group[k] !== gi) continue;
+    const i = 1 + k * step;
+    p = copyArg(req, i, out, p);
+    if (step === 2) p = copyArg(req, i + 1, out, p);
+  }
   return out;
 }
 
@@ -75,22 +91,96 @@ function elementsStart(reply: Buffer, n: number): number {
 }
 
 /**
+ * Scratch space of planSplit (it runs synchronously, one call at a time): the backends of the keys
+ * seen so far, the group of each key and the keys per group. Reused so that a request whose keys are
+ * all on one backend allocates nothing, and a split one only what its plan keeps.
+ */
+const groupAddrs: string[] = [];
+const keyGroup: number[] = [];
+const groupKeys: number[] = [];
+
+/** MGET: each backend's array reply holds its keys' values in the client's order within that group. */
+class MgetPlan implements SplitPlan {
+  constructor(
+    readonly parts: SplitPart[],
+    /** Group of each key, in the client's key order. */
+    private readonly groupOfKey: number[],
+    /** Keys per group. */
+    private readonly counts: number[],
+  ) {}
+
+  merge(replies: Buffer[]): Buffer {
+    // Hot path: gi < counts.length = replies.length, and cursor is filled for every gi.
+    const err = firstError(replies);
+    if (err) return err;
+    // Walk each backend's reply with a cursor, copying values in the client's key order.
+    const keyCount = this.groupOfKey.length;
+    const cursor = new Array<number>(replies.length);
+    const head = `*${keyCount}\r\n`;
+    let size = head.length;
+    for (let gi = 0; gi < replies.length; gi++) {
+      const r = replies[gi]!;
+      const at = elementsStart(r, this.counts[gi]!);
+      if (at < 0) throw new Error('unexpected MGET reply from backend');
+      cursor[gi] = at;
+      size += r.length - at;
+    }
+    const out = Buffer.allocUnsafe(size);
+    let p = out.write(head, 0, 'latin1');
+    for (let k = 0; k < keyCount; k++) {
+      const gi = this.groupOfKey[k]!;
+      const r = replies[gi]!,
+        s = cursor[gi]!;
+      const e = scanReply(r, s);
+      if (e < 0) throw new Error('unexpected MGET reply from backend');
+      p += copyBytes(r, s, e, out, p);
+      cursor[gi] = e;
+    }
+    return out;
+  }
+}
+
+class MsetPlan implements SplitPlan {
+  constructor(readonly parts: SplitPart[]) {}
+  merge(replies: Buffer[]): Buffer {
+    return firstError(replies) ?? OK;
+  }
+}
+
+/** DEL / UNLINK / EXISTS / TOUCH: the sum of the integer replies. */
+class SumPlan implements SplitPlan {
+  constructor(readonly parts: SplitPart[]) {}
+  merge(replies: Buffer[]): Buffer {
+    const err = firstError(replies);
+    if (err) return err;
+    let sum = 0;
+    for (const r of replies) sum += integerOf(r) ?? 0;
+    return Buffer.from(`:${sum}\r\n`);
+  }
+}
+
+function firstError(replies: Buffer[]): Buffer | undefined {
+  for (const r of replies) if (isErrorReply(r)) return r;
+  return undefined;
+}
+
+/**
  * Plans the split (the placement of many keys at once). Returns a single address when every key is
  * on one backend (forward the request unchanged), a plan otherwise, or an error reply. Each key
  * counts one op on its unit in `unitOps` (per-slot counters), when given.
- * Hot path of MGET/MSET: backends are few, so groups are small arrays searched linearly (no Map),
- * and the MGET merge walks each backend's reply with a cursor (no per-element arrays).
+ * Hot path of MGET/MSET: backends are few, so groups are found by a linear search (no Map), and the
+ * MGET merge walks each backend's reply with a cursor (no per-element arrays).
  */
 export function planSplit(kind: MergeKind, req: Request, place: Placement, unitOps?: Float64Array): SplitPlan | string | Buffer {
-  // Hot path: i < argc for every key; slot is a unit of `place` (< unitOps.length); gi < groups.length
-  // = addrs.length = replies.length by construction, and groupOfKey/cursor are filled for every k/gi.
+  // Hot path: i < argc for every key; slot is a unit of `place` (< unitOps.length); gi < ng, and the
+  // scratch arrays are filled up to keyCount / ng before they are read.
   const step = kind === 'mset' ? 2 : 1;
   const { buf, offs, argc } = req;
   const keyCount = (argc - 1) / step;
-  const addrs: string[] = [];
-  const groups: number[][] = [];
-  /** Group index of each key, in the client's key order. */
-  const groupOfKey = new Array<number>(keyCount);
+  const addrs = groupAddrs,
+    group = keyGroup,
+    counts = groupKeys;
+  let ng = 0;
   for (let k = 0; k < keyCount; k++) {
     const i = 1 + k * step;
     const slot = place.unitOf(buf, offs[2 * i]!, offs[2 * i + 1]!);
@@ -98,64 +188,24 @@ export function planSplit(kind: MergeKind, req: Request, place: Placement, unitO
     if (!addr) return errorReply(place.noBackendError(slot));
     if (unitOps !== undefined) unitOps[slot]!++;
     let gi = 0;
-    while (gi < addrs.length && addrs[gi] !== addr) gi++;
-    if (gi === addrs.length) {
-      addrs.push(addr);
-      groups.push([]);
+    while (gi < ng && addrs[gi] !== addr) gi++;
+    if (gi === ng) {
+      addrs[ng] = addr;
+      counts[ng] = 0;
+      ng++;
     }
-    groupOfKey[k] = gi;
-    const g = groups[gi]!;
-    g.push(i);
-    if (step === 2) g.push(i + 1);
+    group[k] = gi;
+    counts[gi]!++;
   }
-  if (addrs.length === 1) return addrs[0]!;
-  const parts = addrs.map((addr, gi) => ({ addr, raw: subRequest(req, groups[gi]!) }));
-  const firstError = (replies: Buffer[]): Buffer | undefined => replies.find(isErrorReply);
+  if (ng === 1) return addrs[0]!;
+  const parts = new Array<SplitPart>(ng);
+  for (let gi = 0; gi < ng; gi++) parts[gi] = { addr: addrs[gi]!, raw: subRequest(req, step, keyCount, gi, counts[gi]!) };
   switch (kind) {
     case 'mget':
-      return {
-        parts,
-        merge(replies) {
-          const err = firstError(replies);
-          if (err) return err;
-          // Each backend's reply holds its keys' values in the client's order within that group:
-          // walk each with a cursor, copying values in the client's key order.
-          const cursor = new Array<number>(replies.length);
-          const head = `*${keyCount}\r\n`;
-          let size = head.length;
-          for (let gi = 0; gi < replies.length; gi++) {
-            const r = replies[gi]!;
-            const at = elementsStart(r, groups[gi]!.length);
-            if (at < 0) throw new Error('unexpected MGET reply from backend');
-            cursor[gi] = at;
-            size += r.length - at;
-          }
-          const out = Buffer.allocUnsafe(size);
-          let p = out.write(head, 0, 'latin1');
-          for (let k = 0; k < keyCount; k++) {
-            const gi = groupOfKey[k]!;
-            const r = replies[gi]!,
-              s = cursor[gi]!;
-            const e = scanReply(r, s);
-            if (e < 0) throw new Error('unexpected MGET reply from backend');
-            p += copyBytes(r, s, e, out, p);
-            cursor[gi] = e;
-          }
-          return out;
-        },
-      };
+      return new MgetPlan(parts, group.slice(0, keyCount), counts.slice(0, ng));
     case 'mset':
-      return { parts, merge: (replies) => firstError(replies) ?? OK };
+      return new MsetPlan(parts);
     case 'sum':
-      return {
-        parts,
-        merge(replies) {
-          const err = firstError(replies);
-          if (err) return err;
-          let sum = 0;
-          for (const r of replies) sum += integerOf(r) ?? 0;
-          return Buffer.from(`:${sum}\r\n`);
-        },
-      };
+      return new SumPlan(parts);
   }
 }

@@ -8,6 +8,16 @@ import { spawnTracked, type Spawned } from './processes.js';
 
 export const SHARDIS_BIN = resolve(fileURLToPath(new URL('../../../bin/shardis.js', import.meta.url)));
 
+/**
+ * The V8 heap settings every `shardis` process runs with: bin/shardis.js's shebang passes them (a
+ * unit test keeps the two equal), and processes started from here get them explicitly. Measured on
+ * the proxy under `npm run bench` (bench/reports/proxy-speed-2026-12-04b.md): node's default young
+ * generation grows to 2 x 16 MiB and the old generation to ~2.5 x its live size before a full GC,
+ * which put a busy proxy's peak RSS over 100 MiB; an 8 MiB semi-space with the old generation
+ * collected at 1.5 x its live size keeps it under 90 MiB for the same CPU per request.
+ */
+export const SHARDIS_NODE_FLAGS: readonly string[] = ['--max-semi-space-size=8', '--heap-growing-percent=50'];
+
 export interface ShardisProcess {
   proc: Spawned;
   lines: string[];
@@ -17,7 +27,10 @@ export interface ShardisProcess {
 
 /** `opts.netns`: run it inside that network namespace (multi-host tests). */
 export function startShardisProcess(subcommand: string, args: string[], logFile: string, opts: { netns?: string } = {}): ShardisProcess {
-  const proc = spawnTracked(process.execPath, [SHARDIS_BIN, subcommand, ...args], { stdio: ['ignore', 'pipe', 'pipe'], netns: opts.netns });
+  const proc = spawnTracked(process.execPath, [...SHARDIS_NODE_FLAGS, SHARDIS_BIN, subcommand, ...args], {
+    stdio: ['ignore', 'pipe', 'pipe'],
+    netns: opts.netns,
+  });
   const log = createWriteStream(logFile, { flags: 'a' });
   proc.child.stderr!.pipe(log);
   let stderrTail = '';

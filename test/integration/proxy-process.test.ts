@@ -8,7 +8,8 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Redis } from 'ioredis';
 import { startRedisServer, type RedisServer } from '../../src/util/redis-server.js';
-import { startProxyProcess } from '../../src/util/shardis-process.js';
+import { SHARDIS_BIN, SHARDIS_NODE_FLAGS, startProxyProcess } from '../../src/util/shardis-process.js';
+import { spawnTracked } from '../../src/util/processes.js';
 import { evenSlots } from '../../src/models/layout.js';
 import { proxyXAuth, type ProxyModel } from '../../src/models/proxy.js';
 import { RawClient } from '../helpers/raw-client.js';
@@ -39,6 +40,14 @@ async function setup(
   );
   stops.push(() => p.proc.stop());
   return { port: p.port, admin: `127.0.0.1:${p.adminPort}`, pid: p.proc.pid, stop: () => p.proc.stop(), exited: p.proc.exited };
+}
+
+/** The node options of a running process (its command line before the script). */
+function nodeFlagsOf(pid: number): string[] {
+  const argv = readFileSync(`/proc/${pid}/cmdline`, 'utf8').split('\0');
+  const script = argv.findIndex((a) => a.endsWith('shardis.js'));
+  assert.ok(script > 0, `pid ${pid} runs shardis.js: ${argv.join(' ')}`);
+  return argv.slice(1, script);
 }
 
 const rssOf = (pid: number): number => Number(/VmRSS:\s+(\d+)/.exec(readFileSync(`/proc/${pid}/status`, 'utf8'))![1]) * 1024;
@@ -139,6 +148,7 @@ test('--workers 2: two processes share the port and the slot table', async () =>
     ids.add(/process_id:(\d+)/.exec(info)![1]!);
   }
   assert.equal(ids.size, 2, 'connections are spread over both workers');
+  for (const id of ids) assert.deepEqual(nodeFlagsOf(Number(id)), SHARDIS_NODE_FLAGS, `worker ${id} runs with the shardis heap settings`);
   const stats = (await (await fetch(`http://${p.admin}/proxy/stats`, { headers: productBearer('shardis-demo') })).json()) as {
     ops: { cmd: Array<{ opstr: string; calls: number }> };
   };
@@ -221,4 +231,28 @@ test('a client pipelining far faster than it reads is paused, not disconnected, 
   assert.equal(cl.closed, false);
   cl.close();
   w.disconnect();
+});
+
+test('every proxy runs with the shardis heap settings: as the `shardis` command (shebang) and when started by shardis', async () => {
+  assert.deepEqual(SHARDIS_NODE_FLAGS, ['--max-semi-space-size=8', '--heap-growing-percent=50']);
+  const shebang = readFileSync(SHARDIS_BIN, 'utf8').split('\n')[0]!;
+  assert.equal(shebang, `#!/usr/bin/env -S node ${SHARDIS_NODE_FLAGS.join(' ')}`, 'bin/shardis.js passes the same flags');
+  const p = await setup();
+  assert.deepEqual(nodeFlagsOf(p.pid), SHARDIS_NODE_FLAGS, 'started by shardis (up, benches, tests)');
+  // Run as an executable, as the installed `shardis` command is.
+  const file = join(dir, 'slots.json');
+  const cmd = spawnTracked(SHARDIS_BIN, ['proxy', '--fillslots', file, '--proxy-addr', '127.0.0.1:0', '--admin-addr', '127.0.0.1:0'], {
+    logFile: join(dir, 'proxy-cmd.log'),
+  });
+  stops.push(() => cmd.stop());
+  await eventually('the shardis command to start node', () => {
+    try {
+      // env(1) reads the shebang, then becomes node (same pid).
+      return readFileSync(`/proc/${cmd.pid}/cmdline`, 'utf8').split('\0')[0]?.endsWith('node') === true;
+    } catch {
+      return false;
+    }
+  });
+  assert.deepEqual(nodeFlagsOf(cmd.pid), SHARDIS_NODE_FLAGS, 'the shardis command');
+  await cmd.stop();
 });

@@ -18,7 +18,7 @@ import type { ProxyContext } from '../../src/proxy/context.js';
 import type { SessionHost } from '../../src/proxy/session-host.js';
 import type { ReplySink } from '../../src/proxy/backend-conn.js';
 import type { CommandStats } from '../../src/proxy/stats.js';
-import { MultiReply, ReplyQueue, type ReplyQueueOwner } from '../../src/proxy/reply-queue.js';
+import { MultiReply, ReplyQueue, type Merger, type ReplyQueueOwner } from '../../src/proxy/reply-queue.js';
 import { dispatch } from '../../src/proxy/dispatcher.js';
 import { TransactionState } from '../../src/proxy/transaction.js';
 import { planSplit } from '../../src/proxy/split.js';
@@ -141,8 +141,8 @@ class FakeSession implements SessionHost, ReplyQueueOwner {
   forward(addr: string, raw: Buffer, sink: ReplySink): void {
     this.sent.push({ addr, raw: raw.toString('latin1'), sink });
   }
-  fanout(parts: ReadonlyArray<{ addr: string; raw: Buffer }>, sink: ReplySink, merge: (replies: Buffer[]) => Buffer): void {
-    const m = new MultiReply(sink, parts.length, merge);
+  fanout(parts: ReadonlyArray<{ addr: string; raw: Buffer }>, sink: ReplySink, merger: Merger): void {
+    const m = new MultiReply(sink, parts.length, merger);
     parts.forEach((p, i) => this.forward(p.addr, p.raw, m.part(i)));
   }
   hold(task: () => Promise<void>, _keepReading = false): void {
@@ -202,14 +202,16 @@ test('reply queue: break_on_failure drains the session at the first error reply 
 test('MultiReply merges the parts in part order whatever order they answer in; a failing merge becomes an error reply', () => {
   const got: string[] = [];
   const sink: ReplySink = { onReply: (r) => got.push(r.toString()) };
-  const m = new MultiReply(sink, 3, (rs) => Buffer.from(rs.map((r) => r.toString()).join('|')));
+  const m = new MultiReply(sink, 3, { merge: (rs) => Buffer.from(rs.map((r) => r.toString()).join('|')) });
   m.part(2).onReply(R('c'));
   m.part(0).onReply(R('a'));
   assert.deepEqual(got, []);
   m.part(1).onReply(R('b'));
   assert.deepEqual(got, ['a|b|c']);
-  const bad = new MultiReply(sink, 1, () => {
-    throw new Error('shape');
+  const bad = new MultiReply(sink, 1, {
+    merge: () => {
+      throw new Error('shape');
+    },
   });
   bad.part(0).onReply(R('x'));
   assert.equal(got[1], '-ERR proxy could not merge replies: shape\r\n');
