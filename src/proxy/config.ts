@@ -84,8 +84,8 @@ export const PROXY_OPTIONS: OptionSpec[] = [
   {
     key: 'backend_primary_parallel',
     type: 'int',
-    default: 2,
-    doc: 'Connections per (server, db, protocol); a session always uses the same one, so its commands stay ordered.',
+    default: 1,
+    doc: "Connections per (server, db, protocol); a session always uses the same one, so its commands stay ordered. 1 (as Codis): each turn's requests to a server go out in one write.",
   },
   { key: 'backend_number_databases', type: 'int', default: 16, doc: 'Databases accepted by SELECT (0 .. n-1).' },
   { key: 'backend_keepalive_period', type: 'duration', default: '75s', doc: 'TCP keepalive on backend connections (0 disables).' },
