@@ -40,8 +40,8 @@ function encodedSize(offs: number[], i: number): number {
 
 /**
  * Copies argument `i` of `req`, encoded as a bulk string, to `out` at `p`; returns the new position.
- * The client's own `$<len>\r\n<data>\r\n` is copied in one range when it is there in canonical form
- * (a RESP request without leading zeros); otherwise the header is written and the data copied.
+ * The client's own `$<len>\r\n<data>\r\n` is copied in one range (the parser only accepts canonical
+ * lengths, and inline requests are re-encoded); the header is written anew if it is not found there.
  */
 function copyArg(req: Request, i: number, out: Buffer, p: number): number {
   const { buf, offs } = req;
@@ -97,6 +97,8 @@ function elementsStart(reply: Buffer, n: number): number {
  */
 const groupAddrs: string[] = [];
 const keyGroup: number[] = [];
+/** keyGroup is kept between calls up to this many keys. */
+const SCRATCH_KEEP = 1024;
 const groupKeys: number[] = [];
 
 /** MGET: each backend's array reply holds its keys' values in the client's order within that group. */
@@ -177,6 +179,8 @@ export function planSplit(kind: MergeKind, req: Request, place: Placement, unitO
   const step = kind === 'mset' ? 2 : 1;
   const { buf, offs, argc } = req;
   const keyCount = (argc - 1) / step;
+  // A request with many keys left a big scratch array: release it (bounded retention).
+  if (keyGroup.length > SCRATCH_KEEP) keyGroup.length = 0;
   const addrs = groupAddrs,
     group = keyGroup,
     counts = groupKeys;
