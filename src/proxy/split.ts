@@ -56,10 +56,11 @@ function copyArg(req: Request, i: number, out: Buffer, p: number): number {
 /**
  * The sub-request of group `gi` (its `count` keys, with their values when `step` is 2), built in one
  * buffer: the command name, then each key of the group in the client's order (keyGroup[k] === gi).
+ * A run of consecutive keys of the group is one range of the client's bytes, copied at once.
  */
 function subRequest(req: Request, step: number, keyCount: number, gi: number, count: number): Buffer {
   // Hot path: 1 + k * step (+ 1) < argc for every k < keyCount, and keyGroup is filled up to keyCount.
-  const offs = req.offs,
+  const { buf, offs } = req,
     group = keyGroup;
   let size = 3 + digits(count * step + 1) + encodedSize(offs, 0);
   for (let k = 0; k < keyCount; k++) {
@@ -71,11 +72,26 @@ function subRequest(req: Request, step: number, keyCount: number, gi: number, co
   const out = Buffer.allocUnsafe(size);
   let p = writeHead(out, 0, 42 /* * */, count * step + 1);
   p = copyArg(req, 0, out, p);
-  for (let k = 0; k < keyCount; k++) {
-    if (group[k] !== gi) continue;
-    const i = 1 + k * step;
-    p = copyArg(req, i, out, p);
-    if (step === 2) p = copyArg(req, i + 1, out, p);
+  let k = 0;
+  while (k < keyCount) {
+    if (group[k] !== gi) {
+      k++;
+      continue;
+    }
+    let e = k + 1;
+    while (e < keyCount && group[e] === gi) e++;
+    // Keys k .. e-1 are arguments first .. last (with their values for MSET).
+    const first = 1 + k * step,
+      last = e * step;
+    let bytes = 0;
+    for (let i = first; i <= last; i++) bytes += encodedSize(offs, i);
+    const st = offs[2 * first]!;
+    const hdr = st - 3 - digits(offs[2 * first + 1]! - st);
+    const end = offs[2 * last + 1]! + 2;
+    // The client's bytes are exactly these arguments' encodings when every length in the run is canonical.
+    if (hdr >= 0 && buf[hdr] === 36 /* $ */ && end - hdr === bytes) p += copyBytes(buf, hdr, end, out, p);
+    else for (let i = first; i <= last; i++) p = copyArg(req, i, out, p);
+    k = e;
   }
   return out;
 }

@@ -403,6 +403,51 @@ test('split: one backend -> forward unchanged; several -> sub-requests and merge
   assert.match(none.toString(), /is not served by any group/);
 });
 
+test('split sub-requests: for random key lists over two backends (RESP and inline), each part is exactly its keys in client order', () => {
+  const ctx = makeCtx();
+  let seed = 7;
+  const rand = (n: number): number => {
+    seed = (seed * 1103515245 + 12345) % 2147483648;
+    return seed % n;
+  };
+  const parse = (bytes: string): Request => {
+    const p = new RequestParser();
+    p.feed(Buffer.from(bytes, 'latin1'));
+    const r = p.next();
+    assert.ok(r);
+    return r;
+  };
+  for (let round = 0; round < 400; round++) {
+    const kind = (['mget', 'mset', 'sum'] as const)[round % 3]!;
+    const name = kind === 'mget' ? 'MGET' : kind === 'mset' ? 'MSET' : 'DEL';
+    const n = 2 + rand(12);
+    // Keys of lengths 1..120 (so runs are copied by loop and by set()), some hash-tagged, values of any length.
+    const keys = Array.from({ length: n }, (_, i) => (rand(4) === 0 ? `{t${rand(3)}}` : '') + `k${i}:` + 'x'.repeat(rand(120)));
+    const values = keys.map((_, i) => 'v'.repeat(rand(3) === 0 ? 100 : rand(5)) + String(i));
+    const args = kind === 'mset' ? keys.flatMap((k, i) => [k, values[i]!]) : keys;
+    const inline = round % 5 === 0 && args.every((a) => !a.includes(' '));
+    const r = inline ? parse(`${name} ${args.join(' ')}\r\n`) : parse(encodeCommand([name, ...args]).toString('latin1'));
+    const plan = planSplit(kind, r, ctx.placement);
+    const byAddr = new Map<string, string[]>();
+    keys.forEach((k, i) => {
+      const addr = ctx.router.backendOf(slotOf(k));
+      const list = byAddr.get(addr) ?? [];
+      list.push(...(kind === 'mset' ? [k, values[i]!] : [k]));
+      byAddr.set(addr, list);
+    });
+    if (byAddr.size === 1) {
+      assert.equal(plan, [...byAddr.keys()][0]);
+      continue;
+    }
+    assert.ok(typeof plan === 'object' && !Buffer.isBuffer(plan));
+    assert.deepEqual(
+      plan.parts.map((p) => [p.addr, p.raw.toString('latin1')]),
+      [...byAddr].map(([addr, list]) => [addr, encodeCommand([name, ...list]).toString('latin1')]),
+      `round ${round}`,
+    );
+  }
+});
+
 /** A socket stand-in: records writes, lets the test set writableLength and emit events. */
 class FakeSocket extends EventEmitter {
   written: string[] = [];
