@@ -3,10 +3,11 @@
 // write per connection per turn instead of one per reply). One flusher per proxy (in its context),
 // so two proxies in one process share nothing.
 //
-// writeBatch is the one way the request path writes to a socket (client replies and backend
-// requests): Node's per-write cost (a Writable entry, a WriteWrap, an afterWrite tick) is paid per
-// socket.write() call whatever its size, so small batches are copied into one buffer and written
-// once; only batches too big to be worth copying go through cork/uncork (one writev).
+// writeBatch is how the request path writes a batch to a socket it cannot write directly (TLS;
+// plain sockets go through direct-write.ts): Node's per-write cost (a Writable entry, a WriteWrap,
+// an afterWrite tick) is paid per socket.write() call whatever its size, so small batches are copied
+// into one buffer and written once; only batches too big to be worth copying go through cork/uncork
+// (one writev).
 import type { Writable } from 'node:stream';
 import { IdleSweeper } from './idle-sweeper.js';
 
