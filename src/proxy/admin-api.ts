@@ -191,98 +191,64 @@ export function buildAdminApi(ctl: ProxyControl, o: AdminApiOptions = {}): { rou
   router.get('/api/proxy/stats/:xauth', () => stats(), authed);
   router.get('/api/proxy/slots/:xauth', () => ctl.slots(), authed);
   router.get('/api/proxy/sentinels/:xauth', async () => (ctl.sentinels ? ctl.sentinels() : null), authed);
-  // ---- token: changes ----
-  router.put(
-    '/api/proxy/drain/:xauth/:on',
-    async (r) => {
-      if (!ctl.setDraining) throw new HttpError(501, 'this proxy cannot drain');
-      await ctl.setDraining(r.params.on !== '0');
-      return 'OK';
-    },
-    authed,
-  );
-  router.put(
-    '/api/proxy/fillslots/:xauth',
-    async (r) => {
-      let slots: Slot[];
-      try {
-        slots = parseSlots(r.body);
-      } catch (e) {
-        throw new HttpError(400, `bad slot table: ${(e as Error).message}`);
-      }
-      await ctl.fillSlots(slots);
-      return 'OK';
-    },
-    authed,
-  );
-  router.put(
-    '/api/proxy/sentinels/:xauth',
-    async (r) => {
-      const servers = body(r)?.servers ?? [];
-      if (!Array.isArray(servers) || !servers.every((a) => typeof a === 'string' && isValidAddr(a))) {
-        throw new HttpError(400, 'body must be {"servers": ["host:port", ...]}');
-      }
-      if (!ctl.setSentinels) throw new HttpError(501, 'this proxy does not follow sentinels');
-      await ctl.setSentinels(servers as string[]);
-      return 'OK';
-    },
-    authed,
-  );
-  router.put(
-    '/api/proxy/acl/:xauth',
-    async (r) => {
-      const lines = body(r)?.lines;
-      if (!Array.isArray(lines) || !lines.every((l) => typeof l === 'string'))
-        throw new HttpError(400, 'body must be {"lines": ["user <name> <rules...>", ...]}');
-      if (!ctl.setAcl) throw new HttpError(501, 'this proxy takes no client users from the dashboard');
-      try {
-        await ctl.setAcl(lines as string[]);
-      } catch (e) {
-        throw new HttpError(400, `ACL not applied: ${(e as Error).message}`);
-      }
-      return 'OK';
-    },
-    authed,
-  );
-  router.put(
-    '/api/proxy/cluster-nodes/:xauth',
-    async (r) => {
-      const addrs = body(r)?.addrs;
-      if (!Array.isArray(addrs) || !addrs.every((a) => typeof a === 'string' && isValidAddr(a))) {
-        throw new HttpError(400, 'body must be {"addrs": ["host:port", ...]}');
-      }
-      if (!ctl.setClusterNodes) throw new HttpError(501, 'this proxy has no cluster façade');
-      await ctl.setClusterNodes(addrs as string[]);
-      return 'OK';
-    },
-    authed,
-  );
-  router.put(
-    '/api/proxy/start/:xauth',
-    async () => {
-      await ctl.start();
-      return 'OK';
-    },
-    authed,
-  );
-  router.put(
-    '/api/proxy/stats/reset/:xauth',
-    async () => {
-      await ctl.resetStats();
-      return 'OK';
-    },
-    authed,
-  );
-  router.put(
-    '/api/proxy/shutdown/:xauth',
-    () => {
-      setImmediate(() => {
-        void ctl.shutdown();
-      });
-      return 'OK';
-    },
-    authed,
-  );
+  // ---- token: changes (each answers 'OK' once done) ----
+  const change = (url: string, act: (r: MiniRequest) => Promise<void> | void): void =>
+    router.put(
+      url,
+      async (r) => {
+        await act(r);
+        return 'OK';
+      },
+      authed,
+    );
+  /** The body's `key` as a list of host:port addresses, or a 400 naming the expected shape. */
+  const addrList = (r: MiniRequest, key: string, fallback?: unknown[]): string[] => {
+    const v = body(r)?.[key] ?? fallback;
+    if (!Array.isArray(v) || !v.every((a) => typeof a === 'string' && isValidAddr(a)))
+      throw new HttpError(400, `body must be {"${key}": ["host:port", ...]}`);
+    return v as string[];
+  };
+  change('/api/proxy/drain/:xauth/:on', async (r) => {
+    if (!ctl.setDraining) throw new HttpError(501, 'this proxy cannot drain');
+    await ctl.setDraining(r.params.on !== '0');
+  });
+  change('/api/proxy/fillslots/:xauth', async (r) => {
+    let slots: Slot[];
+    try {
+      slots = parseSlots(r.body);
+    } catch (e) {
+      throw new HttpError(400, `bad slot table: ${(e as Error).message}`);
+    }
+    await ctl.fillSlots(slots);
+  });
+  change('/api/proxy/sentinels/:xauth', async (r) => {
+    const servers = addrList(r, 'servers', []);
+    if (!ctl.setSentinels) throw new HttpError(501, 'this proxy does not follow sentinels');
+    await ctl.setSentinels(servers);
+  });
+  change('/api/proxy/acl/:xauth', async (r) => {
+    const lines = body(r)?.lines;
+    if (!Array.isArray(lines) || !lines.every((l) => typeof l === 'string'))
+      throw new HttpError(400, 'body must be {"lines": ["user <name> <rules...>", ...]}');
+    if (!ctl.setAcl) throw new HttpError(501, 'this proxy takes no client users from the dashboard');
+    try {
+      await ctl.setAcl(lines as string[]);
+    } catch (e) {
+      throw new HttpError(400, `ACL not applied: ${(e as Error).message}`);
+    }
+  });
+  change('/api/proxy/cluster-nodes/:xauth', async (r) => {
+    const addrs = addrList(r, 'addrs');
+    if (!ctl.setClusterNodes) throw new HttpError(501, 'this proxy has no cluster façade');
+    await ctl.setClusterNodes(addrs);
+  });
+  change('/api/proxy/start/:xauth', () => ctl.start());
+  change('/api/proxy/stats/reset/:xauth', () => ctl.resetStats());
+  change('/api/proxy/shutdown/:xauth', () => {
+    setImmediate(() => {
+      void ctl.shutdown();
+    });
+  });
   return { router, table: router.table };
 }
 
