@@ -9,7 +9,9 @@ import { scanReply, replyNeed, isErrorReply } from '../resp/reply-scanner.js';
 import { encodeCommand, errorReply } from '../resp/encode.js';
 import { writeBatch } from './output-flusher.js';
 import { copyBytes } from '../resp/copy-bytes.js';
+import { allocTransient } from '../resp/slab.js';
 import { directWriter, type DirectWriter } from './direct-write.js';
+import { Fifo } from '../util/fifo.js';
 
 /**
  * Size of the read buffer of a plain-TCP backend connection. Replies are read into it with
@@ -54,8 +56,8 @@ export class BackendConn {
   private socket: net.Socket | null = null;
   /** Writes to the connected plain-TCP socket's handle (direct-write.ts); null: socket.write(). */
   private direct: DirectWriter | null = null;
-  private sinks: ReplySink[] = [];
-  private head = 0;
+  /** The sink of each request sent and not yet answered, oldest first. */
+  private sinks = new Fifo<ReplySink>();
   private outbox: Buffer[] = [];
   private outboxBytes = 0;
   private failures = 0;
@@ -76,7 +78,7 @@ export class BackendConn {
   ) {}
 
   get inflight(): number {
-    return this.sinks.length - this.head;
+    return this.sinks.length;
   }
 
   /** Sends one request (already RESP-encoded); its reply goes to `sink`. */
@@ -140,8 +142,9 @@ export class BackendConn {
         onread: {
           buffer: Buffer.allocUnsafe(READ_BUFFER),
           callback: (n: number, buf: Uint8Array): boolean => {
-            // Sinks keep replies past this callback and the buffer is reused by the next read: copy once.
-            const chunk = Buffer.allocUnsafe(n);
+            // Sinks keep replies past this callback and the buffer is reused by the next read: copy once
+            // (into a slab: sinks that keep a reply for long copy it themselves).
+            const chunk = allocTransient(n);
             copyBytes(buf, 0, n, chunk, 0);
             this.onData(s, chunk);
             return true;
@@ -219,18 +222,13 @@ export class BackendConn {
         pos = end;
         continue;
       }
-      if (this.head >= this.sinks.length) {
+      const sink = this.sinks.shift();
+      if (sink === undefined) {
         this.fail(s, 'reply without a request (stream out of sync)');
         return;
       }
       if (buf[pos] === 45 /* - */ && this.opts.onTrouble && buf.toString('latin1', pos, pos + 9) === '-READONLY')
         this.opts.onTrouble(this.addr, 'READONLY reply');
-      const sink = this.sinks[this.head]!; // hot path: head < sinks.length (checked above)
-      this.sinks[this.head++] = IGNORE;
-      if (this.head > 1024 && this.head * 2 > this.sinks.length) {
-        this.sinks = this.sinks.slice(this.head);
-        this.head = 0;
-      }
       sink.onReply(pos === 0 && end === len ? buf : buf.subarray(pos, end));
       pos = end;
       if (this.socket !== s) return; // a sink's callback failed the connection
@@ -249,14 +247,11 @@ export class BackendConn {
     // The first failures retry at once; then exponential back-off from 50 ms to 5 s.
     const delay = this.failures <= 3 ? 0 : Math.min(5000, 50 * 2 ** Math.min(this.failures - 4, 7));
     this.retryAt = Date.now() + delay;
-    const sinks = this.sinks,
-      head = this.head;
-    this.sinks = [];
-    this.head = 0;
+    const sinks = this.sinks.drain();
     this.outbox = [];
     this.outboxBytes = 0;
     const err = errorReply(`ERR backend ${this.addr} connection lost: ${reason}`);
-    for (let i = head; i < sinks.length; i++) sinks[i]?.onReply(err);
+    for (const sink of sinks) sink.onReply(err);
     if (this.state !== 'closed') this.opts.onTrouble?.(this.addr, reason);
   }
 

@@ -6,13 +6,15 @@
 // net.Socket makes itself): libuv tries the write at once; only what the kernel did not take is queued
 // by libuv, in order, and reported back through the request's `oncomplete`. Backpressure is libuv's
 // own queue size; `onDrain` fires when it empties. A request object is reused while writes complete
-// synchronously (the usual case) and replaced when libuv keeps it. end() (half-close after the queued
+// synchronously (the usual case) and replaced when libuv keeps it; so is the buffer a batch of small
+// writes is copied into before its one write. end() (half-close after the queued
 // writes: uv_shutdown runs after them), destroy(), reads and errors stay net.Socket's own.
 // It needs `_handle` and the WriteWrap class of Node's stream binding (what net.Socket uses); when
 // either is missing (TLS sockets, test fakes, a future Node without them) `directWriter` returns null
 // and the caller keeps socket.write().
 import type net from 'node:net';
 import { COALESCE_MAX } from './output-flusher.js';
+import { copyBytes } from '../resp/copy-bytes.js';
 
 /** The request object libuv writes carry (Node's WriteWrap). */
 interface WriteReq {
@@ -55,6 +57,13 @@ function loadBinding(): StreamBinding | null {
 
 let binding: StreamBinding | null | undefined;
 
+/**
+ * Where a batch of small buffers is copied before its one write, shared by every writer (writes are
+ * synchronous calls). A fresh Buffer.concat per batch was one ArrayBuffer per batch of 4 KiB or more,
+ * each swept by the next scavenge. Dropped (left to the write that holds it) when libuv queues it.
+ */
+let coalesced: Buffer | null = null;
+
 /** Writes to one socket's handle; see the header. */
 export class DirectWriter {
   private spare: WriteReq | null = null;
@@ -82,10 +91,18 @@ export class DirectWriter {
 
   /** Writes `bufs` (`bytes` long in all): copied into one buffer when small, else one writev. */
   writeBatch(bufs: readonly Buffer[], bytes: number): void {
-    if (bufs.length === 1 || bytes <= COALESCE_MAX) return this.write(bufs.length === 1 ? (bufs[0] as Buffer) : Buffer.concat(bufs, bytes));
+    if (bufs.length === 1) return this.write(bufs[0]!); // hot path: length checked
     if (this.failed) return;
     const req = this.request();
-    this.after(req, this.handle.writev(req, bufs, true), bufs);
+    if (bytes > COALESCE_MAX) return this.after(req, this.handle.writev(req, bufs, true), bufs);
+    const area = (coalesced ??= Buffer.allocUnsafeSlow(COALESCE_MAX));
+    let p = 0;
+    for (let i = 0; i < bufs.length; i++) p += copyBytes(bufs[i]!, 0, bufs[i]!.length, area, p); // hot path: i < length
+    const data = area.subarray(0, p);
+    const err = this.handle.writeBuffer(req, data);
+    // libuv keeps the area until an asynchronous write completes: later batches need a new one.
+    if (err === 0 && this.b.streamBaseState[this.b.kLastWriteWasAsync] !== 0) coalesced = null;
+    this.after(req, err, data);
   }
 
   private request(): WriteReq {

@@ -145,7 +145,7 @@ export function dispatch(s: SessionHost, req: Request, premigrated = -1): void {
       const plan = planSplit(policy.merge, req, ctx.placement, ctx.stats.slotOps);
       if (typeof plan === 'string') s.forward(plan, req.raw, s.defer(cmd, req));
       else if (Buffer.isBuffer(plan)) s.reply(cmd, plan);
-      else s.fanout(plan.parts, s.defer(cmd, req), plan);
+      else s.fanout(plan, s.defer(cmd, req));
       return;
     }
     case 'keyed': {

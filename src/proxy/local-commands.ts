@@ -33,6 +33,7 @@ import { parseRedisInt32, parseRedisInteger } from '../commands/redis-int.js';
 import { ACL_HANDLERS } from './acl-commands.js';
 import { ADMIN_HANDLERS, clientType } from './admin-commands.js';
 import { WRONGPASS } from '../acl/users.js';
+import { FanoutTo } from './reply-queue.js';
 
 // Callers check argc first; an index past it reads as an empty argument.
 const arg = (req: Request, i: number): Buffer => req.buf.subarray(req.offs[2 * i] ?? 0, req.offs[2 * i + 1] ?? 0);
@@ -89,17 +90,12 @@ function toAllMasters(
   const masters = s.ctx.placement.masters();
   if (!s.ctx.online || masters.length === 0) return errorReply('ERR proxy is not online yet (no slot table)');
   const raw = encodeCommand(args);
-  s.fanout(
-    masters.map((addr) => ({ addr, raw })),
-    s.defer(cmd, req),
-    {
-      merge: (replies: Buffer[]) => {
-        const bad = replies.findIndex(isErrorReply);
-        if (bad >= 0) return errorReply(`ERR ${args[0]} failed on ${masters[bad]}: ${(replies[bad]?.toString('utf8', 1) ?? '').trim()}`);
-        return merge(replies);
-      },
-    },
-  );
+  const all = new FanoutTo(masters, raw, (replies) => {
+    const bad = replies.findIndex(isErrorReply);
+    if (bad >= 0) return errorReply(`ERR ${args[0]} failed on ${masters[bad]}: ${(replies[bad]?.toString('utf8', 1) ?? '').trim()}`);
+    return merge(replies);
+  });
+  s.fanout(all, s.defer(cmd, req));
   return undefined;
 }
 

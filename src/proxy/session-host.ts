@@ -3,7 +3,7 @@
 // with a fake host and no sockets.
 import type { Request } from '../resp/request-parser.js';
 import type { ReplySink } from './backend-conn.js';
-import type { Merger } from './reply-queue.js';
+import type { Fanout } from './reply-queue.js';
 import type { ProxyContext, SessionInfo } from './context.js';
 import type { CommandStats } from './stats.js';
 import type { TransactionState } from './transaction.js';
@@ -28,8 +28,8 @@ export interface SessionHost extends SessionInfo {
   defer(cmd: CommandStats | null, req?: Request | null): ReplySink;
   /** Sends `raw` on the session's pipelined connection to `addr`; its reply goes to `sink`. */
   forward(addr: string, raw: Buffer, sink: ReplySink): void;
-  /** Sends one sub-request per address and completes `sink` with the merger's merge of all replies (in part order). */
-  fanout(parts: ReadonlyArray<{ addr: string; raw: Buffer }>, sink: ReplySink, merger: Merger): void;
+  /** Sends each part of `f` to its address and completes `sink` with the merge of their replies (in part order). */
+  fanout(f: Fanout, sink: ReplySink): void;
   /** Dispatches none of the later requests until `task` settles. */
   hold(task: () => Promise<void>, keepReading?: boolean): void;
   /** Forget cached backend connections (after SELECT, HELLO or RESET changed db/protocol). */

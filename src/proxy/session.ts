@@ -10,7 +10,7 @@ import type { ProxyContext } from './context.js';
 import type { CommandStats } from './stats.js';
 import type { SessionHost } from './session-host.js';
 import { ClientConnection, type ClientConnOwner, type PauseReason } from './client-conn.js';
-import { MultiReply, ReplyQueue, type Merger, type ReplyQueueOwner } from './reply-queue.js';
+import { ReplyQueue, type Fanout, type ReplyQueueOwner } from './reply-queue.js';
 import { dispatch } from './dispatcher.js';
 import { TransactionState } from './transaction.js';
 import type { AclUser } from '../acl/user.js';
@@ -143,15 +143,12 @@ export class Session implements SessionHost, ClientConnOwner, ReplyQueueOwner {
     this.backend(addr).send(raw, track === undefined ? sink : this.ctx.placement.track!(addr, raw, sink));
   }
 
-  fanout(parts: ReadonlyArray<{ addr: string; raw: Buffer }>, sink: ReplySink, merger: Merger): void {
-    if (parts.length === 0) {
-      sink.onReply(merger.merge([]));
-      return;
-    }
-    const m = new MultiReply(sink, parts.length, merger);
+  fanout(f: Fanout, sink: ReplySink): void {
+    f.start(sink);
+    const parts = f.parts;
     for (let i = 0; i < parts.length; i++) {
-      const p = parts[i];
-      if (p !== undefined) this.forward(p.addr, p.raw, m.part(i));
+      const p = parts[i]!; // hot path: i < parts.length
+      this.forward(p.addr, p.raw, p);
     }
   }
 }

@@ -4,20 +4,11 @@ import type { Request } from '../resp/request-parser.js';
 import { integerOf, isErrorReply, scanReply } from '../resp/reply-scanner.js';
 import { errorReply, OK } from '../resp/encode.js';
 import type { Placement } from './placement.js';
-import type { Merger } from './reply-queue.js';
+import { Fanout } from './reply-queue.js';
 import { copyBytes } from '../resp/copy-bytes.js';
+import { allocTransient } from '../resp/slab.js';
 
 export type MergeKind = 'mget' | 'mset' | 'sum';
-
-export interface SplitPart {
-  addr: string;
-  raw: Buffer;
-}
-
-/** A split request: one part per backend, and how their replies become the client's reply. */
-export interface SplitPlan extends Merger {
-  readonly parts: SplitPart[];
-}
 
 const digits = (n: number): number => (n < 10 ? 1 : n < 100 ? 2 : n < 1000 ? 3 : String(n).length);
 
@@ -69,7 +60,7 @@ function subRequest(req: Request, step: number, keyCount: number, gi: number, co
     size += encodedSize(offs, i);
     if (step === 2) size += encodedSize(offs, i + 1);
   }
-  const out = Buffer.allocUnsafe(size);
+  const out = allocTransient(size);
   let p = writeHead(out, 0, 42 /* * */, count * step + 1);
   p = copyArg(req, 0, out, p);
   let k = 0;
@@ -117,36 +108,67 @@ const keyGroup: number[] = [];
 const SCRATCH_KEEP = 1024;
 const groupKeys: number[] = [];
 
-/** MGET: each backend's array reply holds its keys' values in the client's order within that group. */
-class MgetPlan implements SplitPlan {
+/** The parts of a split: one sub-request per group, built from the planSplit scratch arrays. */
+function setParts(plan: Fanout, req: Request, step: number, keyCount: number, ng: number): void {
+  for (let gi = 0; gi < ng; gi++) plan.setPart(gi, groupAddrs[gi]!, subRequest(req, step, keyCount, gi, groupKeys[gi]!));
+}
+
+/** Cursor of each backend reply during an MGET merge (merges run one at a time). */
+const mergeCursor: number[] = [];
+
+/**
+ * MGET: each backend's array reply holds its keys' values in the client's order within that group.
+ * The group of each key is kept as bits of one number when there are two groups and at most 30 keys
+ * (the usual split: no array per request), as an array otherwise.
+ */
+class MgetPlan extends Fanout {
+  /** Two groups, <= 30 keys: bit k set = key k is on group 1. */
+  private readonly bits: number;
+  /** Otherwise: the group of each key, in the client's key order. */
+  private readonly groupOfKey: number[] | null;
+
   constructor(
-    readonly parts: SplitPart[],
-    /** Group of each key, in the client's key order. */
-    private readonly groupOfKey: number[],
-    /** Keys per group. */
-    private readonly counts: number[],
-  ) {}
+    ng: number,
+    private readonly keyCount: number,
+  ) {
+    super(ng);
+    // Hot path: keyGroup is filled up to keyCount by planSplit.
+    if (ng === 2 && keyCount <= 30) {
+      let bits = 0;
+      for (let k = 0; k < keyCount; k++) bits |= keyGroup[k]! << k;
+      this.bits = bits;
+      this.groupOfKey = null;
+    } else {
+      this.bits = 0;
+      this.groupOfKey = keyGroup.slice(0, keyCount);
+    }
+  }
+
+  private groupOf(k: number): number {
+    return this.groupOfKey === null ? (this.bits >>> k) & 1 : this.groupOfKey[k]!;
+  }
 
   merge(replies: Buffer[]): Buffer {
-    // Hot path: gi < counts.length = replies.length, and cursor is filled for every gi.
+    // Hot path: every group index is < replies.length, and cursor is filled for every group.
     const err = firstError(replies);
     if (err) return err;
     // Walk each backend's reply with a cursor, copying values in the client's key order.
-    const keyCount = this.groupOfKey.length;
-    const cursor = new Array<number>(replies.length);
-    const head = `*${keyCount}\r\n`;
-    let size = head.length;
+    const keyCount = this.keyCount,
+      cursor = mergeCursor;
+    for (let gi = 0; gi < replies.length; gi++) cursor[gi] = 0;
+    for (let k = 0; k < keyCount; k++) cursor[this.groupOf(k)]!++;
+    let size = 3 + digits(keyCount);
     for (let gi = 0; gi < replies.length; gi++) {
       const r = replies[gi]!;
-      const at = elementsStart(r, this.counts[gi]!);
+      const at = elementsStart(r, cursor[gi]!);
       if (at < 0) throw new Error('unexpected MGET reply from backend');
       cursor[gi] = at;
       size += r.length - at;
     }
-    const out = Buffer.allocUnsafe(size);
-    let p = out.write(head, 0, 'latin1');
+    const out = allocTransient(size);
+    let p = writeHead(out, 0, 42 /* * */, keyCount);
     for (let k = 0; k < keyCount; k++) {
-      const gi = this.groupOfKey[k]!;
+      const gi = this.groupOf(k);
       const r = replies[gi]!,
         s = cursor[gi]!;
       const e = scanReply(r, s);
@@ -158,16 +180,14 @@ class MgetPlan implements SplitPlan {
   }
 }
 
-class MsetPlan implements SplitPlan {
-  constructor(readonly parts: SplitPart[]) {}
+class MsetPlan extends Fanout {
   merge(replies: Buffer[]): Buffer {
     return firstError(replies) ?? OK;
   }
 }
 
 /** DEL / UNLINK / EXISTS / TOUCH: the sum of the integer replies. */
-class SumPlan implements SplitPlan {
-  constructor(readonly parts: SplitPart[]) {}
+class SumPlan extends Fanout {
   merge(replies: Buffer[]): Buffer {
     const err = firstError(replies);
     if (err) return err;
@@ -189,7 +209,7 @@ function firstError(replies: Buffer[]): Buffer | undefined {
  * Hot path of MGET/MSET: backends are few, so groups are found by a linear search (no Map), and the
  * MGET merge walks each backend's reply with a cursor (no per-element arrays).
  */
-export function planSplit(kind: MergeKind, req: Request, place: Placement, unitOps?: Float64Array): SplitPlan | string | Buffer {
+export function planSplit(kind: MergeKind, req: Request, place: Placement, unitOps?: Float64Array): Fanout | string | Buffer {
   // Hot path: i < argc for every key; slot is a unit of `place` (< unitOps.length); gi < ng, and the
   // scratch arrays are filled up to keyCount / ng before they are read.
   const step = kind === 'mset' ? 2 : 1;
@@ -218,14 +238,7 @@ export function planSplit(kind: MergeKind, req: Request, place: Placement, unitO
     counts[gi]!++;
   }
   if (ng === 1) return addrs[0]!;
-  const parts = new Array<SplitPart>(ng);
-  for (let gi = 0; gi < ng; gi++) parts[gi] = { addr: addrs[gi]!, raw: subRequest(req, step, keyCount, gi, counts[gi]!) };
-  switch (kind) {
-    case 'mget':
-      return new MgetPlan(parts, group.slice(0, keyCount), counts.slice(0, ng));
-    case 'mset':
-      return new MsetPlan(parts);
-    case 'sum':
-      return new SumPlan(parts);
-  }
+  const plan = kind === 'mget' ? new MgetPlan(ng, keyCount) : kind === 'mset' ? new MsetPlan(ng) : new SumPlan(ng);
+  setParts(plan, req, step, keyCount, ng);
+  return plan;
 }

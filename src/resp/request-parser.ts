@@ -1,6 +1,8 @@
 // Incremental parser of client requests: RESP multibulk arrays and inline commands. Produces argument
 // offsets into the received bytes (no copies, no strings); enforces the bulk/array/inline limits and
 // reports unparseable input as a ProtocolError whose message the proxy sends before closing.
+import { copyBytes } from './copy-bytes.js';
+
 export interface ParserLimits {
   maxBulkLen: number;
   maxArrayLen: number;
@@ -20,6 +22,22 @@ export interface Request {
 
 export class ProtocolError extends Error {}
 
+const EMPTY = Buffer.alloc(0);
+
+/** Bytes kept past a call up to this size are copied to memory of their own (see keep). */
+const KEEP_COPY = 4096;
+
+/**
+ * A small buffer the parser keeps while waiting for the rest of a frame, copied out of the chunk it
+ * lies in: chunks are slices of shared slabs (Node's pool, slab.ts), and a client that stops
+ * mid-frame would otherwise keep a whole slab alive for a few bytes.
+ */
+function keep(b: Buffer): Buffer {
+  if (b.length > KEEP_COPY || b.length === b.buffer.byteLength) return b;
+  const own = Buffer.allocUnsafeSlow(b.length);
+  copyBytes(b, 0, b.length, own, 0);
+  return own;
+}
 const CR = 13,
   LF = 10;
 
@@ -141,7 +159,7 @@ function encodeInline(parts: string[]): Request {
  * bytes). Throws ProtocolError on input that can never become a valid request.
  */
 export class RequestParser {
-  private buf: Buffer = Buffer.alloc(0);
+  private buf: Buffer = EMPTY;
   private pos = 0;
   /** Chunks held back while waiting for at least `need` buffered bytes (avoids quadratic concat). */
   private held: Buffer[] = [];
@@ -157,7 +175,7 @@ export class RequestParser {
 
   feed(chunk: Buffer): void {
     if (this.need > 0 && this.buf.length - this.pos + this.heldLen + chunk.length < this.need) {
-      this.held.push(chunk);
+      this.held.push(keep(chunk));
       this.heldLen += chunk.length;
       return;
     }
@@ -178,7 +196,12 @@ export class RequestParser {
       if (this.held.length > 0) return null;
       const buf = this.buf;
       const start = this.pos;
-      if (start >= buf.length) return null;
+      if (start >= buf.length) {
+        // All consumed: do not keep the chunk (an idle client would keep the pool slab it lies in).
+        this.buf = EMPTY;
+        this.pos = 0;
+        return null;
+      }
       if (buf[start] !== 42 /* * */) {
         const r = this.inline(buf, start);
         if (r === undefined) continue; // empty line skipped
@@ -228,10 +251,8 @@ export class RequestParser {
   private wait(start: number, need: number): null {
     // Keep the partial frame; if we know how many bytes it needs, hold chunks until they arrive.
     this.need = need;
-    if (start > 0) {
-      this.buf = this.buf.subarray(start);
-      this.pos = 0;
-    }
+    this.buf = keep(start > 0 ? this.buf.subarray(start) : this.buf);
+    this.pos = 0;
     return null;
   }
 

@@ -18,7 +18,7 @@ import type { ProxyContext } from '../../src/proxy/context.js';
 import type { SessionHost } from '../../src/proxy/session-host.js';
 import type { ReplySink } from '../../src/proxy/backend-conn.js';
 import type { CommandStats } from '../../src/proxy/stats.js';
-import { MultiReply, ReplyQueue, type Merger, type ReplyQueueOwner } from '../../src/proxy/reply-queue.js';
+import { Fanout, FanoutTo, ReplyQueue, type ReplyQueueOwner } from '../../src/proxy/reply-queue.js';
 import { dispatch } from '../../src/proxy/dispatcher.js';
 import { TransactionState } from '../../src/proxy/transaction.js';
 import { planSplit } from '../../src/proxy/split.js';
@@ -141,9 +141,9 @@ class FakeSession implements SessionHost, ReplyQueueOwner {
   forward(addr: string, raw: Buffer, sink: ReplySink): void {
     this.sent.push({ addr, raw: raw.toString('latin1'), sink });
   }
-  fanout(parts: ReadonlyArray<{ addr: string; raw: Buffer }>, sink: ReplySink, merger: Merger): void {
-    const m = new MultiReply(sink, parts.length, merger);
-    parts.forEach((p, i) => this.forward(p.addr, p.raw, m.part(i)));
+  fanout(f: Fanout, sink: ReplySink): void {
+    f.start(sink);
+    for (const p of f.parts) this.forward(p.addr, p.raw, p);
   }
   hold(task: () => Promise<void>, _keepReading = false): void {
     void task();
@@ -199,22 +199,30 @@ test('reply queue: break_on_failure drains the session at the first error reply 
   assert.equal(s.drained, true);
 });
 
-test('MultiReply merges the parts in part order whatever order they answer in; a failing merge becomes an error reply', () => {
+test('Fanout merges the parts in part order whatever order they answer in; a failing merge becomes an error reply', () => {
   const got: string[] = [];
   const sink: ReplySink = { onReply: (r) => got.push(r.toString()) };
-  const m = new MultiReply(sink, 3, { merge: (rs) => Buffer.from(rs.map((r) => r.toString()).join('|')) });
-  m.part(2).onReply(R('c'));
-  m.part(0).onReply(R('a'));
+  const m = new FanoutTo(['a:1', 'b:1', 'c:1'], R('x'), (rs) => Buffer.from(rs.map((r) => r.toString()).join('|')));
+  assert.deepEqual(
+    m.parts.map((p) => p.addr),
+    ['a:1', 'b:1', 'c:1'],
+  );
+  m.start(sink);
+  m.parts[2]!.onReply(R('c'));
+  m.parts[0]!.onReply(R('a'));
   assert.deepEqual(got, []);
-  m.part(1).onReply(R('b'));
+  m.parts[1]!.onReply(R('b'));
   assert.deepEqual(got, ['a|b|c']);
-  const bad = new MultiReply(sink, 1, {
-    merge: () => {
-      throw new Error('shape');
-    },
+  assert.throws(() => m.start(sink), /started twice/);
+  const bad = new FanoutTo(['a:1'], R('x'), () => {
+    throw new Error('shape');
   });
-  bad.part(0).onReply(R('x'));
+  bad.start(sink);
+  bad.parts[0]!.onReply(R('x'));
   assert.equal(got[1], '-ERR proxy could not merge replies: shape\r\n');
+  // No parts: the merge of nothing, at once.
+  new FanoutTo([], R('x'), (rs) => Buffer.from(`n=${rs.length}`)).start(sink);
+  assert.equal(got[2], 'n=0');
 });
 
 test('dispatcher: keyed requests go to the backend of their slot, original bytes, and count on the slot', () => {

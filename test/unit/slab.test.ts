@@ -1,0 +1,55 @@
+// Transient buffers (src/resp/slab.ts) and what keeps them: small buffers share 64 KiB slabs, never
+// overlap and stay 8-byte aligned, big ones get memory of their own; the request parser copies the
+// bytes it keeps while waiting for the rest of a frame out of the slab (a client that stops mid-frame
+// must not keep a whole slab alive), and forgets a chunk once every request in it was returned.
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { allocTransient, SLAB_SIZE } from '../../src/resp/slab.js';
+import { RequestParser } from '../../src/resp/request-parser.js';
+
+test('allocTransient carves small buffers from shared slabs without overlap; big ones are their own', () => {
+  const bufs: Buffer[] = [];
+  for (let i = 0; i < 2000; i++) bufs.push(allocTransient(1 + ((i * 37) % 300)));
+  const slabs = new Set(bufs.map((b) => b.buffer));
+  assert.ok(slabs.size > 1 && slabs.size < 20, `${slabs.size} slabs for 2000 small buffers`);
+  for (const ab of slabs) assert.equal(ab.byteLength, SLAB_SIZE);
+  bufs.forEach((b, i) => b.fill(i & 0xff));
+  bufs.forEach((b, i) => {
+    assert.equal(b.byteOffset % 8, 0);
+    assert.ok(
+      b.every((x) => x === (i & 0xff)),
+      `buffer ${i} was overwritten by another`,
+    );
+  });
+  const big = allocTransient(100_000);
+  assert.equal(big.length, 100_000);
+  assert.ok(!slabs.has(big.buffer));
+});
+
+test('the parser keeps a partial frame in memory of its own, and drops a chunk it has consumed', () => {
+  const p = new RequestParser();
+  const chunk = allocTransient(64);
+  const whole = Buffer.from('*1\r\n$4\r\nPING\r\n*2\r\n$3\r\nGET\r\n$1');
+  whole.copy(chunk);
+  p.feed(chunk.subarray(0, whole.length));
+  const r = p.next();
+  assert.ok(r);
+  assert.equal(p.next(), null);
+  const held = (p as unknown as { buf: Buffer }).buf;
+  assert.equal(held.toString(), '*2\r\n$3\r\nGET\r\n$1');
+  assert.notEqual(held.buffer, chunk.buffer, 'the partial frame still lies in the slab');
+  assert.equal(held.buffer.byteLength, held.length);
+  // Chunks held while waiting for a known length are copied out too.
+  p.feed(Buffer.from('\r\nk'));
+  const more = allocTransient(1);
+  more[0] = 0x0d;
+  p.feed(more);
+  assert.equal(p.next(), null);
+  for (const h of (p as unknown as { held: Buffer[] }).held) assert.notEqual(h.buffer, more.buffer);
+  p.feed(Buffer.from('\n'));
+  const get = p.next();
+  assert.ok(get);
+  assert.equal(get.raw.toString(), '*2\r\n$3\r\nGET\r\n$1\r\nk\r\n');
+  assert.equal(p.next(), null);
+  assert.equal((p as unknown as { buf: Buffer }).buf.length, 0, 'a consumed chunk is still referenced');
+});
