@@ -29,6 +29,7 @@ import { canRunInPlace, prepareKeys, runInPlace } from './migrate-on-access.js';
 import { SCRIPT_COMMANDS, waitSlotSettled } from './script-slots.js';
 import { xreadBlockIndex } from '../commands/keys.js';
 import { at } from '../util/at.js';
+import type { ClientPause } from './client-pause.js';
 
 /** Commands a client may send before it has authenticated. */
 const NO_AUTH = new Set(['auth', 'hello', 'quit', 'reset']);
@@ -43,6 +44,14 @@ function refuse(s: SessionHost, spec: CommandSpec, cmd: CommandStats, line: stri
   }
   if (s.apps.tx.multi) s.apps.tx.reset(s.apps.host);
   s.reply(cmd, s.tx.execRejected(line));
+}
+
+/** Dispatches `req` once the CLIENT PAUSE ends (its own function: a closure in dispatch would cost a context per request). */
+function holdForPause(s: SessionHost, req: Request, premigrated: number, pz: ClientPause): void {
+  s.hold(async () => {
+    await pz.wait();
+    if (!s.isClosed()) dispatch(s, req, premigrated);
+  }, true);
 }
 
 /**
@@ -85,10 +94,7 @@ export function dispatch(s: SessionHost, req: Request, premigrated = -1): void {
   // CLIENT PAUSE (client-pause.ts): hold the request (and the session's later ones) until the pause ends.
   const pz = ctx.pause;
   if (pz !== undefined && pz.until !== 0 && pz.holds(spec)) {
-    s.hold(async () => {
-      await pz.wait();
-      if (!s.isClosed()) dispatch(s, req, premigrated);
-    }, true);
+    holdForPause(s, req, premigrated, pz);
     return;
   }
   const policy = spec.policy;
