@@ -50,6 +50,26 @@ const NO_DRAIN = (): void => {
   /* requests are bounded by maxPipeline, not by the socket's queue */
 };
 
+/**
+ * Connections with requests to write this turn, written from one setImmediate (after every read of
+ * the turn: requests of all sessions to a server go out in one write). dirty[0, dirtyCount) are set.
+ */
+const dirty: Array<BackendConn | undefined> = [];
+let dirtyCount = 0;
+
+function flushThisTurn(c: BackendConn): void {
+  if (dirtyCount === 0) setImmediate(flushDirty);
+  dirty[dirtyCount++] = c;
+}
+
+function flushDirty(): void {
+  // A flush can answer a request at once (a dead link), and its sink send more: those conns are
+  // appended and written in this same pass.
+  for (let i = 0; i < dirtyCount; i++) dirty[i]!.flush(); // hot path: i < dirtyCount
+  dirty.fill(undefined, 0, dirtyCount);
+  dirtyCount = 0;
+}
+
 export class BackendConn {
   state: BackendState = 'idle';
   lastError = '';
@@ -58,7 +78,13 @@ export class BackendConn {
   private direct: DirectWriter | null = null;
   /** The sink of each request sent and not yet answered, oldest first. */
   private sinks = new Fifo<ReplySink>();
-  private outbox: Buffer[] = [];
+  /**
+   * Requests to write this turn: outbox[0, outboxCount). Two arrays take turns (their slots are
+   * cleared after each write): requests sent while a batch is being written go to the other one.
+   */
+  private outbox: Array<Buffer | undefined> = [];
+  private spareOutbox: Array<Buffer | undefined> = [];
+  private outboxCount = 0;
   private outboxBytes = 0;
   private failures = 0;
   private retryAt = 0;
@@ -106,26 +132,33 @@ export class BackendConn {
     this.sinks.push(sink);
     this.sent++;
     // Batch every request of this event-loop turn (from all sessions) into one write.
-    this.outbox.push(raw);
+    this.outbox[this.outboxCount++] = raw;
     this.outboxBytes += raw.length;
-    if (this.outbox.length === 1) setImmediate(this.flush);
+    if (this.outboxCount === 1) flushThisTurn(this);
   }
 
-  private readonly flush = (): void => {
+  /** Writes this turn's requests (called once per turn by flushThisTurn's immediate). */
+  flush(): void {
     const out = this.outbox,
+      n = this.outboxCount,
       bytes = this.outboxBytes;
-    this.outbox = [];
+    this.outbox = this.spareOutbox;
+    this.spareOutbox = out;
+    this.outboxCount = 0;
     this.outboxBytes = 0;
     const s = this.socket;
-    if (s === null || out.length === 0) return;
-    // Once connected (and once Node's own queue of writes made while connecting is empty), requests
-    // go straight to the handle; TLS keeps socket.write().
-    let d = this.direct;
-    if (d === null && this.opts.tls === undefined && !s.connecting)
-      d = this.direct = directWriter(s, NO_DRAIN, () => this.fail(s, 'write to the server failed'));
-    if (d !== null) d.writeBatch(out, bytes);
-    else writeBatch(s, out, bytes);
-  };
+    if (s !== null && n > 0) {
+      // Once connected (and once Node's own queue of writes made while connecting is empty), requests
+      // go straight to the handle; TLS keeps socket.write().
+      let d = this.direct;
+      if (d === null && this.opts.tls === undefined && !s.connecting)
+        d = this.direct = directWriter(s, NO_DRAIN, () => this.fail(s, 'write to the server failed'));
+      // Hot path: out[0, n) are set (writeBatch copies what it keeps; the slots are cleared below).
+      if (d !== null) d.writeBatch(out as Buffer[], bytes, n);
+      else writeBatch(s, out.slice(0, n) as Buffer[], bytes);
+    }
+    for (let i = 0; i < n; i++) out[i] = undefined;
+  }
 
   private connect(): void {
     const { host, port } = parseAddr(this.addr);
@@ -248,7 +281,8 @@ export class BackendConn {
     const delay = this.failures <= 3 ? 0 : Math.min(5000, 50 * 2 ** Math.min(this.failures - 4, 7));
     this.retryAt = Date.now() + delay;
     const sinks = this.sinks.drain();
-    this.outbox = [];
+    for (let i = 0; i < this.outboxCount; i++) this.outbox[i] = undefined;
+    this.outboxCount = 0;
     this.outboxBytes = 0;
     const err = errorReply(`ERR backend ${this.addr} connection lost: ${reason}`);
     for (const sink of sinks) sink.onReply(err);

@@ -12,7 +12,6 @@
 // a future Node without them), `readDirect` returns null and the caller reads with 'data' events.
 import net from 'node:net';
 import { copyBytes } from '../resp/copy-bytes.js';
-import { allocTransient } from '../resp/slab.js';
 
 /** Size of the shared read buffer: Node's own read size for stream sockets. */
 const READ_BUFFER = 64 * 1024;
@@ -67,8 +66,9 @@ export function readDirect(socket: net.Socket, allowHalfOpen: boolean, onChunk: 
       buffer: shared,
       callback: (n: number, buf: Uint8Array): boolean => {
         // The buffer is reused by the next read of any client: copy out once (the parser and queued
-        // requests keep the bytes; the parser copies what it keeps while a client is idle).
-        const chunk = allocTransient(n);
+        // requests keep the bytes). Node's 8 KiB pool, not the request path's 64 KiB slabs
+        // (slab.ts): a request held for long (a blocked BLPOP, a MULTI queue) keeps its chunk.
+        const chunk = Buffer.allocUnsafe(n);
         copyBytes(buf, 0, n, chunk, 0);
         onChunk(chunk);
         return true;

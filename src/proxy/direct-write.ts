@@ -89,15 +89,21 @@ export class DirectWriter {
     this.after(req, this.handle.writeBuffer(req, data), data);
   }
 
-  /** Writes `bufs` (`bytes` long in all): copied into one buffer when small, else one writev. */
-  writeBatch(bufs: readonly Buffer[], bytes: number): void {
-    if (bufs.length === 1) return this.write(bufs[0]!); // hot path: length checked
+  /**
+   * Writes bufs[0, count) (`bytes` long in all): copied into one buffer when small, else one writev of
+   * an array of its own (libuv keeps it until written). `bufs` itself is not kept.
+   */
+  writeBatch(bufs: readonly Buffer[], bytes: number, count = bufs.length): void {
+    if (count === 1) return this.write(bufs[0]!); // hot path: count <= bufs.length
     if (this.failed) return;
     const req = this.request();
-    if (bytes > COALESCE_MAX) return this.after(req, this.handle.writev(req, bufs, true), bufs);
+    if (bytes > COALESCE_MAX) {
+      const own = bufs.slice(0, count); // the caller may reuse `bufs` at once
+      return this.after(req, this.handle.writev(req, own, true), own);
+    }
     const area = (coalesced ??= Buffer.allocUnsafeSlow(COALESCE_MAX));
     let p = 0;
-    for (let i = 0; i < bufs.length; i++) p += copyBytes(bufs[i]!, 0, bufs[i]!.length, area, p); // hot path: i < length
+    for (let i = 0; i < count; i++) p += copyBytes(bufs[i]!, 0, bufs[i]!.length, area, p); // hot path: i < count
     const data = area.subarray(0, p);
     const err = this.handle.writeBuffer(req, data);
     // libuv keeps the area until an asynchronous write completes: later batches need a new one.

@@ -29,8 +29,8 @@ const KEEP_COPY = 4096;
 
 /**
  * A small buffer the parser keeps while waiting for the rest of a frame, copied out of the chunk it
- * lies in: chunks are slices of shared slabs (Node's pool, slab.ts), and a client that stops
- * mid-frame would otherwise keep a whole slab alive for a few bytes.
+ * lies in: chunks are slices of a shared pool (Node's Buffer pool), and a client that stops
+ * mid-frame would otherwise keep a whole pool slab alive for a few bytes.
  */
 function keep(b: Buffer): Buffer {
   if (b.length > KEEP_COPY || b.length === b.buffer.byteLength) return b;

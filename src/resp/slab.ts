@@ -1,10 +1,10 @@
-// Short-lived buffers of the request path (copies of client reads and backend replies, MGET/MSET
-// sub-requests, merged replies) carved from 64 KiB slabs instead of Node's 8 KiB Buffer pool. Every
-// slab is one ArrayBuffer that the young-generation GC must sweep once it dies, and at pipeline 1
-// that sweep was a third of each scavenge's pause (which every request in flight waits out: the
-// p99). Only for buffers dropped once the request is answered: a small buffer kept for long keeps
-// its whole slab alive, so whoever keeps one (the request parser waiting for the rest of a frame,
-// a reply kept past its request) copies it out first.
+// Short-lived buffers of the request path (copies of backend replies, MGET/MSET sub-requests,
+// merged replies) carved from 64 KiB slabs instead of Node's 8 KiB Buffer pool. Every slab is one
+// ArrayBuffer that the young-generation GC must sweep once it dies, and at pipeline 1 that sweep was
+// a third of each scavenge's pause (which every request in flight waits out: the p99). Only for
+// buffers dropped once the request is answered: a small buffer kept for long keeps its whole slab
+// alive, so whoever keeps a reply past its request copies it out first. Client reads stay in Node's
+// pool: a request can be held for long (a blocked BLPOP, a MULTI queue) with the chunk it came in.
 
 /** Bytes per slab. */
 export const SLAB_SIZE = 64 * 1024;

@@ -1,7 +1,8 @@
-// Transient buffers (src/resp/slab.ts) and what keeps them: small buffers share 64 KiB slabs, never
-// overlap and stay 8-byte aligned, big ones get memory of their own; the request parser copies the
-// bytes it keeps while waiting for the rest of a frame out of the slab (a client that stops mid-frame
-// must not keep a whole slab alive), and forgets a chunk once every request in it was returned.
+// Transient buffers (src/resp/slab.ts) and what keeps pooled memory alive: small buffers share 64 KiB
+// slabs, never overlap and stay 8-byte aligned, big ones get memory of their own; the request parser
+// copies the bytes it keeps while waiting for the rest of a frame out of the pooled chunk (a client
+// that stops mid-frame must not keep a whole pool slab alive), and forgets a chunk once every request
+// in it was returned.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { allocTransient, SLAB_SIZE } from '../../src/resp/slab.js';
@@ -28,7 +29,7 @@ test('allocTransient carves small buffers from shared slabs without overlap; big
 
 test('the parser keeps a partial frame in memory of its own, and drops a chunk it has consumed', () => {
   const p = new RequestParser();
-  const chunk = allocTransient(64);
+  const chunk = Buffer.allocUnsafe(64); // a slice of Node's pool, as client reads are
   const whole = Buffer.from('*1\r\n$4\r\nPING\r\n*2\r\n$3\r\nGET\r\n$1');
   whole.copy(chunk);
   p.feed(chunk.subarray(0, whole.length));
@@ -37,11 +38,11 @@ test('the parser keeps a partial frame in memory of its own, and drops a chunk i
   assert.equal(p.next(), null);
   const held = (p as unknown as { buf: Buffer }).buf;
   assert.equal(held.toString(), '*2\r\n$3\r\nGET\r\n$1');
-  assert.notEqual(held.buffer, chunk.buffer, 'the partial frame still lies in the slab');
+  assert.notEqual(held.buffer, chunk.buffer, 'the partial frame still lies in the pool slab');
   assert.equal(held.buffer.byteLength, held.length);
   // Chunks held while waiting for a known length are copied out too.
   p.feed(Buffer.from('\r\nk'));
-  const more = allocTransient(1);
+  const more = Buffer.allocUnsafe(1);
   more[0] = 0x0d;
   p.feed(more);
   assert.equal(p.next(), null);
