@@ -1,6 +1,6 @@
 // Splitting MGET / MSET / DEL / UNLINK / EXISTS / TOUCH by group: one sub-command per backend (not one
 // per key), and merging the replies back in the client's original key order.
-import type { Request } from '../resp/request-parser.js';
+import type { Offsets, Request } from '../resp/request-parser.js';
 import { integerOf, isErrorReply, scanReply } from '../resp/reply-scanner.js';
 import { errorReply, OK } from '../resp/encode.js';
 import type { Placement } from './placement.js';
@@ -24,7 +24,7 @@ function writeHead(out: Buffer, p: number, c: number, n: number): number {
 }
 
 /** Bytes of argument `i` encoded as a bulk string. */
-function encodedSize(offs: number[], i: number): number {
+function encodedSize(offs: Offsets, i: number): number {
   const l = offs[2 * i + 1]! - offs[2 * i]!;
   return 3 + digits(l) + l + 2;
 }

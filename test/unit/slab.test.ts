@@ -1,12 +1,12 @@
 // Transient buffers (src/resp/slab.ts) and what keeps pooled memory alive: small buffers share 64 KiB
 // slabs, never overlap and stay 8-byte aligned, big ones get memory of their own; the request parser
 // copies the bytes it keeps while waiting for the rest of a frame out of the pooled chunk (a client
-// that stops mid-frame must not keep a whole pool slab alive), and forgets a chunk once every request
-// in it was returned.
+// that stops mid-frame must not keep a whole pool slab alive), forgets a chunk once every request in
+// it was returned, and gives long requests argument offsets in distinct views of one 8 KiB slab.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { allocTransient, SLAB_SIZE } from '../../src/resp/slab.js';
-import { RequestParser } from '../../src/resp/request-parser.js';
+import { RequestParser, type Request } from '../../src/resp/request-parser.js';
 
 test('allocTransient carves small buffers from shared slabs without overlap; big ones are their own', () => {
   const bufs: Buffer[] = [];
@@ -53,4 +53,34 @@ test('the parser keeps a partial frame in memory of its own, and drops a chunk i
   assert.equal(get.raw.toString(), '*2\r\n$3\r\nGET\r\n$1\r\nk\r\n');
   assert.equal(p.next(), null);
   assert.equal((p as unknown as { buf: Buffer }).buf.length, 0, 'a consumed chunk is still referenced');
+});
+
+test('argument offsets: views of a shared slab for long requests, plain arrays for short ones, never overlapping', () => {
+  const p = new RequestParser();
+  const keys = Array.from({ length: 10 }, (_, i) => `key:${i}`);
+  const frame = (args: string[]): string => `*${args.length}\r\n${args.map((a) => `$${a.length}\r\n${a}\r\n`).join('')}`;
+  p.feed(
+    Buffer.from(
+      frame(['MGET', ...keys]) + frame(['GET', 'k']) + frame(['MSET', ...keys.flatMap((k) => [k, 'v'])]) + frame(['MGET', ...keys]),
+    ),
+  );
+  const reqs = [p.next(), p.next(), p.next(), p.next()];
+  const argsOf = (r: Request | null | undefined): string[] => {
+    assert.ok(r);
+    return Array.from({ length: r.argc }, (_, i) => r.buf.toString('latin1', r.offs[2 * i], r.offs[2 * i + 1]));
+  };
+  assert.deepEqual(argsOf(reqs[0]), ['MGET', ...keys]);
+  assert.deepEqual(argsOf(reqs[1]), ['GET', 'k']);
+  assert.deepEqual(argsOf(reqs[2]), ['MSET', ...keys.flatMap((k) => [k, 'v'])]);
+  assert.deepEqual(argsOf(reqs[3]), ['MGET', ...keys]);
+  assert.ok(Array.isArray(reqs[1]!.offs), 'a short request keeps a plain array');
+  const views = [reqs[0]!.offs, reqs[2]!.offs, reqs[3]!.offs];
+  for (const v of views) assert.ok(v instanceof Int32Array && v.buffer.byteLength === 8192, 'a long request gets a view of the 8 KiB slab');
+  // Distinct ranges of the slab: writing one request's offsets does not change another's.
+  const [a, b, c] = views as Int32Array[];
+  assert.equal(a!.buffer, c!.buffer);
+  const before = Array.from(c!);
+  a!.fill(-1);
+  b!.fill(-1);
+  assert.deepEqual(Array.from(c!), before);
 });
