@@ -23,6 +23,11 @@ const READ_BUFFER = 64 * 1024;
 /** Receives the reply (a complete RESP frame) to one request. */
 export interface ReplySink {
   onReply(reply: Buffer): void;
+  /**
+   * Optional: the reply as buf[start, end) of the bytes read (never changed afterwards), instead of a
+   * view made for it, for sinks that only read the bytes (the parts of a split MGET/MSET).
+   */
+  onReplyAt?(buf: Buffer, start: number, end: number): void;
 }
 
 export interface BackendOptions {
@@ -262,7 +267,9 @@ export class BackendConn {
       }
       if (buf[pos] === 45 /* - */ && this.opts.onTrouble && buf.toString('latin1', pos, pos + 9) === '-READONLY')
         this.opts.onTrouble(this.addr, 'READONLY reply');
-      sink.onReply(pos === 0 && end === len ? buf : buf.subarray(pos, end));
+      if (pos === 0 && end === len) sink.onReply(buf);
+      else if (sink.onReplyAt !== undefined) sink.onReplyAt(buf, pos, end);
+      else sink.onReply(buf.subarray(pos, end));
       pos = end;
       if (this.socket !== s) return; // a sink's callback failed the connection
     }

@@ -126,17 +126,44 @@ export class ReplyQueue {
   }
 }
 
-/** One sub-request of a fan-out: where it goes and its bytes. It is the sink of its own reply. */
-export class FanoutPart implements ReplySink {
+/** A reply as a range of bytes: buf[start, end). */
+export interface ReplyRange {
+  readonly buf: Buffer;
+  readonly start: number;
+  readonly end: number;
+}
+
+const NO_REPLY = Buffer.alloc(0);
+
+/** The reply of a range, as a buffer (a view unless it is the whole buffer). */
+export function replyOf(r: ReplyRange): Buffer {
+  return r.start === 0 && r.end === r.buf.length ? r.buf : r.buf.subarray(r.start, r.end);
+}
+
+/**
+ * One sub-request of a fan-out: where it goes and its bytes. It is the sink of its own reply, which
+ * it keeps as a range of the bytes the backend connection read (no view per reply).
+ */
+export class FanoutPart implements ReplySink, ReplyRange {
+  buf: Buffer = NO_REPLY;
+  start = 0;
+  end = 0;
+
   constructor(
     private readonly whole: Fanout,
-    private readonly index: number,
     readonly addr: string,
     readonly raw: Buffer,
   ) {}
 
   onReply(r: Buffer): void {
-    this.whole.got(this.index, r);
+    this.onReplyAt(r, 0, r.length);
+  }
+
+  onReplyAt(buf: Buffer, start: number, end: number): void {
+    this.buf = buf;
+    this.start = start;
+    this.end = end;
+    this.whole.got();
   }
 }
 
@@ -148,22 +175,25 @@ export class FanoutPart implements ReplySink {
  */
 export abstract class Fanout {
   readonly parts: FanoutPart[];
-  private readonly replies: Buffer[];
   private left = -1;
   private parent: ReplySink | null = null;
 
   constructor(n: number) {
     this.parts = new Array<FanoutPart>(n);
-    this.replies = new Array<Buffer>(n);
   }
 
   /** Sets part `i` (each of 0 .. n-1 once, before start). */
   setPart(i: number, addr: string, raw: Buffer): void {
-    this.parts[i] = new FanoutPart(this, i, addr, raw);
+    this.parts[i] = new FanoutPart(this, addr, raw);
   }
 
   /** Turns the replies of the parts (in part order) into the client's reply. */
-  abstract merge(replies: Buffer[]): Buffer;
+  abstract mergeRanges(replies: readonly ReplyRange[]): Buffer;
+
+  /** mergeRanges over whole buffers (tests, callers holding replies). */
+  merge(replies: readonly Buffer[]): Buffer {
+    return this.mergeRanges(replies.map((buf) => ({ buf, start: 0, end: buf.length })));
+  }
 
   /** Call once, before sending any part: the merge of the parts' replies goes to `parent`. */
   start(parent: ReplySink): void {
@@ -173,16 +203,15 @@ export abstract class Fanout {
     if (this.left === 0) this.done();
   }
 
-  /** Stores part `i`'s reply; merges once every part has answered. */
-  got(i: number, r: Buffer): void {
-    this.replies[i] = r;
+  /** A part has its reply; merges once every part has answered. */
+  got(): void {
     if (--this.left === 0) this.done();
   }
 
   private done(): void {
     let out: Buffer;
     try {
-      out = this.merge(this.replies);
+      out = this.mergeRanges(this.parts);
     } catch (e) {
       out = errorReply(`ERR proxy could not merge replies: ${(e as Error).message}`);
     }
@@ -190,7 +219,7 @@ export abstract class Fanout {
   }
 }
 
-/** A fan-out of one request to several servers, merged by a function. */
+/** A fan-out of one request to several servers, merged by a function of their replies. */
 export class FanoutTo extends Fanout {
   constructor(
     addrs: readonly string[],
@@ -201,7 +230,7 @@ export class FanoutTo extends Fanout {
     for (let i = 0; i < addrs.length; i++) this.setPart(i, addrs[i]!, raw);
   }
 
-  merge(replies: Buffer[]): Buffer {
-    return this.fn(replies);
+  mergeRanges(replies: readonly ReplyRange[]): Buffer {
+    return this.fn(replies.map(replyOf));
   }
 }

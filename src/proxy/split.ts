@@ -1,10 +1,10 @@
 // Splitting MGET / MSET / DEL / UNLINK / EXISTS / TOUCH by group: one sub-command per backend (not one
 // per key), and merging the replies back in the client's original key order.
 import type { Offsets, Request } from '../resp/request-parser.js';
-import { integerOf, isErrorReply, scanReply } from '../resp/reply-scanner.js';
+import { integerOf, isErrorAt, scanReply } from '../resp/reply-scanner.js';
 import { errorReply, OK } from '../resp/encode.js';
 import type { Placement } from './placement.js';
-import { Fanout } from './reply-queue.js';
+import { Fanout, replyOf, type ReplyRange } from './reply-queue.js';
 import { copyBytes } from '../resp/copy-bytes.js';
 import { allocTransient } from '../resp/slab.js';
 
@@ -87,14 +87,16 @@ function subRequest(req: Request, step: number, keyCount: number, gi: number, co
   return out;
 }
 
-/** Where the elements of an array reply start, if it is an array of exactly `n` elements; -1 otherwise. */
-function elementsStart(reply: Buffer, n: number): number {
-  if (reply[0] !== 42 /* * */) return -1;
-  // Hot path: p < reply.length (loop condition), so reply[p] is a byte.
-  let p = 1,
+/** Where the elements of the array reply r start, if it is an array of exactly `n` elements; -1 otherwise. */
+function elementsStart(r: ReplyRange, n: number): number {
+  const buf = r.buf,
+    end = r.end;
+  if (buf[r.start] !== 42 /* * */) return -1;
+  // Hot path: p < end <= buf.length (loop condition), so buf[p] is a byte.
+  let p = r.start + 1,
     v = 0;
-  while (p < reply.length && reply[p] !== 13) v = v * 10 + (reply[p++]! - 48);
-  return v === n && reply[p + 1] === 10 ? p + 2 : -1;
+  while (p < end && buf[p] !== 13) v = v * 10 + (buf[p++]! - 48);
+  return v === n && p + 1 < end && buf[p + 1] === 10 ? p + 2 : -1;
 }
 
 /**
@@ -148,7 +150,7 @@ class MgetPlan extends Fanout {
     return this.groupOfKey === null ? (this.bits >>> k) & 1 : this.groupOfKey[k]!;
   }
 
-  merge(replies: Buffer[]): Buffer {
+  mergeRanges(replies: readonly ReplyRange[]): Buffer {
     // Hot path: every group index is < replies.length, and cursor is filled for every group.
     const err = firstError(replies);
     if (err) return err;
@@ -163,7 +165,7 @@ class MgetPlan extends Fanout {
       const at = elementsStart(r, cursor[gi]!);
       if (at < 0) throw new Error('unexpected MGET reply from backend');
       cursor[gi] = at;
-      size += r.length - at;
+      size += r.end - at;
     }
     const out = allocTransient(size);
     let p = writeHead(out, 0, 42 /* * */, keyCount);
@@ -171,9 +173,9 @@ class MgetPlan extends Fanout {
       const gi = this.groupOf(k);
       const r = replies[gi]!,
         s = cursor[gi]!;
-      const e = scanReply(r, s);
-      if (e < 0) throw new Error('unexpected MGET reply from backend');
-      p += copyBytes(r, s, e, out, p);
+      const e = scanReply(r.buf, s);
+      if (e < 0 || e > r.end) throw new Error('unexpected MGET reply from backend');
+      p += copyBytes(r.buf, s, e, out, p);
       cursor[gi] = e;
     }
     return out;
@@ -181,24 +183,27 @@ class MgetPlan extends Fanout {
 }
 
 class MsetPlan extends Fanout {
-  merge(replies: Buffer[]): Buffer {
+  mergeRanges(replies: readonly ReplyRange[]): Buffer {
     return firstError(replies) ?? OK;
   }
 }
 
 /** DEL / UNLINK / EXISTS / TOUCH: the sum of the integer replies. */
 class SumPlan extends Fanout {
-  merge(replies: Buffer[]): Buffer {
+  mergeRanges(replies: readonly ReplyRange[]): Buffer {
     const err = firstError(replies);
     if (err) return err;
     let sum = 0;
-    for (const r of replies) sum += integerOf(r) ?? 0;
+    for (const r of replies) sum += integerOf(replyOf(r)) ?? 0;
     return Buffer.from(`:${sum}\r\n`);
   }
 }
 
-function firstError(replies: Buffer[]): Buffer | undefined {
-  for (const r of replies) if (isErrorReply(r)) return r;
+function firstError(replies: readonly ReplyRange[]): Buffer | undefined {
+  for (let i = 0; i < replies.length; i++) {
+    const r = replies[i]!; // hot path: i < length
+    if (isErrorAt(r.buf, r.start)) return replyOf(r);
+  }
   return undefined;
 }
 

@@ -143,4 +143,7 @@ export function integerOf(reply: Buffer): number | null {
   return readLen(reply, 1, le);
 }
 
-export const isErrorReply = (reply: Buffer): boolean => reply[0] === 45 || reply[0] === 33;
+/** Whether the reply starting at buf[pos] is an error (RESP2 `-`, RESP3 blob error `!`). */
+export const isErrorAt = (buf: Uint8Array, pos: number): boolean => buf[pos] === 45 || buf[pos] === 33;
+
+export const isErrorReply = (reply: Buffer): boolean => isErrorAt(reply, 0);

@@ -404,6 +404,28 @@ test('split: one backend -> forward unchanged; several -> sub-requests and merge
   const mget = planSplit('mget', req('MGET', b1, a1), ctx.placement);
   assert.ok(typeof mget === 'object' && !Buffer.isBuffer(mget));
   assert.throws(() => mget.merge([R('*1\r\n$1\r\nx\r\n'), R(':1\r\n')]), /unexpected MGET reply/);
+  // Parts answered as ranges of bigger reads (other replies around them), in any order: the merge
+  // reads exactly each range, in the client's key order.
+  const got: string[] = [];
+  const ranged = planSplit('mget', req('MGET', b1, a1, b1), ctx.placement);
+  assert.ok(typeof ranged === 'object' && !Buffer.isBuffer(ranged));
+  ranged.start({ onReply: (r) => got.push(r.toString()) });
+  const readA = Buffer.from(':7\r\n*1\r\n$2\r\naa\r\n+OK\r\n');
+  const readB = Buffer.from('*2\r\n$2\r\nb1\r\n$-1\r\n$3\r\nnot\r\n');
+  const partOf = (addr: string) => ranged.parts.find((p) => p.addr === addr)!;
+  partOf(ctx.router.backendOf(slotOf(a1))).onReplyAt(readA, 4, 4 + '*1\r\n$2\r\naa\r\n'.length);
+  assert.deepEqual(got, []);
+  partOf(B).onReplyAt(readB, 0, '*2\r\n$2\r\nb1\r\n$-1\r\n'.length);
+  assert.deepEqual(got, ['*3\r\n$2\r\nb1\r\n$2\r\naa\r\n$-1\r\n']);
+  // An error part inside a range is the reply, cut at its end.
+  const failed = planSplit('mset', req('MSET', a1, '1', b1, '2'), ctx.placement);
+  assert.ok(typeof failed === 'object' && !Buffer.isBuffer(failed));
+  const errs: string[] = [];
+  failed.start({ onReply: (r) => errs.push(r.toString()) });
+  const readC = Buffer.from('+OK\r\n-ERR oom\r\n:1\r\n');
+  failed.parts[0]!.onReplyAt(readC, 0, 5);
+  failed.parts[1]!.onReplyAt(readC, 5, 15);
+  assert.deepEqual(errs, ['-ERR oom\r\n']);
   // A slot without a backend: error reply.
   ctx.router.fill([{ id: slotOf(b1) }]);
   const none = planSplit('mget', req('MGET', a1, b1), ctx.placement);
