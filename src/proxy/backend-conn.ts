@@ -152,17 +152,24 @@ export class BackendConn {
     this.outboxCount = 0;
     this.outboxBytes = 0;
     const s = this.socket;
-    if (s !== null && n > 0) {
-      // Once connected (and once Node's own queue of writes made while connecting is empty), requests
-      // go straight to the handle; TLS keeps socket.write().
-      let d = this.direct;
-      if (d === null && this.opts.tls === undefined && !s.connecting)
-        d = this.direct = directWriter(s, NO_DRAIN, () => this.fail(s, 'write to the server failed'));
-      // Hot path: out[0, n) are set (writeBatch copies what it keeps; the slots are cleared below).
-      if (d !== null) d.writeBatch(out as Buffer[], bytes, n);
-      else writeBatch(s, out.slice(0, n) as Buffer[], bytes);
+    try {
+      if (s !== null && n > 0) {
+        // Once connected (and once Node's own queue of writes made while connecting is empty), requests
+        // go straight to the handle; TLS keeps socket.write().
+        let d = this.direct;
+        if (d === null && this.opts.tls === undefined && !s.connecting)
+          d = this.direct = directWriter(s, NO_DRAIN, () => this.fail(s, 'write to the server failed'));
+        // Hot path: out[0, n) are set (writeBatch copies what it keeps; the slots are cleared below).
+        if (d !== null) d.writeBatch(out as Buffer[], bytes, n);
+        else writeBatch(s, out.slice(0, n) as Buffer[], bytes);
+      }
+    } catch (e) {
+      // Not expected; if it happens, this connection's requests fail and the other connections of the
+      // turn are still written (flushDirty goes on).
+      if (s !== null) this.fail(s, `write to the server failed: ${(e as Error).message}`);
+    } finally {
+      for (let i = 0; i < n; i++) out[i] = undefined;
     }
-    for (let i = 0; i < n; i++) out[i] = undefined;
   }
 
   private connect(): void {

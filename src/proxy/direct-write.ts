@@ -7,8 +7,8 @@
 // by libuv, in order, and reported back through the request's `oncomplete`. Backpressure is libuv's
 // own queue size; `onDrain` fires when it empties. A request object is reused while writes complete
 // synchronously (the usual case) and replaced when libuv keeps it; so is the buffer a batch of small
-// writes is copied into before its one write. end() (half-close after the queued
-// writes: uv_shutdown runs after them), destroy(), reads and errors stay net.Socket's own.
+// writes is copied into before its one write. end() (half-close after the queued writes: uv_shutdown
+// runs after them), destroy(), reads and errors stay net.Socket's own.
 // It needs `_handle` and the WriteWrap class of Node's stream binding (what net.Socket uses); when
 // either is missing (TLS sockets, test fakes, a future Node without them) `directWriter` returns null
 // and the caller keeps socket.write().

@@ -2,8 +2,8 @@
 // Uint8Array#set of part of a buffer allocate a Uint8Array view per call in Node 20; at pipeline 1
 // that is several short-lived objects per request, and the scavenges they cause pause every request
 // in flight (the p99). Node's own buffer binding copies a range natively with no view (what
-// Buffer#copy uses underneath, bounds checked here); very short ranges are copied with a loop, and where the binding is
-// missing, set(subarray) is the fallback.
+// Buffer#copy uses underneath; the bounds are checked here). Very short ranges are copied with a
+// loop; where the binding is missing, set(subarray) is the fallback.
 
 /** Node 20's internal copy: copy(source, target, targetStart, sourceStart, sourceEnd) -> bytes copied. */
 type NativeCopy = (src: Uint8Array, dst: Uint8Array, at: number, start: number, end: number) => number;

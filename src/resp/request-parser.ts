@@ -41,6 +41,7 @@ function keep(b: Buffer): Buffer {
   copyBytes(b, 0, b.length, own, 0);
   return own;
 }
+
 const CR = 13,
   LF = 10;
 
