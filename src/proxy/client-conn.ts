@@ -14,10 +14,10 @@ import type { IdleWatched } from './idle-sweeper.js';
 import { readDirect } from './client-socket.js';
 import { directWriter, type DirectWriter } from './direct-write.js';
 
-/** What the connection needs from its session. */
 /** Input bytes buffered while a keep-reading hold is active before reading pauses. */
 const HELD_INPUT_MAX = 1024 * 1024;
 
+/** What the connection needs from its session. */
 export interface ClientConnOwner {
   /** Dispatches one request (the session's dispatcher). */
   onRequest(req: Request): void;
