@@ -16,6 +16,13 @@ import { directWriter, type DirectWriter } from './direct-write.js';
 
 /** Input bytes buffered while a keep-reading hold is active before reading pauses. */
 const HELD_INPUT_MAX = 1024 * 1024;
+/**
+ * After the proxy half-closed a connection (QUIT, a protocol error, shutdown), how long it waits for
+ * the client to close its side before closing anyway. Closing while the client is still sending
+ * makes the kernel answer with a reset, and a reset can discard the last replies (the error saying
+ * why) before the client has read them; meanwhile input is read and dropped.
+ */
+const LINGER_MS = 2000;
 
 /** What the connection needs from its session. */
 export interface ClientConnOwner {
@@ -42,6 +49,8 @@ export class ClientConnection implements Flushable, IdleWatched {
   /** Ending: no more requests are read; the session ends once the queue is empty. */
   private quitting = false;
   private finished = false;
+  /** Half-closed by the proxy, waiting for the client's side (finish). */
+  private linger: NodeJS.Timeout | null = null;
   /** The client half-closed: nothing more will arrive (see the header). */
   private eof = false;
   /** The parse loop is running (it is not re-entered from a reply completed inside onRequest). */
@@ -106,6 +115,7 @@ export class ClientConnection implements Flushable, IdleWatched {
   close(): void {
     if (this.closed) return;
     this.closed = true;
+    if (this.linger !== null) clearTimeout(this.linger);
     this.flusher.idle.delete(this);
     this.socket.destroy();
     this.owner.onClosed();
@@ -215,7 +225,14 @@ export class ClientConnection implements Flushable, IdleWatched {
     if (this.finished) return;
     this.finished = true;
     this.flushOut();
-    this.socket.end(() => this.close());
+    // Half-close once the replies are written; close when the client closes too (see LINGER_MS).
+    this.socket.end(() => {
+      if (this.eof || this.closed) this.close();
+      else {
+        this.linger = setTimeout(() => this.close(), LINGER_MS);
+        this.linger.unref();
+      }
+    });
   }
 
   /** The client will send nothing more (the listener allows half-open sockets). */
@@ -223,6 +240,7 @@ export class ClientConnection implements Flushable, IdleWatched {
     this.eof = true;
     this.owner.onEof?.();
     if (this.closed) return;
+    if (this.linger !== null) return this.close(); // both sides are done
     if (this.readable()) this.drainParser();
   }
 

@@ -1,7 +1,8 @@
 // Hostile clients cannot hurt the proxy (a separate `shardis proxy` process, RSS read from /proc):
 // thousands of connections that each declare a 512 MB bulk and then trickle one byte at a time keep
 // the proxy's RSS under a stated bound while another client is served normally; a client whose
-// partial request passes session_max_querybuf is told why and disconnected, and others are not.
+// partial request passes session_max_querybuf is told why and disconnected, and others are not; a
+// client that keeps sending after a protocol error still reads the error (no reset discards it).
 // Expected duration: about 20 s (opening the connections dominates).
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
@@ -96,6 +97,36 @@ test('slow loris: connections declaring 512 MB bulks and trickling bytes keep th
   } finally {
     for (const s of socks) s.destroy();
     c.close();
+  }
+});
+
+test('a client that keeps sending after a protocol error still reads the error: the proxy half-closes and lingers instead of resetting', async () => {
+  const s = net.connect(proxy.port, '127.0.0.1');
+  await new Promise<void>((resolve, reject) => s.once('connect', resolve).once('error', reject));
+  const got: Buffer[] = [];
+  let failure: Error | null = null;
+  s.on('data', (b: Buffer) => got.push(b));
+  s.on('error', (e) => (failure = e));
+  const ended = new Promise<void>((resolve) => s.once('close', () => resolve()));
+  try {
+    // Not read yet: the reply waits in the kernel, as with a client busy writing a big request.
+    s.pause();
+    s.write('*1\r\n$abc\r\n');
+    // Keep sending for 300 ms (bounded): a proxy that closed at once would answer these with a reset,
+    // and a reset discards the unread error reply.
+    const junk = Buffer.alloc(16 * 1024, 0x61);
+    const until = Date.now() + 300;
+    for (let i = 0; i < 10000 && Date.now() < until && !s.destroyed; i++) {
+      if (!s.write(junk)) await new Promise((r) => setTimeout(r, 5));
+      else await new Promise((r) => setImmediate(r));
+    }
+    s.resume();
+    s.end();
+    await Promise.race([ended, new Promise((_r, rej) => setTimeout(() => rej(new Error('not closed within 5 s')), 5000))]);
+    assert.equal(failure, null, 'the client saw an error (a reset?)');
+    assert.match(Buffer.concat(got).toString('latin1'), /^-ERR Protocol error: invalid bulk length\r\n$/);
+  } finally {
+    s.destroy();
   }
 });
 

