@@ -190,11 +190,6 @@ export abstract class Fanout {
   /** Turns the replies of the parts (in part order) into the client's reply. */
   abstract mergeRanges(replies: readonly ReplyRange[]): Buffer;
 
-  /** mergeRanges over whole buffers (tests, callers holding replies). */
-  merge(replies: readonly Buffer[]): Buffer {
-    return this.mergeRanges(replies.map((buf) => ({ buf, start: 0, end: buf.length })));
-  }
-
   /** Call once, before sending any part: the merge of the parts' replies goes to `parent`. */
   start(parent: ReplySink): void {
     if (this.parent !== null) throw new Error('fan-out started twice');
