@@ -8,6 +8,7 @@ import { parseAddr } from '../util/address.js';
 import { scanReply, replyNeed, isErrorReply } from '../resp/reply-scanner.js';
 import { encodeCommand, errorReply } from '../resp/encode.js';
 import { writeBatch } from './output-flusher.js';
+import { beginIo, endIo, ioWallClock } from './io-scope.js';
 import { copyBytes } from '../resp/copy-bytes.js';
 import { allocTransient } from '../resp/slab.js';
 import { directWriter, type DirectWriter } from './direct-write.js';
@@ -133,7 +134,7 @@ export class BackendConn {
   }
 
   private write(raw: Buffer, sink: ReplySink): void {
-    if (this.inflight === 0) this.lastActivity = Date.now();
+    if (this.inflight === 0) this.lastActivity = ioWallClock();
     this.sinks.push(sink);
     this.sent++;
     // Batch every request of this event-loop turn (from all sessions) into one write.
@@ -191,7 +192,12 @@ export class BackendConn {
             // (into a slab: sinks that keep a reply for long copy it themselves).
             const chunk = allocTransient(n);
             copyBytes(buf, 0, n, chunk, 0);
-            this.onData(s, chunk);
+            beginIo();
+            try {
+              this.onData(s, chunk);
+            } finally {
+              endIo();
+            }
             return true;
           },
         },
@@ -211,7 +217,15 @@ export class BackendConn {
       this.state = 'connected';
       this.failures = 0;
     });
-    if (t) s.on('data', (chunk: Buffer) => this.onData(s, chunk));
+    if (t)
+      s.on('data', (chunk: Buffer) => {
+        beginIo();
+        try {
+          this.onData(s, chunk);
+        } finally {
+          endIo();
+        }
+      });
     s.on('error', (e) => {
       clearTimeout(timer);
       this.fail(s, e.message);
@@ -233,7 +247,7 @@ export class BackendConn {
 
   private onData(s: net.Socket, chunk: Buffer): void {
     if (this.socket !== s) return;
-    this.lastActivity = Date.now();
+    this.lastActivity = ioWallClock();
     let buf: Buffer;
     if (this.rest === null) buf = chunk;
     else {

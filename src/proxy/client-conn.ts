@@ -10,6 +10,7 @@ import { errorReply } from '../resp/encode.js';
 import type { ProxyConfig } from './config.js';
 import type { ProxyStats } from './stats.js';
 import { writeBatch, type Flushable, type OutputFlusher } from './output-flusher.js';
+import { beginIo, endIo, ioWallClock } from './io-scope.js';
 import type { IdleWatched } from './idle-sweeper.js';
 import { readDirect } from './client-socket.js';
 import { directWriter, type DirectWriter } from './direct-write.js';
@@ -56,12 +57,15 @@ export class ClientConnection implements Flushable, IdleWatched {
   /** The parse loop is running (it is not re-entered from a reply completed inside onRequest). */
   private parsing = false;
   /**
-   * Replies ready to write, flushed together once the current I/O callback is done: the first one
-   * alone in `out1` (at pipeline 1 there is one per turn: no array), from the second on all in `outMore`.
+   * Replies ready to write, flushed together once the current I/O callback is done: reply i is
+   * outBufs[i][outStarts[i], outEnds[i]) for i < outCount (ranges of the bytes they came in: no view
+   * per reply). The arrays keep their slots between turns (cleared after each flush).
    */
-  private out1: Buffer | null = null;
-  private outMore: Buffer[] | null = null;
-  /** Bytes in out1 / outMore. */
+  private readonly outBufs: Array<Buffer | undefined> = [];
+  private readonly outStarts: number[] = [];
+  private readonly outEnds: number[] = [];
+  private outCount = 0;
+  /** Bytes in the replies of this turn. */
   private outBytes = 0;
   /** When the client last sent bytes (CLIENT LIST idle=). */
   lastActive = Date.now();
@@ -152,18 +156,14 @@ export class ClientConnection implements Flushable, IdleWatched {
       });
   }
 
-  /** Queues a reply for this turn's write (a reply at the head of the queue, or an out-of-band frame). */
-  write(r: Buffer): void {
-    const first = this.out1;
-    if (this.outMore !== null) this.outMore.push(r);
-    else if (first !== null) {
-      this.outMore = [first, r];
-      this.out1 = null;
-    } else {
-      this.flusher.schedule(this);
-      this.out1 = r;
-    }
-    this.outBytes += r.length;
+  /** Queues buf[start, end) for this turn's write (a reply at the head of the queue, or an out-of-band frame). */
+  write(buf: Buffer, start = 0, end = buf.length): void {
+    const n = this.outCount++;
+    if (n === 0) this.flusher.schedule(this);
+    this.outBufs[n] = buf;
+    this.outStarts[n] = start;
+    this.outEnds[n] = end;
+    this.outBytes += end - start;
   }
 
   /** Reply bytes not yet taken by the client's socket (including this turn's unwritten ones). */
@@ -189,23 +189,31 @@ export class ClientConnection implements Flushable, IdleWatched {
 
   /** Writes the replies collected during this I/O callback in one go (one syscall per connection). */
   flushOut(): void {
-    const one = this.out1,
-      more = this.outMore,
-      bytes = this.outBytes;
-    this.out1 = null;
-    this.outMore = null;
+    const n = this.outCount,
+      bytes = this.outBytes,
+      bufs = this.outBufs;
+    this.outCount = 0;
     this.outBytes = 0;
-    if (this.closed || (one === null && more === null)) return;
-    this.lastWrite = Date.now();
-    const w = this.writer;
-    if (one !== null) {
-      if (w !== null) w.write(one);
-      else this.socket.write(one);
-    } else if (more !== null) {
-      if (w !== null) w.writeBatch(more, bytes);
-      else writeBatch(this.socket, more, bytes);
+    if (n === 0) return;
+    try {
+      if (this.closed) return;
+      this.lastWrite = ioWallClock();
+      const w = this.writer;
+      if (w !== null) w.writeRanges(bufs as Buffer[], this.outStarts, this.outEnds, n, bytes);
+      else {
+        const views = new Array<Buffer>(n);
+        for (let i = 0; i < n; i++) views[i] = bufs[i]!.subarray(this.outStarts[i], this.outEnds[i]);
+        writeBatch(this.socket, views, bytes);
+      }
+      if (this.unwritten() > this.config.sessionMaxOutbuf) this.pause('outbuf');
+    } finally {
+      // Hot path: bufs[0, n) are set. After a deep pipeline, do not keep its slots per connection.
+      if (n > 64) {
+        bufs.length = 0;
+        this.outStarts.length = 0;
+        this.outEnds.length = 0;
+      } else for (let i = 0; i < n; i++) bufs[i] = undefined;
     }
-    if (this.unwritten() > this.config.sessionMaxOutbuf) this.pause('outbuf');
   }
 
   lastIo(): number {
@@ -245,9 +253,18 @@ export class ClientConnection implements Flushable, IdleWatched {
   }
 
   private onData(chunk: Buffer): void {
+    beginIo();
+    try {
+      this.read(chunk);
+    } finally {
+      endIo();
+    }
+  }
+
+  private read(chunk: Buffer): void {
     this.stats.netInputBytes += chunk.length;
     if (this.quitting) return;
-    this.lastActive = Date.now();
+    this.lastActive = ioWallClock();
     this.parser.feed(chunk);
     if (this.holds > 0 && this.parser.buffered > HELD_INPUT_MAX) this.socket.pause();
     this.drainParser();

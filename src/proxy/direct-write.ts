@@ -64,6 +64,24 @@ let binding: StreamBinding | null | undefined;
  */
 let coalesced: Buffer | null = null;
 
+/** Writes of up to this many bytes out of `coalesced` use a view kept for their length. */
+const VIEW_CACHE_MAX = 1024;
+/** views[n] is coalesced.subarray(0, n) (made on first use; emptied with `coalesced`). */
+let views: Array<Buffer | undefined> = [];
+
+/** coalesced[0, n) as a buffer: one view per length, not one per write (each is ~100 B of heap). */
+function coalescedView(area: Buffer, n: number): Buffer {
+  if (n > VIEW_CACHE_MAX) return area.subarray(0, n);
+  if (views.length === 0) views = new Array<Buffer | undefined>(VIEW_CACHE_MAX + 1);
+  return (views[n] ??= area.subarray(0, n));
+}
+
+/** The shared area stays with a write libuv queued: later batches get a new one (and new views). */
+function dropCoalesced(): void {
+  coalesced = null;
+  views = [];
+}
+
 /** Writes to one socket's handle; see the header. */
 export class DirectWriter {
   private spare: WriteReq | null = null;
@@ -96,18 +114,43 @@ export class DirectWriter {
   writeBatch(bufs: readonly Buffer[], bytes: number, count = bufs.length): void {
     if (count === 1) return this.write(bufs[0]!); // hot path: count <= bufs.length
     if (this.failed) return;
-    const req = this.request();
-    if (bytes > COALESCE_MAX) {
-      const own = bufs.slice(0, count); // the caller may reuse `bufs` at once
-      return this.after(req, this.handle.writev(req, own, true), own);
-    }
+    if (bytes > COALESCE_MAX) return this.writeOwn(bufs.slice(0, count)); // the caller may reuse `bufs` at once
     const area = (coalesced ??= Buffer.allocUnsafeSlow(COALESCE_MAX));
     let p = 0;
     for (let i = 0; i < count; i++) p += copyBytes(bufs[i]!, 0, bufs[i]!.length, area, p); // hot path: i < count
-    const data = area.subarray(0, p);
+    this.writeCoalesced(area, p);
+  }
+
+  /**
+   * Writes the ranges bufs[i][starts[i], ends[i]) for i < count (`bytes` long in all), as writeBatch:
+   * small batches (at pipeline 1, the one reply of the turn) are copied into the shared area, so no
+   * view is made per reply. The arrays are not kept.
+   */
+  writeRanges(bufs: readonly Buffer[], starts: readonly number[], ends: readonly number[], count: number, bytes: number): void {
+    if (this.failed) return;
+    if (bytes > COALESCE_MAX) {
+      const own = new Array<Buffer>(count);
+      for (let i = 0; i < count; i++) own[i] = bufs[i]!.subarray(starts[i], ends[i]); // hot path: i < count
+      if (count === 1) return this.write(own[0]!);
+      return this.writeOwn(own);
+    }
+    const area = (coalesced ??= Buffer.allocUnsafeSlow(COALESCE_MAX));
+    let p = 0;
+    for (let i = 0; i < count; i++) p += copyBytes(bufs[i]!, starts[i]!, ends[i]!, area, p); // hot path: i < count
+    this.writeCoalesced(area, p);
+  }
+
+  private writeOwn(own: Buffer[]): void {
+    const req = this.request();
+    this.after(req, this.handle.writev(req, own, true), own);
+  }
+
+  private writeCoalesced(area: Buffer, n: number): void {
+    const req = this.request();
+    const data = coalescedView(area, n);
     const err = this.handle.writeBuffer(req, data);
     // libuv keeps the area until an asynchronous write completes: later batches need a new one.
-    if (err === 0 && this.b.streamBaseState[this.b.kLastWriteWasAsync] !== 0) coalesced = null;
+    if (err === 0 && this.b.streamBaseState[this.b.kLastWriteWasAsync] !== 0) dropCoalesced();
     this.after(req, err, data);
   }
 

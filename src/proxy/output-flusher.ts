@@ -1,7 +1,9 @@
 // Batches client writes per I/O callback: a connection that got replies during the current callback
-// registers once, and one microtask writes every registered connection's replies (one socket
-// write per connection per turn instead of one per reply). One flusher per proxy (in its context),
-// so two proxies in one process share nothing.
+// registers once, and its replies are written together when the callback ends (one socket write
+// per connection per callback instead of one per reply). The read callbacks of client and backend
+// sockets mark their extent (io-scope.ts); replies made anywhere else (timers, promise
+// continuations) are flushed by a microtask. One flusher per proxy (in its context), so two proxies
+// in one process share nothing.
 //
 // writeBatch is how the request path writes a batch to a socket it cannot write directly (TLS;
 // plain sockets go through direct-write.ts): Node's per-write cost (a Writable entry, a WriteWrap,
@@ -10,6 +12,7 @@
 // (one writev).
 import type { Writable } from 'node:stream';
 import { IdleSweeper } from './idle-sweeper.js';
+import { inIo, runAtIoEnd, type AtIoEnd } from './io-scope.js';
 
 /** Batches up to this many bytes are copied into one buffer; bigger ones are written corked. */
 export const COALESCE_MAX = 64 * 1024;
@@ -35,7 +38,7 @@ export interface Flushable {
   flushOut(): void;
 }
 
-export class OutputFlusher {
+export class OutputFlusher implements AtIoEnd {
   /** The idle-session sweep of this proxy's client connections (session_recv_timeout). */
   readonly idle = new IdleSweeper();
   /**
@@ -45,7 +48,7 @@ export class OutputFlusher {
   private list: Array<Flushable | null> = [];
   private count = 0;
   private other: Array<Flushable | null> = [];
-  private readonly run = (): void => {
+  readonly run = (): void => {
     const list = this.list,
       n = this.count;
     this.list = this.other;
@@ -59,13 +62,16 @@ export class OutputFlusher {
   };
 
   /**
-   * Flushes `c` once the current I/O callback has returned. Call only on its first reply of the turn.
-   * A microtask, not process.nextTick: Node runs microtasks at the end of the callback from C++,
-   * while a tick also runs processTicksAndRejections (and its promise-rejection bookkeeping, which
-   * allocates) in JS on every I/O callback.
+   * Flushes `c` once the current read callback (beginIo) has returned, or else by a microtask. Call
+   * only on its first reply of the turn. A microtask, not process.nextTick: Node runs microtasks at
+   * the end of the callback from C++, while a tick also runs processTicksAndRejections (and its
+   * promise-rejection bookkeeping, which allocates) in JS on every I/O callback.
    */
   schedule(c: Flushable): void {
-    if (this.count === 0) queueMicrotask(this.run);
+    if (this.count === 0) {
+      if (inIo()) runAtIoEnd(this);
+      else queueMicrotask(this.run);
+    }
     this.list[this.count++] = c;
   }
 }

@@ -6,7 +6,8 @@
 import { latencyThresholdMs } from './latency-monitor.js';
 import type { Request } from '../resp/request-parser.js';
 import { errorReply } from '../resp/encode.js';
-import { isErrorReply } from '../resp/reply-scanner.js';
+import { isErrorAt } from '../resp/reply-scanner.js';
+import { ioNow } from './io-scope.js';
 import type { ReplySink } from './backend-conn.js';
 import type { ProxyContext } from './context.js';
 import type { CommandStats } from './stats.js';
@@ -19,30 +20,50 @@ export interface ReplyQueueOwner {
   readonly name: string;
   /** True once the client is gone: replies are dropped. */
   isClosed(): boolean;
-  /** A reply, in request order, ready to be written to the client. */
-  emit(reply: Buffer): void;
+  /** A reply, buf[start, end), in request order, ready to be written to the client. */
+  emit(buf: Buffer, start: number, end: number): void;
   /** Stop reading and end the session once the replies queued so far are written (break_on_failure). */
   drain(): void;
   /** Called after each completion: the queue may have shrunk (resume reading, or finish after EOF/QUIT). */
   afterReplies(): void;
 }
 
-/** A request waiting for its reply, in the session's ordered queue. */
+/**
+ * A request waiting for its reply, in the session's ordered queue. The reply is kept as a range of
+ * the bytes it came in (a backend connection's read), so no view is made for it.
+ */
 export class Pending implements ReplySink {
-  reply: Buffer | null = null;
-  constructor(
-    private readonly queue: ReplyQueue,
-    readonly cmd: CommandStats | null,
-    readonly started: number,
-    /** The request, kept for the slow log (null for replies known at once). */
-    readonly req: Request | null,
-  ) {}
+  /** The reply is buf[start, end); null until it arrives. */
+  buf: Buffer | null = null;
+  start = 0;
+  end = 0;
+  cmd: CommandStats | null = null;
+  /** performance.now() when the request was read (io-scope.ts); 0 for replies known at once. */
+  started = 0;
+  /** The request, kept for the slow log (null for replies known at once). */
+  req: Request | null = null;
+  /**
+   * Taken again for a later request once its reply has left: only the queue and the one backend
+   * connection that answers it (exactly once) ever hold it (ReplyQueue.defer).
+   */
+  reuse = false;
+
+  constructor(private readonly queue: ReplyQueue) {}
 
   onReply(reply: Buffer): void {
-    this.reply = reply;
+    this.onReplyAt(reply, 0, reply.length);
+  }
+
+  onReplyAt(buf: Buffer, start: number, end: number): void {
+    this.buf = buf;
+    this.start = start;
+    this.end = end;
     this.queue.complete();
   }
 }
+
+/** Reusable Pending slots a queue keeps (a session at pipeline 1 uses one or two). */
+const SPARE_MAX = 16;
 
 export class ReplyQueue {
   /**
@@ -54,6 +75,13 @@ export class ReplyQueue {
   private readonly items: Array<Pending | undefined> = [];
   private head = 0;
   private tail = 0;
+  /**
+   * Pending objects whose replies have left, taken again by the next requests: spare[0, spareCount).
+   * At pipeline 1 every object per request is scavenge work, and each scavenge delays every request
+   * in flight (bench/reports/proxy-speed-*.md).
+   */
+  private readonly spare: Array<Pending | undefined> = [];
+  private spareCount = 0;
 
   constructor(private readonly owner: ReplyQueueOwner) {}
 
@@ -62,24 +90,36 @@ export class ReplyQueue {
     return this.tail - this.head;
   }
 
-  private add(p: Pending): void {
+  private take(cmd: CommandStats | null, started: number, req: Request | null, reuse: boolean): Pending {
+    let p: Pending;
+    if (this.spareCount > 0) {
+      const i = --this.spareCount;
+      p = this.spare[i]!; // hot path: i < spareCount
+      this.spare[i] = undefined;
+    } else p = new Pending(this);
+    p.cmd = cmd;
+    p.started = started;
+    p.req = req;
+    p.reuse = reuse;
     if (this.tail === this.items.length) this.items.push(p);
     else this.items[this.tail] = p;
     this.tail++;
+    return p;
   }
 
   /** Queues a reply that is already known (null stats: protocol-level replies, not counted as commands). */
   reply(cmd: CommandStats | null, r: Buffer): void {
-    const p = new Pending(this, cmd, 0, null);
-    this.add(p);
-    p.onReply(r);
+    this.take(cmd, 0, null, true).onReply(r);
   }
 
-  /** Reserves the next place in reply order; its reply arrives later through onReply. */
-  defer(cmd: CommandStats | null, req: Request | null): Pending {
-    const p = new Pending(this, cmd, performance.now(), req);
-    this.add(p);
-    return p;
+  /**
+   * Reserves the next place in reply order; its reply arrives later through onReply. `once`: the
+   * sink goes only to BackendConn.send (or a wrapper that calls it once), which answers it exactly
+   * once, so the object can be reused after its reply has left; otherwise (sinks kept by apps,
+   * timers, fan-outs) a fresh one that is never reused.
+   */
+  defer(cmd: CommandStats | null, req: Request | null, once = false): Pending {
+    return this.take(cmd, ioNow(), req, once);
   }
 
   /** Called when any queued request has its reply: emits every finished reply at the head. */
@@ -90,13 +130,16 @@ export class ReplyQueue {
     const q = this.items;
     while (this.head < this.tail) {
       const p = q[this.head]!; // hot path: head < tail (loop condition)
-      const r = p.reply;
-      if (r === null) break;
+      const buf = p.buf;
+      if (buf === null) break;
       q[this.head++] = undefined;
-      const isErr = isErrorReply(r);
-      if (p.cmd !== null) {
+      const start = p.start,
+        end = p.end,
+        cmd = p.cmd;
+      const isErr = isErrorAt(buf, start);
+      if (cmd !== null) {
         const us = p.started > 0 ? (performance.now() - p.started) * 1000 : 0;
-        p.cmd.record(us, isErr);
+        cmd.record(us, isErr);
         const slower = ctx.config.slowlogSlowerThan;
         if (us >= slower && slower >= 0 && p.req !== null) {
           ctx.stats.slowlog.add(p.req, us, owner);
@@ -106,8 +149,14 @@ export class ReplyQueue {
         ctx.stats.opsTotal++;
         if (isErr) ctx.stats.opsErrors++;
       }
-      owner.emit(r);
-      if (isErr && p.cmd !== null && ctx.config.breakOnFailure) {
+      if (p.reuse && this.spareCount < SPARE_MAX) {
+        p.buf = null;
+        p.req = null;
+        p.cmd = null;
+        this.spare[this.spareCount++] = p;
+      }
+      owner.emit(buf, start, end);
+      if (isErr && cmd !== null && ctx.config.breakOnFailure) {
         owner.drain();
         break;
       }

@@ -88,8 +88,8 @@ export class Session implements SessionHost, ClientConnOwner, ReplyQueueOwner {
 
   // ---- ReplyQueueOwner
 
-  emit(reply: Buffer): void {
-    this.conn.write(reply);
+  emit(buf: Buffer, start: number, end: number): void {
+    this.conn.write(buf, start, end);
   }
   afterReplies(): void {
     this.conn.afterReplies();
@@ -141,6 +141,12 @@ export class Session implements SessionHost, ClientConnOwner, ReplyQueueOwner {
   forward(addr: string, raw: Buffer, sink: ReplySink): void {
     const track = this.ctx.placement.track;
     this.backend(addr).send(raw, track === undefined ? sink : this.ctx.placement.track!(addr, raw, sink));
+  }
+
+  forwardRequest(addr: string, req: Request, cmd: CommandStats | null): void {
+    // The backend connection answers the sink exactly once, and a tracking wrapper passes that on:
+    // a reusable reply slot (ReplyQueue.defer).
+    this.forward(addr, req.raw, this.replies.defer(cmd, req, true));
   }
 
   fanout(f: Fanout, sink: ReplySink): void {

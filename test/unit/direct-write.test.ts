@@ -202,3 +202,45 @@ test('sockets it cannot drive get null: TLS, and a socket with writes queued by 
   );
   t.destroy();
 });
+
+test('writeRanges: ranges of larger buffers arrive exactly, also while libuv holds earlier writes (no reused view of a queued area)', async () => {
+  const p = await pair();
+  // A reply range inside a bigger read, as the reply queue hands them over.
+  const ranges = (from: number, lens: number[]): { bufs: Buffer[]; starts: number[]; ends: number[]; bytes: number } => {
+    const bufs: Buffer[] = [],
+      starts: number[] = [],
+      ends: number[] = [];
+    let o = from;
+    for (const n of lens) {
+      const host = Buffer.concat([Buffer.from('xx'), pattern(o, n), Buffer.from('yyy')]);
+      bufs.push(host);
+      starts.push(2);
+      ends.push(2 + n);
+      o += n;
+    }
+    return { bufs, starts, ends, bytes: o - from };
+  };
+  let off = 0;
+  const send = (lens: number[]): void => {
+    const r = ranges(off, lens);
+    p.writer.writeRanges(r.bufs, r.starts, r.ends, r.bufs.length, r.bytes);
+    off += r.bytes;
+  };
+  for (let i = 0; i < 50; i++) send([5]); // the same length each time: one cached view
+  send([9, 100, 7]);
+  assert.equal(p.writer.pending, 0);
+  // Fill the kernel's buffers, then small writes of the same lengths are queued by libuv one by one.
+  p.client.pause();
+  for (let i = 0; i < 24; i++) {
+    p.writer.write(pattern(off, 1024 * 1024));
+    off += 1024 * 1024;
+  }
+  assert.ok(p.writer.pending > 0);
+  for (let i = 0; i < 20; i++) send([5]);
+  send([COALESCE_MAX, 10]); // over the coalescing size: views of their own, one writev
+  send([COALESCE_MAX + 1]);
+  for (let i = 0; i < 5; i++) send([5, 9]);
+  p.client.resume();
+  assert.deepEqual(await p.bytes(off), pattern(0, off));
+  assert.equal(p.errors, 0);
+});

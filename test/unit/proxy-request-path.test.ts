@@ -123,8 +123,8 @@ class FakeSession implements SessionHost, ReplyQueueOwner {
   isClosed(): boolean {
     return this.closed;
   }
-  emit(r: Buffer): void {
-    this.out.push(r.toString('latin1'));
+  emit(buf: Buffer, start: number, end: number): void {
+    this.out.push(buf.toString('latin1', start, end));
   }
   drain(): void {
     this.drained = true;
@@ -143,6 +143,9 @@ class FakeSession implements SessionHost, ReplyQueueOwner {
   }
   forward(addr: string, raw: Buffer, sink: ReplySink): void {
     this.sent.push({ addr, raw: raw.toString('latin1'), sink });
+  }
+  forwardRequest(addr: string, req: Request, cmd: CommandStats | null): void {
+    this.forward(addr, req.raw, this.q.defer(cmd, req, true));
   }
   fanout(f: Fanout, sink: ReplySink): void {
     f.start(sink);
@@ -691,7 +694,7 @@ test('client connection + reply queue: backends answering in reverse order still
     remote: 'x',
     name: '',
     isClosed: () => conn.isClosed(),
-    emit: (r) => conn.write(r),
+    emit: (b, s, e) => conn.write(b, s, e),
     drain: () => conn.drain(),
     afterReplies: () => conn.afterReplies(),
   });

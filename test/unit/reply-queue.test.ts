@@ -16,7 +16,7 @@ function queue(): { q: ReplyQueue; out: string[] } {
     remote: 'x',
     name: '',
     isClosed: () => false,
-    emit: (r) => out.push(r.toString('latin1')),
+    emit: (b, s, e) => out.push(b.toString('latin1', s, e)),
     drain: () => {},
     afterReplies: () => {},
   });
@@ -82,4 +82,38 @@ test('reply queue: a deep queue is compacted past 4096 answered slots without lo
   b.onReply(R(1));
   a.onReply(R(0));
   assert.deepEqual(out.slice(-2), [':0\r\n', ':1\r\n']);
+});
+
+test('reply queue: reusable slots (forwarded requests) are taken again only after their reply left, and ranges reach the client exactly', () => {
+  const { q, out } = queue();
+  // Replies arrive as ranges of one shared read, as a backend connection delivers them.
+  const read = Buffer.from('junk:0\r\n:1\r\n:2\r\nmore');
+  const seen = new Set<Pending>();
+  let next = 0;
+  const expected: string[] = [];
+  for (let round = 0; round < 100; round++) {
+    const n = 1 + (round % 3);
+    const ps: Array<[Pending, number]> = [];
+    for (let k = 0; k < n; k++) {
+      const p = q.defer(null, null, true);
+      // A slot still waiting is never handed out twice.
+      assert.ok(!ps.some(([o]) => o === p), 'a waiting slot was reused');
+      seen.add(p);
+      ps.push([p, k]);
+      expected.push(`:${k}\r\n`);
+      next++;
+    }
+    for (const [p, k] of shuffled(ps, round + 3)) p.onReplyAt(read, 4 + 4 * k, 8 + 4 * k);
+    assert.equal(q.length, 0);
+  }
+  assert.deepEqual(out, expected);
+  assert.ok(seen.size <= 3, `at most one object per request in flight, got ${seen.size}`);
+  // Sinks that others may keep (apps, fan-outs) are never reused.
+  const a = q.defer(null, null);
+  a.onReply(R(7));
+  const b = q.defer(null, null);
+  assert.notEqual(a, b);
+  b.onReply(R(8));
+  assert.deepEqual(out.slice(-2), [':7\r\n', ':8\r\n']);
+  assert.equal(next, expected.length);
 });
