@@ -11,7 +11,7 @@ import { writeBatch } from './output-flusher.js';
 import { beginIo, endIo, ioWallClock } from './io-scope.js';
 import { copyBytes } from '../resp/copy-bytes.js';
 import { allocTransient } from '../resp/slab.js';
-import { directWriter, type DirectWriter } from './direct-write.js';
+import { directWriter, newRanges, type DirectWriter, type Ranges } from './direct-write.js';
 import { Fifo } from '../util/fifo.js';
 
 /**
@@ -52,6 +52,8 @@ const IGNORE: ReplySink = {
   },
 };
 
+const PING = Buffer.from('*1\r\n$4\r\nPING\r\n');
+
 const NO_DRAIN = (): void => {
   /* requests are bounded by maxPipeline, not by the socket's queue */
 };
@@ -85,11 +87,12 @@ export class BackendConn {
   /** The sink of each request sent and not yet answered, oldest first. */
   private sinks = new Fifo<ReplySink>();
   /**
-   * Requests to write this turn: outbox[0, outboxCount). Two arrays take turns (their slots are
-   * cleared after each write): requests sent while a batch is being written go to the other one.
+   * Requests to write this turn: the first outboxCount ranges of `outbox` (a sub-request is a range of
+   * a shared slab). Two outboxes take turns (their buffer slots are cleared after each write):
+   * requests sent while a batch is being written go to the other one.
    */
-  private outbox: Array<Buffer | undefined> = [];
-  private spareOutbox: Array<Buffer | undefined> = [];
+  private outbox: Ranges = newRanges();
+  private spareOutbox: Ranges = newRanges();
   private outboxCount = 0;
   private outboxBytes = 0;
   private failures = 0;
@@ -115,6 +118,11 @@ export class BackendConn {
 
   /** Sends one request (already RESP-encoded); its reply goes to `sink`. */
   send(raw: Buffer, sink: ReplySink): void {
+    this.sendRange(raw, 0, raw.length, sink);
+  }
+
+  /** Sends the request buf[start, end) (kept unchanged until this turn's write); its reply goes to `sink`. */
+  sendRange(buf: Buffer, start: number, end: number, sink: ReplySink): void {
     if (this.state === 'closed') {
       sink.onReply(errorReply(`ERR backend ${this.addr} connection closed`));
       return;
@@ -130,17 +138,25 @@ export class BackendConn {
       sink.onReply(errorReply(`ERR backend ${this.addr} has too many requests in flight (${this.opts.maxPipeline})`));
       return;
     }
-    this.write(raw, sink);
+    this.write(buf, start, end, sink);
   }
 
-  private write(raw: Buffer, sink: ReplySink): void {
+  private writeWhole(raw: Buffer, sink: ReplySink): void {
+    this.write(raw, 0, raw.length, sink);
+  }
+
+  private write(buf: Buffer, start: number, end: number, sink: ReplySink): void {
     if (this.inflight === 0) this.lastActivity = ioWallClock();
     this.sinks.push(sink);
     this.sent++;
     // Batch every request of this event-loop turn (from all sessions) into one write.
-    this.outbox[this.outboxCount++] = raw;
-    this.outboxBytes += raw.length;
-    if (this.outboxCount === 1) flushThisTurn(this);
+    const i = this.outboxCount++,
+      o = this.outbox;
+    o.bufs[i] = buf;
+    o.starts[i] = start;
+    o.ends[i] = end;
+    this.outboxBytes += end - start;
+    if (i === 0) flushThisTurn(this);
   }
 
   /** Writes this turn's requests (called once per turn by flushThisTurn's immediate). */
@@ -160,16 +176,22 @@ export class BackendConn {
         let d = this.direct;
         if (d === null && this.opts.tls === undefined && !s.connecting)
           d = this.direct = directWriter(s, NO_DRAIN, () => this.fail(s, 'write to the server failed'));
-        // Hot path: out[0, n) are set (writeBatch copies what it keeps; the slots are cleared below).
-        if (d !== null) d.writeBatch(out as Buffer[], bytes, n);
-        else writeBatch(s, out.slice(0, n) as Buffer[], bytes);
+        // Hot path: out.bufs[0, n) are set (the writer copies what it keeps; the slots are cleared below).
+        if (d !== null) d.writeRanges(out, n, bytes);
+        else {
+          const views = new Array<Buffer>(n);
+          for (let i = 0; i < n; i++) views[i] = out.bufs[i]!.subarray(out.starts[i], out.ends[i]);
+          writeBatch(s, views, bytes);
+        }
       }
     } catch (e) {
       // Not expected; if it happens, this connection's requests fail and the other connections of the
       // turn are still written (flushDirty goes on).
       if (s !== null) this.fail(s, `write to the server failed: ${(e as Error).message}`);
     } finally {
-      for (let i = 0; i < n; i++) out[i] = undefined;
+      // After a deep batch, do not keep its slots per connection.
+      if (n > 1024) this.spareOutbox = newRanges();
+      else for (let i = 0; i < n; i++) out.bufs[i] = undefined;
     }
   }
 
@@ -240,9 +262,9 @@ export class BackendConn {
         if (isErrorReply(r)) this.fail(s, `${what} failed: ${r.toString('latin1', 1, Math.min(r.length, 200)).trim()}`);
       },
     });
-    if (this.opts.auth) this.write(encodeCommand(['AUTH', this.opts.auth]), check('AUTH'));
-    if (this.db !== 0) this.write(encodeCommand(['SELECT', String(this.db)]), check(`SELECT ${this.db}`));
-    if (this.proto === 3) this.write(encodeCommand(['HELLO', '3']), check('HELLO 3'));
+    if (this.opts.auth) this.writeWhole(encodeCommand(['AUTH', this.opts.auth]), check('AUTH'));
+    if (this.db !== 0) this.writeWhole(encodeCommand(['SELECT', String(this.db)]), check(`SELECT ${this.db}`));
+    if (this.proto === 3) this.writeWhole(encodeCommand(['HELLO', '3']), check('HELLO 3'));
   }
 
   private onData(s: net.Socket, chunk: Buffer): void {
@@ -309,7 +331,7 @@ export class BackendConn {
     const delay = this.failures <= 3 ? 0 : Math.min(5000, 50 * 2 ** Math.min(this.failures - 4, 7));
     this.retryAt = Date.now() + delay;
     const sinks = this.sinks.drain();
-    for (let i = 0; i < this.outboxCount; i++) this.outbox[i] = undefined;
+    for (let i = 0; i < this.outboxCount; i++) this.outbox.bufs[i] = undefined;
     this.outboxCount = 0;
     this.outboxBytes = 0;
     const err = errorReply(`ERR backend ${this.addr} connection lost: ${reason}`);
@@ -329,7 +351,7 @@ export class BackendConn {
       now - this.lastActivity > this.opts.pingPeriod &&
       this.state === 'connected'
     ) {
-      this.write(Buffer.from('*1\r\n$4\r\nPING\r\n'), IGNORE);
+      this.writeWhole(PING, IGNORE);
     }
   }
 

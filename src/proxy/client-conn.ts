@@ -13,7 +13,7 @@ import { writeBatch, type Flushable, type OutputFlusher } from './output-flusher
 import { beginIo, endIo, ioWallClock } from './io-scope.js';
 import type { IdleWatched } from './idle-sweeper.js';
 import { readDirect } from './client-socket.js';
-import { directWriter, type DirectWriter } from './direct-write.js';
+import { directWriter, newRanges, type DirectWriter, type Ranges } from './direct-write.js';
 
 /** Input bytes buffered while a keep-reading hold is active before reading pauses. */
 const HELD_INPUT_MAX = 1024 * 1024;
@@ -57,13 +57,15 @@ export class ClientConnection implements Flushable, IdleWatched {
   /** The parse loop is running (it is not re-entered from a reply completed inside onRequest). */
   private parsing = false;
   /**
-   * Replies ready to write, flushed together once the current I/O callback is done: reply i is
-   * outBufs[i][outStarts[i], outEnds[i]) for i < outCount (ranges of the bytes they came in: no view
-   * per reply). The arrays keep their slots between turns (cleared after each flush).
+   * Replies ready to write, flushed together once the current I/O callback is done, as ranges of the
+   * bytes they came in (no view per reply): the first in out1Buf[out1Start, out1End) (at pipeline 1
+   * the only one), from the second on all of them in `more` (made on the first pipeline, then kept;
+   * an idle connection that never pipelined has no arrays).
    */
-  private readonly outBufs: Array<Buffer | undefined> = [];
-  private readonly outStarts: number[] = [];
-  private readonly outEnds: number[] = [];
+  private out1Buf: Buffer | null = null;
+  private out1Start = 0;
+  private out1End = 0;
+  private more: Ranges | null = null;
   private outCount = 0;
   /** Bytes in the replies of this turn. */
   private outBytes = 0;
@@ -159,11 +161,23 @@ export class ClientConnection implements Flushable, IdleWatched {
   /** Queues buf[start, end) for this turn's write (a reply at the head of the queue, or an out-of-band frame). */
   write(buf: Buffer, start = 0, end = buf.length): void {
     const n = this.outCount++;
-    if (n === 0) this.flusher.schedule(this);
-    this.outBufs[n] = buf;
-    this.outStarts[n] = start;
-    this.outEnds[n] = end;
     this.outBytes += end - start;
+    if (n === 0) {
+      this.flusher.schedule(this);
+      this.out1Buf = buf;
+      this.out1Start = start;
+      this.out1End = end;
+      return;
+    }
+    const m = (this.more ??= newRanges());
+    if (n === 1) {
+      m.bufs[0] = this.out1Buf!; // hot path: set by the first write of the turn
+      m.starts[0] = this.out1Start;
+      m.ends[0] = this.out1End;
+    }
+    m.bufs[n] = buf;
+    m.starts[n] = start;
+    m.ends[n] = end;
   }
 
   /** Reply bytes not yet taken by the client's socket (including this turn's unwritten ones). */
@@ -191,28 +205,34 @@ export class ClientConnection implements Flushable, IdleWatched {
   flushOut(): void {
     const n = this.outCount,
       bytes = this.outBytes,
-      bufs = this.outBufs;
+      one = this.out1Buf,
+      m = this.more;
     this.outCount = 0;
     this.outBytes = 0;
-    if (n === 0) return;
+    this.out1Buf = null;
+    if (n === 0 || one === null) return;
     try {
       if (this.closed) return;
       this.lastWrite = ioWallClock();
       const w = this.writer;
-      if (w !== null) w.writeRanges(bufs as Buffer[], this.outStarts, this.outEnds, n, bytes);
-      else {
-        const views = new Array<Buffer>(n);
-        for (let i = 0; i < n; i++) views[i] = bufs[i]!.subarray(this.outStarts[i], this.outEnds[i]);
-        writeBatch(this.socket, views, bytes);
+      if (n === 1) {
+        if (w !== null) w.writeRange(one, this.out1Start, this.out1End);
+        else this.socket.write(one.subarray(this.out1Start, this.out1End));
+      } else if (m !== null) {
+        if (w !== null) w.writeRanges(m, n, bytes);
+        else {
+          const views = new Array<Buffer>(n);
+          for (let i = 0; i < n; i++) views[i] = m.bufs[i]!.subarray(m.starts[i], m.ends[i]);
+          writeBatch(this.socket, views, bytes);
+        }
       }
       if (this.unwritten() > this.config.sessionMaxOutbuf) this.pause('outbuf');
     } finally {
-      // Hot path: bufs[0, n) are set. After a deep pipeline, do not keep its slots per connection.
-      if (n > 64) {
-        bufs.length = 0;
-        this.outStarts.length = 0;
-        this.outEnds.length = 0;
-      } else for (let i = 0; i < n; i++) bufs[i] = undefined;
+      // Hot path: m.bufs[0, n) are set when n > 1. After a deep pipeline, do not keep its slots.
+      if (m !== null && n > 1) {
+        if (n > 64) this.more = null;
+        else for (let i = 0; i < n; i++) m.bufs[i] = undefined;
+      }
     }
   }
 

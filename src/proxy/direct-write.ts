@@ -82,6 +82,17 @@ function dropCoalesced(): void {
   views = [];
 }
 
+/** A batch of byte ranges to write: bufs[i][starts[i], ends[i]) for the first `count` entries. */
+export interface Ranges {
+  bufs: Array<Buffer | undefined>;
+  starts: number[];
+  ends: number[];
+}
+
+export function newRanges(): Ranges {
+  return { bufs: [], starts: [], ends: [] };
+}
+
 /** Writes to one socket's handle; see the header. */
 export class DirectWriter {
   private spare: WriteReq | null = null;
@@ -121,13 +132,23 @@ export class DirectWriter {
     this.writeCoalesced(area, p);
   }
 
-  /**
-   * Writes the ranges bufs[i][starts[i], ends[i]) for i < count (`bytes` long in all), as writeBatch:
-   * small batches (at pipeline 1, the one reply of the turn) are copied into the shared area, so no
-   * view is made per reply. The arrays are not kept.
-   */
-  writeRanges(bufs: readonly Buffer[], starts: readonly number[], ends: readonly number[], count: number, bytes: number): void {
+  /** Writes buf[start, end): copied into the shared area when small (no view made for it). */
+  writeRange(buf: Buffer, start: number, end: number): void {
     if (this.failed) return;
+    if (end - start > COALESCE_MAX) return this.write(buf.subarray(start, end));
+    const area = (coalesced ??= Buffer.allocUnsafeSlow(COALESCE_MAX));
+    this.writeCoalesced(area, copyBytes(buf, start, end, area, 0));
+  }
+
+  /**
+   * Writes the first `count` ranges of `r` (`bytes` long in all), as writeBatch: small batches are
+   * copied into the shared area, so no view is made per range. `r` is not kept.
+   */
+  writeRanges(r: Ranges, count: number, bytes: number): void {
+    if (this.failed) return;
+    const bufs = r.bufs,
+      starts = r.starts,
+      ends = r.ends;
     if (bytes > COALESCE_MAX) {
       const own = new Array<Buffer>(count);
       for (let i = 0; i < count; i++) own[i] = bufs[i]!.subarray(starts[i], ends[i]); // hot path: i < count

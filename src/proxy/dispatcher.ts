@@ -149,7 +149,7 @@ export function dispatch(s: SessionHost, req: Request, premigrated = -1): void {
         }
       }
       const plan = planSplit(policy.merge, req, ctx.placement, ctx.stats.slotOps);
-      if (typeof plan === 'string') s.forwardRequest(plan, req, cmd);
+      if (typeof plan === 'string') s.forward(plan, req.raw, s.defer(cmd, req));
       else if (Buffer.isBuffer(plan)) s.reply(cmd, plan);
       else s.fanout(plan, s.defer(cmd, req));
       return;
@@ -200,10 +200,10 @@ export function dispatch(s: SessionHost, req: Request, premigrated = -1): void {
       // Replica reads (replica-reads.ts): only read-only commands, only before the session's first other command.
       const rr = ctx.replicas;
       if (rr !== undefined && rr.enabled && spec.readonly && (!s.wroteOnce || s.replicaReadsOptIn) && rr.count !== 0) {
-        s.forwardRequest(rr.pick(unit, addr, ctx.pool), req, cmd);
+        s.forward(rr.pick(unit, addr, ctx.pool), req.raw, s.defer(cmd, req));
         return;
       }
-      s.forwardRequest(addr, req, cmd);
+      s.forward(addr, req.raw, s.defer(cmd, req));
       return;
     }
   }

@@ -38,16 +38,20 @@ export function endIo(): void {
     depth--;
     return;
   }
-  try {
-    for (let i = 0; i < atEndCount; i++) {
-      const f = atEnd[i] as AtIoEnd; // hot path: i < atEndCount
-      atEnd[i] = null;
+  let failure: Error | null = null;
+  for (let i = 0; i < atEndCount; i++) {
+    const f = atEnd[i] as AtIoEnd; // hot path: i < atEndCount
+    atEnd[i] = null;
+    try {
       f.run();
+    } catch (e) {
+      // The others still run: a flusher left out would never be scheduled again.
+      failure ??= e instanceof Error ? e : new Error(String(e));
     }
-  } finally {
-    atEndCount = 0;
-    depth = 0;
   }
+  atEndCount = 0;
+  depth = 0;
+  if (failure !== null) throw failure;
 }
 
 /** Whether a read callback is running (runAtIoEnd may be used). */

@@ -32,5 +32,5 @@ export interface Placement {
    */
   readonly servesApps?: boolean;
   /** Optional (Twemproxy pools): observes a request forwarded to `addr` (per-server stats, failure counts); returns the sink to use. */
-  track?: (addr: string, raw: Buffer, sink: ReplySink) => ReplySink;
+  track?: (addr: string, bytes: number, sink: ReplySink) => ReplySink;
 }

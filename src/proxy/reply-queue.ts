@@ -37,18 +37,14 @@ export class Pending implements ReplySink {
   buf: Buffer | null = null;
   start = 0;
   end = 0;
-  cmd: CommandStats | null = null;
-  /** performance.now() when the request was read (io-scope.ts); 0 for replies known at once. */
-  started = 0;
-  /** The request, kept for the slow log (null for replies known at once). */
-  req: Request | null = null;
-  /**
-   * Taken again for a later request once its reply has left: only the queue and the one backend
-   * connection that answers it (exactly once) ever hold it (ReplyQueue.defer).
-   */
-  reuse = false;
-
-  constructor(private readonly queue: ReplyQueue) {}
+  constructor(
+    private readonly queue: ReplyQueue,
+    readonly cmd: CommandStats | null,
+    /** performance.now() when the request was read (io-scope.ts); 0 for replies known at once. */
+    readonly started: number,
+    /** The request, kept for the slow log (null for replies known at once). */
+    readonly req: Request | null,
+  ) {}
 
   onReply(reply: Buffer): void {
     this.onReplyAt(reply, 0, reply.length);
@@ -62,9 +58,6 @@ export class Pending implements ReplySink {
   }
 }
 
-/** Reusable Pending slots a queue keeps (a session at pipeline 1 uses one or two). */
-const SPARE_MAX = 16;
-
 export class ReplyQueue {
   /**
    * items[head, tail) are waiting. When the queue empties, head and tail go back to 0 but the array
@@ -75,14 +68,6 @@ export class ReplyQueue {
   private readonly items: Array<Pending | undefined> = [];
   private head = 0;
   private tail = 0;
-  /**
-   * Pending objects whose replies have left, taken again by the next requests: spare[0, spareCount).
-   * At pipeline 1 every object per request is scavenge work, and each scavenge delays every request
-   * in flight (bench/reports/proxy-speed-*.md).
-   */
-  private readonly spare: Array<Pending | undefined> = [];
-  private spareCount = 0;
-
   constructor(private readonly owner: ReplyQueueOwner) {}
 
   /** Requests dispatched and not yet answered to the client. */
@@ -90,36 +75,24 @@ export class ReplyQueue {
     return this.tail - this.head;
   }
 
-  private take(cmd: CommandStats | null, started: number, req: Request | null, reuse: boolean): Pending {
-    let p: Pending;
-    if (this.spareCount > 0) {
-      const i = --this.spareCount;
-      p = this.spare[i]!; // hot path: i < spareCount
-      this.spare[i] = undefined;
-    } else p = new Pending(this);
-    p.cmd = cmd;
-    p.started = started;
-    p.req = req;
-    p.reuse = reuse;
+  private add(p: Pending): void {
     if (this.tail === this.items.length) this.items.push(p);
     else this.items[this.tail] = p;
     this.tail++;
-    return p;
   }
 
   /** Queues a reply that is already known (null stats: protocol-level replies, not counted as commands). */
   reply(cmd: CommandStats | null, r: Buffer): void {
-    this.take(cmd, 0, null, true).onReply(r);
+    const p = new Pending(this, cmd, 0, null);
+    this.add(p);
+    p.onReply(r);
   }
 
-  /**
-   * Reserves the next place in reply order; its reply arrives later through onReply. `once`: the
-   * sink goes only to BackendConn.send (or a wrapper that calls it once), which answers it exactly
-   * once, so the object can be reused after its reply has left; otherwise (sinks kept by apps,
-   * timers, fan-outs) a fresh one that is never reused.
-   */
-  defer(cmd: CommandStats | null, req: Request | null, once = false): Pending {
-    return this.take(cmd, ioNow(), req, once);
+  /** Reserves the next place in reply order; its reply arrives later through onReply / onReplyAt. */
+  defer(cmd: CommandStats | null, req: Request | null): Pending {
+    const p = new Pending(this, cmd, ioNow(), req);
+    this.add(p);
+    return p;
   }
 
   /** Called when any queued request has its reply: emits every finished reply at the head. */
@@ -148,12 +121,6 @@ export class ReplyQueue {
         }
         ctx.stats.opsTotal++;
         if (isErr) ctx.stats.opsErrors++;
-      }
-      if (p.reuse && this.spareCount < SPARE_MAX) {
-        p.buf = null;
-        p.req = null;
-        p.cmd = null;
-        this.spare[this.spareCount++] = p;
       }
       owner.emit(buf, start, end);
       if (isErr && cmd !== null && ctx.config.breakOnFailure) {
@@ -190,8 +157,9 @@ export function replyOf(r: ReplyRange): Buffer {
 }
 
 /**
- * One sub-request of a fan-out: where it goes and its bytes. It is the sink of its own reply, which
- * it keeps as a range of the bytes the backend connection read (no view per reply).
+ * One sub-request of a fan-out: where it goes and its bytes, sub[subStart, subEnd) (a range of a
+ * shared slab: no Buffer per sub-request). It is the sink of its own reply, which it keeps as a
+ * range of the bytes the backend connection read (no view per reply).
  */
 export class FanoutPart implements ReplySink, ReplyRange {
   buf: Buffer = NO_REPLY;
@@ -201,8 +169,15 @@ export class FanoutPart implements ReplySink, ReplyRange {
   constructor(
     private readonly whole: Fanout,
     readonly addr: string,
-    readonly raw: Buffer,
+    readonly sub: Buffer,
+    readonly subStart: number,
+    readonly subEnd: number,
   ) {}
+
+  /** The sub-request's bytes as a buffer (a view unless it is the whole buffer). */
+  get raw(): Buffer {
+    return this.subStart === 0 && this.subEnd === this.sub.length ? this.sub : this.sub.subarray(this.subStart, this.subEnd);
+  }
 
   onReply(r: Buffer): void {
     this.onReplyAt(r, 0, r.length);
@@ -226,18 +201,30 @@ export abstract class Fanout {
   readonly parts: FanoutPart[];
   private left = -1;
   private parent: ReplySink | null = null;
+  /** Set by a merge whose reply is a range of the buffer it returns (see mergedRange). */
+  private mergedStart = 0;
+  private mergedEnd = -1;
 
   constructor(n: number) {
     this.parts = new Array<FanoutPart>(n);
   }
 
-  /** Sets part `i` (each of 0 .. n-1 once, before start). */
-  setPart(i: number, addr: string, raw: Buffer): void {
-    this.parts[i] = new FanoutPart(this, addr, raw);
+  /** Sets part `i` (each of 0 .. n-1 once, before start): raw[start, end) goes to `addr`. */
+  setPart(i: number, addr: string, raw: Buffer, start = 0, end = raw.length): void {
+    this.parts[i] = new FanoutPart(this, addr, raw, start, end);
   }
 
-  /** Turns the replies of the parts (in part order) into the client's reply. */
+  /**
+   * Turns the replies of the parts (in part order) into the client's reply: the buffer returned, or
+   * its range [start, end) when the merge called mergedRange(start, end).
+   */
   abstract mergeRanges(replies: readonly ReplyRange[]): Buffer;
+
+  /** Called by mergeRanges: the reply is [start, end) of the buffer it returns (a shared slab). */
+  protected mergedRange(start: number, end: number): void {
+    this.mergedStart = start;
+    this.mergedEnd = end;
+  }
 
   /** Call once, before sending any part: the merge of the parts' replies goes to `parent`. */
   start(parent: ReplySink): void {
@@ -254,12 +241,18 @@ export abstract class Fanout {
 
   private done(): void {
     let out: Buffer;
+    this.mergedEnd = -1;
     try {
       out = this.mergeRanges(this.parts);
     } catch (e) {
       out = errorReply(`ERR proxy could not merge replies: ${(e as Error).message}`);
+      this.mergedEnd = -1;
     }
-    this.parent!.onReply(out); // hot path: set by start, before any part can answer
+    const parent = this.parent!; // hot path: set by start, before any part can answer
+    const end = this.mergedEnd;
+    if (end < 0) parent.onReply(out);
+    else if (parent.onReplyAt !== undefined) parent.onReplyAt(out, this.mergedStart, end);
+    else parent.onReply(out.subarray(this.mergedStart, end));
   }
 }
 

@@ -28,8 +28,6 @@ export interface SessionHost extends SessionInfo {
   defer(cmd: CommandStats | null, req?: Request | null): ReplySink;
   /** Sends `raw` on the session's pipelined connection to `addr`; its reply goes to `sink`. */
   forward(addr: string, raw: Buffer, sink: ReplySink): void;
-  /** Forwards `req` as it came to `addr`; its reply takes the request's place in reply order. */
-  forwardRequest(addr: string, req: Request, cmd: CommandStats | null): void;
   /** Sends each part of `f` to its address and completes `sink` with the merge of their replies (in part order). */
   fanout(f: Fanout, sink: ReplySink): void;
   /** Dispatches none of the later requests until `task` settles. */

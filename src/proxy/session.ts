@@ -139,14 +139,12 @@ export class Session implements SessionHost, ClientConnOwner, ReplyQueueOwner {
   }
 
   forward(addr: string, raw: Buffer, sink: ReplySink): void {
-    const track = this.ctx.placement.track;
-    this.backend(addr).send(raw, track === undefined ? sink : this.ctx.placement.track!(addr, raw, sink));
+    this.forwardRange(addr, raw, 0, raw.length, sink);
   }
 
-  forwardRequest(addr: string, req: Request, cmd: CommandStats | null): void {
-    // The backend connection answers the sink exactly once, and a tracking wrapper passes that on:
-    // a reusable reply slot (ReplyQueue.defer).
-    this.forward(addr, req.raw, this.replies.defer(cmd, req, true));
+  private forwardRange(addr: string, buf: Buffer, start: number, end: number, sink: ReplySink): void {
+    const track = this.ctx.placement.track;
+    this.backend(addr).sendRange(buf, start, end, track === undefined ? sink : this.ctx.placement.track!(addr, end - start, sink));
   }
 
   fanout(f: Fanout, sink: ReplySink): void {
@@ -154,7 +152,7 @@ export class Session implements SessionHost, ClientConnOwner, ReplyQueueOwner {
     const parts = f.parts;
     for (let i = 0; i < parts.length; i++) {
       const p = parts[i]!; // hot path: i < parts.length
-      this.forward(p.addr, p.raw, p);
+      this.forwardRange(p.addr, p.sub, p.subStart, p.subEnd, p);
     }
   }
 }

@@ -6,7 +6,7 @@ import { errorReply, OK } from '../resp/encode.js';
 import type { Placement } from './placement.js';
 import { Fanout, replyOf, type ReplyRange } from './reply-queue.js';
 import { copyBytes } from '../resp/copy-bytes.js';
-import { allocTransient } from '../resp/slab.js';
+import { reserveTransient, reservedAt } from '../resp/slab.js';
 
 export type MergeKind = 'mget' | 'mset' | 'sum';
 
@@ -45,11 +45,12 @@ function copyArg(req: Request, i: number, out: Buffer, p: number): number {
 }
 
 /**
- * The sub-request of group `gi` (its `count` keys, with their values when `step` is 2), built in one
- * buffer: the command name, then each key of the group in the client's order (keyGroup[k] === gi).
- * A run of consecutive keys of the group is one range of the client's bytes, copied at once.
+ * Builds the sub-request of group `gi` (its `count` keys, with their values when `step` is 2) as part
+ * `gi` of `plan`, in one range of a transient slab: the command name, then each key of the group in
+ * the client's order (keyGroup[k] === gi). A run of consecutive keys of the group is one range of
+ * the client's bytes, copied at once.
  */
-function subRequest(req: Request, step: number, keyCount: number, gi: number, count: number): Buffer {
+function subRequest(plan: Fanout, req: Request, step: number, keyCount: number, gi: number, count: number): void {
   // Hot path: 1 + k * step (+ 1) < argc for every k < keyCount, and keyGroup is filled up to keyCount.
   const { buf, offs } = req,
     group = keyGroup;
@@ -60,8 +61,9 @@ function subRequest(req: Request, step: number, keyCount: number, gi: number, co
     size += encodedSize(offs, i);
     if (step === 2) size += encodedSize(offs, i + 1);
   }
-  const out = allocTransient(size);
-  let p = writeHead(out, 0, 42 /* * */, count * step + 1);
+  const out = reserveTransient(size),
+    at = reservedAt;
+  let p = writeHead(out, at, 42 /* * */, count * step + 1);
   p = copyArg(req, 0, out, p);
   let k = 0;
   while (k < keyCount) {
@@ -84,7 +86,7 @@ function subRequest(req: Request, step: number, keyCount: number, gi: number, co
     else for (let i = first; i <= last; i++) p = copyArg(req, i, out, p);
     k = e;
   }
-  return out;
+  plan.setPart(gi, groupAddrs[gi]!, out, at, p);
 }
 
 /** Where the elements of the array reply r start, if it is an array of exactly `n` elements; -1 otherwise. */
@@ -112,7 +114,7 @@ const groupKeys: number[] = [];
 
 /** The parts of a split: one sub-request per group, built from the planSplit scratch arrays. */
 function setParts(plan: Fanout, req: Request, step: number, keyCount: number, ng: number): void {
-  for (let gi = 0; gi < ng; gi++) plan.setPart(gi, groupAddrs[gi]!, subRequest(req, step, keyCount, gi, groupKeys[gi]!));
+  for (let gi = 0; gi < ng; gi++) subRequest(plan, req, step, keyCount, gi, groupKeys[gi]!);
 }
 
 /** Cursor of each backend reply during an MGET merge (merges run one at a time). */
@@ -167,8 +169,9 @@ class MgetPlan extends Fanout {
       cursor[gi] = at;
       size += r.end - at;
     }
-    const out = allocTransient(size);
-    let p = writeHead(out, 0, 42 /* * */, keyCount);
+    const out = reserveTransient(size),
+      at = reservedAt;
+    let p = writeHead(out, at, 42 /* * */, keyCount);
     for (let k = 0; k < keyCount; k++) {
       const gi = this.groupOf(k);
       const r = replies[gi]!,
@@ -178,6 +181,7 @@ class MgetPlan extends Fanout {
       p += copyBytes(r.buf, s, e, out, p);
       cursor[gi] = e;
     }
+    this.mergedRange(at, p);
     return out;
   }
 }

@@ -12,16 +12,42 @@ export const SLAB_SIZE = 64 * 1024;
 const MAX_CARVED = 4 * 1024;
 
 let slab: ArrayBuffer = new ArrayBuffer(0);
+/** The whole of `slab` as one Buffer, for reserveTransient's ranges. */
+let slabBuf: Buffer = Buffer.alloc(0);
 let used = 0;
+
+/** Where the bytes of the last reserveTransient(n) call start in the buffer it returned. */
+export let reservedAt = 0;
+
+/** Carves n <= MAX_CARVED bytes from the current slab (a new one when it is full); returns their offset. */
+function carve(n: number): number {
+  if (used + n > slab.byteLength) {
+    slab = new ArrayBuffer(SLAB_SIZE);
+    slabBuf = Buffer.from(slab);
+    used = 0;
+  }
+  const at = used;
+  used += (n + 7) & ~7; // keep each buffer 8-byte aligned, as Node's pool does
+  return at;
+}
 
 /** An uninitialized buffer of `n` bytes (as Buffer.allocUnsafe) that is dropped soon after use. */
 export function allocTransient(n: number): Buffer {
   if (n > MAX_CARVED) return Buffer.allocUnsafe(n);
-  if (used + n > slab.byteLength) {
-    slab = new ArrayBuffer(SLAB_SIZE);
-    used = 0;
+  const at = carve(n);
+  return Buffer.from(slab, at, n);
+}
+
+/**
+ * As allocTransient, without a Buffer object per call: `n` uninitialized bytes at
+ * [reservedAt, reservedAt + n) of the returned buffer (a slab shared with other reservations), for
+ * code that passes byte ranges on (sub-requests, merged replies).
+ */
+export function reserveTransient(n: number): Buffer {
+  if (n > MAX_CARVED) {
+    reservedAt = 0;
+    return Buffer.allocUnsafe(n);
   }
-  const b = Buffer.from(slab, used, n);
-  used += (n + 7) & ~7; // keep each buffer 8-byte aligned, as Node's pool does
-  return b;
+  reservedAt = carve(n);
+  return slabBuf;
 }

@@ -99,12 +99,12 @@ export class TwemPlacement implements Placement {
     return command === 'select' ? this.selectRefusal : null;
   }
 
-  track(addr: string, raw: Buffer, sink: ReplySink): ReplySink {
+  track(addr: string, bytes: number, sink: ReplySink): ReplySink {
     const i = this.index.get(addr);
     if (i === undefined) return sink;
     const c = at(this.serverCounters, i, 'server counters');
     c.requests++;
-    c.request_bytes += raw.length;
+    c.request_bytes += bytes;
     return new TrackedSink(this, i, sink);
   }
 

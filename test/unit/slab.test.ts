@@ -1,11 +1,11 @@
-// Transient buffers (src/resp/slab.ts) and what keeps pooled memory alive: small buffers share 64 KiB
-// slabs, never overlap and stay 8-byte aligned, big ones get memory of their own; the request parser
+// Transient buffers (src/resp/slab.ts) and what keeps pooled memory alive: small buffers and reserved
+// ranges share 64 KiB slabs, never overlap and stay 8-byte aligned, big ones get memory of their own; the request parser
 // copies the bytes it keeps while waiting for the rest of a frame out of the pooled chunk (a client
 // that stops mid-frame must not keep a whole pool slab alive), forgets a chunk once every request in
 // it was returned, and gives long requests argument offsets in distinct views of one 8 KiB slab.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { allocTransient, SLAB_SIZE } from '../../src/resp/slab.js';
+import { allocTransient, reserveTransient, reservedAt, SLAB_SIZE } from '../../src/resp/slab.js';
 import { RequestParser, type Request } from '../../src/resp/request-parser.js';
 
 test('allocTransient carves small buffers from shared slabs without overlap; big ones are their own', () => {
@@ -25,6 +25,37 @@ test('allocTransient carves small buffers from shared slabs without overlap; big
   const big = allocTransient(100_000);
   assert.equal(big.length, 100_000);
   assert.ok(!slabs.has(big.buffer));
+});
+
+test('reserveTransient hands out ranges of shared slabs (one Buffer per slab) that never overlap allocTransient buffers', () => {
+  const ranges: Array<{ buf: Buffer; at: number; n: number; tag: number }> = [];
+  const owned: Array<{ buf: Buffer; tag: number }> = [];
+  for (let i = 0; i < 3000; i++) {
+    const n = 1 + ((i * 53) % 700);
+    if (i % 3 === 0) owned.push({ buf: allocTransient(n), tag: i & 0xff });
+    else {
+      const buf = reserveTransient(n);
+      ranges.push({ buf, at: reservedAt, n, tag: i & 0xff });
+    }
+  }
+  const slabBufs = new Set(ranges.map((r) => r.buf));
+  assert.ok(slabBufs.size > 1 && slabBufs.size < 40, `${slabBufs.size} slab buffers for ${ranges.length} ranges`);
+  for (const b of slabBufs) assert.equal(b.length, SLAB_SIZE);
+  for (const r of ranges) r.buf.fill(r.tag, r.at, r.at + r.n);
+  for (const o of owned) o.buf.fill(o.tag);
+  for (const r of ranges) {
+    assert.equal(r.at % 8, 0);
+    for (let i = r.at; i < r.at + r.n; i++) assert.equal(r.buf[i], r.tag, 'a reserved range was overwritten');
+  }
+  for (const o of owned)
+    assert.ok(
+      o.buf.every((x) => x === o.tag),
+      'an allocTransient buffer was overwritten',
+    );
+  const big = reserveTransient(10_000);
+  assert.equal(reservedAt, 0);
+  assert.equal(big.length, 10_000, 'a big reservation is a buffer of its own');
+  assert.ok(!slabBufs.has(big));
 });
 
 test('the parser keeps a partial frame in memory of its own, and drops a chunk it has consumed', () => {
