@@ -68,6 +68,7 @@ export class ReplyQueue {
   private readonly items: Array<Pending | undefined> = [];
   private head = 0;
   private tail = 0;
+
   constructor(private readonly owner: ReplyQueueOwner) {}
 
   /** Requests dispatched and not yet answered to the client. */
@@ -173,11 +174,6 @@ export class FanoutPart implements ReplySink, ReplyRange {
     readonly subStart: number,
     readonly subEnd: number,
   ) {}
-
-  /** The sub-request's bytes as a buffer (a view unless it is the whole buffer). */
-  get raw(): Buffer {
-    return this.subStart === 0 && this.subEnd === this.sub.length ? this.sub : this.sub.subarray(this.subStart, this.subEnd);
-  }
 
   onReply(r: Buffer): void {
     this.onReplyAt(r, 0, r.length);

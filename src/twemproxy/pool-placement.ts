@@ -21,8 +21,15 @@ class TrackedSink implements ReplySink {
     private readonly inner: ReplySink,
   ) {}
   onReply(reply: Buffer): void {
-    this.pool.replied(this.server, reply);
+    this.pool.replied(this.server, reply, 0, reply.length);
     this.inner.onReply(reply);
+  }
+  /** The reply as a range of the backend read: passed on as one when the inner sink takes ranges (no view). */
+  onReplyAt(buf: Buffer, start: number, end: number): void {
+    this.pool.replied(this.server, buf, start, end);
+    const inner = this.inner;
+    if (inner.onReplyAt !== undefined) inner.onReplyAt(buf, start, end);
+    else inner.onReply(buf.subarray(start, end));
   }
 }
 
@@ -108,18 +115,16 @@ export class TwemPlacement implements Placement {
     return new TrackedSink(this, i, sink);
   }
 
-  /** A reply to a tracked request arrived (a server's reply resets its failure count). */
-  replied(i: number, reply: Buffer): void {
+  /** A reply, buf[start, end), to a tracked request arrived (a server's reply resets its failure count). */
+  replied(i: number, buf: Buffer, start: number, end: number): void {
     const c = at(this.serverCounters, i, 'server counters');
-    if (
-      reply.length > CONN_ERROR_PREFIX.length &&
-      reply.compare(CONN_ERROR_PREFIX, 0, CONN_ERROR_PREFIX.length, 0, CONN_ERROR_PREFIX.length) === 0
-    ) {
+    const n = CONN_ERROR_PREFIX.length;
+    if (end - start > n && buf.compare(CONN_ERROR_PREFIX, 0, n, start, start + n) === 0) {
       this.counters.forward_error++;
       return;
     }
     c.responses++;
-    c.response_bytes += reply.length;
+    c.response_bytes += end - start;
     this.ejector.ok(i);
   }
 

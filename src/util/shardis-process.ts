@@ -12,18 +12,22 @@ export const SHARDIS_BIN = resolve(fileURLToPath(new URL('../../../bin/shardis.j
  * The V8 heap settings every `shardis` process runs with: bin/shardis.js's shebang passes them (a
  * unit test keeps the two equal), and processes started from here get them explicitly. Measured on
  * the proxy under `npm run bench` (bench/reports/proxy-speed-2026-12-04b.md, -12-04c.md, -12-05.md):
- * - node's default young generation grows to 2 x 16 MiB, which put a busy proxy's peak RSS over
- *   100 MiB; an 8 MiB semi-space keeps it under 90 MiB for the same CPU. (The old generation used to
- *   be capped too, collected at 1.5 x its live size: once the young generation had grown to 8 MiB,
- *   that left the old generation less free room than the young generation's size, and V8 then
- *   starts incremental marking after nearly every scavenge: 23-32 full GCs in a 3 s MSET run at
- *   pipeline 16 instead of 1-2, p99 17 ms instead of 10.)
+ * - node's default young generation grows to 2 x 16 MiB and the old generation to ~2.5 x its live
+ *   size before a full GC, which put a busy proxy's peak RSS over 100 MiB. A 4 MiB semi-space with
+ *   the old generation collected at 1.5 x its live size keeps it under 80 MiB at the same CPU and
+ *   p99. (An 8 MiB semi-space with the same old generation left the old generation less free room
+ *   than the young generation's size, and V8 then starts incremental marking after nearly every
+ *   scavenge: 23-32 full GCs in a 3 s MSET run at pipeline 16 instead of 1-3, p99 17 ms instead of 10.)
  * - V8's allocation-site pretenuring, once a burst of deep pipelines (requests living long in the
  *   proxy) made it allocate a site's objects in the old generation, kept doing so for good: at
  *   pipeline 1 afterwards every short-lived request object went to the old generation, a full GC
  *   ran every ~170 ms, and the p99 of MSET/MGET doubled (2.2-2.9 ms instead of 1.0-1.2).
  */
-export const SHARDIS_NODE_FLAGS: readonly string[] = ['--max-semi-space-size=8', '--no-allocation-site-pretenuring'];
+export const SHARDIS_NODE_FLAGS: readonly string[] = [
+  '--max-semi-space-size=4',
+  '--heap-growing-percent=50',
+  '--no-allocation-site-pretenuring',
+];
 
 export interface ShardisProcess {
   proc: Spawned;
