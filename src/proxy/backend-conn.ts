@@ -11,7 +11,8 @@ import { writeBatch } from './output-flusher.js';
 import { beginIo, endIo, ioWallClock } from './io-scope.js';
 import { copyBytes } from '../resp/copy-bytes.js';
 import { allocTransient } from '../resp/slab.js';
-import { directWriter, newRanges, type DirectWriter, type Ranges } from './direct-write.js';
+import { directWriter, type DirectWriter } from './direct-write.js';
+import { newRanges, viewsOf, type Ranges } from './ranges.js';
 import { Fifo } from '../util/fifo.js';
 
 /**
@@ -26,7 +27,7 @@ export interface ReplySink {
   onReply(reply: Buffer): void;
   /**
    * Optional: the reply as buf[start, end) of the bytes read (never changed afterwards), instead of a
-   * view made for it, for sinks that only read the bytes (the parts of a split MGET/MSET).
+   * view made for it, for sinks that keep it as a range (reply slots, the parts of a split).
    */
   onReplyAt?(buf: Buffer, start: number, end: number): void;
 }
@@ -178,11 +179,7 @@ export class BackendConn {
           d = this.direct = directWriter(s, NO_DRAIN, () => this.fail(s, 'write to the server failed'));
         // Hot path: out.bufs[0, n) are set (the writer copies what it keeps; the slots are cleared below).
         if (d !== null) d.writeRanges(out, n, bytes);
-        else {
-          const views = new Array<Buffer>(n);
-          for (let i = 0; i < n; i++) views[i] = out.bufs[i]!.subarray(out.starts[i], out.ends[i]);
-          writeBatch(s, views, bytes);
-        }
+        else writeBatch(s, viewsOf(out, n), bytes);
       }
     } catch (e) {
       // Not expected; if it happens, this connection's requests fail and the other connections of the
@@ -214,12 +211,7 @@ export class BackendConn {
             // (into a slab: sinks that keep a reply for long copy it themselves).
             const chunk = allocTransient(n);
             copyBytes(buf, 0, n, chunk, 0);
-            beginIo();
-            try {
-              this.onData(s, chunk);
-            } finally {
-              endIo();
-            }
+            this.read(s, chunk);
             return true;
           },
         },
@@ -239,15 +231,7 @@ export class BackendConn {
       this.state = 'connected';
       this.failures = 0;
     });
-    if (t)
-      s.on('data', (chunk: Buffer) => {
-        beginIo();
-        try {
-          this.onData(s, chunk);
-        } finally {
-          endIo();
-        }
-      });
+    if (t) s.on('data', (chunk: Buffer) => this.read(s, chunk));
     s.on('error', (e) => {
       clearTimeout(timer);
       this.fail(s, e.message);
@@ -265,6 +249,16 @@ export class BackendConn {
     if (this.opts.auth) this.writeWhole(encodeCommand(['AUTH', this.opts.auth]), check('AUTH'));
     if (this.db !== 0) this.writeWhole(encodeCommand(['SELECT', String(this.db)]), check(`SELECT ${this.db}`));
     if (this.proto === 3) this.writeWhole(encodeCommand(['HELLO', '3']), check('HELLO 3'));
+  }
+
+  /** A read of `s`: its replies are written to their clients when it ends (io-scope.ts). */
+  private read(s: net.Socket, chunk: Buffer): void {
+    beginIo();
+    try {
+      this.onData(s, chunk);
+    } finally {
+      endIo();
+    }
   }
 
   private onData(s: net.Socket, chunk: Buffer): void {

@@ -13,7 +13,8 @@ import { writeBatch, type Flushable, type OutputFlusher } from './output-flusher
 import { beginIo, endIo, ioWallClock } from './io-scope.js';
 import type { IdleWatched } from './idle-sweeper.js';
 import { readDirect } from './client-socket.js';
-import { directWriter, newRanges, type DirectWriter, type Ranges } from './direct-write.js';
+import { directWriter, type DirectWriter } from './direct-write.js';
+import { newRanges, viewsOf, type Ranges } from './ranges.js';
 
 /** Input bytes buffered while a keep-reading hold is active before reading pauses. */
 const HELD_INPUT_MAX = 1024 * 1024;
@@ -220,11 +221,7 @@ export class ClientConnection implements Flushable, IdleWatched {
         else this.socket.write(one.subarray(this.out1Start, this.out1End));
       } else if (m !== null) {
         if (w !== null) w.writeRanges(m, n, bytes);
-        else {
-          const views = new Array<Buffer>(n);
-          for (let i = 0; i < n; i++) views[i] = m.bufs[i]!.subarray(m.starts[i], m.ends[i]);
-          writeBatch(this.socket, views, bytes);
-        }
+        else writeBatch(this.socket, viewsOf(m, n), bytes);
       }
       if (this.unwritten() > this.config.sessionMaxOutbuf) this.pause('outbuf');
     } finally {

@@ -15,6 +15,7 @@
 import type net from 'node:net';
 import { COALESCE_MAX } from './output-flusher.js';
 import { copyBytes } from '../resp/copy-bytes.js';
+import { viewsOf, type Ranges } from './ranges.js';
 
 /** The request object libuv writes carry (Node's WriteWrap). */
 interface WriteReq {
@@ -82,17 +83,6 @@ function dropCoalesced(): void {
   views = [];
 }
 
-/** A batch of byte ranges to write: bufs[i][starts[i], ends[i]) for the first `count` entries. */
-export interface Ranges {
-  bufs: Array<Buffer | undefined>;
-  starts: number[];
-  ends: number[];
-}
-
-export function newRanges(): Ranges {
-  return { bufs: [], starts: [], ends: [] };
-}
-
 /** Writes to one socket's handle; see the header. */
 export class DirectWriter {
   private spare: WriteReq | null = null;
@@ -118,20 +108,6 @@ export class DirectWriter {
     this.after(req, this.handle.writeBuffer(req, data), data);
   }
 
-  /**
-   * Writes bufs[0, count) (`bytes` long in all): copied into one buffer when small, else one writev of
-   * an array of its own (libuv keeps it until written). `bufs` itself is not kept.
-   */
-  writeBatch(bufs: readonly Buffer[], bytes: number, count = bufs.length): void {
-    if (count === 1) return this.write(bufs[0]!); // hot path: count <= bufs.length
-    if (this.failed) return;
-    if (bytes > COALESCE_MAX) return this.writeOwn(bufs.slice(0, count)); // the caller may reuse `bufs` at once
-    const area = (coalesced ??= Buffer.allocUnsafeSlow(COALESCE_MAX));
-    let p = 0;
-    for (let i = 0; i < count; i++) p += copyBytes(bufs[i]!, 0, bufs[i]!.length, area, p); // hot path: i < count
-    this.writeCoalesced(area, p);
-  }
-
   /** Writes buf[start, end): copied into the shared area when small (no view made for it). */
   writeRange(buf: Buffer, start: number, end: number): void {
     if (this.failed) return;
@@ -141,29 +117,25 @@ export class DirectWriter {
   }
 
   /**
-   * Writes the first `count` ranges of `r` (`bytes` long in all), as writeBatch: small batches are
-   * copied into the shared area, so no view is made per range. `r` is not kept.
+   * Writes the first `count` ranges of `r` (`bytes` long in all): small batches are copied into the
+   * shared area and written once (no view per range), bigger ones go out as one writev.
    */
   writeRanges(r: Ranges, count: number, bytes: number): void {
     if (this.failed) return;
+    if (bytes > COALESCE_MAX) {
+      // An array of its own: libuv keeps it until written, and `r` is reused by its owner at once.
+      const own = viewsOf(r, count);
+      if (count === 1) return this.write(own[0]!);
+      const req = this.request();
+      return this.after(req, this.handle.writev(req, own, true), own);
+    }
     const bufs = r.bufs,
       starts = r.starts,
       ends = r.ends;
-    if (bytes > COALESCE_MAX) {
-      const own = new Array<Buffer>(count);
-      for (let i = 0; i < count; i++) own[i] = bufs[i]!.subarray(starts[i], ends[i]); // hot path: i < count
-      if (count === 1) return this.write(own[0]!);
-      return this.writeOwn(own);
-    }
     const area = (coalesced ??= Buffer.allocUnsafeSlow(COALESCE_MAX));
     let p = 0;
     for (let i = 0; i < count; i++) p += copyBytes(bufs[i]!, starts[i]!, ends[i]!, area, p); // hot path: i < count
     this.writeCoalesced(area, p);
-  }
-
-  private writeOwn(own: Buffer[]): void {
-    const req = this.request();
-    this.after(req, this.handle.writev(req, own, true), own);
   }
 
   private writeCoalesced(area: Buffer, n: number): void {

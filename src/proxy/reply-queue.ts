@@ -28,23 +28,29 @@ export interface ReplyQueueOwner {
   afterReplies(): void;
 }
 
+/** A reply as a range of bytes: buf[start, end). */
+export interface ReplyRange {
+  readonly buf: Buffer;
+  readonly start: number;
+  readonly end: number;
+}
+
+const NO_REPLY = Buffer.alloc(0);
+
+/** The reply of a range, as a buffer (a view unless it is the whole buffer). */
+export function replyOf(r: ReplyRange): Buffer {
+  return r.start === 0 && r.end === r.buf.length ? r.buf : r.buf.subarray(r.start, r.end);
+}
+
 /**
- * A request waiting for its reply, in the session's ordered queue. The reply is kept as a range of
- * the bytes it came in (a backend connection's read), so no view is made for it.
+ * A sink that keeps its reply as a range of the bytes it came in, buf[start, end) (a backend
+ * connection's read: no view made for it), and is told when it arrives.
  */
-export class Pending implements ReplySink {
-  /** The reply is buf[start, end); null until it arrives. */
-  buf: Buffer | null = null;
+abstract class RangeSink implements ReplySink, ReplyRange {
+  /** NO_REPLY until the reply arrives. */
+  buf: Buffer = NO_REPLY;
   start = 0;
   end = 0;
-  constructor(
-    private readonly queue: ReplyQueue,
-    readonly cmd: CommandStats | null,
-    /** performance.now() when the request was read (io-scope.ts); 0 for replies known at once. */
-    readonly started: number,
-    /** The request, kept for the slow log (null for replies known at once). */
-    readonly req: Request | null,
-  ) {}
 
   onReply(reply: Buffer): void {
     this.onReplyAt(reply, 0, reply.length);
@@ -54,6 +60,26 @@ export class Pending implements ReplySink {
     this.buf = buf;
     this.start = start;
     this.end = end;
+    this.arrived();
+  }
+
+  protected abstract arrived(): void;
+}
+
+/** A request waiting for its reply, in the session's ordered queue. */
+export class Pending extends RangeSink {
+  constructor(
+    private readonly queue: ReplyQueue,
+    readonly cmd: CommandStats | null,
+    /** performance.now() when the request was read (io-scope.ts); 0 for replies known at once. */
+    readonly started: number,
+    /** The request, kept for the slow log (null for replies known at once). */
+    readonly req: Request | null,
+  ) {
+    super();
+  }
+
+  protected arrived(): void {
     this.queue.complete();
   }
 }
@@ -105,7 +131,7 @@ export class ReplyQueue {
     while (this.head < this.tail) {
       const p = q[this.head]!; // hot path: head < tail (loop condition)
       const buf = p.buf;
-      if (buf === null) break;
+      if (buf === NO_REPLY) break;
       q[this.head++] = undefined;
       const start = p.start,
         end = p.end,
@@ -143,46 +169,23 @@ export class ReplyQueue {
   }
 }
 
-/** A reply as a range of bytes: buf[start, end). */
-export interface ReplyRange {
-  readonly buf: Buffer;
-  readonly start: number;
-  readonly end: number;
-}
-
-const NO_REPLY = Buffer.alloc(0);
-
-/** The reply of a range, as a buffer (a view unless it is the whole buffer). */
-export function replyOf(r: ReplyRange): Buffer {
-  return r.start === 0 && r.end === r.buf.length ? r.buf : r.buf.subarray(r.start, r.end);
-}
-
 /**
  * One sub-request of a fan-out: where it goes and its bytes, sub[subStart, subEnd) (a range of a
  * shared slab: no Buffer per sub-request). It is the sink of its own reply, which it keeps as a
  * range of the bytes the backend connection read (no view per reply).
  */
-export class FanoutPart implements ReplySink, ReplyRange {
-  buf: Buffer = NO_REPLY;
-  start = 0;
-  end = 0;
-
+export class FanoutPart extends RangeSink {
   constructor(
     private readonly whole: Fanout,
     readonly addr: string,
     readonly sub: Buffer,
     readonly subStart: number,
     readonly subEnd: number,
-  ) {}
-
-  onReply(r: Buffer): void {
-    this.onReplyAt(r, 0, r.length);
+  ) {
+    super();
   }
 
-  onReplyAt(buf: Buffer, start: number, end: number): void {
-    this.buf = buf;
-    this.start = start;
-    this.end = end;
+  protected arrived(): void {
     this.whole.got();
   }
 }
