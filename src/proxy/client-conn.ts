@@ -330,6 +330,8 @@ export class ClientConnection implements Flushable, IdleWatched {
       if (this.owner.queued >= max) this.pause('pipeline');
       else if (this.unwritten() > maxOut) this.pause('outbuf');
     }
+    // Stopped (paused, a request held, quitting): keep no more of the chunk than it takes.
+    this.parser.settle();
   }
 
   private pause(why: 'pipeline' | 'outbuf'): void {

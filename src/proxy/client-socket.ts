@@ -3,7 +3,7 @@
 // Readable (addChunk, 'data' emit, a maybeReadMore tick). At pipeline 1 that is paid once per request.
 // `readDirect` moves the accepted connection's handle onto a new net.Socket built with `onread`
 // (as backend sockets are): the kernel reads into ONE buffer shared by every client socket of the
-// process, and each read's bytes are copied once into a Buffer of the exact size, handed to `onChunk`.
+// process, and each read's bytes are copied once into a transient slab (slab.ts), handed to `onChunk`.
 // Sharing the buffer is safe because the callback runs synchronously for each read and copies before
 // it returns. EOF, errors, pause()/resume() (backpressure: readStop/readStart), writes, half-close and
 // destroy stay net.Socket's own. Node's public API only takes `onread` in the Socket constructor, so
@@ -12,6 +12,7 @@
 // a future Node without them), `readDirect` returns null and the caller reads with 'data' events.
 import net from 'node:net';
 import { copyBytes } from '../resp/copy-bytes.js';
+import { allocTransient } from '../resp/slab.js';
 
 /** Size of the shared read buffer: Node's own read size for stream sockets. */
 const READ_BUFFER = 64 * 1024;
@@ -66,9 +67,10 @@ export function readDirect(socket: net.Socket, allowHalfOpen: boolean, onChunk: 
       buffer: shared,
       callback: (n: number, buf: Uint8Array): boolean => {
         // The buffer is reused by the next read of any client: copy out once (the parser and queued
-        // requests keep the bytes). Node's 8 KiB pool, not the request path's 64 KiB slabs
-        // (slab.ts): a request held for long (a blocked BLPOP, a MULTI queue) keeps its chunk.
-        const chunk = Buffer.allocUnsafe(n);
+        // requests keep the bytes). Into a 64 KiB slab rather than Node's 8 KiB pool: 8 times fewer
+        // ArrayBuffers for each scavenge to sweep. Whatever holds a request for long copies what it
+        // keeps (the apps copy `raw`; the parser copies what it keeps while a connection is paused).
+        const chunk = allocTransient(n);
         copyBytes(buf, 0, n, chunk, 0);
         onChunk(chunk);
         return true;

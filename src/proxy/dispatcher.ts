@@ -14,7 +14,7 @@
 // subscribed, SessionApps.intercept sees every request first.
 //
 // Hot path (keyed and split): no allocation besides the Pending slot and what split needs.
-import type { Request } from '../resp/request-parser.js';
+import { ownRequest, type Request } from '../resp/request-parser.js';
 import { errorReply } from '../resp/encode.js';
 import { slotOfRange } from '../slots/hash.js';
 import { lookupCommand, precheckCommand } from '../commands/table.js';
@@ -47,7 +47,8 @@ function refuse(s: SessionHost, spec: CommandSpec, cmd: CommandStats, line: stri
 }
 
 /** Dispatches `req` once the CLIENT PAUSE ends (its own function: a closure in dispatch would cost a context per request). */
-function holdForPause(s: SessionHost, req: Request, premigrated: number, pz: ClientPause): void {
+function holdForPause(s: SessionHost, parsed: Request, premigrated: number, pz: ClientPause): void {
+  const req = ownRequest(parsed);
   s.hold(async () => {
     await pz.wait();
     if (!s.isClosed()) dispatch(s, req, premigrated);
@@ -223,7 +224,8 @@ function touchesUnsettled(s: SessionHost, req: Request, argIdx: readonly number[
  * move the request's keys from the migration source to the target, then dispatch the request again.
  * `argIdx` are the argument indexes of the keys.
  */
-function viaMigration(s: SessionHost, req: Request, argIdx: readonly number[], spec?: CommandSpec): void {
+function viaMigration(s: SessionHost, parsed: Request, argIdx: readonly number[], spec?: CommandSpec): void {
+  const req = ownRequest(parsed);
   const ctx = s.ctx;
   const c = ctx.config;
   const router = ctx.router;

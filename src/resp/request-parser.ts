@@ -25,6 +25,20 @@ export interface Request {
 
 export class ProtocolError extends Error {}
 
+/**
+ * `req` in memory of its own, for a request held for long (a CLIENT PAUSE, a slot migration): the
+ * chunk a request is parsed from lies in a slab shared with other reads, which it would keep alive.
+ */
+export function ownRequest(req: Request): Request {
+  const raw = Buffer.allocUnsafeSlow(req.raw.length);
+  copyBytes(req.raw, 0, req.raw.length, raw, 0);
+  const shift = req.raw.byteOffset - req.buf.byteOffset;
+  const n = 2 * req.argc;
+  const offs = new Array<number>(n);
+  for (let i = 0; i < n; i++) offs[i] = req.offs[i]! - shift;
+  return { buf: raw, offs, argc: req.argc, raw, inline: req.inline };
+}
+
 const EMPTY = Buffer.alloc(0);
 
 /** Bytes kept past a call up to this size are copied to memory of their own (see keep). */
@@ -69,8 +83,8 @@ function readInt(buf: Buffer, start: number, end: number): number {
   return neg ? -n : n;
 }
 
-/** Int32 entries per slab of argument offsets: 8 KiB, as Node's Buffer pool (see newOffs). */
-const OFFS_SLAB = 2048;
+/** Int32 entries per slab of argument offsets: 64 KiB, as the request path's byte slabs (slab.ts). */
+const OFFS_SLAB = 16384;
 let offsSlab = new Int32Array(OFFS_SLAB);
 let offsUsed = 0;
 
@@ -79,8 +93,9 @@ let offsUsed = 0;
  * gets a view of a shared Int32Array slab: 96 bytes of heap whatever its length, where an array of
  * 22 numbers (MGET of 10 keys) is 224 and of 42 (MSET) 382, and at pipeline 1 each of those bytes
  * is scavenge work. Shorter requests (GET, SET) keep a plain array, smaller than a view; so do huge
- * ones and buffers past int32 offsets. A request kept for long keeps its slab, as it keeps the pool
- * slab of its bytes (the same 8 KiB).
+ * ones and buffers past int32 offsets. Each slab is one ArrayBuffer for a scavenge to sweep, hence
+ * their size; a request kept for long keeps its slab, as it keeps the slab of its bytes, so whatever
+ * holds one for long copies what it needs (the apps copy `raw` and the arguments they use).
  */
 function newOffs(n: number, bufLen: number): Offsets {
   if (n <= 8 || n > OFFS_SLAB / 4 || bufLen > 0x7fffffff) return new Array<number>(n);
@@ -217,6 +232,18 @@ export class RequestParser {
     }
     this.pos = 0;
     this.need = 0;
+  }
+
+  /**
+   * Called when the connection stops asking for requests for a while (paused, or a request held):
+   * drops the chunk if everything in it was returned, else copies a small remainder out of it (see
+   * keep), so that a paused client does not keep a whole slab alive.
+   */
+  settle(): void {
+    if (this.held.length > 0) return; // already kept
+    if (this.pos >= this.buf.length) this.buf = EMPTY;
+    else this.buf = keep(this.pos > 0 ? this.buf.subarray(this.pos) : this.buf);
+    this.pos = 0;
   }
 
   next(): Request | null {

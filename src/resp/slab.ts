@@ -3,15 +3,16 @@
 // ArrayBuffer that the young-generation GC must sweep once it dies, and at pipeline 1 that sweep was
 // a third of each scavenge's pause (which every request in flight waits out: the p99). Only for
 // buffers dropped once the request is answered: a small buffer kept for long keeps its whole slab
-// alive, so whoever keeps a reply past its request copies it out first. Client reads stay in Node's
-// pool: a request can be held for long (a blocked BLPOP, a MULTI queue) with the chunk it came in.
+// alive, so whoever keeps a reply or a request past its answer copies it out first (client reads come
+// here too: the request parser copies what it keeps while a connection is paused, and the apps that
+// hold a request, a blocked BLPOP or a MULTI queue, copy its bytes).
 
 /** Bytes per slab. */
 export const SLAB_SIZE = 64 * 1024;
 /** Requests above this size get a buffer of their own (as Node's pool does above half its size). */
 const MAX_CARVED = 4 * 1024;
 
-let slab: ArrayBuffer = new ArrayBuffer(0);
+let slab: ArrayBufferLike = new ArrayBuffer(0);
 /** The whole of `slab` as one Buffer, for reserveTransient's ranges. */
 let slabBuf: Buffer = Buffer.alloc(0);
 let used = 0;
@@ -22,8 +23,8 @@ export let reservedAt = 0;
 /** Carves n <= MAX_CARVED bytes from the current slab (a new one when it is full); returns their offset. */
 function carve(n: number): number {
   if (used + n > slab.byteLength) {
-    slab = new ArrayBuffer(SLAB_SIZE);
-    slabBuf = Buffer.from(slab);
+    slabBuf = Buffer.allocUnsafeSlow(SLAB_SIZE); // not zero-filled (new ArrayBuffer is)
+    slab = slabBuf.buffer;
     used = 0;
   }
   const at = used;

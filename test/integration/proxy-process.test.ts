@@ -234,7 +234,12 @@ test('a client pipelining far faster than it reads is paused, not disconnected, 
 });
 
 test('every proxy runs with the shardis heap settings: as the `shardis` command (shebang) and when started by shardis', async () => {
-  assert.deepEqual(SHARDIS_NODE_FLAGS, ['--max-semi-space-size=4', '--heap-growing-percent=50', '--no-allocation-site-pretenuring']);
+  assert.deepEqual(SHARDIS_NODE_FLAGS, [
+    '--max-semi-space-size=4',
+    '--heap-growing-percent=50',
+    '--no-allocation-site-pretenuring',
+    '--no-parallel-scavenge',
+  ]);
   const shebang = readFileSync(SHARDIS_BIN, 'utf8').split('\n')[0]!;
   assert.equal(shebang, `#!/usr/bin/env -S node ${SHARDIS_NODE_FLAGS.join(' ')}`, 'bin/shardis.js passes the same flags');
   const p = await setup();

@@ -10,6 +10,7 @@ import { ProxyServer } from '../../src/proxy/proxy.js';
 import { defaultProxyConfig } from '../../src/proxy/config.js';
 import { evenSlots } from '../../src/models/layout.js';
 import { withDeadline } from '../helpers/poll.js';
+import { SLAB_SIZE } from '../../src/resp/slab.js';
 
 const cleanups: Array<() => void> = [];
 after(() => {
@@ -81,6 +82,8 @@ test('readDirect: every byte arrives, each read as its own copy (the shared buff
   p.client.write(Buffer.alloc(70_000, 'x')); // more than the shared buffer: several reads
   await p.bytes(70_010);
   assert.equal(first.toString(), 'first-read', 'a later read did not overwrite an earlier chunk');
+  // Small reads are copied into the request path's 64 KiB slabs (one ArrayBuffer for many reads).
+  assert.equal(first.buffer.byteLength, SLAB_SIZE, 'a small read lies in a transient slab, not in Node pool');
   assert.equal(Buffer.concat(p.chunks).toString(), 'first-read' + 'x'.repeat(70_000));
   assert.ok(directReads.adopted >= 1);
 });

@@ -6,7 +6,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { allocTransient, reserveTransient, reservedAt, SLAB_SIZE } from '../../src/resp/slab.js';
-import { RequestParser, type Request } from '../../src/resp/request-parser.js';
+import { RequestParser, ownRequest, type Request } from '../../src/resp/request-parser.js';
 
 test('allocTransient carves small buffers from shared slabs without overlap; big ones are their own', () => {
   const bufs: Buffer[] = [];
@@ -106,7 +106,8 @@ test('argument offsets: views of a shared slab for long requests, plain arrays f
   assert.deepEqual(argsOf(reqs[3]), ['MGET', ...keys]);
   assert.ok(Array.isArray(reqs[1]!.offs), 'a short request keeps a plain array');
   const views = [reqs[0]!.offs, reqs[2]!.offs, reqs[3]!.offs];
-  for (const v of views) assert.ok(v instanceof Int32Array && v.buffer.byteLength === 8192, 'a long request gets a view of the 8 KiB slab');
+  for (const v of views)
+    assert.ok(v instanceof Int32Array && v.buffer.byteLength === 65536, 'a long request gets a view of the 64 KiB slab');
   // Distinct ranges of the slab: writing one request's offsets does not change another's.
   const [a, b, c] = views as Int32Array[];
   assert.equal(a!.buffer, c!.buffer);
@@ -114,4 +115,51 @@ test('argument offsets: views of a shared slab for long requests, plain arrays f
   a!.fill(-1);
   b!.fill(-1);
   assert.deepEqual(Array.from(c!), before);
+});
+
+test('a parser that stops (paused connection) keeps a small remainder in memory of its own, and nothing of a consumed chunk', () => {
+  const p = new RequestParser();
+  const text = '*1\r\n$4\r\nPING\r\n*2\r\n$3\r\nGET\r\n$1\r\nk\r\n';
+  const chunk = allocTransient(text.length); // as client reads are
+  chunk.write(text, 'latin1');
+  p.feed(chunk);
+  assert.equal(p.next()?.raw.toString(), '*1\r\n$4\r\nPING\r\n');
+  p.settle(); // paused with GET still unparsed
+  const kept = (p as unknown as { buf: Buffer }).buf;
+  assert.notEqual(kept.buffer, chunk.buffer, 'the remainder still lies in the slab');
+  assert.equal(kept.toString(), '*2\r\n$3\r\nGET\r\n$1\r\nk\r\n');
+  const get = p.next();
+  assert.equal(get?.raw.toString(), '*2\r\n$3\r\nGET\r\n$1\r\nk\r\n');
+  assert.equal(get.buf.toString('latin1', get.offs[2]!, get.offs[3]!), 'k');
+  // Everything returned: settling drops the chunk (the returned requests keep what they need).
+  const again = allocTransient(text.length);
+  again.write(text, 'latin1');
+  p.feed(again);
+  p.next();
+  p.next();
+  p.settle();
+  assert.equal((p as unknown as { buf: Buffer }).buf.length, 0);
+  assert.equal(p.next(), null);
+});
+
+test('ownRequest copies a request out of its chunk with the same arguments (multibulk in a slab, inline)', () => {
+  const p = new RequestParser();
+  const text = 'PING\r\n*3\r\n$3\r\nSET\r\n$2\r\nk1\r\n$5\r\nhello\r\nECHO "a b"\r\n';
+  const chunk = allocTransient(text.length);
+  chunk.write(text, 'latin1');
+  p.feed(chunk);
+  const reqs = [p.next(), p.next(), p.next()];
+  const argsOf = (r: Request): string[] =>
+    Array.from({ length: r.argc }, (_, i) => r.buf.toString('latin1', r.offs[2 * i], r.offs[2 * i + 1]));
+  for (const r of reqs) {
+    assert.ok(r);
+    const own = ownRequest(r);
+    assert.deepEqual(argsOf(own), argsOf(r));
+    assert.equal(own.raw.toString('latin1'), r.raw.toString('latin1'));
+    assert.equal(own.inline, r.inline);
+    assert.notEqual(own.raw.buffer, chunk.buffer);
+    assert.equal(own.raw.buffer.byteLength, own.raw.length, 'memory of its own, not a pool slice');
+  }
+  assert.deepEqual(argsOf(reqs[1]!), ['SET', 'k1', 'hello']);
+  assert.deepEqual(argsOf(reqs[2]!), ['ECHO', 'a b']);
 });

@@ -106,8 +106,8 @@ export class BlockState {
     // Nothing earlier pending: no barrier needed before the borrowed connection (saves a round trip).
     let needBarrier = h.queued > 0;
     const p = h.defer(cmd);
+    let raw: Buffer = Buffer.from(req.raw); // copied before the wait: the request's chunk is not kept
     h.hold(async () => {
-      let raw: Buffer = Buffer.from(req.raw);
       const pool = h.ctx.apps.borrowed;
       for (let attempt = 0; ; attempt++) {
         const router = h.ctx.router;
