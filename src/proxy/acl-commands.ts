@@ -18,7 +18,7 @@ const argStr = (req: Request, i: number): string => req.buf.toString('utf8', req
 /** The request's arguments from index `from` on, as a request of their own (for DRYRUN). */
 function subRequest(req: Request, from: number): Request {
   const offs = req.offs.slice(2 * from);
-  return { buf: req.buf, offs, argc: req.argc - from, raw: req.raw, inline: req.inline };
+  return { buf: req.buf, offs, argc: req.argc - from, rawStart: req.rawStart, rawEnd: req.rawEnd, inline: req.inline };
 }
 
 export const ACL_HANDLERS: Record<

@@ -87,7 +87,7 @@ export class ClientConnection implements Flushable, IdleWatched {
   ) {
     const c = config;
     // Plain TCP/unix clients are read without the Readable stream (client-socket.ts); TLS with 'data'.
-    const direct = readDirect(accepted, accepted.allowHalfOpen, (chunk) => this.onData(chunk));
+    const direct = readDirect(accepted, accepted.allowHalfOpen, (buf, start, end) => this.onData(buf, start, end));
     const socket = direct ?? accepted;
     this.socket = socket;
     this.writer =
@@ -103,7 +103,7 @@ export class ClientConnection implements Flushable, IdleWatched {
     if (c.sessionKeepalive > 0) socket.setKeepAlive(true, c.sessionKeepalive);
     // Idle timeout: a per-proxy sweep (idle-sweeper.ts), not a socket timer refreshed on every read and write.
     if (c.sessionRecvTimeout > 0) flusher.idle.add(this, c.sessionRecvTimeout);
-    if (direct === null) socket.on('data', (chunk: Buffer) => this.onData(chunk));
+    if (direct === null) socket.on('data', (chunk: Buffer) => this.onData(chunk, 0, chunk.length));
     if (this.writer === null) socket.on('drain', () => this.maybeResume());
     socket.on('end', () => this.onEof());
     socket.on('error', () => this.close());
@@ -269,20 +269,21 @@ export class ClientConnection implements Flushable, IdleWatched {
     if (this.readable()) this.drainParser();
   }
 
-  private onData(chunk: Buffer): void {
+  /** Bytes received: buf[start, end) (a range of a slab shared with other reads, never changed afterwards). */
+  private onData(buf: Buffer, start: number, end: number): void {
     beginIo();
     try {
-      this.read(chunk);
+      this.read(buf, start, end);
     } finally {
       endIo();
     }
   }
 
-  private read(chunk: Buffer): void {
-    this.stats.netInputBytes += chunk.length;
+  private read(buf: Buffer, start: number, end: number): void {
+    this.stats.netInputBytes += end - start;
     if (this.quitting) return;
     this.lastActive = ioWallClock();
-    this.parser.feed(chunk);
+    this.parser.feed(buf, start, end);
     if (this.holds > 0 && this.parser.buffered > HELD_INPUT_MAX) this.socket.pause();
     this.drainParser();
     // What is left is a partial request (or requests held back while paused): bounded per client.

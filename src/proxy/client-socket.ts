@@ -3,7 +3,8 @@
 // Readable (addChunk, 'data' emit, a maybeReadMore tick). At pipeline 1 that is paid once per request.
 // `readDirect` moves the accepted connection's handle onto a new net.Socket built with `onread`
 // (as backend sockets are): the kernel reads into ONE buffer shared by every client socket of the
-// process, and each read's bytes are copied once into a transient slab (slab.ts), handed to `onChunk`.
+// process, and each read's bytes are copied once into a transient slab (slab.ts) and handed to
+// `onChunk` as a range of it (no Buffer object per read).
 // Sharing the buffer is safe because the callback runs synchronously for each read and copies before
 // it returns. EOF, errors, pause()/resume() (backpressure: readStop/readStart), writes, half-close and
 // destroy stay net.Socket's own. Node's public API only takes `onread` in the Socket constructor, so
@@ -12,7 +13,7 @@
 // a future Node without them), `readDirect` returns null and the caller reads with 'data' events.
 import net from 'node:net';
 import { copyBytes } from '../resp/copy-bytes.js';
-import { allocTransient } from '../resp/slab.js';
+import { reserveTransient, reservedAt } from '../resp/slab.js';
 
 /** Size of the shared read buffer: Node's own read size for stream sockets. */
 const READ_BUFFER = 64 * 1024;
@@ -38,11 +39,15 @@ export const directReads = { adopted: 0, fallback: 0 };
 
 /**
  * Moves the accepted `socket`'s connection to a new net.Socket that reads into the shared buffer and
- * passes a copy of each read to `onChunk`. Returns the new socket (the old object must not be used
+ * passes a copy of each read to `onChunk`, as buf[start, end) (never changed afterwards). Returns the new socket (the old object must not be used
  * again), or null when `socket` cannot be moved (the caller then keeps it and listens for 'data').
  * Call it synchronously in the 'connection' callback, before anything reads from the socket.
  */
-export function readDirect(socket: net.Socket, allowHalfOpen: boolean, onChunk: (chunk: Buffer) => void): net.Socket | null {
+export function readDirect(
+  socket: net.Socket,
+  allowHalfOpen: boolean,
+  onChunk: (buf: Buffer, start: number, end: number) => void,
+): net.Socket | null {
   const old = socket as unknown as SocketInternals;
   const handle = old._handle;
   if (
@@ -70,9 +75,10 @@ export function readDirect(socket: net.Socket, allowHalfOpen: boolean, onChunk: 
         // requests keep the bytes). Into a 64 KiB slab rather than Node's 8 KiB pool: 8 times fewer
         // ArrayBuffers for each scavenge to sweep. Whatever holds a request for long copies what it
         // keeps (the apps copy `raw`; the parser copies what it keeps while a connection is paused).
-        const chunk = allocTransient(n);
-        copyBytes(buf, 0, n, chunk, 0);
-        onChunk(chunk);
+        const slab = reserveTransient(n),
+          at = reservedAt;
+        copyBytes(buf, 0, n, slab, at);
+        onChunk(slab, at, at + n);
         return true;
       },
     },

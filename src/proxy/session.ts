@@ -142,7 +142,7 @@ export class Session implements SessionHost, ClientConnOwner, ReplyQueueOwner {
     this.forwardRange(addr, raw, 0, raw.length, sink);
   }
 
-  private forwardRange(addr: string, buf: Buffer, start: number, end: number, sink: ReplySink): void {
+  forwardRange(addr: string, buf: Buffer, start: number, end: number, sink: ReplySink): void {
     const track = this.ctx.placement.track;
     this.backend(addr).sendRange(buf, start, end, track === undefined ? sink : this.ctx.placement.track!(addr, end - start, sink));
   }

@@ -14,13 +14,23 @@ export const DEFAULT_LIMITS: ParserLimits = { maxBulkLen: 512 * 1024 * 1024, max
 /** Where each argument lies: argument i is buf[offs[2i], offs[2i+1]). */
 export type Offsets = Int32Array | number[];
 
-/** One complete request. Argument i is buf[offs[2i], offs[2i+1]). `raw` is the bytes to forward. */
+/**
+ * One complete request. Argument i is buf[offs[2i], offs[2i+1]); buf[rawStart, rawEnd) is the bytes
+ * to forward (a range: `buf` is usually a slab shared with other reads, and a view per request would
+ * be ~100 bytes of heap each; rawOf makes one where a Buffer is needed).
+ */
 export interface Request {
   buf: Buffer;
   offs: Offsets;
   argc: number;
-  raw: Buffer;
+  rawStart: number;
+  rawEnd: number;
   inline: boolean;
+}
+
+/** The bytes of `req` to forward, as a Buffer (a view unless they are the whole of `buf`). */
+export function rawOf(req: Request): Buffer {
+  return req.rawStart === 0 && req.rawEnd === req.buf.length ? req.buf : req.buf.subarray(req.rawStart, req.rawEnd);
 }
 
 export class ProtocolError extends Error {}
@@ -30,13 +40,13 @@ export class ProtocolError extends Error {}
  * chunk a request is parsed from lies in a slab shared with other reads, which it would keep alive.
  */
 export function ownRequest(req: Request): Request {
-  const raw = Buffer.allocUnsafeSlow(req.raw.length);
-  copyBytes(req.raw, 0, req.raw.length, raw, 0);
-  const shift = req.raw.byteOffset - req.buf.byteOffset;
+  const len = req.rawEnd - req.rawStart;
+  const own = Buffer.allocUnsafeSlow(len);
+  copyBytes(req.buf, req.rawStart, req.rawEnd, own, 0);
   const n = 2 * req.argc;
   const offs = new Array<number>(n);
-  for (let i = 0; i < n; i++) offs[i] = req.offs[i]! - shift;
-  return { buf: raw, offs, argc: req.argc, raw, inline: req.inline };
+  for (let i = 0; i < n; i++) offs[i] = req.offs[i]! - req.rawStart;
+  return { buf: own, offs, argc: req.argc, rawStart: 0, rawEnd: len, inline: req.inline };
 }
 
 const EMPTY = Buffer.alloc(0);
@@ -111,8 +121,8 @@ function newOffs(n: number, bufLen: number): Offsets {
 /** Lines up to this long are searched with a loop: cheaper than Buffer#indexOf's call into C++. */
 const SHORT_LINE = 32;
 
-function indexOfCRLF(buf: Buffer, from: number, limit: number): number {
-  const n = buf.length;
+/** The first CRLF in buf[from, min(limit, n)) (n: where the received bytes end), or -1. */
+function indexOfCRLF(buf: Buffer, from: number, limit: number, n: number): number {
   const end = n < limit ? n : limit;
   const stop = from + SHORT_LINE < end ? from + SHORT_LINE : end;
   // Hot path: i < stop <= n, so buf[i] is a byte.
@@ -194,7 +204,7 @@ function encodeInline(parts: string[]): Request {
     pos += b.length + 2;
   }
   const raw = Buffer.concat(chunks);
-  return { buf: raw, offs, argc: parts.length, raw, inline: true };
+  return { buf: raw, offs, argc: parts.length, rawStart: 0, rawEnd: raw.length, inline: true };
 }
 
 /**
@@ -202,8 +212,10 @@ function encodeInline(parts: string[]): Request {
  * bytes). Throws ProtocolError on input that can never become a valid request.
  */
 export class RequestParser {
+  /** The received bytes not yet returned are buf[pos, end) (buf may be a slab shared with other reads). */
   private buf: Buffer = EMPTY;
   private pos = 0;
+  private end = 0;
   /** Chunks held back while waiting for at least `need` buffered bytes (avoids quadratic concat). */
   private held: Buffer[] = [];
   private heldLen = 0;
@@ -213,24 +225,29 @@ export class RequestParser {
 
   /** Bytes received but not yet returned as requests. */
   get buffered(): number {
-    return this.buf.length - this.pos + this.heldLen;
+    return this.end - this.pos + this.heldLen;
   }
 
-  feed(chunk: Buffer): void {
-    if (this.need > 0 && this.buf.length - this.pos + this.heldLen + chunk.length < this.need) {
-      this.held.push(keep(chunk));
-      this.heldLen += chunk.length;
+  /** Adds the received bytes chunk[start, end) (never changed afterwards: requests refer to them). */
+  feed(chunk: Buffer, start = 0, end = chunk.length): void {
+    const n = end - start;
+    if (this.need > 0 && this.end - this.pos + this.heldLen + n < this.need) {
+      this.held.push(keep(chunk.subarray(start, end)));
+      this.heldLen += n;
       return;
     }
-    if (this.pos >= this.buf.length && this.held.length === 0) {
+    if (this.pos >= this.end && this.held.length === 0) {
       this.buf = chunk;
+      this.pos = start;
+      this.end = end;
     } else {
-      const parts = [this.buf.subarray(this.pos), ...this.held, chunk];
+      const parts = [this.buf.subarray(this.pos, this.end), ...this.held, chunk.subarray(start, end)];
       this.buf = Buffer.concat(parts);
+      this.pos = 0;
+      this.end = this.buf.length;
       this.held = [];
       this.heldLen = 0;
     }
-    this.pos = 0;
     this.need = 0;
   }
 
@@ -241,30 +258,32 @@ export class RequestParser {
    */
   settle(): void {
     if (this.held.length > 0) return; // already kept
-    if (this.pos >= this.buf.length) this.buf = EMPTY;
-    else this.buf = keep(this.pos > 0 ? this.buf.subarray(this.pos) : this.buf);
+    this.buf = this.pos >= this.end ? EMPTY : keep(this.buf.subarray(this.pos, this.end));
     this.pos = 0;
+    this.end = this.buf.length;
   }
 
   next(): Request | null {
     while (true) {
       if (this.held.length > 0) return null;
-      const buf = this.buf;
+      const buf = this.buf,
+        end = this.end;
       const start = this.pos;
-      if (start >= buf.length) {
-        // All consumed: do not keep the chunk (an idle client would keep the pool slab it lies in).
+      if (start >= end) {
+        // All consumed: do not keep the chunk (an idle client would keep the slab it lies in).
         this.buf = EMPTY;
         this.pos = 0;
+        this.end = 0;
         return null;
       }
       if (buf[start] !== 42 /* * */) {
-        const r = this.inline(buf, start);
+        const r = this.inline(buf, start, end);
         if (r === undefined) continue; // empty line skipped
         return r;
       }
-      const eol = indexOfCRLF(buf, start + 1, start + 1 + 32);
+      const eol = indexOfCRLF(buf, start + 1, start + 1 + 32, end);
       if (eol < 0) {
-        if (buf.length - start > 34) throw new ProtocolError('Protocol error: invalid multibulk length');
+        if (end - start > 34) throw new ProtocolError('Protocol error: invalid multibulk length');
         return null;
       }
       const argc = readInt(buf, start + 1, eol);
@@ -278,43 +297,44 @@ export class RequestParser {
       } // *0 / *-1: ignored, as redis does
       const offs = newOffs(argc * 2, buf.length);
       for (let i = 0; i < argc; i++) {
-        if (p >= buf.length) return this.wait(start, 0);
+        if (p >= end) return this.wait(start, 0);
         if (buf[p] !== 36 /* $ */) {
           throw new ProtocolError(`Protocol error: expected '$', got '${String.fromCharCode(buf[p] ?? 0).replace(/[^\x20-\x7e]/, '?')}'`);
         }
-        const le = indexOfCRLF(buf, p + 1, p + 1 + 32);
+        const le = indexOfCRLF(buf, p + 1, p + 1 + 32, end);
         if (le < 0) {
-          if (buf.length - p > 34) throw new ProtocolError('Protocol error: invalid bulk length');
+          if (end - p > 34) throw new ProtocolError('Protocol error: invalid bulk length');
           return this.wait(start, 0);
         }
         const len = readInt(buf, p + 1, le);
         if (Number.isNaN(len) || len < 0) throw new ProtocolError('Protocol error: invalid bulk length');
         if (len > this.limits.maxBulkLen) throw new ProtocolError('Protocol error: invalid bulk length');
         const ds = le + 2;
-        if (ds + len + 2 > buf.length) return this.wait(start, ds + len + 2 - start);
+        if (ds + len + 2 > end) return this.wait(start, ds + len + 2 - start);
         if (buf[ds + len] !== CR || buf[ds + len + 1] !== LF) throw new ProtocolError('Protocol error: bulk string not terminated by CRLF');
         offs[2 * i] = ds;
         offs[2 * i + 1] = ds + len;
         p = ds + len + 2;
       }
       this.pos = p;
-      // At pipeline 1 the request is usually the whole chunk: no subarray to create.
-      return { buf, offs, argc, raw: start === 0 && p === buf.length ? buf : buf.subarray(start, p), inline: false };
+      return { buf, offs, argc, rawStart: start, rawEnd: p, inline: false };
     }
   }
 
   private wait(start: number, need: number): null {
     // Keep the partial frame; if we know how many bytes it needs, hold chunks until they arrive.
     this.need = need;
-    this.buf = keep(start > 0 ? this.buf.subarray(start) : this.buf);
+    this.buf = keep(this.buf.subarray(start, this.end));
     this.pos = 0;
+    this.end = this.buf.length;
     return null;
   }
 
-  private inline(buf: Buffer, start: number): Request | null | undefined {
-    const nl = buf.indexOf(LF, start);
+  private inline(buf: Buffer, start: number, end: number): Request | null | undefined {
+    let nl = buf.indexOf(LF, start);
+    if (nl >= end) nl = -1; // past the received bytes (the rest of a shared slab)
     if (nl < 0 || nl - start > this.limits.maxInlineLen) {
-      if (buf.length - start > this.limits.maxInlineLen) throw new ProtocolError('Protocol error: too big inline request');
+      if (end - start > this.limits.maxInlineLen) throw new ProtocolError('Protocol error: too big inline request');
       return this.wait(start, 0);
     }
     const lineEnd = nl > start && buf[nl - 1] === CR ? nl - 1 : nl;

@@ -35,8 +35,8 @@ async function pair(): Promise<Pair> {
   const server = net.createServer({ allowHalfOpen: true });
   const accepted = new Promise<net.Socket>((resolve, reject) => {
     server.once('connection', (s) => {
-      const d = readDirect(s, true, (c) => {
-        chunks.push(c);
+      const d = readDirect(s, true, (buf, start, end) => {
+        chunks.push(buf.subarray(start, end));
         const w = waiters;
         waiters = [];
         for (const f of w) f();

@@ -144,6 +144,9 @@ class FakeSession implements SessionHost, ReplyQueueOwner {
   forward(addr: string, raw: Buffer, sink: ReplySink): void {
     this.sent.push({ addr, raw: raw.toString('latin1'), sink });
   }
+  forwardRange(addr: string, buf: Buffer, start: number, end: number, sink: ReplySink): void {
+    this.sent.push({ addr, raw: buf.toString('latin1', start, end), sink });
+  }
   fanout(f: Fanout, sink: ReplySink): void {
     f.start(sink);
     for (const p of f.parts) this.forward(p.addr, p.sub.subarray(p.subStart, p.subEnd), p);

@@ -3,7 +3,7 @@
 // Expected duration: under 1 s on a quiet 2-core machine.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { RequestParser, ProtocolError, splitInline, type Request } from '../../src/resp/request-parser.js';
+import { RequestParser, ProtocolError, splitInline, rawOf, type Request } from '../../src/resp/request-parser.js';
 import { scanReply, arrayElements, integerOf } from '../../src/resp/reply-scanner.js';
 import { encode, encodeCommand, map, bulk, int, arr, nil } from '../../src/resp/encode.js';
 
@@ -56,8 +56,8 @@ test('raw bytes of a multibulk request are forwarded unchanged; inline ones are 
   p.feed(Buffer.concat([encodeCommand(['GET', 'k']), Buffer.from('GET k\r\n')]));
   const a = p.next()!,
     b = p.next()!;
-  assert.deepEqual(a.raw, encodeCommand(['GET', 'k']));
-  assert.deepEqual(b.raw, encodeCommand(['GET', 'k']));
+  assert.deepEqual(rawOf(a), encodeCommand(['GET', 'k']));
+  assert.deepEqual(rawOf(b), encodeCommand(['GET', 'k']));
   assert.equal(b.inline, true);
 });
 

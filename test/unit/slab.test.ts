@@ -6,7 +6,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { allocTransient, reserveTransient, reservedAt, SLAB_SIZE } from '../../src/resp/slab.js';
-import { RequestParser, ownRequest, type Request } from '../../src/resp/request-parser.js';
+import { RequestParser, ownRequest, rawOf, type Request } from '../../src/resp/request-parser.js';
 
 test('allocTransient carves small buffers from shared slabs without overlap; big ones are their own', () => {
   const bufs: Buffer[] = [];
@@ -81,7 +81,7 @@ test('the parser keeps a partial frame in memory of its own, and drops a chunk i
   p.feed(Buffer.from('\n'));
   const get = p.next();
   assert.ok(get);
-  assert.equal(get.raw.toString(), '*2\r\n$3\r\nGET\r\n$1\r\nk\r\n');
+  assert.equal(rawOf(get).toString(), '*2\r\n$3\r\nGET\r\n$1\r\nk\r\n');
   assert.equal(p.next(), null);
   assert.equal((p as unknown as { buf: Buffer }).buf.length, 0, 'a consumed chunk is still referenced');
 });
@@ -123,13 +123,14 @@ test('a parser that stops (paused connection) keeps a small remainder in memory 
   const chunk = allocTransient(text.length); // as client reads are
   chunk.write(text, 'latin1');
   p.feed(chunk);
-  assert.equal(p.next()?.raw.toString(), '*1\r\n$4\r\nPING\r\n');
+  assert.equal(rawOf(p.next()!).toString(), '*1\r\n$4\r\nPING\r\n');
   p.settle(); // paused with GET still unparsed
   const kept = (p as unknown as { buf: Buffer }).buf;
   assert.notEqual(kept.buffer, chunk.buffer, 'the remainder still lies in the slab');
   assert.equal(kept.toString(), '*2\r\n$3\r\nGET\r\n$1\r\nk\r\n');
   const get = p.next();
-  assert.equal(get?.raw.toString(), '*2\r\n$3\r\nGET\r\n$1\r\nk\r\n');
+  assert.ok(get);
+  assert.equal(rawOf(get).toString(), '*2\r\n$3\r\nGET\r\n$1\r\nk\r\n');
   assert.equal(get.buf.toString('latin1', get.offs[2]!, get.offs[3]!), 'k');
   // Everything returned: settling drops the chunk (the returned requests keep what they need).
   const again = allocTransient(text.length);
@@ -155,11 +156,45 @@ test('ownRequest copies a request out of its chunk with the same arguments (mult
     assert.ok(r);
     const own = ownRequest(r);
     assert.deepEqual(argsOf(own), argsOf(r));
-    assert.equal(own.raw.toString('latin1'), r.raw.toString('latin1'));
+    assert.equal(rawOf(own).toString('latin1'), rawOf(r).toString('latin1'));
     assert.equal(own.inline, r.inline);
-    assert.notEqual(own.raw.buffer, chunk.buffer);
-    assert.equal(own.raw.buffer.byteLength, own.raw.length, 'memory of its own, not a pool slice');
+    assert.notEqual(own.buf.buffer, chunk.buffer);
+    assert.equal(own.buf.buffer.byteLength, own.buf.length, 'memory of its own, not a pool slice');
   }
   assert.deepEqual(argsOf(reqs[1]!), ['SET', 'k1', 'hello']);
   assert.deepEqual(argsOf(reqs[2]!), ['ECHO', 'a b']);
+});
+
+test('the parser reads only the range it is fed: the bytes after it in a shared slab are not its own', () => {
+  // Each case: the request split at `cut`, with its own continuation lying after the cut in the same
+  // buffer (what the next read of another client could have left there).
+  const cases = ['PING\r\n', '*1\r\n$4\r\nPING\r\n', '*2\r\n$3\r\nGET\r\n$1\r\nk\r\n', 'GET k\n'];
+  for (const text of cases) {
+    for (let cut = 1; cut < text.length; cut++) {
+      const slab = Buffer.from(text + text, 'latin1');
+      const p = new RequestParser();
+      p.feed(slab, 0, cut);
+      assert.equal(p.next(), null, `${JSON.stringify(text)} cut at ${cut}: parsed past the range`);
+      const rest = allocTransient(text.length - cut);
+      rest.write(text.slice(cut), 'latin1');
+      p.feed(rest);
+      const r = p.next();
+      assert.ok(r, `${JSON.stringify(text)} cut at ${cut}`);
+      assert.deepEqual(
+        Array.from({ length: r.argc }, (_, i) => r.buf.toString('latin1', r.offs[2 * i], r.offs[2 * i + 1])),
+        text.startsWith('G') || text.startsWith('*2') ? ['GET', 'k'] : ['PING'],
+      );
+      assert.equal(p.next(), null);
+    }
+  }
+  // A range in the middle of a buffer: the request's bytes are a range of it, not a copy.
+  const big = Buffer.from('xxxx*1\r\n$4\r\nPING\r\nyyyy', 'latin1');
+  const p = new RequestParser();
+  p.feed(big, 4, big.length - 4);
+  const r = p.next();
+  assert.ok(r);
+  assert.equal(r.buf, big);
+  assert.deepEqual([r.rawStart, r.rawEnd], [4, big.length - 4]);
+  assert.equal(rawOf(r).toString('latin1'), '*1\r\n$4\r\nPING\r\n');
+  assert.equal(p.next(), null);
 });

@@ -14,7 +14,7 @@
 import { encodeCommand, errorReply, intReply } from '../../resp/encode.js';
 import { integerOf, isErrorReply } from '../../resp/reply-scanner.js';
 import { keyIndexes, xreadBlockIndex, type CommandSpec } from '../../commands/table.js';
-import type { Request } from '../../resp/request-parser.js';
+import { rawOf, type Request } from '../../resp/request-parser.js';
 import type { CommandStats } from '../stats.js';
 import type { BorrowedConn } from '../borrowed-pool.js';
 import type { AppsHost } from './host.js';
@@ -106,7 +106,7 @@ export class BlockState {
     // Nothing earlier pending: no barrier needed before the borrowed connection (saves a round trip).
     let needBarrier = h.queued > 0;
     const p = h.defer(cmd);
-    let raw: Buffer = Buffer.from(req.raw); // copied before the wait: the request's chunk is not kept
+    let raw: Buffer = Buffer.from(rawOf(req)); // copied before the wait: the request's chunk is not kept
     h.hold(async () => {
       const pool = h.ctx.apps.borrowed;
       for (let attempt = 0; ; attempt++) {
@@ -168,7 +168,7 @@ export class BlockState {
       h.reply(cmd, errorReply('ERR proxy is not online yet (no slot table)'));
       return;
     }
-    const raw = Buffer.from(req.raw);
+    const raw = Buffer.from(rawOf(req));
     const mark = encodeCommand(['PUBLISH', '__shardis_wait', '']);
     const p = h.defer(cmd);
     h.hold(async () => {

@@ -7,7 +7,7 @@
 // - RANDOMKEY asks the masters in random order until one has a key.
 import { encode, encodeCommand, errorReply, arr, bulk, nil } from '../../resp/encode.js';
 import { arrayElements, isErrorReply } from '../../resp/reply-scanner.js';
-import type { Request } from '../../resp/request-parser.js';
+import { rawOf, type Request } from '../../resp/request-parser.js';
 import type { CommandSpec } from '../../commands/table.js';
 import { INTERNAL_PREFIX } from '../../migration/key-move.js';
 import type { CommandStats } from '../stats.js';
@@ -39,7 +39,7 @@ export function handleKeyspace(h: AppsHost, spec: CommandSpec, req: Request, cmd
       case 'scan':
         return done(await scan(h, req));
       case 'keys': {
-        const replies = await toEachMaster(h, Buffer.from(req.raw), masters);
+        const replies = await toEachMaster(h, Buffer.from(rawOf(req)), masters);
         const bad = replies.find(isErrorReply);
         if (bad) return done(bad);
         const all: Buffer[] = [];
@@ -49,7 +49,7 @@ export function handleKeyspace(h: AppsHost, spec: CommandSpec, req: Request, cmd
       case 'randomkey': {
         const order = masters.slice().sort(() => Math.random() - 0.5);
         for (const addr of order) {
-          const [r] = await toEachMaster(h, Buffer.from(req.raw), [addr]);
+          const [r] = await toEachMaster(h, Buffer.from(rawOf(req)), [addr]);
           if (r === undefined) continue;
           if (isErrorReply(r)) return done(r);
           if (r[0] === 36 && r[1] !== 45) {

@@ -4,7 +4,7 @@
 // that names it arrives (a new group, a promoted replica) — before it serves requests through this proxy.
 import { encodeCommand, errorReply, intReply } from '../../resp/encode.js';
 import { arrayElements, integerOf, isErrorReply } from '../../resp/reply-scanner.js';
-import type { Request } from '../../resp/request-parser.js';
+import { rawOf, type Request } from '../../resp/request-parser.js';
 import type { CommandSpec } from '../../commands/table.js';
 import type { CommandStats } from '../stats.js';
 import type { AppsHost } from './host.js';
@@ -22,7 +22,7 @@ export function handleScripting(h: AppsHost, spec: CommandSpec, req: Request, cm
     return;
   }
   const p = h.defer(cmd);
-  const raw = Buffer.from(req.raw);
+  const raw = Buffer.from(rawOf(req));
   const memory = h.ctx.apps.scripts;
   void (async () => {
     const replies = await toEachMaster(h, raw, masters);

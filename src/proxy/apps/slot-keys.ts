@@ -40,7 +40,8 @@ export function keysRequest(keys: readonly Buffer[]): {
   buf: Buffer;
   offs: number[];
   argc: number;
-  raw: Buffer;
+  rawStart: number;
+  rawEnd: number;
   inline: boolean;
   argIdx: number[];
 } {
@@ -53,7 +54,7 @@ export function keysRequest(keys: readonly Buffer[]): {
     pos += k.length;
     argIdx.push(i + 1);
   });
-  return { buf, offs, argc: keys.length + 1, raw: Buffer.alloc(0), inline: false, argIdx };
+  return { buf, offs, argc: keys.length + 1, rawStart: 0, rawEnd: 0, inline: false, argIdx };
 }
 
 // Callers pass i < argc; an index past it reads as an empty argument.

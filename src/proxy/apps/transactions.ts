@@ -14,7 +14,7 @@
 //   failover) EXEC answers a null reply, as for a conflicting write: the client retries.
 import { encodeCommand, errorReply, OK } from '../../resp/encode.js';
 import { resolveCommand, type CommandSpec } from '../../commands/table.js';
-import type { Request } from '../../resp/request-parser.js';
+import { rawOf, type Request } from '../../resp/request-parser.js';
 import type { CommandStats } from '../stats.js';
 import type { BorrowedConn } from '../borrowed-pool.js';
 import type { AppsHost } from './host.js';
@@ -132,7 +132,7 @@ export class TxState {
       for (const i of idx) this.keys.push(Buffer.from(argBuf(req, i)));
     }
     if (SCRIPT_COMMANDS.has(spec.name)) this.scripted = true;
-    this.queued.push(Buffer.from(req.raw));
+    this.queued.push(Buffer.from(rawOf(req)));
     h.reply(null, QUEUED);
   }
 
@@ -197,7 +197,7 @@ export class TxState {
       return;
     }
     const keys = idx.map((i) => Buffer.from(argBuf(req, i)));
-    const raw = Buffer.from(req.raw);
+    const raw = Buffer.from(rawOf(req));
     const p = h.defer(cmd);
     h.hold(async () => {
       const router = h.ctx.router;

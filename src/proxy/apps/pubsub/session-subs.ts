@@ -5,7 +5,7 @@
 // affected). Also PUBLISH/SPUBLISH (to the channel's group) and PUBSUB introspection (fan-out).
 import { encode, errorReply, arr, bulk, int, type RespValue } from '../../../resp/encode.js';
 import { arrayElements, integerOf, isErrorReply } from '../../../resp/reply-scanner.js';
-import type { Request } from '../../../resp/request-parser.js';
+import { rawOf, type Request } from '../../../resp/request-parser.js';
 import type { CommandSpec } from '../../../commands/table.js';
 import { slotOf } from '../../../slots/hash.js';
 import type { CommandStats } from '../../stats.js';
@@ -188,7 +188,7 @@ export class SessionSubs implements Listener {
       h.reply(cmd, errorReply("ERR the channel's slot is not served by any group"));
       return;
     }
-    h.forward(addr, req.raw, h.defer(cmd));
+    h.forward(addr, rawOf(req), h.defer(cmd));
   }
 
   /** PUBSUB CHANNELS/SHARDCHANNELS (union), NUMSUB/SHARDNUMSUB (each on its channel's group), NUMPAT (max). */
@@ -201,7 +201,7 @@ export class SessionSubs implements Listener {
     }
     const p = h.defer(cmd);
     const ask = (addr: string): Promise<Buffer> =>
-      new Promise((resolve) => h.forward(addr, req.raw, { onReply: (r) => resolve(Buffer.from(r)) }));
+      new Promise((resolve) => h.forward(addr, rawOf(req), { onReply: (r) => resolve(Buffer.from(r)) }));
     const list = (r: Buffer): Buffer[] => (arrayElements(r) ?? []).map(([s, e]) => Buffer.from(bulkAt(r, s, e)));
     void (async () => {
       if (spec.name === 'pubsub|channels' || spec.name === 'pubsub|shardchannels') {
