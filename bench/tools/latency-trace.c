@@ -8,6 +8,7 @@
 //   python3 bench/tools/tail-windows.py OUT.txt
 //
 // OUT.txt: one line per request: connection, send time (µs from start), latency (µs).
+// OUT.txt.start: the start, CLOCK_MONOTONIC µs (gc-overlap.py lines requests up with GC pauses).
 #define _GNU_SOURCE
 #include <arpa/inet.h>
 #include <fcntl.h>
@@ -133,5 +134,12 @@ int main(int argc, char **argv) {
   if (!f) { perror("open"); return 1; }
   for (long i = 0; i < done; i++) fprintf(f, "%d %.1f %.1f\n", who[i], lat[i * 2], lat[i * 2 + 1]);
   fclose(f);
+  // OUT.txt.start: the start as CLOCK_MONOTONIC µs, to line requests up with gc-log.mjs's events.
+  char path[4096];
+  snprintf(path, sizeof path, "%s.start", argv[5]);
+  FILE *g = fopen(path, "w");
+  if (!g) { perror("open"); return 1; }
+  fprintf(g, "%.0f\n", start);
+  fclose(g);
   return 0;
 }

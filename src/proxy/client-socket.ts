@@ -39,8 +39,9 @@ export const directReads = { adopted: 0, fallback: 0 };
 
 /**
  * Moves the accepted `socket`'s connection to a new net.Socket that reads into the shared buffer and
- * passes a copy of each read to `onChunk`, as buf[start, end) (never changed afterwards). Returns the new socket (the old object must not be used
- * again), or null when `socket` cannot be moved (the caller then keeps it and listens for 'data').
+ * passes a copy of each read to `onChunk`, as buf[start, end) (never changed afterwards). Returns the
+ * new socket (the old object must not be used again), or null when `socket` cannot be moved (the
+ * caller then keeps it and listens for 'data').
  * Call it synchronously in the 'connection' callback, before anything reads from the socket.
  */
 export function readDirect(
