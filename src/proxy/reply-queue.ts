@@ -170,19 +170,24 @@ export class ReplyQueue {
 }
 
 /**
- * One sub-request of a fan-out: where it goes and its bytes, sub[subStart, subEnd) (a range of a
- * shared slab: no Buffer per sub-request). It is the sink of its own reply, which it keeps as a
- * range of the bytes the backend connection read (no view per reply).
+ * One sub-request of a fan-out and the sink of its reply. Its range holds the sub-request's bytes,
+ * buf[start, end) (a range of a shared slab: no Buffer per sub-request), until it is sent, and then
+ * the reply, as a range of the bytes the backend connection read (no view per reply): sending reads
+ * the range before any reply can arrive, and one object serves both (at pipeline 1 every field of it
+ * is allocated per part of every split request).
  */
 export class FanoutPart extends RangeSink {
   constructor(
     private readonly whole: Fanout,
     readonly addr: string,
-    readonly sub: Buffer,
-    readonly subStart: number,
-    readonly subEnd: number,
+    sub: Buffer,
+    subStart: number,
+    subEnd: number,
   ) {
     super();
+    this.buf = sub;
+    this.start = subStart;
+    this.end = subEnd;
   }
 
   protected arrived(): void {

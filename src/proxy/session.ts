@@ -152,7 +152,7 @@ export class Session implements SessionHost, ClientConnOwner, ReplyQueueOwner {
     const parts = f.parts;
     for (let i = 0; i < parts.length; i++) {
       const p = parts[i]!; // hot path: i < parts.length
-      this.forwardRange(p.addr, p.sub, p.subStart, p.subEnd, p);
+      this.forwardRange(p.addr, p.buf, p.start, p.end, p); // the sub-request, until its reply
     }
   }
 }

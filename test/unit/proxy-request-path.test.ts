@@ -149,7 +149,7 @@ class FakeSession implements SessionHost, ReplyQueueOwner {
   }
   fanout(f: Fanout, sink: ReplySink): void {
     f.start(sink);
-    for (const p of f.parts) this.forward(p.addr, p.sub.subarray(p.subStart, p.subEnd), p);
+    for (const p of f.parts) this.forward(p.addr, p.buf.subarray(p.start, p.end), p);
   }
   hold(task: () => Promise<void>, _keepReading = false): void {
     void task();
@@ -167,7 +167,7 @@ class FakeSession implements SessionHost, ReplyQueueOwner {
 
 const R = (s: string): Buffer => Buffer.from(s, 'latin1');
 /** The bytes a fan-out part sends. */
-const partBytes = (p: FanoutPart): string => p.sub.toString('latin1', p.subStart, p.subEnd);
+const partBytes = (p: FanoutPart): string => p.buf.toString('latin1', p.start, p.end); // before its reply
 
 test('reply queue: replies completed out of order leave in request order', () => {
   const s = new FakeSession(makeCtx());
