@@ -23,9 +23,10 @@ export const SHARDIS_BIN = resolve(fileURLToPath(new URL('../../../bin/shardis.j
  *   pipeline 1 afterwards every short-lived request object went to the old generation, a full GC
  *   ran every ~170 ms, and the p99 of MSET/MGET doubled (2.2-2.9 ms instead of 1.0-1.2).
  * - A scavenge of this young generation copies well under 1% of it (tens of KiB): one thread does
- *   that in ~60 us, while waking V8's helper threads for it made each pause 0.1-0.2 ms longer
- *   (0.43 ms instead of 0.32 in an MSET run at pipeline 1 with the proxy sharing a core with its
- *   redis-servers). Every request in flight waits out the pause, so it is the p99's largest part.
+ *   that in ~50 us, while waking V8's helper threads for it made each pause ~0.1 ms longer (0.37 ms
+ *   instead of 0.26 in an MSET run at pipeline 1, the proxy sharing a core with its redis-servers).
+ *   Every request in flight waits out each pause: two thirds of the slowest 1% did
+ *   (bench/reports/proxy-speed-2026-12-05b.md).
  */
 export const SHARDIS_NODE_FLAGS: readonly string[] = [
   '--max-semi-space-size=4',
