@@ -32,6 +32,12 @@ export interface ReplySink {
   onReplyAt?(buf: Buffer, start: number, end: number): void;
 }
 
+/** Gives buf[start, end) to `sink`: as a range when it takes ranges, else as a buffer (a view unless it is all of buf). */
+export function replyRange(sink: ReplySink, buf: Buffer, start: number, end: number): void {
+  if (sink.onReplyAt !== undefined) sink.onReplyAt(buf, start, end);
+  else sink.onReply(start === 0 && end === buf.length ? buf : buf.subarray(start, end));
+}
+
 export interface BackendOptions {
   auth: string;
   connectTimeout: number;
@@ -304,9 +310,7 @@ export class BackendConn {
       }
       if (buf[pos] === 45 /* - */ && this.opts.onTrouble && buf.toString('latin1', pos, pos + 9) === '-READONLY')
         this.opts.onTrouble(this.addr, 'READONLY reply');
-      if (pos === 0 && end === len) sink.onReply(buf);
-      else if (sink.onReplyAt !== undefined) sink.onReplyAt(buf, pos, end);
-      else sink.onReply(buf.subarray(pos, end));
+      replyRange(sink, buf, pos, end);
       pos = end;
       if (this.socket !== s) return; // a sink's callback failed the connection
     }

@@ -150,7 +150,7 @@ export function dispatch(s: SessionHost, req: Request, premigrated = -1): void {
         }
       }
       const plan = planSplit(policy.merge, req, ctx.placement, ctx.stats.slotOps);
-      if (typeof plan === 'string') s.forwardRange(plan, req.buf, req.rawStart, req.rawEnd, s.defer(cmd, req));
+      if (typeof plan === 'string') s.forwardRequest(plan, req, cmd);
       else if (Buffer.isBuffer(plan)) s.reply(cmd, plan);
       else s.fanout(plan, s.defer(cmd, req));
       return;
@@ -201,10 +201,10 @@ export function dispatch(s: SessionHost, req: Request, premigrated = -1): void {
       // Replica reads (replica-reads.ts): only read-only commands, only before the session's first other command.
       const rr = ctx.replicas;
       if (rr !== undefined && rr.enabled && spec.readonly && (!s.wroteOnce || s.replicaReadsOptIn) && rr.count !== 0) {
-        s.forwardRange(rr.pick(unit, addr, ctx.pool), req.buf, req.rawStart, req.rawEnd, s.defer(cmd, req));
+        s.forwardRequest(rr.pick(unit, addr, ctx.pool), req, cmd);
         return;
       }
-      s.forwardRange(addr, req.buf, req.rawStart, req.rawEnd, s.defer(cmd, req));
+      s.forwardRequest(addr, req, cmd);
       return;
     }
   }

@@ -8,7 +8,7 @@ import type { Request } from '../resp/request-parser.js';
 import { errorReply } from '../resp/encode.js';
 import { isErrorAt } from '../resp/reply-scanner.js';
 import { ioNow } from './io-scope.js';
-import type { ReplySink } from './backend-conn.js';
+import { replyRange, type ReplySink } from './backend-conn.js';
 import type { ProxyContext } from './context.js';
 import type { CommandStats } from './stats.js';
 
@@ -245,7 +245,6 @@ export abstract class Fanout {
 
   private done(): void {
     let out: Buffer;
-    this.mergedEnd = -1;
     try {
       out = this.mergeRanges(this.parts);
     } catch (e) {
@@ -255,8 +254,7 @@ export abstract class Fanout {
     const parent = this.parent!; // hot path: set by start, before any part can answer
     const end = this.mergedEnd;
     if (end < 0) parent.onReply(out);
-    else if (parent.onReplyAt !== undefined) parent.onReplyAt(out, this.mergedStart, end);
-    else parent.onReply(out.subarray(this.mergedStart, end));
+    else replyRange(parent, out, this.mergedStart, end);
   }
 }
 

@@ -28,8 +28,8 @@ export interface SessionHost extends SessionInfo {
   defer(cmd: CommandStats | null, req?: Request | null): ReplySink;
   /** Sends `raw` on the session's pipelined connection to `addr`; its reply goes to `sink`. */
   forward(addr: string, raw: Buffer, sink: ReplySink): void;
-  /** As forward, for the bytes buf[start, end) (a request's own bytes: no view made for them). */
-  forwardRange(addr: string, buf: Buffer, start: number, end: number, sink: ReplySink): void;
+  /** Sends `req`'s own bytes (a range: no view made for them) to `addr`; its reply takes the next place in reply order. */
+  forwardRequest(addr: string, req: Request, cmd: CommandStats | null): void;
   /** Sends each part of `f` to its address and completes `sink` with the merge of their replies (in part order). */
   fanout(f: Fanout, sink: ReplySink): void;
   /** Dispatches none of the later requests until `task` settles. */

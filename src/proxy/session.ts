@@ -142,7 +142,11 @@ export class Session implements SessionHost, ClientConnOwner, ReplyQueueOwner {
     this.forwardRange(addr, raw, 0, raw.length, sink);
   }
 
-  forwardRange(addr: string, buf: Buffer, start: number, end: number, sink: ReplySink): void {
+  forwardRequest(addr: string, req: Request, cmd: CommandStats | null): void {
+    this.forwardRange(addr, req.buf, req.rawStart, req.rawEnd, this.replies.defer(cmd, req));
+  }
+
+  private forwardRange(addr: string, buf: Buffer, start: number, end: number, sink: ReplySink): void {
     const track = this.ctx.placement.track;
     this.backend(addr).sendRange(buf, start, end, track === undefined ? sink : this.ctx.placement.track!(addr, end - start, sink));
   }

@@ -4,7 +4,7 @@
 // and lets a Sentinel follower move a server to a new address without changing placement (ketama
 // hashes the server's name, which a sentinel pool requires to be the master name).
 import type { Placement } from '../proxy/placement.js';
-import type { ReplySink } from '../proxy/backend-conn.js';
+import { replyRange, type ReplySink } from '../proxy/backend-conn.js';
 import type { NutPool } from './config.js';
 import { PoolDistribution } from './distribution.js';
 import { Ejector } from './ejector.js';
@@ -27,9 +27,7 @@ class TrackedSink implements ReplySink {
   /** The reply as a range of the backend read: passed on as one when the inner sink takes ranges (no view). */
   onReplyAt(buf: Buffer, start: number, end: number): void {
     this.pool.replied(this.server, buf, start, end);
-    const inner = this.inner;
-    if (inner.onReplyAt !== undefined) inner.onReplyAt(buf, start, end);
-    else inner.onReply(buf.subarray(start, end));
+    replyRange(this.inner, buf, start, end);
   }
 }
 

@@ -23,7 +23,7 @@ import { dispatch } from '../../src/proxy/dispatcher.js';
 import { TransactionState } from '../../src/proxy/transaction.js';
 import { planSplit } from '../../src/proxy/split.js';
 import { ClientConnection, type ClientConnOwner } from '../../src/proxy/client-conn.js';
-import { RequestParser, type Request } from '../../src/resp/request-parser.js';
+import { RequestParser, rawOf, type Request } from '../../src/resp/request-parser.js';
 import { encodeCommand } from '../../src/resp/encode.js';
 import { slotOf } from '../../src/slots/hash.js';
 import { evenSlots } from '../../src/models/layout.js';
@@ -144,8 +144,8 @@ class FakeSession implements SessionHost, ReplyQueueOwner {
   forward(addr: string, raw: Buffer, sink: ReplySink): void {
     this.sent.push({ addr, raw: raw.toString('latin1'), sink });
   }
-  forwardRange(addr: string, buf: Buffer, start: number, end: number, sink: ReplySink): void {
-    this.sent.push({ addr, raw: buf.toString('latin1', start, end), sink });
+  forwardRequest(addr: string, req: Request, cmd: CommandStats | null): void {
+    this.forward(addr, rawOf(req), this.defer(cmd, req));
   }
   fanout(f: Fanout, sink: ReplySink): void {
     f.start(sink);
