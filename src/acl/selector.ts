@@ -3,7 +3,7 @@
 // permissions of a Redis 7 user. Rules are applied with Redis's own semantics (ACL SETUSER), a request
 // is checked as Redis checks it, and `describe` writes the rules back the way ACL LIST does.
 import type { ArgsView } from '../commands/table.js';
-import { keysAndFlags } from '../commands/keys.js';
+import { argEnd, argStart, keysAndFlags } from '../commands/keys.js';
 import { ACL_CATEGORIES, commandIndex, lookupAclCommand, type AclCommand } from './command-index.js';
 import { globMatch } from './glob.js';
 
@@ -194,7 +194,7 @@ export class AclSelector {
       const allowed = this.firstArgs.get(cmd.id);
       const idx = cmd.parent ? 2 : 1;
       if (allowed === undefined || args.argc <= idx) return { kind: 'cmd', arg: 0 };
-      const first = args.buf.toString('latin1', args.offs[2 * idx] as number, args.offs[2 * idx + 1] as number).toLowerCase();
+      const first = args.buf.toString('latin1', argStart(args, idx), argEnd(args, idx)).toLowerCase();
       if (!allowed.includes(first)) return { kind: 'cmd', arg: 0 };
     }
     if (!this.allKeys && spec.hasKeys) {
@@ -223,7 +223,7 @@ export class AclSelector {
     let need = 0;
     if (flags.includes('access')) need |= READ;
     if (flags.includes('insert') || flags.includes('delete') || flags.includes('update')) need |= WRITE;
-    const key = args.buf.subarray(args.offs[2 * i] as number, args.offs[2 * i + 1] as number);
+    const key = args.buf.subarray(argStart(args, i), argEnd(args, i));
     for (const k of this.keys) {
       if ((k.perm & need) !== need) continue;
       if (globMatch(k.pattern, key)) return true;
@@ -313,7 +313,7 @@ export class AclSelector {
 
 /** Channel arguments Redis checks for a command (publish/subscribe ones only; patterns marked). */
 export function channelArgs(fullName: string, args: ArgsView): Array<{ value: Buffer; pattern: boolean; arg: number }> {
-  const arg = (i: number): Buffer => args.buf.subarray(args.offs[2 * i] as number, args.offs[2 * i + 1] as number);
+  const arg = (i: number): Buffer => args.buf.subarray(argStart(args, i), argEnd(args, i));
   const out: Array<{ value: Buffer; pattern: boolean; arg: number }> = [];
   switch (fullName) {
     case 'subscribe':

@@ -7,6 +7,7 @@ import type { ArgsView, CommandSpec } from '../commands/table.js';
 import { aclCommandOf } from './command-index.js';
 import type { Denial } from './selector.js';
 import { AclUser } from './user.js';
+import { argEnd, argStart } from '../commands/keys.js';
 
 /** Redis's reply texts for denials (without the leading '-'). */
 export function denialError(d: Denial, spec: CommandSpec): string {
@@ -79,7 +80,7 @@ export class AclUsers {
     if (cmd === undefined) return null;
     const d = user.root.explain(cmd, args);
     if (d === null) return null;
-    const argText = args.buf.toString('utf8', args.offs[2 * d.arg] as number, args.offs[2 * d.arg + 1] as number);
+    const argText = args.buf.toString('utf8', argStart(args, d.arg), argEnd(args, d.arg));
     if (d.kind === 'cmd') return `This user has no permissions to run the '${spec.name}' command`;
     if (d.kind === 'key') return `This user has no permissions to access the '${argText}' key`;
     return `This user has no permissions to access the '${argText}' channel`;

@@ -12,7 +12,7 @@
 // - COMMAND GETKEYS / GETKEYSANDFLAGS evaluate the key specs as the proxy does (keys.ts), without the
 //   proxy's refusal checks, with Redis's error messages.
 import { encode, errorReply, type RespValue } from '../resp/encode.js';
-import { keysAndFlags, type ArgsView, type CommandSpec, type DocValue, type KeySpecJson } from './keys.js';
+import { argEnd, argStart, keysAndFlags, type ArgsView, type CommandSpec, type DocValue, type KeySpecJson } from './keys.js';
 import { COMMAND_HELP, checkArity, commandByName, isServed, lookupCommand, subcommandsOf, topLevelCommands } from './table.js';
 
 const bulk = (v: string | Buffer): RespValue => ({ t: 'bulk', v });
@@ -87,7 +87,7 @@ function served(): CommandSpec[] {
 }
 
 function arg(a: ArgsView, i: number): string {
-  return a.buf.toString('utf8', a.offs[2 * i] ?? 0, a.offs[2 * i + 1] ?? 0); // i < argc: always set
+  return a.buf.toString('utf8', argStart(a, i), argEnd(a, i)); // i < argc: always set
 }
 
 /** Redis's stringmatchlen (glob: * ? [...] with ranges and ^, backslash escapes), case-insensitive. */
@@ -161,7 +161,8 @@ function listNames(filter: ((s: CommandSpec) => boolean) | undefined): RespValue
 function getKeys(a: ArgsView, withFlags: boolean, proto: 2 | 3): Buffer {
   const sub: ArgsView = {
     buf: a.buf,
-    offs: Array.isArray(a.offs) ? a.offs.slice(4) : (a.offs as Int32Array).subarray(4),
+    offs: a.offs,
+    base: a.base + 4,
     argc: a.argc - 2,
   };
   const spec = lookupCommand(sub);
@@ -173,7 +174,7 @@ function getKeys(a: ArgsView, withFlags: boolean, proto: 2 | 3): Buffer {
     if (spec.noMandatoryKeys) return encode({ t: 'array', v: [] }, proto);
     return errorReply('ERR Invalid arguments specified for command');
   }
-  const keyArg = (i: number): RespValue => bulk(sub.buf.subarray(sub.offs[2 * i] ?? 0, sub.offs[2 * i + 1] ?? 0));
+  const keyArg = (i: number): RespValue => bulk(sub.buf.subarray(argStart(sub, i), argEnd(sub, i)));
   return encode(
     {
       t: 'array',

@@ -8,12 +8,18 @@
 import { slotOfRange } from '../slots/hash.js';
 import { parseRedisInteger } from './redis-int.js';
 
-/** A parsed request: argument i is buf.subarray(offs[2*i], offs[2*i+1]). */
+/** A parsed request: argument i is buf[offs[base + 2i], offs[base + 2i + 1]) (see argStart / argEnd). */
 export interface ArgsView {
   buf: Buffer;
   offs: Int32Array | number[];
+  base: number;
   argc: number;
 }
+
+/** Where argument i of `a` starts in a.buf (i < argc; past it: 0, an empty argument). */
+export const argStart = (a: ArgsView, i: number): number => a.offs[a.base + 2 * i] ?? 0;
+/** Where argument i of `a` ends in a.buf (i < argc; past it: 0, an empty argument). */
+export const argEnd = (a: ArgsView, i: number): number => a.offs[a.base + 2 * i + 1] ?? 0;
 
 export type Policy =
   | { kind: 'keyed' }
@@ -162,8 +168,8 @@ export function compileKeySpec(k: KeySpecJson): CompiledKeySpec {
 /** Case-insensitive compare of argument i with an upper-case ASCII word. */
 function argIs(a: ArgsView, i: number, upper: Buffer | string): boolean {
   // i < argc and s + j < e <= buf.length below: the `?? 0` defaults are never taken.
-  const s = a.offs[2 * i] ?? 0;
-  const e = a.offs[2 * i + 1] ?? 0;
+  const s = argStart(a, i);
+  const e = argEnd(a, i);
   const n = upper.length;
   if (e - s !== n) return false;
   const b = a.buf;
@@ -189,8 +195,8 @@ function argIs(a: ArgsView, i: number, upper: Buffer | string): boolean {
  */
 function parseIntArg(a: ArgsView, i: number): number {
   // i < argc and s <= j < e <= buf.length below: the defaults are never taken.
-  const s = a.offs[2 * i] ?? 0;
-  const e = a.offs[2 * i + 1] ?? 0;
+  const s = argStart(a, i);
+  const e = argEnd(a, i);
   const b = a.buf;
   let p = s;
   let neg = false;
@@ -435,7 +441,7 @@ function checkCopy(_spec: CommandSpec, a: ArgsView): string | undefined {
     if (argIs(a, i, 'REPLACE')) continue;
     if (argIs(a, i, 'DB') && i + 1 < a.argc) {
       i++;
-      if (parseRedisInteger(a.buf.toString('latin1', a.offs[2 * i] ?? 0, a.offs[2 * i + 1] ?? 0)) === null)
+      if (parseRedisInteger(a.buf.toString('latin1', argStart(a, i), argEnd(a, i))) === null)
         return 'ERR value is not an integer or out of range';
       continue;
     }
@@ -467,8 +473,8 @@ function checkSort(spec: CommandSpec, a: ArgsView): string | undefined {
     const by = argIs(a, i, 'BY');
     if ((by || argIs(a, i, 'GET')) && left >= 1) {
       i += 1; // left >= 1: argument i exists
-      const s = a.offs[2 * i] ?? 0;
-      const e = a.offs[2 * i + 1] ?? 0;
+      const s = argStart(a, i);
+      const e = argEnd(a, i);
       const b = a.buf;
       if (!by && e - s === 1 && b[s] === 0x23 /* # */) continue;
       const star = b.indexOf(0x2a /* * */, s);
@@ -476,7 +482,7 @@ function checkSort(spec: CommandSpec, a: ArgsView): string | undefined {
       const open = b.indexOf(0x7b /* { */, s);
       const close = open >= 0 && open < star ? b.indexOf(0x7d /* } */, open + 1) : -1;
       if (open >= 0 && open < star && close >= 0 && close < star) {
-        if (keySlot < 0) keySlot = slotOfRange(b, a.offs[2] ?? 0, a.offs[3] ?? 0);
+        if (keySlot < 0) keySlot = slotOfRange(b, argStart(a, 1), argEnd(a, 1));
         if (slotOfRange(b, s, star) === keySlot) continue;
       }
       return (

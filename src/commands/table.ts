@@ -17,6 +17,8 @@ import { readFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import {
   checkArity,
+  argEnd,
+  argStart,
   compileKeySpec,
   firstArgKeyOnly,
   specsIncomplete,
@@ -650,11 +652,12 @@ const ALL: readonly CommandSpec[] = [...SPECS.values()];
  */
 export function lookupCommand(args: ArgsView): CommandSpec | undefined {
   if (args.argc < 1) return undefined;
-  const o = args.offs;
+  const o = args.offs,
+    b = args.base;
   // argc >= 1 (and >= 2 below): the offsets read are set.
-  const spec = TOP.get(args.buf, o[0] ?? 0, o[1] ?? 0);
+  const spec = TOP.get(args.buf, o[b] ?? 0, o[b + 1] ?? 0);
   if (spec === undefined || !spec.isContainer || args.argc < 2) return spec;
-  return subTables.get(spec)!.get(args.buf, o[2] ?? 0, o[3] ?? 0) ?? spec;
+  return subTables.get(spec)!.get(args.buf, o[b + 2] ?? 0, o[b + 3] ?? 0) ?? spec;
 }
 
 /** Every spec: Redis 7.0 commands, subcommands, containers and the proxy extras. */
@@ -689,8 +692,8 @@ export function isServed(spec: CommandSpec): boolean {
  * the reply can echo the bytes exactly (errorReply(msg, 'latin1')).
  */
 function argText(args: ArgsView, i: number, max: number): string {
-  const s = args.offs[2 * i] ?? 0;
-  const e = Math.min(args.offs[2 * i + 1] ?? 0, s + max);
+  const s = argStart(args, i);
+  const e = Math.min(argEnd(args, i), s + max);
   const nul = args.buf.indexOf(0, s);
   return args.buf.toString('latin1', s, nul >= 0 && nul < e ? nul : e).replace(/[\r\n]/g, ' ');
 }

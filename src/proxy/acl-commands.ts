@@ -6,19 +6,18 @@ import type { Request } from '../resp/request-parser.js';
 import { encode, errorReply, OK, bulk, arr, map, nil, type RespValue } from '../resp/encode.js';
 import { lookupCommand, precheckCommand } from '../commands/table.js';
 import type { CommandStats } from './stats.js';
-import type { CommandSpec } from '../commands/keys.js';
+import { argEnd, argStart, type CommandSpec } from '../commands/keys.js';
 import type { SessionHost } from './session-host.js';
 import { ACL_CATEGORIES, commandIndex } from '../acl/command-index.js';
 import { parseRedisInteger } from '../commands/redis-int.js';
 
 type Handler = (s: SessionHost, req: Request, cmd: CommandStats, spec: CommandSpec) => Buffer | undefined;
 // Callers check argc first; an index past it reads as an empty argument.
-const argStr = (req: Request, i: number): string => req.buf.toString('utf8', req.offs[2 * i] ?? 0, req.offs[2 * i + 1] ?? 0);
+const argStr = (req: Request, i: number): string => req.buf.toString('utf8', argStart(req, i), argEnd(req, i));
 
 /** The request's arguments from index `from` on, as a request of their own (for DRYRUN). */
 function subRequest(req: Request, from: number): Request {
-  const offs = req.offs.slice(2 * from);
-  return { buf: req.buf, offs, argc: req.argc - from, rawStart: req.rawStart, rawEnd: req.rawEnd, inline: req.inline };
+  return { ...req, base: req.base + 2 * from, argc: req.argc - from };
 }
 
 export const ACL_HANDLERS: Record<

@@ -9,7 +9,7 @@
 import type { Request } from '../resp/request-parser.js';
 import { encode, errorReply, OK, intReply, arr, bulk, int, map, type RespValue } from '../resp/encode.js';
 import type { CommandStats } from './stats.js';
-import type { CommandSpec } from '../commands/keys.js';
+import { argEnd, argStart, type CommandSpec } from '../commands/keys.js';
 import type { SessionHost } from './session-host.js';
 import type { SessionInfo } from './context.js';
 import { ClientPause } from './client-pause.js';
@@ -19,7 +19,7 @@ import { latencyThresholdMs } from './latency-monitor.js';
 
 type Handler = (s: SessionHost, req: Request, cmd: CommandStats, spec: CommandSpec) => Buffer | undefined;
 // Callers check argc first; an index past it reads as an empty argument.
-const argStr = (req: Request, i: number): string => req.buf.toString('utf8', req.offs[2 * i] ?? 0, req.offs[2 * i + 1] ?? 0);
+const argStr = (req: Request, i: number): string => req.buf.toString('utf8', argStart(req, i), argEnd(req, i));
 const SYNTAX = 'ERR syntax error';
 
 /** The proxy's pause state (created on first use: contexts built without one, as in unit tests, still work). */

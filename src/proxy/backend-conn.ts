@@ -22,20 +22,23 @@ import { Fifo } from '../util/fifo.js';
  */
 const READ_BUFFER = 64 * 1024;
 
-/** Receives the reply (a complete RESP frame) to one request. */
+/**
+ * Receives the reply (a complete RESP frame) to one request, with the tag the request was sent with
+ * (a number the sender chose: a fan-out is the sink of all its parts and tells them apart by it).
+ */
 export interface ReplySink {
-  onReply(reply: Buffer): void;
+  onReply(reply: Buffer, tag?: number): void;
   /**
    * Optional: the reply as buf[start, end) of the bytes read (never changed afterwards), instead of a
-   * view made for it, for sinks that keep it as a range (reply slots, the parts of a split).
+   * view made for it, for sinks that keep it as a range (reply slots, fan-outs).
    */
-  onReplyAt?(buf: Buffer, start: number, end: number): void;
+  onReplyAt?(buf: Buffer, start: number, end: number, tag?: number): void;
 }
 
 /** Gives buf[start, end) to `sink`: as a range when it takes ranges, else as a buffer (a view unless it is all of buf). */
-export function replyRange(sink: ReplySink, buf: Buffer, start: number, end: number): void {
-  if (sink.onReplyAt !== undefined) sink.onReplyAt(buf, start, end);
-  else sink.onReply(start === 0 && end === buf.length ? buf : buf.subarray(start, end));
+export function replyRange(sink: ReplySink, buf: Buffer, start: number, end: number, tag = 0): void {
+  if (sink.onReplyAt !== undefined) sink.onReplyAt(buf, start, end, tag);
+  else sink.onReply(start === 0 && end === buf.length ? buf : buf.subarray(start, end), tag);
 }
 
 export interface BackendOptions {
@@ -91,8 +94,9 @@ export class BackendConn {
   private socket: net.Socket | null = null;
   /** Writes to the connected plain-TCP socket's handle (direct-write.ts); null: socket.write(). */
   private direct: DirectWriter | null = null;
-  /** The sink of each request sent and not yet answered, oldest first. */
+  /** The sink of each request sent and not yet answered, oldest first, and the tag it was sent with. */
   private sinks = new Fifo<ReplySink>();
+  private tags = new Fifo<number>();
   /**
    * Requests to write this turn: the first outboxCount ranges of `outbox` (a sub-request is a range of
    * a shared slab). Two outboxes take turns (their buffer slots are cleared after each write):
@@ -128,33 +132,37 @@ export class BackendConn {
     this.sendRange(raw, 0, raw.length, sink);
   }
 
-  /** Sends the request buf[start, end) (kept unchanged until this turn's write); its reply goes to `sink`. */
-  sendRange(buf: Buffer, start: number, end: number, sink: ReplySink): void {
+  /**
+   * Sends the request buf[start, end) (kept unchanged until this turn's write); its reply goes to
+   * `sink` with `tag`.
+   */
+  sendRange(buf: Buffer, start: number, end: number, sink: ReplySink, tag = 0): void {
     if (this.state === 'closed') {
-      sink.onReply(errorReply(`ERR backend ${this.addr} connection closed`));
+      sink.onReply(errorReply(`ERR backend ${this.addr} connection closed`), tag);
       return;
     }
     if (this.socket === null) {
       if (this.state === 'down' && Date.now() < this.retryAt) {
-        sink.onReply(errorReply(`ERR backend ${this.addr} is down: ${this.lastError}`));
+        sink.onReply(errorReply(`ERR backend ${this.addr} is down: ${this.lastError}`), tag);
         return;
       }
       this.connect();
     }
     if (this.inflight >= this.opts.maxPipeline) {
-      sink.onReply(errorReply(`ERR backend ${this.addr} has too many requests in flight (${this.opts.maxPipeline})`));
+      sink.onReply(errorReply(`ERR backend ${this.addr} has too many requests in flight (${this.opts.maxPipeline})`), tag);
       return;
     }
-    this.write(buf, start, end, sink);
+    this.write(buf, start, end, sink, tag);
   }
 
   private writeWhole(raw: Buffer, sink: ReplySink): void {
-    this.write(raw, 0, raw.length, sink);
+    this.write(raw, 0, raw.length, sink, 0);
   }
 
-  private write(buf: Buffer, start: number, end: number, sink: ReplySink): void {
+  private write(buf: Buffer, start: number, end: number, sink: ReplySink, tag: number): void {
     if (this.inflight === 0) this.lastActivity = ioWallClock();
     this.sinks.push(sink);
+    this.tags.push(tag);
     this.sent++;
     // Batch every request of this event-loop turn (from all sessions) into one write.
     const i = this.outboxCount++,
@@ -303,14 +311,15 @@ export class BackendConn {
         pos = end;
         continue;
       }
-      const sink = this.sinks.shift();
+      const sink = this.sinks.shift(),
+        tag = this.tags.shift()!; // pushed with every sink
       if (sink === undefined) {
         this.fail(s, 'reply without a request (stream out of sync)');
         return;
       }
       if (buf[pos] === 45 /* - */ && this.opts.onTrouble && buf.toString('latin1', pos, pos + 9) === '-READONLY')
         this.opts.onTrouble(this.addr, 'READONLY reply');
-      replyRange(sink, buf, pos, end);
+      replyRange(sink, buf, pos, end, tag);
       pos = end;
       if (this.socket !== s) return; // a sink's callback failed the connection
     }
@@ -328,12 +337,13 @@ export class BackendConn {
     // The first failures retry at once; then exponential back-off from 50 ms to 5 s.
     const delay = this.failures <= 3 ? 0 : Math.min(5000, 50 * 2 ** Math.min(this.failures - 4, 7));
     this.retryAt = Date.now() + delay;
-    const sinks = this.sinks.drain();
+    const sinks = this.sinks.drain(),
+      tags = this.tags.drain();
     for (let i = 0; i < this.outboxCount; i++) this.outbox.bufs[i] = undefined;
     this.outboxCount = 0;
     this.outboxBytes = 0;
     const err = errorReply(`ERR backend ${this.addr} connection lost: ${reason}`);
-    for (const sink of sinks) sink.onReply(err);
+    for (let i = 0; i < sinks.length; i++) sinks[i]!.onReply(err, tags[i]!);
     if (this.state !== 'closed') this.opts.onTrouble?.(this.addr, reason);
   }
 

@@ -18,7 +18,7 @@ import { ownRequest, type Request } from '../resp/request-parser.js';
 import { errorReply } from '../resp/encode.js';
 import { slotOfRange } from '../slots/hash.js';
 import { lookupCommand, precheckCommand } from '../commands/table.js';
-import { keyIndexes, type CommandSpec } from '../commands/keys.js';
+import { argEnd, argStart, keyIndexes, type CommandSpec } from '../commands/keys.js';
 import type { SessionHost } from './session-host.js';
 import { planSplit } from './split.js';
 import { runLocal } from './local-commands.js';
@@ -62,9 +62,9 @@ function holdForPause(s: SessionHost, parsed: Request, premigrated: number, pz: 
 export function dispatch(s: SessionHost, req: Request, premigrated = -1): void {
   // Hot path: argc >= 1 (the parser drops empty requests), key indexes are < argc, and a unit of the
   // placement always indexes slotOps: the `!` reads below are in range.
-  const { buf, offs } = req;
+  const { buf, offs, base } = req;
   const ctx = s.ctx;
-  if (offs[1]! - offs[0]! > ctx.config.maxCommandLen) {
+  if (offs[base + 1]! - offs[base]! > ctx.config.maxCommandLen) {
     s.reply(null, errorReply(`ERR command name longer than ${ctx.config.maxCommandLen} bytes`));
     return;
   }
@@ -174,10 +174,10 @@ export function dispatch(s: SessionHost, req: Request, premigrated = -1): void {
       let unit = 0;
       if (keys.length > 0) {
         const k0 = keys[0]!;
-        unit = place.unitOf(buf, offs[2 * k0]!, offs[2 * k0 + 1]!);
+        unit = place.unitOf(buf, offs[base + 2 * k0]!, offs[base + 2 * k0 + 1]!);
         for (let j = 1; j < keys.length; j++) {
           const k = keys[j]!;
-          if (place.unitOf(buf, offs[2 * k]!, offs[2 * k + 1]!) !== unit) {
+          if (place.unitOf(buf, offs[base + 2 * k]!, offs[base + 2 * k + 1]!) !== unit) {
             s.reply(cmd, errorReply(place.crossError(spec.display)));
             return;
           }
@@ -212,10 +212,10 @@ export function dispatch(s: SessionHost, req: Request, premigrated = -1): void {
 
 /** True when some key (argument indexes `argIdx`) of the request is in a migrating or locked slot. */
 function touchesUnsettled(s: SessionHost, req: Request, argIdx: readonly number[]): boolean {
-  const { buf, offs } = req;
+  const { buf, offs, base } = req;
   const router = s.ctx.router;
   // Hot path: argIdx are key indexes < argc, so both offsets are set.
-  for (const i of argIdx) if (router.isUnsettled(slotOfRange(buf, offs[2 * i]!, offs[2 * i + 1]!))) return true;
+  for (const i of argIdx) if (router.isUnsettled(slotOfRange(buf, offs[base + 2 * i]!, offs[base + 2 * i + 1]!))) return true;
   return false;
 }
 
@@ -235,7 +235,7 @@ function viaMigration(s: SessionHost, parsed: Request, argIdx: readonly number[]
   const k0 = argIdx[0];
   const scriptSlot =
     k0 !== undefined && spec !== undefined && SCRIPT_COMMANDS.has(spec.name)
-      ? slotOfRange(req.buf, req.offs[2 * k0]!, req.offs[2 * k0 + 1]!)
+      ? slotOfRange(req.buf, argStart(req, k0), argEnd(req, k0))
       : -1;
   const move = (): Promise<Buffer | null> =>
     scriptSlot >= 0

@@ -21,7 +21,7 @@ import {
 } from '../resp/encode.js';
 import { integerOf, isErrorReply } from '../resp/reply-scanner.js';
 import { slotOf } from '../slots/hash.js';
-import type { CommandSpec } from '../commands/keys.js';
+import { argEnd, argStart, type CommandSpec } from '../commands/keys.js';
 import { commandReply } from '../commands/command-reply.js';
 import type { SessionHost } from './session-host.js';
 import type { SessionInfo } from './context.js';
@@ -36,8 +36,8 @@ import { WRONGPASS } from '../acl/users.js';
 import { FanoutTo } from './reply-queue.js';
 
 // Callers check argc first; an index past it reads as an empty argument.
-const arg = (req: Request, i: number): Buffer => req.buf.subarray(req.offs[2 * i] ?? 0, req.offs[2 * i + 1] ?? 0);
-const argStr = (req: Request, i: number): string => req.buf.toString('utf8', req.offs[2 * i] ?? 0, req.offs[2 * i + 1] ?? 0);
+const arg = (req: Request, i: number): Buffer => req.buf.subarray(argStart(req, i), argEnd(req, i));
+const argStr = (req: Request, i: number): string => req.buf.toString('utf8', argStart(req, i), argEnd(req, i));
 const argUpper = (req: Request, i: number): string => argStr(req, i).toUpperCase();
 
 /**

@@ -19,6 +19,7 @@ import type { CommandSpec } from '../commands/table.js';
 import type { MigrationCounters } from './stats.js';
 import { LOCK_PREFIX, MIGRATE_KEYS_SCRIPT, migrateKeysArgs } from '../migration/key-move.js';
 import { at } from '../util/at.js';
+import { argEnd, argStart } from '../commands/keys.js';
 
 /** Keys per script call (Lua's unpack() has a stack limit near 8000). */
 const KEYS_PER_CALL = 1000;
@@ -105,10 +106,10 @@ export class GoneKeys {
 
   /** True when every key (argument indexes) of `req` in a migrating slot is known gone and no slot is locked. */
   allGone(router: Router, req: Request, argIdx: readonly number[]): boolean {
-    const { buf, offs } = req;
+    const buf = req.buf;
     for (const i of argIdx) {
-      const s = at(offs, 2 * i, 'argument offset'),
-        e = at(offs, 2 * i + 1, 'argument offset');
+      const s = argStart(req, i),
+        e = argEnd(req, i);
       const slot = slotOfRange(buf, s, e);
       if (router.isLocked(slot)) return false;
       if (router.migrateFromOf(slot) === '') continue;
@@ -159,16 +160,16 @@ export async function runInPlace(
   req: Request,
   keyIdx: number,
 ): Promise<Buffer | 'gone' | 'locked'> {
-  const { buf, offs } = req;
-  const s = at(offs, 2 * keyIdx, 'argument offset'),
-    e = at(offs, 2 * keyIdx + 1, 'argument offset');
+  const buf = req.buf;
+  const s = argStart(req, keyIdx),
+    e = argEnd(req, keyIdx);
   const slot = slotOfRange(buf, s, e);
   if (router.isLocked(slot)) return 'locked';
   const from = router.migrateFromOf(slot);
   if (from === '' || from === router.backendOf(slot)) return 'gone';
   const gen = router.generation(slot);
   const args: Buffer[] = [];
-  for (let i = 0; i < req.argc; i++) args.push(buf.subarray(at(offs, 2 * i, 'argument offset'), at(offs, 2 * i + 1, 'argument offset')));
+  for (let i = 0; i < req.argc; i++) args.push(buf.subarray(argStart(req, i), argEnd(req, i)));
   const key = buf.subarray(s, e);
   const r = await evalScript(m, h, from, IN_PLACE_SCRIPT, [key], args);
   if (r.equals(ABSENT)) {
@@ -306,14 +307,14 @@ export async function prepareKeys(
     delay = Math.min(20, delay * 2);
     return true;
   };
-  const { buf, offs } = req;
+  const buf = req.buf;
   for (;;) {
     // Group the keys of migrating slots by (source, target); wait while any slot is locked.
     let locked = -1;
     const groups = new Map<string, { from: string; to: string; keys: Buffer[]; slots: number[] }>();
     for (const i of argIdx) {
-      const s = at(offs, 2 * i, 'argument offset'),
-        e = at(offs, 2 * i + 1, 'argument offset');
+      const s = argStart(req, i),
+        e = argEnd(req, i);
       const slot = slotOfRange(buf, s, e);
       if (router.isLocked(slot)) {
         locked = slot;

@@ -28,29 +28,26 @@ export interface ReplyQueueOwner {
   afterReplies(): void;
 }
 
-/** A reply as a range of bytes: buf[start, end). */
-export interface ReplyRange {
-  readonly buf: Buffer;
-  readonly start: number;
-  readonly end: number;
-}
-
 const NO_REPLY = Buffer.alloc(0);
 
-/** The reply of a range, as a buffer (a view unless it is the whole buffer). */
-export function replyOf(r: ReplyRange): Buffer {
-  return r.start === 0 && r.end === r.buf.length ? r.buf : r.buf.subarray(r.start, r.end);
-}
-
 /**
- * A sink that keeps its reply as a range of the bytes it came in, buf[start, end) (a backend
- * connection's read: no view made for it), and is told when it arrives.
+ * A request waiting for its reply, in the session's ordered queue. It keeps the reply as a range of
+ * the bytes it came in, buf[start, end) (a backend connection's read: no view made for it).
  */
-abstract class RangeSink implements ReplySink, ReplyRange {
+export class Pending implements ReplySink {
   /** NO_REPLY until the reply arrives. */
   buf: Buffer = NO_REPLY;
   start = 0;
   end = 0;
+
+  constructor(
+    private readonly queue: ReplyQueue,
+    readonly cmd: CommandStats | null,
+    /** performance.now() when the request was read (io-scope.ts); 0 for replies known at once. */
+    readonly started: number,
+    /** The request, kept for the slow log (null for replies known at once). */
+    readonly req: Request | null,
+  ) {}
 
   onReply(reply: Buffer): void {
     this.onReplyAt(reply, 0, reply.length);
@@ -60,26 +57,6 @@ abstract class RangeSink implements ReplySink, ReplyRange {
     this.buf = buf;
     this.start = start;
     this.end = end;
-    this.arrived();
-  }
-
-  protected abstract arrived(): void;
-}
-
-/** A request waiting for its reply, in the session's ordered queue. */
-export class Pending extends RangeSink {
-  constructor(
-    private readonly queue: ReplyQueue,
-    readonly cmd: CommandStats | null,
-    /** performance.now() when the request was read (io-scope.ts); 0 for replies known at once. */
-    readonly started: number,
-    /** The request, kept for the slow log (null for replies known at once). */
-    readonly req: Request | null,
-  ) {
-    super();
-  }
-
-  protected arrived(): void {
     this.queue.complete();
   }
 }
@@ -170,39 +147,17 @@ export class ReplyQueue {
 }
 
 /**
- * One sub-request of a fan-out and the sink of its reply. Its range holds the sub-request's bytes,
- * buf[start, end) (a range of a shared slab: no Buffer per sub-request), until it is sent, and then
- * the reply, as a range of the bytes the backend connection read (no view per reply): sending reads
- * the range before any reply can arrive, and one object serves both (at pipeline 1 every field of it
- * is allocated per part of every split request).
- */
-export class FanoutPart extends RangeSink {
-  constructor(
-    private readonly whole: Fanout,
-    readonly addr: string,
-    sub: Buffer,
-    subStart: number,
-    subEnd: number,
-  ) {
-    super();
-    this.buf = sub;
-    this.start = subStart;
-    this.end = subEnd;
-  }
-
-  protected arrived(): void {
-    this.whole.got();
-  }
-}
-
-/**
  * A request answered by several sub-requests (MGET across groups, DBSIZE...): holds the parts,
- * collects their replies in any order, then completes the request's sink with their merge. One
- * object per request with its parts as their own sinks (no separate collector and per-part sink
- * objects: at pipeline 1 every object per request shows up as scavenges in the p99).
+ * collects their replies in any order, then completes the request's sink with their merge. It is
+ * the sink of every part: a backend connection hands each reply back with the tag it was sent with,
+ * the part's index. One object and one array per request: part i is slots[4i .. 4i + 3] = address,
+ * buffer, start, end, the range holding the sub-request's bytes until it is sent and then its reply
+ * (a range of the bytes the backend read: no view per reply). At pipeline 1 every object per request
+ * is scavenge work in the p99; an object per part was 64 bytes of it.
  */
-export abstract class Fanout {
-  readonly parts: FanoutPart[];
+export abstract class Fanout implements ReplySink {
+  private readonly slots: Array<string | Buffer | number>;
+  readonly partCount: number;
   private left = -1;
   private parent: ReplySink | null = null;
   /** Set by a merge whose reply is a range of the buffer it returns (see mergedRange). */
@@ -210,43 +165,85 @@ export abstract class Fanout {
   private mergedEnd = -1;
 
   constructor(n: number) {
-    this.parts = new Array<FanoutPart>(n);
+    this.partCount = n;
+    this.slots = new Array<string | Buffer | number>(4 * n);
   }
 
   /** Sets part `i` (each of 0 .. n-1 once, before start): raw[start, end) goes to `addr`. */
   setPart(i: number, addr: string, raw: Buffer, start = 0, end = raw.length): void {
-    this.parts[i] = new FanoutPart(this, addr, raw, start, end);
+    const s = this.slots;
+    s[4 * i] = addr;
+    s[4 * i + 1] = raw;
+    s[4 * i + 2] = start;
+    s[4 * i + 3] = end;
+  }
+
+  /** Where part i goes. */
+  partAddr(i: number): string {
+    return this.slots[4 * i] as string;
+  }
+  /** Part i's range: its sub-request until it is sent, then its reply (once it arrived). */
+  partBuf(i: number): Buffer {
+    return this.slots[4 * i + 1] as Buffer;
+  }
+  partStart(i: number): number {
+    return this.slots[4 * i + 2] as number;
+  }
+  partEnd(i: number): number {
+    return this.slots[4 * i + 3] as number;
+  }
+  /** Part i's range as a Buffer (a view unless it is the whole buffer). */
+  partBytes(i: number): Buffer {
+    const buf = this.partBuf(i),
+      start = this.partStart(i),
+      end = this.partEnd(i);
+    return start === 0 && end === buf.length ? buf : buf.subarray(start, end);
   }
 
   /**
-   * Turns the replies of the parts (in part order) into the client's reply: the buffer returned, or
-   * its range [start, end) when the merge called mergedRange(start, end).
+   * Turns the replies of the parts (partBuf/partStart/partEnd) into the client's reply: the buffer
+   * returned, or its range [start, end) when the merge called mergedRange(start, end).
    */
-  abstract mergeRanges(replies: readonly ReplyRange[]): Buffer;
+  abstract merge(): Buffer;
 
-  /** Called by mergeRanges: the reply is [start, end) of the buffer it returns (a shared slab). */
+  /** Called by merge: the reply is [start, end) of the buffer it returns (a shared slab). */
   protected mergedRange(start: number, end: number): void {
     this.mergedStart = start;
     this.mergedEnd = end;
+  }
+
+  /** The first part's reply that is an error, if any. */
+  protected firstError(): Buffer | undefined {
+    for (let i = 0; i < this.partCount; i++) if (isErrorAt(this.partBuf(i), this.partStart(i))) return this.partBytes(i);
+    return undefined;
   }
 
   /** Call once, before sending any part: the merge of the parts' replies goes to `parent`. */
   start(parent: ReplySink): void {
     if (this.parent !== null) throw new Error('fan-out started twice');
     this.parent = parent;
-    this.left = this.parts.length;
+    this.left = this.partCount;
     if (this.left === 0) this.done();
   }
 
-  /** A part has its reply; merges once every part has answered. */
-  got(): void {
+  /** Part `tag`'s reply. */
+  onReply(reply: Buffer, tag = 0): void {
+    this.onReplyAt(reply, 0, reply.length, tag);
+  }
+
+  /** Part `tag`'s reply, buf[start, end); merges once every part has answered. */
+  onReplyAt(buf: Buffer, start: number, end: number, tag = 0): void {
+    const s = this.slots;
+    s[4 * tag + 1] = buf;
+    s[4 * tag + 2] = start;
+    s[4 * tag + 3] = end;
     if (--this.left === 0) this.done();
   }
 
   private done(): void {
     let out: Buffer;
     try {
-      out = this.mergeRanges(this.parts);
+      out = this.merge();
     } catch (e) {
       out = errorReply(`ERR proxy could not merge replies: ${(e as Error).message}`);
       this.mergedEnd = -1;
@@ -269,7 +266,9 @@ export class FanoutTo extends Fanout {
     for (let i = 0; i < addrs.length; i++) this.setPart(i, addrs[i]!, raw);
   }
 
-  mergeRanges(replies: readonly ReplyRange[]): Buffer {
-    return this.fn(replies.map(replyOf));
+  merge(): Buffer {
+    const replies: Buffer[] = [];
+    for (let i = 0; i < this.partCount; i++) replies.push(this.partBytes(i));
+    return this.fn(replies);
   }
 }

@@ -146,17 +146,14 @@ export class Session implements SessionHost, ClientConnOwner, ReplyQueueOwner {
     this.forwardRange(addr, req.buf, req.rawStart, req.rawEnd, this.replies.defer(cmd, req));
   }
 
-  private forwardRange(addr: string, buf: Buffer, start: number, end: number, sink: ReplySink): void {
+  private forwardRange(addr: string, buf: Buffer, start: number, end: number, sink: ReplySink, tag = 0): void {
     const track = this.ctx.placement.track;
-    this.backend(addr).sendRange(buf, start, end, track === undefined ? sink : this.ctx.placement.track!(addr, end - start, sink));
+    this.backend(addr).sendRange(buf, start, end, track === undefined ? sink : this.ctx.placement.track!(addr, end - start, sink), tag);
   }
 
   fanout(f: Fanout, sink: ReplySink): void {
     f.start(sink);
-    const parts = f.parts;
-    for (let i = 0; i < parts.length; i++) {
-      const p = parts[i]!; // hot path: i < parts.length
-      this.forwardRange(p.addr, p.buf, p.start, p.end, p); // the sub-request, until its reply
-    }
+    // Each part's range is its sub-request until it is sent; its reply comes back tagged with its index.
+    for (let i = 0; i < f.partCount; i++) this.forwardRange(f.partAddr(i), f.partBuf(i), f.partStart(i), f.partEnd(i), f, i);
   }
 }

@@ -3,6 +3,7 @@
 import type { Request } from '../resp/request-parser.js';
 import { arr, bulk, int, type RespValue } from '../resp/encode.js';
 import { copyBytes } from '../resp/copy-bytes.js';
+import { argEnd, argStart } from '../commands/keys.js';
 
 /**
  * One logged command. Slots of the ring are reused: the arguments (as stored, truncated) are copied
@@ -39,10 +40,9 @@ export class SlowLog {
     const n = Math.min(argc, MAX_ARGS);
     // Argument MAX_ARGS is replaced by a note when there are more (as before: Redis's shape).
     const copied = argc > MAX_ARGS ? MAX_ARGS - 1 : n;
-    const offs = req.offs;
     let need = 0;
     for (let i = 0; i < copied; i++) {
-      const len = (offs[2 * i + 1] ?? 0) - (offs[2 * i] ?? 0); // i < argc: always set
+      const len = argEnd(req, i) - argStart(req, i);
       need += len > MAX_ARG_LEN ? MAX_ARG_LEN + 40 : len;
     }
     if (copied < n) need += 40;
@@ -65,8 +65,8 @@ export class SlowLog {
     const b = e.bytes;
     let pos = 0;
     for (let i = 0; i < copied; i++) {
-      const st = offs[2 * i] ?? 0,
-        en = offs[2 * i + 1] ?? 0;
+      const st = argStart(req, i),
+        en = argEnd(req, i);
       if (en - st > MAX_ARG_LEN) {
         pos += copyBytes(req.buf, st, st + MAX_ARG_LEN, b, pos);
         pos += b.write(`... (${en - st - MAX_ARG_LEN} more bytes)`, pos, 'latin1');

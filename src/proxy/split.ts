@@ -1,10 +1,10 @@
 // Splitting MGET / MSET / DEL / UNLINK / EXISTS / TOUCH by group: one sub-command per backend (not one
 // per key), and merging the replies back in the client's original key order.
 import type { Offsets, Request } from '../resp/request-parser.js';
-import { integerOf, isErrorAt, scanReply } from '../resp/reply-scanner.js';
+import { integerOf, scanReply } from '../resp/reply-scanner.js';
 import { errorReply, OK } from '../resp/encode.js';
 import type { Placement } from './placement.js';
-import { Fanout, replyOf, type ReplyRange } from './reply-queue.js';
+import { Fanout } from './reply-queue.js';
 import { copyBytes } from '../resp/copy-bytes.js';
 import { reserveTransient, reservedAt } from '../resp/slab.js';
 
@@ -23,9 +23,9 @@ function writeHead(out: Buffer, p: number, c: number, n: number): number {
   return p;
 }
 
-/** Bytes of argument `i` encoded as a bulk string. */
-function encodedSize(offs: Offsets, i: number): number {
-  const l = offs[2 * i + 1]! - offs[2 * i]!;
+/** Bytes of the argument at offs[o], offs[o + 1] encoded as a bulk string. */
+function encodedSize(offs: Offsets, o: number): number {
+  const l = offs[o + 1]! - offs[o]!;
   return 3 + digits(l) + l + 2;
 }
 
@@ -35,9 +35,9 @@ function encodedSize(offs: Offsets, i: number): number {
  * lengths, and inline requests are re-encoded); the header is written anew if it is not found there.
  */
 function copyArg(req: Request, i: number, out: Buffer, p: number): number {
-  const { buf, offs } = req;
-  const st = offs[2 * i]!,
-    en = offs[2 * i + 1]!;
+  const { buf, offs, base } = req;
+  const st = offs[base + 2 * i]!,
+    en = offs[base + 2 * i + 1]!;
   const hdr = st - 3 - digits(en - st);
   if (hdr >= 0 && buf[hdr] === 36 /* $ */) return p + copyBytes(buf, hdr, en + 2, out, p);
   p = writeHead(out, p, 36 /* $ */, en - st);
@@ -52,14 +52,14 @@ function copyArg(req: Request, i: number, out: Buffer, p: number): number {
  */
 function subRequest(plan: Fanout, req: Request, step: number, keyCount: number, gi: number, count: number): void {
   // Hot path: 1 + k * step (+ 1) < argc for every k < keyCount, and keyGroup is filled up to keyCount.
-  const { buf, offs } = req,
+  const { buf, offs, base } = req,
     group = keyGroup;
-  let size = 3 + digits(count * step + 1) + encodedSize(offs, 0);
+  let size = 3 + digits(count * step + 1) + encodedSize(offs, base);
   for (let k = 0; k < keyCount; k++) {
     if (group[k] !== gi) continue;
     const i = 1 + k * step;
-    size += encodedSize(offs, i);
-    if (step === 2) size += encodedSize(offs, i + 1);
+    size += encodedSize(offs, base + 2 * i);
+    if (step === 2) size += encodedSize(offs, base + 2 * i + 2);
   }
   const out = reserveTransient(size),
     at = reservedAt;
@@ -77,10 +77,10 @@ function subRequest(plan: Fanout, req: Request, step: number, keyCount: number, 
     const first = 1 + k * step,
       last = e * step;
     let bytes = 0;
-    for (let i = first; i <= last; i++) bytes += encodedSize(offs, i);
-    const st = offs[2 * first]!;
-    const hdr = st - 3 - digits(offs[2 * first + 1]! - st);
-    const end = offs[2 * last + 1]! + 2;
+    for (let i = first; i <= last; i++) bytes += encodedSize(offs, base + 2 * i);
+    const st = offs[base + 2 * first]!;
+    const hdr = st - 3 - digits(offs[base + 2 * first + 1]! - st);
+    const end = offs[base + 2 * last + 1]! + 2;
     // The client's bytes are exactly these arguments' encodings when every length in the run is canonical.
     if (hdr >= 0 && buf[hdr] === 36 /* $ */ && end - hdr === bytes) p += copyBytes(buf, hdr, end, out, p);
     else for (let i = first; i <= last; i++) p = copyArg(req, i, out, p);
@@ -89,13 +89,14 @@ function subRequest(plan: Fanout, req: Request, step: number, keyCount: number, 
   plan.setPart(gi, groupAddrs[gi]!, out, at, p);
 }
 
-/** Where the elements of the array reply r start, if it is an array of exactly `n` elements; -1 otherwise. */
-function elementsStart(r: ReplyRange, n: number): number {
-  const buf = r.buf,
-    end = r.end;
-  if (buf[r.start] !== 42 /* * */) return -1;
+/**
+ * Where the elements of the array reply buf[start, end) start, if it is an array of exactly `n`
+ * elements; -1 otherwise.
+ */
+function elementsStart(buf: Buffer, start: number, end: number, n: number): number {
+  if (buf[start] !== 42 /* * */) return -1;
   // Hot path: p < end <= buf.length (loop condition), so buf[p] is a byte.
-  let p = r.start + 1,
+  let p = start + 1,
     v = 0;
   while (p < end && buf[p] !== 13) v = v * 10 + (buf[p++]! - 48);
   return v === n && p + 1 < end && buf[p + 1] === 10 ? p + 2 : -1;
@@ -152,33 +153,34 @@ class MgetPlan extends Fanout {
     return this.groupOfKey === null ? (this.bits >>> k) & 1 : this.groupOfKey[k]!;
   }
 
-  mergeRanges(replies: readonly ReplyRange[]): Buffer {
-    // Hot path: every group index is < replies.length, and cursor is filled for every group.
-    const err = firstError(replies);
+  merge(): Buffer {
+    // Hot path: every group index is < partCount, and cursor is filled for every group.
+    const err = this.firstError();
     if (err) return err;
     // Walk each backend's reply with a cursor, copying values in the client's key order.
     const keyCount = this.keyCount,
+      ng = this.partCount,
       cursor = mergeCursor;
-    for (let gi = 0; gi < replies.length; gi++) cursor[gi] = 0;
+    for (let gi = 0; gi < ng; gi++) cursor[gi] = 0;
     for (let k = 0; k < keyCount; k++) cursor[this.groupOf(k)]!++;
     let size = 3 + digits(keyCount);
-    for (let gi = 0; gi < replies.length; gi++) {
-      const r = replies[gi]!;
-      const at = elementsStart(r, cursor[gi]!);
+    for (let gi = 0; gi < ng; gi++) {
+      const end = this.partEnd(gi);
+      const at = elementsStart(this.partBuf(gi), this.partStart(gi), end, cursor[gi]!);
       if (at < 0) throw new Error('unexpected MGET reply from backend');
       cursor[gi] = at;
-      size += r.end - at;
+      size += end - at;
     }
     const out = reserveTransient(size),
       at = reservedAt;
     let p = writeHead(out, at, 42 /* * */, keyCount);
     for (let k = 0; k < keyCount; k++) {
       const gi = this.groupOf(k);
-      const r = replies[gi]!,
+      const rb = this.partBuf(gi),
         s = cursor[gi]!;
-      const e = scanReply(r.buf, s);
-      if (e < 0 || e > r.end) throw new Error('unexpected MGET reply from backend');
-      p += copyBytes(r.buf, s, e, out, p);
+      const e = scanReply(rb, s);
+      if (e < 0 || e > this.partEnd(gi)) throw new Error('unexpected MGET reply from backend');
+      p += copyBytes(rb, s, e, out, p);
       cursor[gi] = e;
     }
     this.mergedRange(at, p);
@@ -187,28 +189,20 @@ class MgetPlan extends Fanout {
 }
 
 class MsetPlan extends Fanout {
-  mergeRanges(replies: readonly ReplyRange[]): Buffer {
-    return firstError(replies) ?? OK;
+  merge(): Buffer {
+    return this.firstError() ?? OK;
   }
 }
 
 /** DEL / UNLINK / EXISTS / TOUCH: the sum of the integer replies. */
 class SumPlan extends Fanout {
-  mergeRanges(replies: readonly ReplyRange[]): Buffer {
-    const err = firstError(replies);
+  merge(): Buffer {
+    const err = this.firstError();
     if (err) return err;
     let sum = 0;
-    for (const r of replies) sum += integerOf(replyOf(r)) ?? 0;
+    for (let i = 0; i < this.partCount; i++) sum += integerOf(this.partBytes(i)) ?? 0;
     return Buffer.from(`:${sum}\r\n`);
   }
-}
-
-function firstError(replies: readonly ReplyRange[]): Buffer | undefined {
-  for (let i = 0; i < replies.length; i++) {
-    const r = replies[i]!; // hot path: i < length
-    if (isErrorAt(r.buf, r.start)) return replyOf(r);
-  }
-  return undefined;
 }
 
 /**
@@ -222,7 +216,7 @@ export function planSplit(kind: MergeKind, req: Request, place: Placement, unitO
   // Hot path: i < argc for every key; slot is a unit of `place` (< unitOps.length); gi < ng, and the
   // scratch arrays are filled up to keyCount / ng before they are read.
   const step = kind === 'mset' ? 2 : 1;
-  const { buf, offs, argc } = req;
+  const { buf, offs, base, argc } = req;
   const keyCount = (argc - 1) / step;
   // A request with many keys left a big scratch array: release it (bounded retention).
   if (keyGroup.length > SCRATCH_KEEP) keyGroup.length = 0;
@@ -232,7 +226,7 @@ export function planSplit(kind: MergeKind, req: Request, place: Placement, unitO
   let ng = 0;
   for (let k = 0; k < keyCount; k++) {
     const i = 1 + k * step;
-    const slot = place.unitOf(buf, offs[2 * i]!, offs[2 * i + 1]!);
+    const slot = place.unitOf(buf, offs[base + 2 * i]!, offs[base + 2 * i + 1]!);
     const addr = place.backendOf(slot);
     if (!addr) return errorReply(place.noBackendError(slot));
     if (unitOps !== undefined) unitOps[slot]!++;

@@ -11,17 +11,20 @@ export interface ParserLimits {
 
 export const DEFAULT_LIMITS: ParserLimits = { maxBulkLen: 512 * 1024 * 1024, maxArrayLen: 1024 * 1024, maxInlineLen: 64 * 1024 };
 
-/** Where each argument lies: argument i is buf[offs[2i], offs[2i+1]). */
+/** Where the arguments lie: argument i is buf[offs[base + 2i], offs[base + 2i + 1]). */
 export type Offsets = Int32Array | number[];
 
 /**
- * One complete request. Argument i is buf[offs[2i], offs[2i+1]); buf[rawStart, rawEnd) is the bytes
- * to forward (a range: `buf` is usually a slab shared with other reads, and a view per request would
- * be ~100 bytes of heap each; rawOf makes one where a Buffer is needed).
+ * One complete request. Argument i is buf[offs[base + 2i], offs[base + 2i + 1]) (argStart/argEnd in
+ * commands/keys.ts); buf[rawStart, rawEnd) is the bytes to forward. Both are ranges of memory shared
+ * with other requests (`buf` a slab of reads, `offs` a slab of offsets): a view or array per request
+ * would be ~100 bytes of heap each, scavenge work at pipeline 1. rawOf makes a view where a Buffer is
+ * needed.
  */
 export interface Request {
   buf: Buffer;
   offs: Offsets;
+  base: number;
   argc: number;
   rawStart: number;
   rawEnd: number;
@@ -45,8 +48,8 @@ export function ownRequest(req: Request): Request {
   copyBytes(req.buf, req.rawStart, req.rawEnd, own, 0);
   const n = 2 * req.argc;
   const offs = new Array<number>(n);
-  for (let i = 0; i < n; i++) offs[i] = req.offs[i]! - req.rawStart;
-  return { buf: own, offs, argc: req.argc, rawStart: 0, rawEnd: len, inline: req.inline };
+  for (let i = 0; i < n; i++) offs[i] = req.offs[req.base + i]! - req.rawStart;
+  return { buf: own, offs, base: 0, argc: req.argc, rawStart: 0, rawEnd: len, inline: req.inline };
 }
 
 const EMPTY = Buffer.alloc(0);
@@ -99,24 +102,28 @@ let offsSlab = new Int32Array(OFFS_SLAB);
 let offsUsed = 0;
 
 /**
- * Room for `n` argument offsets into a buffer of `bufLen` bytes. A request of more than 4 arguments
- * gets a view of a shared Int32Array slab: 96 bytes of heap whatever its length, where an array of
- * 22 numbers (MGET of 10 keys) is 224 and of 42 (MSET) 382, and at pipeline 1 each of those bytes
- * is scavenge work. Shorter requests (GET, SET) keep a plain array, smaller than a view; so do huge
- * ones and buffers past int32 offsets. Each slab is one ArrayBuffer for a scavenge to sweep, hence
- * their size; a request kept for long keeps its slab, as it keeps the slab of its bytes, so whatever
- * holds one for long copies what it needs (the apps copy `raw` and the arguments they use).
+ * Room for `n` argument offsets into a buffer of `bufLen` bytes: returns the array they go in, from
+ * index `offsBase`. Every request's offsets go into a shared Int32Array slab (no object per
+ * request); only huge requests and buffers past int32 offsets get an array of their own. Each slab
+ * is one ArrayBuffer for a scavenge to sweep, hence their size; a request kept for long keeps its
+ * slab, as it keeps the slab of its bytes, so whatever holds one for long copies what it needs
+ * (ownRequest; the apps copy `raw` and the arguments they use).
  */
 function newOffs(n: number, bufLen: number): Offsets {
-  if (n <= 8 || n > OFFS_SLAB / 4 || bufLen > 0x7fffffff) return new Array<number>(n);
+  if (n > OFFS_SLAB / 4 || bufLen > 0x7fffffff) {
+    offsBase = 0;
+    return new Array<number>(n);
+  }
   if (offsUsed + n > OFFS_SLAB) {
     offsSlab = new Int32Array(OFFS_SLAB);
     offsUsed = 0;
   }
-  const v = new Int32Array(offsSlab.buffer, offsUsed * 4, n);
+  offsBase = offsUsed;
   offsUsed += n;
-  return v;
+  return offsSlab;
 }
+/** Where newOffs's room starts in the array it returned. */
+let offsBase = 0;
 
 /** Lines up to this long are searched with a loop: cheaper than Buffer#indexOf's call into C++. */
 const SHORT_LINE = 32;
@@ -204,7 +211,7 @@ function encodeInline(parts: string[]): Request {
     pos += b.length + 2;
   }
   const raw = Buffer.concat(chunks);
-  return { buf: raw, offs, argc: parts.length, rawStart: 0, rawEnd: raw.length, inline: true };
+  return { buf: raw, offs, base: 0, argc: parts.length, rawStart: 0, rawEnd: raw.length, inline: true };
 }
 
 /**
@@ -295,7 +302,8 @@ export class RequestParser {
         this.pos = p;
         continue;
       } // *0 / *-1: ignored, as redis does
-      const offs = newOffs(argc * 2, buf.length);
+      const offs = newOffs(argc * 2, buf.length),
+        base = offsBase;
       for (let i = 0; i < argc; i++) {
         if (p >= end) return this.wait(start, 0);
         if (buf[p] !== 36 /* $ */) {
@@ -312,12 +320,12 @@ export class RequestParser {
         const ds = le + 2;
         if (ds + len + 2 > end) return this.wait(start, ds + len + 2 - start);
         if (buf[ds + len] !== CR || buf[ds + len + 1] !== LF) throw new ProtocolError('Protocol error: bulk string not terminated by CRLF');
-        offs[2 * i] = ds;
-        offs[2 * i + 1] = ds + len;
+        offs[base + 2 * i] = ds;
+        offs[base + 2 * i + 1] = ds + len;
         p = ds + len + 2;
       }
       this.pos = p;
-      return { buf, offs, argc, rawStart: start, rawEnd: p, inline: false };
+      return { buf, offs, base, argc, rawStart: start, rawEnd: p, inline: false };
     }
   }
 

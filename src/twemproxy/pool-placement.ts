@@ -20,14 +20,14 @@ class TrackedSink implements ReplySink {
     private readonly server: number,
     private readonly inner: ReplySink,
   ) {}
-  onReply(reply: Buffer): void {
+  onReply(reply: Buffer, tag = 0): void {
     this.pool.replied(this.server, reply, 0, reply.length);
-    this.inner.onReply(reply);
+    this.inner.onReply(reply, tag);
   }
   /** The reply as a range of the backend read: passed on as one when the inner sink takes ranges (no view). */
-  onReplyAt(buf: Buffer, start: number, end: number): void {
+  onReplyAt(buf: Buffer, start: number, end: number, tag = 0): void {
     this.pool.replied(this.server, buf, start, end);
-    replyRange(this.inner, buf, start, end);
+    replyRange(this.inner, buf, start, end, tag);
   }
 }
 

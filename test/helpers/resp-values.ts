@@ -5,7 +5,10 @@ import type { ArgsView } from '../../src/commands/table.js';
 import { decodeValue } from '../../src/resp/value-decoder.js';
 import type { RespValue } from '../../src/resp/encode.js';
 
-/** The arguments as a parsed request: argument i at buf[offs[2i], offs[2i+1]), not starting at offset 0. */
+/**
+ * The arguments as a parsed request: argument i at buf[offs[base + 2i], offs[base + 2i + 1]), with
+ * neither the bytes nor the offsets starting at 0 (as in the parser's shared slabs).
+ */
 export function view(...args: Array<string | Buffer>): ArgsView {
   const bufs = args.map((a) => (typeof a === 'string' ? Buffer.from(a) : a));
   const offs: number[] = [];
@@ -16,7 +19,8 @@ export function view(...args: Array<string | Buffer>): ArgsView {
   }
   const buf = Buffer.alloc(p);
   bufs.forEach((b, i) => b.copy(buf, offs[2 * i]!));
-  return { buf, offs: Int32Array.from(offs), argc: args.length };
+  const base = 5;
+  return { buf, offs: Int32Array.from([-1, -1, -1, -1, -1, ...offs, -1, -1]), base, argc: args.length };
 }
 
 /** Decodes exactly one complete reply (no trailing bytes). */

@@ -268,7 +268,7 @@ describe('lookup and arity', () => {
     assert.equal(lookupCommand(view('gett')), undefined);
     assert.equal(lookupCommand(view('')), undefined);
     assert.equal(lookupCommand(view('object|encoding', 'k')), undefined); // full names are not commands
-    assert.equal(lookupCommand({ buf: Buffer.alloc(0), offs: [], argc: 0 }), undefined);
+    assert.equal(lookupCommand({ buf: Buffer.alloc(0), offs: [], base: 0, argc: 0 }), undefined);
     assert.equal(resolveCommand(view('nosuch', 'a', 'b')), "ERR unknown command 'nosuch', with args beginning with: 'a' 'b' ");
     assert.equal(unknownCommandError(view('foo')), "ERR unknown command 'foo', with args beginning with: ");
   });

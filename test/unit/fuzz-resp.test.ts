@@ -7,6 +7,7 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import fc from 'fast-check';
 import { RequestParser, ProtocolError, type ParserLimits } from '../../src/resp/request-parser.js';
+import { argEnd, argStart } from '../../src/commands/keys.js';
 import { scanReply } from '../../src/resp/reply-scanner.js';
 import { encode, encodeCommand, type RespValue } from '../../src/resp/encode.js';
 
@@ -32,7 +33,7 @@ function cut(buf: Buffer, points: number[]): Buffer[] {
 function drain(p: RequestParser, out: Buffer[][]): void {
   for (let r = p.next(); r !== null; r = p.next()) {
     const args: Buffer[] = [];
-    for (let i = 0; i < r.argc; i++) args.push(Buffer.from(r.buf.subarray(r.offs[2 * i], r.offs[2 * i + 1])));
+    for (let i = 0; i < r.argc; i++) args.push(Buffer.from(r.buf.subarray(argStart(r, i), argEnd(r, i))));
     out.push(args);
   }
 }

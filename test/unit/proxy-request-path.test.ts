@@ -18,7 +18,7 @@ import type { ProxyContext } from '../../src/proxy/context.js';
 import type { SessionHost } from '../../src/proxy/session-host.js';
 import type { ReplySink } from '../../src/proxy/backend-conn.js';
 import type { CommandStats } from '../../src/proxy/stats.js';
-import { Fanout, FanoutTo, ReplyQueue, type FanoutPart, type ReplyQueueOwner } from '../../src/proxy/reply-queue.js';
+import { Fanout, FanoutTo, ReplyQueue, type ReplyQueueOwner } from '../../src/proxy/reply-queue.js';
 import { dispatch } from '../../src/proxy/dispatcher.js';
 import { TransactionState } from '../../src/proxy/transaction.js';
 import { planSplit } from '../../src/proxy/split.js';
@@ -33,7 +33,13 @@ import { AppsRuntime } from '../../src/proxy/apps/runtime.js';
 import { SessionApps } from '../../src/proxy/apps/session-apps.js';
 
 /** A fan-out's merge of whole reply buffers (in production its parts hold ranges of backend reads). */
-const mergeWhole = (f: Fanout, replies: Buffer[]): Buffer => f.mergeRanges(replies.map((buf) => ({ buf, start: 0, end: buf.length })));
+const mergeWhole = (f: Fanout, replies: Buffer[]): Buffer => {
+  replies.forEach((buf, i) => f.setPart(i, f.partAddr(i), buf));
+  return f.merge();
+};
+/** The parts of a fan-out, as sent: address and bytes (before any reply). */
+const partsOf = (f: Fanout): Array<{ addr: string; bytes: string }> =>
+  Array.from({ length: f.partCount }, (_, i) => ({ addr: f.partAddr(i), bytes: f.partBytes(i).toString('latin1') }));
 
 const A = '10.0.0.1:6379',
   B = '10.0.0.2:6379';
@@ -149,7 +155,8 @@ class FakeSession implements SessionHost, ReplyQueueOwner {
   }
   fanout(f: Fanout, sink: ReplySink): void {
     f.start(sink);
-    for (const p of f.parts) this.forward(p.addr, p.buf.subarray(p.start, p.end), p);
+    // As a backend connection does: each part's reply goes back to the fan-out tagged with its index.
+    for (let i = 0; i < f.partCount; i++) this.forward(f.partAddr(i), f.partBytes(i), { onReply: (r) => f.onReply(r, i) });
   }
   hold(task: () => Promise<void>, _keepReading = false): void {
     void task();
@@ -166,8 +173,6 @@ class FakeSession implements SessionHost, ReplyQueueOwner {
 }
 
 const R = (s: string): Buffer => Buffer.from(s, 'latin1');
-/** The bytes a fan-out part sends. */
-const partBytes = (p: FanoutPart): string => p.buf.toString('latin1', p.start, p.end); // before its reply
 
 test('reply queue: replies completed out of order leave in request order', () => {
   const s = new FakeSession(makeCtx());
@@ -212,21 +217,21 @@ test('Fanout merges the parts in part order whatever order they answer in; a fai
   const sink: ReplySink = { onReply: (r) => got.push(r.toString()) };
   const m = new FanoutTo(['a:1', 'b:1', 'c:1'], R('x'), (rs) => Buffer.from(rs.map((r) => r.toString()).join('|')));
   assert.deepEqual(
-    m.parts.map((p) => p.addr),
+    partsOf(m).map((p) => p.addr),
     ['a:1', 'b:1', 'c:1'],
   );
   m.start(sink);
-  m.parts[2]!.onReply(R('c'));
-  m.parts[0]!.onReply(R('a'));
+  m.onReply(R('c'), 2);
+  m.onReply(R('a'), 0);
   assert.deepEqual(got, []);
-  m.parts[1]!.onReply(R('b'));
+  m.onReply(R('b'), 1);
   assert.deepEqual(got, ['a|b|c']);
   assert.throws(() => m.start(sink), /started twice/);
   const bad = new FanoutTo(['a:1'], R('x'), () => {
     throw new Error('shape');
   });
   bad.start(sink);
-  bad.parts[0]!.onReply(R('x'));
+  bad.onReply(R('x'), 0);
   assert.equal(got[1], '-ERR proxy could not merge replies: shape\r\n');
   // No parts: the merge of nothing, at once.
   new FanoutTo([], R('x'), (rs) => Buffer.from(`n=${rs.length}`)).start(sink);
@@ -394,7 +399,7 @@ test('split: one backend -> forward unchanged; several -> sub-requests and merge
   const sum = planSplit('sum', req('EXISTS', a1, b1, a2), ctx.placement);
   assert.ok(typeof sum === 'object' && !Buffer.isBuffer(sum));
   assert.deepEqual(
-    sum.parts.map((p) => [p.addr, partBytes(p)]),
+    partsOf(sum).map((p) => [p.addr, p.bytes]),
     [
       [ctx.router.backendOf(slotOf(a1)), encodeCommand(['EXISTS', a1, a2]).toString('latin1')],
       [B, encodeCommand(['EXISTS', b1]).toString('latin1')],
@@ -404,7 +409,7 @@ test('split: one backend -> forward unchanged; several -> sub-requests and merge
   const mset = planSplit('mset', req('MSET', a1, '1', b1, '2'), ctx.placement);
   assert.ok(typeof mset === 'object' && !Buffer.isBuffer(mset));
   assert.deepEqual(
-    mset.parts.map((p) => partBytes(p)),
+    partsOf(mset).map((p) => p.bytes),
     [encodeCommand(['MSET', a1, '1']).toString('latin1'), encodeCommand(['MSET', b1, '2']).toString('latin1')],
   );
   assert.equal(mergeWhole(mset, [R('+OK\r\n'), R('+OK\r\n')]).toString(), '+OK\r\n');
@@ -420,10 +425,10 @@ test('split: one backend -> forward unchanged; several -> sub-requests and merge
   ranged.start({ onReply: (r) => got.push(r.toString()) });
   const readA = Buffer.from(':7\r\n*1\r\n$2\r\naa\r\n+OK\r\n');
   const readB = Buffer.from('*2\r\n$2\r\nb1\r\n$-1\r\n$3\r\nnot\r\n');
-  const partOf = (addr: string) => ranged.parts.find((p) => p.addr === addr)!;
-  partOf(ctx.router.backendOf(slotOf(a1))).onReplyAt(readA, 4, 4 + '*1\r\n$2\r\naa\r\n'.length);
+  const partOf = (addr: string): number => partsOf(ranged).findIndex((p) => p.addr === addr);
+  ranged.onReplyAt(readA, 4, 4 + '*1\r\n$2\r\naa\r\n'.length, partOf(ctx.router.backendOf(slotOf(a1))));
   assert.deepEqual(got, []);
-  partOf(B).onReplyAt(readB, 0, '*2\r\n$2\r\nb1\r\n$-1\r\n'.length);
+  ranged.onReplyAt(readB, 0, '*2\r\n$2\r\nb1\r\n$-1\r\n'.length, partOf(B));
   assert.deepEqual(got, ['*3\r\n$2\r\nb1\r\n$2\r\naa\r\n$-1\r\n']);
   // An error part inside a range is the reply, cut at its end.
   const failed = planSplit('mset', req('MSET', a1, '1', b1, '2'), ctx.placement);
@@ -431,8 +436,8 @@ test('split: one backend -> forward unchanged; several -> sub-requests and merge
   const errs: string[] = [];
   failed.start({ onReply: (r) => errs.push(r.toString()) });
   const readC = Buffer.from('+OK\r\n-ERR oom\r\n:1\r\n');
-  failed.parts[0]!.onReplyAt(readC, 0, 5);
-  failed.parts[1]!.onReplyAt(readC, 5, 15);
+  failed.onReplyAt(readC, 0, 5, 0);
+  failed.onReplyAt(readC, 5, 15, 1);
   assert.deepEqual(errs, ['-ERR oom\r\n']);
   // A slot without a backend: error reply.
   ctx.router.fill([{ id: slotOf(b1) }]);
@@ -479,7 +484,7 @@ test('split sub-requests: for random key lists over two backends (RESP and inlin
     }
     assert.ok(typeof plan === 'object' && !Buffer.isBuffer(plan));
     assert.deepEqual(
-      plan.parts.map((p) => [p.addr, partBytes(p)]),
+      partsOf(plan).map((p) => [p.addr, p.bytes]),
       [...byAddr].map(([addr, list]) => [addr, encodeCommand([name, ...list]).toString('latin1')]),
       `round ${round}`,
     );
@@ -757,9 +762,9 @@ async function until(what: string, cond: () => boolean, ms = 10000): Promise<voi
   }
 }
 
-test('backend connection: requests (whole buffers and ranges of shared ones, batches over the coalescing size) arrive unchanged and in order; replies cut anywhere and kept across reads stay intact', async () => {
-  const srv = await rawServer();
-  const conn = new BackendConn(`127.0.0.1:${srv.port}`, 0, 2, {
+/** A backend connection to the raw server on `port` (no AUTH, PINGs or timeouts). */
+const testBackend = (port: number): BackendConn =>
+  new BackendConn(`127.0.0.1:${port}`, 0, 2, {
     auth: '',
     connectTimeout: 5000,
     recvTimeout: 0,
@@ -767,6 +772,10 @@ test('backend connection: requests (whole buffers and ranges of shared ones, bat
     maxPipeline: 1000,
     keepalive: 0,
   });
+
+test('backend connection: requests (whole buffers and ranges of shared ones, batches over the coalescing size) arrive unchanged and in order; replies cut anywhere and kept across reads stay intact', async () => {
+  const srv = await rawServer();
+  const conn = testBackend(srv.port);
   try {
     const n = 300;
     const got: Array<Buffer | null> = new Array<Buffer | null>(n).fill(null);
@@ -818,18 +827,58 @@ test('backend connection: requests (whole buffers and ranges of shared ones, bat
   }
 });
 
+test('backend connection: each reply reaches its sink with the tag it was sent with (a fan-out tells its parts apart by it), also the errors of a lost or closed connection', async () => {
+  const srv = await rawServer();
+  const conn = testBackend(srv.port);
+  try {
+    const got: Array<[number, string]> = [];
+    // One sink for every request, as a fan-out is; ranges and whole buffers alike.
+    const sink: ReplySink = {
+      onReply: (b, tag) => got.push([tag ?? -1, b.toString('latin1')]),
+      onReplyAt: (b, s, e, tag) => got.push([tag ?? -1, b.toString('latin1', s, e)]),
+    };
+    const reqs = [0, 1, 2, 3].map((i) => encodeCommand(['GET', `k${i}`]));
+    conn.sendRange(reqs[0]!, 0, reqs[0]!.length, sink, 7);
+    conn.sendRange(reqs[1]!, 0, reqs[1]!.length, sink, 0);
+    conn.sendRange(reqs[2]!, 0, reqs[2]!.length, sink, 3);
+    conn.sendRange(reqs[3]!, 0, reqs[3]!.length, sink, 12);
+    const expected = Buffer.concat(reqs).toString('latin1');
+    await until('every request at the server', () => srv.received().length >= expected.length);
+    await srv.send(R('$1\r\na\r\n$1\r\nb\r\n'));
+    await until('two replies', () => got.length === 2);
+    assert.deepEqual(got, [
+      [7, '$1\r\na\r\n'],
+      [0, '$1\r\nb\r\n'],
+    ]);
+    // The link dies with two requests in flight: each gets the error with its own tag.
+    await srv.close();
+    await until('the failed requests', () => got.length === 4);
+    assert.deepEqual(
+      got.slice(2).map(([t]) => t),
+      [3, 12],
+    );
+    for (const [, r] of got.slice(2)) assert.match(r, /^-ERR backend .* connection lost/);
+    conn.close();
+    conn.sendRange(reqs[0]!, 0, reqs[0]!.length, sink, 5);
+    assert.deepEqual(got[4], [5, `-ERR backend 127.0.0.1:${srv.port} connection closed\r\n`]);
+  } finally {
+    conn.close();
+    await srv.close();
+  }
+});
+
 test('split: MGET merge walks each backend reply in the client key order (values of any size, nulls, RESP3 nulls); a short reply is an error', () => {
   const ctx = makeCtx();
   const keys = [keyOn(ctx, B, 'm'), keyOn(ctx, A, 'n'), keyOn(ctx, B, 'o'), keyOn(ctx, A, 'p'), keyOn(ctx, A, 'q')];
   const plan = planSplit('mget', req('MGET', ...keys), ctx.placement);
   assert.ok(typeof plan === 'object' && !Buffer.isBuffer(plan));
   assert.deepEqual(
-    plan.parts.map((p) => p.addr),
+    partsOf(plan).map((p) => p.addr),
     [B, A],
     'one part per backend, in first-seen order',
   );
-  assert.equal(partBytes(plan.parts[0]!), encodeCommand(['MGET', keys[0]!, keys[2]!]).toString('latin1'));
-  assert.equal(partBytes(plan.parts[1]!), encodeCommand(['MGET', keys[1]!, keys[3]!, keys[4]!]).toString('latin1'));
+  assert.equal(partsOf(plan)[0]!.bytes, encodeCommand(['MGET', keys[0]!, keys[2]!]).toString('latin1'));
+  assert.equal(partsOf(plan)[1]!.bytes, encodeCommand(['MGET', keys[1]!, keys[3]!, keys[4]!]).toString('latin1'));
   const big = 'v'.repeat(123456);
   const fromB = R(`*2\r\n$${big.length}\r\n${big}\r\n_\r\n`);
   const fromA = R('*3\r\n$1\r\na\r\n$-1\r\n$0\r\n\r\n');
@@ -839,7 +888,9 @@ test('split: MGET merge walks each backend reply in the client key order (values
   const longKey = `{${keyOn(ctx, A, 'r')}}${'k'.repeat(1000)}`; // hash tag: same slot as the short key
   const p2 = planSplit('mset', req('MSET', longKey, 'x'.repeat(12345), keys[0]!, ''), ctx.placement);
   assert.ok(typeof p2 === 'object' && !Buffer.isBuffer(p2));
-  const raws = p2.parts.map((p) => partBytes(p)).sort();
+  const raws = partsOf(p2)
+    .map((p) => p.bytes)
+    .sort();
   const want = [encodeCommand(['MSET', longKey, 'x'.repeat(12345)]), encodeCommand(['MSET', keys[0]!, ''])].map((b) =>
     b.toString('latin1'),
   );

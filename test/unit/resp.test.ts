@@ -4,10 +4,11 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { RequestParser, ProtocolError, splitInline, rawOf, type Request } from '../../src/resp/request-parser.js';
+import { argEnd, argStart } from '../../src/commands/keys.js';
 import { scanReply, arrayElements, integerOf } from '../../src/resp/reply-scanner.js';
 import { encode, encodeCommand, map, bulk, int, arr, nil } from '../../src/resp/encode.js';
 
-const args = (r: Request): string[] => Array.from({ length: r.argc }, (_, i) => r.buf.toString('latin1', r.offs[2 * i], r.offs[2 * i + 1]));
+const args = (r: Request): string[] => Array.from({ length: r.argc }, (_, i) => r.buf.toString('latin1', argStart(r, i), argEnd(r, i)));
 
 function parseAll(chunks: Buffer[], limits?: ConstructorParameters<typeof RequestParser>[0]): string[][] {
   const p = new RequestParser(limits);

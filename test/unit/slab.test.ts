@@ -7,6 +7,7 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { allocTransient, reserveTransient, reservedAt, SLAB_SIZE } from '../../src/resp/slab.js';
 import { RequestParser, ownRequest, rawOf, type Request } from '../../src/resp/request-parser.js';
+import { argEnd, argStart } from '../../src/commands/keys.js';
 
 test('allocTransient carves small buffers from shared slabs without overlap; big ones are their own', () => {
   const bufs: Buffer[] = [];
@@ -98,23 +99,20 @@ test('argument offsets: views of a shared slab for long requests, plain arrays f
   const reqs = [p.next(), p.next(), p.next(), p.next()];
   const argsOf = (r: Request | null | undefined): string[] => {
     assert.ok(r);
-    return Array.from({ length: r.argc }, (_, i) => r.buf.toString('latin1', r.offs[2 * i], r.offs[2 * i + 1]));
+    return Array.from({ length: r.argc }, (_, i) => r.buf.toString('latin1', argStart(r, i), argEnd(r, i)));
   };
   assert.deepEqual(argsOf(reqs[0]), ['MGET', ...keys]);
   assert.deepEqual(argsOf(reqs[1]), ['GET', 'k']);
   assert.deepEqual(argsOf(reqs[2]), ['MSET', ...keys.flatMap((k) => [k, 'v'])]);
   assert.deepEqual(argsOf(reqs[3]), ['MGET', ...keys]);
-  assert.ok(Array.isArray(reqs[1]!.offs), 'a short request keeps a plain array');
-  const views = [reqs[0]!.offs, reqs[2]!.offs, reqs[3]!.offs];
-  for (const v of views)
-    assert.ok(v instanceof Int32Array && v.buffer.byteLength === 65536, 'a long request gets a view of the 64 KiB slab');
-  // Distinct ranges of the slab: writing one request's offsets does not change another's.
-  const [a, b, c] = views as Int32Array[];
-  assert.equal(a!.buffer, c!.buffer);
-  const before = Array.from(c!);
-  a!.fill(-1);
-  b!.fill(-1);
-  assert.deepEqual(Array.from(c!), before);
+  // Every request's offsets lie in one 64 KiB Int32Array slab (no array or view per request), in
+  // distinct ranges: writing one request's offsets does not change another's.
+  const rs = reqs as Request[];
+  for (const r of rs) assert.ok(r.offs === rs[0]!.offs && r.offs instanceof Int32Array && r.offs.buffer.byteLength === 65536);
+  for (let i = 1; i < rs.length; i++) assert.ok(rs[i]!.base >= rs[i - 1]!.base + 2 * rs[i - 1]!.argc, 'ranges overlap');
+  const before = argsOf(rs[3]);
+  for (const r of rs.slice(0, 3)) (r.offs as Int32Array).fill(-1, r.base, r.base + 2 * r.argc);
+  assert.deepEqual(argsOf(rs[3]), before);
 });
 
 test('a parser that stops (paused connection) keeps a small remainder in memory of its own, and nothing of a consumed chunk', () => {
@@ -131,7 +129,7 @@ test('a parser that stops (paused connection) keeps a small remainder in memory 
   const get = p.next();
   assert.ok(get);
   assert.equal(rawOf(get).toString(), '*2\r\n$3\r\nGET\r\n$1\r\nk\r\n');
-  assert.equal(get.buf.toString('latin1', get.offs[2]!, get.offs[3]!), 'k');
+  assert.equal(get.buf.toString('latin1', argStart(get, 1), argEnd(get, 1)), 'k');
   // Everything returned: settling drops the chunk (the returned requests keep what they need).
   const again = allocTransient(text.length);
   again.write(text, 'latin1');
@@ -150,8 +148,7 @@ test('ownRequest copies a request out of its chunk with the same arguments (mult
   chunk.write(text, 'latin1');
   p.feed(chunk);
   const reqs = [p.next(), p.next(), p.next()];
-  const argsOf = (r: Request): string[] =>
-    Array.from({ length: r.argc }, (_, i) => r.buf.toString('latin1', r.offs[2 * i], r.offs[2 * i + 1]));
+  const argsOf = (r: Request): string[] => Array.from({ length: r.argc }, (_, i) => r.buf.toString('latin1', argStart(r, i), argEnd(r, i)));
   for (const r of reqs) {
     assert.ok(r);
     const own = ownRequest(r);
@@ -181,7 +178,7 @@ test('the parser reads only the range it is fed: the bytes after it in a shared 
       const r = p.next();
       assert.ok(r, `${JSON.stringify(text)} cut at ${cut}`);
       assert.deepEqual(
-        Array.from({ length: r.argc }, (_, i) => r.buf.toString('latin1', r.offs[2 * i], r.offs[2 * i + 1])),
+        Array.from({ length: r.argc }, (_, i) => r.buf.toString('latin1', argStart(r, i), argEnd(r, i))),
         text.startsWith('G') || text.startsWith('*2') ? ['GET', 'k'] : ['PING'],
       );
       assert.equal(p.next(), null);

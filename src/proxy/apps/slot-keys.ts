@@ -4,6 +4,7 @@
 // "all in one slot" check with Redis Cluster's CROSSSLOT wording. Pure, no I/O.
 import { keyIndexes, type ArgsView, type CommandSpec } from '../../commands/table.js';
 import { slotOfRange } from '../../slots/hash.js';
+import { argEnd, argStart } from '../../commands/keys.js';
 
 /** Argument indexes whose slot the request depends on, or an error line (without '-'). */
 export function slotArgs(spec: CommandSpec, req: ArgsView): readonly number[] | string {
@@ -25,7 +26,7 @@ export function slotArgs(spec: CommandSpec, req: ArgsView): readonly number[] | 
 export function oneSlot(req: ArgsView, idx: readonly number[]): number {
   let slot = -1;
   for (const i of idx) {
-    const s = slotOfRange(req.buf, req.offs[2 * i] ?? 0, req.offs[2 * i + 1] ?? 0);
+    const s = slotOfRange(req.buf, argStart(req, i), argEnd(req, i));
     if (slot === -1) slot = s;
     else if (s !== slot) return -2;
   }
@@ -39,6 +40,7 @@ export const crossSlotError = (display: string): string =>
 export function keysRequest(keys: readonly Buffer[]): {
   buf: Buffer;
   offs: number[];
+  base: number;
   argc: number;
   rawStart: number;
   rawEnd: number;
@@ -54,9 +56,9 @@ export function keysRequest(keys: readonly Buffer[]): {
     pos += k.length;
     argIdx.push(i + 1);
   });
-  return { buf, offs, argc: keys.length + 1, rawStart: 0, rawEnd: 0, inline: false, argIdx };
+  return { buf, offs, base: 0, argc: keys.length + 1, rawStart: 0, rawEnd: 0, inline: false, argIdx };
 }
 
 // Callers pass i < argc; an index past it reads as an empty argument.
-export const argBuf = (req: ArgsView, i: number): Buffer => req.buf.subarray(req.offs[2 * i] ?? 0, req.offs[2 * i + 1] ?? 0);
-export const argText = (req: ArgsView, i: number): string => req.buf.toString('utf8', req.offs[2 * i] ?? 0, req.offs[2 * i + 1] ?? 0);
+export const argBuf = (req: ArgsView, i: number): Buffer => req.buf.subarray(argStart(req, i), argEnd(req, i));
+export const argText = (req: ArgsView, i: number): string => req.buf.toString('utf8', argStart(req, i), argEnd(req, i));

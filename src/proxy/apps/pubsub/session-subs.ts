@@ -14,6 +14,7 @@ import { argBuf } from '../slot-keys.js';
 import type { Listener } from './hub.js';
 import { bulkAt, type SubKind } from './subscriber-conn.js';
 import { bulkPart, confirmFrame } from './frames.js';
+import { argEnd, argStart } from '../../../commands/keys.js';
 export { confirmFrame, messageFrame } from './frames.js';
 
 const SUBSCRIBED_MODE_ALLOWED = new Set([
@@ -69,7 +70,7 @@ export class SessionSubs implements Listener {
     if (h.proto === 3 || !this.subscribed) return false;
     const name = spec?.name ?? '';
     if (SUBSCRIBED_MODE_ALLOWED.has(name)) return false;
-    const shown = req.buf.toString('utf8', req.offs[0] ?? 0, req.offs[1] ?? 0).toLowerCase();
+    const shown = req.buf.toString('utf8', argStart(req, 0), argEnd(req, 0)).toLowerCase();
     h.reply(
       cmd,
       errorReply(`ERR Can't execute '${shown}': only (P|S)SUBSCRIBE / (P|S)UNSUBSCRIBE / PING / QUIT / RESET are allowed in this context`),
