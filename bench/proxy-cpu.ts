@@ -363,8 +363,11 @@ async function main(): Promise<void> {
       await exchange(s.port, payload, cmds * 5, 60000);
     }
     console.log(`targets: ${targets.map((t) => `${t.name} pid ${t.pid} port ${t.port}`).join('; ')}; load ${os.loadavg()[0]!.toFixed(1)}`);
-    // Warm-up (JIT, connections).
-    for (const t of targets) await runBench(benchArgs(o, t.port, 'get', 16, 20000), 120000);
+    // Warm-up (JIT, connections): every test at every depth measured, as proxy-bench does. A warm-up at
+    // pipeline 16 only left the paths pipeline 1 takes alone (one request per read, one reply per write)
+    // to be compiled during the first measured round, whose CPU then counted V8's compiler threads.
+    for (const test of o.tests)
+      for (const p of o.pipelines) for (const t of targets) await runBench(benchArgs(o, t.port, test, p, 20000), 120000);
 
     // Peak RSS of each proxy (process tree) during the measured runs, sampled every 200 ms.
     const peakRss = new Map<string, number>();
@@ -426,9 +429,21 @@ async function main(): Promise<void> {
             console.log(`strace ${test.toUpperCase()} P${p} ${t.name}: ${(sc.total / n).toFixed(2)} syscalls/op (${sc.top})`);
           }
     }
+    /**
+     * Total CPU per op minus nutcracker's in the same round, as mean ± standard error over the rounds:
+     * single rounds move by ±10% with the batching each round's throughput allows, so a difference
+     * smaller than about two standard errors is a tie, whatever the medians say.
+     */
+    const paired = (c: Cell, nut: Cell): string => {
+      const d = c.user.map((u, i) => u + c.sys[i]! - nut.user[i]! - nut.sys[i]!);
+      if (d.length < 2) return '-';
+      const mean = d.reduce((a, b) => a + b, 0) / d.length;
+      const se = Math.sqrt(d.reduce((a, b) => a + (b - mean) ** 2, 0) / (d.length - 1) / d.length);
+      return `${mean >= 0 ? '+' : '−'}${Math.abs(mean).toFixed(2)} ± ${se.toFixed(2)}`;
+    };
     const lines = [
-      '| test | P | target | user µs/op | sys µs/op | total µs/op | syscalls/op | ops/s | p99 ms | ops/s vs nutcracker | p99 vs nutcracker |',
-      '|:---|---:|:---|---:|---:|---:|---:|---:|---:|---:|---:|',
+      '| test | P | target | user µs/op | sys µs/op | total µs/op | total − nutcracker, paired by round (mean ± s.e.) | syscalls/op | ops/s | p99 ms | ops/s vs nutcracker | p99 vs nutcracker |',
+      '|:---|---:|:---|---:|---:|---:|---:|---:|---:|---:|---:|---:|',
     ];
     for (const test of o.tests)
       for (const p of o.pipelines) {
@@ -442,7 +457,7 @@ async function main(): Promise<void> {
             p99 = median(c.p99);
           const label = test === 'mget' || test === 'mset' ? `${test.toUpperCase()} (10 keys)` : test.toUpperCase();
           lines.push(
-            `| ${label} | ${p} | ${t.name} | ${u.toFixed(2)} | ${s.toFixed(2)} | ${(u + s).toFixed(2)} | ${c.sc === undefined ? '-' : c.sc.toFixed(2)} | ${Math.round(rps)} | ${p99.toFixed(2)} | ${nut ? (rps / median(nut.rps)).toFixed(2) : '-'} | ${nut ? (p99 / median(nut.p99)).toFixed(2) : '-'} |`,
+            `| ${label} | ${p} | ${t.name} | ${u.toFixed(2)} | ${s.toFixed(2)} | ${(u + s).toFixed(2)} | ${nut && nut !== c ? paired(c, nut) : '-'} | ${c.sc === undefined ? '-' : c.sc.toFixed(2)} | ${Math.round(rps)} | ${p99.toFixed(2)} | ${nut ? (rps / median(nut.rps)).toFixed(2) : '-'} | ${nut ? (p99 / median(nut.p99)).toFixed(2) : '-'} |`,
           );
         }
       }
