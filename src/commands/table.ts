@@ -652,12 +652,9 @@ const ALL: readonly CommandSpec[] = [...SPECS.values()];
  */
 export function lookupCommand(args: ArgsView): CommandSpec | undefined {
   if (args.argc < 1) return undefined;
-  const o = args.offs,
-    b = args.base;
-  // argc >= 1 (and >= 2 below): the offsets read are set.
-  const spec = TOP.get(args.buf, o[b] ?? 0, o[b + 1] ?? 0);
+  const spec = TOP.get(args.buf, argStart(args, 0), argEnd(args, 0));
   if (spec === undefined || !spec.isContainer || args.argc < 2) return spec;
-  return subTables.get(spec)!.get(args.buf, o[b + 2] ?? 0, o[b + 3] ?? 0) ?? spec;
+  return subTables.get(spec)!.get(args.buf, argStart(args, 1), argEnd(args, 1)) ?? spec;
 }
 
 /** Every spec: Redis 7.0 commands, subcommands, containers and the proxy extras. */

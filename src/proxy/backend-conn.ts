@@ -9,7 +9,7 @@ import { scanReply, replyNeed, isErrorReply } from '../resp/reply-scanner.js';
 import { encodeCommand, errorReply } from '../resp/encode.js';
 import { writeBatch } from './output-flusher.js';
 import { beginIo, endIo, ioWallClock } from './io-scope.js';
-import { copyBytes } from '../resp/copy-bytes.js';
+import { copyBytes, viewOf } from '../resp/copy-bytes.js';
 import { allocTransient } from '../resp/slab.js';
 import { directWriter, type DirectWriter } from './direct-write.js';
 import { newRanges, viewsOf, type Ranges } from './ranges.js';
@@ -38,7 +38,7 @@ export interface ReplySink {
 /** Gives buf[start, end) to `sink`: as a range when it takes ranges, else as a buffer (a view unless it is all of buf). */
 export function replyRange(sink: ReplySink, buf: Buffer, start: number, end: number, tag = 0): void {
   if (sink.onReplyAt !== undefined) sink.onReplyAt(buf, start, end, tag);
-  else sink.onReply(start === 0 && end === buf.length ? buf : buf.subarray(start, end), tag);
+  else sink.onReply(viewOf(buf, start, end), tag);
 }
 
 export interface BackendOptions {

@@ -7,6 +7,7 @@ import { latencyThresholdMs } from './latency-monitor.js';
 import type { Request } from '../resp/request-parser.js';
 import { errorReply } from '../resp/encode.js';
 import { isErrorAt } from '../resp/reply-scanner.js';
+import { viewOf } from '../resp/copy-bytes.js';
 import { ioNow } from './io-scope.js';
 import { replyRange, type ReplySink } from './backend-conn.js';
 import type { ProxyContext } from './context.js';
@@ -194,10 +195,7 @@ export abstract class Fanout implements ReplySink {
   }
   /** Part i's range as a Buffer (a view unless it is the whole buffer). */
   partBytes(i: number): Buffer {
-    const buf = this.partBuf(i),
-      start = this.partStart(i),
-      end = this.partEnd(i);
-    return start === 0 && end === buf.length ? buf : buf.subarray(start, end);
+    return viewOf(this.partBuf(i), this.partStart(i), this.partEnd(i));
   }
 
   /**

@@ -147,8 +147,8 @@ export class Session implements SessionHost, ClientConnOwner, ReplyQueueOwner {
   }
 
   private forwardRange(addr: string, buf: Buffer, start: number, end: number, sink: ReplySink, tag = 0): void {
-    const track = this.ctx.placement.track;
-    this.backend(addr).sendRange(buf, start, end, track === undefined ? sink : this.ctx.placement.track!(addr, end - start, sink), tag);
+    const place = this.ctx.placement;
+    this.backend(addr).sendRange(buf, start, end, place.track === undefined ? sink : place.track(addr, end - start, sink), tag);
   }
 
   fanout(f: Fanout, sink: ReplySink): void {

@@ -3,7 +3,8 @@
 // that is several short-lived objects per request, and the scavenges they cause pause every request
 // in flight (the p99). Node's own buffer binding copies a range natively with no view (what
 // Buffer#copy uses underneath; the bounds are checked here). Very short ranges are copied with a
-// loop; where the binding is missing, set(subarray) is the fallback.
+// loop; where the binding is missing, set(subarray) is the fallback. `viewOf` is the one place a
+// range becomes a Buffer where an API needs one.
 
 /** Node 20's internal copy: copy(source, target, targetStart, sourceStart, sourceEnd) -> bytes copied. */
 type NativeCopy = (src: Uint8Array, dst: Uint8Array, at: number, start: number, end: number) => number;
@@ -45,4 +46,9 @@ export function copyBytes(src: Uint8Array, start: number, end: number, dst: Uint
   if (native !== null) return native(src, dst, at, start, end);
   dst.set(src.subarray(start, end), at);
   return n;
+}
+
+/** buf[start, end) as a Buffer: `buf` itself when the range is all of it, else a view. */
+export function viewOf(buf: Buffer, start: number, end: number): Buffer {
+  return start === 0 && end === buf.length ? buf : buf.subarray(start, end);
 }

@@ -1,7 +1,7 @@
 // Incremental parser of client requests: RESP multibulk arrays and inline commands. Produces argument
 // offsets into the received bytes (no copies, no strings); enforces the bulk/array/inline limits and
 // reports unparseable input as a ProtocolError whose message the proxy sends before closing.
-import { copyBytes } from './copy-bytes.js';
+import { copyBytes, viewOf } from './copy-bytes.js';
 
 export interface ParserLimits {
   maxBulkLen: number;
@@ -33,7 +33,7 @@ export interface Request {
 
 /** The bytes of `req` to forward, as a Buffer (a view unless they are the whole of `buf`). */
 export function rawOf(req: Request): Buffer {
-  return req.rawStart === 0 && req.rawEnd === req.buf.length ? req.buf : req.buf.subarray(req.rawStart, req.rawEnd);
+  return viewOf(req.buf, req.rawStart, req.rawEnd);
 }
 
 export class ProtocolError extends Error {}
